@@ -1,0 +1,40 @@
+# Two commands set up a fresh machine: `make demo` and `make test`.
+# Each creates .venv and installs what it needs (again only when pyproject.toml changes).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+
+.PHONY: demo test lint bench examples clean
+
+$(VENV)/.runtime: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e .
+	touch $@
+
+$(VENV)/.dev: $(VENV)/.runtime
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $@
+
+## demo: replay the bundled real-motion capture and print the session summary
+demo: $(VENV)/.runtime
+	$(BIN)/sacrum demo
+
+## test: lint and the whole test suite (firmware-side tests under MicroPython included)
+test: $(VENV)/.dev
+	$(BIN)/ruff check .
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q
+
+lint: $(VENV)/.dev
+	$(BIN)/ruff check .
+
+## bench: decoding throughput against a per-packet struct.unpack loop (slow; not a test)
+bench: $(VENV)/.dev
+	$(BIN)/python bench/decode_throughput.py
+
+## examples: rebuild the sample captures from ../shared/data/mobgap
+examples: $(VENV)/.dev
+	$(BIN)/python examples/make_examples.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

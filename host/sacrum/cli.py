@@ -1,0 +1,238 @@
+"""The ``sacrum`` command line. Library errors become one line and exit code 1."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+import sacrum_protocol as sp
+from sacrum import __version__
+from sacrum.capture import CaptureError, CaptureWriter, default_header
+from sacrum.decode import SampleTable, decode_capture
+from sacrum.stream import StreamDecoder
+from sacrum.transports.replay import ReplayTransport
+
+log = logging.getLogger("sacrum")
+
+EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "examples"
+DEMO_CAPTURE = EXAMPLES_DIR / "mobgap_ha001_daily_activities.sacrum"
+CSV_COLUMNS = ("t", "qw", "qx", "qy", "qz", "ax", "ay", "az", "gx", "gy", "gz", "flags", "lost")
+
+
+def _flag_text(flags: np.ndarray) -> str:
+    parts = []
+    for bit, name in sp.FLAG_NAMES:
+        k = int(np.count_nonzero(flags & bit))
+        if k:
+            parts.append(f"{name} {k:,}")
+    return ", ".join(parts) or "none"
+
+
+def summary_lines(path: Path, table: SampleTable) -> list[str]:
+    """What `sacrum info` prints: device, duration, rate, loss, tasks."""
+    dev = table.device
+    hdr = table.header
+    name = dev.get("name", "?")
+    lines = [
+        f"capture:   {path}",
+        f"device:    {name} (firmware {dev.get('firmware', '?')}, IMU {dev.get('imu', '?')})",
+        f"transport: {hdr.get('transport', '?')}"
+        + (f", ATT MTU {hdr['mtu']}" if hdr.get("mtu") else ""),
+        f"recorded:  {hdr.get('created_utc', '?')}",
+        f"duration:  {table.duration_s:.2f} s, {len(table):,} samples at {table.rate_hz:.1f} Hz",
+        f"clock:     device→host drift {table.clock.drift * 1e6:+.1f} ppm, "
+        f"median delivery delay {table.clock.latency_s * 1e3:.1f} ms",
+    ]
+    lines += ["loss:      " + x for x in table.loss.lines()]
+    for t0, dur, k in table.loss.gap_list[:5]:
+        lines.append(f"  gap at {t0:8.3f} s: {k:,} samples ({dur:.3f} s)")
+    lines.append(f"flags:     {_flag_text(table.flags)}")
+    tasks = table.tasks()
+    if tasks:
+        for task, a, b in tasks:
+            end = f"{b:8.2f} s" if b is not None else "  (open)"
+            lines.append(f"task:      {task:<24} {a:8.2f} s → {end}")
+    else:
+        lines.append("tasks:     none marked")
+    marks = [(t, a) for t, a in table.annotations if a.get("type") == "mark"]
+    for t, a in marks:
+        lines.append(f"mark:      {t:8.2f} s  {a.get('note', '')}")
+    if table.header.get("source"):
+        lines.append(f"source:    {table.header['source']}")
+    return lines
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    table = decode_capture(args.capture)
+    if args.json:
+        loss = {k: v for k, v in vars(table.loss).items() if k != "gap_list"}
+        print(json.dumps({
+            "device": table.device, "header": table.header, "samples": len(table),
+            "duration_s": table.duration_s, "rate_hz": table.rate_hz, "loss": loss,
+            "tasks": table.tasks(),
+        }, indent=2, default=str))
+    else:
+        print("\n".join(summary_lines(Path(args.capture), table)))
+    return 0
+
+
+def write_csv(table: SampleTable, out: Path | str, chunk_rows: int = 100_000) -> int:
+    """Per-sample CSV in SI units; lost samples are rows of NaN with lost=1."""
+    with open(out, "w", newline="") as f:
+        f.write(",".join(CSV_COLUMNS) + "\n")
+        for a in range(0, len(table), chunk_rows):
+            b = min(a + chunk_rows, len(table))
+            block = np.column_stack([
+                table.t_s[a:b], table.q[a:b], table.acc_mps2[a:b], table.gyr_radps[a:b],
+            ])
+            lost = np.isnan(table.q[a:b, 0]).astype(np.int8)
+            np.savetxt(f, np.column_stack([block, table.flags[a:b], lost]),
+                       fmt=["%.6f"] + ["%.9g"] * 10 + ["%d", "%d"], delimiter=",")
+    return len(table)
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    table = decode_capture(args.capture)
+    rows = write_csv(table, args.csv)
+    print(f"wrote {rows:,} rows ({table.loss.samples_lost:,} lost samples as NaN) to {args.csv}")
+    return 0
+
+
+async def _replay(path: Path, speed: float | None, progress: bool) -> StreamDecoder:
+    dec = StreamDecoder()
+    last = 0.0
+    t0 = time.monotonic()
+    async with ReplayTransport(path, speed=speed) as transport:
+        async for packet in transport:
+            chunk = dec.update(packet)
+            now = time.monotonic()
+            if progress and chunk is not None and now - last > 0.5:
+                last = now
+                loss = dec.loss
+                print(f"\r{now - t0:6.1f} s  samples {loss.samples_received:>9,}  "
+                      f"lost {loss.samples_lost:>6,} ({100 * loss.loss_fraction:.2f} %)  "
+                      f"gaps {loss.gaps:>4,}", end="", file=sys.stderr, flush=True)
+    if progress:
+        print(file=sys.stderr)
+    return dec
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    speed = None if args.fast else args.speed
+    dec = asyncio.run(_replay(Path(args.capture), speed, progress=not args.quiet))
+    print("\n".join(["replayed " + str(args.capture), *dec.loss.lines()]))
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    path = Path(args.capture) if args.capture else DEMO_CAPTURE
+    if not path.exists():
+        raise CaptureError(
+            f"demo capture {path} not found; run from a sacrum checkout or pass --capture FILE")
+    print(f"sacrum {__version__} demo: replaying {path.name} through the replay transport")
+    dec = asyncio.run(_replay(path, None if args.speed is None else args.speed, progress=True))
+    print("live decoder: " + dec.loss.lines()[0])
+    table = decode_capture(path)
+    print("\n".join(summary_lines(path, table)))
+    print("\nfirst samples (SI units; q = q_sensor_to_earth, acc and gyro in the sensor frame):")
+    print("      t_s      qw      qx      qy      qz   ax_mps2   ay_mps2   az_mps2  gx_radps  "
+          "gy_radps  gz_radps")
+    for i in range(min(5, len(table))):
+        print(f"{table.t_s[i]:9.3f} " + " ".join(f"{v:7.4f}" for v in table.q[i]) + " "
+              + " ".join(f"{v:9.3f}" for v in table.acc_mps2[i]) + " "
+              + " ".join(f"{v:9.4f}" for v in table.gyr_radps[i]))
+    if args.csv:
+        write_csv(table, args.csv)
+        print(f"per-sample table written to {args.csv}")
+    return 0
+
+
+def cmd_import_btsnoop(args: argparse.Namespace) -> int:
+    from sacrum.btsnoop import read_btsnoop
+
+    imp = read_btsnoop(args.log, data_handle=args.data_handle,
+                       response_handle=args.response_handle, control_handle=args.control_handle)
+    header = default_header(
+        start_time_ns=imp.start_time_ns or (imp.records[0].host_time_ns if imp.records else None),
+        transport="btsnoop-import",
+        source={"btsnoop": str(args.log), "datalink": imp.datalink, "handles": imp.handles,
+                "handle_source": imp.handle_source},
+    )
+    with CaptureWriter(args.out, header) as w:
+        for r in imp.records:
+            w.write_packet(r.channel, r.value, r.host_time_ns)
+    skipped = ", ".join(f"{v} {k}" for k, v in imp.skipped.items() if v) or "nothing"
+    print(f"imported {len(imp.records):,} ATT values from {imp.packets_read:,} HCI packets "
+          f"(handles {imp.handles} from {imp.handle_source}); skipped {skipped}"
+          + ("; the log was truncated" if imp.truncated else ""))
+    print(f"wrote {args.out}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="sacrum", description=__doc__)
+    p.add_argument("--version", action="version", version=f"sacrum {__version__}")
+    p.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("info", help="device, duration, rate, loss and tasks of a capture")
+    s.add_argument("capture")
+    s.add_argument("--json", action="store_true", help="machine-readable output")
+    s.set_defaults(func=cmd_info)
+
+    s = sub.add_parser("export", help="per-sample table in SI units")
+    s.add_argument("capture")
+    s.add_argument("--csv", required=True, help="output CSV path")
+    s.set_defaults(func=cmd_export)
+
+    s = sub.add_parser("replay", help="replay a capture through the replay transport")
+    s.add_argument("capture")
+    g = s.add_mutually_exclusive_group()
+    g.add_argument("--speed", type=float, default=1.0, help="1 = real time (default)")
+    g.add_argument("--fast", action="store_true", help="as fast as possible")
+    s.add_argument("-q", "--quiet", action="store_true", help="no progress line")
+    s.set_defaults(func=cmd_replay)
+
+    s = sub.add_parser("demo", help="replay the bundled sample capture and summarise it")
+    s.add_argument("--capture", help=f"capture to use instead of {DEMO_CAPTURE.name}")
+    s.add_argument("--speed", type=float, default=None,
+                   help="replay speed (default: as fast as possible)")
+    s.add_argument("--csv", help="also write the per-sample table here")
+    s.set_defaults(func=cmd_demo)
+
+    s = sub.add_parser("import-btsnoop",
+                       help="convert a btsnoop HCI log (Android, btmon -w) into a capture")
+    s.add_argument("log")
+    s.add_argument("--out", required=True)
+    for which in ("data", "response", "control"):
+        s.add_argument(f"--{which}-handle", type=lambda x: int(x, 0), default=None,
+                       help=f"ATT handle of the {which} characteristic if the log has no "
+                            "GATT discovery")
+    s.set_defaults(func=cmd_import_btsnoop)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.ERROR,
+                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return args.func(args)
+    except (CaptureError, ValueError, OSError) as e:
+        print(f"sacrum {args.command}: error: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"sacrum {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
