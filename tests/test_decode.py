@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import sacrum_protocol as sp
 
+import sacrum_protocol as sp
 from sacrum.capture import CaptureWriter, default_header
 from sacrum.decode import decode_capture
 from sacrum.generator import LinkModel, make_capture, quantize, synthetic_walk

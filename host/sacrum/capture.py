@@ -134,7 +134,8 @@ class CaptureWriter:
             raise ValueError(f"annotation type {kind!r} is not task_start, task_stop or mark")
         if kind != "mark" and annotation.get("task") not in sp.TASKS:
             raise ValueError(f"unknown task {annotation.get('task')!r}; one of {sp.TASKS}")
-        self._write(sp.KIND_ANNOTATION, 0, host_time_ns or now_ns(), _json(annotation))
+        self._write(sp.KIND_ANNOTATION, 0, now_ns() if host_time_ns is None else host_time_ns,
+                    _json(annotation))
 
     def task_start(self, task: str, host_time_ns: int | None = None) -> None:
         self.annotate({"type": "task_start", "task": task}, host_time_ns)
@@ -146,11 +147,12 @@ class CaptureWriter:
         self.annotate({"type": "mark", "note": note}, host_time_ns)
 
     def event(self, event_type: str, host_time_ns: int | None = None, **fields: Any) -> None:
-        self._write(sp.KIND_EVENT, 0, host_time_ns or now_ns(),
+        self._write(sp.KIND_EVENT, 0, now_ns() if host_time_ns is None else host_time_ns,
                     _json({"type": event_type, **fields}))
 
     def device_info(self, info: dict[str, Any], host_time_ns: int | None = None) -> None:
-        self._write(sp.KIND_DEVICE, 0, host_time_ns or now_ns(), _json(info))
+        self._write(sp.KIND_DEVICE, 0, now_ns() if host_time_ns is None else host_time_ns,
+                    _json(info))
 
     def close(self) -> None:
         if not self._f.closed:
@@ -281,7 +283,9 @@ class CaptureReader:
             except (UnicodeError, ValueError):
                 self.stats.warnings.append("the header record is not valid JSON")
         self.device = dict(self.header.get("device") or {})
-        self.stats = ReadStats()
+        # What is wrong with the header stays reported however often the file is read.
+        self._header_warnings = self.stats.warnings
+        self.stats = ReadStats(warnings=list(self._header_warnings))
 
     @property
     def start_time_ns(self) -> int | None:
@@ -290,7 +294,7 @@ class CaptureReader:
 
     def runs(self) -> Iterator[RecordRun | Record]:
         """Every valid record, in file order, grouped into runs where possible."""
-        self.stats = ReadStats()
+        self.stats = ReadStats(warnings=list(self._header_warnings))
         for item in self._scan():
             if isinstance(item, Record) and item.kind == sp.KIND_DEVICE:
                 try:

@@ -159,12 +159,16 @@ class _Packets:
     def __init__(self) -> None:
         self.parts: dict[str, list[np.ndarray]] = {k: [] for k in self.NAMES}
 
+    # stored in their wire widths (a few bytes a packet), widened when assembled
+    DTYPES = (np.uint16, np.uint16, np.uint32, np.uint16, np.uint16, np.uint8, np.uint8,
+              np.int64, np.int64)
+
     def add(self, **cols: np.ndarray) -> None:
-        for k in self.NAMES:
-            self.parts[k].append(np.asarray(cols[k], dtype=np.int64).ravel())
+        for k, dt in zip(self.NAMES, self.DTYPES, strict=True):
+            self.parts[k].append(np.array(cols[k], dtype=dt).ravel())
 
     def columns(self) -> dict[str, np.ndarray]:
-        return {k: (np.concatenate(v) if v else np.zeros(0, np.int64))
+        return {k: (np.concatenate(v).astype(np.int64) if v else np.zeros(0, np.int64))
                 for k, v in self.parts.items()}
 
 
@@ -203,9 +207,10 @@ class CaptureDecoder:
         self._events: list[tuple[int, dict[str, Any]]] = []
         self.responses = 0
         self.commands = 0
-        # Every received sample costs at least SAMPLE_SIZE bytes of the file, so
-        # this bounds the rows; np.empty pages are only committed when written.
-        cap = self.reader.size // sp.SAMPLE_SIZE + 16
+        # A packet of n <= 11 samples costs at least 20n + 16 (DATA header) + 20
+        # (record) bytes of the file, so this bounds the rows received.
+        most = sp.data_packet_size(sp.MAX_SAMPLES) + sp.RECORD_HEADER_SIZE + 4
+        cap = self.reader.size * sp.MAX_SAMPLES // most + sp.MAX_SAMPLES
         self.q = np.empty((cap, 4), np.float32)
         self.acc = np.empty((cap, 3), np.float32)
         self.gyr = np.empty((cap, 3), np.float32)
@@ -402,7 +407,10 @@ class CaptureDecoder:
         # device time of every grid row: packet starts, linearly between them
         xs = np.r_[dest, total].astype(np.float64)
         ts = np.r_[t0_us[ko], t0_us[ko[-1]] + n[ko[-1]] * period[ko[-1]]] * 1e-6
-        t_dev = np.interp(np.arange(total, dtype=np.float64), xs, ts)
+        t_dev = np.empty(total, np.float64)
+        for a in range(0, total, _MOVE_BLOCK_ROWS):  # blocks: no full-size temporaries
+            b = min(a + _MOVE_BLOCK_ROWS, total)
+            t_dev[a:b] = np.interp(np.arange(a, b, dtype=np.float64), xs, ts)
         # clock map from (device time of last sample, host receive time)
         last_dev = (t0_us + (n - 1) * period) * 1e-6
         clock = self.clock_sync.fit(last_dev[keep], (hn[keep] - start_ns) * 1e-9)

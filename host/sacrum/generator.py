@@ -179,7 +179,8 @@ def make_capture(
     for i in np.flatnonzero(delivered):
         received[first[i]:first[i] + n] = True
     return GeneratedTruth(
-        samples=npk * n, samples_per_packet=n, packets=npk, delivered=delivered, dropped_mask=dropped,
+        samples=npk * n, samples_per_packet=n, packets=npk, delivered=delivered,
+        dropped_mask=dropped,
         device_dropped=int(dropped.sum()), transit_lost=int(lost.sum()),
         duplicates=int(dup.sum()), reordered=reordered, sample_received=received[:npk * n],
     )
