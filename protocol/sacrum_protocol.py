@@ -324,6 +324,8 @@ def decode_data_header(buf):
     Returns (seq, sample_seq, t_us, period_us, dropped, flags, n).
     Raises ProtocolError if the type, version or length is wrong.
     """
+    if len(buf) >= 2 and buf[0] == PTYPE_DATA:
+        check_version(buf[1])  # a future version may have another header size
     if len(buf) < DATA_HEADER_SIZE:
         raise ProtocolError("DATA packet of %d bytes is shorter than its header" % len(buf))
     ptype, version, seq, sseq, t_us, period, dropped, flags, n = struct.unpack_from(
@@ -377,6 +379,8 @@ def decode_command(buf):
 
     Raises ProtocolError whose ``result`` is BAD_PACKET or UNSUPPORTED_VERSION.
     """
+    if len(buf) >= 2 and buf[0] == PTYPE_COMMAND:
+        check_version(buf[1])
     if len(buf) < COMMAND_HEADER_SIZE:
         raise ProtocolError("COMMAND packet of %d bytes is shorter than its header" % len(buf))
     if buf[0] != PTYPE_COMMAND:
@@ -433,6 +437,8 @@ def encode_response(token, opcode, result, payload=b""):
 
 def decode_response(buf):
     """Return (version, token, opcode, result, payload) of a RESPONSE packet."""
+    if len(buf) >= 2 and buf[0] == PTYPE_RESPONSE:
+        check_version(buf[1])
     if len(buf) < RESPONSE_HEADER_SIZE:
         raise ProtocolError("RESPONSE packet of %d bytes is shorter than its header" % len(buf))
     if buf[0] != PTYPE_RESPONSE:
@@ -449,8 +455,18 @@ def negotiate_version(host_min, host_max, dev_min=VERSION_MIN, dev_max=VERSION_M
 
 
 def pack_status(values, name):
-    """GET_STATUS payload from the 14 STATUS_FIELDS values and a name."""
-    return struct.pack(STATUS_FMT, *values) + name.encode("utf-8")[:NAME_MAX_BYTES]
+    """GET_STATUS payload from the 14 STATUS_FIELDS values and a name.
+
+    A name longer than 20 bytes is cut at a character boundary, so the record
+    stays valid UTF-8 (and ``unpack_status`` accepts it).
+    """
+    raw = name.encode("utf-8")
+    if len(raw) > NAME_MAX_BYTES:
+        cut = NAME_MAX_BYTES
+        while raw[cut] & 0xC0 == 0x80:  # continuation byte: back to its character's start
+            cut -= 1
+        raw = raw[:cut]
+    return struct.pack(STATUS_FMT, *values) + raw
 
 
 def unpack_status(payload):

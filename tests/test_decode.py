@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import sacrum_protocol as sp
 from sacrum.capture import CaptureWriter, default_header
@@ -215,3 +217,48 @@ def test_empty_capture_decodes_to_no_samples(tmp_path):
     _write_packets(path, [])
     table = decode_capture(path)
     assert len(table) == 0 and table.loss.samples_expected == 0
+
+
+# --- property-based: whatever arrives, the decoder accounts for it ------------
+
+_packet_event = st.one_of(
+    # a valid DATA packet after a jump of the sample counter (loss, duplicate, reorder)
+    st.tuples(st.just("data"), st.integers(-40, 400), st.integers(1, 11),
+              st.integers(0, 3), st.integers(0, 255)),
+    st.tuples(st.just("junk"), st.binary(min_size=0, max_size=60)),
+    st.tuples(st.just("flip"), st.integers(0, 235), st.integers(1, 255)),
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(events=st.lists(_packet_event, min_size=1, max_size=40),
+       sseq0=st.integers(0, 65535), t0=st.integers(0, (1 << 32) - 1))
+def test_any_packet_sequence_decodes_with_consistent_accounting(tmp_path_factory, events,
+                                                                  sseq0, t0):
+    values, sseq, seq, dropped = [], sseq0, 0, 0
+    for ev in events:
+        if ev[0] == "data":
+            _, jump, n, drops, flags = ev
+            sseq += jump
+            dropped += drops
+            values.append(sp.encode_data(seq, sseq, t0 + sseq * 5000, 5000, dropped, flags,
+                                         _samples(n)))
+            seq += 1 + drops
+            sseq += n
+        elif ev[0] == "junk":
+            values.append(ev[1])
+        elif values:
+            last = bytearray(values[-1]) or bytearray(b"\0")
+            last[ev[1] % len(last)] ^= ev[2]
+            values[-1] = bytes(last)
+    path = tmp_path_factory.mktemp("h") / "c.sacrum"
+    _write_packets(path, values)
+    table = decode_capture(path)
+    loss = table.loss
+    assert loss.samples_expected == loss.samples_received + loss.samples_lost == len(table)
+    assert int(table.received.sum()) == loss.samples_received
+    assert loss.packets_lost == loss.packets_dropped_by_device + loss.packets_lost_in_transit
+    assert loss.packets_lost_in_transit >= 0
+    assert np.all(np.diff(table.t_s) > 0)
+    assert np.isnan(table.q[~table.received]).all()
+    assert not np.isnan(table.q[table.received]).any()
