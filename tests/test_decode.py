@@ -262,3 +262,17 @@ def test_any_packet_sequence_decodes_with_consistent_accounting(tmp_path_factory
     assert np.all(np.diff(table.t_s) > 0)
     assert np.isnan(table.q[~table.received]).all()
     assert not np.isnan(table.q[table.received]).any()
+
+
+def test_nonsense_device_timing_cannot_inflate_the_sample_grid(tmp_path):
+    """A device bug (period 1 µs, clock leaping 30 min in 40 ms) stays bounded."""
+    good = [sp.encode_data(i, 11 * i, 55_000 * i, 5000, 0, 0, _samples(11)) for i in range(5)]
+    leap = sp.encode_data(5, 55, 55_000 * 5 + 1_800_000_000, 1, 0, 0, _samples(11))
+    tiny = [sp.encode_data(6 + i, 66 + 11 * i, 55_000 * (6 + i) + 1_800_000_000, 1, 0, 0,
+                           _samples(11)) for i in range(5)]
+    path = tmp_path / "c.sacrum"
+    _write_packets(path, [*good, leap, *tiny], step_ns=40_000_000)
+    table = decode_capture(path)
+    assert table.loss.samples_received == 121
+    assert len(table) < 1000
+    assert table.loss.device_restarts == 1

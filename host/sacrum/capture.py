@@ -72,7 +72,8 @@ def file_header() -> bytes:
 
 def default_header(**fields: Any) -> dict[str, Any]:
     """HEADER record contents (SPEC 5.2) with host facts filled in."""
-    start_ns = fields.pop("start_time_ns", None) or now_ns()
+    start_ns = fields.pop("start_time_ns", None)
+    start_ns = now_ns() if start_ns is None else start_ns
     header: dict[str, Any] = {
         "format": "sacrum-capture",
         "created_utc": datetime.fromtimestamp(start_ns / 1e9, UTC).isoformat(),
@@ -252,6 +253,11 @@ class CaptureReader:
             raise CaptureError(f"cannot open capture {self.path}: {e.strerror}") from e
         with open(self.path, "rb") as f:
             head = f.read(sp.CAPTURE_FILE_HEADER_SIZE + sp.RECORD_HEADER_SIZE)
+        if head[:8] == sp.CAPTURE_MAGIC and len(head) < sp.CAPTURE_FILE_HEADER_SIZE:
+            raise CaptureError(
+                f"{self.path} ends inside the capture file header ({len(head)} of "
+                f"{sp.CAPTURE_FILE_HEADER_SIZE} bytes): nothing was recorded"
+            )
         if len(head) < sp.CAPTURE_FILE_HEADER_SIZE or head[:8] != sp.CAPTURE_MAGIC:
             if head[:8] == b"btsnoop\0":
                 raise CaptureError(

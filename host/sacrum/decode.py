@@ -34,6 +34,9 @@ _MOVE_BLOCK_ROWS = 1 << 16
 # Device time running backwards by more than this (s) is a device restart,
 # not a reordered packet.
 _RESTART_BACKWARDS_S = 2.0
+# Device time advancing this much (s) more than host time did is a clock jump.
+_AHEAD_OF_HOST_S = 10.0
+_MIN_WRAP_S = 32.0
 
 
 @dataclass
@@ -530,10 +533,19 @@ def _unwrap(cols: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.nda
     dt = (np.diff(t_us) + (1 << 31)) % (1 << 32) - (1 << 31)
     # gaps longer than the 71.6-minute t_us wrap: whole wraps from host time
     dt = dt + np.round((dh - dt) / float(1 << 32)).astype(np.int64) * (1 << 32)
-    restart = np.r_[False, dt < -_RESTART_BACKWARDS_S * 1e6]
+    # A device restart sends its clock backwards; a device clock leaping ahead
+    # of the host's (beyond any buffering) is no measurement either: both start
+    # a new stretch placed by host time.
+    restart = np.r_[False, (dt < -_RESTART_BACKWARDS_S * 1e6)
+                    | (dt > dh + _AHEAD_OF_HOST_S * 1e6)]
     ds = (np.diff(sseq) + 0x8000) % sp.SEQ_MOD - 0x8000
+    # Whole wraps of the 16-bit sample counter, from device time. No sensor runs
+    # above 1 kHz, so a wrap needs >= 32.8 s; shorter gaps trust sample_seq
+    # (a bogus period_us cannot then inflate the grid).
     expect = dt / period[:-1]
-    ds = ds + np.round((expect - ds) / sp.SEQ_MOD).astype(np.int64) * sp.SEQ_MOD
+    wraps = np.round((expect - ds) / sp.SEQ_MOD).astype(np.int64)
+    wraps[dt < _MIN_WRAP_S * 1e6] = 0
+    ds = ds + wraps * sp.SEQ_MOD
     if restart.any():
         r = restart[1:]
         dt[r] = np.round(dh[r]).astype(np.int64)
