@@ -276,3 +276,21 @@ def test_nonsense_device_timing_cannot_inflate_the_sample_grid(tmp_path):
     assert table.loss.samples_received == 121
     assert len(table) < 1000
     assert table.loss.device_restarts == 1
+
+
+def test_a_pause_in_streaming_is_time_passing_not_loss(tmp_path):
+    """STOP then START: sample_seq continues, t_us jumps 5 s (SPEC 2.1)."""
+    before = [sp.encode_data(i, 11 * i, 55_000 * i, 5000, 0, 0, _samples(11)) for i in range(4)]
+    after = [sp.encode_data(4 + i, 44 + 11 * i, 5_220_000 + 55_000 * i, 5000, 0, 0,
+                            _samples(11)) for i in range(4)]
+    path = tmp_path / "c.sacrum"
+    with CaptureWriter(path, default_header(start_time_ns=0)) as w:
+        for i, p in enumerate(before):
+            w.write_packet(sp.CH_BLE_DATA, p, 60_000_000 + i * 55_000_000)
+        for i, p in enumerate(after):
+            w.write_packet(sp.CH_BLE_DATA, p, 5_280_000_000 + i * 55_000_000)
+    table = decode_capture(path)
+    assert table.loss.samples_lost == 0 and len(table) == 88
+    dt = np.diff(table.t_s)
+    assert dt[43] == pytest.approx(5.220 - 0.215, abs=1e-6)  # the pause
+    np.testing.assert_allclose(np.delete(dt, 43), 0.005, atol=1e-6)

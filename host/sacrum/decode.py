@@ -407,9 +407,14 @@ class CaptureDecoder:
         loss.samples_received = int(n[ko].sum())
         loss.samples_lost = total - loss.samples_received
         loss.gaps = int(where.size)
-        # device time of every grid row: packet starts, linearly between them
-        xs = np.r_[dest, total].astype(np.float64)
-        ts = np.r_[t0_us[ko], t0_us[ko[-1]] + n[ko[-1]] * period[ko[-1]]] * 1e-6
+        # device time of every grid row: t_us + i * period inside a packet, linear
+        # across gaps (a pause in streaming is time passing without rows)
+        nk = n[ko]
+        last = nk > 1
+        xs = np.concatenate([dest, (dest + nk - 1)[last]]).astype(np.float64)
+        ts = np.concatenate([t0_us[ko], (t0_us[ko] + (nk - 1) * period[ko])[last]]) * 1e-6
+        order_x = np.argsort(xs, kind="stable")
+        xs, ts = xs[order_x], ts[order_x]
         t_dev = np.empty(total, np.float64)
         for a in range(0, total, _MOVE_BLOCK_ROWS):  # blocks: no full-size temporaries
             b = min(a + _MOVE_BLOCK_ROWS, total)
