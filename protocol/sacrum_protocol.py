@@ -23,7 +23,7 @@ except ImportError:  # CPython
 VERSION = const(0x10)  # 1.0: major in the high nibble, minor in the low one
 VERSION_MAJOR = const(1)
 VERSION_MIN = const(0x10)  # range this codec implements, for HELLO
-VERSION_MAX = const(0x1F)
+VERSION_MAX = const(0x10)
 
 # --- packet types (SPEC 2) --------------------------------------------------
 PTYPE_DATA = const(0x01)

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 import sacrum_protocol as sp
-from sacrum import __version__
+from sacrum import __version__, flash
 from sacrum.capture import CaptureError, CaptureWriter, default_header
 from sacrum.decode import SampleTable, decode_capture
 from sacrum.stream import StreamDecoder
@@ -177,6 +177,17 @@ def cmd_import_btsnoop(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from sacrum.simulate import simulate_csv
+
+    res = simulate_csv(args.imu, args.out, args.rate, link=args.link, mtu=args.mtu,
+                       congestion=args.congestion)
+    print(f"firmware in the loop: {res.samples_in:,} samples at {args.rate} Hz -> "
+          f"{res.values_out:,} link values; {res.stdout}")
+    print(f"wrote {args.out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="sacrum", description=__doc__)
     p.add_argument("--version", action="version", version=f"sacrum {__version__}")
@@ -208,6 +219,18 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--csv", help="also write the per-sample table here")
     s.set_defaults(func=cmd_demo)
 
+    s = sub.add_parser("simulate",
+                       help="run the firmware under MicroPython on an IMU recording -> capture")
+    s.add_argument("--imu", required=True,
+                   help="CSV with t (s), ax ay az (m/s²), gx gy gz (rad/s), sensor frame")
+    s.add_argument("--out", required=True, help="capture to write")
+    s.add_argument("--rate", type=int, default=100, choices=sp.RATES_HZ, help="device rate, Hz")
+    s.add_argument("--link", choices=("ble", "serial"), default="ble")
+    s.add_argument("--mtu", type=int, default=247, help="ATT MTU of the simulated link")
+    s.add_argument("--congestion", type=int, default=0,
+                   help="notifications the central takes per 7.5 ms interval (0: no limit)")
+    s.set_defaults(func=cmd_simulate)
+
     s = sub.add_parser("import-btsnoop",
                        help="convert a btsnoop HCI log (Android, btmon -w) into a capture")
     s.add_argument("log")
@@ -217,6 +240,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help=f"ATT handle of the {which} characteristic if the log has no "
                             "GATT discovery")
     s.set_defaults(func=cmd_import_btsnoop)
+
+    flash.add_parser(sub)
     return p
 
 
@@ -226,7 +251,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                         format="%(levelname)s %(name)s: %(message)s")
     try:
         return args.func(args)
-    except (CaptureError, ValueError, OSError) as e:
+    except (CaptureError, ValueError, OSError, RuntimeError) as e:
         print(f"sacrum {args.command}: error: {e}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -1,0 +1,307 @@
+"""The device: IMU -> fusion -> packets -> link, and commands back.
+
+``Device.step()`` is one pass of the main loop (every ~10 ms): read the IMU's
+hardware FIFO, fuse and pack every new sample, send finished packets, answer
+commands, drive the LED. Everything it touches is injected -- the I2C bus, the
+link (BLE or USB serial), the clock -- so the same code runs on the board and,
+under the unix MicroPython port, in the firmware-in-the-loop simulator.
+"""
+
+import math
+import struct
+from array import array
+
+from commands import CommandHandler
+from fusion import Fusion
+from mpu6050 import MPU6050, IMUError
+from packetizer import Packetizer
+from sampleclock import SampleClock
+
+import sacrum_protocol as sp
+from micropython import const
+
+FW_VERSION = (1, 0, 0)
+MAX_BATCH = const(40)  # samples per FIFO read: 480 bytes, 200 ms at 200 Hz
+STEP_MS = const(10)
+_REST_GYRO_RADPS = 0.05  # calibration refuses if any axis moves more than this from its mean
+_DISCONNECTED_STOP_MS = const(300_000)  # stop streaming after 5 min without a host
+_BATTERY_EVERY_MS = const(10_000)
+
+
+class Device:
+    def __init__(self, i2c, link, clock, config, battery=None, led=None, reset=None, log=None):
+        self.link = link
+        self.clock = clock
+        self.config = config
+        self.battery = battery
+        self.led = led
+        self._reset = reset
+        self._log = log
+        self.imu = MPU6050(i2c)
+        self.fault = sp.FAULT_NONE
+        try:
+            self.imu_type = self.imu.probe()
+        except IMUError as e:
+            self.imu_type = sp.IMU_NONE
+            self.fault = sp.FAULT_IMU_MISSING
+            self.log_error("IMU: %s" % e)
+        if self.fault == sp.FAULT_NONE and config.reset_reason in ("corrupt", "invalid"):
+            self.fault = sp.FAULT_CONFIG_RESET
+        self.raw = array("h", [0] * (6 * MAX_BATCH))
+        self.streaming = False
+        self.reboot_at_ms = None
+        self.handler = CommandHandler(self)
+        self._ticks = clock.ticks_us()
+        self.now_us = 0  # device time, µs since boot (unwrapped)
+        self._last_read_us = 0
+        self._disconnected_ms = 0
+        self._battery_ms = 0
+        self._calib = None  # [token, samples left, n, sx, sy, sz, min/max per axis...]
+        self._pending_flags = 0
+        self._bus_errors = 0
+        self.pk = Packetizer(link.mtu, serial=link.serial, time_of=self._time_of)
+        b = config["gyro_bias_mradps"]
+        self.fusion = Fusion(1.0 / config["rate_hz"])
+        self.fusion.set_bias(b[0] / 1000, b[1] / 1000, b[2] / 1000)
+        self._apply_rate(config["rate_hz"])
+
+    # -- helpers -----------------------------------------------------------------
+    def log_error(self, message):
+        if self._log is not None:
+            self._log(message)
+
+    def _time_of(self, k):
+        return self.sclock.time_us(k)
+
+    def _apply_rate(self, rate_hz):
+        self.rate_hz = rate_hz
+        self.period_us = 1_000_000 // rate_hz
+        self.sclock = SampleClock(self.period_us)
+        self.fusion.set_period(1.0 / rate_hz)
+        if self.imu_type != sp.IMU_NONE:
+            try:
+                self.imu.configure(rate_hz)
+                self.imu.start()
+            except IMUError as e:
+                self.fault = sp.FAULT_IMU_BUS
+                self.log_error("IMU configure: %s" % e)
+        self.pk.reset_samples()
+        self._last_read_us = self.now_us
+
+    def _tick(self):
+        t = self.clock.ticks_us()
+        self.now_us += self.clock.ticks_diff(t, self._ticks)
+        self._ticks = t
+
+    # -- main loop -----------------------------------------------------------------
+    def step(self):
+        self._tick()
+        now_ms = self.now_us // 1000
+        if self.imu_type != sp.IMU_NONE:
+            self._read_sensor()
+        for cmd in self.link.poll():
+            resp = self.handler.handle(cmd)
+            if resp is not None:
+                self.link.send_response(resp)
+        if self.streaming and not self.link.connected:
+            self._disconnected_ms += STEP_MS
+            if self._disconnected_ms > _DISCONNECTED_STOP_MS:
+                self.streaming = False
+        else:
+            self._disconnected_ms = 0
+        if self.battery is not None and now_ms - self._battery_ms >= _BATTERY_EVERY_MS:
+            self._battery_ms = now_ms
+            self.battery.read()
+        if self.led is not None:
+            self.led.set("fault" if self.fault in (sp.FAULT_IMU_MISSING, sp.FAULT_IMU_BUS)
+                         else "streaming" if self.streaming
+                         else "connected" if self.link.connected else "advertising")
+            self.led.step(now_ms)
+        if self.reboot_at_ms is not None and now_ms >= self.reboot_at_ms and self._reset:
+            self._reset()
+
+    def _read_sensor(self):
+        imu = self.imu
+        n = imu.read(self.raw, MAX_BATCH)
+        if imu.overflow:
+            # the FIFO was reset: the samples since the last good read are gone,
+            # but they were taken, so the sample counter advances over them
+            lost = (self.now_us - self._last_read_us) // self.period_us
+            imu.overflow = False
+            self.sclock.skipped(lost)
+            if self.streaming:
+                self.pk.skip(lost)
+            self._pending_flags |= sp.FLAG_FIFO_OVERFLOW
+        if imu.bus_errors != self._bus_errors:
+            self._bus_errors = imu.bus_errors
+            self._pending_flags |= sp.FLAG_SENSOR_FAULT
+        if n == 0:
+            return
+        self._last_read_us = self.now_us
+        self.sclock.on_read(self.now_us, n)
+        first = self.sclock.count - n
+        acc_k = imu.acc_mps2_per_lsb
+        gyr_k = imu.gyr_radps_per_lsb
+        fusion = self.fusion
+        q = fusion.q
+        bias = fusion.bias
+        raw = self.raw
+        to_i16 = sp.to_i16
+        base_flags = self._pending_flags
+        if imu.clipped:
+            base_flags |= sp.FLAG_CLIPPING
+        if self.battery is not None and self.battery.low:
+            base_flags |= sp.FLAG_LOW_BATTERY
+        self._pending_flags = 0
+        for i in range(n):
+            j = 6 * i
+            ax = raw[j] * acc_k
+            ay = raw[j + 1] * acc_k
+            az = raw[j + 2] * acc_k
+            gx = raw[j + 3] * gyr_k
+            gy = raw[j + 4] * gyr_k
+            gz = raw[j + 5] * gyr_k
+            fusion.update(gx, gy, gz, ax, ay, az)
+            if self._calib is not None:
+                self._calibrate_sample(gx, gy, gz)
+            if not self.streaming:
+                continue
+            flags = base_flags
+            if fusion.at_rest:
+                flags |= sp.FLAG_AT_REST
+            if self._calib is not None:
+                flags |= sp.FLAG_CALIBRATING
+            packet = self.pk.add(
+                first + i, self.period_us, flags,
+                to_i16(q[0], sp.Q_SCALE), to_i16(q[1], sp.Q_SCALE),
+                to_i16(q[2], sp.Q_SCALE), to_i16(q[3], sp.Q_SCALE),
+                to_i16(ax, sp.ACC_SCALE), to_i16(ay, sp.ACC_SCALE), to_i16(az, sp.ACC_SCALE),
+                to_i16(gx - bias[0], sp.GYR_SCALE), to_i16(gy - bias[1], sp.GYR_SCALE),
+                to_i16(gz - bias[2], sp.GYR_SCALE),
+            )
+            if packet is not None and not self.link.send_data(packet):
+                self.pk.not_sent()
+
+    # -- gyro calibration ---------------------------------------------------------------
+    def _calibrate_sample(self, gx, gy, gz):
+        c = self._calib
+        c[1] -= 1
+        c[2] += 1
+        c[3] += gx
+        c[4] += gy
+        c[5] += gz
+        for a, g in ((6, gx), (8, gy), (10, gz)):
+            if g < c[a]:
+                c[a] = g
+            if g > c[a + 1]:
+                c[a + 1] = g
+        if c[1] > 0:
+            return
+        self._calib = None
+        token = c[0]
+        k = c[2]
+        mean = (c[3] / k, c[4] / k, c[5] / k)
+        spread = max(c[7] - c[6], c[9] - c[8], c[11] - c[10])
+        if spread > 2 * _REST_GYRO_RADPS:
+            self.link.send_response(sp.encode_response(token, sp.OP_CALIBRATE_GYRO,
+                                                       sp.RESULT_NOT_AT_REST))
+            return
+        self.fusion.set_bias(mean[0], mean[1], mean[2])
+        self.config.set("gyro_bias_mradps", [int(round(m * 1000)) for m in mean])
+        self.config.save()
+        payload = struct.pack("<hhh", *(sp.to_i16(m, sp.GYR_SCALE) for m in mean))
+        self.link.send_response(sp.encode_response(token, sp.OP_CALIBRATE_GYRO, sp.RESULT_OK,
+                                                   payload))
+
+    # -- command hooks (commands.CommandHandler calls these) ------------------------
+    def start_stream(self):
+        if self.imu_type == sp.IMU_NONE:
+            return sp.RESULT_FAILED
+        if not self.streaming:
+            self.pk.set_link(self.link.serial, self.link.mtu)
+            self.streaming = True
+        return sp.RESULT_OK
+
+    def stop_stream(self):
+        self.streaming = False
+        self.pk.reset_samples()
+        return sp.RESULT_OK
+
+    def set_rate(self, rate_hz):
+        if self.streaming:
+            return sp.RESULT_BUSY
+        self.config.set("rate_hz", rate_hz)
+        self.config.save()
+        self._apply_rate(rate_hz)
+        return sp.RESULT_OK
+
+    def calibrate_gyro(self, token, ms):
+        if self.imu_type == sp.IMU_NONE:
+            return sp.RESULT_FAILED
+        if self._calib is not None:
+            return sp.RESULT_BUSY
+        n = max(1, ms * self.rate_hz // 1000)
+        inf = 1e9
+        self._calib = [token, n, 0, 0.0, 0.0, 0.0, inf, -inf, inf, -inf, inf, -inf]
+        return None  # answered when the samples are in
+
+    def set_mounting(self, q_raw):
+        if q_raw is None:  # zero pose: the current inclination, heading removed
+            if not self.fusion.at_rest:
+                return sp.RESULT_NOT_AT_REST, None
+            w, x, y, z = self.fusion.q
+            yaw = math.atan2(2 * (w * z + x * y), 1 - 2 * (y * y + z * z))
+            c, s = math.cos(yaw / 2), -math.sin(yaw / 2)
+            q = (c * w - s * z, c * x - s * y, c * y + s * x, c * z + s * w)
+            q_raw = [sp.to_i16(v, sp.Q_SCALE) for v in q]
+        self.config.set("mount", list(q_raw))
+        self.config.save()
+        return sp.RESULT_OK, tuple(q_raw)
+
+    def identify(self, seconds):
+        if self.led is not None:
+            self.led.identify(self.now_us // 1000, seconds)
+        return sp.RESULT_OK
+
+    def status(self):
+        batt = self.battery
+        flags = sp.FLAG_LOW_BATTERY if batt is not None and batt.low else 0
+        if self.fusion.at_rest:
+            flags |= sp.FLAG_AT_REST
+        if self._calib is not None:
+            flags |= sp.FLAG_CALIBRATING
+        values = (
+            FW_VERSION[0], FW_VERSION[1], FW_VERSION[2], self.handler.version, self.imu_type,
+            self.fault, flags, 1 if self.streaming else 0, self.rate_hz,
+            batt.mv if batt is not None else 0, batt.percent if batt is not None else 255,
+            1 if self.link.serial else 0, self.now_us // 1_000_000, self.pk.dropped_total,
+        )
+        return values, self.config["name"]
+
+    def set_name(self, name):
+        self.config.set("name", name)
+        self.config.save()
+        self.link.set_name(name)
+        return sp.RESULT_OK
+
+    def reboot(self):
+        self.reboot_at_ms = self.now_us // 1000 + 200  # after the response has gone out
+        return sp.RESULT_OK
+
+    def set_link(self, link):
+        self.config.set("link", link)
+        self.config.save()
+        if link != (1 if self.link.serial else 0):
+            self.reboot_at_ms = self.now_us // 1000 + 200  # the link is chosen at boot
+        return sp.RESULT_OK
+
+
+def run(device, clock, on_stable=None, stable_after_ms=60_000):
+    """The main loop: one step every STEP_MS. ``on_stable`` is called once after
+    ``stable_after_ms`` of running (main.py then clears its crash counter)."""
+    while True:
+        device.step()
+        if on_stable is not None and device.now_us >= stable_after_ms * 1000:
+            on_stable()
+            on_stable = None
+        clock.sleep_ms(STEP_MS)

@@ -1,0 +1,164 @@
+"""BLE GATT peripheral of protocol/SPEC.md section 3, on MicroPython's ``bluetooth``.
+
+Thin radio glue: the link interface the app uses (``send_data``,
+``send_response``, ``poll``, ``connected``, ``mtu``) over ``bluetooth.BLE``.
+Tests and the simulator pass a fake BLE object at exactly this boundary.
+
+Flow control: the ESP32's BLE stack refuses a notification (``OSError``,
+ENOMEM) when its buffers are full. The packet is then dropped and counted by
+the caller (the device's ``dropped`` counter goes out in every DATA packet);
+nothing queues up in RAM, so a slow central costs samples, never memory.
+"""
+
+import struct
+
+import sacrum_protocol as sp
+from micropython import const
+
+try:
+    import bluetooth
+except ImportError:  # the unix port in tests: the fake is injected
+    bluetooth = None
+
+_IRQ_CENTRAL_CONNECT = const(1)
+_IRQ_CENTRAL_DISCONNECT = const(2)
+_IRQ_GATTS_WRITE = const(3)
+_IRQ_MTU_EXCHANGED = const(21)
+
+_FLAG_READ = const(0x0002)
+_FLAG_WRITE_NO_RESPONSE = const(0x0004)
+_FLAG_WRITE = const(0x0008)
+_FLAG_NOTIFY = const(0x0010)
+
+_ADV_TYPE_FLAGS = const(0x01)
+_ADV_TYPE_NAME = const(0x09)
+_ADV_TYPE_UUID128_COMPLETE = const(0x07)
+_ADV_TYPE_UUID16_COMPLETE = const(0x03)
+_ADV_INTERVAL_US = const(100_000)
+_PREFERRED_MTU = const(247)
+_CONTROL_BUFFER = const(64)
+
+
+def _uuid128_le(uuid_str):
+    """Advertising carries 128-bit UUIDs little-endian."""
+    h = uuid_str.replace("-", "")
+    return bytes(int(h[i:i + 2], 16) for i in range(30, -1, -2))
+
+
+def advertising_payload(name):
+    """(adv_data, scan_response): flags + service UUID; name + Battery service."""
+    uuid = _uuid128_le(sp.SERVICE_UUID)
+    adv = bytes((2, _ADV_TYPE_FLAGS, 0x06, len(uuid) + 1, _ADV_TYPE_UUID128_COMPLETE)) + uuid
+    raw = name.encode()[:sp.NAME_MAX_BYTES]
+    resp = bytes((len(raw) + 1, _ADV_TYPE_NAME)) + raw
+    resp += bytes((3, _ADV_TYPE_UUID16_COMPLETE)) + struct.pack("<H", sp.BATTERY_SERVICE_UUID16)
+    return adv, resp
+
+
+class BleLink:
+    serial = False
+
+    def __init__(self, ble, name, model="ESP32 + MPU-6050", firmware="1.0.0", uuid=None):
+        uuid = uuid or bluetooth.UUID
+        self.ble = ble
+        self.name = name
+        self.conn = None
+        self.mtu = sp.MIN_MTU
+        self.notify_failures = 0
+        self._cmds = []
+        self._out = []  # reused by poll()
+        self._reasm = sp.Reassembler()
+        self._tag = 0
+        ble.active(True)
+        ble.config(mtu=_PREFERRED_MTU)
+        ble.irq(self._irq)
+        service = (uuid(sp.SERVICE_UUID), (
+            (uuid(sp.DATA_CHAR_UUID), _FLAG_NOTIFY),
+            (uuid(sp.CONTROL_CHAR_UUID), _FLAG_WRITE | _FLAG_WRITE_NO_RESPONSE),
+            (uuid(sp.RESPONSE_CHAR_UUID), _FLAG_NOTIFY),
+        ))
+        dis = (uuid(sp.DEVICE_INFO_SERVICE_UUID16), (
+            (uuid(0x2A29), _FLAG_READ), (uuid(0x2A24), _FLAG_READ), (uuid(0x2A26), _FLAG_READ),
+        ))
+        bas = (uuid(sp.BATTERY_SERVICE_UUID16), ((uuid(0x2A19), _FLAG_READ | _FLAG_NOTIFY),))
+        ((self.h_data, self.h_control, self.h_response), (h_mfr, h_model, h_fw),
+         (self.h_battery,)) = ble.gatts_register_services((service, dis, bas))
+        ble.gatts_set_buffer(self.h_control, _CONTROL_BUFFER)
+        ble.gatts_write(h_mfr, b"sacrum")
+        ble.gatts_write(h_model, model.encode())
+        ble.gatts_write(h_fw, firmware.encode())
+        ble.gatts_write(self.h_battery, b"\xff")
+        self.advertise()
+
+    @property
+    def connected(self):
+        return self.conn is not None
+
+    def advertise(self):
+        adv, resp = advertising_payload(self.name)
+        self.ble.gap_advertise(_ADV_INTERVAL_US, adv_data=adv, resp_data=resp)
+
+    def set_name(self, name):
+        self.name = name
+        self.ble.config(gap_name=name)
+        if self.conn is None:
+            self.advertise()
+
+    def set_battery(self, percent):
+        self.ble.gatts_write(self.h_battery, bytes((min(percent, 100),)))
+
+    def _irq(self, event, data):
+        if event == _IRQ_CENTRAL_CONNECT:
+            self.conn = data[0]
+            self.mtu = sp.MIN_MTU
+        elif event == _IRQ_CENTRAL_DISCONNECT:
+            self.conn = None
+            self.mtu = sp.MIN_MTU
+            self._reasm.reset()
+            self.advertise()  # a host can reconnect without a reboot
+        elif event == _IRQ_GATTS_WRITE:
+            conn, handle = data[0], data[1]
+            if handle == self.h_control and conn == self.conn:
+                self._cmds.append(bytes(self.ble.gatts_read(self.h_control)))
+        elif event == _IRQ_MTU_EXCHANGED:
+            self.mtu = data[1]
+
+    def poll(self):
+        """Commands written since the last poll (segments reassembled)."""
+        out = self._out
+        del out[:]
+        while self._cmds:
+            value = self._cmds.pop(0)
+            try:
+                packet = self._reasm.push(value)
+            except sp.ProtocolError:
+                packet = value  # the command handler answers BAD_PACKET
+            if packet is not None:
+                out.append(packet)
+        return out
+
+    def _notify(self, handle, value):
+        if self.conn is None:
+            return False
+        if len(value) <= self.mtu - sp.ATT_OVERHEAD:
+            try:
+                self.ble.gatts_notify(self.conn, handle, value)
+                return True
+            except OSError:
+                self.notify_failures += 1
+                return False
+        parts = sp.segment(value, self.mtu, self._tag)  # small MTU only
+        self._tag = (self._tag + 1) & 0xFF
+        for part in parts:
+            try:
+                self.ble.gatts_notify(self.conn, handle, part)
+            except OSError:
+                self.notify_failures += 1
+                return False
+        return True
+
+    def send_data(self, packet):
+        return self._notify(self.h_data, packet)
+
+    def send_response(self, packet):
+        return self._notify(self.h_response, packet)

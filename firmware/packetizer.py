@@ -1,0 +1,84 @@
+"""Samples -> DATA packets (protocol/SPEC.md 2.1), sized to the link.
+
+One packet buffer, allocated once and reused: ``add()`` packs a sample into
+it with ``struct.pack_into`` and returns the buffer when the packet is full.
+Sequence numbers count every packet and sample the device makes, sent or not,
+so the host can count losses from the packets alone.
+"""
+
+import sacrum_protocol as sp
+
+
+class Packetizer:
+    def __init__(self, mtu=sp.MIN_MTU, serial=False, time_of=None):
+        self.time_of = time_of  # sample index -> device time, µs
+        self.first = 0  # sample index of the packet's first sample
+        self.buf = bytearray(sp.data_packet_size(sp.MAX_SAMPLES))
+        self.seq = 0  # next packet's sequence number
+        self.sample_seq = 0  # sequence number of the next sample
+        self.dropped = 0  # packets formed but not sent (link congested), mod 2^16
+        self.dropped_total = 0
+        self.flags = 0  # status bits of the packet being filled (OR over its samples)
+        self.count = 0  # samples in the packet being filled
+        self.t_us = 0
+        self.period_us = 10000
+        self.serial = serial
+        self.set_mtu(mtu)
+
+    def set_mtu(self, mtu):
+        """Samples per packet for this link: the serial link always takes 11."""
+        self.mtu = mtu
+        self.n = sp.MAX_SAMPLES if self.serial else sp.samples_per_packet(mtu)
+        self.size = sp.data_packet_size(self.n)
+        self.view = memoryview(self.buf)[:self.size]
+        self.count = 0
+
+    def set_link(self, serial, mtu=sp.MIN_MTU):
+        self.serial = serial
+        self.set_mtu(mtu)
+
+    def add(self, index, period_us, flags, qw, qx, qy, qz, ax, ay, az, gx, gy, gz):
+        """Add sample number ``index`` (raw i16 values, SPEC 1.2).
+
+        Returns the packet (a memoryview of the reused buffer) when it is full,
+        else None. The packet's time is ``time_of(index of its first sample)``.
+        """
+        i = self.count
+        if i == 0:
+            self.first = index
+            self.period_us = period_us
+            self.flags = 0
+        sp.pack_sample_into(self.buf, i, qw, qx, qy, qz, ax, ay, az, gx, gy, gz)
+        self.flags |= flags
+        self.count = i + 1
+        if self.count < self.n:
+            return None
+        self.t_us = self.time_of(self.first) if self.time_of else self.first * period_us
+        sp.pack_data_header_into(self.buf, self.seq, self.sample_seq, self.t_us,
+                                 self.period_us, self.dropped, self.flags, self.n)
+        self.seq = (self.seq + 1) & 0xFFFF
+        self.sample_seq = (self.sample_seq + self.n) & 0xFFFF
+        self.count = 0
+        return self.view
+
+    def skip(self, samples):
+        """Samples the sensor lost (FIFO overflow): the partial packet is abandoned
+        and the sample counter advances, so the host sees an exact gap."""
+        self.sample_seq = (self.sample_seq + self.count + samples) & 0xFFFF
+        if self.count:
+            self.seq = (self.seq + 1) & 0xFFFF
+            self.not_sent()
+        self.count = 0
+
+    def not_sent(self):
+        """The last packet returned by add() could not be sent."""
+        self.dropped = (self.dropped + 1) & 0xFFFF
+        self.dropped_total += 1
+
+    def reset_samples(self):
+        """Streaming stopped or the rate changed: abandon the partial packet.
+
+        Its samples were never counted (``sample_seq`` advances per finished
+        packet), so the host sees no gap -- only time passing.
+        """
+        self.count = 0

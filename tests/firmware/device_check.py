@@ -1,0 +1,526 @@
+# Firmware modules under MicroPython: packetizer, sample clock, config, commands,
+# battery, LED, BLE and serial links, and the device loop with an emulated IMU.
+# Run by tests/test_firmware.py; prints "N passed, M failed" and exits 1 on failure.
+import os
+import struct
+import sys
+
+import app
+from battery import Battery, percent_from_mv
+from ble import BleLink, advertising_payload
+from commands import CommandHandler
+from config import DEFAULTS, Config
+from fake_mpu import WHO_MPU6500, FakeMPU
+from led import Led
+from packetizer import Packetizer
+from run import UUID, FakeBLE, VirtualClock
+from sampleclock import SampleClock
+from seriallink import SerialLink
+
+import micropython
+import sacrum_protocol as sp
+
+TMP = os.getenv("SACRUM_TMP") or "/tmp"
+
+
+def check(cond, what="check failed"):
+    if not cond:
+        raise AssertionError(what)
+
+
+def raises(exc, fn, *args):
+    try:
+        fn(*args)
+    except exc:
+        return True
+    return False
+
+
+# --- packetizer ------------------------------------------------------------------
+def test_packetizer_fills_mtu_sized_packets_that_decode():
+    for mtu, n in ((23, 4), (100, 4), (247, 11)):
+        p = Packetizer(mtu, time_of=lambda k: 1000 + k * 5000)
+        check(p.n == n, "n at mtu %d" % mtu)
+        out = None
+        for k in range(n):
+            out = p.add(k, 5000, sp.FLAG_AT_REST if k == 1 else 0, k, 1, 2, 3, 4, 5, 6, 7, 8, -k)
+            check((out is None) == (k < n - 1))
+        (seq, sseq, t_us, period, dropped, flags, nn), raw = sp.decode_data(bytes(out))
+        check((seq, sseq, t_us, period, dropped, flags, nn) ==
+              (0, 0, 1000, 5000, 0, sp.FLAG_AT_REST, n))
+        check(raw[n - 1] == (n - 1, 1, 2, 3, 4, 5, 6, 7, 8, -(n - 1)))
+
+
+def test_packetizer_counts_every_sample_and_packet_through_drops_and_overflows():
+    p = Packetizer(247, time_of=lambda k: k * 10000)
+    sent = []
+    for k in range(11 * 5):
+        out = p.add(k, 10000, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        if out is not None:
+            if len(sent) == 2:
+                p.not_sent()  # the link refused packet 2
+                sent.append(None)
+            else:
+                sent.append(sp.decode_data_header(bytes(out)))
+    p.add(55, 10000, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)  # a partial packet ...
+    p.skip(30)  # ... then the FIFO overflowed: 30 samples lost
+    for k in range(11):
+        out = p.add(86 + k, 10000, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+    last = sp.decode_data_header(bytes(out))
+    check([h[0] for h in sent if h] == [0, 1, 3, 4])
+    check(last[0] == 6, "partial packet abandoned to the overflow counts as a packet")
+    check(last[1] == 55 + 1 + 30, "sample_seq advanced over the lost samples")
+    check(last[4] == 2 and p.dropped_total == 2)
+
+
+def test_packetizer_without_micropython_heap():
+    p = Packetizer(247, time_of=lambda k: k)
+    micropython.heap_lock()
+    try:
+        for k in range(10):
+            p.add(k, 5000, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10)
+    finally:
+        micropython.heap_unlock()
+
+
+# --- sample clock ------------------------------------------------------------------
+def _clock_run(true_period_us, nominal_us, seconds):
+    c = SampleClock(nominal_us)
+    now = 0.0
+    taken = 0
+    rng = 7
+    worst = 0
+    steps = 0
+    while now < seconds * 1e6:
+        rng = (rng * 1103515245 + 12345) & 0x7FFFFFFF
+        now += 10_000 + (rng % 60_000 if rng % 40 == 0 else rng % 500)  # GC pauses
+        n = int(now // true_period_us) + 1 - taken  # samples taken by now
+        taken += n
+        c.on_read(int(now), n)
+        steps += 1
+        if now > 20e6:  # after convergence
+            k = taken - 1
+            worst = max(worst, abs(c.time_us(k) - k * true_period_us))
+    return c, worst
+
+
+def test_sample_clock_measures_a_fast_sensor_oscillator():
+    c, worst = _clock_run(4950.0, 5000, 60)  # sensor 1 % fast
+    check(abs(c.period_q / 256 - 4950) < 5, "period %r" % (c.period_q / 256))
+    check(worst < 1500, "timestamp error %d us" % worst)
+
+
+def test_sample_clock_never_jumps_after_start_up():
+    c = SampleClock(10000)
+    now = 0
+    prev = None
+    for i in range(3000):
+        now += 10_000 + (45_000 if i % 97 == 0 else 0)
+        c.on_read(now, 0)  # nothing new
+        n = (now // 10000) + 1 - c.count
+        c.on_read(now, n)
+        t = c.time_us(c.count - 1)
+        if prev is not None and now > 10_000_000:  # after start-up
+            d = t - prev[0] - (c.count - 1 - prev[1]) * 10000
+            check(abs(d) <= 250, "jump of %d us" % d)
+        prev = (t, c.count - 1)
+
+
+# --- config ------------------------------------------------------------------------
+def test_config_survives_reboot_and_corruption():
+    path = TMP + "/sacrum_cfg.json"
+    for p in (path, path + ".tmp"):
+        try:
+            os.remove(p)
+        except OSError:
+            pass
+    c = Config(path)
+    check(c.reset_reason == "missing" and c["rate_hz"] == 100)
+    c.set("name", "left-pelvis")
+    c.set("rate_hz", 200)
+    c.save()
+    c2 = Config(path)
+    check(c2["name"] == "left-pelvis" and c2["rate_hz"] == 200 and c2.reset_reason is None)
+    check(raises(ValueError, c2.set, "rate_hz", 150))
+    for junk in (b"{\"rate_hz\": 2", b"\xff\xfe\x00", b"[1, 2]", b""):
+        with open(path, "wb") as f:
+            f.write(junk)
+        c3 = Config(path)
+        check(c3.reset_reason == "corrupt" and c3.values == DEFAULTS, "junk %r" % junk)
+    with open(path, "w") as f:
+        f.write('{"rate_hz": 7, "name": "ok", "link": "x", "extra": 1}')
+    c4 = Config(path)
+    check(c4.reset_reason == "invalid" and c4["rate_hz"] == 100 and c4["name"] == "ok")
+
+
+# --- battery and LED -------------------------------------------------------------
+class FakeADC:
+    def __init__(self, uv):
+        self.uv = uv
+
+    def read_uv(self):
+        return self.uv
+
+
+class FakePin:
+    def __init__(self):
+        self.v = None
+
+    def value(self, v):
+        self.v = v
+
+
+def test_battery_divider_percent_and_low_flag():
+    b = Battery(FakeADC(2_000_000), divider=2.0)
+    check(b.mv == 4000 and b.percent == 82 and not b.low)
+    b.adc.uv = 1_700_000
+    for _ in range(20):
+        b.read()
+    check(abs(b.mv - 3400) < 5 and b.low, "mv %d" % b.mv)
+    check(percent_from_mv(3000) == 0 and percent_from_mv(4300) == 100)
+    check(Battery(None).percent == 255 and not Battery(None).low)
+    usb = Battery(FakeADC(50_000))  # divider reads ~0 V: no cell, not a flat one
+    check(usb.mv == 0 and usb.percent == 255 and not usb.low)
+
+
+def test_led_patterns_and_identify():
+    pin = FakePin()
+    led = Led(pin, active_low=True)
+    led.set("connected")
+    check(led.step(0) and pin.v is False, "active low: on drives 0")
+    led.identify(1000, 2)
+    ons = [led.step(1000 + t) for t in range(0, 2000, 50)]
+    check(True in ons and False in ons)
+    check(led.step(3500) and led.state == "connected")
+
+
+# --- command handler ----------------------------------------------------------------
+class FakeDevice:
+    def __init__(self):
+        self.calls = []
+        self.streaming = False
+
+    def log_error(self, m):
+        self.calls.append(("error", m))
+
+    def start_stream(self):
+        self.streaming = True
+        return sp.RESULT_OK
+
+    def stop_stream(self):
+        return sp.RESULT_OK
+
+    def set_rate(self, hz):
+        return sp.RESULT_BUSY if self.streaming else sp.RESULT_OK
+
+    def calibrate_gyro(self, token, ms):
+        self.calls.append(("calibrate", token, ms))
+        return None
+
+    def set_mounting(self, q):
+        return sp.RESULT_OK, q or (16384, 0, 0, 0)
+
+    def identify(self, s):
+        self.calls.append(("identify", s))
+        return sp.RESULT_OK
+
+    def status(self):
+        return (1, 0, 0, 0x10, 1, 0, 0, 0, 100, 3900, 70, 0, 12, 0), "sacrum"
+
+    def set_name(self, name):
+        self.calls.append(("name", name))
+        return sp.RESULT_OK
+
+    def reboot(self):
+        raise OSError(5)  # a device fault must become FAILED, not a crash
+
+    def set_link(self, link):
+        return sp.RESULT_OK
+
+
+def _resp(h, token, op, args=b""):
+    return sp.decode_response(h.handle(sp.encode_command(token, op, args)))
+
+
+def test_commands_answer_every_opcode_and_every_malformation():
+    d = FakeDevice()
+    h = CommandHandler(d)
+    check(_resp(h, 1, sp.OP_HELLO, b"\x10\x1f")[3:] == (0, b"\x10\x10\x10"))
+    check(_resp(h, 2, sp.OP_HELLO, b"\x20\x2f")[3] == sp.RESULT_UNSUPPORTED_VERSION)
+    check(_resp(h, 3, sp.OP_SET_RATE, struct.pack("<H", 200))[3:] == (0, b"\xc8\x00"))
+    check(_resp(h, 4, sp.OP_START_STREAM)[3] == 0)
+    check(_resp(h, 5, sp.OP_SET_RATE, struct.pack("<H", 50))[3] == sp.RESULT_BUSY)
+    check(_resp(h, 6, sp.OP_SET_RATE, struct.pack("<H", 150))[3] == sp.RESULT_BAD_VALUE)
+    check(_resp(h, 7, sp.OP_SET_RATE, b"\x01")[3] == sp.RESULT_BAD_LENGTH)
+    check(h.handle(sp.encode_command(8, sp.OP_CALIBRATE_GYRO, b"\x00\x00")) is None)
+    check(d.calls[-1] == ("calibrate", 8, 2000))
+    check(_resp(h, 9, sp.OP_IDENTIFY, b"\x00")[3] == 0 and d.calls[-1] == ("identify", 5))
+    status = _resp(h, 10, sp.OP_GET_STATUS)
+    check(sp.unpack_status(status[4])[1] == "sacrum")
+    check(_resp(h, 11, sp.OP_SET_NAME, b"left")[3] == 0 and d.calls[-1] == ("name", "left"))
+    check(_resp(h, 12, sp.OP_SET_NAME, b"")[3] == sp.RESULT_BAD_LENGTH)
+    check(_resp(h, 13, sp.OP_SET_NAME, b"\xff\xfe")[3] == sp.RESULT_BAD_VALUE)
+    check(_resp(h, 14, sp.OP_REBOOT)[3] == sp.RESULT_FAILED)
+    check(_resp(h, 15, 0x7F)[3] == sp.RESULT_UNKNOWN_OPCODE)
+    check(_resp(h, 16, sp.OP_SET_MOUNTING, struct.pack("<hhhh", 100, 0, 0, 0))[3] ==
+          sp.RESULT_BAD_VALUE)
+    # malformed packets: still exactly one response each, with the token when present
+    r = sp.decode_response(h.handle(b"\x02\x20\x11\x08"))
+    check(r[1:4] == (0x11, 8, sp.RESULT_UNSUPPORTED_VERSION))
+    r = sp.decode_response(h.handle(b"\x02"))
+    check(r[3] == sp.RESULT_BAD_PACKET)
+    r = sp.decode_response(h.handle(b"\x07\x10\x01\x02"))
+    check(r[1:4] == (1, 2, sp.RESULT_BAD_PACKET))
+
+
+# --- links -------------------------------------------------------------------------
+def test_ble_link_serves_the_gatt_layout_segments_and_drops_when_congested():
+    clock = VirtualClock(FakeMPU())
+    out = open(TMP + "/ble_check.bin", "wb")
+    ble = FakeBLE(out, clock, congestion=0)
+    link = BleLink(ble, "sacrum-test", uuid=UUID)
+    check(not link.connected and ble.advertising == 1)
+    check(not link.send_data(b"\x01" * 36), "nothing goes out unconnected")
+    ble.handler(1, (64, 0, b"\0" * 6))
+    check(link.connected and link.mtu == 23)
+    check(link.send_data(b"\x01" * 96), "6 segments at MTU 23 ...")
+    ble.handler(21, (64, 247))
+    ble.congestion = 2
+    clock.advance_us(7500)
+    check(link.send_data(b"\x01" * 236) and link.send_data(b"\x01" * 236))
+    check(not link.send_data(b"\x01" * 236), "third in one connection interval refused")
+    check(link.notify_failures >= 1)
+    ble.central_write(sp.encode_command(1, sp.OP_GET_STATUS))
+    check(link.poll() == [sp.encode_command(1, sp.OP_GET_STATUS)] and link.poll() == [])
+    ble.handler(2, (64, 0, b"\0" * 6))
+    check(not link.connected and ble.advertising == 2, "re-advertises after a disconnect")
+    out.close()
+    adv, resp = advertising_payload("a-name-longer-than-twenty-bytes")
+    check(len(adv) <= 31 and len(resp) <= 31)
+
+
+def test_serial_link_frames_and_survives_garbage():
+    sent = []
+    incoming = [b"\x13\x37garbage\x00" + sp.encode_frame(sp.encode_command(5, sp.OP_GET_STATUS))]
+    link = SerialLink(sent.append, lambda: incoming.pop(0) if incoming else b"")
+    check(link.poll() == [sp.encode_command(5, sp.OP_GET_STATUS)])
+    check(link.corrupt_frames == 1)
+    check(link.send_data(b"\x01\x10abc"))
+    check(sp.decode_frame(sent[0][:-1]) == b"\x01\x10abc")
+
+
+# --- the device loop with an emulated IMU ------------------------------------------------
+class Capture:
+    """A link double above the radio: records what the device sends."""
+
+    serial = False
+
+    def __init__(self, mtu=247, accept=True):
+        self.mtu = mtu
+        self.connected = True
+        self.accept = accept
+        self.data = []
+        self.responses = []
+        self.inbox = []
+
+    def send_data(self, packet):
+        if self.accept:
+            self.data.append(bytes(packet))
+        return self.accept
+
+    def send_response(self, packet):
+        self.responses.append(sp.decode_response(packet))
+        return True
+
+    def poll(self):
+        out, self.inbox = self.inbox, []
+        return out
+
+    def set_name(self, name):
+        self.name = name
+
+
+class MemConfig:
+    def __init__(self, rate=100):
+        self.values = dict(DEFAULTS)
+        self.values["rate_hz"] = rate
+        self.reset_reason = None
+
+    def __getitem__(self, k):
+        return self.values[k]
+
+    def set(self, k, v):
+        self.values[k] = v
+
+    def save(self):
+        pass
+
+
+def _device(mpu=None, rate=100, **kw):
+    mpu = mpu or FakeMPU()
+    mpu.provider = lambda: (0, 0, 4096, 0, 0, 0)  # at rest, z up (8 g range: 4096/g)
+    clock = VirtualClock(mpu)
+    link = Capture(**kw)
+    dev = app.Device(mpu, link, clock, MemConfig(rate))
+    return dev, link, clock, mpu
+
+
+def _run(dev, clock, seconds, step_ms=10):
+    end = clock.now_us + int(seconds * 1e6)
+    while clock.now_us < end:
+        dev.step()
+        clock.advance_us(step_ms * 1000)
+
+
+def _cmd(dev, link, clock, token, op, args=b""):
+    link.inbox.append(sp.encode_command(token, op, args))
+    dev.step()
+    clock.advance_us(10_000)
+    return link.responses[-1] if link.responses else None
+
+
+def test_device_streams_every_sample_with_exact_sequence_numbers():
+    dev, link, clock, mpu = _device(rate=200)
+    check(_cmd(dev, link, clock, 1, sp.OP_START_STREAM)[3] == 0)
+    _run(dev, clock, 3.0)
+    headers = [sp.decode_data_header(p) for p in link.data]
+    check(len(headers) >= 50, "%d packets" % len(headers))
+    for a, b in zip(headers, headers[1:]):
+        check(b[0] == a[0] + 1 and b[1] == (a[1] + a[6]) & 0xFFFF)
+        check(abs(b[2] - a[2] - a[6] * 5000) <= 300, "t_us step %d" % (b[2] - a[2]))
+    (_, _, _, period, _, flags, n), raw = sp.decode_data(link.data[-1])
+    check(period == 5000 and n == 11 and flags & sp.FLAG_AT_REST)
+    check(abs(raw[0][6] / sp.ACC_SCALE - 9.80665) < 0.01, "az %r" % raw[0][6])
+    check(abs(raw[0][0] / sp.Q_SCALE) > 0.999, "level: q close to identity")
+
+
+def test_fifo_overflow_is_flagged_and_shows_as_an_exact_gap():
+    dev, link, clock, mpu = _device(rate=200)
+    _cmd(dev, link, clock, 1, sp.OP_START_STREAM)
+    _run(dev, clock, 1.0)
+    before = len(link.data)
+    clock.advance_us(600_000)  # a 600 ms stall: the 1024-byte FIFO holds 425 ms
+    _run(dev, clock, 1.0)
+    heads = [sp.decode_data_header(p) for p in link.data[before - 1:]]
+    gaps = [(b[1] - a[1] - a[6]) & 0xFFFF for a, b in zip(heads, heads[1:])]
+    flagged = [h for h in heads if h[5] & sp.FLAG_FIFO_OVERFLOW]
+    check(len(flagged) == 1, "one packet flagged")
+    lost = sum(gaps)
+    check(100 <= lost <= 130, "lost %d samples for a 600 ms stall" % lost)
+    t_gap = [(b[2] - a[2]) - a[6] * 5000 for a, b in zip(heads, heads[1:])]
+    check(abs(max(t_gap) - lost * 5000) < 20_000, "time gap matches the sample gap")
+
+
+def test_bus_errors_are_flagged_not_fatal():
+    dev, link, clock, mpu = _device()
+    _cmd(dev, link, clock, 1, sp.OP_START_STREAM)
+    _run(dev, clock, 0.5)
+    mpu.fail(2)
+    _run(dev, clock, 0.5)
+    flags = [sp.decode_data_header(p)[5] for p in link.data]
+    check(any(f & sp.FLAG_SENSOR_FAULT for f in flags))
+    check(not (flags[-1] & sp.FLAG_SENSOR_FAULT), "clears once the bus is well")
+
+
+def test_missing_imu_still_advertises_and_reports_the_fault():
+    mpu = FakeMPU()
+    mpu.present = False
+    dev, link, clock, _ = _device(mpu)
+    _run(dev, clock, 0.2)
+    r = _cmd(dev, link, clock, 1, sp.OP_GET_STATUS)
+    status, _ = sp.unpack_status(r[4])
+    check(status[4] == sp.IMU_NONE and status[5] == sp.FAULT_IMU_MISSING)
+    check(_cmd(dev, link, clock, 2, sp.OP_START_STREAM)[3] == sp.RESULT_FAILED)
+    check(link.data == [])
+
+
+def test_commands_while_streaming_and_gyro_calibration():
+    dev, link, clock, mpu = _device(FakeMPU(WHO_MPU6500))
+    _cmd(dev, link, clock, 1, sp.OP_START_STREAM)
+    check(_cmd(dev, link, clock, 2, sp.OP_SET_RATE, struct.pack("<H", 200))[3] ==
+          sp.RESULT_BUSY)
+    status, _ = sp.unpack_status(_cmd(dev, link, clock, 3, sp.OP_GET_STATUS)[4])
+    check(status[4] == sp.IMU_MPU6500 and status[7] == 1 and status[8] == 100)
+    bias_lsb = 33  # ~0.035 rad/s at 2000 dps
+    mpu.provider = lambda: (0, 0, 4096, bias_lsb, -bias_lsb, 0)
+    n = len(link.responses)
+    link.inbox.append(sp.encode_command(4, sp.OP_CALIBRATE_GYRO, struct.pack("<H", 500)))
+    _run(dev, clock, 1.0)
+    check(len(link.responses) == n + 1)
+    r = link.responses[-1]
+    check(r[1:4] == (4, sp.OP_CALIBRATE_GYRO, 0))
+    bx, by, bz = struct.unpack("<hhh", r[4])
+    expect = bias_lsb * dev.imu.gyr_radps_per_lsb * sp.GYR_SCALE
+    check(abs(bx - expect) <= 1 and abs(by + expect) <= 1 and bz == 0, "bias %r" % ((bx, by),))
+    check(dev.config["gyro_bias_mradps"][0] == int(round(bias_lsb * dev.imu.gyr_radps_per_lsb
+                                                         * 1000)))
+    # moving during calibration: NOT_AT_REST
+    k = [0]
+
+    def moving():
+        k[0] += 1
+        return (0, 0, 4096, 600 if (k[0] // 20) % 2 else -600, 0, 0)
+
+    mpu.provider = moving
+    link.inbox.append(sp.encode_command(5, sp.OP_CALIBRATE_GYRO, struct.pack("<H", 500)))
+    _run(dev, clock, 1.0)
+    check(link.responses[-1][1:4] == (5, sp.OP_CALIBRATE_GYRO, sp.RESULT_NOT_AT_REST))
+
+
+def test_stop_then_rate_change_then_stream_again():
+    dev, link, clock, mpu = _device()
+    _cmd(dev, link, clock, 1, sp.OP_START_STREAM)
+    _run(dev, clock, 0.5)
+    _cmd(dev, link, clock, 2, sp.OP_STOP_STREAM)
+    n = len(link.data)
+    _run(dev, clock, 0.5)
+    check(len(link.data) == n, "nothing sent while stopped")
+    check(_cmd(dev, link, clock, 3, sp.OP_SET_RATE, struct.pack("<H", 50))[3] == 0)
+    _cmd(dev, link, clock, 4, sp.OP_START_STREAM)
+    _run(dev, clock, 1.0)
+    last = sp.decode_data_header(link.data[-1])
+    check(last[3] == 20000, "50 Hz period")
+    check(abs(mpu.sample_rate_hz() - 50) < 1e-6)
+
+
+def test_congested_link_drops_are_counted_in_every_packet():
+    dev, link, clock, mpu = _device(rate=200)
+    _cmd(dev, link, clock, 1, sp.OP_START_STREAM)
+    _run(dev, clock, 0.5)
+    link.accept = False
+    _run(dev, clock, 0.5)
+    link.accept = True
+    _run(dev, clock, 0.5)
+    heads = [sp.decode_data_header(p) for p in link.data]
+    jumps = [(b[0] - a[0] - 1, b[4] - a[4]) for a, b in zip(heads, heads[1:]) if b[0] != a[0] + 1]
+    check(len(jumps) == 1 and jumps[0][0] == jumps[0][1] > 5, "jumps %r" % jumps)
+
+
+def test_set_name_and_mounting_persist_and_zero_pose_needs_rest():
+    dev, link, clock, mpu = _device()
+    _run(dev, clock, 3.0)
+    check(_cmd(dev, link, clock, 1, sp.OP_SET_NAME, b"right-psis")[3] == 0)
+    check(dev.config["name"] == "right-psis" and link.name == "right-psis")
+    r = _cmd(dev, link, clock, 2, sp.OP_SET_MOUNTING)
+    check(r[3] == 0 and dev.config["mount"] == list(struct.unpack("<hhhh", r[4])))
+
+
+TESTS = [v for k, v in sorted(globals().items()) if k.startswith("test_")]
+
+
+def main():
+    passed = failed = 0
+    for t in TESTS:
+        try:
+            t()
+            passed += 1
+        except Exception as e:  # report every failure, keep going
+            failed += 1
+            print("FAIL", t.__name__, repr(e))
+            sys.print_exception(e)
+    print("%d passed, %d failed" % (passed, failed))
+    if failed:
+        sys.exit(1)
+
+
+main()
