@@ -111,6 +111,10 @@ class BleLink:
         if event == _IRQ_CENTRAL_CONNECT:
             self.conn = data[0]
             self.mtu = sp.MIN_MTU
+            try:  # ask for the larger MTU ourselves: some centrals never do
+                self.ble.gattc_exchange_mtu(self.conn)
+            except OSError:
+                pass  # the central's MTU stays; packets are sized to it
         elif event == _IRQ_CENTRAL_DISCONNECT:
             self.conn = None
             self.mtu = sp.MIN_MTU

@@ -86,6 +86,7 @@ class FakeBLE:
         self.values = {}
         self.notify_handles = {}
         self.advertising = 0
+        self.mtu_requests = 0
         self._interval = -1
         self._sent = 0
 
@@ -121,6 +122,9 @@ class FakeBLE:
 
     def gatts_read(self, handle):
         return self.values.get(handle, b"")
+
+    def gattc_exchange_mtu(self, conn):
+        self.mtu_requests += 1
 
     def gap_advertise(self, interval_us, adv_data=None, resp_data=None):
         self.advertising += 1

@@ -282,7 +282,7 @@ def test_ble_link_serves_the_gatt_layout_segments_and_drops_when_congested():
     check(not link.connected and ble.advertising == 1)
     check(not link.send_data(b"\x01" * 36), "nothing goes out unconnected")
     ble.handler(1, (64, 0, b"\0" * 6))
-    check(link.connected and link.mtu == 23)
+    check(link.connected and link.mtu == 23 and ble.mtu_requests == 1, "asks for a larger MTU")
     check(link.send_data(b"\x01" * 96), "6 segments at MTU 23 ...")
     ble.handler(21, (64, 247))
     ble.congestion = 2
