@@ -13,6 +13,7 @@ file and the per-packet headers (a few bytes per packet).
 
 from __future__ import annotations
 
+import bisect
 import logging
 import os
 from dataclasses import dataclass, field
@@ -393,6 +394,25 @@ class CaptureDecoder:
             late[1:] = idx0[1:] < running[:-1]
             loss.reordered_packets = int((late & keep).sum())
         ko = order[keep[order]]  # kept packets in sample order
+        # Sample order and device time must agree. A packet whose sample_seq and
+        # t_us contradict the rest (damaged in a way no check caught) is dropped:
+        # keep the longest run of packets whose times increase with their order.
+        t_start = t0_us[ko]
+        t_end = t_start + (n[ko] - 0.5) * period[ko]  # just after the packet's last sample
+        if not np.all(t_start[1:] > t_end[:-1]):
+            good = _increasing_subsequence(t_start)
+            last_end = -np.inf
+            for i in np.flatnonzero(good):  # then each must start after the last ends
+                if t_start[i] <= last_end:
+                    good[i] = False
+                else:
+                    last_end = t_end[i]
+            bad = ko[~good]
+            keep[bad] = False
+            loss.corrupt_packets += int(bad.size)
+            loss.packets_received -= int(bad.size)
+            in_order = False
+            ko = order[keep[order]]
         base = int(idx0[ko[0]])
         total = int(end[ko[-1]] - base)
         dest = idx0[ko] - base
@@ -507,6 +527,28 @@ class CaptureDecoder:
         )
 
 
+def _increasing_subsequence(x: np.ndarray) -> np.ndarray:
+    """Mask of a longest strictly increasing subsequence of x (patience sorting)."""
+    tails: list[float] = []  # smallest tail value of an increasing run of each length
+    tail_idx: list[int] = []
+    prev = np.full(x.size, -1)
+    for i, v in enumerate(x.tolist()):
+        k = bisect.bisect_left(tails, v)
+        if k == len(tails):
+            tails.append(v)
+            tail_idx.append(i)
+        else:
+            tails[k] = v
+            tail_idx[k] = i
+        prev[i] = tail_idx[k - 1] if k else -1
+    mask = np.zeros(x.size, bool)
+    i = tail_idx[-1] if tail_idx else -1
+    while i >= 0:
+        mask[i] = True
+        i = prev[i]
+    return mask
+
+
 def _ramp(n: np.ndarray) -> np.ndarray:
     """[0..n0-1, 0..n1-1, ...] for sample offsets within packets."""
     total = int(n.sum())
@@ -553,7 +595,8 @@ def _unwrap(cols: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.nda
     ds = ds + wraps * sp.SEQ_MOD
     if restart.any():
         r = restart[1:]
-        dt[r] = np.round(dh[r]).astype(np.int64)
+        # placed by host time, but never before the previous packet's samples end
+        dt[r] = np.maximum(np.round(dh[r]).astype(np.int64), (n[:-1] * period[:-1])[r])
         ds[r] = np.maximum(np.round(dh[r] / period[:-1][r]).astype(np.int64), n[:-1][r])
     idx0 = np.r_[0, np.cumsum(ds)]
     t0 = np.r_[0, np.cumsum(dt)]
