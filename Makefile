@@ -28,9 +28,10 @@ test: $(VENV)/.dev
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
 
-## bench: decoding throughput against a per-packet struct.unpack loop (slow; not a test)
+## bench: decoding throughput vs a struct.unpack loop; firmware fusion vs VQF on BROAD (slow)
 bench: $(VENV)/.dev
 	$(BIN)/python bench/decode_throughput.py
+	$(BIN)/python bench/fusion_broad.py
 
 ## examples: rebuild the sample captures from ../shared/data/mobgap
 examples: $(VENV)/.dev
