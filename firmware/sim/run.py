@@ -152,13 +152,15 @@ def record(out, channel, t_us, data):
     out.write(data)
 
 
-class Config:
-    """In-memory config (the board's is on flash; persistence is tested separately)."""
+class MemoryConfig:
+    """config.Config without the flash: the defaults, for the simulator and tests."""
 
-    def __init__(self, rate_hz):
-        self.values = {"name": "sacrum-sim", "rate_hz": rate_hz, "link": 0,
-                       "mount": [16384, 0, 0, 0], "gyro_bias_mradps": [0, 0, 0],
-                       "board": "sim"}
+    def __init__(self, rate_hz=100, name="sacrum-sim"):
+        from config import DEFAULTS
+
+        self.values = dict(DEFAULTS)
+        self.values["rate_hz"] = rate_hz
+        self.values["name"] = name
         self.reset_reason = None
 
     def __getitem__(self, key):
@@ -220,7 +222,7 @@ def main():
             return b""
 
         link = SerialLink(write, read)
-    device = app.Device(mpu, link, clock, Config(rate))
+    device = app.Device(mpu, link, clock, MemoryConfig(rate))
     state["acc_k"] = device.imu.acc_mps2_per_lsb
     state["gyr_k"] = device.imu.gyr_radps_per_lsb
 

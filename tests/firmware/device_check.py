@@ -3,9 +3,9 @@
 # Run by tests/test_firmware.py; prints "N passed, M failed" and exits 1 on failure.
 import os
 import struct
-import sys
 
 import app
+import harness
 from battery import Battery, percent_from_mv
 from ble import BleLink, advertising_payload
 from commands import CommandHandler
@@ -13,7 +13,7 @@ from config import DEFAULTS, Config
 from fake_mpu import WHO_MPU6500, FakeMPU
 from led import Led
 from packetizer import Packetizer
-from run import UUID, FakeBLE, VirtualClock
+from run import UUID, FakeBLE, MemoryConfig, VirtualClock
 from sampleclock import SampleClock
 from seriallink import SerialLink
 
@@ -340,28 +340,12 @@ class Capture:
         self.name = name
 
 
-class MemConfig:
-    def __init__(self, rate=100):
-        self.values = dict(DEFAULTS)
-        self.values["rate_hz"] = rate
-        self.reset_reason = None
-
-    def __getitem__(self, k):
-        return self.values[k]
-
-    def set(self, k, v):
-        self.values[k] = v
-
-    def save(self):
-        pass
-
-
 def _device(mpu=None, rate=100, **kw):
     mpu = mpu or FakeMPU()
     mpu.provider = lambda: (0, 0, 4096, 0, 0, 0)  # at rest, z up (8 g range: 4096/g)
     clock = VirtualClock(mpu)
     link = Capture(**kw)
-    dev = app.Device(mpu, link, clock, MemConfig(rate))
+    dev = app.Device(mpu, link, clock, MemoryConfig(rate, name=DEFAULTS["name"]))
     return dev, link, clock, mpu
 
 
@@ -505,22 +489,4 @@ def test_set_name_and_mounting_persist_and_zero_pose_needs_rest():
     check(r[3] == 0 and dev.config["mount"] == list(struct.unpack("<hhhh", r[4])))
 
 
-TESTS = [v for k, v in sorted(globals().items()) if k.startswith("test_")]
-
-
-def main():
-    passed = failed = 0
-    for t in TESTS:
-        try:
-            t()
-            passed += 1
-        except Exception as e:  # report every failure, keep going
-            failed += 1
-            print("FAIL", t.__name__, repr(e))
-            sys.print_exception(e)
-    print("%d passed, %d failed" % (passed, failed))
-    if failed:
-        sys.exit(1)
-
-
-main()
+harness.run(globals())

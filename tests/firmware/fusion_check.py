@@ -20,6 +20,7 @@ where a check says so, a constant gyroscope bias.
 import math
 import sys
 
+import harness
 from fusion import Fusion
 
 G = 9.81
@@ -355,21 +356,7 @@ def main(argv):
     if "--trace" in argv:
         trace()
         return
-    names = [a for a in argv if a.startswith("test_")]
-    passed = failed = 0
-    for name in sorted(globals()):
-        fn = globals()[name]
-        if not name.startswith("test_") or not callable(fn) or (names and name not in names):
-            continue
-        try:
-            fn()
-            passed += 1
-        except Exception as err:  # a failing check, or a bug the check found
-            failed += 1
-            print("FAIL " + name + ": " + type(err).__name__ + ": " + str(err))
-    print(str(passed) + " passed, " + str(failed) + " failed")
-    if failed or (names and passed != len(names)):
-        sys.exit(1)
+    harness.run(globals(), [a for a in argv if a.startswith("test_")])
 
 
 if __name__ == "__main__":

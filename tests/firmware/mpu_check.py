@@ -9,10 +9,10 @@ unittest) prints one line per failure, then "N passed, M failed", and exits
 1 if anything failed. The same functions also run under CPython via pytest.
 """
 
-import sys
 from array import array
 
 import fake_mpu
+import harness
 from fake_mpu import FakeMPU
 from mpu6050 import MPU6050, IMUError
 
@@ -417,22 +417,5 @@ def test_read_allocates_nothing():
     eq((n1, n2, n3), (8, 12, 0), "counts read with the heap locked")
 
 
-def main():
-    passed = failed = 0
-    for name in sorted(globals()):
-        fn = globals()[name]
-        if not name.startswith("test_") or not callable(fn):
-            continue
-        try:
-            fn()
-            passed += 1
-        except Exception as err:  # a failing check, or a bug the check found
-            failed += 1
-            print("FAIL " + name + ": " + type(err).__name__ + ": " + str(err))
-    print(str(passed) + " passed, " + str(failed) + " failed")
-    if failed:
-        sys.exit(1)
-
-
 if __name__ == "__main__":
-    main()
+    harness.run(globals())
