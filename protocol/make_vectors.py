@@ -648,7 +648,7 @@ def segment_vectors():
                           "packet is lost", s4[:2] + s4[1:], [None] * 7, 1),
         reassembly_vector("unsegmented_interrupts", "an unsegmented value between segments "
                           "is passed through and the partial packet is lost",
-                          [*s4[:3], rate_ok, *s4b],
+                          s4[:3] + [rate_ok] + s4b,
                           [None, None, None, rate_ok, None, None, None, None, None, n4b], 1),
         reassembly_vector("interleaved_passthrough", "unsegmented values pass through "
                           "unchanged", [n1, rate_ok], [n1, rate_ok], 0),

@@ -13,7 +13,6 @@ from mpy_tools import PROTOCOL_DIR, assert_compiles, assert_passed, run_micropyt
 
 VECTORS_DIR = PROTOCOL_DIR / "vectors"
 VECTOR_CHECK = Path(__file__).resolve().parent / "micropython" / "vector_check.py"
-HOST_ONLY = {"make_vectors.py"}  # CPython script: uses syntax MicroPython lacks
 
 
 def test_golden_vectors_pass_under_micropython(tmp_path):
@@ -28,7 +27,7 @@ def test_golden_vectors_pass_under_micropython(tmp_path):
 
 @pytest.mark.parametrize(
     "source",
-    [p for p in sorted(PROTOCOL_DIR.glob("*.py")) if p.name not in HOST_ONLY] + [VECTOR_CHECK],
+    [*sorted(PROTOCOL_DIR.glob("*.py")), VECTOR_CHECK],
     ids=lambda p: p.name,
 )
 def test_compiles_with_mpy_cross(source, tmp_path):
