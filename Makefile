@@ -28,10 +28,17 @@ test: $(VENV)/.dev
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
 
-## bench: decoding throughput vs a struct.unpack loop; firmware fusion vs VQF on BROAD (slow)
-bench: $(VENV)/.dev
+$(VENV)/.bench: $(VENV)/.dev
+	$(BIN)/python -m pip install -q -e '.[dev,bench]'
+	touch $@
+
+## bench: decoding vs a struct.unpack loop; fusion and orientation vs VQF, Fusion, Madgwick,
+## Mahony on BROAD; gait events vs mobgap on Mobilise-D (slow; not part of the tests)
+bench: $(VENV)/.bench
 	$(BIN)/python bench/decode_throughput.py
 	$(BIN)/python bench/fusion_broad.py
+	$(BIN)/python bench/orientation_broad.py
+	$(BIN)/python bench/gait_mobgap.py
 
 ## examples: rebuild the sample captures from ../shared/data/mobgap
 examples: $(VENV)/.dev

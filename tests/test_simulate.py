@@ -12,7 +12,8 @@ import sacrum_protocol as sp
 from sacrum.cli import main
 from sacrum.decode import decode_capture
 from sacrum.generator import synthetic_walk
-from sacrum.simulate import read_imu_csv, resample, simulate
+from sacrum.imucsv import read_imu_csv
+from sacrum.simulate import resample, simulate
 
 
 def _align(table, acc):

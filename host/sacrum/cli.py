@@ -188,6 +188,40 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_orient(args: argparse.Namespace) -> int:
+    from sacrum.imucsv import rate_of, read_imu_csv
+    from sacrum.orientation import OrientationFilter, orientation_offline
+
+    t, acc, gyr = read_imu_csv(args.imu_csv, check=not args.no_unit_check)
+    rate = rate_of(t)
+    if args.offline:
+        q = orientation_offline(acc, gyr, rate)
+    else:
+        q = OrientationFilter(rate).update(acc, gyr)
+    np.savetxt(args.out, np.column_stack([t, q]), delimiter=",", fmt=["%.6f"] + ["%.9f"] * 4,
+               header="t,qw,qx,qy,qz", comments="")
+    mode = "offline" if args.offline else "real-time"
+    print(f"{mode} orientation of {len(t):,} samples at {rate:.1f} Hz "
+          f"(q_sensor_to_earth, earth z up) written to {args.out}")
+    return 0
+
+
+def cmd_events(args: argparse.Namespace) -> int:
+    from sacrum.gait import detect_events, write_events_csv
+    from sacrum.imucsv import rate_of, read_imu_csv
+    from sacrum.mounting import parse_mount
+
+    t, acc, gyr = read_imu_csv(args.imu_csv, check=not args.no_unit_check)
+    mount = parse_mount(args.mount) if args.mount else None
+    events, bouts = detect_events(t, acc, gyr, rate_hz=rate_of(t), q_sensor_to_body=mount)
+    write_events_csv(events, args.out)
+    ics = [e for e in events if e.kind == "IC"]
+    print(f"{len(ics):,} initial contacts ({sum(e.side == 'L' for e in ics)} L, "
+          f"{sum(e.side == 'R' for e in ics)} R) in {len(bouts)} walking bouts; "
+          f"written to {args.out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="sacrum", description=__doc__)
     p.add_argument("--version", action="version", version=f"sacrum {__version__}")
@@ -218,6 +252,23 @@ def build_parser() -> argparse.ArgumentParser:
                    help="replay speed (default: as fast as possible)")
     s.add_argument("--csv", help="also write the per-sample table here")
     s.set_defaults(func=cmd_demo)
+
+    imu_help = "CSV with t (s), ax ay az (m/s²), gx gy gz (rad/s), sensor frame"
+    s = sub.add_parser("orient", help="orientation (q_sensor_to_earth) of an IMU recording")
+    s.add_argument("imu_csv", help=imu_help)
+    s.add_argument("--out", required=True, help="CSV with t, qw, qx, qy, qz")
+    s.add_argument("--offline", action="store_true",
+                   help="use the whole recording (smoother, for reports)")
+    s.add_argument("--no-unit-check", action="store_true", help="skip the g / °/s check")
+    s.set_defaults(func=cmd_orient)
+
+    s = sub.add_parser("events", help="initial and final contacts with sides, from a sacral IMU")
+    s.add_argument("imu_csv", help=imu_help)
+    s.add_argument("--out", required=True, help="CSV with t, event (IC|FC), side (L|R)")
+    s.add_argument("--mount", help='sensor axes in body terms, e.g. "x=up,y=left,z=back"; '
+                                   "default: found from the walking itself")
+    s.add_argument("--no-unit-check", action="store_true", help="skip the g / °/s check")
+    s.set_defaults(func=cmd_events)
 
     s = sub.add_parser("simulate",
                        help="run the firmware under MicroPython on an IMU recording -> capture")

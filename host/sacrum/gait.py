@@ -1,0 +1,896 @@
+"""Gait events from a lower-back (sacral) IMU: initial and final contacts, sides, bouts, turns.
+
+The stage after ``orientation`` (and ``mounting``) in the host pipeline
+(docs/pipeline.md). ``GaitEventDetector`` is a streaming processor: feed it
+chunks of samples with ``update()``; it returns the gait events that became
+final in that chunk. ``flush()`` ends a recording (the last step of a bout is
+otherwise final only when the bout times out). Feeding a recording whole or in
+chunks of any size gives the same events, bouts, strides and turns.
+
+``detect_events()`` is the offline convenience (whole recording, orientation
+from ``sacrum.orientation.orientation_offline`` when not given) and
+``write_events_csv()`` writes the
+``t,event,side`` table used by the ``sacrum events`` command.
+
+Frames: the sensor frame is whatever the sensor is; ``q_sensor_to_earth``
+(w, x, y, z) rotates sensor vectors into a z-up earth frame whose heading is
+arbitrary (6D fusion). The body (pelvis) frame is x forward, y left, z up
+(protocol/SPEC.md). No axis of the sensor is assumed to point anywhere: the
+vertical comes from the orientation, the walking direction from the walking
+itself (see ``GaitEventDetector``).
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from scipy.signal import butter, firwin, group_delay, sosfilt, sosfilt_zi
+
+from sacrum.orientation import orientation_offline
+from sacrum.quaternion import quat_conjugate, quat_rotate
+
+log = logging.getLogger(__name__)
+
+GRAVITY_MPS2 = 9.81
+
+
+@dataclass(frozen=True)
+class GaitEvent:
+    """One gait event.
+
+    t_s: time of the event (s, on the input time axis).
+    kind: "IC" (initial contact: the foot lands) or "FC" (final contact: the foot leaves).
+    side: "L" or "R": the foot that lands (IC) or leaves (FC).
+    bout: index of the walking bout (0, 1, ... in order of detection).
+    """
+
+    t_s: float
+    kind: str
+    side: str
+    bout: int
+
+
+@dataclass(frozen=True)
+class Turn:
+    """A turn: t_start_s, t_end_s (s); angle_deg (yaw change, + = to the left, counter-clockwise
+    seen from above); peak_rate_dps (largest smoothed yaw rate, deg/s)."""
+
+    t_start_s: float
+    t_end_s: float
+    angle_deg: float
+    peak_rate_dps: float
+
+
+@dataclass(frozen=True)
+class Stride:
+    """One stride: from an IC to the next IC of the same foot.
+
+    bout, side ("L"|"R"); t_start_s, t_end_s; stride_time_s; stance_s (IC to this foot's FC)
+    and swing_s (FC to the next IC), NaN where the FC was not found; in_turn: overlaps a
+    detected turn; used: counted in the bout's stride statistics (not in a turn and not
+    irregular: stride time within ``MAX_STRIDE_RATIO`` of the bout's median).
+    """
+
+    bout: int
+    side: str
+    t_start_s: float
+    t_end_s: float
+    stride_time_s: float
+    stance_s: float
+    swing_s: float
+    in_turn: bool
+    used: bool
+
+
+@dataclass(frozen=True)
+class GaitBout:
+    """A walking bout found by the detector.
+
+    index; t_start_s, t_end_s (first and last IC); n_steps (number of ICs);
+    cadence_spm: steps per minute over the whole bout (turns included), 60 × steps /
+    (t_end - t_start), where an interval of about k typical step times counts as k steps;
+    stride_time_s, stance_s, swing_s, step_time_s: medians over the strides used for
+    statistics (NaN when none); cadence_straight_spm = 120 / stride_time_s (turns excluded);
+    n_strides, n_strides_used; turns: the turns that overlap the bout.
+    """
+
+    index: int
+    t_start_s: float
+    t_end_s: float
+    n_steps: int
+    cadence_spm: float
+    cadence_straight_spm: float
+    stride_time_s: float
+    step_time_s: float
+    stance_s: float
+    swing_s: float
+    n_strides: int
+    n_strides_used: int
+    turns: tuple[Turn, ...] = ()
+
+
+@dataclass(frozen=True)
+class Pause:
+    """A standing pause: an interruption of walking between two bouts no longer than
+    ``max_pause_s`` during which the vertical acceleration stayed low (t_start_s = last IC of
+    the bout before, t_end_s = first IC of the bout after)."""
+
+    t_start_s: float
+    t_end_s: float
+
+
+
+
+def _from_earth(q: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Earth-frame vectors v (N, 3) into the sensor frame: q* v q."""
+    return quat_rotate(quat_conjugate(q), v)
+
+
+@dataclass
+class _Step:
+    idx: int                     # absolute sample index of the IC
+    t_s: float
+    side: str = ""
+    evidence: float = 0.0        # medio-lateral velocity at the IC, m/s, + = moving right
+    dv_in: float = math.nan      # ∫ a_ml dt over the interval ending at this IC (m/s)
+    progression: float = math.nan  # forward-progression index of the step starting here
+    fc_t_s: float = math.nan     # final contact (of the other foot) during this step
+    emitted: bool = False
+
+
+@dataclass
+class _Chain:
+    steps: list[_Step] = field(default_factory=list)
+    bout: int = -1               # >= 0 once confirmed as a walking bout
+
+
+class GaitEventDetector:
+    """Initial/final contacts, sides, walking bouts and turns from a sacral IMU, in real time.
+
+    A streaming processor: ``update(t_s, acc_mps2, gyr_radps, q_sensor_to_earth)`` returns the
+    events that became final, ``flush()`` finalises what is pending at the end of a recording,
+    ``reset()`` starts over. Results so far: ``bouts``, ``strides``, ``turns``, ``pauses``.
+
+    **Data required.** Accelerometer (m/s², gravity included) and gyroscope (rad/s) in the
+    sensor frame, and ``q_sensor_to_earth`` (w, x, y, z, earth z up; any heading) at a constant
+    rate ``rate_hz``. Any mounting: everything below is computed in the earth frame. Lost
+    samples are NaN rows (in any of the inputs).
+
+    **Steps.**
+
+    1. *Earth frame.* Rotate acceleration and angular rate into the earth frame; vertical
+       acceleration ``a_v`` = earth z minus 9.81 m/s², horizontal acceleration ``a_h``, yaw rate
+       ``w_z`` (earth z: independent of the mounting).
+    2. *IC candidates.* Low-pass ``a_v`` (zero-phase FIR, ``lp_cutoff_hz``) and differentiate
+       (jerk). An IC candidate is a local maximum of the jerk - the steepest point of the rise
+       of vertical acceleration when the landing foot takes the body's weight - such that
+       (a) the rise, from the lowest ``a_v`` in the preceding ``pre_window_s`` to the highest in
+       the following ``rise_window_s``, is at least ``min_rise_mps2``; (b) the peak it leads to is
+       higher than every ``a_v`` in the preceding ``pre_window_s`` (this drops the second, smaller
+       bump of a step, at the other foot's push-off, which follows the heel-strike peak);
+       (c) its score, jerk × min(rise, 3 m/s²), is the largest within ±``min_step_s``; (d) no
+       sample of its support is missing. Decided ``min_step_s + rise_window_s`` (+ the FIR's
+       half length) after the sample: that is the detector's latency for a candidate.
+    3. *Chains and bouts.* Consecutive candidates no more than ``max_step_s`` apart form a
+       chain; a chain ends when no candidate follows within ``max_step_s`` or when a run of
+       missing samples longer than ``max_gap_s`` starts. A chain becomes a walking bout once it
+       has ``min_bout_steps`` ICs of which at least ``min_progressive_steps`` steps move the body
+       forward (progression index ≥ ``min_progression``, step 4). Chains that never qualify
+       (fidgeting, shuffling on the spot, sitting down) produce no events.
+    4. *Walking direction.* Over each step (IC to next IC) the forward acceleration of the
+       pelvis follows the vertical velocity with opposite sign (inverted pendulum: the body
+       speeds up forward while it falls from mid-stance and slows down while it rises). The
+       vector Σ (a_h − mean)·(−(v_v − trend)) dt over a step, with v_v the vertical velocity
+       integrated over the step and detrended (zero at both ICs), points forward. It is rotated
+       into the sensor frame, where the forward direction is fixed for a rigid mounting, and
+       accumulated over steps (each step's weight decays with ``forward_memory_steps``), so
+       turns do not disturb it. The normalised projection of one step's vector onto the
+       accumulated direction is that step's progression index (+1: walking straight on).
+       With ``q_sensor_to_body`` given, its x axis is the forward direction instead.
+    5. *Side.* Medio-lateral axis = forward × up (to the right). The pelvis moves towards the
+       foot that lands: at a left IC its medio-lateral velocity points left. Medio-lateral
+       velocity at IC k, without integration drift: (Δv_k − Δv_{k+1}) / 4, with Δv_k = ∫ a_ml dt
+       over the step ending at IC k (a constant offset of a_ml cancels). Negative → "L".
+       At the first or last IC of a chain the one available interval is used.
+    6. *FC.* The other foot's final contact during the step starting at IC k: the largest
+       local maximum of low-passed ``a_v`` between ``fc_min_delay_s`` after the IC (past the
+       heel-strike peak) and half the step, after the first local minimum following the
+       heel-strike peak (the push-off bump); side = the other foot.
+    7. *Emission.* IC k and the FC during its step are final when IC k+1 is (or the chain
+       ends): latency one step plus the candidate latency. The first ICs of a bout wait until
+       the chain qualifies as a bout (``min_bout_steps`` ICs).
+    8. *Turns* (El-Gohary et al. 2014, as in mobgap's ``TdElGohary``, in the earth frame):
+       yaw rate low-passed (4th-order Butterworth, ``turn_lowpass_hz``, causal; times corrected
+       by its group delay at 0 Hz); a turn is a run where the smoothed rate exceeds
+       ``turn_lower_dps`` (boundaries) and peaks above ``turn_peak_dps``, with an angle of at
+       least ``turn_min_angle_deg`` and a duration within ``turn_duration_s``.
+    9. *Bout statistics* (when a bout is closed and the turn detector has passed its end):
+       strides IC→IC of the same foot; stance = IC → FC of the same foot, swing = FC → next
+       IC; strides overlapping a turn or irregular (not within ``MAX_STRIDE_RATIO`` of the
+       bout's median) are kept but not used for the medians; a pause between two bouts no
+       longer than ``max_pause_s`` with low vertical acceleration is a standing pause.
+
+    **Parameters** (defaults are physiological ranges, not fitted to a data set):
+
+    rate_hz
+        Sample rate (Hz).
+    q_sensor_to_body
+        Optional mounting (w, x, y, z); its body x axis is taken as forward. Default: estimated.
+    lp_cutoff_hz = 12.0
+        Low-pass of a_v before the jerk (Hz): the heel-strike rise lasts 30-60 ms.
+    min_rise_mps2 = 1.0
+        Smallest weight-acceptance rise of a_v that counts as a step (about 0.1 g; healthy
+        adults 2-6 m/s², slow walkers 1-2 m/s²).
+    pre_window_s = 0.25, rise_window_s = 0.15
+        Windows before/after a candidate for the rise (s); the heel-strike peak follows the IC
+        by 30-100 ms.
+    min_step_s = 0.25
+        Shortest step (s) (cadence ≤ 240 steps/min): non-maximum suppression window.
+    max_step_s = 1.5
+        Longest step interval (s) inside a bout (40 steps/min); longer ends the bout.
+    max_gap_s = 0.5
+        A run of missing samples longer than this ends the bout.
+    min_bout_steps = 4
+        ICs needed before a chain is a bout (two strides, one of each foot).
+    min_progressive_steps = 2, min_progression = 0.5
+        Steps of the chain that must move the body forward, and the progression index that
+        counts as forward.
+    forward_memory_steps = 100
+        Memory of the walking-direction estimate (steps).
+    fc_min_delay_s = 0.08
+        FC is searched from this long after the IC (s), past the heel-strike peak.
+    max_pause_s = 10.0, pause_max_abs_av_mps2 = 0.5
+        Longest interruption between bouts still called a pause (s); mean |a_v| below this.
+    turn_lowpass_hz = 0.5, turn_peak_dps = 15, turn_lower_dps = 5,
+    turn_min_angle_deg = 45, turn_duration_s = (0.5, 10)
+        Turn detection (El-Gohary et al. 2014; mobgap defaults).
+
+    **Deviations from the papers.** IC detection follows the principle of McCamley et al.
+    (2012) - the IC is where the smoothed vertical acceleration rises into the heel-strike
+    peak - but takes the steepest point of that rise (jerk maximum) after a short zero-phase
+    low-pass instead of the minimum of a Gaussian-CWT of the integrated signal, which moves
+    the estimate away from the IC by up to the wavelet's width. The side uses the
+    medio-lateral velocity of the pelvis at IC, computed between the ICs themselves (no
+    band-pass, no phase lag), instead of the band-passed yaw/roll rate of McCamley et al.
+    (2012) and Ullrich et al. (2021); the earth-frame yaw rate is mounting-independent but
+    was found less consistent at IC. Walking bouts are found by the detector itself
+    (Mobilise-D pipelines use a separate gait-sequence detector). Turns are detected in the
+    earth frame with a causal filter (mobgap: sensor frame, zero-phase).
+
+    **References.** McCamley J, Donati M, Grimpampi E, Mazzà C. An enhanced estimate of
+    initial contact and final contact instants of time using lower trunk inertial sensor
+    data. Gait Posture 2012;36:316-318. Zijlstra W, Hof AL. Assessment of spatio-temporal gait
+    parameters from trunk accelerations during human walking. Gait Posture 2003;18:1-10.
+    Ullrich M et al. Machine learning-based distinction of left and right foot contacts in
+    lower back inertial sensor gait data. IEEE EMBC 2021. El-Gohary M et al. Continuous
+    monitoring of turning in patients with movement disability. Sensors 2014;14:356-369.
+    Micó-Amigo ME et al. Assessing real-world gait with digital technology? Validation,
+    insights and recommendations from the Mobilise-D consortium. J NeuroEng Rehabil 2023.
+    """
+
+    MAX_STRIDE_RATIO = 1.5
+
+    def __init__(
+        self,
+        rate_hz: float,
+        q_sensor_to_body: np.ndarray | None = None,
+        *,
+        lp_cutoff_hz: float = 12.0,
+        min_rise_mps2: float = 1.0,
+        pre_window_s: float = 0.25,
+        rise_window_s: float = 0.15,
+        min_step_s: float = 0.25,
+        max_step_s: float = 1.5,
+        max_gap_s: float = 0.5,
+        min_bout_steps: int = 4,
+        min_progressive_steps: int = 2,
+        min_progression: float = 0.5,
+        forward_memory_steps: float = 100.0,
+        fc_min_delay_s: float = 0.08,
+        max_pause_s: float = 10.0,
+        pause_max_abs_av_mps2: float = 0.5,
+        turn_lowpass_hz: float = 0.5,
+        turn_peak_dps: float = 15.0,
+        turn_lower_dps: float = 5.0,
+        turn_min_angle_deg: float = 45.0,
+        turn_duration_s: tuple[float, float] = (0.5, 10.0),
+    ) -> None:
+        if not rate_hz > 0:
+            raise ValueError(f"rate_hz must be positive, got {rate_hz}")
+        if rate_hz < 4 * lp_cutoff_hz:
+            raise ValueError(
+                f"rate_hz = {rate_hz} Hz is too low for gait events: use at least "
+                f"{4 * lp_cutoff_hz:g} Hz (or lower lp_cutoff_hz)")
+        self.rate_hz = float(rate_hz)
+        self.q_sensor_to_body = None if q_sensor_to_body is None else np.asarray(
+            q_sensor_to_body, float)
+        self.lp_cutoff_hz = lp_cutoff_hz
+        self.min_rise_mps2 = min_rise_mps2
+        self.pre_window_s = pre_window_s
+        self.rise_window_s = rise_window_s
+        self.min_step_s = min_step_s
+        self.max_step_s = max_step_s
+        self.max_gap_s = max_gap_s
+        self.min_bout_steps = min_bout_steps
+        self.min_progressive_steps = min_progressive_steps
+        self.min_progression = min_progression
+        self.forward_memory_steps = forward_memory_steps
+        self.fc_min_delay_s = fc_min_delay_s
+        self.max_pause_s = max_pause_s
+        self.pause_max_abs_av_mps2 = pause_max_abs_av_mps2
+        self.turn_lowpass_hz = turn_lowpass_hz
+        self.turn_peak_dps = turn_peak_dps
+        self.turn_lower_dps = turn_lower_dps
+        self.turn_min_angle_deg = turn_min_angle_deg
+        self.turn_duration_s = turn_duration_s
+
+        fs = self.rate_hz
+        # FIR low-pass: 0.2 s long (Hamming window), zero phase by centring.
+        self._h = max(2, round(0.1 * fs))
+        self._lp = firwin(2 * self._h + 1, lp_cutoff_hz, fs=fs)
+        self._w_pre = max(2, round(pre_window_s * fs))
+        self._w_rise = max(2, round(rise_window_s * fs))
+        self._w_nms = max(1, round(min_step_s * fs))
+        self._max_step = round(max_step_s * fs)
+        self._max_gap = max(1, round(max_gap_s * fs))
+        self._fc_min = max(1, round(fc_min_delay_s * fs))
+        # samples needed after a candidate before it is decided, and before it for context
+        self._lookahead = self._w_nms + self._w_rise + self._h + 2
+        self._history = self._w_nms + self._w_pre + self._h + 2
+        self._forward_decay = math.exp(-1.0 / forward_memory_steps)
+        self._turn_sos = butter(4, turn_lowpass_hz, fs=fs, output="sos")
+        b, a = butter(4, turn_lowpass_hz, fs=fs)
+        self._turn_delay = round(float(group_delay((b, a), w=[1e-6], fs=fs)[1][0]))
+        # keep enough raw history for the longest step window, pauses and FC search
+        self._keep = round((4 * max_step_s + max_pause_s + 2.0) * fs) + self._history
+        self.reset()
+
+    # ------------------------------------------------------------------ public API
+
+    def reset(self) -> None:
+        """Forget everything (a new recording)."""
+        self._n = 0                                  # samples received
+        self._base = 0                               # absolute index of buffer element 0
+        self._buf = {k: np.zeros((0, d)) for k, d in
+                     (("av", 1), ("ah", 2), ("wz", 1), ("q", 4))}
+        self._buf["t"] = np.zeros(0)
+        self._buf["valid"] = np.zeros(0, bool)
+        self._decided = 0                            # candidates decided for samples < this
+        self._invalid_run = 0                        # length of the current run of missing samples
+        self._gap_checked = 0
+        self._chain = _Chain()
+        self._n_bouts = 0
+        self._forward_s = (np.zeros(3) if self.q_sensor_to_body is None
+                           else _from_earth(self.q_sensor_to_body[None, :],
+                                            np.array([[1.0, 0.0, 0.0]]))[0])
+        self._forward_fixed = self.q_sensor_to_body is not None
+        self._turn_zi = sosfilt_zi(self._turn_sos) * 0.0
+        self._turn_n = 0                             # samples through the turn filter
+        self._turn_seg: dict | None = None           # open turn candidate
+        self._turn_pending: dict | None = None       # closed candidate waiting for a merge
+        self.turns: list[Turn] = []
+        self.bouts: list[GaitBout] = []
+        self.strides: list[Stride] = []
+        self.pauses: list[Pause] = []
+        self._closed_chains: list[_Chain] = []       # bouts waiting for turn detection
+        self._prev_bout_end: tuple[int, float] | None = None
+        self.n_rejected_chains = 0                   # candidate chains that were not walking
+        self.n_rejected_candidates = 0
+
+    def update(self, t_s, acc_mps2, gyr_radps, q_sensor_to_earth) -> list[GaitEvent]:
+        """Add samples; return the events that became final (time order)."""
+        t = np.asarray(t_s, float).reshape(-1)
+        acc = np.asarray(acc_mps2, float).reshape(-1, 3)
+        gyr = np.asarray(gyr_radps, float).reshape(-1, 3)
+        q = np.asarray(q_sensor_to_earth, float).reshape(-1, 4)
+        n = len(t)
+        if not (len(acc) == len(gyr) == len(q) == n):
+            raise ValueError(
+                f"t_s, acc_mps2, gyr_radps and q_sensor_to_earth must have the same number of "
+                f"rows, got {n}, {len(acc)}, {len(gyr)}, {len(q)}")
+        if n == 0:
+            return []
+        # 1. earth frame; missing samples become zeros flagged invalid
+        valid = (np.isfinite(t) & np.isfinite(acc).all(1) & np.isfinite(gyr).all(1)
+                 & np.isfinite(q).all(1))
+        qn = np.where(valid[:, None], q, [1.0, 0.0, 0.0, 0.0])
+        qn = qn / np.linalg.norm(qn, axis=1, keepdims=True)
+        a_e = quat_rotate(qn, np.where(valid[:, None], acc, 0.0))
+        w_e = quat_rotate(qn, np.where(valid[:, None], gyr, 0.0))
+        av = np.where(valid, a_e[:, 2] - GRAVITY_MPS2, 0.0)
+        ah = np.where(valid[:, None], a_e[:, :2], 0.0)
+        wz = np.where(valid, w_e[:, 2], 0.0)
+        if not np.isfinite(t).all():
+            t = self._fill_time(t)
+        self._append(t=t, av=av[:, None], ah=ah, wz=wz[:, None], q=qn, valid=valid)
+        self._n += n
+
+        events: list[GaitEvent] = []
+        self._run_turns(wz, valid)
+        self._decide(events)
+        self._finalise_bouts()
+        self._trim()
+        return events
+
+    def flush(self) -> list[GaitEvent]:
+        """End of the recording: decide what can be decided and close the open bout."""
+        events: list[GaitEvent] = []
+        self._decide(events, final=True)
+        self._close_chain(events)
+        self._flush_turns()
+        self._finalise_bouts(final=True)
+        return events
+
+    # ------------------------------------------------------------------ buffers
+
+    def _fill_time(self, t: np.ndarray) -> np.ndarray:
+        """NaN times (a lost sample without a time): continue the sample clock."""
+        t = t.copy()
+        prev = self._buf["t"][-1] if len(self._buf["t"]) else math.nan
+        for i in range(len(t)):
+            if not np.isfinite(t[i]):
+                t[i] = prev + 1.0 / self.rate_hz if np.isfinite(prev) else (
+                    (self._n + i) / self.rate_hz)
+            prev = t[i]
+        return t
+
+    def _append(self, **arrays) -> None:
+        for k, v in arrays.items():
+            self._buf[k] = np.concatenate([self._buf[k], v])
+
+    def _trim(self) -> None:
+        n_buf = len(self._buf["t"])
+        if n_buf <= 2 * self._keep:
+            return
+        oldest_needed = self._n - self._keep
+        if self._chain.steps:
+            oldest_needed = min(oldest_needed, self._chain.steps[max(0, len(self._chain.steps)
+                                                                     - 3)].idx)
+        cut = max(0, oldest_needed - self._history - self._base)
+        if cut > 0:
+            for k in self._buf:
+                self._buf[k] = self._buf[k][cut:]
+            self._base += cut
+
+    def _get(self, name: str, start: int, stop: int) -> np.ndarray:
+        """Buffered samples [start, stop) by absolute index (clipped to what is held)."""
+        lo = max(start, self._base) - self._base
+        hi = max(min(stop, self._n), self._base) - self._base
+        return self._buf[name][lo:hi]
+
+    # ------------------------------------------------------------------ 2. candidates
+
+    def _decide(self, events: list[GaitEvent], final: bool = False) -> None:
+        stop = self._n if final else self._n - self._lookahead
+        if stop <= self._decided:
+            return
+        start = self._decided
+        cands, scores = self._candidates(start, stop, final)
+        gaps = self._long_gaps(start, stop)
+        # walk through candidates and chain time-outs / gaps in sample order
+        items = sorted([(i, 1, s) for i, s in zip(cands, scores, strict=True)]
+                       + [(g, 0, 0.0) for g in gaps])
+        for i, kind, _ in items:
+            self._timeout(i, events)
+            if kind == 0:
+                self._close_chain(events)
+            else:
+                self._add_step(i, events)
+        self._timeout(stop, events)
+        self._decided = stop
+
+    def _candidates(self, start: int, stop: int, final: bool) -> tuple[list[int], list[float]]:
+        """IC candidates with index in [start, stop) (step 2)."""
+        h, wp, wr, wn = self._h, self._w_pre, self._w_rise, self._w_nms
+        seg0 = max(self._base, start - self._history)
+        seg1 = min(self._n, stop + self._lookahead)
+        av = self._get("av", seg0, seg1)[:, 0]
+        valid = self._get("valid", seg0, seg1)
+        m = len(av)
+        if m < 2 * h + 3:
+            return [], []
+        a = np.convolve(av, self._lp, mode="valid")          # a[k] ↔ sample seg0 + h + k
+        a0 = seg0 + h
+        j = np.zeros_like(a)
+        j[1:-1] = (a[2:] - a[:-2]) * (0.5 * self.rate_hz)
+        # local maxima of jerk
+        k = np.arange(1, len(a) - 1)
+        k = k[(j[k] >= j[k - 1]) & (j[k] > j[k + 1]) & (j[k] > 0)]
+        # each needs pre and rise windows inside the low-passed segment
+        k = k[k - wp >= 0]
+        keep, score = [], []
+        for kk in k:
+            nxt = a[kk:min(len(a), kk + wr + 1)]
+            prv = a[kk - wp:kk + 1]
+            rise = nxt.max() - prv.min()
+            if rise < self.min_rise_mps2:
+                continue
+            if a[kk - wp:max(kk - 1, kk - wp + 1)].max() >= nxt.max():
+                continue
+            keep.append(kk)
+            score.append(j[kk] * min(rise, 3.0))
+        keep_a = np.array(keep, int)
+        score_a = np.array(score)
+        out, out_s = [], []
+        valid_cum = np.concatenate([[0], np.cumsum(~valid)])
+        for kk, s in zip(keep_a, score_a, strict=True):
+            idx = a0 + kk
+            if not (start <= idx < stop):
+                continue
+            near = np.abs(keep_a - kk) <= wn
+            if np.any(score_a[near] > s) or np.any((score_a[near] == s) & (keep_a[near] < kk)):
+                continue
+            lo = max(0, idx - wp - h - seg0)
+            hi = min(m, idx + wr + h + 1 - seg0)
+            if valid_cum[hi] - valid_cum[lo] > 0:
+                self.n_rejected_candidates += 1
+                continue
+            out.append(int(idx))
+            out_s.append(float(s))
+        return out, out_s
+
+    def _long_gaps(self, start: int, stop: int) -> list[int]:
+        """Sample indices in [gap_checked, stop) where a run of missing samples exceeds
+        max_gap (the run length is carried across calls)."""
+        valid = self._get("valid", self._gap_checked, stop)
+        out = []
+        run = self._invalid_run
+        i0 = self._gap_checked
+        if valid.all():
+            run = 0
+        else:
+            for k, ok in enumerate(valid):
+                if ok:
+                    run = 0
+                else:
+                    run += 1
+                    if run == self._max_gap + 1:
+                        out.append(i0 + k)
+        self._invalid_run = run
+        self._gap_checked = max(self._gap_checked, stop)
+        return out
+
+    # ------------------------------------------------------------------ 3.-7. chains
+
+    def _timeout(self, now: int, events: list[GaitEvent]) -> None:
+        steps = self._chain.steps
+        if steps and now - steps[-1].idx > self._max_step:
+            self._close_chain(events)
+
+    def _add_step(self, idx: int, events: list[GaitEvent]) -> None:
+        chain = self._chain
+        step = _Step(idx=idx, t_s=float(self._get("t", idx, idx + 1)[0]))
+        chain.steps.append(step)
+        n = len(chain.steps)
+        if n >= 2:
+            prev = chain.steps[-2]
+            self._step_features(prev, step)
+        if n >= 3:
+            k = chain.steps[-2]
+            k.evidence = 0.25 * (k.dv_in - step.dv_in)
+            self._finish_step(chain.steps[-3] if n == 3 else None, k, step)
+        self._maybe_confirm(events)
+
+    def _step_features(self, a: _Step, b: _Step) -> None:
+        """Forward direction, progression index of step a→b and ∫a_ml dt over it (steps 4, 5)."""
+        dt = 1.0 / self.rate_hz
+        ah = self._get("ah", a.idx, b.idx)
+        av = self._get("av", a.idx, b.idx)[:, 0]
+        q = self._get("q", a.idx, b.idx)
+        if len(av) < 2:
+            return
+        v = np.cumsum(av) * dt
+        v = v - np.linspace(0.0, v[-1], len(v))               # detrend: zero at both ICs
+        v = v - v.mean()
+        ahc = ah - ah.mean(axis=0)
+        c_e = np.zeros((len(v), 3))
+        c_e[:, :2] = ahc * (-v[:, None])
+        c_s = _from_earth(q, c_e).sum(axis=0) * dt
+        if not self._forward_fixed:
+            self._forward_s = self._forward_decay * self._forward_s + c_s
+        f_s = self._forward_s
+        # forward (and medio-lateral, to the right) axis in the earth frame at each sample
+        f_e = quat_rotate(q, np.broadcast_to(f_s, (len(q), 3)))[:, :2]
+        f_e = f_e / np.maximum(np.linalg.norm(f_e, axis=1, keepdims=True), 1e-12)
+        a_f = (ahc * f_e).sum(axis=1)
+        norm = math.sqrt(float((a_f ** 2).sum() * (v ** 2).sum()))
+        a.progression = float((a_f * -v).sum() / norm) if norm > 0 else 0.0
+        a_ml = ah[:, 0] * f_e[:, 1] - ah[:, 1] * f_e[:, 0]    # (f × up) · a_h
+        b.dv_in = float(a_ml.sum() * dt)
+
+    def _fc_of(self, a: _Step, b_idx: int | None, step_len: int) -> float:
+        """FC of the other foot during the step starting at IC a (step 6)."""
+        h = self._h
+        lo = a.idx + self._fc_min
+        hi = a.idx + step_len // 2 if b_idx is None else min(b_idx, a.idx + (b_idx - a.idx) // 2)
+        if hi - lo < 3:
+            return math.nan
+        av = self._get("av", a.idx - h, hi + h + 1)[:, 0]
+        if len(av) < 2 * h + 1 + (hi - a.idx):
+            return math.nan
+        x = np.convolve(av, self._lp, mode="valid")            # x[k] ↔ sample a.idx + k
+        # heel-strike peak: max within the rise window, then the first local minimum after it
+        pk = int(np.argmax(x[:min(len(x), self._w_rise + 1)]))
+        k0 = lo - a.idx
+        kmin = None
+        for k in range(max(pk + 1, 1), len(x) - 1):
+            if x[k] <= x[k - 1] and x[k] < x[k + 1]:
+                kmin = k
+                break
+        if kmin is None:
+            return math.nan
+        best, best_v = None, -np.inf
+        for k in range(max(kmin + 1, k0), len(x) - 1):
+            if x[k] >= x[k - 1] and x[k] > x[k + 1] and x[k] > best_v:
+                best, best_v = k, x[k]
+        if best is None:
+            return math.nan
+        return float(self._get("t", a.idx + best, a.idx + best + 1)[0])
+
+    def _finish_step(self, first: _Step | None, k: _Step, nxt: _Step | None) -> None:
+        """Side and FC of step k (and of the chain's first step, which is decided with it).
+
+        Inner ICs use the two-sided medio-lateral velocity (offset-free). The first and the
+        last IC of a chain have one interval only: they take the side opposite to their
+        neighbour's (sides alternate) unless that interval is much longer than the other
+        steps (a step may be missing), then the one-sided velocity decides.
+        """
+        k.side = "R" if k.evidence > 0 else "L"
+        steps = self._chain.steps
+        if first is not None:
+            first.evidence = -0.5 * k.dv_in
+            first.side = self._end_side(first.evidence, k.side, k.idx - first.idx, steps)
+            first.fc_t_s = self._fc_of(first, k.idx, k.idx - first.idx)
+        if nxt is not None:
+            k.fc_t_s = self._fc_of(k, nxt.idx, nxt.idx - k.idx)
+        else:
+            prev_len = steps[-1].idx - steps[-2].idx if len(steps) >= 2 else self._w_nms * 2
+            k.fc_t_s = self._fc_of(k, None, prev_len)
+
+    def _end_side(self, evidence: float, neighbour_side: str, interval: int,
+                  steps: list[_Step]) -> str:
+        d = np.diff([s.idx for s in steps])
+        typical = float(np.median(d)) if len(d) else float(interval)
+        if len(d) >= 2 and interval <= 1.5 * typical:
+            return "L" if neighbour_side == "R" else "R"
+        return "R" if evidence > 0 else "L"
+
+    def _maybe_confirm(self, events: list[GaitEvent]) -> None:
+        """Confirm the chain as a bout and emit what is final (steps 3, 7).
+
+        The bout spans the ICs from the start of its first forward-moving step to the end of
+        its last one: steps in place before or after walking (gait initiation, stopping,
+        shuffling) are not part of it; non-progressing steps between forward steps (turns)
+        are.
+        """
+        chain = self._chain
+        steps = chain.steps
+        prog = [i for i, s in enumerate(steps) if s.progression >= self.min_progression]
+        if not prog:
+            return
+        first, last = prog[0], prog[-1] + 1
+        if (chain.bout < 0 and last - first + 1 >= self.min_bout_steps
+                and len(prog) >= self.min_progressive_steps):
+            chain.bout = self._n_bouts
+            self._n_bouts += 1
+            self._check_pause(steps[first])
+        if chain.bout >= 0:
+            for s in steps[first:last + 1]:
+                if s.side and not s.emitted:
+                    self._emit(s, chain.bout, events)
+
+    def _check_pause(self, first: _Step) -> None:
+        """A standing pause between the previous bout and this one (step 9)."""
+        prev = self._prev_bout_end
+        if prev is None or first.t_s - prev[1] > self.max_pause_s:
+            return
+        av = self._get("av", prev[0], first.idx)[:, 0]
+        valid = self._get("valid", prev[0], first.idx)
+        if valid.any() and float(np.mean(np.abs(av[valid]))) <= self.pause_max_abs_av_mps2:
+            self.pauses.append(Pause(prev[1], first.t_s))
+
+    def _emit(self, s: _Step, bout: int, events: list[GaitEvent]) -> None:
+        s.emitted = True
+        events.append(GaitEvent(s.t_s, "IC", s.side, bout))
+        if np.isfinite(s.fc_t_s):
+            events.append(GaitEvent(s.fc_t_s, "FC", "L" if s.side == "R" else "R", bout))
+
+    def _close_chain(self, events: list[GaitEvent]) -> None:
+        chain = self._chain
+        steps = chain.steps
+        if len(steps) >= 2:
+            last = steps[-1]
+            if len(steps) == 2:
+                last.evidence = 0.5 * last.dv_in
+                self._finish_step(steps[0], last, None)
+                steps[0].side = "R" if steps[0].evidence > 0 else "L"
+            else:
+                last.evidence = 0.5 * last.dv_in
+                last.side = self._end_side(last.evidence, steps[-2].side,
+                                           last.idx - steps[-2].idx, steps)
+                self._finish_step(None, last, None)
+                last.side = self._end_side(last.evidence, steps[-2].side,
+                                           last.idx - steps[-2].idx, steps)
+            self._maybe_confirm(events)
+        if chain.bout >= 0:
+            self._closed_chains.append(chain)
+            emitted = [s for s in steps if s.emitted]
+            self._prev_bout_end = (emitted[-1].idx, emitted[-1].t_s)
+        elif steps:
+            self.n_rejected_chains += 1
+        self._chain = _Chain()
+
+    # ------------------------------------------------------------------ 8. turns
+
+    def _run_turns(self, wz: np.ndarray, valid: np.ndarray) -> None:
+        w_dps, self._turn_zi = sosfilt(self._turn_sos, np.degrees(wz), zi=self._turn_zi)
+        dt = 1.0 / self.rate_hz
+        lower = self.turn_lower_dps
+        for k in range(len(w_dps)):
+            w = w_dps[k]
+            i = self._turn_n + k
+            seg = self._turn_seg
+            moving = abs(w) >= lower and valid[k]
+            if seg is not None and (not moving or np.sign(w) != seg["sign"]):
+                self._close_turn_candidate(i)
+                seg = None
+            if moving:
+                if seg is None:
+                    self._turn_seg = seg = {"start": i, "sign": np.sign(w), "angle": 0.0,
+                                            "peak": 0.0}
+                seg["angle"] += w * dt
+                seg["peak"] = max(seg["peak"], abs(w))
+            if self._turn_pending is not None and i - self._turn_pending["end"] > 0.05 / dt:
+                self._accept_turn(self._turn_pending)
+                self._turn_pending = None
+        self._turn_n += len(w_dps)
+
+    def _close_turn_candidate(self, end: int) -> None:
+        seg = self._turn_seg
+        self._turn_seg = None
+        if seg is None or seg["peak"] < self.turn_peak_dps:
+            return
+        seg["end"] = end
+        pend = self._turn_pending
+        if (pend is not None and pend["sign"] == seg["sign"]
+                and seg["start"] - pend["end"] <= 0.05 * self.rate_hz):
+            pend["end"] = end
+            pend["angle"] += seg["angle"]
+            pend["peak"] = max(pend["peak"], seg["peak"])
+            return
+        if pend is not None:
+            self._accept_turn(pend)
+        self._turn_pending = seg
+
+    def _accept_turn(self, seg: dict) -> None:
+        dur = (seg["end"] - seg["start"]) / self.rate_hz
+        lo, hi = self.turn_duration_s
+        if abs(seg["angle"]) < self.turn_min_angle_deg or not lo <= dur <= hi:
+            return
+        t0 = self._time_at(seg["start"] - self._turn_delay)
+        t1 = self._time_at(seg["end"] - self._turn_delay)
+        self.turns.append(Turn(t0, t1, float(seg["angle"]), float(seg["peak"])))
+
+    def _flush_turns(self) -> None:
+        if self._turn_seg is not None:
+            self._close_turn_candidate(self._turn_n)
+        if self._turn_pending is not None:
+            self._accept_turn(self._turn_pending)
+            self._turn_pending = None
+
+    def _time_at(self, idx: int) -> float:
+        """Time of absolute sample idx (extrapolated outside the buffer)."""
+        tb = self._buf["t"]
+        k = idx - self._base
+        if 0 <= k < len(tb):
+            return float(tb[k])
+        if len(tb) == 0:
+            return idx / self.rate_hz
+        ref = 0 if k < 0 else len(tb) - 1
+        return float(tb[ref] + (k - ref) / self.rate_hz)
+
+    # ------------------------------------------------------------------ 9. bout statistics
+
+    def _finalise_bouts(self, final: bool = False) -> None:
+        while self._closed_chains:
+            chain = self._closed_chains[0]
+            end = chain.steps[-1].idx
+            turn_open = self._turn_seg is not None or self._turn_pending is not None
+            if not final and (self._turn_n - self._turn_delay <= end or turn_open):
+                return
+            self._closed_chains.pop(0)
+            self._bout_summary(chain)
+
+    @staticmethod
+    def _cadence(t: np.ndarray) -> float:
+        """Steps per minute over the bout; an interval of about n typical steps (a step missed
+        by the detector, e.g. in a gap) counts as n steps."""
+        if len(t) < 2 or t[-1] <= t[0]:
+            return math.nan
+        d = np.diff(t)
+        n_steps = np.maximum(1, np.round(d / np.median(d)))
+        return float(60.0 * n_steps.sum() / (t[-1] - t[0]))
+
+    def _bout_summary(self, chain: _Chain) -> None:
+        steps = [s for s in chain.steps if s.emitted]
+        t = np.array([s.t_s for s in steps])
+        turns = tuple(tr for tr in self.turns
+                      if tr.t_end_s >= t[0] and tr.t_start_s <= t[-1])
+        strides = []
+        for k in range(len(steps) - 2):
+            a, m, b = steps[k], steps[k + 1], steps[k + 2]
+            stance = m.fc_t_s - a.t_s
+            swing = b.t_s - m.fc_t_s
+            in_turn = any(tr.t_end_s >= a.t_s and tr.t_start_s <= b.t_s for tr in turns)
+            strides.append([a, b, stance, swing, in_turn])
+        st = np.array([b.t_s - a.t_s for a, b, *_ in strides])
+        med = float(np.median(st)) if len(st) else math.nan
+        out = []
+        for (a, b, stance, swing, in_turn), s_t in zip(strides, st, strict=True):
+            regular = (med / self.MAX_STRIDE_RATIO <= s_t <= med * self.MAX_STRIDE_RATIO)
+            out.append(Stride(chain.bout, a.side, a.t_s, b.t_s, float(s_t), float(stance),
+                              float(swing), in_turn, bool(regular and not in_turn)))
+        used = [s for s in out if s.used]
+
+        def _median(xs):
+            xs = [x for x in xs if np.isfinite(x)]
+            return float(np.median(xs)) if xs else math.nan
+
+        stride_time = _median([s.stride_time_s for s in used])
+        bout = GaitBout(
+            index=chain.bout, t_start_s=float(t[0]), t_end_s=float(t[-1]), n_steps=len(t),
+            cadence_spm=self._cadence(t),
+            cadence_straight_spm=120.0 / stride_time if np.isfinite(stride_time) else math.nan,
+            stride_time_s=stride_time, step_time_s=stride_time / 2.0,
+            stance_s=_median([s.stance_s for s in used]),
+            swing_s=_median([s.swing_s for s in used]),
+            n_strides=len(out), n_strides_used=len(used), turns=turns)
+        self.bouts.append(bout)
+        self.strides.extend(out)
+
+
+# ----------------------------------------------------------------------------------------------
+
+
+def detect_events(
+    t_s: np.ndarray,
+    acc_mps2: np.ndarray,
+    gyr_radps: np.ndarray,
+    q_sensor_to_earth: np.ndarray | None = None,
+    rate_hz: float | None = None,
+    **params,
+) -> tuple[list[GaitEvent], list[GaitBout]]:
+    """Offline: gait events and bouts of a whole recording.
+
+    Orientation, when not given, is ``orientation_offline``'s (lost samples stay NaN). The rate
+    defaults to the median sample interval of ``t_s``. ``params`` go to ``GaitEventDetector``.
+    Returns (events in time order, bouts); the detector's strides and turns are lost here -
+    use ``GaitEventDetector`` directly for them.
+    """
+    t = np.asarray(t_s, float)
+    acc = np.asarray(acc_mps2, float)
+    gyr = np.asarray(gyr_radps, float)
+    if rate_hz is None:
+        dt = np.diff(t[np.isfinite(t)])
+        if len(dt) == 0 or not np.median(dt) > 0:
+            raise ValueError("cannot tell the sample rate from t_s: pass rate_hz")
+        rate_hz = 1.0 / float(np.median(dt))
+    if q_sensor_to_earth is None:
+        q_sensor_to_earth = orientation_offline(acc, gyr, rate_hz)
+    det = GaitEventDetector(rate_hz, **params)
+    events = det.update(t, acc, gyr, q_sensor_to_earth) + det.flush()
+    return events, det.bouts
+
+
+def write_events_csv(events: list[GaitEvent], path: str | Path) -> None:
+    """Write events as CSV rows ``t,event,side`` (t in seconds, event IC|FC, side L|R)."""
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["t", "event", "side"])
+        for e in sorted(events, key=lambda e: e.t_s):
+            w.writerow([f"{e.t_s:.3f}", e.kind, e.side])

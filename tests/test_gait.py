@@ -1,0 +1,263 @@
+"""sacrum.gait: gait events, sides, bouts and turns from a sacral IMU.
+
+The fixture is a synthetic sacral-IMU walking phantom with known initial contacts (IC) and
+sides: vertical acceleration with a heel-strike transient per step (a Gaussian pulse whose
+steepest rise is at the IC) and a smaller push-off bump 0.22 s later, a step-frequency
+oscillation, forward acceleration in phase with the fall of the body (inverted pendulum),
+medio-lateral sway towards the landing foot at the stride frequency and a pelvic yaw
+oscillation. It walks, turns 180° while walking, stands still, walks again, and loses
+samples (short and long NaN gaps). The sensor is mounted in several orientations.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+
+from sacrum.gait import GaitEvent, GaitEventDetector, detect_events, write_events_csv
+
+FS = 100.0
+CADENCE_SPM = 105.0
+G = 9.81
+
+
+def _quat_from_axis_angle(axis, angle_rad) -> np.ndarray:
+    axis = np.asarray(axis, float) / np.linalg.norm(axis)
+    return np.r_[math.cos(angle_rad / 2), math.sin(angle_rad / 2) * axis]
+
+
+def _qmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Hamilton product, rows."""
+    a = np.atleast_2d(a)
+    b = np.atleast_2d(b)
+    w1, x1, y1, z1 = a.T
+    w2, x2, y2, z2 = b.T
+    return np.stack([w1 * w2 - x1 * x2 - y1 * y2 - z1 * z2,
+                     w1 * x2 + x1 * w2 + y1 * z2 - z1 * y2,
+                     w1 * y2 - x1 * z2 + y1 * w2 + z1 * x2,
+                     w1 * z2 + x1 * y2 - y1 * x2 + z1 * w2], axis=1)
+
+
+def _rot(q: np.ndarray, v: np.ndarray) -> np.ndarray:
+    w, u = q[:, :1], q[:, 1:]
+    t = 2 * np.cross(u, v)
+    return v + w * t + np.cross(u, t)
+
+
+MOUNTS = {
+    "body-aligned": np.array([1.0, 0, 0, 0]),
+    "mobilise-d (x up, y right, z forward)": _qmul(
+        _quat_from_axis_angle([0, 1, 0], -math.pi / 2),
+        _quat_from_axis_angle([1, 0, 0], math.pi))[0],
+    "upside down, sideways": _qmul(_quat_from_axis_angle([1, 0, 0], math.pi),
+                                   _quat_from_axis_angle([0, 0, 1], math.pi / 2))[0],
+    "oblique": _quat_from_axis_angle([0.3, -0.8, 0.5], 2.2),
+}
+
+
+def phantom(q_sensor_to_body: np.ndarray, seed: int = 0, gaps: bool = True) -> dict:
+    """Stand 2 s, walk 16 steps with a 180° turn in the middle, stand 4 s, walk 24 steps
+    (with a 0.05-s and a 1-s NaN gap), stand 2 s."""
+    rng = np.random.default_rng(seed)
+    step = 60.0 / CADENCE_SPM
+    walks = [(2.0, 16), (2.0 + 16 * step + 4.0, 24)]
+    t_end = walks[-1][0] + 24 * step + 2.0
+    t = np.arange(int(t_end * FS)) / FS
+    av = np.zeros_like(t)
+    af = np.zeros_like(t)
+    aml = np.zeros_like(t)                  # + = to the right
+    yaw_rate = np.zeros_like(t)
+    ics, sides = [], []
+    for t0, n in walks:
+        walking = (t >= t0) & (t < t0 + (n - 0.5) * step)
+        ph = 2 * np.pi * (t - t0) / step     # step phase, 0 at each IC
+        av += walking * 1.0 * np.sin(ph)
+        af += walking * 1.0 * np.cos(ph)
+        aml += walking * 0.1 * (np.pi / step) * np.sin(ph / 2)   # v_ml = -0.1 cos(ph/2)
+        yaw_rate += walking * -0.3 * np.cos(ph / 2)
+        for k in range(n):
+            tk = t0 + k * step
+            ics.append(tk)
+            sides.append("L" if k % 2 == 0 else "R")
+            av += 3.0 * np.exp(-0.5 * ((t - tk - 0.03) / 0.03) ** 2)
+            if k < n - 1:
+                av += 1.0 * np.exp(-0.5 * ((t - tk - 0.22 - 0.03) / 0.03) ** 2)
+    # 180° turn to the left over 3 s in the middle of the first walk
+    turn = (walks[0][0] + 2.5, walks[0][0] + 5.5)
+    in_turn = (t >= turn[0]) & (t < turn[1])
+    yaw_rate += in_turn * (np.pi / 3) * (1 - np.cos(2 * np.pi * (t - turn[0]) / 3))
+    heading = np.cumsum(yaw_rate) / FS
+    # earth frame
+    q_b2e = np.stack([np.cos(heading / 2), 0 * t, 0 * t, np.sin(heading / 2)], axis=1)
+    a_body = np.stack([af, -aml, av], axis=1)
+    a_e = _rot(q_b2e, a_body) + np.array([0.0, 0.0, G])
+    w_e = np.stack([0 * t, 0 * t, yaw_rate], axis=1)
+    q_s2e = _qmul(q_b2e, np.broadcast_to(q_sensor_to_body, (len(t), 4)))
+    q_inv = q_s2e * [1, -1, -1, -1]
+    acc = _rot(q_inv, a_e) + rng.normal(0, 0.05, (len(t), 3))
+    gyr = _rot(q_inv, w_e) + rng.normal(0, 0.005, (len(t), 3))
+    ics = np.array(ics)
+    expected = np.ones(len(ics), bool)
+    gap_spans = []
+    if gaps:
+        w1 = walks[1][0]
+        for start, length in ((w1 + 4 * step + step / 2, 0.05), (w1 + 12 * step + step / 2, 1.0)):
+            i0, i1 = int(start * FS), int((start + length) * FS)
+            for x in (acc, gyr, q_s2e):
+                x[i0:i1] = np.nan
+            gap_spans.append((start, start + length))
+            # ICs whose support window touches the gap cannot be detected
+            expected &= ~((ics > start - 0.3) & (ics < start + length + 0.4))
+    return {"t": t, "acc": acc, "gyr": gyr, "q": q_s2e, "ics": ics, "sides": np.array(sides),
+            "expected": expected, "turn": turn, "walks": walks, "gaps": gap_spans,
+            "step": step}
+
+
+def run(detector: GaitEventDetector, ph: dict, chunks=None) -> list[GaitEvent]:
+    n = len(ph["t"])
+    bounds = [0, n] if chunks is None else chunks
+    events = []
+    for a, b in itertools.pairwise(bounds):
+        events += detector.update(ph["t"][a:b], ph["acc"][a:b], ph["gyr"][a:b], ph["q"][a:b])
+    return events + detector.flush()
+
+
+@pytest.mark.parametrize("mount", list(MOUNTS))
+def test_phantom_ics_sides_bouts_turn_pause(mount):
+    ph = phantom(MOUNTS[mount])
+    det = GaitEventDetector(FS)
+    events = run(det, ph)
+    ic = [e for e in events if e.kind == "IC"]
+    t_ic = np.array([e.t_s for e in ic])
+    # every IC that the gaps leave intact is found within 30 ms, on the right side
+    for t_ref, side in zip(ph["ics"][ph["expected"]], ph["sides"][ph["expected"]], strict=True):
+        k = int(np.argmin(np.abs(t_ic - t_ref)))
+        assert abs(t_ic[k] - t_ref) <= 0.030, f"IC at {t_ref:.2f} s: nearest {t_ic[k]:.2f} s"
+        assert ic[k].side == side, f"IC at {t_ref:.2f} s: side {ic[k].side}, want {side}"
+    # and nothing else: no steps in the pause, the standing parts or the gaps
+    for e in ic:
+        assert np.min(np.abs(ph["ics"] - e.t_s)) <= 0.030, f"extra IC at {e.t_s:.2f} s"
+    for a, b in ph["gaps"]:
+        assert not any(a <= e.t_s <= b for e in events)
+    # events come in time order, FC sides opposite to the IC before them
+    assert [e.t_s for e in events] == sorted(e.t_s for e in events)
+    fc = [e for e in events if e.kind == "FC"]
+    assert len(fc) >= 0.8 * len(ic)
+    # bouts: walk 1; walk 2 split by the 1-s gap
+    assert len(det.bouts) == 3
+    for b in det.bouts:
+        assert abs(b.cadence_spm - CADENCE_SPM) <= 1.0
+    w1_end = ph["walks"][0][0] + 15 * ph["step"]
+    assert det.bouts[0].t_end_s == pytest.approx(w1_end, abs=0.03)
+    # the pause between the walks is a standing pause
+    assert any(p.t_start_s <= w1_end + 0.1 and p.t_end_s >= ph["walks"][1][0] - 0.1
+               for p in det.pauses)
+    # one turn, about 180° to the left, during the first walk
+    assert len(det.turns) == 1
+    turn = det.turns[0]
+    assert 150 <= turn.angle_deg <= 210
+    assert turn.t_start_s < ph["turn"][1] and turn.t_end_s > ph["turn"][0]
+    # strides in the turn are excluded from the statistics
+    in_turn = [s for s in det.strides if s.in_turn]
+    assert in_turn and not any(s.used for s in in_turn)
+    b0 = det.bouts[0]
+    assert b0.n_strides_used < b0.n_strides
+    assert b0.stride_time_s == pytest.approx(2 * ph["step"], abs=0.02)
+    assert 0.3 < b0.stance_s / b0.stride_time_s < 0.8
+
+
+def test_chunk_invariance():
+    ph = phantom(MOUNTS["oblique"], seed=3)
+    whole = GaitEventDetector(FS)
+    ev_whole = run(whole, ph)
+    rng = np.random.default_rng(7)
+    for _ in range(3):
+        cuts = np.cumsum(rng.integers(1, 120, size=len(ph["t"])))
+        cuts = [0, *[int(c) for c in cuts if c < len(ph["t"])], len(ph["t"])]
+        det = GaitEventDetector(FS)
+        ev = run(det, ph, cuts)
+        assert ev == ev_whole
+        assert det.bouts == whole.bouts
+        assert det.strides == whole.strides
+        assert det.turns == whole.turns
+        assert det.pauses == whole.pauses
+
+
+def test_latency_is_about_one_step():
+    """Inside a bout an IC is returned by the update that reaches one step (plus the
+    candidate look-ahead) past it."""
+    ph = phantom(MOUNTS["body-aligned"], gaps=False)
+    det = GaitEventDetector(FS)
+    lag = []
+    for i in range(len(ph["t"])):
+        for e in det.update(ph["t"][i:i + 1], ph["acc"][i:i + 1], ph["gyr"][i:i + 1],
+                            ph["q"][i:i + 1]):
+            if e.kind == "IC":
+                lag.append(ph["t"][i] - e.t_s)
+    lag = np.array(lag)
+    steady = np.median(lag)
+    assert steady <= ph["step"] + 0.6
+    assert len(lag) > 30
+
+
+def test_no_walking_no_events():
+    rng = np.random.default_rng(1)
+    n = int(60 * FS)
+    t = np.arange(n) / FS
+    # standing with slow sway and sensor noise, then shifting weight and bending slowly
+    tilt = 0.05 * np.sin(2 * np.pi * 0.2 * t) + 0.3 * (t > 30) * np.sin(2 * np.pi * 0.1 * t)
+    q = np.stack([np.cos(tilt / 2), np.sin(tilt / 2), 0 * t, 0 * t], axis=1)
+    acc = _rot(q * [1, -1, -1, -1], np.tile([0, 0, G], (n, 1))) + rng.normal(0, 0.05, (n, 3))
+    gyr = np.stack([np.gradient(tilt) * FS, 0 * t, 0 * t], 1) + rng.normal(0, 0.005, (n, 3))
+    det = GaitEventDetector(FS)
+    assert det.update(t, acc, gyr, q) + det.flush() == []
+    assert det.bouts == [] and det.strides == []
+
+
+def test_too_short_and_empty_input():
+    det = GaitEventDetector(FS)
+    assert det.update(np.zeros(0), np.zeros((0, 3)), np.zeros((0, 3)), np.zeros((0, 4))) == []
+    assert det.update([0.0], [[0, 0, G]], [[0, 0, 0]], [[1, 0, 0, 0]]) == []
+    assert det.flush() == []
+    t = np.arange(5) / FS
+    events, bouts = detect_events(t, np.tile([0, 0, G], (5, 1)), np.zeros((5, 3)))
+    assert events == [] and bouts == []
+    with pytest.raises(ValueError, match="same number of rows"):
+        det.update(t, np.zeros((4, 3)), np.zeros((5, 3)), np.zeros((5, 4)))
+
+
+def test_all_nan_gives_nothing():
+    n = 500
+    nan = np.full((n, 3), np.nan)
+    det = GaitEventDetector(FS)
+    assert det.update(np.arange(n) / FS, nan, nan, np.full((n, 4), np.nan)) + det.flush() == []
+
+
+def test_detect_events_offline_and_csv(tmp_path):
+    ph = phantom(MOUNTS["mobilise-d (x up, y right, z forward)"], gaps=False)
+    events, bouts = detect_events(ph["t"], ph["acc"], ph["gyr"])        # orientation by VQF
+    t_ic = np.array([e.t_s for e in events if e.kind == "IC"])
+    sides = [e.side for e in events if e.kind == "IC"]
+    assert len(bouts) == 2
+    assert len(t_ic) == len(ph["ics"])
+    assert np.max(np.abs(t_ic - ph["ics"])) <= 0.03
+    assert sides == list(ph["sides"])
+    path = tmp_path / "events.csv"
+    write_events_csv(events, path)
+    lines = path.read_text().splitlines()
+    assert lines[0] == "t,event,side"
+    assert len(lines) == len(events) + 1
+    t, kind, side = lines[1].split(",")
+    assert kind in ("IC", "FC") and side in ("L", "R") and float(t) == pytest.approx(
+        events[0].t_s, abs=1e-3)
+
+
+def test_given_mounting_is_used():
+    q_mount = MOUNTS["upside down, sideways"]
+    ph = phantom(q_mount, gaps=False)
+    det = GaitEventDetector(FS, q_sensor_to_body=q_mount)
+    ic = [e for e in run(det, ph) if e.kind == "IC"]
+    assert [e.side for e in ic] == list(ph["sides"])
