@@ -580,7 +580,14 @@ def _step_lag(a_v: np.ndarray, lag_range: tuple[int, int], min_r: float) -> floa
         den = math.sqrt(float(a @ a) * float(b @ b))
         return float(a @ b) / den if den > 0 else 0.0
 
-    rs = np.array([r(k) for k in range(lo - 1, hi + 2)])
+    # all lags at once: products through the FFT, energies by cumulative sums
+    ks = np.arange(lo - 1, hi + 2)
+    nfft = 1 << (2 * n - 1).bit_length()
+    spec = np.fft.rfft(a_v, nfft)
+    cross = np.fft.irfft(spec * np.conj(spec), nfft)[ks]
+    e = np.concatenate([[0.0], np.cumsum(a_v * a_v)])
+    den = np.sqrt((e[n - ks] - e[0]) * (e[n] - e[ks]))
+    rs = np.divide(cross, den, out=np.zeros(len(ks)), where=den > 0)
     k = int(np.argmax(rs[1:-1])) + 1
     if rs[k] < min_r or rs[k] < rs[k - 1] or rs[k] < rs[k + 1]:
         return None  # no peak inside the range (a peak at the edge is not a step)

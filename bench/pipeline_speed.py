@@ -1,0 +1,68 @@
+"""Speed of the whole host pipeline: orientation → mounting → angles → gait events.
+
+One hour at 200 Hz (synthetic sacral walking, sacrum.generator.synthetic_walk)
+through ``analyze_recording`` (offline: smoothed orientation, mounting
+estimated, then the streaming stages fed everything) and through
+``Pipeline.update`` one BLE notification (11 samples) at a time, as the live
+view runs it. Peak memory by tracemalloc (numpy reports its buffers to it),
+started after the imports.
+
+Goal (issue 4): >= 1000x real time offline; well under 1 ms per notification live.
+Run: .venv/bin/python bench/pipeline_speed.py [--minutes 60]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+import tracemalloc
+
+import numpy as np
+
+from sacrum.generator import synthetic_walk
+from sacrum.mounting import parse_mount
+from sacrum.pipeline import Pipeline, analyze_recording
+
+RATE = 200
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--minutes", type=float, default=60.0)
+    ap.add_argument("--live-minutes", type=float, default=5.0,
+                    help="length of the live (per notification) run")
+    args = ap.parse_args()
+    _, acc, gyr = synthetic_walk(args.minutes * 60, RATE, seed=1)
+    t = np.arange(len(acc)) / RATE
+    mount = parse_mount("z=up,x=forward")  # synthetic_walk's sensor frame is the body's
+    # warm up the JIT caches so compile time is not measured
+    analyze_recording(t[:4000], acc[:4000], gyr[:4000], RATE, q_sensor_to_body=mount)
+
+    tracemalloc.start()
+    t0 = time.perf_counter()
+    res = analyze_recording(t, acc, gyr, RATE)
+    offline_s = time.perf_counter() - t0
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    duration_s = len(t) / RATE
+    print(f"offline, {args.minutes:g} min at {RATE} Hz ({len(t):,} samples): {offline_s:.2f} s "
+          f"= {duration_s / offline_s:,.0f}x real time; peak memory {peak / 1e6:.0f} MB; "
+          f"{sum(e.kind == 'IC' for e in res.events):,} ICs; mounting confidence "
+          f"{res.mounting.confidence:.2f}")
+
+    n_live = int(args.live_minutes * 60 * RATE)
+    pipe = Pipeline(RATE, mount)
+    costs = []
+    for i in range(0, n_live - 11, 11):
+        s = slice(i, i + 11)
+        c0 = time.perf_counter()
+        pipe.update(t[s], acc[s], gyr[s])
+        costs.append(time.perf_counter() - c0)
+    c = np.array(costs) * 1e6
+    print(f"live, one notification (11 samples) at a time over {args.live_minutes:g} min: "
+          f"median {np.median(c):.0f} µs, 99th percentile {np.percentile(c, 99):.0f} µs, "
+          f"max {c.max():.0f} µs; {c.sum() / 1e6 / (n_live / RATE) * 100:.1f} % of one core")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,248 @@
+"""The signal pipeline wired together: orientation → angles (with calibration and
+progression heading) → gait events, as one streaming processor.
+
+The live view feeds it every notification; the offline analysis feeds it a
+whole recording (``analyze_recording``); both run this same code, and a
+recording fed whole or in chunks of any size gives the same output (tested).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from sacrum.angles import (
+    ROTATION,
+    CalibrationError,
+    PelvicAngles,
+    PelvicCalibration,
+    euler_from_matrix,
+)
+from sacrum.gait import GaitEvent, GaitEventDetector
+from sacrum.mounting import MountingError, MountingEstimate, MountingEstimator
+from sacrum.orientation import OrientationFilter, orientation_offline
+from sacrum.quaternion import quat_conjugate, quat_multiply, quat_rotate, quat_to_matrix
+
+log = logging.getLogger(__name__)
+
+G_MPS2 = 9.80665
+
+
+@dataclass
+class PipelineChunk:
+    """Output for one input chunk (rows match the input rows).
+
+    q_sensor_to_earth: (N, 4); angles_rad: (N, 3) tilt, obliquity, rotation
+    (docs/pelvic-angles.md; rotation relative to the progression heading);
+    heading_rad: (N,) progression heading (earth frame); events: gait events
+    that became final during this chunk (they may be up to a step older).
+    """
+
+    q_sensor_to_earth: np.ndarray
+    angles_rad: np.ndarray
+    heading_rad: np.ndarray
+    events: list[GaitEvent]
+    calibrated: bool
+
+
+class Pipeline:
+    """Orientation, pelvic angles and gait events for one sacral sensor, streaming.
+
+    Steps, per chunk of samples (t_s, acc_mps2, gyr_radps in the sensor frame,
+    optionally the device's q_sensor_to_earth):
+
+    1. Orientation: the device's quaternion if given, else the host's
+       :class:`~sacrum.orientation.OrientationFilter` (raw acc/gyr streams).
+    2. Standing calibration, automatic: the first ``calibrate_s`` of quiet
+       upright standing (every sample: |gyr| below ``still_gyr_radps``, |acc|
+       within ``still_acc_mps2`` of g, and the body's vertical axis within
+       ``upright_max_rad`` of earth up) zeroes tilt and obliquity
+       (:meth:`PelvicAngles.calibrate`). :meth:`calibrate` does it on demand.
+    3. Progression heading: the pelvis heading averaged over the last
+       ``heading_window_s`` (about one stride, which cancels the pelvis'
+       own rotation within the stride), so rotation is measured against the
+       current walking direction and follows it after turns, with half a
+       window of lag. NaN samples are left out of the average.
+    4. Pelvic angles relative to the calibration and that heading.
+    5. Gait events (:class:`~sacrum.gait.GaitEventDetector`, the mounting
+       given so left and right are the body's).
+
+    Parameters: ``rate_hz`` (Hz); ``q_sensor_to_body`` (the mounting:
+    ``sacrum.mounting.parse_mount`` or an estimate); ``calibrate_s`` (s, 2.0);
+    ``still_gyr_radps`` (0.15); ``still_acc_mps2`` (0.5); ``upright_max_rad``
+    (30°); ``heading_window_s`` (s, 1.1).
+    """
+
+    def __init__(self, rate_hz: float, q_sensor_to_body, *, calibrate_s: float = 2.0,
+                 still_gyr_radps: float = 0.15, still_acc_mps2: float = 0.5,
+                 upright_max_rad: float = math.radians(30.0), heading_window_s: float = 1.1,
+                 **gait_params) -> None:
+        self.rate_hz = float(rate_hz)
+        self.q_sensor_to_body = np.asarray(
+            getattr(q_sensor_to_body, "q_sensor_to_body", q_sensor_to_body), float)
+        self.calibrate_n = max(1, round(calibrate_s * rate_hz))
+        self.still_gyr_radps = still_gyr_radps
+        self.still_acc_mps2 = still_acc_mps2
+        self.cos_upright = math.cos(upright_max_rad)
+        self.heading_n = max(1, round(heading_window_s * rate_hz))
+        self._gait_params = gait_params
+        self.reset()
+
+    def reset(self) -> None:
+        self.orientation = OrientationFilter(self.rate_hz)
+        self.angles = PelvicAngles(self.q_sensor_to_body, self.rate_hz)
+        self.gait = GaitEventDetector(self.rate_hz, self.q_sensor_to_body, **self._gait_params)
+        self.calibration: PelvicCalibration | None = None
+        self.calibration_error: str | None = None
+        self._still_run = 0
+        self._q_tail = np.zeros((0, 4))  # the last calibrate_n orientations
+        self._yaw_tail = np.zeros(0)  # the last heading_n - 1 unwrapped yaws
+        self._yaw_last = math.nan
+
+    # -- step 2 ----------------------------------------------------------------
+    def calibrate(self, q_sensor_to_earth_standing: np.ndarray) -> PelvicCalibration:
+        """Zero tilt and obliquity on standing data now (e.g. the live view's button)."""
+        self.calibration = self.angles.calibrate(q_sensor_to_earth_standing)
+        self.calibration_error = None
+        return self.calibration
+
+    def _still(self, q: np.ndarray, acc: np.ndarray, gyr: np.ndarray) -> np.ndarray:
+        with np.errstate(invalid="ignore"):
+            up_body = quat_rotate(q, quat_rotate(quat_conjugate(self.q_sensor_to_body),
+                                                 np.array([0.0, 0.0, 1.0])))
+            return ((np.linalg.norm(gyr, axis=1) < self.still_gyr_radps)
+                    & (np.abs(np.linalg.norm(acc, axis=1) - G_MPS2) < self.still_acc_mps2)
+                    & (up_body[:, 2] > self.cos_upright))
+
+    def _standing_end(self, q, acc, gyr) -> tuple[int, np.ndarray] | None:
+        """(index in the chunk, standing orientations) when a standing period
+        completes in this chunk and no calibration is in place; else None."""
+        if self.calibration is not None:
+            return None
+        still = self._still(q, acc, gyr)
+        run = self._still_run
+        for i, s in enumerate(still):  # short loop: stops at the first standing period
+            run = run + 1 if s else 0
+            if run >= self.calibrate_n:
+                self._still_run = 0
+                return i, np.concatenate([self._q_tail, q[:i + 1]])[-self.calibrate_n:]
+        self._still_run = run
+        self._q_tail = np.concatenate([self._q_tail, q])[-self.calibrate_n:]
+        return None
+
+    # -- step 3 ----------------------------------------------------------------
+    def _heading(self, q: np.ndarray) -> np.ndarray:
+        with np.errstate(invalid="ignore"):  # the pelvis heading ψ of Rz(ψ)·Rx·Ry
+            q_be = quat_multiply(q, quat_conjugate(self.angles.q_sensor_to_body))
+            yaw = euler_from_matrix(quat_to_matrix(q_be))[:, ROTATION]
+        # unwrap through NaN rows, continuing from the previous chunk
+        out = np.full_like(yaw, np.nan)
+        last = self._yaw_last
+        ok = np.flatnonzero(np.isfinite(yaw))
+        if ok.size:
+            seq = np.unwrap(np.r_[last if math.isfinite(last) else yaw[ok[0]], yaw[ok]])[1:]
+            out[ok] = seq
+            self._yaw_last = float(seq[-1])
+        allv = np.concatenate([self._yaw_tail, out])
+        valid = np.isfinite(allv)
+        csum = np.cumsum(np.where(valid, allv, 0.0))
+        ccnt = np.cumsum(valid)
+        k = self.heading_n
+        lo = np.arange(len(self._yaw_tail), len(allv)) - k
+        s_hi = csum[len(self._yaw_tail):]
+        c_hi = ccnt[len(self._yaw_tail):]
+        s_lo = np.where(lo >= 0, csum[np.maximum(lo, 0)], 0.0)
+        c_lo = np.where(lo >= 0, ccnt[np.maximum(lo, 0)], 0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            heading = (s_hi - s_lo) / (c_hi - c_lo)
+        self._yaw_tail = allv[-(k - 1):] if k > 1 else allv[:0]
+        return heading
+
+    def _angles(self, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        heading = self._heading(q)
+        return heading, self.angles.update(q, heading)
+
+    # -- the chunk -------------------------------------------------------------
+    def update(self, t_s, acc_mps2, gyr_radps, q_sensor_to_earth=None) -> PipelineChunk:
+        t = np.asarray(t_s, float).reshape(-1)
+        acc = np.asarray(acc_mps2, float).reshape(-1, 3)
+        gyr = np.asarray(gyr_radps, float).reshape(-1, 3)
+        if q_sensor_to_earth is None:  # step 1
+            q = self.orientation.update(acc, gyr)
+        else:
+            q = np.asarray(q_sensor_to_earth, float).reshape(-1, 4)
+        heading, angles = self._angles(q)  # steps 3 and 4
+        standing = self._standing_end(q, acc, gyr)  # step 2
+        while standing is not None:  # the new zero applies after the standing period
+            cut, window = standing
+            try:
+                self.calibrate(window)
+            except CalibrationError as e:
+                self.calibration_error = str(e)
+            else:
+                self._yaw_tail = np.zeros(0)  # the levelled mounting redefines the heading
+                self._yaw_last = math.nan
+                heading[cut + 1:], angles[cut + 1:] = self._angles(q[cut + 1:])
+                break
+            rest = slice(cut + 1, None)
+            standing = self._standing_end(q[rest], acc[rest], gyr[rest])
+            if standing is not None:
+                standing = (standing[0] + cut + 1, standing[1])
+        events = self.gait.update(t, acc, gyr, q)  # step 5
+        return PipelineChunk(q, angles, heading, events, self.calibration is not None)
+
+    def flush(self) -> list[GaitEvent]:
+        """Events still pending at the end of a recording."""
+        return self.gait.flush()
+
+
+@dataclass
+class RecordingAnalysis:
+    """A whole recording through the pipeline (``analyze_recording``)."""
+
+    t_s: np.ndarray
+    q_sensor_to_earth: np.ndarray
+    angles_rad: np.ndarray
+    heading_rad: np.ndarray
+    events: list[GaitEvent]
+    mounting: MountingEstimate | None  # None when it was given
+    q_sensor_to_body: np.ndarray
+    calibration: PelvicCalibration | None
+    calibration_error: str | None
+    gait: GaitEventDetector = field(repr=False)
+
+
+def analyze_recording(t_s, acc_mps2, gyr_radps, rate_hz: float, *, q_sensor_to_earth=None,
+                      q_sensor_to_body=None, offline: bool = True) -> RecordingAnalysis:
+    """Offline: orientation (the whole recording: smoothed), the mounting (estimated
+    from the recording unless given), then the streaming pipeline fed everything.
+
+    Raises :class:`~sacrum.mounting.MountingError` when the mounting is not
+    given and cannot be told from the recording (the message says why).
+    """
+    acc = np.asarray(acc_mps2, float)
+    gyr = np.asarray(gyr_radps, float)
+    if q_sensor_to_earth is None:
+        q = (orientation_offline(acc, gyr, rate_hz) if offline
+             else OrientationFilter(rate_hz).update(acc, gyr))
+    else:
+        q = np.asarray(q_sensor_to_earth, float)
+    estimate = None
+    if q_sensor_to_body is None:
+        est = MountingEstimator(rate_hz)
+        est.update(q, acc, gyr)
+        estimate = est.estimate()  # raises MountingError saying why not
+        q_sensor_to_body = estimate.q_sensor_to_body
+    pipe = Pipeline(rate_hz, q_sensor_to_body)
+    out = pipe.update(t_s, acc, gyr, q)
+    events = out.events + pipe.flush()
+    return RecordingAnalysis(
+        np.asarray(t_s, float), q, out.angles_rad, out.heading_rad, events, estimate,
+        np.asarray(q_sensor_to_body, float), pipe.calibration, pipe.calibration_error, pipe.gait)
+
+
+__all__ = ["MountingError", "Pipeline", "PipelineChunk", "RecordingAnalysis",
+           "analyze_recording"]
