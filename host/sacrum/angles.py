@@ -241,12 +241,21 @@ class PelvicAngles:
         earth frame). NaN rows in give NaN rows out; a NaN heading gives a NaN
         rotation only.
         """
+        return self.relative(self.decompose(q_sensor_to_earth), heading_rad)
+
+    def decompose(self, q_sensor_to_earth: np.ndarray) -> np.ndarray:
+        """Steps 1-2: (N, 3) tilt, obliquity and the pelvis heading ψ (rad, from earth x)."""
         q = np.asarray(q_sensor_to_earth, float).reshape(-1, 4)
         with np.errstate(invalid="ignore", divide="ignore"):
-            q_be = quat_multiply(quat_normalize(q), self._q_body_to_sensor)  # step 1
-            out = euler_from_matrix(quat_to_matrix(q_be))  # step 2
-        if heading_rad is not None:  # step 3
-            ref = np.broadcast_to(np.asarray(heading_rad, float), (len(q),))
+            q_be = quat_multiply(quat_normalize(q), self._q_body_to_sensor)
+            return euler_from_matrix(quat_to_matrix(q_be))
+
+    def relative(self, body_angles_rad: np.ndarray,
+                 heading_rad: np.ndarray | float | None = None) -> np.ndarray:
+        """Step 3 on :meth:`decompose`'s output: rotation relative to the reference heading."""
+        out = np.array(body_angles_rad, float).reshape(-1, 3)
+        if heading_rad is not None:
+            ref = np.broadcast_to(np.asarray(heading_rad, float), (len(out),))
         elif self.calibration is not None:
             ref = self.calibration.heading_rad
         else:

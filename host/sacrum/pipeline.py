@@ -19,12 +19,11 @@ from sacrum.angles import (
     CalibrationError,
     PelvicAngles,
     PelvicCalibration,
-    euler_from_matrix,
 )
 from sacrum.gait import GaitEvent, GaitEventDetector
 from sacrum.mounting import MountingError, MountingEstimate, MountingEstimator
 from sacrum.orientation import OrientationFilter, orientation_offline
-from sacrum.quaternion import quat_conjugate, quat_multiply, quat_rotate, quat_to_matrix
+from sacrum.quaternion import quat_conjugate, quat_rotate
 
 log = logging.getLogger(__name__)
 
@@ -134,10 +133,8 @@ class Pipeline:
         return None
 
     # -- step 3 ----------------------------------------------------------------
-    def _heading(self, q: np.ndarray) -> np.ndarray:
-        with np.errstate(invalid="ignore"):  # the pelvis heading ψ of Rz(ψ)·Rx·Ry
-            q_be = quat_multiply(q, quat_conjugate(self.angles.q_sensor_to_body))
-            yaw = euler_from_matrix(quat_to_matrix(q_be))[:, ROTATION]
+    def _heading(self, yaw: np.ndarray) -> np.ndarray:
+        """Progression heading from the pelvis heading ψ of each sample (rad)."""
         # unwrap through NaN rows, continuing from the previous chunk
         out = np.full_like(yaw, np.nan)
         last = self._yaw_last
@@ -162,8 +159,9 @@ class Pipeline:
         return heading
 
     def _angles(self, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        heading = self._heading(q)
-        return heading, self.angles.update(q, heading)
+        body = self.angles.decompose(q)  # tilt, obliquity, pelvis heading ψ
+        heading = self._heading(body[:, ROTATION])
+        return heading, self.angles.relative(body, heading)
 
     # -- the chunk -------------------------------------------------------------
     def update(self, t_s, acc_mps2, gyr_radps, q_sensor_to_earth=None) -> PipelineChunk:
