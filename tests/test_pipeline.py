@@ -10,7 +10,7 @@ from sacrum.angles import quat_from_angles
 from sacrum.cli import DEMO_CAPTURE
 from sacrum.decode import decode_capture
 from sacrum.mounting import parse_mount
-from sacrum.pipeline import Pipeline, analyze_recording
+from sacrum.pipeline import MountingError, Pipeline, analyze_recording
 from sacrum.quaternion import quat_multiply
 
 RATE = 100
@@ -120,3 +120,33 @@ def test_real_recording_end_to_end_gives_physiological_pelvic_motion(daily):
     assert 1.0 < rom[0] < 10.0, rom  # tilt
     assert 3.0 < rom[1] < 20.0, rom  # obliquity
     assert 3.0 < rom[2] < 25.0, rom  # rotation
+
+
+def test_a_sensor_that_never_moves_gives_a_clear_refusal_or_no_events():
+    t = np.arange(3000) / RATE
+    acc = np.tile([9.80665, 0.0, 0.0], (3000, 1))
+    gyr = np.zeros((3000, 3))
+    with pytest.raises(MountingError, match="no walking found"):
+        analyze_recording(t, acc, gyr, RATE)
+    res = analyze_recording(t, acc, gyr, RATE, q_sensor_to_body=RECOMMENDED)
+    assert res.events == [] and res.calibration is not None
+    np.testing.assert_allclose(res.angles_rad[-100:, :2], 0.0, atol=1e-6)
+
+
+@pytest.mark.parametrize("n", [0, 1, 5, 50])
+def test_too_short_recordings_do_not_crash(n):
+    t = np.arange(n) / RATE
+    acc = np.tile([9.80665, 0.0, 0.0], (n, 1))
+    out = Pipeline(RATE, RECOMMENDED).update(t, acc, np.zeros((n, 3)))
+    assert out.angles_rad.shape == (n, 3) and out.events == []
+
+
+def test_saturated_samples_are_survived():
+    t, acc, gyr, _, _ = _body_motion()
+    acc[500:520] = 128.0  # the wire's acceleration limit, all axes
+    gyr[500:520] = 32.0
+    pipe = Pipeline(RATE, RECOMMENDED)
+    out = pipe.update(t, acc, gyr)
+    assert np.isfinite(out.angles_rad[-200:]).all()
+    np.testing.assert_allclose(np.linalg.norm(out.q_sensor_to_earth[-200:], axis=1), 1.0,
+                               atol=1e-9)
