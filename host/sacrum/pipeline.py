@@ -122,13 +122,16 @@ class Pipeline:
         if self.calibration is not None:
             return None
         still = self._still(q, acc, gyr)
-        run = self._still_run
-        for i, s in enumerate(still):  # short loop: stops at the first standing period
-            run = run + 1 if s else 0
-            if run >= self.calibrate_n:
-                self._still_run = 0
-                return i, np.concatenate([self._q_tail, q[:i + 1]])[-self.calibrate_n:]
-        self._still_run = run
+        # length of the still run ending at each sample, continuing the previous chunk's
+        idx = np.arange(len(still))
+        last_moving = np.maximum.accumulate(np.where(still, -1, idx)) if len(still) else idx
+        run = np.where(last_moving >= 0, idx - last_moving, idx + 1 + self._still_run)
+        done = np.flatnonzero(run >= self.calibrate_n)
+        if done.size:
+            i = int(done[0])
+            self._still_run = 0
+            return i, np.concatenate([self._q_tail, q[:i + 1]])[-self.calibrate_n:]
+        self._still_run = int(run[-1]) if len(run) else self._still_run
         self._q_tail = np.concatenate([self._q_tail, q])[-self.calibrate_n:]
         return None
 
@@ -230,9 +233,7 @@ def analyze_recording(t_s, acc_mps2, gyr_radps, rate_hz: float, *, q_sensor_to_e
         q = np.asarray(q_sensor_to_earth, float)
     estimate = None
     if q_sensor_to_body is None:
-        est = MountingEstimator(rate_hz)
-        est.update(q, acc, gyr)
-        estimate = est.estimate()  # raises MountingError saying why not
+        estimate = _estimate_mounting(q, acc, gyr, rate_hz)
         q_sensor_to_body = estimate.q_sensor_to_body
     pipe = Pipeline(rate_hz, q_sensor_to_body)
     out = pipe.update(t_s, acc, gyr, q)
@@ -240,6 +241,22 @@ def analyze_recording(t_s, acc_mps2, gyr_radps, rate_hz: float, *, q_sensor_to_e
     return RecordingAnalysis(
         np.asarray(t_s, float), q, out.angles_rad, out.heading_rad, events, estimate,
         np.asarray(q_sensor_to_body, float), pipe.calibration, pipe.calibration_error, pipe.gait)
+
+
+def _estimate_mounting(q, acc, gyr, rate_hz: float, *, block_s: float = 60.0,
+                       enough_walking_s: float = 120.0,
+                       enough_confidence: float = 0.5) -> MountingEstimate:
+    """The mounting from the recording, read a minute at a time until there is
+    plenty of walking (``enough_walking_s`` at ``enough_confidence``): the
+    estimate does not improve on more of the same, and an hour costs seconds."""
+    est = MountingEstimator(rate_hz)
+    step = max(1, round(block_s * rate_hz))
+    for i in range(0, len(q), step):
+        e = est.update(q[i:i + step], acc[i:i + step], gyr[i:i + step])
+        if (e is not None and e.confidence >= enough_confidence
+                and e.walking_s >= enough_walking_s):
+            return e
+    return est.estimate()  # raises MountingError saying why not
 
 
 __all__ = ["MountingError", "Pipeline", "PipelineChunk", "RecordingAnalysis",
