@@ -1,6 +1,6 @@
 """Gait events of sacrum.gait vs mobgap's algorithms on the Mobilise-D example data (HA/001).
 
-    .venv/bin/python bench/gait_mobgap.py [--data ../shared/data/mobgap] [--markdown]
+    .venv/bin/python bench/gait_mobgap.py [--data ../shared/data/mobgap]
 
 Trials: TimeMeasure1 Test5 Trial1/Trial2 (straight walk) and Test11 Trial1 (simulated
 daily activities: bouts with turns, pauses and other tasks in between). Reference: INDIP
@@ -14,17 +14,29 @@ MicroWB (initial contacts, their sides, final contacts, bout start/end).
   z forward), acc in m/s², gyr in deg/s.
 * ours: ``sacrum.gait.GaitEventDetector`` on the whole recording (it finds the bouts
   itself), orientation from ``vqf.offlineVQF`` 6D (the project's own filter has the same
-  output convention), fed in 1-s chunks as in real time.
+  output convention), fed in 1-s chunks as in real time, and once more one sample at a
+  time for the latency (the events must be the same). "ours offline" keeps only the events
+  inside the detector's bouts (``sacrum.gait.events_in_bouts``, what ``detect_events`` and
+  ``sacrum events`` return): a real-time run also returns the steps after a bout's last
+  forward step, before it can know that walking has stopped.
 
 Figures (per trial and pooled over the three): F1 of ICs matched to the reference within
 0.1 s and 0.25 s (one-to-one, nearest first), scored over the reference bouts' time spans
 (detections from Start - 0.25 s to End + 0.25 s) and, for ours, over the whole recording
 (every detection outside the reference bouts is a false positive); median absolute timing
 error of the ICs matched within 0.25 s; side accuracy of those matched ICs; cadence error
-per reference bout (mean absolute, steps/min, against the reference bout's ``Cadence``;
-each system's cadence from its ICs in the bout's span with mobgap's ``CadFromIc``, the
-Mobilise-D method: per-second cadence from Hampel-filtered step times, averaged). Ours
-also: FC F1 at 0.25 s and median FC timing error (mobgap has no FC detector).
+per reference bout (mean absolute, steps/min, against the reference bout's ``Cadence``),
+with every system's cadence computed from its ICs in the bout's span the way the reference
+computes its own: the mean over the bout's strides of 120 / stride time (INDIP's
+``Cadence`` is 2 × ``StrideFrequency``, the mean of 60 / ``Stride_Duration``, to two
+decimals in every bout here), a stride being an IC to the second IC after it (the next IC of
+the same foot while the feet alternate; no system's sides are used). Also, as before, with
+mobgap's ``CadFromIc`` (the Mobilise-D pipeline's method: per-second cadence from
+Hampel-filtered step times, averaged), which differs from the reference's definition:
+applied to the reference's own ICs it is off by 6.7 steps/min on average, by 20 and 23 in
+the two bouts that end with a step after a 2-s standstill. Ours also: FC F1 at 0.25 s,
+median FC timing error (mobgap has no FC detector) and latency (time from an IC to the end
+of the one-sample chunk that first returns it).
 """
 
 from __future__ import annotations
@@ -40,7 +52,7 @@ import pandas as pd
 import scipy.io as sio
 from vqf import offlineVQF
 
-from sacrum.gait import GaitEventDetector
+from sacrum.gait import GaitEventDetector, events_in_bouts
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "mobgap"
@@ -81,7 +93,16 @@ def match(det: np.ndarray, ref: np.ndarray, tol: float) -> list[tuple[int, int]]
     return out
 
 
-def cadence(t: np.ndarray, start_s: float, end_s: float, fs: float) -> float:
+def cadence(t: np.ndarray) -> float:
+    """Bout cadence (steps/min) from ICs as the INDIP reference computes its own: the mean
+    over strides (an IC to the second IC after it) of 120 / stride time."""
+    t = np.sort(np.asarray(t, float))
+    if len(t) < 3:
+        return np.nan
+    return float(np.mean(120.0 / (t[2:] - t[:-2])))
+
+
+def cadence_cadfromic(t: np.ndarray, start_s: float, end_s: float, fs: float) -> float:
     """Bout cadence (steps/min) from ICs as Mobilise-D computes it: mobgap's CadFromIc
     (step times, Hampel-filtered, interpolated to 1-s values), averaged over the bout."""
     from mobgap.cadence import CadFromIc
@@ -120,12 +141,15 @@ def score(ic_t, ic_side, ref, fs: float = 100.0, *, whole: bool = False) -> dict
     m = match(t, ref_t, 0.25)
     out["err"] = [t[i] - ref_t[j] for i, j in m]
     out["side_ok"] = [s[i] == ref_s[j] for i, j in m if s[i] in ("L", "R")]
-    cad_err = []
+    cad_err, cad_err_cfi = [], []
     for w in ref:
         sel = (ic_t >= w["start"] - PAD_S) & (ic_t <= w["end"] + PAD_S)
-        c = cadence(ic_t[sel], w["start"], w["end"], fs)
+        c = cadence(ic_t[sel])
         cad_err.append(abs(c - w["cadence"]) if np.isfinite(c) else np.nan)
+        c = cadence_cadfromic(ic_t[sel], w["start"], w["end"], fs)
+        cad_err_cfi.append(abs(c - w["cadence"]) if np.isfinite(c) else np.nan)
     out["cad_err"] = cad_err
+    out["cad_err_cfi"] = cad_err_cfi
     return out
 
 
@@ -134,11 +158,14 @@ def summarise(parts: list[dict]) -> dict:
     err = np.abs(np.concatenate([p["err"] for p in parts])) if parts else np.array([])
     side = np.concatenate([p["side_ok"] for p in parts]) if parts else np.array([])
     cad = np.concatenate([p["cad_err"] for p in parts])
+    cad_cfi = np.concatenate([p["cad_err_cfi"] for p in parts])
     f1 = {tol: 2 * tot[f"tp{tol}"] / (tot["n_det"] + tot["n_ref"]) for tol in (0.1, 0.25)}
     return {"F1@0.1": f1[0.1], "F1@0.25": f1[0.25],
             "med_err_ms": 1000 * float(np.median(err)) if len(err) else np.nan,
             "side_acc": float(np.mean(side)) if len(side) else np.nan,
             "cad_err_spm": float(np.nanmean(cad)) if np.isfinite(cad).any() else np.nan,
+            "cad_err_cfi_spm": (float(np.nanmean(cad_cfi)) if np.isfinite(cad_cfi).any()
+                                else np.nan),
             "missed_bouts": int(np.isnan(cad).sum()),
             "n_det": tot["n_det"], "n_ref": tot["n_ref"]}
 
@@ -147,6 +174,9 @@ def summarise(parts: list[dict]) -> dict:
 
 
 def run_ours(tr: dict, chunk_s: float = 1.0) -> dict:
+    """Events in chunks of chunk_s (timed), and again one sample at a time: the latency of
+    each IC returned before flush(), as (t_ic, latency_s, bout, returned with another IC of
+    its bout, i.e. at the bout's confirmation)."""
     fs = tr["fs"]
     acc = np.ascontiguousarray(tr["acc_g"] * G)
     gyr = np.ascontiguousarray(np.deg2rad(tr["gyr_dps"]))
@@ -160,11 +190,46 @@ def run_ours(tr: dict, chunk_s: float = 1.0) -> dict:
         ev += det.update(t[i:i + step], acc[i:i + step], gyr[i:i + step], q[i:i + step])
     ev += det.flush()
     elapsed = time.perf_counter() - t0
+    live = GaitEventDetector(fs)
+    ev1, latency = [], []
+    for i in range(len(t)):
+        new = live.update(t[i:i + 1], acc[i:i + 1], gyr[i:i + 1], q[i:i + 1])
+        ev1 += new
+        ic_new = [e for e in new if e.kind == "IC"]
+        for e in ic_new:
+            together = sum(x.bout == e.bout for x in ic_new) > 1
+            latency.append((e.t_s, t[i] - e.t_s, e.bout, together))
+    if ev1 + live.flush() != ev:
+        raise RuntimeError("events differ between 1-s and one-sample chunks")
     ic = [e for e in ev if e.kind == "IC"]
     fc = [e for e in ev if e.kind == "FC"]
+    off = [e for e in events_in_bouts(ev, det.bouts) if e.kind == "IC"]
     return {"ic_t": np.array([e.t_s for e in ic]), "ic_side": np.array([e.side for e in ic]),
             "fc_t": np.array([e.t_s for e in fc]), "det": det, "elapsed_s": elapsed,
-            "duration_s": len(t) / fs}
+            "duration_s": len(t) / fs, "latency": latency,
+            "offline_ic_t": np.array([e.t_s for e in off]),
+            "offline_ic_side": np.array([e.side for e in off])}
+
+
+def latency_summary(latency: list[tuple]) -> str:
+    """Latency of the ICs (trial, t_ic, latency, bout, at confirmation) returned after their
+    bout's confirmation, against the step to the next IC of the bout, and of those returned
+    at the confirmation."""
+    inner, late, at_conf = [], [], []
+    for k, (trial, t_ic, lat, bout, together) in enumerate(latency):
+        if together:
+            at_conf.append(lat)
+            continue
+        nxt = [x[1] for x in latency[k + 1:] if x[0] == trial and x[3] == bout]
+        inner.append(lat)
+        if nxt and lat > nxt[0] - t_ic + 1e-9:
+            late.append(f"{trial} {t_ic:.2f} s ({lat:.2f} s, step {nxt[0] - t_ic:.2f} s)")
+    inner, at_conf = np.array(inner), np.array(at_conf)
+    return (f"{len(inner)} ICs returned after their bout's confirmation: latency median "
+            f"{np.median(inner):.2f} s, max {inner.max():.2f} s; later than the next IC: "
+            f"{len(late)} ({'; '.join(late) if late else 'none'}). {len(at_conf)} ICs "
+            f"returned at a bout's confirmation: latency median {np.median(at_conf):.2f} s, "
+            f"max {at_conf.max():.2f} s.")
 
 
 # ------------------------------------------------------------------------------ mobgap
@@ -206,11 +271,13 @@ def run_mobgap(tr: dict) -> dict:
 
 def fmt_row(name: str, r: dict) -> str:
     return (f"| {name} | {r['F1@0.1']:.3f} | {r['F1@0.25']:.3f} | {r['med_err_ms']:.0f} | "
-            f"{r['side_acc']:.3f} | {r['cad_err_spm']:.2f} | {r['n_det']} / {r['n_ref']} |")
+            f"{r['side_acc']:.3f} | {r['cad_err_spm']:.2f} | {r['cad_err_cfi_spm']:.2f} | "
+            f"{r['n_det']} / {r['n_ref']} |")
 
 
 HEADER = ("| method | F1 @0.1 s | F1 @0.25 s | median abs err (ms) | side acc | "
-          "cadence err (spm) | det / ref ICs |\n| --- | --- | --- | --- | --- | --- | --- |")
+          "cadence err (spm) | cadence err, CadFromIc (spm) | det / ref ICs |\n"
+          "| --- | --- | --- | --- | --- | --- | --- | --- |")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -224,13 +291,17 @@ def main(argv: list[str] | None = None) -> int:
     rows: dict[str, dict[str, dict]] = {}      # method -> trial -> score parts
     fc_parts = []
     timing = []
+    latency = []
     for name, tr in trials.items():
         ours = run_ours(tr)
         timing.append((name, ours["elapsed_s"], ours["duration_s"]))
+        latency += [(name, *x) for x in ours["latency"]]
         rows.setdefault("ours, reference bout spans", {})[name] = score(
             ours["ic_t"], ours["ic_side"], tr["ref"])
         rows.setdefault("ours, whole recording", {})[name] = score(
             ours["ic_t"], ours["ic_side"], tr["ref"], whole=True)
+        rows.setdefault("ours offline (bouts trimmed), whole recording", {})[name] = score(
+            ours["offline_ic_t"], ours["offline_ic_side"], tr["ref"], whole=True)
         ref_fc = np.concatenate([w["fc"] for w in tr["ref"]])
         fc_in = ours["fc_t"][in_spans(ours["fc_t"], tr["ref"])]
         m = match(fc_in, ref_fc, 0.25)
@@ -256,6 +327,7 @@ def main(argv: list[str] | None = None) -> int:
     fe = np.concatenate([p[3] for p in fc_parts])
     print(f"\nours, FC over the reference bout spans: F1 @0.25 s {2 * tp / (nd + nr):.3f} "
           f"({nd} det / {nr} ref), median abs err {1000 * np.median(fe):.0f} ms")
+    print(f"ours, latency (one-sample chunks, all three trials): {latency_summary(latency)}")
     for name, el, dur in timing:
         print(f"ours, {name}: {dur:.0f} s of data processed in {el * 1000:.0f} ms "
               f"(1-s chunks)")

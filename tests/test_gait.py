@@ -58,12 +58,14 @@ MOUNTS = {
 }
 
 
-def phantom(q_sensor_to_body: np.ndarray, seed: int = 0, gaps: bool = True) -> dict:
-    """Stand 2 s, walk 16 steps with a 180° turn in the middle, stand 4 s, walk 24 steps
-    (with a 0.05-s and a 1-s NaN gap), stand 2 s."""
+def phantom(q_sensor_to_body: np.ndarray, seed: int = 0, gaps: bool = True,
+            pause_s: float = 4.0, in_place: int = 0) -> dict:
+    """Stand 2 s, walk 16 steps with a 180° turn in the middle (and then ``in_place`` steps on
+    the spot: no forward acceleration), stand ``pause_s`` (from the step after the last IC),
+    walk 24 steps (with a 0.05-s and a 1-s NaN gap), stand 2 s."""
     rng = np.random.default_rng(seed)
     step = 60.0 / CADENCE_SPM
-    walks = [(2.0, 16), (2.0 + 16 * step + 4.0, 24)]
+    walks = [(2.0, 16 + in_place), (2.0 + (16 + in_place) * step + pause_s, 24)]
     t_end = walks[-1][0] + 24 * step + 2.0
     t = np.arange(int(t_end * FS)) / FS
     av = np.zeros_like(t)
@@ -71,11 +73,12 @@ def phantom(q_sensor_to_body: np.ndarray, seed: int = 0, gaps: bool = True) -> d
     aml = np.zeros_like(t)                  # + = to the right
     yaw_rate = np.zeros_like(t)
     ics, sides = [], []
-    for t0, n in walks:
+    for w, (t0, n) in enumerate(walks):
         walking = (t >= t0) & (t < t0 + (n - 0.5) * step)
+        forward = walking & (t < t0 + (n - (in_place if w == 0 else 0) - 0.5) * step)
         ph = 2 * np.pi * (t - t0) / step     # step phase, 0 at each IC
         av += walking * 1.0 * np.sin(ph)
-        af += walking * 1.0 * np.cos(ph)
+        af += forward * 1.0 * np.cos(ph)
         aml += walking * 0.1 * (np.pi / step) * np.sin(ph / 2)   # v_ml = -0.1 cos(ph/2)
         yaw_rate += walking * -0.3 * np.cos(ph / 2)
         for k in range(n):
@@ -186,21 +189,76 @@ def test_chunk_invariance():
         assert det.pauses == whole.pauses
 
 
-def test_latency_is_about_one_step():
-    """Inside a bout an IC is returned by the update that reaches one step (plus the
-    candidate look-ahead) past it."""
-    ph = phantom(MOUNTS["body-aligned"], gaps=False)
+def test_latency_within_one_step():
+    """Latency = time from an IC to the end of the chunk that first returns it, fed one sample
+    at a time. Once a bout is confirmed, every IC comes with its side and its FC before the
+    next IC happens (0.40 s at this cadence, 0.52 s at most); the ICs before the confirmation
+    (the bout's second forward step) come with the IC that confirms it."""
+    ph = phantom(MOUNTS["oblique"], seed=5)
     det = GaitEventDetector(FS)
-    lag = []
+    events, returned_at = [], []
     for i in range(len(ph["t"])):
-        for e in det.update(ph["t"][i:i + 1], ph["acc"][i:i + 1], ph["gyr"][i:i + 1],
-                            ph["q"][i:i + 1]):
-            if e.kind == "IC":
-                lag.append(ph["t"][i] - e.t_s)
-    lag = np.array(lag)
-    steady = np.median(lag)
-    assert steady <= ph["step"] + 0.6
-    assert len(lag) > 30
+        new = det.update(ph["t"][i:i + 1], ph["acc"][i:i + 1], ph["gyr"][i:i + 1],
+                         ph["q"][i:i + 1])
+        events += new
+        returned_at += [ph["t"][i]] * len(new)
+    assert events + det.flush() == run(GaitEventDetector(FS), ph)     # same as in one chunk
+    ic = [(e, t) for e, t in zip(events, returned_at, strict=True) if e.kind == "IC"]
+    assert len(ic) == 37
+    # the FC after an IC comes in the same update
+    for k, (e, t) in enumerate(zip(events, returned_at, strict=True)):
+        if e.kind == "FC":
+            assert events[k - 1].kind == "IC" and returned_at[k - 1] == t
+    latencies = []
+    for bout in sorted({e.bout for e, _ in ic}):
+        b = [(e.t_s, t) for e, t in ic if e.bout == bout]
+        assert len(b) >= 3
+        # before the confirmation: returned as the third IC is decided, just before it
+        assert b[0][1] == b[1][1] <= b[2][1] < b[0][0] + 2 * ph["step"] + 0.52
+        for (t_ic, t_ret), (t_next, _) in itertools.pairwise(b[2:]):
+            assert t_ret - t_ic <= t_next - t_ic
+            latencies.append(t_ret - t_ic)
+        assert b[-1][1] - b[-1][0] <= 0.52 + 1e-9                  # the last IC too
+    assert len(latencies) >= 25
+    assert min(latencies) >= 0.37 - 1e-9 and max(latencies) <= 0.52 + 1e-9
+    assert np.median(latencies) == pytest.approx(0.40, abs=0.011)   # step/2 + 0.12 s
+
+
+def test_standstill_inside_a_bout():
+    """A standstill shorter than max_break_s (3 s) does not end the bout (the Mobilise-D
+    rule); the bout's cadence counts it as one step, not as the steps that would fit in it."""
+    ph = phantom(MOUNTS["body-aligned"], gaps=False, pause_s=1.5)     # 2.07 s from IC to IC
+    det = GaitEventDetector(FS)
+    ic = [e for e in run(det, ph) if e.kind == "IC"]
+    assert len(ic) == len(ph["ics"]) and {e.bout for e in ic} == {0}
+    (bout,) = det.bouts
+    assert bout.n_steps == 40
+    duration = ph["ics"][-1] - ph["ics"][0]
+    assert bout.cadence_spm == pytest.approx(60 * 39 / duration, abs=0.5)
+    assert not det.pauses
+    # a longer standstill ends it
+    det = GaitEventDetector(FS, max_break_s=2.0)
+    run(det, ph)
+    assert len(det.bouts) == 2
+
+
+def test_steps_in_place_after_a_walk():
+    """Live, the steps on the spot after a walk are returned as part of the bout (an IC is
+    final before it is known that walking has stopped); the bout itself, and the offline
+    events, end with its last forward step."""
+    ph = phantom(MOUNTS["oblique"], gaps=False, in_place=3)
+    det = GaitEventDetector(FS)
+    ic = [e for e in run(det, ph) if e.kind == "IC"]
+    assert len(ic) == len(ph["ics"]) == 43
+    assert [e.bout for e in ic[:19]] == [0] * 19
+    t_last_forward = ph["walks"][0][0] + 16 * ph["step"]     # the step into the spot ends here
+    assert det.bouts[0].t_end_s <= t_last_forward + 0.03
+    assert det.bouts[0].n_steps <= 17
+    events, bouts = detect_events(ph["t"], ph["acc"], ph["gyr"], ph["q"], rate_hz=FS)
+    assert bouts == det.bouts
+    offline = [e for e in events if e.kind == "IC"]
+    assert [e.t_s for e in offline] == [e.t_s for e in ic if e.t_s <= det.bouts[0].t_end_s
+                                        or e.bout > 0]
 
 
 def test_no_walking_no_events():

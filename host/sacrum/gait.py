@@ -3,9 +3,11 @@
 The stage after ``orientation`` (and ``mounting``) in the host pipeline
 (docs/pipeline.md). ``GaitEventDetector`` is a streaming processor: feed it
 chunks of samples with ``update()``; it returns the gait events that became
-final in that chunk. ``flush()`` ends a recording (the last step of a bout is
-otherwise final only when the bout times out). Feeding a recording whole or in
-chunks of any size gives the same events, bouts, strides and turns.
+final in that chunk: once a walking bout is under way, within one step of when
+they happened (see "Latency" in ``GaitEventDetector``). ``flush()`` ends a
+recording (it decides the last half second and closes the open bout). Feeding
+a recording whole or in chunks of any size, down to one sample, gives the same
+events, bouts, strides and turns.
 
 ``detect_events()`` is the offline convenience (whole recording, orientation
 from ``sacrum.orientation.orientation_offline`` when not given) and
@@ -91,9 +93,12 @@ class Stride:
 class GaitBout:
     """A walking bout found by the detector.
 
-    index; t_start_s, t_end_s (first and last IC); n_steps (number of ICs);
+    index; t_start_s, t_end_s (first IC, and the IC that ends the bout's last forward step:
+    the ICs returned after it, steps on the spot after the walk, are not part of it);
+    n_steps (number of ICs from t_start_s to t_end_s);
     cadence_spm: steps per minute over the whole bout (turns included), 60 × steps /
-    (t_end - t_start), where an interval of about k typical step times counts as k steps;
+    (t_end - t_start), where an interval of about k typical step times counts as k steps
+    (steps missed), one longer than ``max_step_s`` as one (a standstill);
     stride_time_s, stance_s, swing_s, step_time_s: medians over the strides used for
     statistics (NaN when none); cadence_straight_spm = 120 / stride_time_s (turns excluded);
     n_strides, n_strides_used; turns: the turns that overlap the bout.
@@ -137,9 +142,13 @@ class _Step:
     t_s: float
     side: str = ""
     evidence: float = 0.0        # medio-lateral velocity at the IC, m/s, + = moving right
-    dv_in: float = math.nan      # ∫ a_ml dt over the interval ending at this IC (m/s)
+    side_vec: np.ndarray = field(default_factory=lambda: np.zeros(3))  # see _side_features
     progression: float = math.nan  # forward-progression index of the step starting here
     fc_t_s: float = math.nan     # final contact (of the other foot) during this step
+    fc_hi: int = 0               # FC searched up to this many samples after the IC
+    need: int = 0                # samples after the IC needed to finish it (side, FC)
+    w_side: int = 0              # half-width of the side window (samples)
+    finished: bool = False       # side evidence and FC computed
     emitted: bool = False
 
 
@@ -174,14 +183,27 @@ class GaitEventDetector:
        higher than every ``a_v`` in the preceding ``pre_window_s`` (this drops the second, smaller
        bump of a step, at the other foot's push-off, which follows the heel-strike peak);
        (c) its score, jerk × min(rise, 3 m/s²), is the largest within ±``min_step_s``; (d) no
-       sample of its support is missing. Decided ``min_step_s + rise_window_s`` (+ the FIR's
-       half length) after the sample: that is the detector's latency for a candidate.
-    3. *Chains and bouts.* Consecutive candidates no more than ``max_step_s`` apart form a
-       chain; a chain ends when no candidate follows within ``max_step_s`` or when a run of
-       missing samples longer than ``max_gap_s`` starts. A chain becomes a walking bout once it
-       has ``min_bout_steps`` ICs of which at least ``min_progressive_steps`` steps move the body
-       forward (progression index ≥ ``min_progression``, step 4). Chains that never qualify
-       (fidgeting, shuffling on the spot, sitting down) produce no events.
+       sample of its support is missing. (a), (b) and (d) are known ``rise_window_s`` after
+       the candidate (plus the FIR's half length, 0.1 s); (c) is decided as soon as no later
+       candidate within ``min_step_s`` can outscore it: ``min_step_s`` + 0.1 s after it when
+       the jerk there, × 3 m/s², stays below its score (a bound on any later score), at most
+       ``min_step_s + rise_window_s`` + 0.1 s after it, when a later candidate has to be
+       scored first. The result is the same as deciding with the whole recording.
+    3. *Chains and bouts.* Consecutive ICs no more than ``max_break_s`` apart form a chain; a
+       chain ends when no IC follows within ``max_break_s`` or when a run of missing samples
+       longer than ``max_gap_s`` starts. A chain becomes a walking bout at its
+       ``min_forward_run``-th consecutive forward step (progression index ≥
+       ``min_progression``, step 4) if those steps are regular (durations within
+       ``MAX_STRIDE_RATIO`` of each other), or else once it has ``min_bout_steps`` ICs from
+       its first forward step on, with ``min_progressive_steps`` forward steps among them.
+       The bout starts at the first forward step: steps in place before it (weight shifts,
+       gait initiation) are left out. Chains that never qualify (fidgeting, shuffling on the
+       spot, sitting down) produce no events. From then on every IC that continues the chain
+       is returned with the bout's index: non-forward steps are turns if walking goes on, or
+       steps on the spot after the walk if it does not, and an IC is returned before that
+       is known. When the chain has ended, the bout (``GaitBout``, its strides) is taken to
+       end with its last forward step; ``detect_events`` (offline) returns only the events
+       up to there.
     4. *Walking direction.* Over each step (IC to next IC) the forward acceleration of the
        pelvis follows the vertical velocity with opposite sign (inverted pendulum: the body
        speeds up forward while it falls from mid-stance and slows down while it rises). The
@@ -194,22 +216,26 @@ class GaitEventDetector:
        With ``q_sensor_to_body`` given, its x axis is the forward direction instead.
     5. *Side.* Medio-lateral axis = forward × up (to the right). The pelvis moves towards the
        foot that lands: at a left IC its medio-lateral velocity points left. Medio-lateral
-       velocity at IC k, without integration drift: (Δv_k − Δv_{k+1}) / 4, with Δv_k = ∫ a_ml dt
-       over the step ending at IC k (a constant offset of a_ml cancels). Negative → "L".
-       At the first or last IC of a chain the one available interval is used.
+       velocity at the IC relative to the mean of the velocities W before and W after it,
+       without integration drift: (∫_{-W}^{0} a_ml dt − ∫_{0}^{W} a_ml dt) / 4 (a constant
+       offset of a_ml cancels), W = the previous step, but no more than the data that is in
+       when the IC is returned (step 7). Negative → "L". (For W = one step on both sides this
+       is the velocity at IC k minus the mean of those at IC k−1 and k+1.)
     6. *FC.* The other foot's final contact during the step starting at IC k: the largest
        local maximum of low-passed ``a_v`` between ``fc_min_delay_s`` after the IC (past the
-       heel-strike peak) and half the step, after the first local minimum following the
-       heel-strike peak (the push-off bump); side = the other foot.
-    7. *Emission.* IC k and the FC during its step are final when IC k+1 is (or the chain
-       ends): latency one step plus the candidate latency. The first ICs of a bout wait until
-       the chain qualifies as a bout (``min_bout_steps`` ICs).
+       heel-strike peak) and half the previous step (at most ``fc_max_delay_s``), after the
+       first local minimum following the heel-strike peak (the push-off bump); side = the
+       other foot. A candidate that would land before that FC is not an IC.
+    7. *Emission.* IC k, its side and the FC after it are returned together, once IC k is
+       decided (step 2) and its FC window plus the FIR's half length has passed. The ICs of a
+       bout before its confirmation (step 3) are returned when it is confirmed.
     8. *Turns* (El-Gohary et al. 2014, as in mobgap's ``TdElGohary``, in the earth frame):
        yaw rate low-passed (4th-order Butterworth, ``turn_lowpass_hz``, causal; times corrected
        by its group delay at 0 Hz); a turn is a run where the smoothed rate exceeds
        ``turn_lower_dps`` (boundaries) and peaks above ``turn_peak_dps``, with an angle of at
        least ``turn_min_angle_deg`` and a duration within ``turn_duration_s``.
-    9. *Bout statistics* (when a bout is closed and the turn detector has passed its end):
+    9. *Bout statistics* (when a bout is closed and the turn detector has passed its end; over
+       its ICs up to its last forward step):
        strides IC→IC of the same foot; stance = IC → FC of the same foot, swing = FC → next
        IC; strides overlapping a turn or irregular (not within ``MAX_STRIDE_RATIO`` of the
        bout's median) are kept but not used for the medians; a pause between two bouts no
@@ -232,30 +258,53 @@ class GaitEventDetector:
     min_step_s = 0.25
         Shortest step (s) (cadence ≤ 240 steps/min): non-maximum suppression window.
     max_step_s = 1.5
-        Longest step interval (s) inside a bout (40 steps/min); longer ends the bout.
+        Longest step (s) (40 steps/min); a longer interval between two ICs of a bout is a
+        standstill (for ``GaitBout.cadence_spm``).
+    max_break_s = 3.0
+        Longest interval between two ICs inside a bout (s): a standstill up to this long does
+        not end it (the Mobilise-D walking-bout rule: mobgap's ``WbAssembly`` ends a bout at a
+        break longer than 3 s).
     max_gap_s = 0.5
         A run of missing samples longer than this ends the bout.
-    min_bout_steps = 4
-        ICs needed before a chain is a bout (two strides, one of each foot).
-    min_progressive_steps = 2, min_progression = 0.5
-        Steps of the chain that must move the body forward, and the progression index that
-        counts as forward.
+    min_forward_run = 2
+        Consecutive regular forward steps that confirm a bout at once (step 3).
+    min_bout_steps = 4, min_progressive_steps = 2
+        Otherwise: ICs needed from the first forward step on (two strides, one of each foot),
+        and forward steps among them.
+    min_progression = 0.5
+        Progression index that counts as a forward step.
     forward_memory_steps = 100
         Memory of the walking-direction estimate (steps).
-    fc_min_delay_s = 0.08
-        FC is searched from this long after the IC (s), past the heel-strike peak.
+    fc_min_delay_s = 0.08, fc_max_delay_s = 0.4
+        FC is searched from this long after the IC (s), past the heel-strike peak, to half the
+        previous step but no further than fc_max_delay_s (the double support after an IC lasts
+        0.1-0.3 s; at most about 25 % of a slow 1.6-s stride), nor than 2 × min_step_s.
     max_pause_s = 10.0, pause_max_abs_av_mps2 = 0.5
         Longest interruption between bouts still called a pause (s); mean |a_v| below this.
     turn_lowpass_hz = 0.5, turn_peak_dps = 15, turn_lower_dps = 5,
     turn_min_angle_deg = 45, turn_duration_s = (0.5, 10)
         Turn detection (El-Gohary et al. 2014; mobgap defaults).
 
+    **Latency** is the time from an IC to the end of the chunk that first returns it (fed one
+    sample at a time; a chunk adds up to its own duration). An IC of a confirmed bout comes,
+    with its side and the FC after it, max(decision, min(previous step / 2, ``fc_max_delay_s``)
+    + 0.1 s + 2 samples) after it, where the decision (step 2) takes ``min_step_s`` + 0.1 s +
+    2 samples (0.37 s at 100 Hz) or, when a later candidate has to be scored first,
+    ``rise_window_s`` more (0.52 s). So the latency never exceeds 0.52 s (at 100 Hz, default
+    parameters), and for steady walking with step time T it is max(0.37 s, T/2 + 0.12 s):
+    0.40 s at 105 steps/min. That is within one step - returned before the next IC happens -
+    for T > 0.37 s (below 160 steps/min), and for every step longer than 0.52 s. The 0.1 s
+    is the zero-phase FIR's half length. Exceptions: the ICs of a bout before its
+    confirmation are returned with the IC that confirms it (the first one 2 steps + its
+    decision after it, when the bout is confirmed at its second forward step), and ICs in
+    the last 0.52 s of a recording are returned by ``flush()``.
+
     **Deviations from the papers.** IC detection follows the principle of McCamley et al.
     (2012) - the IC is where the smoothed vertical acceleration rises into the heel-strike
     peak - but takes the steepest point of that rise (jerk maximum) after a short zero-phase
     low-pass instead of the minimum of a Gaussian-CWT of the integrated signal, which moves
     the estimate away from the IC by up to the wavelet's width. The side uses the
-    medio-lateral velocity of the pelvis at IC, computed between the ICs themselves (no
+    medio-lateral velocity of the pelvis at IC, computed over windows around the IC (no
     band-pass, no phase lag), instead of the band-passed yaw/roll rate of McCamley et al.
     (2012) and Ullrich et al. (2021); the earth-frame yaw rate is mounting-independent but
     was found less consistent at IC. Walking bouts are found by the detector itself
@@ -286,12 +335,15 @@ class GaitEventDetector:
         rise_window_s: float = 0.15,
         min_step_s: float = 0.25,
         max_step_s: float = 1.5,
+        max_break_s: float = 3.0,
         max_gap_s: float = 0.5,
         min_bout_steps: int = 4,
+        min_forward_run: int = 2,
         min_progressive_steps: int = 2,
         min_progression: float = 0.5,
         forward_memory_steps: float = 100.0,
         fc_min_delay_s: float = 0.08,
+        fc_max_delay_s: float = 0.4,
         max_pause_s: float = 10.0,
         pause_max_abs_av_mps2: float = 0.5,
         turn_lowpass_hz: float = 0.5,
@@ -315,12 +367,15 @@ class GaitEventDetector:
         self.rise_window_s = rise_window_s
         self.min_step_s = min_step_s
         self.max_step_s = max_step_s
+        self.max_break_s = max_break_s
         self.max_gap_s = max_gap_s
         self.min_bout_steps = min_bout_steps
+        self.min_forward_run = min_forward_run
         self.min_progressive_steps = min_progressive_steps
         self.min_progression = min_progression
         self.forward_memory_steps = forward_memory_steps
         self.fc_min_delay_s = fc_min_delay_s
+        self.fc_max_delay_s = fc_max_delay_s
         self.max_pause_s = max_pause_s
         self.pause_max_abs_av_mps2 = pause_max_abs_av_mps2
         self.turn_lowpass_hz = turn_lowpass_hz
@@ -336,18 +391,23 @@ class GaitEventDetector:
         self._w_pre = max(2, round(pre_window_s * fs))
         self._w_rise = max(2, round(rise_window_s * fs))
         self._w_nms = max(1, round(min_step_s * fs))
-        self._max_step = round(max_step_s * fs)
+        self._max_break = round(max_break_s * fs)
         self._max_gap = max(1, round(max_gap_s * fs))
         self._fc_min = max(1, round(fc_min_delay_s * fs))
-        # samples needed after a candidate before it is decided, and before it for context
-        self._lookahead = self._w_nms + self._w_rise + self._h + 2
+        # at most 2 × min_step_s: an IC is finished before the next one can be decided
+        self._fc_max = max(self._fc_min, min(round(fc_max_delay_s * fs), 2 * self._w_nms))
+        # samples after a candidate before (a), (b), (d) of step 2 can be checked, before its
+        # (c) can be decided at the earliest (the latest is _w_nms + _w_found), and before it
+        # for context
+        self._w_found = self._w_rise + self._h + 2
+        self._decide_min = self._w_nms + self._h + 2
         self._history = self._w_nms + self._w_pre + self._h + 2
         self._forward_decay = math.exp(-1.0 / forward_memory_steps)
         self._turn_sos = butter(4, turn_lowpass_hz, fs=fs, output="sos")
         b, a = butter(4, turn_lowpass_hz, fs=fs)
         self._turn_delay = round(float(group_delay((b, a), w=[1e-6], fs=fs)[1][0]))
         # keep enough raw history for the longest step window, pauses and FC search
-        self._keep = round((4 * max_step_s + max_pause_s + 2.0) * fs) + self._history
+        self._keep = round((4 * max_break_s + max_pause_s + 2.0) * fs) + self._history
         self.reset()
 
     # ------------------------------------------------------------------ public API
@@ -360,10 +420,14 @@ class GaitEventDetector:
                      (("av", 1), ("ah", 2), ("wz", 1), ("q", 4))}
         self._buf["t"] = np.zeros(0)
         self._buf["valid"] = np.zeros(0, bool)
-        self._decided = 0                            # candidates decided for samples < this
+        self._found_upto = 0                         # candidates found for samples < this
+        self._found: list[tuple[int, float]] = []    # (index, score) of candidates found
+        self._next = 0                               # first of them not decided yet
+        self._gaps: list[int] = []                   # long gaps not passed to the chains yet
         self._invalid_run = 0                        # length of the current run of missing samples
         self._gap_checked = 0
         self._chain = _Chain()
+        self._pending: _Step | None = None           # newest IC, not finished yet
         self._n_bouts = 0
         self._forward_s = (np.zeros(3) if self.q_sensor_to_body is None
                            else _from_earth(self.q_sensor_to_body[None, :],
@@ -466,29 +530,50 @@ class GaitEventDetector:
     # ------------------------------------------------------------------ 2. candidates
 
     def _decide(self, events: list[GaitEvent], final: bool = False) -> None:
-        stop = self._n if final else self._n - self._lookahead
-        if stop <= self._decided:
-            return
-        start = self._decided
-        cands, scores = self._candidates(start, stop, final)
-        gaps = self._long_gaps(start, stop)
-        # walk through candidates and chain time-outs / gaps in sample order
-        items = sorted([(i, 1, s) for i, s in zip(cands, scores, strict=True)]
-                       + [(g, 0, 0.0) for g in gaps])
-        for i, kind, _ in items:
+        """Find candidates, decide them (non-maximum suppression) as early as the data
+        allows, and pass them and the long gaps to the chains in sample order."""
+        found_stop = self._n if final else self._n - self._w_found
+        if found_stop > self._found_upto:
+            cands, scores = self._candidates(self._found_upto, found_stop)
+            self._found += zip(cands, scores, strict=True)
+            self._gaps += self._long_gaps(found_stop)
+            self._found_upto = found_stop
+        bound = None if final else self._competitor_bound()
+        decided = []
+        while self._next < len(self._found):
+            verdict = self._nms(self._next, bound)
+            if verdict is None:
+                break
+            if verdict:
+                decided.append(self._found[self._next][0])
+            self._next += 1
+        frontier = (self._found[self._next][0] if self._next < len(self._found)
+                    else self._found_upto)
+        gaps = [g for g in self._gaps if g < frontier]
+        self._gaps = self._gaps[len(gaps):]
+        for i, kind in sorted([(i, 1) for i in decided] + [(g, 0) for g in gaps]):
+            self._finish_pending(events, final)
             self._timeout(i, events)
             if kind == 0:
                 self._close_chain(events)
             else:
-                self._add_step(i, events)
-        self._timeout(stop, events)
-        self._decided = stop
+                self._add_step(i, events, final)
+        self._timeout(frontier, events)
+        self._finish_pending(events, final)
+        # forget found candidates that can no longer be a competitor
+        oldest = frontier - self._w_nms - 1
+        drop = 0
+        while drop < self._next and self._found[drop][0] < oldest:
+            drop += 1
+        del self._found[:drop]
+        self._next -= drop
 
-    def _candidates(self, start: int, stop: int, final: bool) -> tuple[list[int], list[float]]:
-        """IC candidates with index in [start, stop) (step 2)."""
-        h, wp, wr, wn = self._h, self._w_pre, self._w_rise, self._w_nms
+    def _candidates(self, start: int, stop: int) -> tuple[list[int], list[float]]:
+        """IC candidates with index in [start, stop) that pass (a), (b) and (d) of step 2,
+        with their scores; non-maximum suppression (c) is ``_nms``'s."""
+        h, wp, wr = self._h, self._w_pre, self._w_rise
         seg0 = max(self._base, start - self._history)
-        seg1 = min(self._n, stop + self._lookahead)
+        seg1 = min(self._n, stop + self._w_found)
         av = self._get("av", seg0, seg1)[:, 0]
         valid = self._get("valid", seg0, seg1)
         m = len(av)
@@ -502,8 +587,9 @@ class GaitEventDetector:
         k = np.arange(1, len(a) - 1)
         k = k[(j[k] >= j[k - 1]) & (j[k] > j[k + 1]) & (j[k] > 0)]
         # each needs pre and rise windows inside the low-passed segment
-        k = k[k - wp >= 0]
-        keep, score = [], []
+        k = k[(k - wp >= 0) & (a0 + k >= start) & (a0 + k < stop)]
+        valid_cum = np.concatenate([[0], np.cumsum(~valid)])
+        out, out_s = [], []
         for kk in k:
             nxt = a[kk:min(len(a), kk + wr + 1)]
             prv = a[kk - wp:kk + 1]
@@ -512,29 +598,57 @@ class GaitEventDetector:
                 continue
             if a[kk - wp:max(kk - 1, kk - wp + 1)].max() >= nxt.max():
                 continue
-            keep.append(kk)
-            score.append(j[kk] * min(rise, 3.0))
-        keep_a = np.array(keep, int)
-        score_a = np.array(score)
-        out, out_s = [], []
-        valid_cum = np.concatenate([[0], np.cumsum(~valid)])
-        for kk, s in zip(keep_a, score_a, strict=True):
             idx = a0 + kk
-            if not (start <= idx < stop):
-                continue
-            near = np.abs(keep_a - kk) <= wn
-            if np.any(score_a[near] > s) or np.any((score_a[near] == s) & (keep_a[near] < kk)):
-                continue
             lo = max(0, idx - wp - h - seg0)
             hi = min(m, idx + wr + h + 1 - seg0)
             if valid_cum[hi] - valid_cum[lo] > 0:
                 self.n_rejected_candidates += 1
                 continue
             out.append(int(idx))
-            out_s.append(float(s))
+            out_s.append(float(j[kk] * min(rise, 3.0)))
         return out, out_s
 
-    def _long_gaps(self, start: int, stop: int) -> list[int]:
+    def _competitor_bound(self) -> tuple[int, np.ndarray]:
+        """(first, jerk): the jerk of samples first, first + 1, ... up to the newest one whose
+        jerk is known, from ``_found_upto`` on. A candidate there, not found yet, scores at
+        most 3 × its jerk."""
+        h = self._h
+        lo = max(self._found_upto - h - 1, self._base)
+        av = self._get("av", lo, self._n)[:, 0]
+        if len(av) < 2 * h + 3:
+            return self._n, np.zeros(0)
+        a = np.convolve(av, self._lp, mode="valid")          # a[k] ↔ sample lo + h + k
+        return lo + h + 1, (a[2:] - a[:-2]) * (0.5 * self.rate_hz)
+
+    def _nms(self, pos: int, bound: tuple[int, np.ndarray] | None) -> bool | None:
+        """Step 2(c) for found candidate ``pos``: True (an IC), False (suppressed), or None
+        (a candidate that could still beat it has not been found yet). With ``bound`` None
+        (end of the recording) the candidates found are all there are."""
+        found = self._found
+        i, s = found[pos]
+        wn = self._w_nms
+        # _found is in index order: only the neighbours within wn can compete
+        k = pos - 1
+        while k >= 0 and found[k][0] >= i - wn:
+            if found[k][1] >= s:  # an equal score earlier wins
+                return False
+            k -= 1
+        k = pos + 1
+        while k < len(found) and found[k][0] <= i + wn:
+            if found[k][1] > s:
+                return False
+            k += 1
+        if bound is None or i + wn < self._found_upto:
+            return True
+        first, jerk = bound
+        lo = max(self._found_upto, i + 1)
+        if lo < first or i + wn >= first + len(jerk):
+            return None                                      # jerk not known yet
+        if np.any(3.0 * jerk[lo - first:i + wn + 1 - first] > s):
+            return None
+        return True
+
+    def _long_gaps(self, stop: int) -> list[int]:
         """Sample indices in [gap_checked, stop) where a run of missing samples exceeds
         max_gap (the run length is carried across calls)."""
         valid = self._get("valid", self._gap_checked, stop)
@@ -559,25 +673,50 @@ class GaitEventDetector:
 
     def _timeout(self, now: int, events: list[GaitEvent]) -> None:
         steps = self._chain.steps
-        if steps and now - steps[-1].idx > self._max_step:
+        if steps and now - steps[-1].idx > self._max_break:
             self._close_chain(events)
 
-    def _add_step(self, idx: int, events: list[GaitEvent]) -> None:
+    def _add_step(self, idx: int, events: list[GaitEvent], final: bool = False) -> None:
+        """A new IC, just decided: extend the chain (steps 3, 4), confirm the bout (step 7);
+        the IC is finished (side, FC) and emitted once the data it needs is in."""
+        self._finish_pending(events, final)
         chain = self._chain
         step = _Step(idx=idx, t_s=float(self._get("t", idx, idx + 1)[0]))
-        chain.steps.append(step)
-        n = len(chain.steps)
-        if n >= 2:
-            prev = chain.steps[-2]
+        prev = chain.steps[-1] if chain.steps else None
+        if prev is not None and step.t_s <= prev.fc_t_s:
+            # the foot cannot land before it has left: the FC before it is final already
+            self.n_rejected_candidates += 1
+            return
+        if prev is not None:
             self._step_features(prev, step)
-        if n >= 3:
-            k = chain.steps[-2]
-            k.evidence = 0.25 * (k.dv_in - step.dv_in)
-            self._finish_step(chain.steps[-3] if n == 3 else None, k, step)
+            step_len = step.idx - prev.idx
+        else:
+            step_len = 2 * self._w_nms
+        step.fc_hi = min(step_len // 2, self._fc_max)
+        step.need = max(self._decide_min, step.fc_hi + self._h + 2)
+        step.w_side = min(step_len, step.need)
+        chain.steps.append(step)
+        self._pending = step
         self._maybe_confirm(events)
+        self._finish_pending(events, final)
+
+    def _finish_pending(self, events: list[GaitEvent], final: bool = False) -> None:
+        """Side and FC of the newest IC once ``need`` samples after it are in (steps 5, 6);
+        emitted if its chain is a bout. The next IC is decided later than that (at least
+        ``min_step_s`` + ``_decide_min`` after this one, and ``need`` is at most that), so
+        this always comes first; ``final``: with the data there is (end of the recording)."""
+        s = self._pending
+        if s is None or (not final and s.idx + s.need >= self._n):
+            return
+        self._pending = None
+        self._side_features(s)
+        s.fc_t_s = self._fc_of(s)
+        s.finished = True
+        if self._chain.bout >= 0:
+            self._emit(s, self._chain.bout, events)
 
     def _step_features(self, a: _Step, b: _Step) -> None:
-        """Forward direction, progression index of step a→b and ∫a_ml dt over it (steps 4, 5)."""
+        """Forward direction and progression index of the step a→b (step 4)."""
         dt = 1.0 / self.rate_hz
         ah = self._get("ah", a.idx, b.idx)
         av = self._get("av", a.idx, b.idx)[:, 0]
@@ -594,20 +733,46 @@ class GaitEventDetector:
         if not self._forward_fixed:
             self._forward_s = self._forward_decay * self._forward_s + c_s
         f_s = self._forward_s
-        # forward (and medio-lateral, to the right) axis in the earth frame at each sample
+        # forward axis in the earth frame at each sample
         f_e = quat_rotate(q, np.broadcast_to(f_s, (len(q), 3)))[:, :2]
         f_e = f_e / np.maximum(np.linalg.norm(f_e, axis=1, keepdims=True), 1e-12)
         a_f = (ahc * f_e).sum(axis=1)
         norm = math.sqrt(float((a_f ** 2).sum() * (v ** 2).sum()))
         a.progression = float((a_f * -v).sum() / norm) if norm > 0 else 0.0
-        a_ml = ah[:, 0] * f_e[:, 1] - ah[:, 1] * f_e[:, 0]    # (f × up) · a_h
-        b.dv_in = float(a_ml.sum() * dt)
 
-    def _fc_of(self, a: _Step, b_idx: int | None, step_len: int) -> float:
+    def _side_features(self, s: _Step) -> None:
+        """Medio-lateral velocity change around IC s, as a sensor-frame vector (step 5).
+
+        With W = ``s.w_side`` samples, the medio-lateral velocity at the IC relative to the
+        mean of the velocities W before and W after it is
+        (∫_{-W}^{0} a_ml dt - ∫_{0}^{W} a_ml dt) / 4 (a constant offset of a_ml cancels).
+        a_ml = (f × up)·a_h = f · (up × a_h) is linear in the forward axis f, so the sum is kept
+        as the vector Σ ±(up × a_h) in the sensor frame and projected on the forward axis when
+        the side is decided (by then the walking direction is known even for a first bout).
+        """
+        w = s.w_side
+        lo = max(s.idx - w + 1, self._base)
+        ah = self._get("ah", lo, s.idx + w + 1)
+        q = self._get("q", lo, s.idx + w + 1)
+        n_before = s.idx + 1 - lo
+        m_e = np.zeros((len(ah), 3))
+        m_e[:, 0] = -ah[:, 1]
+        m_e[:, 1] = ah[:, 0]
+        m_s = _from_earth(q, m_e)
+        s.side_vec = 0.25 / self.rate_hz * (m_s[:n_before].sum(axis=0)
+                                            - m_s[n_before:].sum(axis=0))
+
+    def _decide_side(self, s: _Step) -> None:
+        f = self._forward_s
+        nf = float(np.linalg.norm(f))
+        s.evidence = float(f @ s.side_vec) / nf if nf > 0 else 0.0
+        s.side = "R" if s.evidence > 0 else "L"
+
+    def _fc_of(self, a: _Step) -> float:
         """FC of the other foot during the step starting at IC a (step 6)."""
         h = self._h
+        hi = a.idx + a.fc_hi
         lo = a.idx + self._fc_min
-        hi = a.idx + step_len // 2 if b_idx is None else min(b_idx, a.idx + (b_idx - a.idx) // 2)
         if hi - lo < 3:
             return math.nan
         av = self._get("av", a.idx - h, hi + h + 1)[:, 0]
@@ -632,57 +797,32 @@ class GaitEventDetector:
             return math.nan
         return float(self._get("t", a.idx + best, a.idx + best + 1)[0])
 
-    def _finish_step(self, first: _Step | None, k: _Step, nxt: _Step | None) -> None:
-        """Side and FC of step k (and of the chain's first step, which is decided with it).
-
-        Inner ICs use the two-sided medio-lateral velocity (offset-free). The first and the
-        last IC of a chain have one interval only: they take the side opposite to their
-        neighbour's (sides alternate) unless that interval is much longer than the other
-        steps (a step may be missing), then the one-sided velocity decides.
-        """
-        k.side = "R" if k.evidence > 0 else "L"
-        steps = self._chain.steps
-        if first is not None:
-            first.evidence = -0.5 * k.dv_in
-            first.side = self._end_side(first.evidence, k.side, k.idx - first.idx, steps)
-            first.fc_t_s = self._fc_of(first, k.idx, k.idx - first.idx)
-        if nxt is not None:
-            k.fc_t_s = self._fc_of(k, nxt.idx, nxt.idx - k.idx)
-        else:
-            prev_len = steps[-1].idx - steps[-2].idx if len(steps) >= 2 else self._w_nms * 2
-            k.fc_t_s = self._fc_of(k, None, prev_len)
-
-    def _end_side(self, evidence: float, neighbour_side: str, interval: int,
-                  steps: list[_Step]) -> str:
-        d = np.diff([s.idx for s in steps])
-        typical = float(np.median(d)) if len(d) else float(interval)
-        if len(d) >= 2 and interval <= 1.5 * typical:
-            return "L" if neighbour_side == "R" else "R"
-        return "R" if evidence > 0 else "L"
-
     def _maybe_confirm(self, events: list[GaitEvent]) -> None:
-        """Confirm the chain as a bout and emit what is final (steps 3, 7).
-
-        The bout spans the ICs from the start of its first forward-moving step to the end of
-        its last one: steps in place before or after walking (gait initiation, stopping,
-        shuffling) are not part of it; non-progressing steps between forward steps (turns)
-        are.
-        """
+        """Confirm the chain as a bout and emit its ICs so far (steps 3, 7)."""
         chain = self._chain
         steps = chain.steps
-        prog = [i for i, s in enumerate(steps) if s.progression >= self.min_progression]
+        if chain.bout >= 0:
+            return
+        # progression is known for every step but the last (it needs the next IC)
+        prog = [i for i, s in enumerate(steps[:-1]) if s.progression >= self.min_progression]
         if not prog:
             return
-        first, last = prog[0], prog[-1] + 1
-        if (chain.bout < 0 and last - first + 1 >= self.min_bout_steps
-                and len(prog) >= self.min_progressive_steps):
+        first = prog[0]
+        run = any(all(i + j in prog for j in range(self.min_forward_run))
+                  and self._regular(steps[i:i + self.min_forward_run + 1])
+                  for i in prog)
+        if run or (len(steps) - first >= self.min_bout_steps
+                   and len(prog) >= self.min_progressive_steps):
             chain.bout = self._n_bouts
             self._n_bouts += 1
             self._check_pause(steps[first])
-        if chain.bout >= 0:
-            for s in steps[first:last + 1]:
-                if s.side and not s.emitted:
+            for s in steps[first:]:
+                if s.finished:
                     self._emit(s, chain.bout, events)
+
+    def _regular(self, steps: list[_Step]) -> bool:
+        d = np.diff([s.idx for s in steps])
+        return len(d) > 0 and d.max() <= self.MAX_STRIDE_RATIO * d.min()
 
     def _check_pause(self, first: _Step) -> None:
         """A standing pause between the previous bout and this one (step 9)."""
@@ -695,33 +835,20 @@ class GaitEventDetector:
             self.pauses.append(Pause(prev[1], first.t_s))
 
     def _emit(self, s: _Step, bout: int, events: list[GaitEvent]) -> None:
+        self._decide_side(s)
         s.emitted = True
         events.append(GaitEvent(s.t_s, "IC", s.side, bout))
         if np.isfinite(s.fc_t_s):
             events.append(GaitEvent(s.fc_t_s, "FC", "L" if s.side == "R" else "R", bout))
 
     def _close_chain(self, events: list[GaitEvent]) -> None:
+        self._finish_pending(events, final=True)
         chain = self._chain
-        steps = chain.steps
-        if len(steps) >= 2:
-            last = steps[-1]
-            if len(steps) == 2:
-                last.evidence = 0.5 * last.dv_in
-                self._finish_step(steps[0], last, None)
-                steps[0].side = "R" if steps[0].evidence > 0 else "L"
-            else:
-                last.evidence = 0.5 * last.dv_in
-                last.side = self._end_side(last.evidence, steps[-2].side,
-                                           last.idx - steps[-2].idx, steps)
-                self._finish_step(None, last, None)
-                last.side = self._end_side(last.evidence, steps[-2].side,
-                                           last.idx - steps[-2].idx, steps)
-            self._maybe_confirm(events)
         if chain.bout >= 0:
             self._closed_chains.append(chain)
-            emitted = [s for s in steps if s.emitted]
-            self._prev_bout_end = (emitted[-1].idx, emitted[-1].t_s)
-        elif steps:
+            end = self._bout_steps(chain)[-1]
+            self._prev_bout_end = (end.idx, end.t_s)
+        elif chain.steps:
             self.n_rejected_chains += 1
         self._chain = _Chain()
 
@@ -806,18 +933,27 @@ class GaitEventDetector:
             self._closed_chains.pop(0)
             self._bout_summary(chain)
 
-    @staticmethod
-    def _cadence(t: np.ndarray) -> float:
+    def _cadence(self, t: np.ndarray) -> float:
         """Steps per minute over the bout; an interval of about n typical steps (a step missed
-        by the detector, e.g. in a gap) counts as n steps."""
+        by the detector, e.g. in a gap) counts as n steps, one longer than ``max_step_s`` (a
+        standstill inside the bout) as one."""
         if len(t) < 2 or t[-1] <= t[0]:
             return math.nan
         d = np.diff(t)
         n_steps = np.maximum(1, np.round(d / np.median(d)))
+        n_steps[d > self.max_step_s] = 1
         return float(60.0 * n_steps.sum() / (t[-1] - t[0]))
 
-    def _bout_summary(self, chain: _Chain) -> None:
+    def _bout_steps(self, chain: _Chain) -> list[_Step]:
+        """The ICs of a closed bout: from its first forward step to the end of its last one.
+        The ICs returned after that (steps in place, turning or sitting down after the walk,
+        returned live before it was known that walking had stopped) are left out."""
         steps = [s for s in chain.steps if s.emitted]
+        last = max(i for i, s in enumerate(steps[:-1]) if s.progression >= self.min_progression)
+        return steps[:last + 2]
+
+    def _bout_summary(self, chain: _Chain) -> None:
+        steps = self._bout_steps(chain)
         t = np.array([s.t_s for s in steps])
         turns = tuple(tr for tr in self.turns
                       if tr.t_end_s >= t[0] and tr.t_start_s <= t[-1])
@@ -870,7 +1006,9 @@ def detect_events(
     Orientation, when not given, is ``orientation_offline``'s (lost samples stay NaN). The rate
     defaults to the median sample interval of ``t_s``. ``params`` go to ``GaitEventDetector``.
     Returns (events in time order, bouts); the detector's strides and turns are lost here -
-    use ``GaitEventDetector`` directly for them.
+    use ``GaitEventDetector`` directly for them. Offline the end of each bout is known: the
+    events are those of the bouts (``GaitBout.t_start_s`` to ``t_end_s``, each IC with the FC
+    after it), without the ICs a real-time run returns after a bout's last forward step.
     """
     t = np.asarray(t_s, float)
     acc = np.asarray(acc_mps2, float)
@@ -883,8 +1021,22 @@ def detect_events(
     if q_sensor_to_earth is None:
         q_sensor_to_earth = orientation_offline(acc, gyr, rate_hz)
     det = GaitEventDetector(rate_hz, **params)
-    events = det.update(t, acc, gyr, q_sensor_to_earth) + det.flush()
-    return events, det.bouts
+    live = det.update(t, acc, gyr, q_sensor_to_earth) + det.flush()
+    return events_in_bouts(live, det.bouts), det.bouts
+
+
+def events_in_bouts(events: list[GaitEvent], bouts: list[GaitBout]) -> list[GaitEvent]:
+    """The events (as returned by ``GaitEventDetector``) that lie in their bout's span, an FC
+    with the IC before it."""
+    span = {b.index: (b.t_start_s, b.t_end_s) for b in bouts}
+    out, keep = [], False
+    for e in events:
+        if e.kind == "IC":
+            t0, t1 = span.get(e.bout, (math.inf, -math.inf))
+            keep = t0 <= e.t_s <= t1
+        if keep:
+            out.append(e)
+    return out
 
 
 def write_events_csv(events: list[GaitEvent], path: str | Path) -> None:
