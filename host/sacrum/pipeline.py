@@ -15,7 +15,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from sacrum.angles import (
+    OBLIQUITY,
     ROTATION,
+    TILT,
     CalibrationError,
     PelvicAngles,
     PelvicCalibration,
@@ -23,7 +25,6 @@ from sacrum.angles import (
 from sacrum.gait import GaitEvent, GaitEventDetector
 from sacrum.mounting import MountingError, MountingEstimate, MountingEstimator
 from sacrum.orientation import OrientationFilter, orientation_offline
-from sacrum.quaternion import quat_conjugate, quat_rotate
 
 log = logging.getLogger(__name__)
 
@@ -108,20 +109,22 @@ class Pipeline:
         self.calibration_error = None
         return self.calibration
 
-    def _still(self, q: np.ndarray, acc: np.ndarray, gyr: np.ndarray) -> np.ndarray:
+    def _still(self, body: np.ndarray, acc: np.ndarray, gyr: np.ndarray) -> np.ndarray:
+        """Quiet upright standing, per sample; ``body`` from PelvicAngles.decompose."""
         with np.errstate(invalid="ignore"):
-            up_body = quat_rotate(q, quat_rotate(quat_conjugate(self.q_sensor_to_body),
-                                                 np.array([0.0, 0.0, 1.0])))
-            return ((np.linalg.norm(gyr, axis=1) < self.still_gyr_radps)
-                    & (np.abs(np.linalg.norm(acc, axis=1) - G_MPS2) < self.still_acc_mps2)
-                    & (up_body[:, 2] > self.cos_upright))
+            # the body's vertical axis against earth up: R[2, 2] of Rz·Rx(o)·Ry(t) = cos o cos t
+            upright = np.cos(body[:, TILT]) * np.cos(body[:, OBLIQUITY]) > self.cos_upright
+            return ((np.sqrt(np.einsum("ij,ij->i", gyr, gyr)) < self.still_gyr_radps)
+                    & (np.abs(np.sqrt(np.einsum("ij,ij->i", acc, acc)) - G_MPS2)
+                       < self.still_acc_mps2)
+                    & upright)
 
-    def _standing_end(self, q, acc, gyr) -> tuple[int, np.ndarray] | None:
+    def _standing_end(self, q, body, acc, gyr) -> tuple[int, np.ndarray] | None:
         """(index in the chunk, standing orientations) when a standing period
         completes in this chunk and no calibration is in place; else None."""
         if self.calibration is not None:
             return None
-        still = self._still(q, acc, gyr)
+        still = self._still(body, acc, gyr)
         # length of the still run ending at each sample, continuing the previous chunk's
         idx = np.arange(len(still))
         last_moving = np.maximum.accumulate(np.where(still, -1, idx)) if len(still) else idx
@@ -161,10 +164,10 @@ class Pipeline:
         self._yaw_tail = allv[-(k - 1):] if k > 1 else allv[:0]
         return heading
 
-    def _angles(self, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _angles(self, q: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         body = self.angles.decompose(q)  # tilt, obliquity, pelvis heading ψ
         heading = self._heading(body[:, ROTATION])
-        return heading, self.angles.relative(body, heading)
+        return heading, self.angles.relative(body, heading), body
 
     # -- the chunk -------------------------------------------------------------
     def update(self, t_s, acc_mps2, gyr_radps, q_sensor_to_earth=None) -> PipelineChunk:
@@ -175,8 +178,8 @@ class Pipeline:
             q = self.orientation.update(acc, gyr)
         else:
             q = np.asarray(q_sensor_to_earth, float).reshape(-1, 4)
-        heading, angles = self._angles(q)  # steps 3 and 4
-        standing = self._standing_end(q, acc, gyr)  # step 2
+        heading, angles, body = self._angles(q)  # steps 3 and 4
+        standing = self._standing_end(q, body, acc, gyr)  # step 2
         while standing is not None:  # the new zero applies after the standing period
             cut, window = standing
             try:
@@ -186,10 +189,10 @@ class Pipeline:
             else:
                 self._yaw_tail = np.zeros(0)  # the levelled mounting redefines the heading
                 self._yaw_last = math.nan
-                heading[cut + 1:], angles[cut + 1:] = self._angles(q[cut + 1:])
+                heading[cut + 1:], angles[cut + 1:], _ = self._angles(q[cut + 1:])
                 break
             rest = slice(cut + 1, None)
-            standing = self._standing_end(q[rest], acc[rest], gyr[rest])
+            standing = self._standing_end(q[rest], body[rest], acc[rest], gyr[rest])
             if standing is not None:
                 standing = (standing[0] + cut + 1, standing[1])
         events = self.gait.update(t, acc, gyr, q)  # step 5
