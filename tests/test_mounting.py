@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 import vqf
 
+from rotations import rx, ry, rz
 from sacrum.angles import euler_from_matrix
 from sacrum.decode import decode_capture
 from sacrum.mounting import (
@@ -45,21 +46,6 @@ G = 9.80665
 
 def same_rotation(p, q, tol=1e-9) -> bool:
     return float(quat_angle_rad(p, q)) < tol
-
-
-def rx(a):
-    c, s = math.cos(a), math.sin(a)
-    return np.array([[1, 0, 0], [0, c, -s], [0, s, c]])
-
-
-def ry(a):
-    c, s = math.cos(a), math.sin(a)
-    return np.array([[c, 0, s], [0, 1, 0], [-s, 0, c]])
-
-
-def rz(a):
-    c, s = math.cos(a), math.sin(a)
-    return np.array([[c, -s, 0], [s, c, 0], [0, 0, 1]])
 
 
 # ---- parse_mount ----------------------------------------------------------------------------
