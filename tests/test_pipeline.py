@@ -150,3 +150,24 @@ def test_saturated_samples_are_survived():
     assert np.isfinite(out.angles_rad[-200:]).all()
     np.testing.assert_allclose(np.linalg.norm(out.q_sensor_to_earth[-200:], axis=1), 1.0,
                                atol=1e-9)
+
+
+def test_offline_zero_is_the_standing_before_walking_not_sitting_before_it():
+    """Still 'sitting' (pelvis 15° posterior) first, then standing, then walking."""
+    t, acc, gyr, q, truth = _body_motion(seconds_still=3.0, seconds_walk=20.0)
+    n_sit = 400  # 4 s sitting still, prepended
+    q_sit = quat_multiply(quat_from_angles(np.deg2rad(-15.0), 0.0, np.deg2rad(30.0)),
+                          RECOMMENDED)
+    t2 = np.arange(len(t) + n_sit) / RATE
+    q2 = np.vstack([np.tile(q_sit, (n_sit, 1)), q])
+    acc2 = np.vstack([np.tile(acc[0], (n_sit, 1)), acc])
+    gyr2 = np.vstack([np.zeros((n_sit, 3)), gyr])
+    streaming = Pipeline(RATE, RECOMMENDED).update(t2, acc2, gyr2, q2)
+    offline = analyze_recording(t2, acc2, gyr2, RATE, q_sensor_to_earth=q2,
+                                q_sensor_to_body=RECOMMENDED)
+    walk = slice(n_sit + 600, None)
+    # live: zeroed on the first still period (the sitting), so walking reads +15° tilt
+    assert np.mean(np.rad2deg(streaming.angles_rad[walk, 0])) == pytest.approx(15.0, abs=0.5)
+    # offline: zeroed on the standing before the first step
+    np.testing.assert_allclose(np.rad2deg(offline.angles_rad[walk, :2]),
+                               np.rad2deg(truth[600:, :2]), atol=1e-6)

@@ -223,6 +223,9 @@ def analyze_recording(t_s, acc_mps2, gyr_radps, rate_hz: float, *, q_sensor_to_e
                       q_sensor_to_body=None, offline: bool = True) -> RecordingAnalysis:
     """Offline: orientation (the whole recording: smoothed), the mounting (estimated
     from the recording unless given), then the streaming pipeline fed everything.
+    The angles' zero is then taken, where there is one, from the last quiet upright
+    standing before the first step (gait starts from standing; the first still
+    period of a recording may be sitting with an upright pelvis).
 
     Raises :class:`~sacrum.mounting.MountingError` when the mounting is not
     given and cannot be told from the recording (the message says why).
@@ -241,9 +244,59 @@ def analyze_recording(t_s, acc_mps2, gyr_radps, rate_hz: float, *, q_sensor_to_e
     pipe = Pipeline(rate_hz, q_sensor_to_body)
     out = pipe.update(t_s, acc, gyr, q)
     events = out.events + pipe.flush()
+    heading, angles, calibration = out.heading_rad, out.angles_rad, pipe.calibration
+    # Offline, the zero can come from the standing just before walking starts
+    # rather than the first still period (which may be sitting upright).
+    t = np.asarray(t_s, float)
+    window = _standing_before_walking(pipe, q, acc, gyr, t, events)
+    if window is not None:
+        again = Pipeline(rate_hz, q_sensor_to_body)
+        try:
+            calibration = again.calibrate(window)
+        except CalibrationError as e:
+            log.info("standing before the first step not usable: %s", e)
+        else:
+            heading, angles, _ = again._angles(q)
     return RecordingAnalysis(
-        np.asarray(t_s, float), q, out.angles_rad, out.heading_rad, events, estimate,
-        np.asarray(q_sensor_to_body, float), pipe.calibration, pipe.calibration_error, pipe.gait)
+        t, q, angles, heading, events, estimate, np.asarray(q_sensor_to_body, float),
+        calibration, pipe.calibration_error, pipe.gait)
+
+
+def _runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Start and stop (exclusive) indices of the runs of True in mask."""
+    edges = np.diff(np.r_[0, mask.astype(np.int8), 0])
+    return np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+
+
+def _standing_before_walking(pipe: Pipeline, q, acc, gyr, t_s, events,
+                             min_moving_s: float = 5.0):
+    """Orientations of the last quiet upright standing (``calibrate_s`` long)
+    before walking starts -- the first IC, or without ICs the first stretch
+    of ``min_moving_s`` not still -- or None."""
+    body = PelvicAngles(pipe.q_sensor_to_body).decompose(q)
+    still = pipe._still(body, acc, gyr)
+    ics = [e.t_s for e in events if e.kind == "IC"]
+    if ics:
+        start = int(np.searchsorted(t_s, ics[0]))
+    else:
+        # moving: not inside a still run of at least half a second (walking has
+        # instants that pass the per-sample test)
+        s0, s1 = _runs(still)
+        settled = np.zeros_like(still)
+        for a, b in zip(s0, s1, strict=True):
+            if b - a >= 0.5 * pipe.rate_hz:
+                settled[a:b] = True
+        m0, m1 = _runs(~settled)
+        moving = np.flatnonzero(m1 - m0 >= min_moving_s * pipe.rate_hz)
+        if not moving.size:
+            return None
+        start = int(m0[moving[0]])
+    s0, s1 = _runs(still[:start])
+    long = np.flatnonzero(s1 - s0 >= pipe.calibrate_n)
+    if not long.size:
+        return None
+    end = int(s1[long[-1]])
+    return q[end - pipe.calibrate_n:end]
 
 
 def _estimate_mounting(q, acc, gyr, rate_hz: float, *, block_s: float = 60.0,
