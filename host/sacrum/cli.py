@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 import sacrum_protocol as sp
-from sacrum import __version__, flash
+from sacrum import __version__, analyze, flash
 from sacrum.capture import CaptureError, CaptureWriter, default_header
 from sacrum.decode import SampleTable, decode_capture
 from sacrum.stream import StreamDecoder
@@ -293,6 +293,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_import_btsnoop)
 
     flash.add_parser(sub)
+    analyze.add_parser(sub)
     return p
 
 

@@ -1,0 +1,409 @@
+"""``sacrum analyze``: a whole recording to pelvic metrics and scores, as one JSON document.
+
+Sits on top of the stages, with the CLI (it is the offline report's data):
+input → ``pipeline.analyze_recording`` (orientation, mounting, calibration,
+angles, gait events) → ``metrics.step_metrics`` → tasks → per task
+``metrics.summarize_walk`` and ``score.score_walk`` → ``score.score_session``.
+The document is described field by field in docs/analysis-json.md.
+
+Steps of :func:`analyze`:
+
+1. Read the input: a capture (``decode_capture``: the device's orientation,
+   the task marks, the loss report) or an IMU CSV (``imucsv.read_imu_csv``:
+   orientation from the pipeline, no marks; lost samples are NaN rows).
+2. The pipeline over the whole recording: the mounting is estimated unless
+   given (``--mount``), tilt and obliquity are zeroed on the first quiet
+   standing. Gait events are kept within their walking bouts (as
+   ``gait.detect_events`` does offline).
+3. Step metrics of every step, with the gait stage's strides and turns.
+4. Tasks: the whole recording as ``task`` if given; else the task marks of a
+   capture; else every walking bout found is a ``walk`` segment. Segments of
+   the same task are pooled (six passes of a corridor are one walking task).
+   A step belongs to the segment its initial contact falls in.
+5. Per task: the walking summary of its steps, with the angles and the body
+   acceleration of the samples outside its segments (beyond a 3-s margin for
+   the last stride) set to NaN, the pipeline's convention for "no data";
+   then its score.
+6. The session score over the tasks, and the statements a reader needs:
+   no calibration, a doubtful mounting, gaps inside a task, steps outside
+   every task, tasks without steps or without a score.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import logging
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import sacrum_protocol as sp
+from sacrum import __version__
+from sacrum.score import Bands, TaskScore, load_bands, score_session, score_walk
+
+# The signal stages (numba, scipy) are imported when an analysis runs, not when the CLI
+# registers the command: `sacrum info` should not wait for them.
+
+log = logging.getLogger(__name__)
+
+FORMAT = "sacrum-analysis"
+FORMAT_VERSION = 1
+#: Samples kept around a task's segments for the strides that start inside and end after (s).
+SEGMENT_MARGIN_S = 3.0
+#: Below this mounting confidence the document says the angles may be mixed.
+LOW_MOUNTING_CONFIDENCE = 0.5
+#: Gaps listed in the document (all are counted).
+MAX_GAPS_LISTED = 100
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A stretch of the recording analysed as one task: source is "annotation" (a task mark
+    of the capture), "option" (``--task``: the whole recording) or "detected" (a walking
+    bout found by the gait stage)."""
+
+    task: str
+    t_start_s: float
+    t_end_s: float
+    source: str
+
+
+@dataclass
+class Recording:
+    """The input, in SI units (step 1)."""
+
+    kind: str  # "capture" | "csv"
+    t_s: np.ndarray
+    acc_mps2: np.ndarray
+    gyr_radps: np.ndarray
+    q_sensor_to_earth: np.ndarray | None
+    rate_hz: float
+    marks: list[tuple[str, float, float | None]]
+    loss: dict[str, Any]
+
+
+def read_input(path: str | os.PathLike, *, check_units: bool = True) -> Recording:
+    """A capture (recognised by its magic bytes) or an IMU CSV (imucsv.COLUMNS)."""
+    path = Path(path)
+    with open(path, "rb") as f:
+        head = f.read(len(sp.CAPTURE_MAGIC))
+    if head == sp.CAPTURE_MAGIC:
+        from sacrum.decode import decode_capture
+
+        table = decode_capture(path)
+        if len(table) < 2:
+            raise ValueError(f"{path}: the capture holds {len(table)} samples; nothing to analyse")
+        loss = {k: v for k, v in vars(table.loss).items() if k != "gap_list"}
+        loss["loss_fraction"] = table.loss.loss_fraction
+        return Recording("capture", np.asarray(table.t_s, float),
+                         np.asarray(table.acc_mps2, float), np.asarray(table.gyr_radps, float),
+                         table.q, table.rate_hz, table.tasks(), loss)
+    from sacrum.imucsv import rate_of, read_imu_csv
+
+    t, acc, gyr = read_imu_csv(path, check=check_units)
+    lost = int(np.count_nonzero(~(np.isfinite(acc).all(axis=1) & np.isfinite(gyr).all(axis=1))))
+    loss = {"samples_expected": len(t), "samples_lost": lost, "loss_fraction": lost / len(t)}
+    return Recording("csv", t, acc, gyr, None, rate_of(t), [], loss)
+
+
+def _gaps(t_s: np.ndarray, valid: np.ndarray) -> list[tuple[float, float]]:
+    """(start_s, duration_s) of every run of missing samples."""
+    bad = np.r_[False, ~valid, False].astype(np.int8)
+    edges = np.flatnonzero(np.diff(bad))
+    out = []
+    for a, b in zip(edges[0::2], edges[1::2], strict=True):
+        t0 = float(t_s[a])
+        t1 = float(t_s[b]) if b < len(t_s) else float(t_s[-1])
+        out.append((t0, t1 - t0))
+    return out
+
+
+def _segments(rec: Recording, res, task: str | None) -> list[Segment]:
+    """Step 4."""
+    t0, t1 = float(rec.t_s[0]), float(rec.t_s[-1])
+    if task:
+        return [Segment(task, t0, t1, "option")]
+    if rec.marks:
+        return [Segment(name, float(a), float(b) if b is not None else t1, "annotation")
+                for name, a, b in rec.marks]
+    return [Segment("walk", b.t_start_s, b.t_end_s, "detected") for b in res.gait.bouts]
+
+
+def _jsonable(x: Any) -> Any:
+    """Plain JSON values: NaN and infinities become null, arrays lists."""
+    if isinstance(x, dict):
+        return {str(k): _jsonable(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [_jsonable(v) for v in x]
+    if isinstance(x, np.ndarray):
+        return _jsonable(x.tolist())
+    if isinstance(x, bool | np.bool_):
+        return bool(x)
+    if isinstance(x, int | np.integer):
+        return int(x)
+    if isinstance(x, float | np.floating):
+        return float(x) if math.isfinite(x) else None
+    if x is None or isinstance(x, str):
+        return x
+    if dataclasses.is_dataclass(x) and not isinstance(x, type):
+        return _jsonable(dataclasses.asdict(x))
+    return str(x)
+
+
+def _mounting_doc(res, mount: str | None) -> tuple[dict[str, Any], list[str]]:
+    msgs = []
+    est = res.mounting
+    doc: dict[str, Any] = {"source": "given" if est is None else "estimated", "spec": mount,
+                           "q_sensor_to_body": res.q_sensor_to_body}
+    if est is not None:
+        doc.update(confidence=est.confidence, vertical_deg_sd=est.vertical_deg_sd,
+                   forward_deg_sd=est.forward_deg_sd, vertical_source=est.vertical_source,
+                   standing_s=est.standing_s, walking_s=est.walking_s, message=est.message)
+        if est.confidence < LOW_MOUNTING_CONFIDENCE:
+            cross = 100 * math.sin(math.radians(min(abs(est.forward_deg_sd), 90.0)))
+            msgs.append(
+                f"the mounting was estimated with low confidence ({est.confidence:.2f}; forward "
+                f"±{est.forward_deg_sd:.1f}°): tilt and obliquity may mix by about {cross:.0f} % "
+                "of each other (docs/pelvic-angles.md, 'Accuracy'); give --mount if it is known")
+    else:
+        doc.update(confidence=None, message="given")
+    return doc, msgs
+
+
+def _calibration_doc(res) -> tuple[dict[str, Any], list[str]]:
+    cal = res.calibration
+    if cal is None:
+        why = (f"a standing period was rejected: {res.calibration_error}"
+               if res.calibration_error else "no 2 s of quiet upright standing were found")
+        return ({"calibrated": False, "error": res.calibration_error},
+                [f"no standing calibration ({why}): tilt and obliquity, and so the "
+                 "contralateral drop, are relative to the mounting's vertical, not to this "
+                 "person's standing posture; start a recording with 2 s of quiet standing"])
+    return ({"calibrated": True, "tilt_offset_deg": math.degrees(cal.tilt_offset_rad),
+             "obliquity_offset_deg": math.degrees(cal.obliquity_offset_rad),
+             "samples": cal.samples, "sd_deg": math.degrees(cal.sd_rad),
+             "q_sensor_to_body": cal.q_sensor_to_body, "error": None}, [])
+
+
+def analyze(input_path: str | os.PathLike, task: str | None = None, mount: str | None = None,
+            bands: Bands | str | os.PathLike | None = None, *,
+            check_units: bool = True) -> dict[str, Any]:
+    """The analysis document of a recording (steps in the module docstring).
+
+    ``task``: analyse the whole recording as this task (e.g. "walk"); default: the
+    capture's task marks, or the walking bouts found. ``mount``: the mounting as
+    ``parse_mount`` reads it; default: estimated. ``bands``: a :class:`Bands`, a bands
+    file (docs/scoring.md) or None (the packaged bands). Returns plain JSON values
+    (NaN as None). Raises ValueError (MountingError, BandsError, UnitsError,
+    CaptureError) with a message that says what to do.
+    """
+    from sacrum import metrics
+    from sacrum.gait import events_in_bouts
+    from sacrum.mounting import parse_mount
+    from sacrum.pipeline import analyze_recording
+
+    bands = bands if isinstance(bands, Bands) else load_bands(bands)
+    q_body = parse_mount(mount) if mount else None
+    rec = read_input(input_path, check_units=check_units)  # step 1
+    res = analyze_recording(rec.t_s, rec.acc_mps2, rec.gyr_radps, rec.rate_hz,  # step 2
+                            q_sensor_to_earth=rec.q_sensor_to_earth, q_sensor_to_body=q_body)
+    events = events_in_bouts(res.events, res.gait.bouts)
+    steps = metrics.step_metrics(res.t_s, res.angles_rad, events,  # step 3
+                                 strides=res.gait.strides, turns=res.gait.turns)
+    acc_body = metrics.body_acceleration(res.q_sensor_to_earth, rec.acc_mps2, res.heading_rad)
+
+    messages: list[str] = []
+    mounting, m = _mounting_doc(res, mount)
+    messages += m
+    calibration, m = _calibration_doc(res)
+    messages += m
+
+    segments = _segments(rec, res, task)  # step 4
+    task_of = []
+    for s in steps:
+        seg = next((g for g in segments if g.t_start_s <= s.t_ic_s <= g.t_end_s), None)
+        task_of.append(seg.task if seg else None)
+    outside = sum(t is None for t in task_of)
+    if outside:
+        messages.append(f"{outside} of {len(steps)} steps lie outside every task segment and are "
+                        "in no summary (strides[].task is null)")
+    if not steps:
+        messages.append("no walking found: no steps were detected in this recording, so there "
+                        "are no metrics and no score")
+
+    valid = np.isfinite(rec.acc_mps2).all(axis=1) & np.isfinite(rec.gyr_radps).all(axis=1)
+    gaps = _gaps(rec.t_s, valid)
+    names = list(dict.fromkeys(g.task for g in segments))
+    tasks_doc, scores = [], []
+    for name in names:  # step 5
+        segs = [g for g in segments if g.task == name]
+        entry, ts = _task(name, segs, steps, task_of, res, rec, acc_body, bands, gaps)
+        tasks_doc.append(entry)
+        scores.append(ts)
+        messages += [f"{name}: {x}" for x in entry["messages"]]
+
+    session = score_session(scores)  # step 6
+    if session.score is None and len(scores) > 1:
+        messages.append(session.message)
+    strides_doc = []
+    for i, (s, name) in enumerate(zip(steps, task_of, strict=True)):
+        d = dataclasses.asdict(s)
+        strides_doc.append({"index": i, "task": name, "stance_side": d.pop("stance_side"),
+                            "t_ic": d.pop("t_ic_s"), **d})
+
+    head = next((t for t in tasks_doc if t["task"] == "walk" and t["n_steps"]), None) or max(
+        (t for t in tasks_doc if t["n_steps"]), key=lambda t: t["n_steps_used"] or 0,
+        default=None)
+    summary = {"metrics_task": head["task"] if head else None, "cadence_spm": None,
+               "contralateral_drop_deg": {"L": None, "R": None},
+               "symmetry_index": {"drop": None, "obliquity_rom": None, "step_time": None}}
+    if head:
+        summary.update({k: v for k, v in head.items()
+                        if k not in ("task", "segments", "score", "score_message", "components",
+                                     "messages", "curves", "gaps")})
+    summary.update(score=session.score, score_message=session.message,
+                   score_n_steps_used=session.n_steps_used,
+                   components={k: c.as_dict() | {"by_task": c.value}
+                               for k, c in session.components.items()},
+                   tasks=tasks_doc)
+
+    doc = {
+        "format": FORMAT, "format_version": FORMAT_VERSION, "sacrum_version": __version__,
+        "input": {"path": str(input_path), "kind": rec.kind, "samples": len(rec.t_s),
+                  "duration_s": float(rec.t_s[-1] - rec.t_s[0]), "rate_hz": rec.rate_hz,
+                  "task_marks": len(rec.marks)},
+        "mounting": mounting,
+        "calibration": calibration,
+        "loss": {"gaps": len(gaps)} | rec.loss | {"gap_list": gaps[:MAX_GAPS_LISTED]},
+        "bands": {"origin": bands.origin, "tasks": list(bands.tasks),
+                  "min_steps_per_side": bands.min_steps_per_side},
+        "strides": strides_doc,
+        "summary": summary,
+        "messages": messages,
+    }
+    return _jsonable(doc)
+
+
+def _task(name: str, segs: list[Segment], steps, task_of, res, rec: Recording,
+          acc_body: np.ndarray, bands: Bands, gaps) -> tuple[dict[str, Any], TaskScore]:
+    """Summary and score of one task (step 5)."""
+    from sacrum import metrics
+
+    mine = [s for s, t in zip(steps, task_of, strict=True) if t == name]
+    seg_doc = [{"t_start_s": g.t_start_s, "t_end_s": g.t_end_s, "source": g.source,
+                "n_steps": sum(g.t_start_s <= s.t_ic_s <= g.t_end_s for s in mine)}
+               for g in segs]
+    msgs = []
+    in_gaps = [(a, d) for a, d in gaps
+               if any(a + d >= g.t_start_s and a <= g.t_end_s for g in segs)]
+    if in_gaps:
+        msgs.append(f"{len(in_gaps)} gap{'s' if len(in_gaps) > 1 else ''} in the data inside the "
+                    f"task ({sum(d for _, d in in_gaps):.2f} s in all, longest "
+                    f"{max(d for _, d in in_gaps):.2f} s); see strides[].excluded")
+    by_side = {s: sum(st.stance_side == s and st.excluded is None for st in mine) for s in "LR"}
+    entry: dict[str, Any] = {"task": name, "segments": seg_doc, "n_steps": len(mine),
+                             "n_steps_by_side": by_side, "gaps": in_gaps}
+    if not mine:
+        span = ", ".join(f"{g.t_start_s:.1f}–{g.t_end_s:.1f} s" for g in segs)
+        why = f"no steps found in this task ({span})"
+        if name == "walk":
+            why += ": was there walking?"
+        elif not name.startswith("stairs"):
+            why += ": its own metrics (single-leg stance, repetitions) are not in this analysis yet"
+        msgs.append(why)
+        ts = TaskScore(name, None, {}, 0, bands.min_steps_per_side, f"no score: {why}", by_side)
+        entry.update(n_steps_used=0, score=None, score_message=ts.message, components={},
+                     messages=msgs)
+        return entry, ts
+    keep = np.zeros(len(rec.t_s), bool)
+    for g in segs:
+        keep |= ((rec.t_s >= g.t_start_s - SEGMENT_MARGIN_S)
+                 & (rec.t_s <= g.t_end_s + SEGMENT_MARGIN_S))
+    angles = np.where(keep[:, None], res.angles_rad, np.nan)
+    acc = np.where(keep[:, None], acc_body, np.nan)
+    strides = [st for st in res.gait.strides
+               if any(g.t_start_s <= st.t_start_s <= g.t_end_s for g in segs)]
+    summ = metrics.summarize_walk(mine, res.t_s, angles, acc, strides=strides)
+    ts = score_walk(summ, bands, task=name, steps=mine)
+    fields = (dataclasses.asdict(summ) if dataclasses.is_dataclass(summ) else dict(vars(summ)))
+    msgs += list(fields.pop("messages", []) or [])
+    if ts.score is None:
+        msgs.append(ts.message)
+    entry.update(fields)
+    entry.update(n_steps_by_side=by_side, score=ts.score, score_message=ts.message,
+                 components={k: c.as_dict() for k, c in ts.components.items()}, messages=msgs)
+    return entry, ts
+
+
+def write_json(doc: dict[str, Any], path: str | os.PathLike) -> None:
+    """The document as JSON (strict: no NaN)."""
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(doc, f, indent=1, ensure_ascii=False, allow_nan=False)
+        f.write("\n")
+
+
+# ---- command line --------------------------------------------------------------------------
+
+
+def _score_text(entry: dict[str, Any]) -> str:
+    if entry["score"] is None:
+        return f"no score ({entry['score_message'].removeprefix('no score: ')})"
+    parts = ", ".join(f"{k} {'–' if c['score'] is None else format(c['score'], '.0f')}"
+                      for k, c in entry["components"].items())
+    return f"score {entry['score']:.0f} ({parts})"
+
+
+def cmd_analyze(args: argparse.Namespace) -> int:
+    from sacrum.mounting import MountingError
+
+    try:
+        doc = analyze(args.input, task=args.task, mount=args.mount, bands=args.bands,
+                      check_units=not args.no_unit_check)
+    except MountingError as e:
+        if "--mount" in str(e):
+            raise
+        raise MountingError(f"{e}; give the mounting with --mount (e.g. --mount recommended)"
+                            ) from e
+    write_json(doc, args.json)
+    inp, strides, summ = doc["input"], doc["strides"], doc["summary"]
+    sides = {s: sum(x["stance_side"] == s for x in strides) for s in "LR"}
+    used = sum(x["excluded"] is None for x in strides)
+    print(f"analyzed {inp['path']} ({inp['kind']}, {inp['duration_s']:.1f} s at "
+          f"{inp['rate_hz']:.0f} Hz): {len(strides)} steps ({sides['L']} L, {sides['R']} R), "
+          f"{used} used, {len(summ['tasks'])} task{'s' if len(summ['tasks']) != 1 else ''}")
+    for t in summ["tasks"]:
+        print(f"  {t['task']}: {t['n_steps']} steps, {_score_text(t)}")
+    session = ("no score" if summ["score"] is None else f"score {summ['score']:.0f}")
+    print(f"  session: {session}")
+    print(f"wrote {args.json}")
+    return 0
+
+
+def add_parser(subparsers) -> None:
+    """Register ``sacrum analyze`` (cli.build_parser calls this)."""
+    s = subparsers.add_parser(
+        "analyze", help="pelvic metrics per step and the pelvic control score, as JSON")
+    s.add_argument("input", help="a capture (.sacrum) or an IMU CSV with t (s), ax ay az "
+                                 "(m/s²), gx gy gz (rad/s) in the sensor frame")
+    s.add_argument("--task", help="analyse the whole recording as this task (e.g. walk); "
+                                  "default: the capture's task marks, else the walking found")
+    s.add_argument("--mount", help='sensor axes in body terms, e.g. "x=up,y=left,z=back" or '
+                                   '"recommended"; default: estimated from the recording')
+    s.add_argument("--bands", metavar="FILE",
+                   help="TOML with a clinic's own bands, laid over the packaged ones "
+                        "(docs/scoring.md)")
+    s.add_argument("--json", required=True, metavar="OUT",
+                   help="write the analysis here (fields: docs/analysis-json.md)")
+    s.add_argument("--no-unit-check", action="store_true",
+                   help="skip the g / °/s check of a CSV")
+    s.set_defaults(func=cmd_analyze)
+
+
+__all__ = ["Recording", "Segment", "add_parser", "analyze", "cmd_analyze", "read_input",
+           "write_json"]

@@ -1,0 +1,920 @@
+"""Walking metrics: per step (contralateral pelvic drop, ranges of motion, tilt) and per task.
+
+The stage after ``gait`` in the host pipeline (docs/pipeline.md): pelvic angles and gait
+events in, one :class:`StepMetrics` per step out (:class:`StepMetricsStream`, live, or
+:func:`step_metrics`, offline: the same stream fed everything), then one
+:class:`WalkSummary` per task (:func:`summarize_walk`): cadence, step and stride times,
+per-side medians, symmetry, variability, regularity, harmonic ratios and gait-cycle curves.
+
+Conventions: angles as docs/pelvic-angles.md defines them (obliquity positive = left side
+up / right side down, tilt anterior positive, rotation positive = right side forward; zero =
+the standing calibration). Radians in, degrees out: the results are what a clinician reads,
+so they are the report edge (house style) and say ``_deg`` in their names. Sides are those
+of the leg **in stance**: a step of stance side "L" runs from a left initial contact (IC) to
+the next (right) IC, the left foot on the ground, the right leg swinging.
+
+Accelerations for regularity and harmonic ratios are the sacrum's own acceleration in the
+progression frame (:func:`body_acceleration`): x forward along the walking direction
+(anterior-posterior, AP), y left (medio-lateral, ML), z up (vertical, V), gravity removed.
+"""
+
+from __future__ import annotations
+
+import bisect
+import logging
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from sacrum.angles import OBLIQUITY, ROTATION, TILT
+from sacrum.gait import GaitEvent, Stride, Turn
+from sacrum.quaternion import quat_rotate
+
+log = logging.getLogger(__name__)
+
+G_MPS2 = 9.80665
+SIDES = ("L", "R")
+#: Why a step is not used in the summaries, in the order they are checked (the first wins).
+EXCLUSION_REASONS = ("gap", "turn", "irregular", "bout-edge")
+_SIDE_WORD = {"L": "left", "R": "right"}
+_T_TOL_S = 1e-6  # two event times closer than this are the same sample
+
+
+# ---- per step -----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class StepMetrics:
+    """One step: the stance of one leg from its initial contact to the next (contralateral) IC.
+
+    stance_side: "L" | "R", the leg in stance (the IC that starts the step).
+    t_ic_s: time of that IC (s, on the recording's time axis).
+    step_time_s: from this IC to the next IC (s).
+    stride_time_s: from this IC to the next IC of the same foot (s); NaN when that stride is
+        not complete (the next-but-one IC is missing, in another bout or on the wrong side).
+    contralateral_drop_deg: the peak drop of the swing side of the pelvis below the standing
+        zero during loading response and mid-stance (deg): the largest obliquity towards the
+        swing side in the first ``drop_window_pct`` (60 %) of the step, i.e. 0-30 % of the
+        gait cycle (Perry & Burnfield 2010). For left stance the right side drops, which is a
+        positive obliquity; for right stance the left side, negative obliquity; so the value
+        is ``+obliquity`` (L) or ``-obliquity`` (R). Positive = the swing side went below its
+        standing height (a Trendelenburg-type drop); negative = it stayed above it throughout
+        (hip hiking). NaN where samples are missing in that window.
+    drop_time_pct: when that peak occurs, in % of the step time (0 = this IC, 100 = the next
+        IC; half of it is % of the gait cycle).
+    obliquity_rom_deg, tilt_rom_deg, rotation_rom_deg: range (max - min) of each angle over
+        the stride that starts at this IC (deg); NaN without a complete stride or when samples
+        are missing in it.
+    mean_tilt_deg: mean tilt over the step (deg; anterior positive, relative to standing).
+    excluded: None (used in the summaries) or the reason it is not, the first that applies
+        of: "gap" (missing samples inside the step or its stride), "turn" (its stride, or the
+        step when there is no stride, overlaps a detected turn), "irregular" (the next IC is
+        on the same side, the step time is off the recent median by more than
+        ``max_stride_ratio``, or the gait stage did not use its stride), "bout-edge" (the
+        first ``edge_steps`` steps of a walk, a step without a complete stride at its end, or
+        a step after the gait stage's bout had ended: steps on the spot).
+    bout: the gait stage's bout index of this IC.
+    """
+
+    stance_side: str
+    t_ic_s: float
+    step_time_s: float
+    stride_time_s: float
+    contralateral_drop_deg: float
+    drop_time_pct: float
+    obliquity_rom_deg: float
+    tilt_rom_deg: float
+    rotation_rom_deg: float
+    mean_tilt_deg: float
+    excluded: str | None
+    bout: int = -1
+
+
+class StepMetricsStream:
+    """Per-step pelvic metrics from pelvic angles and initial contacts, live.
+
+    A streaming processor: ``update(t_s, angles_rad, events, turns=())`` returns the steps
+    that became final in that chunk; ``flush()`` ends a recording; ``reset()`` starts over.
+    Feeding a recording whole or in chunks of any size gives the same steps (as long as
+    each event is passed no later than ``event_latency_s`` after it happened, which the
+    gait stage guarantees, and the same turns are known).
+
+    **Data required.** ``t_s`` (N,) s, increasing; ``angles_rad`` (N, 3) tilt, obliquity,
+    rotation (rad; docs/pelvic-angles.md, as ``sacrum.pipeline`` gives them: relative to
+    the standing calibration and the progression heading), NaN rows for lost samples;
+    ``events``: the gait events that became final (``GaitEvent``; only ICs are used, FCs
+    are ignored); ``turns``: the turns known so far (``sacrum.gait.Turn``; any repeats are
+    ignored); offline also the gait stage's ``strides``.
+
+    **Steps.**
+
+    1. Buffer the samples (the last ``history_s``) and the ICs in time order.
+    2. Walks: consecutive ICs of the same bout no more than ``max_step_s`` apart belong to
+       one walk. An IC followed by none within ``max_step_s`` (the end of a walk, a
+       standstill) starts no step. The step of IC k ends at IC k+1; its stride at IC k+2
+       when the sides alternate (k and k+2 on one side, k+1 on the other) in the same walk.
+    3. A step is final when IC k+2 has arrived and the samples up to it are in, or, when no
+       IC can still come (none within ``max_step_s`` + ``event_latency_s``, a new bout, or
+       ``flush``), with what there is.
+    4. Metrics (``StepMetrics``): the drop window is the first ``drop_window_pct`` of the
+       step (samples from the IC to IC + drop_window_pct·step time); the peak of
+       ±obliquity in it (+ for left stance, - for right stance) and its time; ranges of
+       motion over the stride's samples (IC k to IC k+2, both included; rotation unwrapped
+       first); mean tilt over the step's samples (IC k included, IC k+1 not).
+    5. Exclusion, the first that applies: missing samples (NaN) in the step or its stride →
+       "gap"; the stride (or step) overlaps a turn, or the gait stage's stride is
+       ``in_turn`` → "turn"; the next IC on the same side, or (after 3 regular steps of the
+       walk) a step time outside [median/``max_stride_ratio``, median·``max_stride_ratio``]
+       of the last 10 regular steps, or the gait stage's stride not ``used`` → "irregular";
+       the first ``edge_steps`` steps of a walk (gait initiation, not yet steady walking;
+       cf. Lindemann et al. 2008 on the distance to steady speed), a step without a complete
+       stride (the end of a walk), or, with ``strides`` given, a step whose IC starts none
+       of its bout's strides (steps after the bout's last forward step) → "bout-edge".
+
+    **Parameters.**
+
+    drop_window_pct = 60.0
+        Part of the step searched for the peak drop (% of the step time). Loading response
+        (0-10 % of the gait cycle) and mid-stance (10-30 %) are the first 30 % of the
+        cycle (Perry & Burnfield 2010), i.e. the first 60 % of the step (a step is half a
+        cycle); the hip abductors hold the pelvis level then, and it is where a
+        Trendelenburg drop shows. Terminal stance (the rest of the step) is left out: there
+        the pelvis turns towards the next step.
+    max_step_s = 1.5
+        Longest step (s), as the gait stage's ``max_step_s``: a longer interval is a
+        standstill and ends the walk.
+    max_stride_ratio = 1.5
+        Regularity band around the recent median step time (the gait stage's
+        ``MAX_STRIDE_RATIO``).
+    edge_steps = 1
+        Steps at the start of each walk marked "bout-edge".
+    event_latency_s = 0.6
+        Longest delay of an IC event after the IC (s); the gait stage's is 0.52 s at 100 Hz.
+        Only used to decide that no more ICs will come.
+    history_s = 20.0
+        Samples kept (s). An IC older than the buffer gives a "gap" step (logged).
+
+    **Latency.** A step comes when the IC ending its stride arrives: one stride after the
+    step's IC plus the gait stage's event latency (about 1.5 s at 105 steps/min). The last
+    step of a walk comes ``max_step_s + event_latency_s`` after the walk's last IC.
+
+    **Live turns.** The gait stage reports a turn once it has ended; a step emitted before
+    the turn overlapping it was known is not marked "turn". Offline (:func:`step_metrics`)
+    all turns are known.
+
+    **References.** Perry J, Burnfield JM. Gait Analysis: Normal and Pathological Function.
+    2nd ed. Thorofare: SLACK; 2010 (phases of stance; pelvic drop in loading response).
+    Trendelenburg F. Ueber den Gang bei angeborener Hüftgelenksluxation. Dtsch Med
+    Wochenschr 1895;21. Lindemann U, Najafi B, Zijlstra W, et al. Distance to achieve steady
+    state walking speed in frail elderly persons. Gait Posture 2008;27:91-96.
+    """
+
+    def __init__(self, *, drop_window_pct: float = 60.0, max_step_s: float = 1.5,
+                 max_stride_ratio: float = 1.5, edge_steps: int = 1,
+                 event_latency_s: float = 0.6, history_s: float = 20.0) -> None:
+        if not 0.0 < drop_window_pct <= 100.0:
+            raise ValueError(f"drop_window_pct must be in (0, 100] %, got {drop_window_pct}")
+        if not max_stride_ratio > 1.0:
+            raise ValueError(f"max_stride_ratio must be > 1, got {max_stride_ratio}")
+        self.drop_window_pct = float(drop_window_pct)
+        self.max_step_s = float(max_step_s)
+        self.max_stride_ratio = float(max_stride_ratio)
+        self.edge_steps = int(edge_steps)
+        self.event_latency_s = float(event_latency_s)
+        self.history_s = float(history_s)
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget everything (a new recording)."""
+        self._t = np.zeros(0)
+        self._a = np.zeros((0, 3))
+        self._t_now = -math.inf
+        self._ics: list[GaitEvent] = []         # waiting, in time order
+        self._ic_t: list[float] = []            # their times
+        self._prev: GaitEvent | None = None     # the last IC taken off the queue
+        self._done: list[GaitEvent] = []        # the last 32 of them (repeats are ignored)
+        self._walk_steps = 0                    # steps emitted in the current walk
+        self._recent: list[float] = []          # step times of the walk's recent regular steps
+        self._turns: list[Turn] = []
+        self._turn_keys: set[tuple[float, float]] = set()
+        self._strides: dict[tuple[str, int, float], Stride] = {}
+        self._stride_bouts: set[int] = set()
+        self.n_late_events = 0                  # new ICs older than one already used (ignored)
+
+    # -- input --------------------------------------------------------------------------
+    def update(self, t_s, angles_rad, events: Iterable[GaitEvent] = (),
+               turns: Iterable[Turn] = (), *, strides: Iterable[Stride] = ()
+               ) -> list[StepMetrics]:
+        """Add samples, events and turns; return the steps that became final (time order)."""
+        t = np.asarray(t_s, float).reshape(-1)
+        a = np.asarray(angles_rad, float).reshape(-1, 3)
+        if len(t) != len(a):
+            raise ValueError(f"t_s and angles_rad must have the same number of rows, got "
+                             f"{len(t)} and {len(a)}")
+        self._add_samples(t, a)
+        for tr in turns:
+            key = (tr.t_start_s, tr.t_end_s)
+            if key not in self._turn_keys:
+                self._turn_keys.add(key)
+                self._turns.append(tr)
+        for s in strides:
+            self._strides[(s.side, s.bout, round(s.t_start_s, 6))] = s
+            self._stride_bouts.add(s.bout)
+        for e in events:
+            if e.kind == "IC":
+                self._add_ic(e)
+        out = self._advance(final=False)
+        self._trim()
+        return out
+
+    def flush(self) -> list[StepMetrics]:
+        """End of the recording: the steps still waiting for ICs that will not come."""
+        return self._advance(final=True)
+
+    def _add_samples(self, t: np.ndarray, a: np.ndarray) -> None:
+        if not len(t):
+            return
+        if not np.isfinite(t).all():  # a lost time stamp: the row counts as a missing sample
+            prev = self._t[-1] if len(self._t) else np.nan
+            t, a = t.copy(), a.copy()
+            for i in range(len(t)):
+                if not np.isfinite(t[i]):
+                    t[i] = prev
+                    a[i] = np.nan
+                prev = t[i]
+            keep = np.isfinite(t)
+            t, a = t[keep], a[keep]
+        self._t = np.concatenate([self._t, t])
+        self._a = np.concatenate([self._a, a])
+        if len(self._t):
+            self._t_now = max(self._t_now, float(self._t[-1]))
+
+    def _add_ic(self, e: GaitEvent) -> None:
+        i = bisect.bisect_left(self._ic_t, e.t_s - _T_TOL_S)
+        if (i < len(self._ic_t) and self._ic_t[i] <= e.t_s + _T_TOL_S) or any(
+                abs(x.t_s - e.t_s) <= _T_TOL_S for x in self._done):
+            return                              # passed again: already have it
+        if self._prev is not None and e.t_s < self._prev.t_s:
+            self.n_late_events += 1
+            log.warning("IC at %.3f s came after the steps around it were final; ignored",
+                        e.t_s)
+            return
+        self._ics.insert(i, e)
+        self._ic_t.insert(i, e.t_s)
+
+    def _trim(self) -> None:
+        keep_from = self._t_now - self.history_s
+        if self._ics:
+            keep_from = min(keep_from, self._ics[0].t_s)
+        cut = int(np.searchsorted(self._t, keep_from - _T_TOL_S))
+        if cut > 0:
+            self._t = self._t[cut:]
+            self._a = self._a[cut:]
+
+    # -- steps 2, 3 ------------------------------------------------------------------------
+    def _continues(self, x: GaitEvent, y: GaitEvent) -> bool:
+        return x.bout == y.bout and 0.0 < y.t_s - x.t_s <= self.max_step_s
+
+    def _closed_after(self, e: GaitEvent) -> bool:
+        """No IC continuing the walk after e can still arrive."""
+        return self._t_now > e.t_s + self.max_step_s + self.event_latency_s
+
+    def _advance(self, final: bool) -> list[StepMetrics]:
+        out: list[StepMetrics] = []
+        while self._ics:
+            a = self._ics[0]
+            b = self._ics[1] if len(self._ics) > 1 else None
+            c = self._ics[2] if len(self._ics) > 2 else None
+            if b is None:
+                if not (final or self._closed_after(a)):
+                    break
+                self._pop()                     # the last IC of a walk: no step
+                continue
+            if not self._continues(a, b):
+                self._pop()
+                continue
+            if c is None and not (final or self._closed_after(b)):
+                break
+            end = (c if c is not None and self._continues(b, c)
+                   and c.side == a.side != b.side else None)
+            t_end = (end or b).t_s
+            if not final and self._t_now < t_end - _T_TOL_S:
+                break                           # the samples up to the end are not in yet
+            out.append(self._step(a, b, end))
+            self._pop()
+        return out
+
+    def _pop(self) -> None:
+        self._prev = self._ics.pop(0)
+        self._ic_t.pop(0)
+        self._done = [*self._done[-31:], self._prev]
+
+    # -- steps 4, 5 ------------------------------------------------------------------------
+    def _window(self, t0: float, t1: float, include_end: bool) -> tuple[np.ndarray, np.ndarray,
+                                                                         bool]:
+        """Samples with t0 <= t <= t1 (or < t1); and whether the buffer covers t0."""
+        i0 = int(np.searchsorted(self._t, t0 - _T_TOL_S, "left"))
+        i1 = int(np.searchsorted(self._t, t1 + _T_TOL_S if include_end else t1 - _T_TOL_S,
+                                 "right" if include_end else "left"))
+        covered = len(self._t) > 0 and self._t[0] <= t0 + _T_TOL_S
+        return self._t[i0:i1], self._a[i0:i1], covered
+
+    def _step(self, a: GaitEvent, b: GaitEvent, end: GaitEvent | None) -> StepMetrics:
+        new_walk = self._prev is None or not self._continues(self._prev, a)
+        if new_walk:
+            self._walk_steps = 0
+            self._recent = []
+        step_s = b.t_s - a.t_s
+        stride_s = end.t_s - a.t_s if end is not None else math.nan
+        sign = 1.0 if a.side == "L" else -1.0
+
+        # drop: first drop_window_pct of the step
+        t_w, ang_w, cov_w = self._window(a.t_s, a.t_s + self.drop_window_pct / 100 * step_s,
+                                         include_end=True)
+        obl = ang_w[:, OBLIQUITY] * sign
+        gap = not cov_w or len(obl) == 0 or bool(np.isnan(obl).any())
+        if gap:
+            drop_deg = drop_pct = math.nan
+        else:
+            k = int(np.argmax(obl))
+            drop_deg = math.degrees(float(obl[k]))
+            drop_pct = 100.0 * float(t_w[k] - a.t_s) / step_s
+        # mean tilt over the step
+        _, ang_s, cov_s = self._window(a.t_s, b.t_s, include_end=False)
+        tilt = ang_s[:, TILT]
+        if not cov_s or len(tilt) == 0 or np.isnan(ang_s).any():
+            gap = True
+            mean_tilt_deg = math.nan
+        else:
+            mean_tilt_deg = math.degrees(float(tilt.mean()))
+        # ranges of motion over the stride
+        roms = [math.nan] * 3
+        if end is not None:
+            _, ang_r, cov_r = self._window(a.t_s, end.t_s, include_end=True)
+            if not cov_r or len(ang_r) < 2 or np.isnan(ang_r).any():
+                gap = True
+            else:
+                rot = np.unwrap(ang_r[:, ROTATION])
+                roms = [math.degrees(float(np.ptp(x))) for x in
+                        (ang_r[:, OBLIQUITY], ang_r[:, TILT], rot)]
+        if gap and not cov_w:
+            log.warning("step at %.3f s: its samples are no longer held (history_s = %g s)",
+                        a.t_s, self.history_s)
+
+        excluded = self._exclusion(a, b, end, gap, step_s)
+        if (excluded is None or excluded == "bout-edge") and a.side != b.side:
+            self._recent = [*self._recent[-9:], step_s]
+        self._walk_steps += 1
+        return StepMetrics(
+            stance_side=a.side, t_ic_s=float(a.t_s), step_time_s=float(step_s),
+            stride_time_s=float(stride_s), contralateral_drop_deg=drop_deg,
+            drop_time_pct=drop_pct, obliquity_rom_deg=roms[0], tilt_rom_deg=roms[1],
+            rotation_rom_deg=roms[2], mean_tilt_deg=mean_tilt_deg, excluded=excluded,
+            bout=int(a.bout))
+
+    def _exclusion(self, a: GaitEvent, b: GaitEvent, end: GaitEvent | None, gap: bool,
+                   step_s: float) -> str | None:
+        if gap:
+            return "gap"
+        t_end = (end or b).t_s
+        stride = self._strides.get((a.side, a.bout, round(a.t_s, 6)))
+        if (stride is not None and stride.in_turn) or any(
+                tr.t_end_s >= a.t_s and tr.t_start_s <= t_end for tr in self._turns):
+            return "turn"
+        if a.side == b.side:
+            return "irregular"
+        if len(self._recent) >= 3:
+            med = float(np.median(self._recent))
+            if not med / self.max_stride_ratio <= step_s <= med * self.max_stride_ratio:
+                return "irregular"
+        if stride is not None and not stride.used:
+            return "irregular"
+        if self._walk_steps < self.edge_steps or end is None:
+            return "bout-edge"
+        if stride is None and a.bout in self._stride_bouts:
+            return "bout-edge"
+        return None
+
+
+def step_metrics(t_s, angles_rad, events: Iterable[GaitEvent], strides: Iterable[Stride] = (),
+                 turns: Iterable[Turn] = (), **params) -> list[StepMetrics]:
+    """Offline: :class:`StepMetricsStream` fed the whole recording, then flushed.
+
+    ``strides`` and ``turns`` are the gait stage's (``RecordingAnalysis.gait.strides`` and
+    ``.turns``); with strides, the gait stage's judgement of each stride (``used``,
+    ``in_turn``) and of where its bouts end is applied too (step 5 of the stream).
+    ``params`` go to :class:`StepMetricsStream`.
+    """
+    stream = StepMetricsStream(**params)
+    out = stream.update(t_s, angles_rad, list(events), list(turns), strides=list(strides))
+    return out + stream.flush()
+
+
+# ---- accelerations ------------------------------------------------------------------------
+
+def body_acceleration(q_sensor_to_earth, acc_mps2, heading_rad) -> np.ndarray:
+    """The sacrum's acceleration in the progression frame (N, 3), m/s², gravity removed.
+
+    Steps: rotate the sensor's specific force into the earth frame with
+    ``q_sensor_to_earth``; subtract gravity (9.80665 m/s² along earth z); turn about the
+    vertical by -``heading_rad`` (the progression heading, rad, counter-clockwise from
+    earth x, e.g. ``RecordingAnalysis.heading_rad``). Columns: x forward along the walking
+    direction (AP, horizontal), y left (ML, horizontal), z up (V). The frame is level, not
+    the pelvis's own: tilt and obliquity do not leak gravity into AP and ML (the
+    horizontal-vertical frame Moe-Nilssen 1998 recommends for trunk accelerometry).
+    NaN rows stay NaN; ``heading_rad`` is one value or (N,).
+
+    Reference: Moe-Nilssen R. A new method for evaluating motor control in gait under
+    real-life environmental conditions. Part 1: The instrument. Clin Biomech
+    1998;13:320-327.
+    """
+    q = np.asarray(q_sensor_to_earth, float).reshape(-1, 4)
+    acc = np.asarray(acc_mps2, float).reshape(-1, 3)
+    if len(q) != len(acc):
+        raise ValueError(f"q_sensor_to_earth and acc_mps2 must have the same number of rows, "
+                         f"got {len(q)} and {len(acc)}")
+    h = np.broadcast_to(np.asarray(heading_rad, float), (len(q),))
+    with np.errstate(invalid="ignore"):
+        a_e = quat_rotate(q, acc)
+    c, s = np.cos(h), np.sin(h)
+    return np.stack([c * a_e[:, 0] + s * a_e[:, 1], -s * a_e[:, 0] + c * a_e[:, 1],
+                     a_e[:, 2] - G_MPS2], axis=1)
+
+
+# ---- per task -----------------------------------------------------------------------------
+
+@dataclass
+class WalkSummary:
+    """A task's walking (a set of steps) summarised. NaN always comes with a ``messages`` line.
+
+    n_steps_used, n_steps_excluded: steps used in the values below, and not.
+    excluded_reasons: {reason: count} of the excluded steps (``StepMetrics.excluded``).
+    cadence_spm: steps per minute of the used steps, 60 / mean step time (steady walking:
+        turns, pauses and walk ends are not in it).
+    step_time_s, stride_time_s: {"mean", "sd", "L_mean", "L_sd", "R_mean", "R_sd"} (s) over
+        the used steps (stride: those with a complete stride), all and by stance side (the
+        side of the IC that starts it).
+    stance_pct, swing_pct: the same keys, stance (IC to the same foot's FC) and swing as %
+        of the stride, from the gait stage's strides (``strides``) that start at a used step
+        and that it used; NaN without strides.
+    contralateral_drop_deg: {"L", "R"} median peak drop over the used steps of each stance
+        side (deg; positive = the swing side below its standing height; see StepMetrics).
+    contralateral_drop_sd_deg: {"L", "R"} their standard deviation (deg).
+    obliquity_rom_deg, tilt_rom_deg, rotation_rom_deg: {"L", "R"} median range of motion
+        over the strides that start at a used step of that stance side (deg).
+    mean_tilt_deg: mean of the steps' mean tilts (deg, anterior positive, from standing).
+    symmetry_index: {"drop", "obliquity_rom", "step_time"} (%): SI = 100·|L − R| /
+        (0.5·(L + R)) of the per-side values above (step time: means) — Robinson et al.
+        1987 (they keep the sign; here it is the size of the asymmetry). 0 = symmetric;
+        a 4° vs 9° drop gives 76.9 %. NaN unless both sides have values and L + R > 0 (with
+        one value ≤ 0 the index has no meaning: a message says so). The strides from left
+        and from right ICs share half their samples, so the obliquity-ROM index stays near 0
+        for a steady one-sided drop (the drop index shows it); it grows when the range
+        changes from stride to stride.
+    variability: {"step_time_cv_pct": per-side coefficients of variation of step time
+        (SD/mean·100), averaged over the two sides (so a steady left-right difference is not
+        counted: that is symmetry); "stride_time_cv_pct": the same of stride time;
+        "drop_sd_deg", "obliquity_rom_sd_deg", "tilt_rom_sd_deg", "rotation_rom_sd_deg":
+        within-side SDs pooled over the sides, sqrt(mean of the two variances)}.
+    regularity: {"step_v", "stride_v", "step_ap", "stride_ap"}: the unbiased autocorrelation
+        of the vertical (AP) acceleration, normalised to 1 at lag 0, at its first dominant
+        peak (one step: step regularity) and second (one stride: stride regularity)
+        (Moe-Nilssen & Helbostad 2004): 1 = identical steps (strides). Over runs of at least
+        ``min_regularity_steps`` consecutive used steps, weighted by their length.
+    harmonic_ratio: {"ap", "v", "ml"}: per stride (used step with a complete stride), the
+        sum of the amplitudes of the even harmonics of the stride frequency over that of the
+        odd ones (first 20 harmonics) for AP and V, odd over even for ML (Menz, Lord &
+        Fitzpatrick 2003); median over strides. Higher = smoother, more symmetric.
+    curves: {"pct": 0..100 (101 points), "L": {...}, "R": {...}, "convention": text}: per
+        stance side, the strides from that side's IC, time-normalised to 0-100 % of the
+        gait cycle: {"n": strides, "obliquity_deg"|"tilt_deg"|"rotation_deg":
+        {"mean": [101], "sd": [101]}} in the sacrum convention (docs/pelvic-angles.md:
+        obliquity + = left side up, rotation + = right side forward, for both sides; the
+        per-side clinical form is ``sacrum.angles.per_side``).
+    messages: why any value is NaN, and what to keep in mind.
+    n_steps_by_side: {"L", "R"} used steps of each stance side.
+    mean_obliquity_deg: mean obliquity over the used steps (deg, + = left side up, from
+        standing). Far from 0 it shifts the two sides' drops in opposite directions (a
+        calibration not taken in quiet standing, or a leg-length difference): a message
+        says so when it exceeds ``max_mean_obliquity_deg``; likewise a mean tilt beyond
+        ``max_mean_tilt_deg``.
+    """
+
+    n_steps_used: int
+    n_steps_excluded: int
+    excluded_reasons: dict[str, int]
+    cadence_spm: float
+    step_time_s: dict[str, float]
+    stride_time_s: dict[str, float]
+    stance_pct: dict[str, float]
+    swing_pct: dict[str, float]
+    contralateral_drop_deg: dict[str, float]
+    contralateral_drop_sd_deg: dict[str, float]
+    obliquity_rom_deg: dict[str, float]
+    tilt_rom_deg: dict[str, float]
+    rotation_rom_deg: dict[str, float]
+    mean_tilt_deg: float
+    symmetry_index: dict[str, float]
+    variability: dict[str, float]
+    regularity: dict[str, float]
+    harmonic_ratio: dict[str, float]
+    curves: dict
+    messages: list[str] = field(default_factory=list)
+    n_steps_by_side: dict[str, int] = field(default_factory=dict)
+    mean_obliquity_deg: float = math.nan
+
+
+def _nan_dict(keys: Sequence[str]) -> dict[str, float]:
+    return dict.fromkeys(keys, math.nan)
+
+
+def _sd(x: np.ndarray) -> float:
+    return float(np.std(x, ddof=1)) if len(x) >= 2 else math.nan
+
+
+def _mean_sd_by_side(values: np.ndarray, sides: np.ndarray, min_n: int) -> dict[str, float]:
+    out = {"mean": math.nan, "sd": math.nan}
+    ok = np.isfinite(values)
+    if ok.sum() >= min_n:
+        out["mean"], out["sd"] = float(values[ok].mean()), _sd(values[ok])
+    for side in SIDES:
+        v = values[ok & (sides == side)]
+        big = len(v) >= min_n
+        out[f"{side}_mean"] = float(v.mean()) if big else math.nan
+        out[f"{side}_sd"] = _sd(v) if big else math.nan
+    return out
+
+
+def symmetry_index(left: float, right: float) -> float:
+    """SI = 100·|L − R| / (0.5·(L + R)) (%), Robinson et al. 1987 (unsigned); NaN unless
+    both are finite and L + R > 0."""
+    if not (math.isfinite(left) and math.isfinite(right)) or left + right <= 0:
+        return math.nan
+    return 100.0 * abs(left - right) / (0.5 * (left + right))
+
+
+def summarize_walk(steps: Sequence[StepMetrics], t_s, angles_rad, acc_body_mps2=None,
+                   strides: Iterable[Stride] = (), *, min_steps_per_side: int = 5,
+                   min_steps_variability: int = 15, min_regularity_steps: int = 6,
+                   n_harmonics: int = 20, max_mean_tilt_deg: float = 10.0,
+                   max_mean_obliquity_deg: float = 2.0) -> WalkSummary:
+    """The walking of one task, summarised (:class:`WalkSummary`, every field documented).
+
+    ``steps``: the task's :class:`StepMetrics`; ``t_s``, ``angles_rad``: the recording's
+    samples (as given to :func:`step_metrics`), for the curves; ``acc_body_mps2``: the
+    sacrum's acceleration in the progression frame (:func:`body_acceleration`) on the same
+    rows, for regularity and harmonic ratios (without it those are NaN, said so);
+    ``strides``: the gait stage's strides, for stance and swing.
+
+    Steps:
+
+    1. Used steps: those with ``excluded`` None; count the others by reason.
+    2. Spatio-temporal: cadence, step and stride times (needs ``min_steps_per_side`` used
+       steps, in all or per side), stance and swing from the matching gait-stage strides.
+    3. Per stance side: median drop, its SD, median ROMs (``min_steps_per_side`` steps
+       of that side: a median of fewer moves by a whole step's value when one step is
+       added or removed); mean tilt.
+    4. Symmetry indices from the per-side values (Robinson et al. 1987).
+    5. Variability: per-side SDs and CVs (``min_steps_variability`` steps per side: an SD of
+       fewer steps is too unreliable for stride-to-stride variability, about 30 steps
+       being recommended, Galna et al. 2013).
+    6. Regularity (Moe-Nilssen & Helbostad 2004) over runs of consecutive used steps:
+       unbiased autocorrelation A(m) = Σ x_i x_(i+m) / (N − m), mean removed, divided by
+       A(0); step regularity = the largest A within ±25 % of the run's median step time,
+       stride regularity within ±25 % of its median stride time.
+    7. Harmonic ratios (Menz et al. 2003): DFT of each stride's acceleration (IC to the
+       same foot's next IC, end excluded) at 1..``n_harmonics`` cycles per stride; ratio
+       of the summed amplitudes of the even to the odd harmonics (AP, V) or odd to even
+       (ML); median over strides (at least ``min_steps_per_side``).
+    8. Curves: each stride resampled (linear interpolation) to 101 points, 0-100 %; mean
+       and SD per stance side.
+
+    Deviations: Moe-Nilssen & Helbostad computed regularity over one straight 4-m
+    walk, here over each run of steady steps (turns and walk ends left out), averaged;
+    Menz et al. used the first 20 harmonics of the stride too, computed over whole strides
+    found from the AP acceleration; here the strides come from the gait stage's ICs.
+
+    References: Robinson RO, Herzog W, Nigg BM. Use of force platform variables to
+    quantify the effects of chiropractic manipulation on gait symmetry. J Manipulative
+    Physiol Ther 1987;10:172-176. Moe-Nilssen R, Helbostad JL. Estimation of gait cycle
+    characteristics by trunk accelerometry. J Biomech 2004;37:121-126. Menz HB, Lord SR,
+    Fitzpatrick RC. Acceleration patterns of the head and pelvis when walking on level and
+    irregular surfaces. Gait Posture 2003;18:35-46. Galna B, Lord S, Rochester L. Is gait
+    variability reliable in older adults and Parkinson's disease? Towards an optimal testing
+    protocol. Gait Posture 2013;37:580-585.
+    """
+    steps = list(steps)
+    msgs: list[str] = []
+    used = [s for s in steps if s.excluded is None]
+    excl = [s for s in steps if s.excluded is not None]
+    reasons = {r: 0 for r in EXCLUSION_REASONS}
+    for s in excl:
+        reasons[s.excluded] = reasons.get(s.excluded, 0) + 1
+    reasons = {r: n for r, n in reasons.items() if n}
+    side = np.array([s.stance_side for s in used], dtype=object)
+    n_side = {sd: int((side == sd).sum()) for sd in SIDES}
+
+    def col(name: str) -> np.ndarray:
+        return np.array([getattr(s, name) for s in used], float)
+
+    # 1.
+    if not steps:
+        msgs.append("no steps: no walking was found in this task")
+    elif not used:
+        msgs.append(f"none of the {len(steps)} steps could be used ("
+                    + ", ".join(f"{n} {r}" for r, n in reasons.items())
+                    + "): nothing to summarise")
+    elif excl:
+        msgs.append(f"{len(used)} of {len(steps)} steps used; excluded: "
+                    + ", ".join(f"{n} {r}" for r, n in reasons.items()))
+    if steps and len({s.stance_side for s in steps}) == 1:
+        only = steps[0].stance_side
+        msgs.append(f"all {len(steps)} steps are {_SIDE_WORD[only]}-stance: only one side was "
+                    "detected, so there is nothing for the other side and no symmetry index "
+                    "(check the gait events' sides)")
+    few = [sd for sd in SIDES if len(used) > 0 and n_side[sd] < min_steps_per_side]
+    for sd in few:
+        other = "R" if sd == "L" else "L"
+        msgs.append(
+            f"only {n_side[sd]} {_SIDE_WORD[sd]}-stance steps used: too few for the "
+            f"{_SIDE_WORD[sd]} drop, ranges of motion and step times (at least "
+            f"{min_steps_per_side} needed), so they are NaN"
+            + ("; and no symmetry index without both sides" if n_side[other] else ""))
+        if n_side[sd] == 0 and n_side[other]:
+            msgs.append(f"no {_SIDE_WORD[sd]}-stance steps at all: only one side was detected "
+                        "(check the gait events' sides)")
+
+    # 2.
+    step_time = col("step_time_s")
+    stride_time = col("stride_time_s")
+    cadence = math.nan
+    if len(used) >= min_steps_per_side:
+        cadence = 60.0 / float(step_time.mean())
+    elif used:
+        msgs.append(f"cadence: only {len(used)} steps used (at least {min_steps_per_side} "
+                    "needed)")
+    step_time_s = _mean_sd_by_side(step_time, side, min_steps_per_side)
+    stride_time_s = _mean_sd_by_side(stride_time, side, min_steps_per_side)
+    stance_pct, swing_pct = _stance_swing(used, list(strides), min_steps_per_side, msgs)
+
+    # 3.
+    def per_side(name: str, fn) -> dict[str, float]:
+        v = col(name)
+        out = {}
+        for sd in SIDES:
+            x = v[(side == sd) & np.isfinite(v)]
+            out[sd] = fn(x) if len(x) >= min_steps_per_side else math.nan
+        return out
+
+    def med(x: np.ndarray) -> float:
+        return float(np.median(x))
+
+    drop = per_side("contralateral_drop_deg", med)
+    drop_sd = per_side("contralateral_drop_deg", _sd)
+    roms = {n: per_side(f"{n}_rom_deg", med) for n in ("obliquity", "tilt", "rotation")}
+    mt = col("mean_tilt_deg")
+    mean_tilt = float(mt.mean()) if len(used) >= min_steps_per_side else math.nan
+    t = np.asarray(t_s, float).reshape(-1)
+    angles = np.asarray(angles_rad, float).reshape(-1, 3)
+    if len(angles) != len(t):
+        raise ValueError(f"angles_rad has {len(angles)} rows but t_s has {len(t)}")
+    mean_obl = _mean_obliquity_deg(used, t, angles) if len(used) >= min_steps_per_side \
+        else math.nan
+    if abs(mean_tilt) > max_mean_tilt_deg:
+        msgs.append(f"mean tilt while walking is {mean_tilt:+.1f}° from the calibration "
+                    f"(more than {max_mean_tilt_deg:g}°): was the calibration taken in quiet "
+                    "standing? (the pelvis tilts back when seated: a seated calibration makes "
+                    "walking read strongly anterior)")
+    if abs(mean_obl) > max_mean_obliquity_deg:
+        msgs.append(f"mean obliquity while walking is {mean_obl:+.1f}° (+ = left side up) from "
+                    f"the calibration: left-stance drops read about {abs(mean_obl):.1f}° "
+                    f"{'larger' if mean_obl > 0 else 'smaller'} and right-stance drops "
+                    f"{'smaller' if mean_obl > 0 else 'larger'} than from a level pelvis; check "
+                    "the calibration posture (or a leg-length difference)")
+
+    # 4.
+    si = {"drop": symmetry_index(drop["L"], drop["R"]),
+          "obliquity_rom": symmetry_index(roms["obliquity"]["L"], roms["obliquity"]["R"]),
+          "step_time": symmetry_index(step_time_s["L_mean"], step_time_s["R_mean"])}
+    if all(np.isfinite([drop["L"], drop["R"]])) and not np.isfinite(si["drop"]):
+        msgs.append(f"drop symmetry index undefined: the drops ({drop['L']:.1f}° left, "
+                    f"{drop['R']:.1f}° right stance) do not add up to a positive number")
+
+    # 5.
+    var = _variability(used, side, n_side, min_steps_variability, msgs)
+
+    # 6., 7.
+    runs = _runs(used)
+    reg = _nan_dict(("step_v", "stride_v", "step_ap", "stride_ap"))
+    hr = _nan_dict(("ap", "v", "ml"))
+    if acc_body_mps2 is None:
+        if used:
+            msgs.append("regularity and harmonic ratios need the sacral acceleration "
+                        "(acc_body_mps2): not given")
+    elif used:
+        acc = np.asarray(acc_body_mps2, float).reshape(-1, 3)
+        if len(acc) != len(t):
+            raise ValueError(f"acc_body_mps2 has {len(acc)} rows but t_s has {len(t)}; "
+                             "give the acceleration of the same samples")
+        reg = _regularity(runs, t, acc, min_regularity_steps, msgs)
+        hr = _harmonic_ratios(used, t, acc, n_harmonics, min_steps_per_side, msgs)
+
+    # 8.
+    curves = _curves(used, t, angles, msgs)
+
+    return WalkSummary(
+        n_steps_used=len(used), n_steps_excluded=len(excl), excluded_reasons=reasons,
+        cadence_spm=cadence, step_time_s=step_time_s, stride_time_s=stride_time_s,
+        stance_pct=stance_pct, swing_pct=swing_pct, contralateral_drop_deg=drop,
+        contralateral_drop_sd_deg=drop_sd, obliquity_rom_deg=roms["obliquity"],
+        tilt_rom_deg=roms["tilt"], rotation_rom_deg=roms["rotation"], mean_tilt_deg=mean_tilt,
+        symmetry_index=si, variability=var, regularity=reg, harmonic_ratio=hr, curves=curves,
+        messages=msgs, n_steps_by_side=n_side, mean_obliquity_deg=mean_obl)
+
+
+def _mean_obliquity_deg(used: list[StepMetrics], t: np.ndarray, angles: np.ndarray) -> float:
+    """Mean obliquity over the samples of the used steps (deg)."""
+    total, n = 0.0, 0
+    for s in used:
+        i0 = int(np.searchsorted(t, s.t_ic_s - _T_TOL_S))
+        i1 = int(np.searchsorted(t, s.t_ic_s + s.step_time_s - _T_TOL_S))
+        x = angles[i0:i1, OBLIQUITY]
+        x = x[np.isfinite(x)]
+        total += float(x.sum())
+        n += len(x)
+    return math.degrees(total / n) if n else math.nan
+
+
+def _stance_swing(used: list[StepMetrics], strides: list[Stride], min_n: int,
+                  msgs: list[str]) -> tuple[dict[str, float], dict[str, float]]:
+    keys = ("mean", "sd", "L_mean", "L_sd", "R_mean", "R_sd")
+    if not used:
+        return _nan_dict(keys), _nan_dict(keys)
+    if not strides:
+        msgs.append("stance and swing need the gait stage's strides (final contacts): "
+                    "not given")
+        return _nan_dict(keys), _nan_dict(keys)
+    starts = {(s.stance_side, round(s.t_ic_s, 6)) for s in used}
+    sel = [s for s in strides if s.used and (s.side, round(s.t_start_s, 6)) in starts
+           and np.isfinite(s.stance_s) and np.isfinite(s.swing_s) and s.stride_time_s > 0]
+    if len(sel) < min_n:
+        msgs.append(f"stance and swing: only {len(sel)} strides with both contacts match the "
+                    f"used steps (at least {min_n} needed)")
+    sides = np.array([s.side for s in sel], dtype=object)
+    stance = np.array([100.0 * s.stance_s / s.stride_time_s for s in sel])
+    swing = np.array([100.0 * s.swing_s / s.stride_time_s for s in sel])
+    return _mean_sd_by_side(stance, sides, min_n), _mean_sd_by_side(swing, sides, min_n)
+
+
+def _variability(used: list[StepMetrics], side: np.ndarray, n_side: dict[str, int],
+                 min_n: int, msgs: list[str]) -> dict[str, float]:
+    names = {"step_time_cv_pct": "step_time_s", "stride_time_cv_pct": "stride_time_s",
+             "drop_sd_deg": "contralateral_drop_deg",
+             "obliquity_rom_sd_deg": "obliquity_rom_deg", "tilt_rom_sd_deg": "tilt_rom_deg",
+             "rotation_rom_sd_deg": "rotation_rom_deg"}
+    out = _nan_dict(tuple(names))
+    if not used:
+        return out
+    if min(n_side.values()) < min_n:
+        msgs.append(f"variability: {n_side['L']} left- and {n_side['R']} right-stance steps "
+                    f"used, at least {min_n} per side needed (variability of fewer steps is "
+                    "not reliable; Galna et al. 2013 recommend about 30 steps)")
+        return out
+    for key, name in names.items():
+        v = np.array([getattr(s, name) for s in used], float)
+        per = []
+        for sd in SIDES:
+            x = v[(side == sd) & np.isfinite(v)]
+            if len(x) < min_n:
+                per = []
+                break
+            per.append(_sd(x) / float(x.mean()) * 100.0 if key.endswith("_cv_pct")
+                       else _sd(x) ** 2)
+        if not per:
+            msgs.append(f"variability: {key} has fewer than {min_n} values on a side")
+        elif key.endswith("_cv_pct"):
+            out[key] = float(np.mean(per))
+        else:
+            out[key] = math.sqrt(float(np.mean(per)))
+    return out
+
+
+def _runs(used: list[StepMetrics]) -> list[list[StepMetrics]]:
+    """Runs of consecutive used steps (each starting where the previous one ended)."""
+    runs: list[list[StepMetrics]] = []
+    for s in sorted(used, key=lambda s: s.t_ic_s):
+        if runs and runs[-1][-1].bout == s.bout and abs(
+                runs[-1][-1].t_ic_s + runs[-1][-1].step_time_s - s.t_ic_s) <= _T_TOL_S:
+            runs[-1].append(s)
+        else:
+            runs.append([s])
+    return runs
+
+
+def _unbiased_autocorrelation(x: np.ndarray, max_lag: int) -> np.ndarray:
+    """A(m) = Σ x_i x_(i+m) / (N − m) for m = 0..max_lag, divided by A(0); mean removed."""
+    x = x - x.mean()
+    n = len(x)
+    a = np.array([float(x[:n - m] @ x[m:]) / (n - m) for m in range(max_lag + 1)])
+    return a / a[0] if a[0] > 0 else np.full_like(a, np.nan)
+
+
+def _regularity(runs: list[list[StepMetrics]], t: np.ndarray, acc: np.ndarray, min_steps: int,
+                msgs: list[str]) -> dict[str, float]:
+    out = _nan_dict(("step_v", "stride_v", "step_ap", "stride_ap"))
+    vals: dict[str, list[tuple[float, int]]] = {k: [] for k in out}
+    for run in runs:
+        if len(run) < min_steps:
+            continue
+        t0, t1 = run[0].t_ic_s, run[-1].t_ic_s + run[-1].step_time_s
+        i0 = int(np.searchsorted(t, t0 - _T_TOL_S))
+        i1 = int(np.searchsorted(t, t1 - _T_TOL_S))
+        seg = acc[i0:i1]
+        if len(seg) < 4 or np.isnan(seg).any():
+            continue
+        dt = (t[i1 - 1] - t[i0]) / max(1, i1 - 1 - i0)
+        step_n = float(np.median([s.step_time_s for s in run])) / dt
+        stride_n = 2.0 * step_n
+        max_lag = min(len(seg) - 2, math.ceil(1.25 * stride_n))
+        for axis, name in ((2, "v"), (0, "ap")):
+            a = _unbiased_autocorrelation(seg[:, axis], max_lag)
+            for key, lag in ((f"step_{name}", step_n), (f"stride_{name}", stride_n)):
+                lo, hi = math.floor(0.75 * lag), min(max_lag, math.ceil(1.25 * lag))
+                if hi > lo:
+                    vals[key].append((float(np.max(a[lo:hi + 1])), len(seg)))
+    for key, v in vals.items():
+        if v:
+            w = np.array([n for _, n in v], float)
+            out[key] = float(np.average([x for x, _ in v], weights=w))
+    if not vals["step_v"]:
+        msgs.append(f"regularity: no run of at least {min_steps} consecutive used steps "
+                    "(needed for the autocorrelation to reach a stride)")
+    return out
+
+
+def _harmonic_ratios(used: list[StepMetrics], t: np.ndarray, acc: np.ndarray, n_harm: int,
+                     min_n: int, msgs: list[str]) -> dict[str, float]:
+    out = _nan_dict(("ap", "v", "ml"))
+    k = np.arange(1, n_harm + 1)
+    even = k % 2 == 0
+    ratios = []
+    for s in used:
+        if not math.isfinite(s.stride_time_s):
+            continue
+        i0 = int(np.searchsorted(t, s.t_ic_s - _T_TOL_S))
+        i1 = int(np.searchsorted(t, s.t_ic_s + s.stride_time_s - _T_TOL_S))
+        x = acc[i0:i1]
+        n = len(x)
+        if n < 2 * n_harm + 2 or np.isnan(x).any():
+            continue
+        amp = np.abs(np.fft.rfft(x, axis=0)[1:n_harm + 1])   # harmonics 1..n_harm, (n_harm, 3)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            r_ap = amp[even, 0].sum() / amp[~even, 0].sum()
+            r_ml = amp[~even, 1].sum() / amp[even, 1].sum()
+            r_v = amp[even, 2].sum() / amp[~even, 2].sum()
+        ratios.append((r_ap, r_v, r_ml))
+    if len(ratios) < min_n:
+        msgs.append(f"harmonic ratios: only {len(ratios)} complete strides (at least {min_n} "
+                    "needed)")
+        return out
+    r = np.array(ratios)
+    out["ap"], out["v"], out["ml"] = (float(np.nanmedian(r[:, i])) for i in range(3))
+    return out
+
+
+def _curves(used: list[StepMetrics], t: np.ndarray, angles: np.ndarray,
+            msgs: list[str]) -> dict:
+    pct = np.linspace(0.0, 100.0, 101)
+    curves: dict = {"pct": pct.tolist(), "convention":
+                    "sacrum body frame (docs/pelvic-angles.md): obliquity + = left side up, "
+                    "tilt + = anterior, rotation + = right side forward; gait cycle from the "
+                    "IC of the stance side"}
+    names = (("tilt_deg", TILT), ("obliquity_deg", OBLIQUITY), ("rotation_deg", ROTATION))
+    for sd in SIDES:
+        rows = []
+        for s in used:
+            if s.stance_side != sd or not math.isfinite(s.stride_time_s):
+                continue
+            i0 = int(np.searchsorted(t, s.t_ic_s - _T_TOL_S))
+            i1 = int(np.searchsorted(t, s.t_ic_s + s.stride_time_s + _T_TOL_S, "right"))
+            ts, a = t[i0:i1], angles[i0:i1]
+            if len(ts) < 2 or np.isnan(a).any():
+                continue
+            u = (ts - s.t_ic_s) / s.stride_time_s * 100.0
+            rows.append(np.stack([np.interp(pct, u, np.degrees(a[:, j])) for _, j in names]))
+        side_curves: dict = {"n": len(rows)}
+        arr = np.array(rows) if rows else np.full((0, 3, 101), np.nan)
+        for i, (name, _) in enumerate(names):
+            mean = arr[:, i].mean(axis=0) if rows else np.full(101, np.nan)
+            sdv = arr[:, i].std(axis=0, ddof=1) if len(rows) >= 2 else np.full(101, np.nan)
+            side_curves[name] = {"mean": mean.tolist(), "sd": sdv.tolist()}
+        curves[sd] = side_curves
+        if used and len(rows) < 2:
+            msgs.append(f"{_SIDE_WORD[sd]}-stance curves: {len(rows)} complete strides "
+                        "(at least 2 needed for a mean and SD)")
+    return curves
+
+
+__all__ = ["EXCLUSION_REASONS", "StepMetrics", "StepMetricsStream", "WalkSummary",
+           "body_acceleration", "step_metrics", "summarize_walk", "symmetry_index"]

@@ -1,0 +1,556 @@
+"""Pelvic control score: 0-100 per task and per session, from named components.
+
+The stage after ``metrics`` (docs/pipeline.md): it reads a walking summary
+(:class:`sacrum.metrics.WalkSummary`) and the bands (``data/bands.toml``, or a
+clinic's own file), and explains every point it takes away. The bands, their
+published sources and the number of steps needed are in docs/scoring.md.
+
+Steps of :func:`score_walk`:
+
+1. Count the used (not excluded) steps of each stance side.
+2. Evaluate every item of every component: look its metric up in the summary
+   ("contralateral_drop_deg.L" is ``summary.contralateral_drop_deg["L"]``) and
+   map it through its band: 100 points inside the normal band, falling
+   linearly to 0 at the poor limit (:meth:`Band.points`); the item's reason
+   says the value, the band and what it cost.
+3. Combine the items of each component: "worst" (the lowest item) or "mean"
+   (weighted). A component is not scored when one of its non-optional items
+   has no value, or when it needs more steps (``min_steps``) than were used.
+4. The task score is the weighted mean of the scored components, and there is
+   none (``None``, with the reason in ``message``) when the task is not one
+   the bands apply to, when either stance side has fewer than
+   ``min_steps_per_side`` used steps (one side only included), or when a
+   required component is not scored. Components are evaluated all the same,
+   so the values and reasons are there to read, but none of them then
+   carries a score.
+
+:func:`score_session` combines task scores, weighted by their used steps.
+The same functions serve the live view (called once per stride on the
+summary so far) and the offline report.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+SIDES = ("L", "R")
+SIDE_WORDS = {"L": "left", "R": "right"}
+UNITS = {"deg": "°", "%": " %", "": ""}
+COMBINE = ("worst", "mean")
+DEFAULT_BANDS = "bands.toml"
+
+
+class BandsError(ValueError):
+    """A bands file that cannot be used; the message names the file, the key and the fix."""
+
+
+# ---- bands ---------------------------------------------------------------------------------
+
+
+def _fmt(value: float, unit: str) -> str:
+    """A value for a reason text: 8.1°, 12.3 %, 0.82."""
+    if unit == "":
+        return f"{value:.2f}"
+    return f"{value:.1f}{UNITS.get(unit, ' ' + unit)}"
+
+
+@dataclass(frozen=True)
+class Band:
+    """Normal band and poor limits of one metric, in the metric's unit.
+
+    ``normal_min`` ≤ value ≤ ``normal_max`` scores 100 points (a missing edge
+    is open); above ``normal_max`` the points fall linearly to 0 at
+    ``poor_max``, below ``normal_min`` to 0 at ``poor_min``.
+    """
+
+    normal_min: float | None = None
+    normal_max: float | None = None
+    poor_min: float | None = None
+    poor_max: float | None = None
+    unit: str = ""
+
+    def points(self, value: float) -> float:
+        """0-100 points for ``value`` (finite)."""
+        if self.normal_max is not None and value > self.normal_max:
+            frac = (value - self.normal_max) / (self.poor_max - self.normal_max)
+            return 100.0 * max(0.0, 1.0 - frac)
+        if self.normal_min is not None and value < self.normal_min:
+            frac = (self.normal_min - value) / (self.normal_min - self.poor_min)
+            return 100.0 * max(0.0, 1.0 - frac)
+        return 100.0
+
+    def describe(self) -> str:
+        """The normal band in words: "≤ 7.0°", "≥ 0.80", "1.0°–7.0°"."""
+        lo, hi, u = self.normal_min, self.normal_max, self.unit
+        if lo is not None and hi is not None:
+            return f"{_fmt(lo, u)}–{_fmt(hi, u)}"
+        return f"≤ {_fmt(hi, u)}" if hi is not None else f"≥ {_fmt(lo, u)}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"normal_min": self.normal_min, "normal_max": self.normal_max,
+                "poor_min": self.poor_min, "poor_max": self.poor_max, "unit": self.unit}
+
+
+@dataclass(frozen=True)
+class ItemSpec:
+    """One metric of a component: where to find it in the summary, its band, its weight."""
+
+    name: str
+    metric: str
+    label: str
+    band: Band
+    weight: float = 1.0
+    optional: bool = False
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class ComponentSpec:
+    """A named component: its weight in the task score, how its items combine, how many
+    used steps it needs (in all, both sides), and whether a task score needs it."""
+
+    name: str
+    weight: float
+    items: tuple[ItemSpec, ...]
+    combine: str = "mean"
+    required: bool = False
+    min_steps: int = 0
+
+
+@dataclass(frozen=True)
+class Bands:
+    """A parsed bands file (:func:`load_bands`)."""
+
+    components: dict[str, ComponentSpec]
+    min_steps_per_side: int = 10
+    tasks: tuple[str, ...] = ("walk",)
+    origin: str = DEFAULT_BANDS
+
+
+_TOP_KEYS = {"schema", "base", "score", "components"}
+_SCORE_KEYS = {"tasks", "min_steps_per_side"}
+_COMPONENT_KEYS = {"weight", "combine", "required", "min_steps", "items"}
+_ITEM_KEYS = {"metric", "label", "unit", "normal_min", "normal_max", "poor_min", "poor_max",
+              "weight", "optional", "source"}
+
+
+def load_bands(path: str | os.PathLike | None = None) -> Bands:
+    """The bands: the packaged ``data/bands.toml``, with ``path`` laid over it if given
+    (only the keys it has change), or ``path`` alone if it says ``base = "none"``.
+
+    Raises :class:`BandsError` for a file that is missing, is not TOML, or has a
+    value that cannot be used (the message names the file and the key).
+    """
+    default = tomllib.loads(
+        resources.files("sacrum").joinpath("data", DEFAULT_BANDS).read_text("utf-8"))
+    if path is None:
+        return parse_bands(default, origin=f"packaged {DEFAULT_BANDS}")
+    try:
+        with open(path, "rb") as f:
+            user = tomllib.load(f)
+    except OSError as e:
+        raise BandsError(f"bands file {path}: {e.strerror or e}") from e
+    except tomllib.TOMLDecodeError as e:
+        raise BandsError(f"bands file {path} is not valid TOML: {e}") from e
+    base = user.get("base", "default")
+    if base not in ("default", "none"):
+        raise BandsError(f'bands file {path}: base = {base!r}; use "default" (lay this file '
+                         'over the packaged bands) or "none" (use this file alone)')
+    data = user if base == "none" else _merge(default, user)
+    return parse_bands(data, origin=str(path))
+
+
+def _merge(base: dict, over: dict) -> dict:
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def parse_bands(data: dict[str, Any], origin: str = "bands") -> Bands:
+    """Check and convert the TOML tables of a bands file (see data/bands.toml)."""
+
+    def fail(where: str, msg: str) -> BandsError:
+        return BandsError(f"bands file {origin}: {where}: {msg}")
+
+    def unknown(table: dict, allowed: set[str], where: str) -> None:
+        extra = sorted(set(table) - allowed)
+        if extra:
+            raise fail(where, f"unknown key{'s' if len(extra) > 1 else ''} "
+                       f"{', '.join(extra)} (known: {', '.join(sorted(allowed))})")
+
+    def number(table: dict, key: str, where: str, default=None, *, positive=False):
+        v = table.get(key, default)
+        if v is None:
+            return None
+        if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
+            raise fail(where, f"{key} = {v!r} is not a number")
+        if positive and v < 0:
+            raise fail(where, f"{key} = {v} must not be negative")
+        return float(v)
+
+    def flag(table: dict, key: str, where: str, default: bool) -> bool:
+        v = table.get(key, default)
+        if not isinstance(v, bool):
+            raise fail(where, f"{key} = {v!r} must be true or false")
+        return v
+
+    def count(table: dict, key: str, where: str, default: int) -> int:
+        v = table.get(key, default)
+        if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+            raise fail(where, f"{key} = {v!r} must be a whole number ≥ 0")
+        return v
+
+    if data.get("schema", 1) != 1:
+        raise fail("schema", f"{data.get('schema')!r} is not a version this sacrum reads (1)")
+    unknown(data, _TOP_KEYS, "top level")
+    score = data.get("score", {})
+    if not isinstance(score, dict):
+        raise fail("[score]", "must be a table")
+    unknown(score, _SCORE_KEYS, "[score]")
+    tasks = score.get("tasks", ["walk"])
+    if not (isinstance(tasks, list) and all(isinstance(t, str) and t for t in tasks)):
+        raise fail("[score] tasks", f"{tasks!r} must be a list of task names")
+    min_side = count(score, "min_steps_per_side", "[score]", 10)
+    if min_side < 1:
+        raise fail("[score]", "min_steps_per_side must be at least 1")
+
+    comps_in = data.get("components")
+    if not isinstance(comps_in, dict) or not comps_in:
+        raise fail("[components]", "no components: give at least one [components.NAME] table")
+    components: dict[str, ComponentSpec] = {}
+    for cname, c in comps_in.items():
+        where = f"[components.{cname}]"
+        if not isinstance(c, dict):
+            raise fail(where, "must be a table")
+        unknown(c, _COMPONENT_KEYS, where)
+        weight = number(c, "weight", where, 1.0, positive=True)
+        combine = c.get("combine", "mean")
+        if combine not in COMBINE:
+            raise fail(where, f"combine = {combine!r}; use one of {', '.join(COMBINE)}")
+        items_in = c.get("items")
+        if not isinstance(items_in, dict) or not items_in:
+            raise fail(where, f"no items: give at least one [components.{cname}.items.NAME]")
+        items = []
+        for iname, it in items_in.items():
+            iwhere = f"[components.{cname}.items.{iname}]"
+            if not isinstance(it, dict):
+                raise fail(iwhere, "must be a table")
+            unknown(it, _ITEM_KEYS, iwhere)
+            metric = it.get("metric")
+            if not isinstance(metric, str) or not metric:
+                raise fail(iwhere, 'metric is missing (e.g. metric = "contralateral_drop_deg.L")')
+            unit = it.get("unit", "")
+            if unit not in UNITS:
+                raise fail(iwhere, f"unit = {unit!r}; use one of "
+                           + ", ".join(repr(u) for u in UNITS))
+            lo, hi, plo, phi = (number(it, k, iwhere) for k in
+                                ("normal_min", "normal_max", "poor_min", "poor_max"))
+            if lo is None and hi is None:
+                raise fail(iwhere, "give normal_max (and poor_max) or normal_min (and poor_min)")
+            if hi is not None and (phi is None or not phi > hi):
+                raise fail(iwhere, f"poor_max ({phi}) must be above normal_max ({hi})")
+            if lo is not None and (plo is None or not plo < lo):
+                raise fail(iwhere, f"poor_min ({plo}) must be below normal_min ({lo})")
+            if hi is None and phi is not None:
+                raise fail(iwhere, "poor_max without normal_max")
+            if lo is None and plo is not None:
+                raise fail(iwhere, "poor_min without normal_min")
+            if lo is not None and hi is not None and not lo <= hi:
+                raise fail(iwhere, f"normal_min ({lo}) must not be above normal_max ({hi})")
+            label = it.get("label", iname)
+            source = it.get("source", "")
+            if not isinstance(label, str) or not isinstance(source, str):
+                raise fail(iwhere, "label and source must be text")
+            items.append(ItemSpec(
+                name=iname, metric=metric, label=label, band=Band(lo, hi, plo, phi, unit),
+                weight=number(it, "weight", iwhere, 1.0, positive=True),
+                optional=flag(it, "optional", iwhere, False), source=source))
+        components[cname] = ComponentSpec(
+            name=cname, weight=weight, items=tuple(items), combine=combine,
+            required=flag(c, "required", where, False),
+            min_steps=count(c, "min_steps", where, 0))
+    if not sum(c.weight for c in components.values()) > 0:
+        raise fail("[components]", "all weights are 0: give at least one a positive weight")
+    return Bands(components, min_side, tuple(tasks), origin)
+
+
+# ---- results -------------------------------------------------------------------------------
+
+
+@dataclass
+class Item:
+    """One metric's contribution: its value (None when the summary has none), its band, its
+    points (None when not scored) and the reason in words."""
+
+    name: str
+    metric: str
+    label: str
+    value: float | None
+    unit: str
+    band: Band
+    score_0_100: float | None
+    reason: str
+    weight: float = 1.0
+    source: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "metric": self.metric, "label": self.label,
+                "value": self.value, "unit": self.unit, "band": self.band.as_dict(),
+                "score": self.score_0_100, "weight": self.weight, "reason": self.reason,
+                "source": self.source}
+
+
+@dataclass
+class Component:
+    """A named component of a score.
+
+    score_0_100: None when not scored (the reason says why). value, unit, band: by item
+    name (for a session component: the task scores, by task). weight: in the task score.
+    reason: every deduction in words ("right stance: contralateral drop 8.1°, above the
+    7.0° band: 78/100 (0 at 12.0°)"), or what was within the bands. items: the details.
+    """
+
+    name: str
+    score_0_100: float | None
+    value: dict[str, float | None]
+    unit: dict[str, str]
+    band: dict[str, Band]
+    weight: float
+    reason: str
+    items: list[Item] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"score": self.score_0_100, "weight": self.weight, "reason": self.reason,
+                "items": [i.as_dict() for i in self.items]}
+
+
+@dataclass
+class TaskScore:
+    """The score of one task (or of the session, task "session").
+
+    score: 0-100, or None (never a score on too few steps; ``message`` says why).
+    components: by name. n_steps_used: used steps in all; n_steps_by_side: {"L", "R"}
+    (None where unknown). min_steps: the per-side minimum the score needed.
+    message: how the score was made, or why there is none.
+    """
+
+    task: str
+    score: float | None
+    components: dict[str, Component]
+    n_steps_used: int
+    min_steps: int
+    message: str
+    n_steps_by_side: dict[str, int | None] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"task": self.task, "score": self.score, "message": self.message,
+                "n_steps_used": self.n_steps_used, "n_steps_by_side": self.n_steps_by_side,
+                "min_steps_per_side": self.min_steps,
+                "components": {k: c.as_dict() for k, c in self.components.items()}}
+
+
+# ---- scoring -------------------------------------------------------------------------------
+
+
+def _lookup(summary: Any, metric: str) -> tuple[float | None, str | None]:
+    """(value, None) or (None, why not) for a dotted metric path into the summary."""
+    head, *keys = metric.split(".")
+    if not hasattr(summary, head):
+        return None, f"the summary has no {head}"
+    v = getattr(summary, head)
+    for k in keys:
+        if not isinstance(v, dict) or k not in v:
+            return None, f"the summary has no {metric}"
+        v = v[k]
+    try:
+        x = float(v)
+    except (TypeError, ValueError):
+        return None, f"{metric} is not a number ({v!r})"
+    if not math.isfinite(x):
+        return None, f"no value ({metric} could not be computed)"
+    return x, None
+
+
+def _item(spec: ItemSpec, summary: Any, points: bool) -> Item:
+    """The item's value against its band; with ``points``, its points too."""
+    b = spec.band
+    value, why = _lookup(summary, spec.metric)
+    if value is None:
+        return Item(spec.name, spec.metric, spec.label, None, b.unit, b, None,
+                    f"{spec.label}: {why}", spec.weight, spec.source)
+    pts = b.points(value)
+    v = _fmt(value, b.unit)
+    if pts >= 100.0:
+        reason = f"{spec.label} {v}, within the {b.describe()} band"
+    else:
+        above = b.normal_max is not None and value > b.normal_max
+        edge, limit = (b.normal_max, b.poor_max) if above else (b.normal_min, b.poor_min)
+        reason = f"{spec.label} {v}, {'above' if above else 'below'} the {_fmt(edge, b.unit)} band"
+        if points:
+            reason += f": {pts:.0f}/100 (0 at {_fmt(limit, b.unit)})"
+    return Item(spec.name, spec.metric, spec.label, value, b.unit, b, pts if points else None,
+                reason, spec.weight, spec.source)
+
+
+def _component(spec: ComponentSpec, summary: Any, n_used: int, points: bool) -> Component:
+    """Items evaluated and combined (step 3); without ``points``, values and reasons only."""
+    enough = n_used >= spec.min_steps
+    items = [_item(i, summary, points and enough) for i in spec.items]
+    have = [i for i in items if i.value is not None]
+    missing = [i for i, s in zip(items, spec.items, strict=True)
+               if i.value is None and not s.optional]
+    off_band = [i.reason for i in have if i.band.points(i.value) < 100.0]
+    skipped = [i.reason for i in items if i.value is None]  # optional items without a value
+    score: float | None = None
+    if missing or not have:
+        reason = "not scored: " + "; ".join(i.reason for i in (missing or items))
+    elif points and not enough:
+        reason = (f"not scored: needs at least {spec.min_steps} used steps, "
+                  f"{n_used} used (docs/scoring.md, 'How many steps'); "
+                  + "; ".join(off_band or [i.reason for i in have]))
+    elif not points:
+        reason = "; ".join((off_band or [i.reason for i in have]) + skipped)
+    elif not any(i.weight > 0 for i in have):
+        reason = "not scored: every item with a value has weight 0"
+    else:
+        counted = [i for i in have if i.weight > 0]  # weight 0: shown, not counted
+        if spec.combine == "worst":
+            score = min(i.score_0_100 for i in counted)
+        else:
+            score = (sum(i.weight * i.score_0_100 for i in counted)
+                     / sum(i.weight for i in counted))
+        reason = ("; ".join(off_band + skipped) if off_band
+                  else "no deduction: " + "; ".join([i.reason for i in have] + skipped))
+    return Component(spec.name, score, {i.name: i.value for i in items},
+                     {i.name: i.unit for i in items}, {i.name: i.band for i in items},
+                     spec.weight, reason, items)
+
+
+def _steps_by_side(summary: Any, steps) -> tuple[dict[str, int | None], str]:
+    """Used steps per stance side: from the steps if given, else from the summary."""
+    if steps is not None:
+        used = [s for s in steps if getattr(s, "excluded", None) is None]
+        return {s: sum(st.stance_side == s for st in used) for s in SIDES}, ""
+    by_side = getattr(summary, "n_steps_by_side", None)
+    if isinstance(by_side, dict):
+        return {s: int(by_side.get(s, 0) or 0) for s in SIDES}, ""
+    return {s: None for s in SIDES}, "per-side step counts not given: checked the total"
+
+
+def score_walk(summary: Any, bands: Bands | None = None, *, task: str = "walk",
+               steps=None) -> TaskScore:
+    """The score of one walking task from its summary (steps in the module docstring).
+
+    ``summary``: a :class:`sacrum.metrics.WalkSummary` (any object with its fields).
+    ``bands``: from :func:`load_bands` (default: the packaged bands). ``task``: the task's
+    name (scored only if the bands list it). ``steps``: the task's
+    :class:`sacrum.metrics.StepMetrics`, to count the used steps of each side (without
+    them, ``summary.n_steps_by_side`` if it has one, else only the total is checked).
+    """
+    bands = bands or load_bands()
+    need = bands.min_steps_per_side
+    n_used = int(getattr(summary, "n_steps_used", 0) or 0)
+    by_side, count_note = _steps_by_side(summary, steps)
+    comps = {name: _component(spec, summary, n_used, True)
+             for name, spec in bands.components.items()}
+
+    if task not in bands.tasks:
+        why_not = (f"no score for task {task!r}: the bands ({bands.origin}) apply to "
+                   f"{', '.join(bands.tasks)}")
+    else:
+        why_not = _too_few(by_side, n_used, need)
+    if why_not is None:
+        unscored = [c for c in comps.values()
+                    if c.score_0_100 is None and bands.components[c.name].required]
+        if unscored:
+            why_not = "no score: " + "; ".join(f"{c.name} {c.reason}" for c in unscored)
+    use = [c for c in comps.values() if c.score_0_100 is not None and c.weight > 0]
+    if why_not is None and not use:
+        why_not = "no score: no component could be scored"
+    if why_not is not None:  # the values against their bands, without points
+        comps = {name: _component(spec, summary, n_used, False)
+                 for name, spec in bands.components.items()}
+        return TaskScore(task, None, comps, n_used, need, why_not, by_side)
+
+    w = sum(c.weight for c in use)
+    score = sum(c.weight * c.score_0_100 for c in use) / w
+    sides = ", ".join(f"{by_side[s]} {SIDE_WORDS[s]}" for s in SIDES if by_side[s] is not None)
+    msg = f"from {n_used} used steps" + (f" ({sides} stance)" if sides else "")
+    left_out = [c for c in comps.values() if c.score_0_100 is None and c.weight > 0]
+    if left_out:
+        msg += "; " + "; ".join(f"{c.name} left out ({c.reason.removeprefix('not scored: ')})"
+                                for c in left_out)
+        msg += f"; the weights of {', '.join(c.name for c in use)} were rescaled to sum to 1"
+    if count_note:
+        msg += f"; {count_note}"
+    return TaskScore(task, score, comps, n_used, need, msg, by_side)
+
+
+def _too_few(by_side: dict[str, int | None], n_used: int, need: int) -> str | None:
+    if all(v is None for v in by_side.values()):
+        if n_used < 2 * need:
+            return (f"no score: {n_used} used steps; a score needs at least {need} on each "
+                    f"stance side (docs/scoring.md, 'How many steps')")
+        return None
+    present = [s for s in SIDES if by_side[s]]
+    if len(present) == 1:
+        s = present[0]
+        other = "R" if s == "L" else "L"
+        return (f"no score: only {SIDE_WORDS[s]} stance steps were found ({by_side[s]} "
+                f"{SIDE_WORDS[s]}, 0 {SIDE_WORDS[other]}); the score compares both sides "
+                f"(drop on each side, symmetry), so it needs at least {need} of each. "
+                f"The {SIDE_WORDS[s]} values are in the summary")
+    short = [s for s in SIDES if (by_side[s] or 0) < need]
+    if short:
+        counts = " and ".join(f"{by_side[s] or 0} {SIDE_WORDS[s]}" for s in SIDES)
+        return (f"no score: too few steps ({counts} stance steps used); a score needs at "
+                f"least {need} on each side (docs/scoring.md, 'How many steps')")
+    return None
+
+
+def score_session(task_scores: list[TaskScore]) -> TaskScore:
+    """The session: the task scores weighted by their used steps (tasks without a score
+    are left out, and the message says so); each component likewise."""
+    scored = [t for t in task_scores if t.score is not None and t.n_steps_used > 0]
+    n_all = sum(t.n_steps_used for t in task_scores)
+    need = max((t.min_steps for t in task_scores), default=0)
+    by_side: dict[str, int | None] = {
+        s: sum(t.n_steps_by_side.get(s) or 0 for t in task_scores) for s in SIDES}
+    skipped = [t for t in task_scores if t not in scored]
+    skipped_msg = "; ".join(f"{t.task}: {t.message}" for t in skipped)
+    if not scored:
+        msg = "no session score: " + (skipped_msg or "no tasks")
+        return TaskScore("session", None, {}, n_all, need, msg, by_side)
+    n = sum(t.n_steps_used for t in scored)
+    score = sum(t.n_steps_used * t.score for t in scored) / n
+    names = list(dict.fromkeys(k for t in scored for k in t.components))
+    comps = {}
+    for name in names:
+        parts = [(t, t.components[name]) for t in scored if name in t.components]
+        have = [(t, c) for t, c in parts if c.score_0_100 is not None]
+        m = sum(t.n_steps_used for t, _ in have)
+        cscore = sum(t.n_steps_used * c.score_0_100 for t, c in have) / m if m else None
+        reason = (parts[0][1].reason if len(parts) == 1
+                  else "; ".join(f"{t.task}: {c.reason}" for t, c in parts))
+        comps[name] = Component(
+            name, cscore, {t.task: c.score_0_100 for t, c in parts},
+            {t.task: "points" for t, _ in parts}, {}, parts[0][1].weight, reason)
+    msg = (f"from {len(scored)} task{'s' if len(scored) > 1 else ''} "
+           f"({', '.join(f'{t.task} {t.score:.0f}, {t.n_steps_used} steps' for t in scored)}), "
+           "weighted by used steps")
+    if skipped:
+        msg += "; left out: " + skipped_msg
+    return TaskScore("session", score, comps, n, need, msg, by_side)
+
+
+__all__ = ["Band", "Bands", "BandsError", "Component", "ComponentSpec", "Item", "ItemSpec",
+           "TaskScore", "load_bands", "parse_bands", "score_session", "score_walk"]

@@ -1,0 +1,295 @@
+"""`sacrum analyze`: a capture or an IMU CSV to the analysis JSON (docs/analysis-json.md).
+
+Fixtures: the bundled real capture (examples/mobgap_ha001_daily_activities.sacrum:
+Mobilise-D HA/001, six marked walks full of turns), its CSV export, and a synthetic
+straight walk with a known contralateral drop per side (4° in left stance, 9° in right
+stance) written as a capture the way a device would stream it (sacrum.generator).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from sacrum.angles import quat_from_angles
+from sacrum.cli import DEMO_CAPTURE, build_parser, main
+from sacrum.generator import LinkModel, make_capture
+from sacrum.mounting import parse_mount
+from sacrum.quaternion import quat_conjugate, quat_multiply, quat_rotate
+
+pytest.importorskip("sacrum.metrics", reason="sacrum.metrics is not there yet")
+
+RATE = 100
+G = 9.80665
+STRIDE_KEYS = ("stance_side", "t_ic", "contralateral_drop_deg", "obliquity_rom_deg",
+               "tilt_rom_deg", "rotation_rom_deg", "excluded", "task")
+SUMMARY_KEYS = ("cadence_spm", "contralateral_drop_deg", "symmetry_index", "score",
+                "components", "tasks")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _cli_has_analyze():
+    try:
+        build_parser().parse_args(["analyze", "in.sacrum", "--json", "out.json"])
+    except SystemExit:
+        pytest.fail("`sacrum analyze` is not registered: add `analyze.add_parser(sub)` to "
+                    "build_parser() in host/sacrum/cli.py")
+
+
+def _analyze(capsys, *args) -> tuple[int, str, str]:
+    rc = main(["analyze", *map(str, args)])
+    out = capsys.readouterr()
+    return rc, out.out, out.err
+
+
+def _no_nan(x) -> None:
+    """The document is strict JSON: no NaN anywhere."""
+    if isinstance(x, dict):
+        for v in x.values():
+            _no_nan(v)
+    elif isinstance(x, list):
+        for v in x:
+            _no_nan(v)
+    elif isinstance(x, float):
+        assert math.isfinite(x)
+
+
+# ---- the real capture --------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def daily(tmp_path_factory):
+    out = tmp_path_factory.mktemp("analyze") / "daily.json"
+    assert main(["analyze", str(DEMO_CAPTURE), "--json", str(out)]) == 0
+    return json.loads(out.read_text())
+
+
+def test_the_capture_gives_a_document_with_the_contract_fields(daily):
+    for key in ("strides", "summary", "mounting", "calibration", "loss", "messages", "input"):
+        assert key in daily
+    assert daily["input"]["kind"] == "capture"
+    assert daily["strides"], "no steps"
+    for s in daily["strides"]:
+        for k in STRIDE_KEYS:
+            assert k in s
+        assert s["stance_side"] in ("L", "R")
+    assert {s["stance_side"] for s in daily["strides"]} == {"L", "R"}
+    for k in SUMMARY_KEYS:
+        assert k in daily["summary"]
+    assert set(daily["summary"]["contralateral_drop_deg"]) == {"L", "R"}
+    assert set(daily["summary"]["symmetry_index"]) >= {"drop", "obliquity_rom", "step_time"}
+    assert daily["mounting"]["source"] == "estimated"
+    assert 0 <= daily["mounting"]["confidence"] <= 1
+    assert daily["loss"]["samples_lost"] == 0
+    _no_nan(daily)
+
+
+def test_the_capture_steps_are_split_by_its_task_marks(daily):
+    walk = daily["summary"]["tasks"]
+    assert [t["task"] for t in walk] == ["walk"]
+    assert len(walk[0]["segments"]) == 6
+    assert all(g["source"] == "annotation" for g in walk[0]["segments"])
+    in_walk = [s for s in daily["strides"] if s["task"] == "walk"]
+    assert len(in_walk) == walk[0]["n_steps"]
+    for s in in_walk:
+        assert any(g["t_start_s"] <= s["t_ic"] <= g["t_end_s"] for g in walk[0]["segments"])
+    times = [s["t_ic"] for s in daily["strides"]]
+    assert times == sorted(times)
+
+
+def test_the_capture_scores_or_says_why_not(daily):
+    summ = daily["summary"]
+    task = summ["tasks"][0]
+    if task["score"] is None:
+        assert task["score_message"].startswith("no score")
+        assert summ["score"] is None and summ["score_message"]
+        # the components are still there to read, without points
+        assert all(c["score"] is None for c in task["components"].values())
+        assert "contralateral drop" in task["components"]["drop"]["reason"]
+    else:
+        assert 0 <= task["score"] <= 100
+        assert summ["score"] == pytest.approx(task["score"])
+    used = [s for s in daily["strides"] if s["task"] == "walk" and s["excluded"] is None]
+    assert task["n_steps_used"] == len(used)
+    assert task["n_steps_by_side"] == {
+        side: sum(s["stance_side"] == side for s in used) for side in "LR"}
+
+
+def test_a_csv_input_works(tmp_path, capsys):
+    csv = tmp_path / "daily.csv"
+    assert main(["export", str(DEMO_CAPTURE), "--csv", str(csv)]) == 0
+    out = tmp_path / "csv.json"
+    rc, text, _ = _analyze(capsys, csv, "--task", "walk", "--mount", "recommended",
+                           "--json", out)
+    assert rc == 0 and "wrote" in text
+    doc = json.loads(out.read_text())
+    assert doc["input"]["kind"] == "csv"
+    assert doc["mounting"]["source"] == "given"
+    assert [t["task"] for t in doc["summary"]["tasks"]] == ["walk"]
+    assert doc["summary"]["tasks"][0]["segments"][0]["source"] == "option"
+    assert {s["stance_side"] for s in doc["strides"]} == {"L", "R"}
+    assert all(s["task"] == "walk" for s in doc["strides"])
+    _no_nan(doc)
+
+
+# ---- bad input ----------------------------------------------------------------------------
+
+def _still_csv(path, seconds=5.0):
+    rng = np.random.default_rng(0)
+    n = int(seconds * RATE)
+    acc = np.tile([G, 0.0, 0.0], (n, 1)) + rng.normal(0, 0.02, (n, 3))
+    gyr = rng.normal(0, 0.003, (n, 3))
+    np.savetxt(path, np.column_stack([np.arange(n) / RATE, acc, gyr]), delimiter=",",
+               header="t,ax,ay,az,gx,gy,gz", comments="")
+
+
+def test_no_walking_without_a_mounting_is_one_clear_line(tmp_path, capsys):
+    _still_csv(tmp_path / "still.csv")
+    rc, _, err = _analyze(capsys, tmp_path / "still.csv", "--json", tmp_path / "o.json")
+    assert rc == 1
+    assert err.startswith("sacrum analyze: error:") and err.count("\n") == 1
+    assert "walking" in err and "--mount" in err
+    assert not (tmp_path / "o.json").exists()
+
+
+def test_no_walking_with_a_mounting_says_so_in_the_document(tmp_path, capsys):
+    _still_csv(tmp_path / "still.csv")
+    out = tmp_path / "o.json"
+    rc, text, _ = _analyze(capsys, tmp_path / "still.csv", "--mount", "recommended",
+                           "--json", out)
+    assert rc == 0 and "no score" in text
+    doc = json.loads(out.read_text())
+    assert doc["strides"] == []
+    assert doc["summary"]["score"] is None
+    assert doc["summary"]["contralateral_drop_deg"] == {"L": None, "R": None}
+    assert any("no walking found" in m for m in doc["messages"])
+
+
+def test_a_task_without_movement_is_stated(tmp_path, capsys):
+    _still_csv(tmp_path / "still.csv")
+    out = tmp_path / "o.json"
+    rc, _, _ = _analyze(capsys, tmp_path / "still.csv", "--mount", "recommended",
+                        "--task", "walk", "--json", out)
+    assert rc == 0
+    task = json.loads(out.read_text())["summary"]["tasks"][0]
+    assert task["n_steps"] == 0 and task["score"] is None
+    assert "no steps" in task["score_message"]
+
+
+def test_a_too_short_csv_is_refused(tmp_path, capsys):
+    path = tmp_path / "short.csv"
+    path.write_text("t,ax,ay,az,gx,gy,gz\n0,9.81,0,0,0,0,0\n")
+    rc, _, err = _analyze(capsys, path, "--mount", "recommended", "--json", tmp_path / "o.json")
+    assert rc == 1 and "fewer than two rows" in err
+
+
+def test_a_bad_bands_file_is_one_line(tmp_path, capsys):
+    bands = tmp_path / "b.toml"
+    bands.write_text("[components.drop\nweight = 1\n")
+    rc, _, err = _analyze(capsys, DEMO_CAPTURE, "--bands", bands, "--json", tmp_path / "o.json")
+    assert rc == 1 and "not valid TOML" in err and err.count("\n") == 1
+
+
+# ---- a synthetic straight walk with a known drop per side ---------------------------------
+
+def _walk_capture(path, drop_l_deg=4.0, drop_r_deg=9.0, n_steps=44, step_s=60 / 105,
+                  link=None):
+    """Stand 3 s, walk ``n_steps`` straight (heading 30°), stand 2 s; mounted as recommended.
+
+    Per step k (left stance for even k, from IC k to IC k+1, phase u in [0, 1)): obliquity
+    +drop_l·sin(πu) in left stance (the right side drops), −drop_r·sin(πu) in right stance;
+    tilt 2° at the step frequency. Accelerations (progression frame, as tests/test_gait.py's
+    phantom): a heel-strike pulse at each IC and a push-off bump after it, vertical and
+    forward oscillations at the step frequency, medio-lateral sway towards the landing foot.
+    """
+    t0 = 3.0
+    t_end = t0 + n_steps * step_s + 2.0
+    t = np.arange(int(t_end * RATE)) / RATE
+    walking = (t >= t0) & (t < t0 + (n_steps - 0.5) * step_s)
+    ph = 2 * np.pi * (t - t0) / step_s
+    k = np.floor((t - t0) / step_s)
+    u = (t - t0) / step_s - k
+    inside = (t >= t0) & (k < n_steps)
+    left = (k % 2) == 0
+    obl = np.where(inside, np.where(left, drop_l_deg, -drop_r_deg) * np.sin(np.pi * u), 0.0)
+    tilt = np.where(walking, 2.0 * np.sin(ph), 0.0)
+    heading = math.radians(30.0)
+    q_be = quat_from_angles(np.radians(tilt), np.radians(obl), np.full_like(t, heading))
+    q_se = quat_multiply(q_be, parse_mount("recommended"))
+    av = walking * np.sin(ph)
+    af = walking * np.cos(ph)
+    aml_right = walking * 0.1 * (np.pi / step_s) * np.sin(ph / 2)
+    for i in range(n_steps):
+        ti = t0 + i * step_s
+        av = av + 3.0 * np.exp(-0.5 * ((t - ti - 0.03) / 0.03) ** 2)
+        if i < n_steps - 1:
+            av = av + 1.0 * np.exp(-0.5 * ((t - ti - 0.25) / 0.03) ** 2)
+    c, s = math.cos(heading), math.sin(heading)
+    a_e = np.stack([c * af + s * aml_right, s * af - c * aml_right, av + G], axis=1)
+    acc = quat_rotate(quat_conjugate(q_se), a_e)
+    # angular rate in the sensor frame from the orientation's derivative
+    dq = np.gradient(q_se, axis=0) * RATE
+    w_s = 2 * quat_multiply(quat_conjugate(q_se), dq)[:, 1:]
+    rng = np.random.default_rng(1)
+    acc = acc + rng.normal(0, 0.03, acc.shape)
+    ann = [(t0 - 0.5, {"type": "task_start", "task": "walk"}),
+           (t_end - 1.0, {"type": "task_stop", "task": "walk"})]
+    make_capture(path, q_se, acc, w_s, RATE, annotations=ann, link=link)
+
+
+@pytest.fixture(scope="module")
+def phantom(tmp_path_factory):
+    d = tmp_path_factory.mktemp("phantom")
+    _walk_capture(d / "walk.sacrum")
+    out = d / "walk.json"
+    assert main(["analyze", str(d / "walk.sacrum"), "--mount", "recommended",
+                 "--json", str(out)]) == 0
+    return json.loads(out.read_text())
+
+
+def test_the_phantom_drop_comes_back_per_side(phantom):
+    assert phantom["calibration"]["calibrated"]
+    drop = phantom["summary"]["contralateral_drop_deg"]
+    assert drop["L"] == pytest.approx(4.0, abs=0.5)
+    assert drop["R"] == pytest.approx(9.0, abs=0.5)
+    assert phantom["summary"]["cadence_spm"] == pytest.approx(105.0, abs=1.0)
+
+
+def test_the_phantom_is_scored_with_every_deduction_explained(phantom):
+    summ = phantom["summary"]
+    task = summ["tasks"][0]
+    assert task["n_steps_by_side"]["L"] >= 10 and task["n_steps_by_side"]["R"] >= 10
+    assert task["score"] is not None, task["score_message"]
+    drop = task["components"]["drop"]
+    # right stance 9°: 2° over the 7° band, 5° from band to poor limit → 60 points
+    assert drop["score"] == pytest.approx(60.0, abs=10.0)
+    assert "right stance: contralateral drop 9." in drop["reason"]
+    assert "above the 7.0° band" in drop["reason"]
+    assert "left stance" not in drop["reason"]  # 4° is within the band: no deduction
+    sym = task["components"]["symmetry"]
+    assert "contralateral drop symmetry index" in sym["reason"]
+    assert sym["score"] < 100
+    assert 0 < task["score"] < 100
+    assert summ["score"] == pytest.approx(task["score"])
+    assert summ["components"]["drop"]["score"] == pytest.approx(drop["score"])
+
+
+def test_a_gap_inside_a_task_is_stated_and_its_steps_excluded(tmp_path):
+    # the link loses 0.4 s in the middle of the walk
+    _walk_capture(tmp_path / "gap.sacrum", link=LinkModel(outages_s=[(15.0, 15.4)]))
+    out = tmp_path / "gap.json"
+    assert main(["analyze", str(tmp_path / "gap.sacrum"), "--mount", "recommended",
+                 "--json", str(out)]) == 0
+    doc = json.loads(out.read_text())
+    assert doc["loss"]["samples_lost"] > 0 and doc["loss"]["gaps"] == 1
+    (t0, dur), = doc["loss"]["gap_list"]
+    assert 14.5 < t0 < 15.5 and 0.3 < dur < 0.6
+    task = doc["summary"]["tasks"][0]
+    assert task["gaps"] and any(m.startswith("walk: 1 gap in the data inside the task")
+                                for m in doc["messages"])
+    across = [s for s in doc["strides"]
+              if s["t_ic"] <= t0 + dur and s["t_ic"] + (s["stride_time_s"] or 1.2) >= t0]
+    assert across and all(s["excluded"] is not None for s in across)
+    _no_nan(doc)

@@ -1,0 +1,358 @@
+"""sacrum.score: bands, points, reasons, too few steps, one side, TOML files, the session.
+
+The summaries here are small stand-ins with the fields of sacrum.metrics.WalkSummary that
+the packaged bands read (``_summary``), so the scoring is tested on its own.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from sacrum.score import (
+    Band,
+    BandsError,
+    TaskScore,
+    load_bands,
+    parse_bands,
+    score_session,
+    score_walk,
+)
+
+DOCS = Path(__file__).resolve().parents[1] / "docs" / "scoring.md"
+
+
+@dataclass
+class FakeSummary:
+    """The WalkSummary fields the packaged bands read; healthy values by default."""
+
+    n_steps_used: int = 40
+    n_steps_by_side: dict = field(default_factory=lambda: {"L": 20, "R": 20})
+    contralateral_drop_deg: dict = field(default_factory=lambda: {"L": 4.5, "R": 5.0})
+    symmetry_index: dict = field(default_factory=lambda: {
+        "drop": 10.5, "obliquity_rom": 5.0, "step_time": 2.0})
+    variability: dict = field(default_factory=lambda: {
+        "stride_time_cv_pct": 1.8, "step_time_cv_pct": 2.2, "drop_sd_deg": 1.0})
+    regularity: dict = field(default_factory=lambda: {"step_v": 0.85, "stride_v": 0.9})
+    harmonic_ratio: dict = field(default_factory=lambda: {"ap": 3.0, "v": 3.2, "ml": 2.1})
+
+
+@dataclass(frozen=True)
+class FakeStep:
+    stance_side: str
+    excluded: str | None = None
+
+
+@pytest.fixture(scope="module")
+def bands():
+    return load_bands()
+
+
+# ---- bands: points ------------------------------------------------------------------------
+
+def test_full_points_inside_the_band_and_a_linear_fall_to_the_poor_limit():
+    b = Band(normal_max=7.0, poor_max=12.0, unit="deg")
+    assert b.points(0.0) == 100.0
+    assert b.points(7.0) == 100.0
+    assert b.points(9.5) == pytest.approx(50.0)
+    assert b.points(11.0) == pytest.approx(20.0)
+    assert b.points(12.0) == 0.0
+    assert b.points(30.0) == 0.0
+
+
+def test_a_lower_band_and_a_two_sided_band():
+    lo = Band(normal_min=0.8, poor_min=0.5)
+    assert lo.points(0.95) == 100.0 and lo.points(0.8) == 100.0
+    assert lo.points(0.65) == pytest.approx(50.0)
+    assert lo.points(0.5) == 0.0 and lo.points(0.1) == 0.0
+    two = Band(normal_min=2.0, normal_max=6.0, poor_min=0.0, poor_max=10.0, unit="deg")
+    assert two.points(4.0) == 100.0
+    assert two.points(1.0) == pytest.approx(50.0)
+    assert two.points(8.0) == pytest.approx(50.0)
+    assert two.describe() == "2.0°–6.0°"
+    assert lo.describe() == "≥ 0.80"
+
+
+# ---- reasons ------------------------------------------------------------------------------
+
+def test_a_healthy_walk_scores_100_with_no_deduction(bands):
+    ts = score_walk(FakeSummary(), bands)
+    assert ts.score == pytest.approx(100.0)
+    assert set(ts.components) == {"drop", "symmetry", "consistency", "smoothness"}
+    for c in ts.components.values():
+        assert c.score_0_100 == 100.0
+        assert c.reason.startswith("no deduction: ")
+    assert "within the ≤ 7.0° band" in ts.components["drop"].reason
+    assert ts.message.startswith("from 40 used steps (20 left, 20 right stance)")
+
+
+def test_every_deduction_is_explained_per_side(bands):
+    s = FakeSummary(contralateral_drop_deg={"L": 4.0, "R": 8.1})
+    ts = score_walk(s, bands)
+    drop = ts.components["drop"]
+    # 1.1° over the band of a 5° ramp: 78 points; "worst" of the two sides
+    assert drop.score_0_100 == pytest.approx(100 * (1 - 1.1 / 5))
+    assert drop.reason == ("right stance: contralateral drop 8.1°, above the 7.0° band: "
+                           "78/100 (0 at 12.0°)")
+    assert drop.value == {"left": 4.0, "right": 8.1}
+    assert drop.unit == {"left": "deg", "right": "deg"}
+    left, right = drop.items
+    assert left.score_0_100 == 100.0 and "within" in left.reason
+    assert right.source  # every band says where it comes from
+    # the task score is the weighted mean: drop weighs 0.4 of the total
+    assert ts.score == pytest.approx(0.4 * drop.score_0_100 + 0.6 * 100.0)
+
+
+def test_a_low_ratio_is_explained_as_below_its_band(bands):
+    s = FakeSummary(harmonic_ratio={"ap": 1.7, "v": 3.0, "ml": 2.0})
+    sm = score_walk(s, bands).components["smoothness"]
+    assert "harmonic ratio, anterior-posterior 1.70, below the 2.20 band: 50/100" in sm.reason
+    assert sm.score_0_100 == pytest.approx((50 + 100 + 100) / 3)
+
+
+def test_the_worst_side_counts_for_the_drop_not_the_mean(bands):
+    one_sided = score_walk(FakeSummary(contralateral_drop_deg={"L": 3.0, "R": 12.0}), bands)
+    assert one_sided.components["drop"].score_0_100 == 0.0
+
+
+# ---- never a score on too few steps --------------------------------------------------------
+
+def test_too_few_steps_gives_no_score_and_says_how_many_are_needed(bands):
+    s = FakeSummary(n_steps_used=14, n_steps_by_side={"L": 8, "R": 6},
+                    contralateral_drop_deg={"L": 4.0, "R": 8.1})
+    ts = score_walk(s, bands)
+    assert ts.score is None
+    assert "too few steps (8 left and 6 right stance steps used)" in ts.message
+    assert "at least 10 on each side" in ts.message
+    # the values are still shown against their bands, but carry no points
+    drop = ts.components["drop"]
+    assert drop.score_0_100 is None
+    assert all(i.score_0_100 is None for i in drop.items)
+    assert drop.reason == "right stance: contralateral drop 8.1°, above the 7.0° band"
+    assert "/100" not in " ".join(c.reason for c in ts.components.values())
+
+
+def test_only_one_side_gives_no_score_and_says_so(bands):
+    s = FakeSummary(n_steps_used=25, n_steps_by_side={"L": 0, "R": 25},
+                    contralateral_drop_deg={"L": math.nan, "R": 5.0},
+                    symmetry_index={"drop": math.nan, "obliquity_rom": math.nan,
+                                    "step_time": math.nan})
+    ts = score_walk(s, bands)
+    assert ts.score is None
+    assert "only right stance steps were found (25 right, 0 left)" in ts.message
+    assert "needs at least 10 of each" in ts.message
+    drop = ts.components["drop"]
+    assert drop.value["right"] == 5.0 and drop.value["left"] is None
+    assert "left stance: contralateral drop: no value" in drop.reason
+
+
+def test_step_counts_come_from_the_steps_when_given(bands):
+    steps = ([FakeStep("L")] * 12 + [FakeStep("R")] * 9 + [FakeStep("R", "turn")] * 5)
+    ts = score_walk(FakeSummary(n_steps_used=21), bands, steps=steps)
+    assert ts.n_steps_by_side == {"L": 12, "R": 9}
+    assert ts.score is None and "12 left and 9 right" in ts.message
+
+
+def test_without_per_side_counts_the_total_is_checked_and_said(bands):
+    @dataclass
+    class Bare:
+        n_steps_used: int = 40
+        contralateral_drop_deg: dict = field(default_factory=lambda: {"L": 4.0, "R": 5.0})
+
+    ts = score_walk(Bare(), bands)
+    assert ts.score is None  # symmetry (required) has no values
+    assert "symmetry not scored" in ts.message
+    assert "the summary has no symmetry_index" in ts.message
+
+
+def test_consistency_needs_more_steps_and_is_left_out_openly(bands):
+    s = FakeSummary(n_steps_used=24, n_steps_by_side={"L": 12, "R": 12},
+                    contralateral_drop_deg={"L": 4.0, "R": 9.5})
+    ts = score_walk(s, bands)
+    cons = ts.components["consistency"]
+    assert cons.score_0_100 is None
+    assert cons.reason.startswith("not scored: needs at least 30 used steps, 24 used")
+    assert "consistency left out" in ts.message
+    assert "weights of drop, symmetry, smoothness were rescaled" in ts.message
+    drop = ts.components["drop"].score_0_100
+    assert drop == pytest.approx(50.0)
+    assert ts.score == pytest.approx((0.4 * drop + 0.2 * 100 + 0.2 * 100) / 0.8)
+
+
+def test_a_missing_required_value_gives_no_score(bands):
+    s = FakeSummary(contralateral_drop_deg={"L": 4.0, "R": math.nan})
+    ts = score_walk(s, bands)
+    assert ts.score is None
+    assert ts.message.startswith("no score: drop not scored: right stance: contralateral "
+                                 "drop: no value")
+
+
+def test_an_optional_item_without_a_value_is_skipped(bands):
+    s = FakeSummary(variability={"stride_time_cv_pct": 1.8})
+    cons = score_walk(s, bands).components["consistency"]
+    assert cons.score_0_100 == 100.0
+    assert [i.value is None for i in cons.items] == [False, False, True]
+
+
+def test_an_undefined_drop_symmetry_index_is_left_out_and_said(bands):
+    # one swing side hikes (negative drop): the metrics give no drop SI
+    s = FakeSummary(contralateral_drop_deg={"L": 4.0, "R": -0.5},
+                    symmetry_index={"drop": math.nan, "obliquity_rom": 5.0, "step_time": 9.8})
+    ts = score_walk(s, bands)
+    sym = ts.components["symmetry"]
+    assert sym.score_0_100 == pytest.approx((80.0 + 100.0) / 2)
+    assert sym.reason == ("step time symmetry index 9.8 %, above the 6.0 % band: 80/100 "
+                          "(0 at 25.0 %); contralateral drop symmetry index: no value "
+                          "(symmetry_index.drop could not be computed)")
+    assert ts.score is not None
+
+
+def test_a_task_without_bands_gets_metrics_but_no_score(bands):
+    ts = score_walk(FakeSummary(), bands, task="stairs-up")
+    assert ts.score is None
+    assert "no score for task 'stairs-up'" in ts.message and "apply to walk" in ts.message
+
+
+# ---- the session ---------------------------------------------------------------------------
+
+def _task(name, score, n):
+    return TaskScore(name, score, {}, n, 10, "x", {"L": n // 2, "R": n - n // 2})
+
+
+def test_the_session_is_weighted_by_used_steps():
+    s = score_session([_task("walk", 80.0, 60), _task("stairs-up", 50.0, 20)])
+    assert s.task == "session"
+    assert s.score == pytest.approx((80 * 60 + 50 * 20) / 80)
+    assert s.n_steps_used == 80
+    assert "walk 80, 60 steps" in s.message
+
+
+def test_the_session_leaves_out_tasks_without_a_score_and_says_so(bands):
+    walk = score_walk(FakeSummary(contralateral_drop_deg={"L": 4.0, "R": 9.5}), bands)
+    short = score_walk(FakeSummary(n_steps_used=6, n_steps_by_side={"L": 3, "R": 3}), bands,
+                       task="walk")
+    s = score_session([walk, short])
+    assert s.score == pytest.approx(walk.score)
+    assert "left out: walk: no score: too few steps" in s.message
+    assert s.components["drop"].score_0_100 == pytest.approx(50.0)
+    assert s.components["drop"].value == {"walk": pytest.approx(50.0)}
+
+
+def test_no_session_score_without_a_scored_task(bands):
+    short = score_walk(FakeSummary(n_steps_used=6, n_steps_by_side={"L": 3, "R": 3}), bands)
+    s = score_session([short])
+    assert s.score is None and s.message.startswith("no session score: walk: no score")
+    assert score_session([]).score is None
+
+
+# ---- bands files ---------------------------------------------------------------------------
+
+def test_the_packaged_bands_are_complete_and_cited(bands):
+    assert bands.min_steps_per_side == 10
+    assert bands.tasks == ("walk",)
+    assert sum(c.weight for c in bands.components.values()) == pytest.approx(1.0)
+    doc = DOCS.read_text()
+    for c in bands.components.values():
+        for item in c.items:
+            assert item.source, item.name
+            assert f"`{item.metric}`" in doc, f"{item.metric} is not in docs/scoring.md"
+    for ref in ("Perry", "Kadaba", "Patterson", "Robinson", "Hausdorff", "Moe-Nilssen",
+                "Menz", "Galna", "Commandeur"):
+        assert ref in doc
+
+
+def test_the_docs_table_gives_the_packaged_numbers(bands):
+    """docs/scoring.md's band table and data/bands.toml say the same."""
+    doc = DOCS.read_text()
+    for c in bands.components.values():
+        for item in c.items:
+            row = next(line for line in doc.splitlines() if f"`{item.metric}`" in line
+                       and line.startswith("|"))
+            b = item.band
+            for v in (b.normal_min, b.normal_max, b.poor_min, b.poor_max):
+                if v is not None:
+                    assert re.search(rf"(?<![\d.]){v:g}(?![\d])", row), (item.metric, v, row)
+
+
+def test_a_clinic_file_changes_only_what_it_gives(tmp_path):
+    f = tmp_path / "clinic.toml"
+    f.write_text("[score]\nmin_steps_per_side = 15\n\n"
+                 "[components.drop.items.right]\nnormal_max = 9.0\npoor_max = 14.0\n"
+                 "[components.smoothness]\nweight = 0.0\n")
+    b = load_bands(f)
+    assert b.origin == str(f)
+    assert b.min_steps_per_side == 15
+    right = b.components["drop"].items[1]
+    assert (right.band.normal_max, right.band.poor_max) == (9.0, 14.0)
+    assert right.metric == "contralateral_drop_deg.R"  # kept from the packaged file
+    ts = score_walk(FakeSummary(n_steps_by_side={"L": 20, "R": 20},
+                                contralateral_drop_deg={"L": 4.0, "R": 8.1}), b)
+    assert ts.components["drop"].score_0_100 == 100.0
+    # weight 0: shown, not counted
+    assert ts.components["smoothness"].score_0_100 == 100.0
+    assert "smoothness" not in ts.message.split("rescaled")[0]
+    ts = score_walk(FakeSummary(n_steps_by_side={"L": 12, "R": 12}), b)
+    assert ts.score is None and "at least 15 on each side" in ts.message
+
+
+def test_an_item_of_weight_0_is_shown_but_not_counted(tmp_path):
+    f = tmp_path / "clinic.toml"
+    f.write_text("[components.drop.items.right]\nweight = 0\n")
+    ts = score_walk(FakeSummary(contralateral_drop_deg={"L": 4.0, "R": 11.0}), load_bands(f))
+    drop = ts.components["drop"]
+    assert drop.score_0_100 == 100.0
+    assert "right stance: contralateral drop 11.0°, above the 7.0° band" in drop.reason
+
+
+def test_a_file_can_stand_alone(tmp_path):
+    f = tmp_path / "own.toml"
+    f.write_text('base = "none"\n[score]\ntasks = ["walk", "stairs-up"]\n'
+                 "[components.drop]\ncombine = \"worst\"\nrequired = true\n"
+                 "[components.drop.items.left]\nmetric = \"contralateral_drop_deg.L\"\n"
+                 "unit = \"deg\"\nnormal_max = 6\npoor_max = 10\n")
+    b = load_bands(f)
+    assert list(b.components) == ["drop"] and b.tasks == ("walk", "stairs-up")
+    ts = score_walk(FakeSummary(contralateral_drop_deg={"L": 8.0, "R": 99.0}), b,
+                    task="stairs-up")
+    assert ts.score == pytest.approx(50.0)
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("[components.drop\n", "not valid TOML"),
+    ("[components.drop.items.left]\nnormal_mx = 6\n", "unknown key normal_mx"),
+    ("[components.drop.items.left]\nnormal_max = 8\npoor_max = 7\n",
+     "poor_max (7.0) must be above normal_max (8.0)"),
+    ("[components.drop.items.left]\nnormal_max = 'six'\n", "normal_max = 'six' is not a number"),
+    ("[components.drop]\ncombine = 'median'\n", "combine = 'median'; use one of worst, mean"),
+    ("[components.drop]\nweight = -1\n", "weight = -1 must not be negative"),
+    ("[components.drop.items.left]\nunit = 'degrees'\n", "unit = 'degrees'"),
+    ("[score]\nmin_steps_per_side = 0\n", "min_steps_per_side must be at least 1"),
+    ("[score]\ntasks = 'walk'\n", "must be a list of task names"),
+    ("base = 'mine'\n", 'base = \'mine\'; use "default"'),
+    ("schema = 2\n", "not a version this sacrum reads"),
+    ('base = "none"\n[score]\n', "no components"),
+    ("[components.drop]\nweight = 0\n[components.symmetry]\nweight = 0\n"
+     "[components.consistency]\nweight = 0\n[components.smoothness]\nweight = 0\n",
+     "all weights are 0"),
+])
+def test_a_bad_bands_file_is_refused_with_the_key_and_the_fix(tmp_path, text, message):
+    f = tmp_path / "bad.toml"
+    f.write_text(text)
+    with pytest.raises(BandsError) as e:
+        load_bands(f)
+    assert message in str(e.value)
+    assert str(f) in str(e.value)
+
+
+def test_a_missing_bands_file_is_a_bands_error(tmp_path):
+    with pytest.raises(BandsError, match="No such file"):
+        load_bands(tmp_path / "nope.toml")
+
+
+def test_parse_bands_names_the_table():
+    with pytest.raises(BandsError, match=r"\[components.x.items.y\]: metric is missing"):
+        parse_bands({"components": {"x": {"items": {"y": {"normal_max": 1, "poor_max": 2}}}}})
