@@ -548,8 +548,9 @@ def _mean_sd_by_side(values: np.ndarray, sides: np.ndarray, min_n: int) -> dict[
 
 def symmetry_index(left: float, right: float) -> float:
     """SI = 100·|L − R| / (0.5·(L + R)) (%), Robinson et al. 1987 (unsigned); NaN unless
-    both are finite and L + R > 0."""
-    if not (math.isfinite(left) and math.isfinite(right)) or left + right <= 0:
+    both are finite and positive: the index is defined for magnitudes, and a drop of
+    opposite signs (one side rose) would read as hundreds of percent."""
+    if not (math.isfinite(left) and math.isfinite(right)) or left <= 0 or right <= 0:
         return math.nan
     return 100.0 * abs(left - right) / (0.5 * (left + right))
 
