@@ -1,0 +1,155 @@
+"""sacrum.livescore: the live scorer on the pelvis-motion phantom of tests/test_metrics.py.
+
+The phantom stands 3 s (the automatic standing calibration), then walks with a known
+contralateral drop per stance side (4° left, 9° right, ±0.5° from step to step) and
+stands again; a sensor in the recommended mounting, with noise and biases, through the
+whole live path (causal orientation filter, calibration, heading, gait events).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from sacrum.gait import Turn
+from sacrum.livescore import LiveScorer
+from sacrum.metrics import StepMetrics
+from sacrum.score import load_bands
+from test_metrics import RATE, RECOMMENDED, phantom
+
+GAIT_LATENCY_S = 0.52  # the gait stage's longest IC latency at 100 Hz (sacrum.gait)
+
+
+@pytest.fixture(scope="module")
+def walk() -> dict:
+    return phantom(n_steps=60)
+
+
+def _feed(ph: dict, sizes, **params) -> tuple[LiveScorer, list]:
+    """Feed the phantom in chunks of the given sizes (cycled); (scorer, [(t_end, update)])."""
+    ls = LiveScorer(RATE, RECOMMENDED, **params)
+    out = []
+    i, k, n = 0, 0, len(ph["t"])
+    while i < n:
+        m = int(sizes[k % len(sizes)])
+        u = ls.update(ph["t"][i:i + m], ph["acc"][i:i + m], ph["gyr"][i:i + m])
+        out.append((float(ph["t"][min(i + m, n) - 1]), u))
+        i, k = i + m, k + 1
+    out.append((float(ph["t"][-1]), ls.flush()))
+    return ls, out
+
+
+@pytest.fixture(scope="module")
+def whole(walk):
+    return _feed(walk, [len(walk["t"])])
+
+
+@pytest.fixture(scope="module")
+def notifications(walk):
+    """11-sample chunks, as the device's notifications bring them."""
+    return _feed(walk, [11])
+
+
+def _same_steps(a: list[StepMetrics], b: list[StepMetrics]) -> None:
+    assert len(a) == len(b)
+    for x, y in zip(a, b, strict=True):
+        assert (x.stance_side, x.excluded, x.bout) == (y.stance_side, y.excluded, y.bout)
+        for name in ("t_ic_s", "step_time_s", "stride_time_s", "contralateral_drop_deg",
+                     "drop_time_pct", "obliquity_rom_deg", "tilt_rom_deg", "rotation_rom_deg",
+                     "mean_tilt_deg"):
+            assert getattr(x, name) == pytest.approx(getattr(y, name), abs=1e-9, nan_ok=True)
+
+
+def test_whole_or_random_chunks_give_the_same_steps_and_scores(walk, whole, notifications):
+    ls_whole, out_whole = whole
+    rng = np.random.default_rng(5)
+    for ls, out in (notifications, _feed(walk, rng.integers(1, 400, 50))):
+        _same_steps(ls.steps, ls_whole.steps)
+        _same_steps([s for _, u in out for s in u.steps], ls.steps)   # no late turns here
+        cues = [c for _, u in out for c in u.cues]
+        assert cues == [c for _, u in out_whole for c in u.cues]
+        assert ls.session_score().score == pytest.approx(ls_whole.session_score().score)
+        assert out[-1][1].score.score == pytest.approx(out_whole[-1][1].score.score)
+        assert (ls.summary.contralateral_drop_deg
+                == pytest.approx(ls_whole.summary.contralateral_drop_deg))
+    assert len(ls_whole.steps) == 60
+
+
+def test_steps_come_within_one_stride_plus_the_gait_latency(notifications):
+    _, out = notifications
+    lags = [t_end - (s.t_ic_s + s.stride_time_s) for t_end, u in out[:-1] for s in u.steps
+            if math.isfinite(s.stride_time_s)]
+    assert len(lags) >= 55
+    assert max(lags) <= GAIT_LATENCY_S + 11 / RATE
+
+
+def test_cues_fire_on_steps_above_the_threshold_only(walk, notifications):
+    ls, out = notifications
+    assert ls.threshold_deg == {"L": 7.0, "R": 7.0}       # the bands' drop normal limit
+    pairs = [(s, c) for _, u in out for s, c in zip(u.steps, u.cues, strict=True)]
+    assert len(pairs) == 60
+    for s, c in pairs:
+        assert c == (s.contralateral_drop_deg > 7.0)
+    # the phantom: 9° drops in right stance, 4° in left stance
+    assert all(c for s, c in pairs if s.stance_side == "R")
+    assert not any(c for s, c in pairs if s.stance_side == "L")
+    # a threshold of one's own, per side
+    _, out2 = _feed(walk, [len(walk["t"])], threshold_deg={"L": 3.0, "R": 20.0})
+    pairs2 = [(s, c) for _, u in out2 for s, c in zip(u.steps, u.cues, strict=True)]
+    assert all(c == (s.stance_side == "L") for s, c in pairs2)
+
+
+def test_rolling_summary_recovers_the_known_drop_per_side(walk, notifications):
+    _, out = notifications
+    emitted: list[StepMetrics] = []
+    n_scored = 0
+    for _, u in out:
+        emitted += u.steps
+        if not (u.updated and u.score is not None and u.score.score is not None):
+            continue
+        n_scored += 1
+        s = u.summary
+        assert s.n_steps_used == 20 and s.n_steps_by_side == {"L": 10, "R": 10}
+        for side in "LR":   # the phantom's drops of the window's last 10 used steps per side
+            window = [x for x in emitted if x.excluded is None and x.stance_side == side][-10:]
+            k = [int(np.argmin(np.abs(walk["t_ic"] - x.t_ic_s))) for x in window]
+            known = float(np.median(walk["drop"][k]))
+            assert abs(known - {"L": 4.0, "R": 9.0}[side]) < 1.0
+            assert s.contralateral_drop_deg[side] == pytest.approx(known, abs=0.5)
+    assert n_scored >= 30                  # a score every step once the window is full
+
+
+def test_too_few_steps_no_score_and_says_why():
+    ph = phantom(n_steps=12)
+    ls, out = _feed(ph, [11])
+    final = out[-1][1]
+    assert final.score is not None and final.score.score is None
+    need = load_bands().min_steps_per_side
+    assert str(need) in final.score.message and final.message == final.score.message
+    assert ls.session_score().score is None
+    # before the first step: no summary, no score, a message
+    first = out[0][1]
+    assert first.summary is None and first.score is None and first.message
+
+
+def test_a_turn_known_late_re_marks_its_steps(whole):
+    ls_whole, _ = whole
+    ls = LiveScorer(RATE, RECOMMENDED)
+    ls.steps = list(ls_whole.steps)
+    t0 = ls.steps[30].t_ic_s
+    ls.pipeline.gait.turns.append(Turn(t0 + 0.1, t0 + 1.0, 90.0, 60.0))
+    assert ls._late_turns()
+    marked = [s for s in ls.steps if s.excluded == "turn"]
+    # the turn overlaps the strides of the steps from two before it to the one it ends in
+    assert 3 <= len(marked) <= 5
+    assert all(s.t_ic_s <= t0 + 1.0 for s in marked)
+    assert ls.session_summary().excluded_reasons.get("turn") == len(marked)
+
+
+def test_bad_parameters_say_what_to_do():
+    with pytest.raises(ValueError, match="window_steps"):
+        LiveScorer(RATE, RECOMMENDED, window_steps=1)
+    with pytest.raises(ValueError, match="missing R"):
+        LiveScorer(RATE, RECOMMENDED, threshold_deg={"L": 5.0})
