@@ -195,7 +195,7 @@ def test_a_bad_bands_file_is_one_line(tmp_path, capsys):
 # ---- a synthetic straight walk with a known drop per side ---------------------------------
 
 def _walk_capture(path, drop_l_deg=4.0, drop_r_deg=9.0, n_steps=44, step_s=60 / 105,
-                  link=None):
+                  link=None, marks=True):
     """Stand 3 s, walk ``n_steps`` straight (heading 30°), stand 2 s; mounted as recommended.
 
     Per step k (left stance for even k, from IC k to IC k+1, phase u in [0, 1)): obliquity
@@ -236,7 +236,7 @@ def _walk_capture(path, drop_l_deg=4.0, drop_r_deg=9.0, n_steps=44, step_s=60 / 
     acc = acc + rng.normal(0, 0.03, acc.shape)
     ann = [(t0 - 0.5, {"type": "task_start", "task": "walk"}),
            (t_end - 1.0, {"type": "task_stop", "task": "walk"})]
-    make_capture(path, q_se, acc, w_s, RATE, annotations=ann, link=link)
+    make_capture(path, q_se, acc, w_s, RATE, annotations=ann if marks else (), link=link)
 
 
 @pytest.fixture(scope="module")
@@ -293,3 +293,151 @@ def test_a_gap_inside_a_task_is_stated_and_its_steps_excluded(tmp_path):
               if s["t_ic"] <= t0 + dur and s["t_ic"] + (s["stride_time_s"] or 1.2) >= t0]
     assert across and all(s["excluded"] is not None for s in across)
     _no_nan(doc)
+
+
+# ---- single-leg stance and step-down, from the task marks ---------------------------------
+
+def _held_tasks_capture(path, stance_drop_deg=5.0, step_drops_deg=(3, 5, 7, 4, 6)):
+    """Stand 3 s; a single-leg-stance-left task (the phantom of tests/test_tasks.py: lift at
+    2 s, held 12 s, the right side dropped by ``stance_drop_deg``); stand 1 s; a
+    step-down-right task (five repetitions, the left side dropping by ``step_drops_deg``
+    + 0.5°). Mounted as recommended, heading 0; the phantoms' body angles and vertical
+    acceleration turned into the sensor's signals (gravity added, angular rate from the
+    orientation). Returns the capture's task spans (s)."""
+    from test_tasks import sls_phantom, step_phantom
+
+    t_s, ang_s, _, acc_s, _ = sls_phantom("L", drop_deg=stance_drop_deg)
+    t_d, ang_d, acc_d, _ = step_phantom("step-down", "R", drops_deg=step_drops_deg)
+    quiet = np.zeros((3 * RATE, 3))
+    pause = np.zeros((1 * RATE, 3))
+    angles = np.vstack([quiet, ang_s, pause, ang_d])
+    acc_v = np.r_[np.zeros(3 * RATE), acc_s[:, 2], np.zeros(RATE), acc_d[:, 2]]
+    stance = (3.0, 3.0 + len(t_s) / RATE)
+    step = (stance[1] + 1.0, stance[1] + 1.0 + len(t_d) / RATE)
+    n = len(angles)
+    q_be = quat_from_angles(angles[:, 0], angles[:, 1], np.zeros(n))
+    q_se = quat_multiply(q_be, parse_mount("recommended"))
+    a_e = np.stack([np.zeros(n), np.zeros(n), acc_v + G], axis=1)
+    acc = quat_rotate(quat_conjugate(q_se), a_e)
+    dq = np.gradient(q_se, axis=0) * RATE
+    w_s = 2 * quat_multiply(quat_conjugate(q_se), dq)[:, 1:]
+    rng = np.random.default_rng(3)
+    acc = acc + rng.normal(0, 0.02, acc.shape)
+    ann = [(stance[0], {"type": "task_start", "task": "single-leg-stance-left"}),
+           (stance[1], {"type": "task_stop", "task": "single-leg-stance-left"}),
+           (step[0], {"type": "task_start", "task": "step-down-right"}),
+           (step[1], {"type": "task_stop", "task": "step-down-right"})]
+    make_capture(path, q_se, acc, w_s, RATE, annotations=ann)
+    return stance, step
+
+
+@pytest.fixture(scope="module")
+def held(tmp_path_factory):
+    d = tmp_path_factory.mktemp("held")
+    _held_tasks_capture(d / "held.sacrum")
+    out = d / "held.json"
+    assert main(["analyze", str(d / "held.sacrum"), "--mount", "recommended",
+                 "--json", str(out)]) == 0
+    doc = json.loads(out.read_text())
+    _no_nan(doc)
+    return doc
+
+
+def _task_entry(doc, name):
+    return next(t for t in doc["summary"]["tasks"] if t["task"] == name)
+
+
+def test_a_single_leg_stance_task_gets_its_metrics_and_score(held):
+    task = _task_entry(held, "single-leg-stance-left")
+    assert task["kind"] == "stance" and task["side"] == "L"
+    sls = task["single_leg_stance"]
+    assert sls["n_trials"] == 1
+    assert sls["drop_mean_deg"] == pytest.approx(5.0, abs=0.5)
+    assert sls["time_held_s"] == pytest.approx(12.0, abs=0.7)
+    assert sls["hold_s"] >= 3.0
+    assert task["score"] is not None, task["score_message"]
+    drop = task["components"]["drop"]
+    # 5° is 1° above the 4° band, 6° from band to poor limit: 83 points
+    assert drop["score"] == pytest.approx(100 * (1 - 1 / 6), abs=8.0)
+    assert "single-leg stance: contralateral drop 5." in drop["reason"]
+    assert task["components"]["hold"]["score"] == 100.0
+    assert task["score_message"].startswith("from a stable hold of")
+
+
+def test_a_step_down_task_gets_its_repetitions_and_score(held):
+    task = _task_entry(held, "step-down-right")
+    assert task["kind"] == "repetitions" and task["side"] == "R"
+    reps = task["repetitions"]
+    assert reps["n_repetitions"] == 5
+    # the phantom's peak drops: 3, 5, 7, 4, 6 plus the 0.5° offset; median 5.5°
+    assert reps["peak_drop_deg"] == pytest.approx(5.5, abs=0.5)
+    assert [r["peak_drop_deg"] for r in reps["repetitions"]] == pytest.approx(
+        [3.5, 5.5, 7.5, 4.5, 6.5], abs=0.6)
+    assert task["score"] is not None, task["score_message"]
+    assert task["score_message"] == "from 5 repetitions"
+    assert "peak contralateral drop (median) 5." in task["components"]["drop"]["reason"]
+
+
+def test_held_tasks_make_the_session_score(held):
+    summ = held["summary"]
+    scores = [_task_entry(held, n)["score"] for n in ("single-leg-stance-left",
+                                                      "step-down-right")]
+    assert summ["score"] == pytest.approx(sum(scores) / 2)  # equal weights: no walking
+    assert summ["metrics_task"] is None  # no stepping task
+    assert held["stairs"]["searched"] is False
+    assert held["bands"]["min_hold_s"] == 3.0 and held["bands"]["min_repetitions"] == 3
+
+
+def test_a_step_down_with_too_few_repetitions_has_no_score(tmp_path):
+    _held_tasks_capture(tmp_path / "few.sacrum", step_drops_deg=(4, 6))
+    out = tmp_path / "few.json"
+    assert main(["analyze", str(tmp_path / "few.sacrum"), "--mount", "recommended",
+                 "--json", str(out)]) == 0
+    task = _task_entry(json.loads(out.read_text()), "step-down-right")
+    assert task["repetitions"]["n_repetitions"] == 2
+    assert task["score"] is None
+    assert "a score needs at least 3" in task["score_message"]
+
+
+# ---- stairs found in the motion, without marks --------------------------------------------
+
+def test_an_unmarked_level_walk_is_searched_for_stairs_and_stays_walk(tmp_path):
+    _walk_capture(tmp_path / "plain.sacrum", marks=False)
+    out = tmp_path / "plain.json"
+    assert main(["analyze", str(tmp_path / "plain.sacrum"), "--mount", "recommended",
+                 "--json", str(out)]) == 0
+    doc = json.loads(out.read_text())
+    assert doc["stairs"]["searched"] is True and doc["stairs"]["segments"] == []
+    assert [t["task"] for t in doc["summary"]["tasks"]] == ["walk"]
+    assert doc["summary"]["tasks"][0]["segments"][0]["source"] == "detected"
+
+
+def test_stairs_found_in_a_walk_are_their_own_task_with_the_confidence(tmp_path,
+                                                                      monkeypatch):
+    """The wiring: the detector itself is tested in tests/test_tasks.py. Here it is made to
+    report a flight of stairs up in the middle of the walk."""
+    import sacrum.tasks as tasks
+
+    def fake_find_stairs(t_s, acc_body_mps2, **kw):
+        assert len(kw["bouts"]) >= 1 and acc_body_mps2.shape == (len(t_s), 3)
+        return tasks.Findings([tasks.StairSegment(10.0, 20.0, "up", 0.9, "rise 0.17 m/step",
+                                                  rise_m=2.7, step_time_s=0.57, n_steps=17)])
+
+    monkeypatch.setattr(tasks, "find_stairs", fake_find_stairs)
+    _walk_capture(tmp_path / "stairs.sacrum", n_steps=64, marks=False)
+    out = tmp_path / "stairs.json"
+    assert main(["analyze", str(tmp_path / "stairs.sacrum"), "--mount", "recommended",
+                 "--json", str(out)]) == 0
+    doc = json.loads(out.read_text())
+    (found,) = doc["stairs"]["segments"]
+    assert found["direction"] == "up" and found["confidence"] == 0.9
+    assert found["evidence"] == "rise 0.17 m/step"
+    up = _task_entry(doc, "stairs-up")
+    assert up["segments"][0]["confidence"] == 0.9 and up["segments"][0]["source"] == "detected"
+    on_stairs = [s for s in doc["strides"] if 10.0 <= s["t_ic"] <= 20.0]
+    assert on_stairs and all(s["task"] == "stairs-up" for s in on_stairs)
+    assert not any(s["task"] == "walk" and 10.0 <= s["t_ic"] <= 20.0 for s in doc["strides"])
+    assert up["n_steps"] == len(on_stairs)
+    assert "found from the motion, not marked (confidence 0.90)" in up["score_message"]
+    assert any(m.startswith("stairs-up found from the motion at 10.0–20.0 s (confidence 0.90)")
+               for m in doc["messages"])

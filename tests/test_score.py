@@ -19,7 +19,9 @@ from sacrum.score import (
     TaskScore,
     load_bands,
     parse_bands,
+    score_repetitions,
     score_session,
+    score_single_leg_stance,
     score_walk,
 )
 
@@ -212,9 +214,62 @@ def test_an_undefined_drop_symmetry_index_is_left_out_and_said(bands):
 
 
 def test_a_task_without_bands_gets_metrics_but_no_score(bands):
-    ts = score_walk(FakeSummary(), bands, task="stairs-up")
+    ts = score_walk(FakeSummary(), bands, task="hopping")
     assert ts.score is None
-    assert "no score for task 'stairs-up'" in ts.message and "apply to walk" in ts.message
+    assert "no score for task 'hopping'" in ts.message and "apply to walk" in ts.message
+
+
+def test_stairs_are_scored_with_the_walking_bands(bands):
+    walk = score_walk(FakeSummary(), bands)
+    stairs = score_walk(FakeSummary(), bands, task="stairs-down")
+    assert stairs.score is not None and stairs.score == pytest.approx(walk.score)
+
+
+# ---- single-leg stance, step-down and step-up ------------------------------------------------
+
+STANCE = {"drop_mean_deg": 6.0, "time_held_s": 12.0, "gyr_rms_dps": 3.0, "hold_s": 10.0}
+
+
+def test_single_leg_stance_is_scored_with_its_deductions_explained(bands):
+    ts = score_single_leg_stance(STANCE, bands, task="single-leg-stance-left")
+    drop = ts.components["drop"]
+    assert drop.score_0_100 == pytest.approx(100 * (1 - 2.0 / 6.0))
+    assert drop.reason == ("single-leg stance: contralateral drop 6.0°, above the 4.0° band: "
+                           "67/100 (0 at 10.0°)")
+    assert ts.components["hold"].score_0_100 == 100.0
+    assert ts.score == pytest.approx(0.4 * drop.score_0_100 + 0.6 * 100)
+    assert ts.message.startswith("from a stable hold of 10.0 s (time held 12.0 s)")
+    short = score_single_leg_stance(STANCE | {"time_held_s": 1.5}, bands)
+    assert "time held on one leg 1.5 s, below the 10.0 s band" in short.components["hold"].reason
+
+
+def test_no_single_leg_stance_score_on_a_short_hold(bands):
+    ts = score_single_leg_stance(STANCE | {"hold_s": 1.2, "time_held_s": 2.0}, bands)
+    assert ts.score is None
+    assert "needs a stable single-leg hold of at least 3.0 s" in ts.message
+    assert ts.components["drop"].score_0_100 is None
+    assert "above the 4.0° band" in ts.components["drop"].reason  # still shown
+    nan = score_single_leg_stance(STANCE | {"hold_s": math.nan}, bands)
+    assert nan.score is None and "no stable hold" in nan.message
+
+
+def test_repetitions_are_scored_from_enough_of_them(bands):
+    reps = {"n_repetitions": 5, "peak_drop_deg": 7.0, "peak_drop_sd_deg": 1.0}
+    ts = score_repetitions(reps, bands, task="step-down-right")
+    assert ts.components["drop"].score_0_100 == pytest.approx(60.0)
+    assert ts.score == pytest.approx(0.7 * 60 + 0.3 * 100)
+    assert ts.message == "from 5 repetitions"
+    few = score_repetitions(reps | {"n_repetitions": 2}, bands)
+    assert few.score is None and "2 repetitions counted; a score needs at least 3" in few.message
+
+
+def test_held_tasks_join_the_session_as_a_minimal_walk(bands):
+    walk = score_walk(FakeSummary(), bands)
+    sls = score_single_leg_stance(STANCE, bands, task="single-leg-stance-left")
+    s = score_session([walk, sls])
+    w = 2 * bands.min_steps_per_side
+    assert s.score == pytest.approx((walk.score * 40 + sls.score * w) / (40 + w))
+    assert "single-leg-stance-left" in s.message and "docs/scoring.md" in s.message
 
 
 # ---- the session ---------------------------------------------------------------------------
@@ -253,15 +308,19 @@ def test_no_session_score_without_a_scored_task(bands):
 
 def test_the_packaged_bands_are_complete_and_cited(bands):
     assert bands.min_steps_per_side == 10
-    assert bands.tasks == ("walk",)
+    assert bands.tasks == ("walk", "stairs-up", "stairs-down")
     assert sum(c.weight for c in bands.components.values()) == pytest.approx(1.0)
     doc = DOCS.read_text()
-    for c in bands.components.values():
+    held = [*bands.single_leg_stance.components.values(),
+            *bands.repetitions.components.values()]
+    for held_bands in (bands.single_leg_stance, bands.repetitions):
+        assert sum(c.weight for c in held_bands.components.values()) == pytest.approx(1.0)
+    for c in [*bands.components.values(), *held]:
         for item in c.items:
             assert item.source, item.name
             assert f"`{item.metric}`" in doc, f"{item.metric} is not in docs/scoring.md"
     for ref in ("Perry", "Kadaba", "Patterson", "Robinson", "Hausdorff", "Moe-Nilssen",
-                "Menz", "Galna", "Commandeur"):
+                "Menz", "Galna", "Commandeur", "Springer", "Hardcastle", "Piva", "Rabin"):
         assert ref in doc
 
 

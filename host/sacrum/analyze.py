@@ -2,8 +2,10 @@
 
 Sits on top of the stages, with the CLI (it is the offline report's data):
 input → ``pipeline.analyze_recording`` (orientation, mounting, calibration,
-angles, gait events) → ``metrics.step_metrics`` → tasks → per task
-``metrics.summarize_walk`` and ``score.score_walk`` → ``score.score_session``.
+angles, gait events) → ``metrics.step_metrics`` → tasks (``tasks.find_stairs``
+without marks) → per task ``metrics.summarize_walk`` and ``score.score_walk``
+(walk, stairs), ``tasks.single_leg_stance`` and ``score.score_single_leg_stance``,
+or ``tasks.repetitions`` and ``score.score_repetitions`` → ``score.score_session``.
 The document is described field by field in docs/analysis-json.md.
 
 Steps of :func:`analyze`:
@@ -17,13 +19,22 @@ Steps of :func:`analyze`:
    ``gait.detect_events`` does offline).
 3. Step metrics of every step, with the gait stage's strides and turns.
 4. Tasks: the whole recording as ``task`` if given; else the task marks of a
-   capture; else every walking bout found is a ``walk`` segment. Segments of
+   capture; else the stair segments ``tasks.find_stairs`` finds inside the
+   walking bouts (``stairs-up``/``stairs-down``, with their confidence and
+   evidence) and every walking bout found as a ``walk`` segment. Segments of
    the same task are pooled (six passes of a corridor are one walking task).
-   A step belongs to the segment its initial contact falls in.
-5. Per task: the walking summary of its steps, with the angles and the body
-   acceleration of the samples outside its segments (beyond a 3-s margin for
-   the last stride) set to NaN, the pipeline's convention for "no data";
-   then its score.
+   A step (and a stride) belongs to the first segment its initial contact
+   falls in, stairs before walks: steps on found stairs are not level walk.
+5. Per task, by its kind (:func:`task_kind`): for stepping tasks (walk,
+   stairs, any other name) the walking summary of its steps, with the angles
+   and the body acceleration of the samples outside its segments (beyond a 3-s
+   margin for the last stride) set to NaN, the pipeline's convention for "no
+   data", then ``score_walk``; for ``single-leg-stance-left|right``
+   ``tasks.single_leg_stance`` on each segment's samples (the trial with the
+   longest stable hold is the task's summary) then ``score_single_leg_stance``;
+   for ``step-down|step-up-left|right`` ``tasks.repetitions`` on each
+   segment's samples (pooled, medians over repetitions) then
+   ``score_repetitions``. The side in the name is the stance leg.
 6. The session score over the tasks, and the statements a reader needs:
    no calibration, a doubtful mounting, gaps inside a task, steps outside
    every task, tasks without steps or without a score.
@@ -37,6 +48,7 @@ import json
 import logging
 import math
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,7 +57,15 @@ import numpy as np
 
 import sacrum_protocol as sp
 from sacrum import __version__
-from sacrum.score import Bands, TaskScore, load_bands, score_session, score_walk
+from sacrum.score import (
+    Bands,
+    TaskScore,
+    load_bands,
+    score_repetitions,
+    score_session,
+    score_single_leg_stance,
+    score_walk,
+)
 
 # The signal stages (numba, scipy) are imported when an analysis runs, not when the CLI
 # registers the command: `sacrum info` should not wait for them.
@@ -66,12 +86,33 @@ MAX_GAPS_LISTED = 100
 class Segment:
     """A stretch of the recording analysed as one task: source is "annotation" (a task mark
     of the capture), "option" (``--task``: the whole recording) or "detected" (a walking
-    bout found by the gait stage)."""
+    bout found by the gait stage, or stairs found in it: then ``confidence`` 0..1 and
+    ``evidence``, as ``tasks.StairSegment``)."""
 
     task: str
     t_start_s: float
     t_end_s: float
     source: str
+    confidence: float | None = None
+    evidence: str | None = None
+
+
+_STANCE_TASK = re.compile(r"single-leg-stance-(left|right)")
+_REPETITION_TASK = re.compile(r"(step-down|step-up)-(left|right)")
+
+
+def task_kind(name: str) -> tuple[str, str | None, str | None]:
+    """(kind, repetition kind, stance side) of a task name: ("stance", None, "L") for
+    ``single-leg-stance-left``, ("repetitions", "step-down", "R") for ``step-down-right``,
+    ("steps", None, None) for walk, stairs and any other name. The side in a task name is
+    the stance leg."""
+    m = _STANCE_TASK.fullmatch(name)
+    if m:
+        return "stance", None, m.group(1)[0].upper()
+    m = _REPETITION_TASK.fullmatch(name)
+    if m:
+        return "repetitions", m.group(1), m.group(2)[0].upper()
+    return "steps", None, None
 
 
 @dataclass
@@ -124,15 +165,31 @@ def _gaps(t_s: np.ndarray, valid: np.ndarray) -> list[tuple[float, float]]:
     return out
 
 
-def _segments(rec: Recording, res, task: str | None) -> list[Segment]:
-    """Step 4."""
+def _segments(rec: Recording, res, task: str | None,
+              acc_body: np.ndarray) -> tuple[list[Segment], dict[str, Any]]:
+    """Step 4: the segments, and the ``stairs`` object of the document."""
     t0, t1 = float(rec.t_s[0]), float(rec.t_s[-1])
     if task:
-        return [Segment(task, t0, t1, "option")]
+        return [Segment(task, t0, t1, "option")], {
+            "searched": False, "segments": [],
+            "messages": ["not searched: the task was given with --task"]}
     if rec.marks:
-        return [Segment(name, float(a), float(b) if b is not None else t1, "annotation")
-                for name, a, b in rec.marks]
-    return [Segment("walk", b.t_start_s, b.t_end_s, "detected") for b in res.gait.bouts]
+        return ([Segment(name, float(a), float(b) if b is not None else t1, "annotation")
+                 for name, a, b in rec.marks],
+                {"searched": False, "segments": [],
+                 "messages": ["not searched: the capture's task marks say the tasks"]})
+    from sacrum.tasks import find_stairs
+
+    walks = [Segment("walk", b.t_start_s, b.t_end_s, "detected") for b in res.gait.bouts]
+    if not walks:
+        return [], {"searched": False, "segments": [],
+                    "messages": ["not searched: no walking bouts were found"]}
+    found = find_stairs(res.t_s, acc_body, bouts=res.gait.bouts)
+    stairs = [Segment(f"stairs-{f.direction}", f.t_start_s, f.t_end_s, "detected",
+                      f.confidence, f.evidence) for f in found]
+    return stairs + walks, {"searched": True,
+                            "segments": [dataclasses.asdict(f) for f in found],
+                            "messages": list(found.messages)}
 
 
 def _jsonable(x: Any) -> Any:
@@ -207,6 +264,7 @@ def analyze(input_path: str | os.PathLike, task: str | None = None, mount: str |
     from sacrum.gait import events_in_bouts
     from sacrum.mounting import parse_mount
     from sacrum.pipeline import analyze_recording
+    from sacrum.tasks import to_body_frame
 
     bands = bands if isinstance(bands, Bands) else load_bands(bands)
     q_body = parse_mount(mount) if mount else None
@@ -217,6 +275,7 @@ def analyze(input_path: str | os.PathLike, task: str | None = None, mount: str |
     steps = metrics.step_metrics(res.t_s, res.angles_rad, events,  # step 3
                                  strides=res.gait.strides, turns=res.gait.turns)
     acc_body = metrics.body_acceleration(res.q_sensor_to_earth, rec.acc_mps2, res.heading_rad)
+    gyr_body = to_body_frame(rec.gyr_radps, res.q_sensor_to_body)
 
     messages: list[str] = []
     mounting, m = _mounting_doc(res, mount)
@@ -224,18 +283,26 @@ def analyze(input_path: str | os.PathLike, task: str | None = None, mount: str |
     calibration, m = _calibration_doc(res)
     messages += m
 
-    segments = _segments(rec, res, task)  # step 4
-    task_of = []
-    for s in steps:
-        seg = next((g for g in segments if g.t_start_s <= s.t_ic_s <= g.t_end_s), None)
-        task_of.append(seg.task if seg else None)
+    segments, stairs_doc = _segments(rec, res, task, acc_body)  # step 4
+    for seg in segments:
+        if seg.confidence is not None:
+            messages.append(
+                f"{seg.task} found from the motion at {seg.t_start_s:.1f}–{seg.t_end_s:.1f} s "
+                f"(confidence {seg.confidence:.2f}): its steps are analysed as "
+                f"{seg.task}, not as level walking")
+    task_of = [_task_at(segments, s.t_ic_s) for s in steps]
     outside = sum(t is None for t in task_of)
     if outside:
         messages.append(f"{outside} of {len(steps)} steps lie outside every task segment and are "
                         "in no summary (strides[].task is null)")
     if not steps:
-        messages.append("no walking found: no steps were detected in this recording, so there "
-                        "are no metrics and no score")
+        if any(task_kind(g.task)[0] != "steps" for g in segments):
+            messages.append("no walking found: no steps were detected in this recording, so "
+                            "there are no walking metrics (the single-leg stance and "
+                            "step-down/up tasks have their own)")
+        else:
+            messages.append("no walking found: no steps were detected in this recording, so "
+                            "there are no metrics and no score")
 
     valid = np.isfinite(rec.acc_mps2).all(axis=1) & np.isfinite(rec.gyr_radps).all(axis=1)
     gaps = _gaps(rec.t_s, valid)
@@ -243,7 +310,8 @@ def analyze(input_path: str | os.PathLike, task: str | None = None, mount: str |
     tasks_doc, scores = [], []
     for name in names:  # step 5
         segs = [g for g in segments if g.task == name]
-        entry, ts = _task(name, segs, steps, task_of, res, rec, acc_body, bands, gaps)
+        entry, ts = _task(name, segs, segments, steps, task_of, res, rec, acc_body, gyr_body,
+                          bands, gaps)
         tasks_doc.append(entry)
         scores.append(ts)
         messages += [f"{name}: {x}" for x in entry["messages"]]
@@ -257,16 +325,17 @@ def analyze(input_path: str | os.PathLike, task: str | None = None, mount: str |
         strides_doc.append({"index": i, "task": name, "stance_side": d.pop("stance_side"),
                             "t_ic": d.pop("t_ic_s"), **d})
 
-    head = next((t for t in tasks_doc if t["task"] == "walk" and t["n_steps"]), None) or max(
-        (t for t in tasks_doc if t["n_steps"]), key=lambda t: t["n_steps_used"] or 0,
-        default=None)
+    stepping = [t for t in tasks_doc if t["kind"] == "steps" and t["n_steps"]]
+    head = next((t for t in stepping if t["task"] == "walk"), None) or max(
+        stepping, key=lambda t: t["n_steps_used"] or 0, default=None)
     summary = {"metrics_task": head["task"] if head else None, "cadence_spm": None,
                "contralateral_drop_deg": {"L": None, "R": None},
                "symmetry_index": {"drop": None, "obliquity_rom": None, "step_time": None}}
     if head:
         summary.update({k: v for k, v in head.items()
-                        if k not in ("task", "segments", "score", "score_message", "components",
-                                     "messages", "curves", "gaps")})
+                        if k not in ("task", "kind", "side", "segments", "score",
+                                     "score_message", "components", "messages", "curves",
+                                     "gaps")})
     summary.update(score=session.score, score_message=session.message,
                    score_n_steps_used=session.n_steps_used,
                    components={k: c.as_dict() | {"by_task": c.value}
@@ -282,7 +351,12 @@ def analyze(input_path: str | os.PathLike, task: str | None = None, mount: str |
         "calibration": calibration,
         "loss": {"gaps": len(gaps)} | rec.loss | {"gap_list": gaps[:MAX_GAPS_LISTED]},
         "bands": {"origin": bands.origin, "tasks": list(bands.tasks),
-                  "min_steps_per_side": bands.min_steps_per_side},
+                  "min_steps_per_side": bands.min_steps_per_side,
+                  "min_hold_s": (bands.single_leg_stance.min_hold_s
+                                 if bands.single_leg_stance else None),
+                  "min_repetitions": (bands.repetitions.min_repetitions
+                                      if bands.repetitions else None)},
+        "stairs": stairs_doc,
         "strides": strides_doc,
         "summary": summary,
         "messages": messages,
@@ -290,14 +364,24 @@ def analyze(input_path: str | os.PathLike, task: str | None = None, mount: str |
     return _jsonable(doc)
 
 
-def _task(name: str, segs: list[Segment], steps, task_of, res, rec: Recording,
-          acc_body: np.ndarray, bands: Bands, gaps) -> tuple[dict[str, Any], TaskScore]:
+def _task_at(segments: list[Segment], t_s: float) -> str | None:
+    """The task of the first segment that holds ``t_s`` (None: none does)."""
+    seg = next((g for g in segments if g.t_start_s <= t_s <= g.t_end_s), None)
+    return seg.task if seg else None
+
+
+def _task(name: str, segs: list[Segment], segments: list[Segment], steps, task_of, res,
+          rec: Recording, acc_body: np.ndarray, gyr_body: np.ndarray, bands: Bands,
+          gaps) -> tuple[dict[str, Any], TaskScore]:
     """Summary and score of one task (step 5)."""
     from sacrum import metrics
 
+    kind, rep_kind, side = task_kind(name)
     mine = [s for s, t in zip(steps, task_of, strict=True) if t == name]
     seg_doc = [{"t_start_s": g.t_start_s, "t_end_s": g.t_end_s, "source": g.source,
                 "n_steps": sum(g.t_start_s <= s.t_ic_s <= g.t_end_s for s in mine)}
+               | ({"confidence": g.confidence, "evidence": g.evidence}
+                  if g.confidence is not None else {})
                for g in segs]
     msgs = []
     in_gaps = [(a, d) for a, d in gaps
@@ -307,15 +391,16 @@ def _task(name: str, segs: list[Segment], steps, task_of, res, rec: Recording,
                     f"task ({sum(d for _, d in in_gaps):.2f} s in all, longest "
                     f"{max(d for _, d in in_gaps):.2f} s); see strides[].excluded")
     by_side = {s: sum(st.stance_side == s and st.excluded is None for st in mine) for s in "LR"}
-    entry: dict[str, Any] = {"task": name, "segments": seg_doc, "n_steps": len(mine),
-                             "n_steps_by_side": by_side, "gaps": in_gaps}
+    entry: dict[str, Any] = {"task": name, "kind": kind, "side": side, "segments": seg_doc,
+                             "n_steps": len(mine), "n_steps_by_side": by_side, "gaps": in_gaps}
+    if kind != "steps":
+        return _held_task(entry, kind, rep_kind, side, segs, res, rec, acc_body, gyr_body,
+                          bands, msgs)
     if not mine:
         span = ", ".join(f"{g.t_start_s:.1f}–{g.t_end_s:.1f} s" for g in segs)
         why = f"no steps found in this task ({span})"
         if name == "walk":
             why += ": was there walking?"
-        elif not name.startswith("stairs"):
-            why += ": its own metrics (single-leg stance, repetitions) are not in this analysis yet"
         msgs.append(why)
         ts = TaskScore(name, None, {}, 0, bands.min_steps_per_side, f"no score: {why}", by_side)
         entry.update(n_steps_used=0, score=None, score_message=ts.message, components={},
@@ -327,16 +412,87 @@ def _task(name: str, segs: list[Segment], steps, task_of, res, rec: Recording,
                  & (rec.t_s <= g.t_end_s + SEGMENT_MARGIN_S))
     angles = np.where(keep[:, None], res.angles_rad, np.nan)
     acc = np.where(keep[:, None], acc_body, np.nan)
-    strides = [st for st in res.gait.strides
-               if any(g.t_start_s <= st.t_start_s <= g.t_end_s for g in segs)]
+    strides = [st for st in res.gait.strides if _task_at(segments, st.t_start_s) == name]
     summ = metrics.summarize_walk(mine, res.t_s, angles, acc, strides=strides)
     ts = score_walk(summ, bands, task=name, steps=mine)
+    found = [g.confidence for g in segs if g.confidence is not None]
+    if found:
+        ts.message += (f"; {name} found from the motion, not marked (confidence "
+                       + ", ".join(f"{c:.2f}" for c in found) + ")")
     fields = (dataclasses.asdict(summ) if dataclasses.is_dataclass(summ) else dict(vars(summ)))
     msgs += list(fields.pop("messages", []) or [])
     if ts.score is None:
         msgs.append(ts.message)
     entry.update(fields)
     entry.update(n_steps_by_side=by_side, score=ts.score, score_message=ts.message,
+                 components={k: c.as_dict() for k, c in ts.components.items()}, messages=msgs)
+    return entry, ts
+
+
+def _median(values: list[float]) -> float:
+    v = np.asarray([x for x in values if x is not None and math.isfinite(x)], float)
+    return float(np.median(v)) if len(v) else math.nan
+
+
+def _held_task(entry: dict[str, Any], kind: str, rep_kind: str | None, side: str,
+               segs: list[Segment], res, rec: Recording, acc_body: np.ndarray,
+               gyr_body: np.ndarray, bands: Bands, msgs: list[str],
+               ) -> tuple[dict[str, Any], TaskScore]:
+    """Step 5 for single-leg stance and step-down/up: the task's own analysis on the
+    samples of each of its segments."""
+    from sacrum import tasks
+
+    name = entry["task"]
+    parts = []
+    for g in segs:
+        m = (rec.t_s >= g.t_start_s) & (rec.t_s <= g.t_end_s)
+        parts.append((g, res.t_s[m], res.angles_rad[m], gyr_body[m], acc_body[m]))
+    multi = len(segs) > 1
+    if kind == "stance":
+        holds = []
+        for g, t, ang, gyr, acc in parts:
+            if len(t) < 3:
+                msgs.append(f"no samples in the segment at {g.t_start_s:.1f} s")
+                continue
+            r = tasks.single_leg_stance(t, ang, gyr, side, acc_body_mps2=acc)
+            holds.append(r.to_dict_deg() | {"t_start_s": g.t_start_s})
+            msgs += [f"trial at {g.t_start_s:.1f} s: {x}" if multi else x for x in r.messages]
+        best = max(holds, key=lambda h: h["hold_s"] if math.isfinite(h["hold_s"]) else -1.0,
+                   default=None)
+        summ = {k: v for k, v in (best or {}).items() if k not in ("messages", "side")}
+        summ |= {"n_trials": len(holds), "trials": holds}
+        ts = score_single_leg_stance(summ, bands, task=name)
+        if len(holds) > 1:
+            ts.message += f"; the trial with the longest stable hold of {len(holds)}"
+        entry["single_leg_stance"] = summ
+    else:
+        reps = []
+        for g, t, ang, _gyr, acc in parts:
+            if len(t) < 3:
+                msgs.append(f"no samples in the segment at {g.t_start_s:.1f} s")
+                continue
+            found = tasks.repetitions(t, ang, acc, rep_kind, side)
+            reps += [r.to_dict_deg() for r in found]
+            msgs += [f"segment at {g.t_start_s:.1f} s: {x}" if multi else x
+                     for x in found.messages]
+        for i, r in enumerate(reps):
+            r["index"] = i
+        drops = [r["peak_drop_deg"] for r in reps]
+        finite = [d for d in drops if math.isfinite(d)]
+        summ = {"n_repetitions": len(reps), "peak_drop_deg": _median(drops),
+                "peak_drop_sd_deg": float(np.std(finite, ddof=1)) if len(finite) > 1
+                else math.nan,
+                "drop_excursion_deg": _median([r["drop_excursion_deg"] for r in reps]),
+                "ldlj_a": _median([r["ldlj_a"] for r in reps]),
+                "jerk_rms_mps3": _median([r["jerk_rms_mps3"] for r in reps]),
+                "duration_s": _median([r["duration_s"] for r in reps]),
+                "depth_m": _median([r["depth_m"] for r in reps]),
+                "repetitions": reps}
+        ts = score_repetitions(summ, bands, task=name)
+        entry["repetitions"] = summ
+    if ts.score is None:
+        msgs.append(ts.message)
+    entry.update(n_steps_used=0, score=ts.score, score_message=ts.message,
                  components={k: c.as_dict() for k, c in ts.components.items()}, messages=msgs)
     return entry, ts
 
@@ -378,7 +534,17 @@ def cmd_analyze(args: argparse.Namespace) -> int:
           f"{inp['rate_hz']:.0f} Hz): {len(strides)} steps ({sides['L']} L, {sides['R']} R), "
           f"{used} used, {len(summ['tasks'])} task{'s' if len(summ['tasks']) != 1 else ''}")
     for t in summ["tasks"]:
-        print(f"  {t['task']}: {t['n_steps']} steps, {_score_text(t)}")
+        if t["kind"] == "stance":
+            sls = t["single_leg_stance"]
+            held = sls.get("time_held_s")
+            what = (f"{sls['n_trials']} trial{'s' if sls['n_trials'] != 1 else ''}"
+                    + (f", held {held:.1f} s" if held is not None else ", no hold found"))
+        elif t["kind"] == "repetitions":
+            n = t["repetitions"]["n_repetitions"]
+            what = f"{n} repetition{'s' if n != 1 else ''}"
+        else:
+            what = f"{t['n_steps']} steps"
+        print(f"  {t['task']}: {what}, {_score_text(t)}")
     session = ("no score" if summ["score"] is None else f"score {summ['score']:.0f}")
     print(f"  session: {session}")
     print(f"wrote {args.json}")
@@ -406,4 +572,4 @@ def add_parser(subparsers) -> None:
 
 
 __all__ = ["Recording", "Segment", "add_parser", "analyze", "cmd_analyze", "read_input",
-           "write_json"]
+           "task_kind", "write_json"]

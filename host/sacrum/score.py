@@ -1,9 +1,13 @@
 """Pelvic control score: 0-100 per task and per session, from named components.
 
-The stage after ``metrics`` (docs/pipeline.md): it reads a walking summary
-(:class:`sacrum.metrics.WalkSummary`) and the bands (``data/bands.toml``, or a
-clinic's own file), and explains every point it takes away. The bands, their
-published sources and the number of steps needed are in docs/scoring.md.
+The stage after ``metrics`` and ``tasks`` (docs/pipeline.md): it reads a walking
+summary (:class:`sacrum.metrics.WalkSummary`; walk and stairs, :func:`score_walk`), a
+single-leg stance's metrics (:func:`score_single_leg_stance`) or a step-down/up task's
+(:func:`score_repetitions`), and the bands (``data/bands.toml``, or a clinic's own
+file), and explains every point it takes away. The bands, their published sources and
+the number of steps, the hold time and the repetitions needed are in docs/scoring.md.
+The single-leg stance and repetition scores follow steps 2-4 below with their own
+minimum (a stable hold, a count of repetitions) in place of the steps per side.
 
 Steps of :func:`score_walk`:
 
@@ -43,7 +47,7 @@ log = logging.getLogger(__name__)
 
 SIDES = ("L", "R")
 SIDE_WORDS = {"L": "left", "R": "right"}
-UNITS = {"deg": "°", "%": " %", "": ""}
+UNITS = {"deg": "°", "%": " %", "": "", "s": " s", "deg/s": "°/s"}
 COMBINE = ("worst", "mean")
 DEFAULT_BANDS = "bands.toml"
 
@@ -126,16 +130,40 @@ class ComponentSpec:
 
 
 @dataclass(frozen=True)
+class HoldBands:
+    """The bands of single-leg stance (``[single_leg_stance]``): its components and the
+    shortest stable hold (s) a score needs."""
+
+    components: dict[str, ComponentSpec]
+    min_hold_s: float = 3.0
+
+
+@dataclass(frozen=True)
+class RepetitionBands:
+    """The bands of step-down and step-up (``[repetitions]``): its components and the
+    fewest repetitions a score needs."""
+
+    components: dict[str, ComponentSpec]
+    min_repetitions: int = 3
+
+
+@dataclass(frozen=True)
 class Bands:
-    """A parsed bands file (:func:`load_bands`)."""
+    """A parsed bands file (:func:`load_bands`). ``components``: the stepping tasks'
+    (walk, stairs); ``single_leg_stance``, ``repetitions``: those tasks' own bands (None:
+    the file has none, and those tasks get metrics but no score)."""
 
     components: dict[str, ComponentSpec]
     min_steps_per_side: int = 10
     tasks: tuple[str, ...] = ("walk",)
     origin: str = DEFAULT_BANDS
+    single_leg_stance: HoldBands | None = None
+    repetitions: RepetitionBands | None = None
 
 
-_TOP_KEYS = {"schema", "base", "score", "components"}
+_TOP_KEYS = {"schema", "base", "score", "components", "single_leg_stance", "repetitions"}
+_HOLD_KEYS = {"min_hold_s", "components"}
+_REPETITION_KEYS = {"min_repetitions", "components"}
 _SCORE_KEYS = {"tasks", "min_steps_per_side"}
 _COMPONENT_KEYS = {"weight", "combine", "required", "min_steps", "items"}
 _ITEM_KEYS = {"metric", "label", "unit", "normal_min", "normal_max", "poor_min", "poor_max",
@@ -223,12 +251,18 @@ def parse_bands(data: dict[str, Any], origin: str = "bands") -> Bands:
     if min_side < 1:
         raise fail("[score]", "min_steps_per_side must be at least 1")
 
-    comps_in = data.get("components")
-    if not isinstance(comps_in, dict) or not comps_in:
-        raise fail("[components]", "no components: give at least one [components.NAME] table")
-    components: dict[str, ComponentSpec] = {}
-    for cname, c in comps_in.items():
-        where = f"[components.{cname}]"
+    def components_of(comps_in: Any, prefix: str) -> dict[str, ComponentSpec]:
+        if not isinstance(comps_in, dict) or not comps_in:
+            raise fail(f"[{prefix}components]",
+                       f"no components: give at least one [{prefix}components.NAME] table")
+        components = {cname: component(cname, c, prefix) for cname, c in comps_in.items()}
+        if not sum(c.weight for c in components.values()) > 0:
+            raise fail(f"[{prefix}components]",
+                       "all weights are 0: give at least one a positive weight")
+        return components
+
+    def component(cname: str, c: Any, prefix: str) -> ComponentSpec:
+        where = f"[{prefix}components.{cname}]"
         if not isinstance(c, dict):
             raise fail(where, "must be a table")
         unknown(c, _COMPONENT_KEYS, where)
@@ -238,10 +272,11 @@ def parse_bands(data: dict[str, Any], origin: str = "bands") -> Bands:
             raise fail(where, f"combine = {combine!r}; use one of {', '.join(COMBINE)}")
         items_in = c.get("items")
         if not isinstance(items_in, dict) or not items_in:
-            raise fail(where, f"no items: give at least one [components.{cname}.items.NAME]")
+            raise fail(where, f"no items: give at least one "
+                              f"[{prefix}components.{cname}.items.NAME]")
         items = []
         for iname, it in items_in.items():
-            iwhere = f"[components.{cname}.items.{iname}]"
+            iwhere = f"[{prefix}components.{cname}.items.{iname}]"
             if not isinstance(it, dict):
                 raise fail(iwhere, "must be a table")
             unknown(it, _ITEM_KEYS, iwhere)
@@ -274,13 +309,31 @@ def parse_bands(data: dict[str, Any], origin: str = "bands") -> Bands:
                 name=iname, metric=metric, label=label, band=Band(lo, hi, plo, phi, unit),
                 weight=number(it, "weight", iwhere, 1.0, positive=True),
                 optional=flag(it, "optional", iwhere, False), source=source))
-        components[cname] = ComponentSpec(
+        return ComponentSpec(
             name=cname, weight=weight, items=tuple(items), combine=combine,
             required=flag(c, "required", where, False),
             min_steps=count(c, "min_steps", where, 0))
-    if not sum(c.weight for c in components.values()) > 0:
-        raise fail("[components]", "all weights are 0: give at least one a positive weight")
-    return Bands(components, min_side, tuple(tasks), origin)
+
+    components = components_of(data.get("components"), "")
+    hold = None
+    if "single_leg_stance" in data:
+        t = data["single_leg_stance"]
+        if not isinstance(t, dict):
+            raise fail("[single_leg_stance]", "must be a table")
+        unknown(t, _HOLD_KEYS, "[single_leg_stance]")
+        min_hold = number(t, "min_hold_s", "[single_leg_stance]", 3.0, positive=True)
+        hold = HoldBands(components_of(t.get("components"), "single_leg_stance."), min_hold)
+    reps = None
+    if "repetitions" in data:
+        t = data["repetitions"]
+        if not isinstance(t, dict):
+            raise fail("[repetitions]", "must be a table")
+        unknown(t, _REPETITION_KEYS, "[repetitions]")
+        min_reps = count(t, "min_repetitions", "[repetitions]", 3)
+        if min_reps < 1:
+            raise fail("[repetitions]", "min_repetitions must be at least 1")
+        reps = RepetitionBands(components_of(t.get("components"), "repetitions."), min_reps)
+    return Bands(components, min_side, tuple(tasks), origin, hold, reps)
 
 
 # ---- results -------------------------------------------------------------------------------
@@ -340,7 +393,9 @@ class TaskScore:
     score: 0-100, or None (never a score on too few steps; ``message`` says why).
     components: by name. n_steps_used: used steps in all; n_steps_by_side: {"L", "R"}
     (None where unknown). min_steps: the per-side minimum the score needed.
-    message: how the score was made, or why there is none.
+    message: how the score was made, or why there is none. session_weight: its weight in
+    the session score (None: its used steps); basis: what the score came from in words,
+    for a task without steps ("a stable hold of 12.0 s", "5 repetitions"; "": its steps).
     """
 
     task: str
@@ -350,6 +405,8 @@ class TaskScore:
     min_steps: int
     message: str
     n_steps_by_side: dict[str, int | None] = field(default_factory=dict)
+    session_weight: float | None = None
+    basis: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         return {"task": self.task, "score": self.score, "message": self.message,
@@ -364,9 +421,14 @@ class TaskScore:
 def _lookup(summary: Any, metric: str) -> tuple[float | None, str | None]:
     """(value, None) or (None, why not) for a dotted metric path into the summary."""
     head, *keys = metric.split(".")
-    if not hasattr(summary, head):
+    if isinstance(summary, dict):
+        if head not in summary:
+            return None, f"the summary has no {head}"
+        v = summary[head]
+    elif not hasattr(summary, head):
         return None, f"the summary has no {head}"
-    v = getattr(summary, head)
+    else:
+        v = getattr(summary, head)
     for k in keys:
         if not isinstance(v, dict) or k not in v:
             return None, f"the summary has no {metric}"
@@ -517,10 +579,16 @@ def _too_few(by_side: dict[str, int | None], n_used: int, need: int) -> str | No
     return None
 
 
+def _weight(t: TaskScore) -> float:
+    """A task's weight in the session: its used steps, or its ``session_weight``."""
+    return t.n_steps_used if t.session_weight is None else t.session_weight
+
+
 def score_session(task_scores: list[TaskScore]) -> TaskScore:
-    """The session: the task scores weighted by their used steps (tasks without a score
+    """The session: the task scores weighted by their used steps (a task without steps,
+    single-leg stance or step-down/up, by its ``session_weight``; tasks without a score
     are left out, and the message says so); each component likewise."""
-    scored = [t for t in task_scores if t.score is not None and t.n_steps_used > 0]
+    scored = [t for t in task_scores if t.score is not None and _weight(t) > 0]
     n_all = sum(t.n_steps_used for t in task_scores)
     need = max((t.min_steps for t in task_scores), default=0)
     by_side: dict[str, int | None] = {
@@ -531,26 +599,126 @@ def score_session(task_scores: list[TaskScore]) -> TaskScore:
         msg = "no session score: " + (skipped_msg or "no tasks")
         return TaskScore("session", None, {}, n_all, need, msg, by_side)
     n = sum(t.n_steps_used for t in scored)
-    score = sum(t.n_steps_used * t.score for t in scored) / n
+    score = sum(_weight(t) * t.score for t in scored) / sum(_weight(t) for t in scored)
     names = list(dict.fromkeys(k for t in scored for k in t.components))
     comps = {}
     for name in names:
         parts = [(t, t.components[name]) for t in scored if name in t.components]
         have = [(t, c) for t, c in parts if c.score_0_100 is not None]
-        m = sum(t.n_steps_used for t, _ in have)
-        cscore = sum(t.n_steps_used * c.score_0_100 for t, c in have) / m if m else None
+        m = sum(_weight(t) for t, _ in have)
+        cscore = sum(_weight(t) * c.score_0_100 for t, c in have) / m if m else None
         reason = (parts[0][1].reason if len(parts) == 1
                   else "; ".join(f"{t.task}: {c.reason}" for t, c in parts))
         comps[name] = Component(
             name, cscore, {t.task: c.score_0_100 for t, c in parts},
             {t.task: "points" for t, _ in parts}, {}, parts[0][1].weight, reason)
-    msg = (f"from {len(scored)} task{'s' if len(scored) > 1 else ''} "
-           f"({', '.join(f'{t.task} {t.score:.0f}, {t.n_steps_used} steps' for t in scored)}), "
+    parts = ", ".join(f"{t.task} {t.score:.0f}, {t.basis or f'{t.n_steps_used} steps'}"
+                      for t in scored)
+    msg = (f"from {len(scored)} task{'s' if len(scored) > 1 else ''} ({parts}), "
            "weighted by used steps")
+    held = [t for t in scored if t.session_weight is not None]
+    if held:
+        msg += (" (" + ", ".join(f"{t.task} as {t.session_weight:g}" for t in held)
+                + " steps: docs/scoring.md, 'The session')")
     if skipped:
         msg += "; left out: " + skipped_msg
     return TaskScore("session", score, comps, n, need, msg, by_side)
 
 
-__all__ = ["Band", "Bands", "BandsError", "Component", "ComponentSpec", "Item", "ItemSpec",
-           "TaskScore", "load_bands", "parse_bands", "score_session", "score_walk"]
+# ---- single-leg stance, step-down and step-up ----------------------------------------------
+
+
+def _score_components(task: str, specs: dict[str, ComponentSpec], metrics: dict[str, Any],
+                      n: int, why_not: str | None, weight: float, basis: str) -> TaskScore:
+    """Steps 2-4 of :func:`score_walk` for a task without steps: ``metrics`` (a dict,
+    degrees and seconds) through ``specs``; ``n`` (holds or repetitions) stands for the
+    used steps of a component's ``min_steps``; ``why_not``: the reason for no score."""
+    comps = {name: _component(spec, metrics, n, why_not is None)
+             for name, spec in specs.items()}
+    if why_not is None:
+        unscored = [c for c in comps.values()
+                    if c.score_0_100 is None and specs[c.name].required]
+        if unscored:
+            why_not = "no score: " + "; ".join(f"{c.name} {c.reason}" for c in unscored)
+    use = [c for c in comps.values() if c.score_0_100 is not None and c.weight > 0]
+    if why_not is None and not use:
+        why_not = "no score: no component could be scored"
+    if why_not is not None:
+        comps = {name: _component(spec, metrics, n, False) for name, spec in specs.items()}
+        return TaskScore(task, None, comps, 0, 0, why_not, {}, weight, basis)
+    score = sum(c.weight * c.score_0_100 for c in use) / sum(c.weight for c in use)
+    msg = f"from {basis}"
+    left_out = [c for c in comps.values() if c.score_0_100 is None and c.weight > 0]
+    if left_out:
+        msg += "; " + "; ".join(f"{c.name} left out ({c.reason.removeprefix('not scored: ')})"
+                                for c in left_out)
+        msg += f"; the weights of {', '.join(c.name for c in use)} were rescaled to sum to 1"
+    return TaskScore(task, score, comps, 0, 0, msg, {}, weight, basis)
+
+
+def _finite(x: Any) -> bool:
+    return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
+
+
+def score_single_leg_stance(metrics: dict[str, Any], bands: Bands | None = None, *,
+                            task: str = "single-leg-stance") -> TaskScore:
+    """The score of a single-leg stance task from its metrics.
+
+    ``metrics``: the task's summary in report units (``sacrum.analyze`` makes it from
+    :class:`sacrum.tasks.SingleLegStanceResult`): ``drop_mean_deg``, ``time_held_s``,
+    ``gyr_rms_dps``, ..., and ``hold_s``, the stable hold the drop and the sway were
+    measured over. No score when the bands have no ``[single_leg_stance]`` table or the
+    stable hold is shorter than its ``min_hold_s`` (docs/scoring.md, 'Single-leg
+    stance'). Weighted in the session as 2 × ``min_steps_per_side`` steps.
+    """
+    bands = bands or load_bands()
+    weight = 2.0 * bands.min_steps_per_side
+    hb = bands.single_leg_stance
+    hold, held = metrics.get("hold_s"), metrics.get("time_held_s")
+    basis = f"a stable hold of {hold:.1f} s" if _finite(hold) else "no stable hold"
+    if _finite(held):
+        basis += f" (time held {held:.1f} s)"
+    if hb is None:
+        why = (f"no score for task {task!r}: the bands ({bands.origin}) have no "
+               "[single_leg_stance] table")
+        return _score_components(task, {}, metrics, 0, why, weight, basis)
+    why = None
+    if not _finite(hold) or hold < hb.min_hold_s:
+        why = (f"no score: {basis}; a score needs a stable single-leg hold of at least "
+               f"{hb.min_hold_s:.1f} s, over which the drop and the sway are measured "
+               "(docs/scoring.md, 'Single-leg stance')")
+    return _score_components(task, hb.components, metrics, 1 if _finite(hold) else 0, why,
+                             weight, basis)
+
+
+def score_repetitions(metrics: dict[str, Any], bands: Bands | None = None, *,
+                      task: str = "step-down") -> TaskScore:
+    """The score of a step-down or step-up task from its metrics.
+
+    ``metrics``: the task's summary over its repetitions in report units
+    (``sacrum.analyze`` makes it from :class:`sacrum.tasks.RepetitionResult`):
+    ``n_repetitions``, ``peak_drop_deg`` (median), ``peak_drop_sd_deg``, ... No score
+    when the bands have no ``[repetitions]`` table or fewer than its ``min_repetitions``
+    were counted (docs/scoring.md, 'Step-down and step-up'). Weighted in the session as
+    2 × ``min_steps_per_side`` steps.
+    """
+    bands = bands or load_bands()
+    weight = 2.0 * bands.min_steps_per_side
+    rb = bands.repetitions
+    n = int(metrics.get("n_repetitions") or 0)
+    basis = f"{n} repetition{'s' if n != 1 else ''}"
+    if rb is None:
+        why = (f"no score for task {task!r}: the bands ({bands.origin}) have no "
+               "[repetitions] table")
+        return _score_components(task, {}, metrics, n, why, weight, basis)
+    why = None
+    if n < rb.min_repetitions:
+        why = (f"no score: {basis} counted; a score needs at least {rb.min_repetitions} "
+               "(docs/scoring.md, 'Step-down and step-up')")
+    return _score_components(task, rb.components, metrics, n, why, weight, basis)
+
+
+__all__ = ["Band", "Bands", "BandsError", "Component", "ComponentSpec", "HoldBands", "Item",
+           "ItemSpec", "RepetitionBands", "TaskScore", "load_bands", "parse_bands",
+           "score_repetitions", "score_session", "score_single_leg_stance", "score_walk"]
+
