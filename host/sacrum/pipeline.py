@@ -249,6 +249,7 @@ def analyze_recording(t_s, acc_mps2, gyr_radps, rate_hz: float, *, q_sensor_to_e
     # rather than the first still period (which may be sitting upright).
     t = np.asarray(t_s, float)
     window = _standing_before_walking(pipe, q, acc, gyr, t, events)
+    angles_of = pipe.angles
     if window is not None:
         again = Pipeline(rate_hz, q_sensor_to_body)
         try:
@@ -256,10 +257,57 @@ def analyze_recording(t_s, acc_mps2, gyr_radps, rate_hz: float, *, q_sensor_to_e
         except CalibrationError as e:
             log.info("standing before the first step not usable: %s", e)
         else:
-            heading, angles, _ = again._angles(q)
+            angles_of = again.angles
+    # Offline, the heading can be centred and exactly one stride long
+    body = angles_of.decompose(q)
+    heading = stride_heading(body[:, ROTATION], t, events, pipe.heading_n / rate_hz)
+    angles = angles_of.relative(body, heading)
     return RecordingAnalysis(
         t, q, angles, heading, events, estimate, np.asarray(q_sensor_to_body, float),
         calibration, pipe.calibration_error, pipe.gait)
+
+
+def stride_heading(yaw_rad: np.ndarray, t_s: np.ndarray, events, default_window_s: float,
+                   ) -> np.ndarray:
+    """Offline progression heading: the pelvis heading averaged over one stride centred
+    on each sample.
+
+    The pelvis rotates about the walking direction once per stride, so its mean over
+    exactly one stride is the walking direction, at any cadence and with no lag (the
+    live pipeline's fixed, trailing window can do neither). The local stride time is
+    interpolated between consecutive ICs (IC to the next-but-one IC); away from walking
+    the window is ``default_window_s``. NaN samples are left out of the average.
+    """
+    t = np.asarray(t_s, float)
+    n = len(t)
+    if n == 0:
+        return np.zeros(0)
+    dt = float(np.median(np.diff(t))) if n > 1 else 1.0
+    ok = np.isfinite(yaw_rad)
+    y = np.zeros(n)
+    if ok.any():
+        y[ok] = np.unwrap(yaw_rad[ok])
+    ic = np.array(sorted(e.t_s for e in events if e.kind == "IC"))
+    window = np.full(n, default_window_s)
+    if ic.size >= 3:
+        stride = ic[2:] - ic[:-2]
+        mid = ic[1:-1]
+        plausible = stride < 3.0  # IC to next-but-one IC within a bout
+        if plausible.any():
+            inside = (t >= ic[0]) & (t <= ic[-1])
+            window[inside] = np.interp(t[inside], mid[plausible], stride[plausible])
+    # running sums at fractional sample positions: an exact one-stride mean
+    csum = np.r_[0.0, np.cumsum(np.where(ok, y, 0.0))]
+    ccnt = np.r_[0.0, np.cumsum(ok)]
+    idx = np.arange(n, dtype=float)
+    half = 0.5 * window / dt
+    lo = np.clip(idx + 0.5 - half, 0, n)
+    hi = np.clip(idx + 0.5 + half, 0, n)
+    grid = np.arange(n + 1, dtype=float)
+    total = np.interp(hi, grid, csum) - np.interp(lo, grid, csum)
+    count = np.interp(hi, grid, ccnt) - np.interp(lo, grid, ccnt)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(count > 0.5, total / count, np.nan)
 
 
 def _runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
