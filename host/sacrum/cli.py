@@ -223,7 +223,10 @@ def cmd_events(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="sacrum", description=__doc__)
+    p = argparse.ArgumentParser(
+        prog="sacrum",
+        description="Measure pelvic control while walking and on stairs: captures, replay, "
+                    "analysis, firmware tools. `sacrum demo` shows a bundled session.")
     p.add_argument("--version", action="version", version=f"sacrum {__version__}")
     p.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
     sub = p.add_subparsers(dest="command", required=True)
@@ -303,7 +306,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                         format="%(levelname)s %(name)s: %(message)s")
     try:
         return args.func(args)
-    except (CaptureError, ValueError, OSError, RuntimeError) as e:
+    except OSError as e:
+        what = f"{e.strerror}: {e.filename}" if e.strerror and e.filename else str(e)
+        print(f"sacrum {args.command}: error: {what}", file=sys.stderr)
+        return 1
+    except (CaptureError, ValueError, RuntimeError) as e:
         print(f"sacrum {args.command}: error: {e}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
