@@ -61,11 +61,18 @@ class Pipeline:
        within ``still_acc_mps2`` of g, and the body's vertical axis within
        ``upright_max_rad`` of earth up) zeroes tilt and obliquity
        (:meth:`PelvicAngles.calibrate`). :meth:`calibrate` does it on demand.
-    3. Progression heading: the pelvis heading averaged over the last
-       ``heading_window_s`` (about one stride, which cancels the pelvis'
-       own rotation within the stride), so rotation is measured against the
-       current walking direction and follows it after turns, with half a
-       window of lag. NaN samples are left out of the average.
+    3. Progression heading: the pelvis heading averaged over the last stride
+       (which cancels the pelvis' own rotation within the stride), so rotation
+       is measured against the current walking direction and follows it after
+       turns, with half a stride of lag. The stride is the period of the pelvis
+       heading itself: every ``stride_every_s`` of samples, the lag of the
+       autocorrelation peak of the high-passed heading (less its centred
+       ``heading_window_s`` mean: turns and drift out) over the last
+       ``stride_span_s`` within ``stride_range_s`` (parabolically refined), used
+       from then on as a fractional-length window; ``heading_window_s`` when
+       there is no such periodicity (standing, turning on the spot). The blocks
+       count samples, so any chunking gives the same output. NaN samples are
+       left out of the average.
     4. Pelvic angles relative to the calibration and that heading.
     5. Gait events (:class:`~sacrum.gait.GaitEventDetector`, the mounting
        given so left and right are the body's).
@@ -73,12 +80,16 @@ class Pipeline:
     Parameters: ``rate_hz`` (Hz); ``q_sensor_to_body`` (the mounting:
     ``sacrum.mounting.parse_mount`` or an estimate); ``calibrate_s`` (s, 2.0);
     ``still_gyr_radps`` (0.15); ``still_acc_mps2`` (0.5); ``upright_max_rad``
-    (30°); ``heading_window_s`` (s, 1.1).
+    (30°); ``heading_window_s`` (s, 1.1); ``stride_range_s`` (s, (0.7, 2.0));
+    ``stride_every_s`` (s, 0.5); ``stride_span_s`` (s, 5.0); ``stride_min_r``
+    (0.4, the least autocorrelation at the stride lag that counts as walking).
     """
 
     def __init__(self, rate_hz: float, q_sensor_to_body, *, calibrate_s: float = 2.0,
                  still_gyr_radps: float = 0.15, still_acc_mps2: float = 0.5,
                  upright_max_rad: float = math.radians(30.0), heading_window_s: float = 1.1,
+                 stride_range_s: tuple[float, float] = (0.7, 2.0), stride_every_s: float = 0.5,
+                 stride_span_s: float = 5.0, stride_min_r: float = 0.4,
                  **gait_params) -> None:
         self.rate_hz = float(rate_hz)
         self.q_sensor_to_body = np.asarray(
@@ -88,6 +99,18 @@ class Pipeline:
         self.still_acc_mps2 = still_acc_mps2
         self.cos_upright = math.cos(upright_max_rad)
         self.heading_n = max(1, round(heading_window_s * rate_hz))
+        self.heading_default_n = max(1.0, heading_window_s * rate_hz)  # samples, fractional
+        self.stride_lags = (max(1, math.floor(stride_range_s[0] * rate_hz)),
+                            max(2, math.ceil(stride_range_s[1] * rate_hz)))
+        self.stride_every_n = max(1, round(stride_every_s * rate_hz))
+        self._highpass_n = 2 * round(0.5 * self.heading_default_n) + 1  # odd: centred
+        self.stride_span_n = max(self.stride_lags[1] + self._highpass_n + 2,
+                                 round(stride_span_s * rate_hz))
+        self.stride_min_r = stride_min_r
+        # history kept for the windows and the stride estimate
+        self._history_n = max(self.stride_span_n,
+                              math.ceil(max(self.heading_default_n, self.stride_lags[1])) + 1)
+        self._fft_n = 1 << (2 * self.stride_span_n - 1).bit_length()
         self._gait_params = gait_params
         self.reset()
 
@@ -99,8 +122,13 @@ class Pipeline:
         self.calibration_error: str | None = None
         self._still_run = 0
         self._q_tail = np.zeros((0, 4))  # the last calibrate_n orientations
-        self._yaw_tail = np.zeros(0)  # the last heading_n - 1 unwrapped yaws
+        self._reset_heading()
+
+    def _reset_heading(self) -> None:
+        self._yaw_tail = np.zeros(0)  # the last _history_n unwrapped yaws
         self._yaw_last = math.nan
+        self._yaw_count = 0  # samples since the heading (re)started: the block clock
+        self._window_n = self.heading_default_n  # the current window (samples)
 
     # -- step 2 ----------------------------------------------------------------
     def calibrate(self, q_sensor_to_earth_standing: np.ndarray) -> PelvicCalibration:
@@ -149,20 +177,85 @@ class Pipeline:
             seq = np.unwrap(np.r_[last if math.isfinite(last) else yaw[ok[0]], yaw[ok]])[1:]
             out[ok] = seq
             self._yaw_last = float(seq[-1])
+        n_tail, n = len(self._yaw_tail), len(yaw)
         allv = np.concatenate([self._yaw_tail, out])
         valid = np.isfinite(allv)
-        csum = np.cumsum(np.where(valid, allv, 0.0))
-        ccnt = np.cumsum(valid)
-        k = self.heading_n
-        lo = np.arange(len(self._yaw_tail), len(allv)) - k
-        s_hi = csum[len(self._yaw_tail):]
-        c_hi = ccnt[len(self._yaw_tail):]
-        s_lo = np.where(lo >= 0, csum[np.maximum(lo, 0)], 0.0)
-        c_lo = np.where(lo >= 0, ccnt[np.maximum(lo, 0)], 0)
+        # running sums with a leading zero: csum[m] is the sum of the first m samples
+        csum = np.r_[0.0, np.cumsum(np.where(valid, allv, 0.0))]
+        ccnt = np.r_[0.0, np.cumsum(valid)]
+        # the window of each new sample: the stride estimated at the last block
+        # boundary (a multiple of stride_every_n samples since the heading started)
+        # at or before it, from the samples before that boundary
+        c0 = self._yaw_count
+        every = self.stride_every_n
+        starts = np.arange((c0 // every + 1) * every, c0 + n + 1, every) - c0  # in the chunk
+        windows = [self._window_n]
+        for b in starts:
+            end = b + n_tail  # the boundary's position in allv
+            windows.append(self._stride_n(allv[max(0, end - self.stride_span_n):end]))
+        self._window_n = windows[-1]
+        window = np.asarray(windows)[np.searchsorted(starts, np.arange(n), "right")]
+        self._yaw_count = c0 + n
+        # trailing mean over a fractional window, at fractional positions of the sums
+        hi = np.arange(n_tail + 1, n_tail + n + 1, dtype=float)
+        lo = np.maximum(hi - window, 0.0)
+        i0 = np.minimum(np.floor(lo).astype(np.intp), len(allv) - 1)
+        frac = lo - i0
+        s_lo = csum[i0] + frac * (csum[i0 + 1] - csum[i0])
+        c_lo = ccnt[i0] + frac * (ccnt[i0 + 1] - ccnt[i0])
         with np.errstate(invalid="ignore", divide="ignore"):
-            heading = (s_hi - s_lo) / (c_hi - c_lo)
-        self._yaw_tail = allv[-(k - 1):] if k > 1 else allv[:0]
+            count = ccnt[n_tail + 1:] - c_lo
+            heading = np.where(count > 0.5, (csum[n_tail + 1:] - s_lo) / count, np.nan)
+        self._yaw_tail = allv[-self._history_n:]
         return heading
+
+    def _stride_n(self, y: np.ndarray) -> float:
+        """The stride (samples, fractional) in the unwrapped pelvis heading ``y``: the lag
+        of the autocorrelation peak of the high-passed heading within the stride range;
+        the default window when there is no such periodicity."""
+        lag_lo, lag_hi = self.stride_lags
+        m = np.isfinite(y)
+        if len(y) < self.stride_span_n or m.sum() < 0.8 * len(y):
+            return self.heading_default_n
+        # high-pass: less the centred mean over the default window, which takes out
+        # turns and drift (their linear parts exactly) and keeps the stride's period
+        w = self._highpass_n
+        csum = np.r_[0.0, np.cumsum(np.where(m, y, 0.0))]
+        ccnt = np.r_[0.0, np.cumsum(m)]
+        count = ccnt[w:] - ccnt[:-w]
+        mid = np.arange(len(count)) + (w - 1) // 2
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = (csum[w:] - csum[:-w]) / count
+        m = m[mid] & (count > 0.5 * w)
+        n_ok = int(m.sum())
+        if n_ok < 0.5 * len(y):
+            return self.heading_default_n
+        d = np.where(m, y[mid] - mean, 0.0)
+        # normalised autocorrelation: the correlation of the span's head and tail
+        # ``lag`` apart (1 at the exact period of a periodic signal), by FFT
+        fd = np.fft.rfft(d, self._fft_n)
+        acf = np.fft.irfft(fd * fd.conj(), self._fft_n)[:lag_hi + 2]
+        energy = np.r_[0.0, np.cumsum(d * d)]
+        k = np.arange(lag_hi + 2)
+        norm = np.sqrt(energy[len(d) - k] * (energy[-1] - energy[k]))
+        if not energy[-1] > 1e-12 * n_ok:  # no motion at all
+            return self.heading_default_n
+        with np.errstate(invalid="ignore", divide="ignore"):
+            r = np.where(norm > 0, acf / norm, 0.0)
+        lags = np.arange(max(lag_lo, 1), lag_hi + 1)
+        rl = r[lags]
+        peak = (rl >= r[lags - 1]) & (rl > r[lags + 1])
+        if not peak.any():
+            return self.heading_default_n
+        best = float(rl[peak].max())
+        if best < self.stride_min_r:
+            return self.heading_default_n
+        # the first peak nearly as high as the best: the stride, not a multiple of it
+        k = int(lags[peak][np.argmax(rl[peak] >= 0.9 * best)])
+        a, b, c = r[k - 1], r[k], r[k + 1]
+        den = a - 2 * b + c
+        delta = 0.5 * (a - c) / den if den < 0 else 0.0
+        return float(k + np.clip(delta, -0.5, 0.5))
 
     def _angles(self, q: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         body = self.angles.decompose(q)  # tilt, obliquity, pelvis heading ψ
@@ -187,8 +280,7 @@ class Pipeline:
             except CalibrationError as e:
                 self.calibration_error = str(e)
             else:
-                self._yaw_tail = np.zeros(0)  # the levelled mounting redefines the heading
-                self._yaw_last = math.nan
+                self._reset_heading()  # the levelled mounting redefines the heading
                 heading[cut + 1:], angles[cut + 1:], _ = self._angles(q[cut + 1:])
                 break
             rest = slice(cut + 1, None)
