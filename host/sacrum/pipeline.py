@@ -90,8 +90,11 @@ class Pipeline:
                  upright_max_rad: float = math.radians(30.0), heading_window_s: float = 1.1,
                  stride_range_s: tuple[float, float] = (0.7, 2.0), stride_every_s: float = 0.5,
                  stride_span_s: float = 5.0, stride_min_r: float = 0.4,
-                 **gait_params) -> None:
+                 live_heading: bool = True, **gait_params) -> None:
         self.rate_hz = float(rate_hz)
+        # False: no progression heading (rotation NaN), for analyze_recording, which
+        # replaces it with the centred one-stride heading anyway
+        self.live_heading = live_heading
         self.q_sensor_to_body = np.asarray(
             getattr(q_sensor_to_body, "q_sensor_to_body", q_sensor_to_body), float)
         self.calibrate_n = max(1, round(calibrate_s * rate_hz))
@@ -169,6 +172,8 @@ class Pipeline:
     # -- step 3 ----------------------------------------------------------------
     def _heading(self, yaw: np.ndarray) -> np.ndarray:
         """Progression heading from the pelvis heading ψ of each sample (rad)."""
+        if not self.live_heading:
+            return np.full(len(yaw), np.nan)
         # unwrap through NaN rows, continuing from the previous chunk
         out = np.full_like(yaw, np.nan)
         last = self._yaw_last
@@ -333,7 +338,7 @@ def analyze_recording(t_s, acc_mps2, gyr_radps, rate_hz: float, *, q_sensor_to_e
     if q_sensor_to_body is None:
         estimate = _estimate_mounting(q, acc, gyr, rate_hz)
         q_sensor_to_body = estimate.q_sensor_to_body
-    pipe = Pipeline(rate_hz, q_sensor_to_body)
+    pipe = Pipeline(rate_hz, q_sensor_to_body, live_heading=False)
     out = pipe.update(t_s, acc, gyr, q)
     events = out.events + pipe.flush()
     heading, angles, calibration = out.heading_rad, out.angles_rad, pipe.calibration
