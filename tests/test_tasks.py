@@ -29,6 +29,7 @@ import math
 import numpy as np
 import pytest
 
+from sacrum.metrics import body_acceleration
 from sacrum.tasks import (
     AIR_SCALE_HEIGHT_M,
     Findings,
@@ -36,7 +37,6 @@ from sacrum.tasks import (
     SingleLegStanceMonitor,
     StairSegment,
     TaskInputError,
-    acc_progression_frame,
     contralateral_drop_rad,
     find_stairs,
     ldlj_acc,
@@ -514,5 +514,5 @@ def test_frames():
     assert v[0] == pytest.approx([0.0, 0.0, 1.0], abs=1e-12)
     # standing still facing earth +y, sensor = earth: gravity goes, forward is +y
     acc = np.array([[0.0, 1.0, G]])
-    out = acc_progression_frame(acc, np.array([[1.0, 0, 0, 0]]), np.array([math.pi / 2]))
+    out = body_acceleration(np.array([[1.0, 0, 0, 0]]), acc, np.array([math.pi / 2]))
     assert out[0] == pytest.approx([1.0, 0.0, 0.0], abs=1e-12)

@@ -27,7 +27,7 @@ NaN rows):
   z up): :func:`to_body_frame` of the sensor's gyroscope with ``q_sensor_to_body``.
 * ``acc_body_mps2`` (N, 3): sacral acceleration in the **progression frame** - x
   forward (walking direction), y left, z up (earth vertical) - with **gravity removed**
-  (:func:`acc_progression_frame` makes it from the pipeline's output). Gravity included
+  (:func:`sacrum.metrics.body_acceleration` makes it from the pipeline's output). Gravity included
   is recognised (median vertical acceleration above g/2) and subtracted.
 
 The *contralateral drop* for a stance side is the obliquity signed so that positive
@@ -93,21 +93,6 @@ def to_body_frame(v_sensor: np.ndarray, q_sensor_to_body: np.ndarray) -> np.ndar
     v = np.asarray(v_sensor, float)
     return quat_rotate(np.broadcast_to(np.asarray(q_sensor_to_body, float), (*v.shape[:-1], 4)),
                        v)
-
-
-def acc_progression_frame(acc_sensor_mps2: np.ndarray, q_sensor_to_earth: np.ndarray,
-                          heading_rad: np.ndarray) -> np.ndarray:
-    """Sensor-frame acceleration (N, 3; gravity included, as measured) in the progression
-    frame: x the walking direction ``heading_rad`` (the pipeline's progression heading,
-    earth frame, rad), y left, z up, **gravity removed** (m/s²). NaN rows stay NaN."""
-    a_e = quat_rotate(np.asarray(q_sensor_to_earth, float), np.asarray(acc_sensor_mps2, float))
-    h = np.asarray(heading_rad, float)
-    c, s = np.cos(h), np.sin(h)
-    out = np.empty_like(a_e)
-    out[:, 0] = c * a_e[:, 0] + s * a_e[:, 1]
-    out[:, 1] = -s * a_e[:, 0] + c * a_e[:, 1]
-    out[:, 2] = a_e[:, 2] - G_MPS2
-    return out
 
 
 def contralateral_drop_rad(obliquity_rad: np.ndarray, stance_side: str) -> np.ndarray:
@@ -829,7 +814,7 @@ def find_stairs(t_s, acc_body_mps2, q_sensor_to_earth=None, pressure_hpa=None, b
     be looked at).
 
     ``acc_body_mps2``: (N, 3) m/s², progression frame (x forward, y left, z up), gravity
-    removed (:func:`acc_progression_frame`); with ``q_sensor_to_earth`` (N, 4) the
+    removed (:func:`sacrum.metrics.body_acceleration`); with ``q_sensor_to_earth`` (N, 4) the
     sensor-frame acceleration as measured instead. ``pressure_hpa``: (N,) barometer, hPa,
     optional. ``bouts``: ``GaitBout`` objects or (t_start_s, t_end_s) pairs, optional.
     """
@@ -1325,5 +1310,5 @@ def repetitions(t_s, angles_rad, acc_body_mps2, kind: str, side: str,
 
 __all__ = ["AIR_SCALE_HEIGHT_M", "Findings", "RepetitionCounter", "RepetitionResult",
            "SingleLegStanceMonitor", "SingleLegStanceResult", "StairDetector", "StairSegment",
-           "TaskInputError", "acc_progression_frame", "contralateral_drop_rad", "find_stairs",
+           "TaskInputError", "contralateral_drop_rad", "find_stairs",
            "ldlj_acc", "repetitions", "single_leg_stance", "to_body_frame"]
