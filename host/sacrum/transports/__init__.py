@@ -25,6 +25,21 @@ class Packet:
     data: bytes
 
 
+@dataclass(frozen=True)
+class LinkEvent:
+    """Something that happened to the link rather than a packet (SPEC 5.2, EVENT records).
+
+    type: "connected" | "disconnected" | "reconnected" | "mtu" | "rssi" | "battery" |
+        "device" (device information learnt after connecting); fields: its details, e.g.
+        {"mtu": 247}, {"rssi_dbm": -61}, {"battery_percent": 80}, {"reason": "..."}.
+    host_time_ns: when it happened, ns since the Unix epoch.
+    """
+
+    host_time_ns: int
+    type: str
+    fields: dict[str, Any] = field(default_factory=dict)
+
+
 class TransportError(RuntimeError):
     """The link failed in a way the user must act on (message says how)."""
 
@@ -36,12 +51,18 @@ class TransportInfo:
     kind: str  # "replay", "ble", "serial", "simulator"
     device: dict[str, Any] = field(default_factory=dict)
     mtu: int | None = None
+    connected: bool = False
+    rssi_dbm: int | None = None  # BLE signal strength when the platform reports it
+    battery_percent: int | None = None
+    reconnects: int = 0  # successful reconnections after a drop
 
 
 class Transport(abc.ABC):
     """Async stream of timestamped packets from one sacrum device.
 
-    Use as ``async with transport: async for packet in transport: ...``.
+    Use as ``async with transport: async for item in transport: ...``; each item is a
+    :class:`Packet`, or a :class:`LinkEvent` (a drop, a reconnection, a new MTU, RSSI,
+    battery) that consumers record and show but never decode.
     ``send`` writes a COMMAND packet to the device where the link allows it.
     """
 
@@ -61,7 +82,21 @@ class Transport(abc.ABC):
     async def close(self) -> None: ...
 
     @abc.abstractmethod
-    def __aiter__(self) -> AsyncIterator[Packet]: ...
+    def __aiter__(self) -> AsyncIterator[Packet | LinkEvent]: ...
 
     async def send(self, packet: bytes) -> None:
         raise TransportError(f"the {self.info.kind} transport cannot send commands")
+
+
+def open_transport(kind: str, target: str | None = None, **options: Any) -> Transport:
+    """The transport for a command line's choice: ``kind`` one of "replay" (target: a
+    capture path), "ble" (target: name or address, None = the first sacrum found),
+    "serial" (target: port, None = auto-detect by USB VID/PID), "simulate" (no target).
+    ``options`` go to the transport's constructor (e.g. ``speed`` for replay)."""
+    if kind == "replay":
+        from sacrum.transports.replay import ReplayTransport
+
+        if target is None:
+            raise TransportError("replay needs a capture file")
+        return ReplayTransport(target, **options)
+    raise TransportError(f"unknown transport {kind!r} (replay, ble, serial, simulate)")

@@ -30,9 +30,11 @@ class ReplayTransport(Transport):
 
     async def connect(self) -> None:
         self._open = True
+        self.info.connected = True
 
     async def close(self) -> None:
         self._open = False
+        self.info.connected = False
 
     async def __aiter__(self) -> AsyncIterator[Packet]:
         t0_rec: int | None = None
