@@ -530,17 +530,17 @@ def test_real_recording_metrics_are_physiologically_plausible(daily):
 
 
 @pytest.mark.xfail(strict=True, reason=(
-    "the pipeline's standing calibration comes from the only still period before walking "
-    "(0-3.3 s), when the participant is still seated (a sit-to-stand with 60° of forward "
-    "lean follows at 4-5.5 s): walking then reads 14-15° anterior tilt and +2° obliquity, "
-    "which shifts the left-stance drops up and the right-stance ones below zero (L 3.0°, "
-    "R -0.3°); and the L5 belt sensor sees an obliquity range of only about 3-4°"))
+    "this recording has no standing: its only still period (0-3.3 s) is seated, and is "
+    "rejected (a 59° sit-to-stand lean follows), so the zero is the mean over the walking "
+    "strides; of 67 steps only 11 are usable (41 in turns), and they read drops of about "
+    "0° in left and 1.3° in right stance: the L5 belt sensor sees an obliquity range of only "
+    "about 3-4°, and the mounting is estimated with low confidence (forward ±6°), which "
+    "mixes tilt into obliquity with the same sign in both stances"))
 def test_real_recording_drop_is_in_the_typical_healthy_range(daily):
     """A healthy adult's peak contralateral drop is about 4-5° (Perry & Burnfield 2010);
     2-7° both sides would be plausible."""
     res, steps, acc_body = daily
     s = summarize_walk(steps, res.t_s, res.angles_rad, acc_body, res.gait.strides,
                        min_steps_per_side=3)
-    assert any("was the calibration taken in quiet standing" in m for m in s.messages)
     for sd in "LR":
         assert 2.0 <= s.contralateral_drop_deg[sd] <= 7.0, _describe(s)

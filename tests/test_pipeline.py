@@ -10,8 +10,9 @@ from sacrum.angles import quat_from_angles
 from sacrum.cli import DEMO_CAPTURE
 from sacrum.decode import decode_capture
 from sacrum.mounting import parse_mount
+from sacrum.phantom import walking_phantom
 from sacrum.pipeline import MountingError, Pipeline, analyze_recording
-from sacrum.quaternion import quat_multiply
+from sacrum.quaternion import quat_conjugate, quat_multiply, quat_rotate
 from test_metrics import phantom
 
 RATE = 100
@@ -123,6 +124,8 @@ def daily():
 def test_real_recording_end_to_end_gives_physiological_pelvic_motion(daily):
     table, res = daily
     assert res.mounting is not None and res.calibration is not None
+    # the participant sits still first, then stands up (about 60° forward lean) and walks
+    assert res.calibration.reference == "walking" and "sit-to-stand" in res.calibration_error
     ics = [e for e in res.events if e.kind == "IC"]
     assert len(ics) > 60
     # within the reference walking bouts: per-stride ranges of motion as published
@@ -189,3 +192,71 @@ def test_offline_zero_is_the_standing_before_walking_not_sitting_before_it():
     # offline: zeroed on the standing before the first step
     np.testing.assert_allclose(np.rad2deg(offline.angles_rad[walk, :2]),
                                np.rad2deg(truth[600:, :2]), atol=1e-6)
+
+
+def _with_prefix(prefix_tilt_deg: np.ndarray, *, stand_s: float, seed: int = 3):
+    """The walking phantom (4° / 9° drop) after a prefix of pelvic tilt (deg, one value per
+    sample, obliquity and rotation 0, the phantom's heading), as the sensor would see it:
+    specific force = gravity in the sensor frame, angular rate from the orientation."""
+    ph = walking_phantom(stand_s=stand_s, seed=seed, n_steps=60)
+    n = len(prefix_tilt_deg)
+    q_pre = quat_multiply(quat_from_angles(np.deg2rad(prefix_tilt_deg), np.zeros(n),
+                                           np.full(n, np.deg2rad(30.0))), RECOMMENDED)
+    acc_pre = quat_rotate(quat_conjugate(q_pre), np.tile([0.0, 0.0, 9.80665], (n, 1)))
+    dq = quat_multiply(quat_conjugate(q_pre[:-1]), q_pre[1:])
+    gyr_pre = np.vstack([np.zeros((1, 3)), 2 * dq[:, 1:] * RATE])
+    rng = np.random.default_rng(seed)
+    acc_pre += 0.03 * rng.standard_normal(acc_pre.shape)
+    gyr_pre += np.deg2rad([0.6, -0.9, 0.4]) + 0.0015 * rng.standard_normal(gyr_pre.shape)
+    t = np.arange(n + len(ph["t"])) / RATE
+    acc = np.vstack([acc_pre, ph["acc"]])
+    gyr = np.vstack([gyr_pre, ph["gyr"]])
+    return t, acc, gyr, ph, n
+
+
+def _ramp(a_deg: float, b_deg: float, n: int) -> np.ndarray:
+    x = np.linspace(0.0, 1.0, n)
+    return a_deg + (b_deg - a_deg) * x * x * (3 - 2 * x)
+
+
+def _drops(res, ph, n_prefix):
+    """Median peak contralateral drop per stance side (deg) over the phantom's steps."""
+    obl = np.rad2deg(res.angles_rad[:, 1])
+    t_ic = ph["t_ic"] + n_prefix / RATE
+    out = {"L": [], "R": []}
+    for k in range(4, len(t_ic) - 3):
+        m = (res.t_s >= t_ic[k]) & (res.t_s < t_ic[k + 1])
+        side = ph["sides"][k]
+        out[side].append(np.max(obl[m]) if side == "L" else np.max(-obl[m]))
+    return {sd: float(np.median(v)) for sd, v in out.items()}
+
+
+def test_a_sitting_calibration_is_rejected_for_the_walking_mean():
+    """Seated (pelvis 20° posterior) 4 s, a sit-to-stand (50° forward lean), walking at
+    once: the still period was sitting; the zero becomes the walking mean. That keeps the
+    sum of the two sides' drops (the obliquity excursion) but not their difference: in
+    asymmetric gait the mean obliquity is not level (here the 4° vs 9° phantom reads about
+    5.2° vs 7.9°), which the message says."""
+    tilt = np.r_[np.full(400, -20.0), _ramp(-20.0, 50.0, 80), _ramp(50.0, 0.0, 70)]
+    t, acc, gyr, ph, n = _with_prefix(tilt, stand_s=0.3)
+    res = analyze_recording(t, acc, gyr, RATE, q_sensor_to_body=RECOMMENDED)
+    assert res.calibration is not None and res.calibration.reference == "walking"
+    assert "sitting" in res.calibration_error and "sit-to-stand" in res.calibration_error
+    drop = _drops(res, ph, n)
+    truth = {sd: float(np.median(ph["drop"][ph["sides"][:-1] == sd])) for sd in "LR"}
+    assert drop["R"] + drop["L"] == pytest.approx(truth["R"] + truth["L"], abs=0.5)
+    assert 0.0 < drop["R"] - drop["L"] < truth["R"] - truth["L"]
+    walk = res.t_s > ph["t_ic"][2] + n / RATE
+    assert abs(np.mean(np.rad2deg(res.angles_rad[walk, 0]))) < 1.0  # zero = walking mean
+
+
+def test_a_forward_bend_while_standing_keeps_the_standing_calibration():
+    """Standing 3 s, a 50° bend forward and back, then walking: still the standing zero."""
+    tilt = np.r_[np.zeros(300), _ramp(0.0, 50.0, 80), _ramp(50.0, 0.0, 80)]
+    t, acc, gyr, ph, n = _with_prefix(tilt, stand_s=0.3)
+    res = analyze_recording(t, acc, gyr, RATE, q_sensor_to_body=RECOMMENDED)
+    assert res.calibration.reference == "standing" and res.calibration_error is None
+    drop = _drops(res, ph, n)
+    for sd in "LR":
+        truth = float(np.median(ph["drop"][ph["sides"][:-1] == sd]))
+        assert drop[sd] == pytest.approx(truth, abs=0.5), (sd, drop)

@@ -242,10 +242,21 @@ def _calibration_doc(res) -> tuple[dict[str, Any], list[str]]:
                 [f"no standing calibration ({why}): tilt and obliquity, and so the "
                  "contralateral drop, are relative to the mounting's vertical, not to this "
                  "person's standing posture; start a recording with 2 s of quiet standing"])
-    return ({"calibrated": True, "tilt_offset_deg": math.degrees(cal.tilt_offset_rad),
-             "obliquity_offset_deg": math.degrees(cal.obliquity_offset_rad),
-             "samples": cal.samples, "sd_deg": math.degrees(cal.sd_rad),
-             "q_sensor_to_body": cal.q_sensor_to_body, "error": None}, [])
+    doc = {"calibrated": True, "reference": cal.reference,
+           "tilt_offset_deg": math.degrees(cal.tilt_offset_rad),
+           "obliquity_offset_deg": math.degrees(cal.obliquity_offset_rad),
+           "samples": cal.samples, "sd_deg": math.degrees(cal.sd_rad),
+           "q_sensor_to_body": cal.q_sensor_to_body, "error": res.calibration_error}
+    if cal.reference == "walking":
+        why = res.calibration_error or "no 2 s of quiet upright standing were found"
+        return doc, [f"no standing calibration ({why}): tilt and obliquity are zeroed on "
+                     f"their means over the straight-walking strides ({cal.samples} samples), "
+                     "so the mean anterior tilt is not measured (null) and drops are measured "
+                     "from the mean walking obliquity: the sum of the left and right drops "
+                     "is right, but a left-right difference reads smaller (the mean is "
+                     "level only in symmetric gait); start a recording with 2 s of quiet "
+                     "standing"]
+    return doc, []
 
 
 def analyze(input_path: str | os.PathLike, task: str | None = None, mount: str | None = None,
@@ -342,6 +353,10 @@ def analyze(input_path: str | os.PathLike, task: str | None = None, mount: str |
                                for k, c in session.components.items()},
                    tasks=tasks_doc)
 
+    if calibration.get("reference") == "walking":    # the zero is the walking mean
+        for part in (summary, *tasks_doc):
+            if "mean_tilt_deg" in part:
+                part["mean_tilt_deg"] = None
     doc = {
         "format": FORMAT, "format_version": FORMAT_VERSION, "sacrum_version": __version__,
         "input": {"path": str(input_path), "kind": rec.kind, "samples": len(rec.t_s),

@@ -100,6 +100,9 @@ class PelvicCalibration:
             rotation reference while no progression heading is given).
         samples: valid samples averaged.
         sd_rad: RMS angle of the standing samples from their mean orientation.
+        reference: "standing" (quiet upright standing, :meth:`PelvicAngles.calibrate`) or
+            "walking" (no standing to be had: the mean tilt and obliquity over walking
+            strides, :meth:`PelvicAngles.calibrate_walking`; mean tilt then reads 0).
     """
 
     q_sensor_to_body: np.ndarray
@@ -108,6 +111,7 @@ class PelvicCalibration:
     heading_rad: float
     samples: int
     sd_rad: float
+    reference: str = "standing"
 
 
 class PelvicAngles:
@@ -221,17 +225,40 @@ class PelvicAngles:
                         f"RMS (limit {self.max_standing_rate_radps} rad/s); stand still and "
                         "upright for 2-5 s and calibrate again")
         tilt0, obliquity0, heading0 = euler_from_matrix(quat_to_matrix(mean))
-        q_level = quat_from_angles(tilt0, obliquity0, 0.0)  # Rx(obliquity0) · Ry(tilt0)
-        q_sb = quat_multiply(q_level, self.q_sensor_to_body_given)
-        self._q_body_to_sensor = quat_conjugate(q_sb)
-        self.calibration = PelvicCalibration(
-            q_sensor_to_body=q_sb, tilt_offset_rad=float(tilt0),
-            obliquity_offset_rad=float(obliquity0), heading_rad=float(heading0), samples=n,
-            sd_rad=sd)
+        self._level(float(tilt0), float(obliquity0), float(heading0), n, sd, "standing")
         log.info("standing calibration: %d samples, tilt %+.1f°, obliquity %+.1f° removed, "
                  "sway %.2f° RMS", n, math.degrees(tilt0), math.degrees(obliquity0),
                  math.degrees(sd))
         return self.calibration
+
+    def calibrate_walking(self, q_sensor_to_earth_walking: np.ndarray) -> PelvicCalibration:
+        """Zero tilt and obliquity on their means over walking, when no standing is to be
+        had (e.g. the only still period was sitting). Over whole strides the pelvis is
+        level on average in healthy gait (obliquity) but tilts forward by a few degrees
+        (tilt), so this zero hides a static obliquity and the mean anterior tilt: the
+        calibration says so (``reference="walking"``). Give whole strides: the mean of a
+        part of one is biased by the stride's own motion."""
+        q = np.asarray(q_sensor_to_earth_walking, float).reshape(-1, 4)
+        q = q[np.all(np.isfinite(q), axis=1)]
+        if len(q) == 0:
+            raise CalibrationError("walking reference: no valid samples")
+        q_be = quat_multiply(quat_normalize(q), quat_conjugate(self.q_sensor_to_body_given))
+        tilt, obl, _ = euler_from_matrix(quat_to_matrix(q_be)).T
+        tilt0, obl0 = float(np.mean(tilt)), float(np.mean(obl))
+        sd = math.sqrt(float(np.mean((tilt - tilt0) ** 2 + (obl - obl0) ** 2)))
+        self._level(tilt0, obl0, math.nan, len(q), sd, "walking")
+        log.info("walking reference: %d samples, tilt %+.1f°, obliquity %+.1f° removed",
+                 len(q), math.degrees(tilt0), math.degrees(obl0))
+        return self.calibration
+
+    def _level(self, tilt0: float, obliquity0: float, heading0: float, n: int, sd: float,
+               reference: str) -> None:
+        q_level = quat_from_angles(tilt0, obliquity0, 0.0)  # Rx(obliquity0) · Ry(tilt0)
+        q_sb = quat_multiply(q_level, self.q_sensor_to_body_given)
+        self._q_body_to_sensor = quat_conjugate(q_sb)
+        self.calibration = PelvicCalibration(
+            q_sensor_to_body=q_sb, tilt_offset_rad=tilt0, obliquity_offset_rad=obliquity0,
+            heading_rad=heading0, samples=n, sd_rad=sd, reference=reference)
 
     def update(self, q_sensor_to_earth: np.ndarray,
                heading_rad: np.ndarray | float | None = None) -> np.ndarray:
@@ -256,9 +283,9 @@ class PelvicAngles:
         out = np.array(body_angles_rad, float).reshape(-1, 3)
         if heading_rad is not None:
             ref = np.broadcast_to(np.asarray(heading_rad, float), (len(out),))
-        elif self.calibration is not None:
+        elif self.calibration is not None and math.isfinite(self.calibration.heading_rad):
             ref = self.calibration.heading_rad
-        else:
+        else:  # not calibrated, or a walking reference (no heading of its own)
             if self._first_heading_rad is None:
                 ok = np.flatnonzero(np.isfinite(out[:, ROTATION]))
                 if len(ok):

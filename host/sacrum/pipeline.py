@@ -322,7 +322,11 @@ def analyze_recording(t_s, acc_mps2, gyr_radps, rate_hz: float, *, q_sensor_to_e
     from the recording unless given), then the streaming pipeline fed everything.
     The angles' zero is then taken, where there is one, from the last quiet upright
     standing before the first step (gait starts from standing; the first still
-    period of a recording may be sitting with an upright pelvis).
+    period of a recording may be sitting with an upright pelvis). A still period that
+    was sitting is rejected (:func:`_was_sitting`: a sit-to-stand lean before the first
+    step, and walking then reads strongly anterior); with no standing at all but
+    strides to average over, the zero is the mean over the used strides
+    (:meth:`PelvicAngles.calibrate_walking`, ``calibration.reference == "walking"``).
 
     Raises :class:`~sacrum.mounting.MountingError` when the mounting is not
     given and cannot be told from the recording (the message says why).
@@ -347,6 +351,7 @@ def analyze_recording(t_s, acc_mps2, gyr_radps, rate_hz: float, *, q_sensor_to_e
     t = np.asarray(t_s, float)
     window = _standing_before_walking(pipe, q, acc, gyr, t, events)
     angles_of = pipe.angles
+    calibration_error = pipe.calibration_error
     if window is not None:
         again = Pipeline(rate_hz, q_sensor_to_body)
         try:
@@ -355,13 +360,26 @@ def analyze_recording(t_s, acc_mps2, gyr_radps, rate_hz: float, *, q_sensor_to_e
             log.info("standing before the first step not usable: %s", e)
         else:
             angles_of = again.angles
+    walk = _used_stride_mask(t, pipe.gait.strides)
+    sitting = (_was_sitting(angles_of, q, t, events, walk)
+               if calibration is not None else None)
+    if sitting is not None or (calibration is None and walk.sum() >= 2 * pipe.calibrate_n):
+        again = PelvicAngles(q_sensor_to_body, rate_hz)
+        try:
+            calibration = again.calibrate_walking(q[walk])
+        except CalibrationError as e:
+            calibration = None
+            calibration_error = f"{sitting}; {e}" if sitting else str(e)
+        else:
+            angles_of = again
+            calibration_error = sitting
     # Offline, the heading can be centred and exactly one stride long
     body = angles_of.decompose(q)
     heading = stride_heading(body[:, ROTATION], t, events, pipe.heading_n / rate_hz)
     angles = angles_of.relative(body, heading)
     return RecordingAnalysis(
         t, q, angles, heading, events, estimate, np.asarray(q_sensor_to_body, float),
-        calibration, pipe.calibration_error, pipe.gait)
+        calibration, calibration_error, pipe.gait)
 
 
 def stride_heading(yaw_rad: np.ndarray, t_s: np.ndarray, events, default_window_s: float,
@@ -442,6 +460,49 @@ def _standing_before_walking(pipe: Pipeline, q, acc, gyr, t_s, events,
         return None
     end = int(s1[long[-1]])
     return q[end - pipe.calibrate_n:end]
+
+
+def _used_stride_mask(t_s: np.ndarray, strides, min_strides: int = 4) -> np.ndarray:
+    """Samples inside the strides used for statistics (not in turns, regular), if there
+    are at least ``min_strides`` of them: whole strides, so their mean angles are the
+    posture the pelvis moves about while walking straight."""
+    mask = np.zeros(len(t_s), bool)
+    used = [s for s in strides if s.used]
+    if len(used) < min_strides:
+        return mask
+    for s in used:
+        mask[np.searchsorted(t_s, s.t_start_s):np.searchsorted(t_s, s.t_end_s)] = True
+    return mask
+
+
+def _was_sitting(angles: PelvicAngles, q, t_s, events, walk: np.ndarray, *,
+                 min_lean_rad: float = math.radians(30.0),
+                 min_walk_tilt_rad: float = math.radians(8.0)) -> str | None:
+    """Why the calibration in ``angles`` was sitting, not standing, or None.
+
+    Both must hold: (1) between the calibration and the first IC the pelvis tilts forward
+    by more than ``min_lean_rad`` (the trunk lean of a sit-to-stand, 30-60°; e.g.
+    Schenkman et al. 1990, Phys Ther 70:638) and comes back, and (2) walking then reads
+    more than ``min_walk_tilt_rad`` anterior on average (the pelvis tilts back by about
+    10-25° when seated). A forward bend while standing fails (2); walking with a slight
+    anterior tilt fails (1)."""
+    ics = [e.t_s for e in events if e.kind == "IC"]
+    if not ics or not walk.any():
+        return None
+    tilt = angles.decompose(q)[:, TILT]         # from the calibration's zero
+    first = int(np.searchsorted(t_s, ics[0]))
+    before = tilt[:first]
+    ok = np.isfinite(before)
+    if not ok.any():
+        return None
+    lean = float(np.max(before[ok]))
+    walk_tilt = float(np.nanmean(tilt[walk]))
+    if lean > min_lean_rad and walk_tilt > min_walk_tilt_rad:
+        k = int(np.flatnonzero(ok)[np.argmax(before[ok])])
+        return (f"the still period before walking was sitting, not standing: a "
+                f"{math.degrees(lean):.0f}° forward lean (sit-to-stand) at {t_s[k]:.1f} s, "
+                f"and walking reads {math.degrees(walk_tilt):+.0f}° tilt from it")
+    return None
 
 
 def _estimate_mounting(q, acc, gyr, rate_hz: float, *, block_s: float = 60.0,
