@@ -127,6 +127,7 @@ class Recording:
     rate_hz: float
     marks: list[tuple[str, float, float | None]]
     loss: dict[str, Any]
+    pressure_hpa: np.ndarray | None = None  # barometer (hPa), when the input has one
 
 
 def read_input(path: str | os.PathLike, *, check_units: bool = True) -> Recording:
@@ -145,12 +146,13 @@ def read_input(path: str | os.PathLike, *, check_units: bool = True) -> Recordin
         return Recording("capture", np.asarray(table.t_s, float),
                          np.asarray(table.acc_mps2, float), np.asarray(table.gyr_radps, float),
                          table.q, table.rate_hz, table.tasks(), loss)
-    from sacrum.imucsv import rate_of, read_imu_csv
+    from sacrum.imucsv import rate_of, read_imu_csv, read_pressure
 
     t, acc, gyr = read_imu_csv(path, check=check_units)
+    pressure = read_pressure(path, len(t))
     lost = int(np.count_nonzero(~(np.isfinite(acc).all(axis=1) & np.isfinite(gyr).all(axis=1))))
     loss = {"samples_expected": len(t), "samples_lost": lost, "loss_fraction": lost / len(t)}
-    return Recording("csv", t, acc, gyr, None, rate_of(t), [], loss)
+    return Recording("csv", t, acc, gyr, None, rate_of(t), [], loss, pressure)
 
 
 def _gaps(t_s: np.ndarray, valid: np.ndarray) -> list[tuple[float, float]]:
@@ -184,10 +186,10 @@ def _segments(rec: Recording, res, task: str | None,
     if not walks:
         return [], {"searched": False, "segments": [],
                     "messages": ["not searched: no walking bouts were found"]}
-    found = find_stairs(res.t_s, acc_body, bouts=res.gait.bouts)
+    found = find_stairs(res.t_s, acc_body, pressure_hpa=rec.pressure_hpa, bouts=res.gait.bouts)
     stairs = [Segment(f"stairs-{f.direction}", f.t_start_s, f.t_end_s, "detected",
                       f.confidence, f.evidence) for f in found]
-    return stairs + walks, {"searched": True,
+    return stairs + walks, {"searched": True, "barometer": rec.pressure_hpa is not None,
                             "segments": [dataclasses.asdict(f) for f in found],
                             "messages": list(found.messages)}
 

@@ -1,5 +1,8 @@
 """IMU recordings as CSV: ``t`` (s), ``ax, ay, az`` (m/s²), ``gx, gy, gz`` (rad/s), sensor frame.
 
+An optional column ``p_hpa`` (barometric pressure, hPa) is read by :func:`read_pressure`
+for the stair finder (``sacrum analyze``); the other commands ignore it.
+
 The format the pipeline's CSV commands read (``sacrum orient``, ``sacrum
 events``, ``sacrum simulate``) and ``sacrum export`` writes (plus more
 columns). Units are checked, because a recording in g or °/s is the most
@@ -14,6 +17,9 @@ import numpy as np
 
 G_MPS2 = 9.80665
 COLUMNS = ("t", "ax", "ay", "az", "gx", "gy", "gz")
+PRESSURE_COLUMN = "p_hpa"
+# pressure at any inhabited altitude is within this range (hPa); Pa or kPa fall outside
+_PRESSURE_RANGE_HPA = (300.0, 1100.0)
 # A sacrum-range gyroscope never exceeds 32 rad/s; human pelvis motion stays far
 # below it, while the same motion in °/s easily exceeds it.
 _GYR_DEG_HINT_RADPS = 20.0
@@ -65,6 +71,29 @@ def read_imu_csv(path: str | os.PathLike, *, check: bool = True
     if check:
         check_units(acc, gyr)
     return t, acc, gyr
+
+
+def read_pressure(path: str | os.PathLike, n_rows: int) -> np.ndarray | None:
+    """The ``p_hpa`` column (hPa, NaN where empty) aligned with :func:`read_imu_csv`'s rows,
+    or None when the file has none. Raises UnitsError when it is not in hPa."""
+    with open(path) as f:
+        header = [h.strip() for h in f.readline().split(",")]
+    if PRESSURE_COLUMN not in header:
+        return None
+    cols = [header.index("t"), header.index(PRESSURE_COLUMN)]
+    data = np.genfromtxt(path, delimiter=",", skip_header=1, usecols=cols, ndmin=2)
+    p = data[np.isfinite(data[:, 0]), 1]
+    if len(p) != n_rows:
+        raise ValueError(f"{path}: column {PRESSURE_COLUMN} has {len(p)} rows, not {n_rows}")
+    ok = p[np.isfinite(p)]
+    if ok.size:
+        med = float(np.median(ok))
+        lo, hi = _PRESSURE_RANGE_HPA
+        if not lo <= med <= hi:
+            raise UnitsError(f"{PRESSURE_COLUMN}: median {med:.6g} is not a pressure in hPa "
+                             f"({lo:g}-{hi:g} anywhere people live; Pa would be 100x, "
+                             "kPa 1/10)")
+    return p
 
 
 def rate_of(t_s: np.ndarray) -> float:
