@@ -194,14 +194,23 @@ def run_ours(tr: dict, chunk_s: float = 1.0) -> dict:
     elapsed = time.perf_counter() - t0
     live = GaitEventDetector(fs)
     ev1, latency = [], []
+    # IC time -> (first shown at, side shown, shown provisionally)
+    shown: dict[float, tuple[float, str, bool]] = {}
     for i in range(len(t)):
         new = live.update(t[i:i + 1], acc[i:i + 1], gyr[i:i + 1], q[i:i + 1])
         ev1 += new
+        for e in [*new, *live.provisional()]:
+            if e.kind == "IC" and e.t_s not in shown:
+                shown[e.t_s] = (t[i], e.side, e.bout < 0)
         ic_new = [e for e in new if e.kind == "IC"]
         for e in ic_new:
             together = sum(x.bout == e.bout for x in ic_new) > 1
             latency.append((e.t_s, t[i] - e.t_s, e.bout, together))
-    if ev1 + live.flush() != ev:
+    tail = live.flush()
+    for e in tail:  # returned at the end of the recording
+        if e.kind == "IC" and e.t_s not in shown:
+            shown[e.t_s] = (t[-1], e.side, False)
+    if ev1 + tail != ev:
         raise RuntimeError("events differ between 1-s and one-sample chunks")
     ic = [e for e in ev if e.kind == "IC"]
     fc = [e for e in ev if e.kind == "FC"]
@@ -209,8 +218,33 @@ def run_ours(tr: dict, chunk_s: float = 1.0) -> dict:
     return {"ic_t": np.array([e.t_s for e in ic]), "ic_side": np.array([e.side for e in ic]),
             "fc_t": np.array([e.t_s for e in fc]), "det": det, "elapsed_s": elapsed,
             "duration_s": len(t) / fs, "latency": latency,
+            "shown": shown,
             "offline_ic_t": np.array([e.t_s for e in off]),
             "offline_ic_side": np.array([e.side for e in off])}
+
+
+def shown_summary(parts: list[tuple[dict, np.ndarray, np.ndarray]]) -> str:
+    """Latency of each returned IC counted from when a live display first shows it
+    (``provisional()`` or returned), the side first shown, and the provisional ICs never
+    confirmed. parts: (shown, returned IC times, their sides) per trial."""
+    lat, late, never, prov, prov_same = [], 0, 0, 0, 0
+    for shown, ic_t, ic_side in parts:
+        final = dict(zip(ic_t.tolist(), ic_side.tolist(), strict=True))
+        times = sorted(final)
+        for k, tic in enumerate(times):
+            at, side, provisional = shown[tic]
+            lat.append(at - tic)
+            if k + 1 < len(times) and at > times[k + 1] + 1e-9:
+                late += 1
+            if provisional:
+                prov += 1
+                prov_same += side == final[tic]
+        never += sum(tic not in final for tic in shown)
+    lat = np.array(lat)
+    return (f"{len(lat)} returned ICs, first shown (provisional or returned) with latency "
+            f"median {np.median(lat):.2f} s, max {lat.max():.2f} s, after the next IC: {late}; "
+            f"{prov} first shown provisionally, {prov_same} of them with their final side; "
+            f"{never} shown provisionally and never confirmed")
 
 
 def latency_summary(latency: list[tuple]) -> str:
@@ -330,6 +364,9 @@ def evaluate(data: Path, standard: str, ours_by_trial: dict[str, dict], details:
     if details:
         print(f"ours, latency (one-sample chunks, all three trials): "
               f"{latency_summary(latency)}")
+        print("ours, live display (returned + provisional(), one-sample chunks): "
+              + shown_summary([(o["shown"], o["ic_t"], o["ic_side"])
+                               for o in ours_by_trial.values()]))
         for name, el, dur in timing:
             print(f"ours, {name}: {dur:.0f} s of data processed in {el * 1000:.0f} ms "
                   f"(1-s chunks)")

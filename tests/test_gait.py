@@ -319,3 +319,35 @@ def test_given_mounting_is_used():
     det = GaitEventDetector(FS, q_sensor_to_body=q_mount)
     ic = [e for e in run(det, ph) if e.kind == "IC"]
     assert [e.side for e in ic] == list(ph["sides"])
+
+
+def test_provisional_ics_are_shown_within_one_step_before_the_bout_is_confirmed():
+    """A live display shows the unconfirmed steps' ICs from ``provisional()`` as soon as they
+    are decided: every IC, the bout-start ones included, is on screen before the next IC
+    happens, with the time it is later returned with, and almost always its side."""
+    ph = phantom(MOUNTS["oblique"], seed=5)
+    det = GaitEventDetector(FS)
+    returned: list[GaitEvent] = []
+    shown: dict[float, tuple[float, GaitEvent]] = {}
+    for i in range(len(ph["t"])):
+        new = det.update(ph["t"][i:i + 1], ph["acc"][i:i + 1], ph["gyr"][i:i + 1],
+                         ph["q"][i:i + 1])
+        returned += new
+        prov = det.provisional()
+        assert all(e.bout == -1 for e in prov)
+        for e in [*new, *prov]:
+            if e.kind == "IC":
+                shown.setdefault(e.t_s, (ph["t"][i], e))
+    returned += det.flush()
+    ic = sorted((e for e in returned if e.kind == "IC"), key=lambda e: e.t_s)
+    first_of_bout = {min(e.t_s for e in ic if e.bout == b) for b in {e.bout for e in ic}}
+    provisional_first = 0
+    for e, nxt in itertools.pairwise(ic):
+        at, first = shown[e.t_s]
+        assert at - e.t_s <= min(0.52, nxt.t_s - e.t_s) + 1e-9, (e, at)
+        if first.bout == -1:
+            provisional_first += 1
+            assert first.side in (e.side, "")
+    assert provisional_first >= len(first_of_bout)   # bout starts came early
+    # nothing provisional is left once the recording ends inside no bout
+    assert det.provisional() == []

@@ -47,8 +47,10 @@ class GaitEvent:
 
     t_s: time of the event (s, on the input time axis).
     kind: "IC" (initial contact: the foot lands) or "FC" (final contact: the foot leaves).
-    side: "L" or "R": the foot that lands (IC) or leaves (FC).
-    bout: index of the walking bout (0, 1, ... in order of detection).
+    side: "L" or "R": the foot that lands (IC) or leaves (FC) ("" in
+        :meth:`GaitEventDetector.provisional` while the walking direction is unknown).
+    bout: index of the walking bout (0, 1, ... in order of detection); -1 for a provisional
+        event (:meth:`GaitEventDetector.provisional`).
     """
 
     t_s: float
@@ -297,7 +299,9 @@ class GaitEventDetector:
     is the zero-phase FIR's half length. Exceptions: the ICs of a bout before its
     confirmation are returned with the IC that confirms it (the first one 2 steps + its
     decision after it, when the bout is confirmed at its second forward step), and ICs in
-    the last 0.52 s of a recording are returned by ``flush()``.
+    the last 0.52 s of a recording are returned by ``flush()``. A live display need not wait
+    for the confirmation: :meth:`provisional` has each IC of the unconfirmed steps with the
+    same latency as inside a bout.
 
     **Deviations from the papers.** IC detection follows the principle of McCamley et al.
     (2012) - the IC is where the smoothed vertical acceleration rises into the heel-strike
@@ -480,6 +484,28 @@ class GaitEventDetector:
         self._finalise_bouts()
         self._trim()
         return events
+
+    def provisional(self) -> list[GaitEvent]:
+        """The finished ICs (with side and FC) of the steps being walked that no bout holds
+        yet, with ``bout`` = -1: what a live display shows within one step, before the bout
+        is confirmed (``update`` returns them, with their bout, once it is; if it never is,
+        they were fidgeting or shuffling, and the display drops them). Each IC is here as
+        soon as it would be returned inside a confirmed bout (see "Latency"); its side rests
+        on the walking direction known so far, which for a first bout is less sure."""
+        chain = self._chain
+        if chain.bout >= 0:
+            return []
+        out: list[GaitEvent] = []
+        for s in chain.steps:
+            if not s.finished:
+                continue
+            f = self._forward_s
+            nf = float(np.linalg.norm(f))
+            side = ("R" if float(f @ s.side_vec) > 0 else "L") if nf > 0 else ""
+            out.append(GaitEvent(s.t_s, "IC", side, -1))
+            if np.isfinite(s.fc_t_s) and side:
+                out.append(GaitEvent(s.fc_t_s, "FC", "L" if side == "R" else "R", -1))
+        return out
 
     def flush(self) -> list[GaitEvent]:
         """End of the recording: decide what can be decided and close the open bout."""
