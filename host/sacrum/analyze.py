@@ -451,6 +451,23 @@ def _median(values: list[float]) -> float:
     return float(np.median(v)) if len(v) else math.nan
 
 
+def repetition_summary(reps: list[dict[str, Any]]) -> dict[str, Any]:
+    """A step-down/up task's summary from its repetitions (``RepetitionResult.to_dict_deg``
+    each; numbered here): the count, medians over repetitions, the SD of the peak drop."""
+    for i, r in enumerate(reps):
+        r["index"] = i
+    drops = [r["peak_drop_deg"] for r in reps]
+    finite = [d for d in drops if math.isfinite(d)]
+    return {"n_repetitions": len(reps), "peak_drop_deg": _median(drops),
+            "peak_drop_sd_deg": float(np.std(finite, ddof=1)) if len(finite) > 1 else math.nan,
+            "drop_excursion_deg": _median([r["drop_excursion_deg"] for r in reps]),
+            "ldlj_a": _median([r["ldlj_a"] for r in reps]),
+            "jerk_rms_mps3": _median([r["jerk_rms_mps3"] for r in reps]),
+            "duration_s": _median([r["duration_s"] for r in reps]),
+            "depth_m": _median([r["depth_m"] for r in reps]),
+            "repetitions": reps}
+
+
 def _held_task(entry: dict[str, Any], kind: str, rep_kind: str | None, side: str,
                segs: list[Segment], res, rec: Recording, acc_body: np.ndarray,
                gyr_body: np.ndarray, bands: Bands, msgs: list[str],
@@ -492,19 +509,7 @@ def _held_task(entry: dict[str, Any], kind: str, rep_kind: str | None, side: str
             reps += [r.to_dict_deg() for r in found]
             msgs += [f"segment at {g.t_start_s:.1f} s: {x}" if multi else x
                      for x in found.messages]
-        for i, r in enumerate(reps):
-            r["index"] = i
-        drops = [r["peak_drop_deg"] for r in reps]
-        finite = [d for d in drops if math.isfinite(d)]
-        summ = {"n_repetitions": len(reps), "peak_drop_deg": _median(drops),
-                "peak_drop_sd_deg": float(np.std(finite, ddof=1)) if len(finite) > 1
-                else math.nan,
-                "drop_excursion_deg": _median([r["drop_excursion_deg"] for r in reps]),
-                "ldlj_a": _median([r["ldlj_a"] for r in reps]),
-                "jerk_rms_mps3": _median([r["jerk_rms_mps3"] for r in reps]),
-                "duration_s": _median([r["duration_s"] for r in reps]),
-                "depth_m": _median([r["depth_m"] for r in reps]),
-                "repetitions": reps}
+        summ = repetition_summary(reps)
         ts = score_repetitions(summ, bands, task=name)
         entry["repetitions"] = summ
     if ts.score is None:
