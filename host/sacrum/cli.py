@@ -17,6 +17,7 @@ import sacrum_protocol as sp
 from sacrum import __version__, analyze, flash
 from sacrum.capture import CaptureError, CaptureWriter, default_header
 from sacrum.decode import SampleTable, decode_capture
+from sacrum.report import cli as report_cli
 from sacrum.stream import StreamDecoder
 from sacrum.transports.replay import ReplayTransport
 
@@ -297,6 +298,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     flash.add_parser(sub)
     analyze.add_parser(sub)
+    report_cli.add_parser(sub)
     return p
 
 

@@ -1,0 +1,190 @@
+"""The clinician report (sacrum.report): figures hold the analysis' numbers, the summary
+quotes them, the HTML is self-contained, the PDF carries the same content.
+
+Fixtures: the Mobilise-D example capture (examples/, real walking, no score: too few
+straight steps) and a phantom walk with a known asymmetry (sacrum.phantom.walking_phantom:
+4° drop in left stance, 9° in right stance, 80 steps) streamed into a capture by
+sacrum.generator.make_capture. Rendering with headless Chromium and pdftoppm runs when
+they are installed (the PNGs go to the test's tmp folder to be looked at).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sacrum.angles import quat_from_angles
+from sacrum.cli import main
+from sacrum.generator import make_capture
+from sacrum.mounting import parse_mount
+from sacrum.phantom import walking_phantom
+from sacrum.quaternion import quat_multiply
+from sacrum.report import build_report, render_html, write_html, write_pdf
+from sacrum.sessions import Session, session_from_capture
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+DAILY = EXAMPLES / "mobgap_ha001_daily_activities.sacrum"
+
+
+def phantom_capture(path: Path, drop_deg=(4.0, 9.0), seed: int = 0, n_steps: int = 80,
+                    start_time_ns: int = 1_790_000_000_000_000_000) -> Path:
+    """A phantom walk (marked as a ``walk`` task) as a capture; angles per
+    walking_phantom, heading 30°, mounted as recommended."""
+    ph = walking_phantom(drop_deg=drop_deg, n_steps=n_steps, heading_deg=30.0, seed=seed)
+    ang = ph["angles"]
+    q = quat_multiply(quat_from_angles(ang[:, 0], ang[:, 1], ang[:, 2] + math.radians(30.0)),
+                      parse_mount("recommended"))
+    ann = [(0.0, {"type": "task_start", "task": "walk"}),
+           (float(ph["t"][-1]), {"type": "task_stop", "task": "walk"})]
+    make_capture(path, q, ph["acc"], ph["gyr"], 100, annotations=ann, seed=seed,
+                 start_time_ns=start_time_ns)
+    return path
+
+
+@pytest.fixture(scope="module")
+def phantom(tmp_path_factory) -> Session:
+    path = phantom_capture(tmp_path_factory.mktemp("phantom") / "walk.sacrum")
+    return session_from_capture(path, "P001", "2025-03-14", mount="recommended")
+
+
+@pytest.fixture(scope="module")
+def daily() -> Session:
+    return session_from_capture(DAILY, "HA001")
+
+
+def test_the_drop_bars_are_the_analysis_drop_per_side(phantom):
+    task = phantom.analysis["summary"]["tasks"][0]
+    fig = build_report([phantom]).figures["walk/drop"]
+    bars = {p.get_gid(): p for p in fig.axes[0].patches if p.get_gid()}
+    for s in "LR":
+        assert bars[f"drop-{s}"].get_height() == pytest.approx(task["contralateral_drop_deg"][s])
+    # the known phantom: 4° left stance, 9° right stance
+    assert bars["drop-L"].get_height() == pytest.approx(4.0, abs=0.7)
+    assert bars["drop-R"].get_height() == pytest.approx(9.0, abs=0.7)
+
+
+def test_the_curves_are_the_analysis_curves_in_the_per_side_form(phantom):
+    task = phantom.analysis["summary"]["tasks"][0]
+    fig = build_report([phantom]).figures["walk/curves"]
+    lines = {ln.get_gid(): ln for ax in fig.axes for ln in ax.get_lines() if ln.get_gid()}
+    obl_l = np.asarray(task["curves"]["L"]["obliquity_deg"]["mean"], float)
+    obl_r = np.asarray(task["curves"]["R"]["obliquity_deg"]["mean"], float)
+    np.testing.assert_allclose(lines["curve-L-obliquity"].get_ydata(), obl_l)
+    np.testing.assert_allclose(lines["curve-R-obliquity"].get_ydata(), -obl_r)  # right up +
+    rot_l = np.asarray(task["curves"]["L"]["rotation_deg"]["mean"], float)
+    np.testing.assert_allclose(lines["curve-L-rotation"].get_ydata(), -rot_l)  # left fwd +
+    # stance side up at loading: the 9° right-stance drop shows as the right curve's peak
+    assert np.nanmax(lines["curve-R-obliquity"].get_ydata()[:35]) == pytest.approx(9.0, abs=1.5)
+
+
+def test_the_scatter_holds_every_used_step(phantom):
+    strides = phantom.analysis["strides"]
+    fig = build_report([phantom]).figures["walk/scatter"]
+    pts = {c.get_gid(): c for c in fig.axes[0].collections if c.get_gid()}
+    for s in "LR":
+        used = [(x["t_ic"], x["contralateral_drop_deg"]) for x in strides
+                if x["stance_side"] == s and x["excluded"] is None and x["task"] == "walk"]
+        np.testing.assert_allclose(pts[f"scatter-{s}-used"].get_offsets(), used)
+
+
+def test_the_summary_quotes_the_numbers_and_their_bands(phantom):
+    rep = build_report([phantom])
+    text = rep.summary_text()
+    drop = phantom.analysis["summary"]["contralateral_drop_deg"]
+    # the larger (right-stance) drop first, above the band; left within it
+    assert re.search(rf"In right stance the pelvis dropped {drop['R']:.1f}° on the swinging "
+                     r"\(left\) side, above the usual range \(up to 7\.0°\); in left stance "
+                     rf"{drop['L']:.1f}°, within it\.", text), text
+    score = phantom.analysis["summary"]["tasks"][0]["score"]
+    assert f"Pelvic control score for walk: {score:.0f} of 100" in text
+    for word in ("Trendelenburg", "weak", "diagnos", "should"):
+        assert word not in text  # no claims beyond the numbers
+
+
+def test_a_session_without_score_says_why_and_shows_the_caveats(daily):
+    text = build_report([daily]).summary_text()
+    assert "No pelvic control score for walk: too few steps" in text
+    assert "no standing calibration" in text.lower()
+    assert "low confidence (0.24)" in text
+
+
+def test_the_header_has_person_date_device_and_data_quality(daily):
+    html = render_html(build_report([daily]))
+    walk = daily.analysis["summary"]["tasks"][0]
+    why = ", ".join(f"{k} {r}" for r, k in walk["excluded_reasons"].items())
+    assert walk["n_steps_excluded"] > 0  # the example's turns: the header must say why
+    for needed in ("HA001", "sacrum-mobgap", "firmware in the loop", "0.00 % of samples lost",
+                   f"{walk['n_steps_used']} used of {walk['n_steps']}; excluded: {why}",
+                   "zeroed on the mean walking posture"):
+        assert needed in html, needed
+    assert daily.date == "2026-09-21"  # from the capture's header
+
+
+def test_the_html_is_self_contained(daily, tmp_path):
+    out = write_html(build_report([daily]), tmp_path / "r.html")
+    html = out.read_text()
+    refs = re.findall(r'(?:src|href)\s*=\s*"([^"]*)"', html)
+    assert refs and all(r.startswith("data:image/png;base64,") for r in refs)
+    assert not re.search(r"https?://|<script|<link|@import|url\(", html)
+    assert html.count("<img ") == 3  # drop, curves, scatter of the one walking task
+
+
+def test_progress_over_sessions(phantom, tmp_path):
+    better = phantom_capture(tmp_path / "later.sacrum", drop_deg=(4.0, 6.0), seed=2)
+    later = session_from_capture(better, "P001", "2025-05-02", mount="recommended")
+    rep = build_report([later, phantom])  # any order: by date
+    lines = {ln.get_gid(): ln for ax in rep.figures["progress"].axes for ln in ax.get_lines()
+             if ln.get_gid()}
+    r = [s.analysis["summary"]["contralateral_drop_deg"]["R"] for s in (phantom, later)]
+    np.testing.assert_allclose(lines["progress-drop-R"].get_ydata(), r)
+    sc = [s.analysis["summary"]["score"] for s in (phantom, later)]
+    np.testing.assert_allclose(lines["progress-score"].get_ydata(), sc)
+    assert f"right-stance drop {r[0]:.1f}° → {r[1]:.1f}°" in rep.summary_text()
+    assert r[1] < r[0] - 2
+
+
+def test_sessions_of_two_people_are_refused(phantom, daily):
+    with pytest.raises(ValueError, match="one person"):
+        build_report([phantom, daily])
+
+
+def test_the_cli_writes_html_and_pdf_and_a_person_can_read_them(tmp_path, capsys):
+    cap = phantom_capture(tmp_path / "walk.sacrum", n_steps=40)
+    html, pdf = tmp_path / "report.html", tmp_path / "report.pdf"
+    assert main(["report", str(cap), "--person", "P002", "--mount", "recommended",
+                 "--out", str(html), "--pdf", str(pdf)]) == 0
+    assert "3 figures" in capsys.readouterr().out
+    assert pdf.read_bytes().startswith(b"%PDF")
+    if shutil.which("pdftotext"):
+        text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True,
+                              check=True).stdout
+        assert "P002" in text and "Pelvic control score for walk" in text
+    if shutil.which("pdftoppm"):
+        subprocess.run(["pdftoppm", "-r", "50", "-png", str(pdf), str(tmp_path / "page")],
+                       check=True, timeout=60)
+        assert len(list(tmp_path.glob("page-*.png"))) >= 2
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium:
+        shot = tmp_path / "html.png"
+        subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu",
+                        "--disable-background-networking", "--no-first-run",
+                        "--window-size=1000,3000", f"--screenshot={shot}", html.as_uri()],
+                       capture_output=True, timeout=60, check=False)
+        assert shot.is_file() and shot.stat().st_size > 50_000
+
+
+def test_the_pdf_is_written_from_the_same_blocks(phantom, tmp_path):
+    rep = build_report([phantom])
+    out = write_pdf(rep, tmp_path / "r.pdf")
+    assert out.stat().st_size > 50_000
+    if shutil.which("pdftotext"):
+        text = subprocess.run(["pdftotext", "-raw", str(out), "-"], capture_output=True,
+                              text=True, check=True).stdout
+        flat = " ".join(text.split())
+        assert rep.summary_text().split(".")[0].split(";")[0] in flat

@@ -1,0 +1,98 @@
+"""The sessions library (sacrum.sessions): add, list, report a person's progress, re-analyse
+with a diff. Fixtures: phantom walks (tests/test_report.py's phantom_capture: known drops)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from sacrum.cli import main
+from sacrum.sessions import Library, SessionError, diff_analyses
+from test_report import phantom_capture
+
+
+@pytest.fixture(scope="module")
+def library(tmp_path_factory):
+    d = tmp_path_factory.mktemp("lib")
+    first = phantom_capture(d / "first.sacrum", drop_deg=(4.0, 9.0), n_steps=50)
+    later = phantom_capture(d / "later.sacrum", drop_deg=(4.0, 6.0), n_steps=50, seed=3)
+    lib = Library(d / "library")
+    lib.add(first, "P007", "2025-01-10", mount="recommended")
+    lib.add(later, "P007", "2025-03-14", mount="recommended")
+    return lib, first
+
+
+def test_a_folder_per_person_with_capture_analysis_and_metadata(library):
+    lib, first = library
+    assert lib.persons() == ["P007"]
+    s = lib.sessions("P007")
+    assert [x.date for x in s] == ["2025-01-10", "2025-03-14"]
+    folder = s[0].folder
+    assert folder.parent == lib.root / "P007"
+    assert (folder / "capture.sacrum").read_bytes() == first.read_bytes()
+    meta = json.loads((folder / "session.json").read_text())
+    assert meta["options"]["mount"] == "recommended" and meta["original_name"] == "first.sacrum"
+    assert s[0].device["firmware"] == "generator"
+    drop = s[0].analysis["summary"]["contralateral_drop_deg"]
+    assert drop["R"] == pytest.approx(9.0, abs=0.7)
+
+
+def test_the_same_capture_twice_and_a_bad_id_are_refused(library):
+    lib, first = library
+    with pytest.raises(SessionError, match="already in the library"):
+        lib.add(first, "P007", "2025-01-11")
+    with pytest.raises(SessionError, match="pseudonymous"):
+        lib.add(first, "Jane Doe", "2025-01-11")
+    assert len(lib.sessions("P007")) == 2  # nothing half-added
+
+
+def test_reanalysis_reproduces_the_stored_numbers(library):
+    lib, _ = library
+    for s in lib.sessions("P007"):
+        assert lib.reanalyze(s) == []
+    meta = json.loads((lib.sessions("P007")[0].folder / "session.json").read_text())
+    assert meta["history"][-1]["changes"] == 0
+
+
+def test_reanalysis_says_what_changed(library, capsys):
+    lib, _ = library
+    s = lib.sessions("P007")[0]
+    stored = s.folder / "analysis.json"
+    doc = json.loads(stored.read_text())
+    doc["summary"]["contralateral_drop_deg"]["R"] += 0.5   # as an older version might have had
+    doc["strides"] = doc["strides"][:-1]
+    stored.write_text(json.dumps(doc))
+    changes = lib.reanalyze(lib.sessions("P007")[0])
+    paths = [c.path for c in changes]
+    assert paths[0] == "summary.contralateral_drop_deg.R"  # the summary first
+    assert "strides.length" in paths
+    assert changes[0].old - changes[0].new == pytest.approx(0.5)
+    assert main(["sessions", "reanalyze", "--library", str(lib.root), "--update"]) == 0
+    out = capsys.readouterr().out
+    assert "fields changed" in out and "summary.contralateral_drop_deg.R" in out
+    assert "reproduced" in out  # the other session
+    assert lib.reanalyze(lib.sessions("P007")[0]) == []  # replaced: reproduced now
+    assert list(s.folder.glob("analysis-*.json"))  # the old one kept
+
+
+def test_diff_tolerance_is_per_field_unit():
+    a = {"summary": {"x_deg": 1.0, "n": 3, "s": "a", "v": None}, "sacrum_version": "1"}
+    b = {"summary": {"x_deg": 1.0 + 5e-7, "n": 3, "s": "a", "v": None}, "sacrum_version": "2"}
+    assert diff_analyses(a, b) == []
+    b["summary"]["x_deg"] = 1.01
+    b["summary"]["v"] = 2.0
+    assert {c.path for c in diff_analyses(a, b)} == {"summary.x_deg", "summary.v"}
+
+
+def test_list_and_progress_report_from_the_library(library, tmp_path, capsys):
+    lib, _ = library
+    assert main(["sessions", "--library", str(lib.root)]) == 0
+    out = capsys.readouterr().out
+    listed = [ln for ln in out.splitlines() if ln.startswith("P007")]
+    assert len(listed) == 2 and "2025-03-14" in listed[1]
+    html = tmp_path / "progress.html"
+    assert main(["report", "--library", str(lib.root), "--person", "P007",
+                 "--out", str(html)]) == 0
+    text = html.read_text()
+    assert "Progress" in text and "From 2025-01-10 to 2025-03-14 (2 sessions)" in text
