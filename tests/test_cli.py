@@ -80,13 +80,15 @@ def test_bad_file_gives_one_line_error_and_exit_1(tmp_path, capsys):
 
 
 def test_demo_command_runs_as_installed(tmp_path):
-    """`sacrum demo` -- the README's main command -- through the console script."""
+    """`sacrum demo` -- the README's main command -- through the console script; without a
+    display (forced here) it runs headless: figures and the summary."""
     exe = Path(sys.executable).parent / "sacrum"
     csv_out = tmp_path / "demo.csv"
-    r = subprocess.run([str(exe), "demo", "--csv", str(csv_out)], capture_output=True,
-                       text=True, timeout=120)
+    r = subprocess.run([str(exe), "demo", "--headless", "--out-dir", str(tmp_path / "figs"),
+                        "--csv", str(csv_out)], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
-    assert "13,7" in r.stdout and "walk" in r.stdout and "first samples" in r.stdout
+    assert "13,7" in r.stdout and "walk" in r.stdout and "cadence:" in r.stdout
+    assert (tmp_path / "figs" / "traces.png").stat().st_size > 10_000
     assert csv_out.stat().st_size > 100_000
 
 

@@ -17,6 +17,7 @@ import sacrum_protocol as sp
 from sacrum import __version__, analyze, flash
 from sacrum.capture import CaptureError, CaptureWriter, default_header
 from sacrum.decode import SampleTable, decode_capture
+from sacrum.live import cli as live_cli
 from sacrum.report import cli as report_cli
 from sacrum.stream import StreamDecoder
 from sacrum.transports.replay import ReplayTransport
@@ -134,26 +135,27 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    """The live window on the bundled capture; without a display, the headless run."""
     path = Path(args.capture) if args.capture else DEMO_CAPTURE
     if not path.exists():
         raise CaptureError(
             f"demo capture {path} not found; run from a sacrum checkout or pass --capture FILE")
-    print(f"sacrum {__version__} demo: replaying {path.name} through the replay transport")
-    dec = asyncio.run(_replay(path, None if args.speed is None else args.speed, progress=True))
-    print("live decoder: " + dec.loss.lines()[0])
+    gui, reason = live_cli.display_available(args.gui, args.headless)
+    print(f"sacrum {__version__} demo: {path.name} through the replay transport")
+    if gui:
+        session = live_cli.make_session("replay", str(path), speed=args.speed or 1.0)
+        return live_cli.run_window(session, title=f"sacrum demo — {path.name}")
+    print(f"no display ({reason}): running headless; figures go to {args.out_dir}/")
     table = decode_capture(path)
     print("\n".join(summary_lines(path, table)))
-    print("\nfirst samples (SI units; q = q_sensor_to_earth, acc and gyro in the sensor frame):")
-    print("      t_s      qw      qx      qy      qz   ax_mps2   ay_mps2   az_mps2  gx_radps  "
-          "gy_radps  gz_radps")
-    for i in range(min(5, len(table))):
-        print(f"{table.t_s[i]:9.3f} " + " ".join(f"{v:7.4f}" for v in table.q[i]) + " "
-              + " ".join(f"{v:9.3f}" for v in table.acc_mps2[i]) + " "
-              + " ".join(f"{v:9.4f}" for v in table.gyr_radps[i]))
+    print()
+    session = live_cli.make_session("replay", str(path), speed=None, history_s=3600.0,
+                                    overlay_strides=400)
+    code = live_cli.run_headless(session, args.out_dir)
     if args.csv:
         write_csv(table, args.csv)
         print(f"per-sample table written to {args.csv}")
-    return 0
+    return code
 
 
 def cmd_import_btsnoop(args: argparse.Namespace) -> int:
@@ -250,11 +252,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("-q", "--quiet", action="store_true", help="no progress line")
     s.set_defaults(func=cmd_replay)
 
-    s = sub.add_parser("demo", help="replay the bundled sample capture and summarise it")
+    s = sub.add_parser("demo", help="the live view on the bundled sample capture (headless: "
+                                    "figures and a summary)")
     s.add_argument("--capture", help=f"capture to use instead of {DEMO_CAPTURE.name}")
     s.add_argument("--speed", type=float, default=None,
-                   help="replay speed (default: as fast as possible)")
-    s.add_argument("--csv", help="also write the per-sample table here")
+                   help="replay speed in the window (default: real time)")
+    s.add_argument("--csv", help="headless: also write the per-sample table here")
+    live_cli.add_display_options(s, "sacrum-demo")
     s.set_defaults(func=cmd_demo)
 
     imu_help = "CSV with t (s), ax ay az (m/s²), gx gy gz (rad/s), sensor frame"
@@ -299,6 +303,7 @@ def build_parser() -> argparse.ArgumentParser:
     flash.add_parser(sub)
     analyze.add_parser(sub)
     report_cli.add_parser(sub)
+    live_cli.add_parser(sub)
     return p
 
 

@@ -1,0 +1,140 @@
+"""Scrolling traces: tilt, obliquity and rotation (deg), stance phases, ICs, tasks, marks."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyqtgraph as pg
+
+from sacrum.live.session import TASK_LABELS, LiveSnapshot
+
+SIDE_COLOURS = {"L": (40, 110, 220), "R": (220, 80, 40)}
+TRACE_NAMES = ("tilt", "obliquity", "rotation")
+TRACE_HINTS = ("+ anterior", "+ left up", "+ right fwd")
+_FAR_DEG = 1e4  # shading and lines span the view vertically whatever its range
+_TEXT_POOL = 8
+
+
+class TracePanel(pg.GraphicsLayoutWidget):
+    """Three linked plots of the last ``span_s`` seconds; draws what a snapshot holds."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.setBackground("w")
+        self.plots: list[pg.PlotItem] = []
+        self.curves: list[pg.PlotDataItem] = []
+        self._shade: list[dict[str, pg.BarGraphItem]] = []
+        self._ics: list[dict[str, pg.PlotDataItem]] = []
+        self._marks: list[pg.PlotDataItem] = []
+        self._gaps: list[pg.BarGraphItem] = []
+        for i, (name, hint) in enumerate(zip(TRACE_NAMES, TRACE_HINTS, strict=True)):
+            p = self.addPlot(row=i, col=0)
+            p.setLabel("left", f"{name} (°)  {hint}")
+            p.showGrid(x=True, y=True, alpha=0.25)
+            p.setMouseEnabled(x=False, y=False)
+            p.enableAutoRange(x=False, y=True)
+            p.setDownsampling(auto=True, mode="peak")
+            p.setClipToView(True)
+            if self.plots:
+                p.setXLink(self.plots[0])
+            if i < 2:  # one time axis with numbers, at the bottom: less text to draw
+                p.getAxis("bottom").setStyle(showValues=False)
+            shade = {}
+            ics = {}
+            for side, rgb in SIDE_COLOURS.items():
+                b = pg.BarGraphItem(x0=[0.0], width=[0.0], y0=[-_FAR_DEG], height=[2 * _FAR_DEG],
+                                    brush=pg.mkBrush(*rgb, 40), pen=pg.mkPen(None))
+                b.setZValue(-10)
+                p.addItem(b, ignoreBounds=True)
+                shade[side] = b
+                line = pg.PlotDataItem(pen=pg.mkPen(*rgb, 160, width=1))
+                p.addItem(line, ignoreBounds=True)
+                ics[side] = line
+            gap = pg.BarGraphItem(x0=[0.0], width=[0.0], y0=[-_FAR_DEG], height=[2 * _FAR_DEG],
+                                  brush=pg.mkBrush(120, 120, 120, 90), pen=pg.mkPen(None))
+            gap.setZValue(-9)
+            p.addItem(gap, ignoreBounds=True)
+            mark = pg.PlotDataItem(pen=pg.mkPen(140, 0, 160, 220, width=2,
+                                                style=pg.QtCore.Qt.PenStyle.DashLine))
+            p.addItem(mark, ignoreBounds=True)
+            curve = p.plot(pen=pg.mkPen(20, 20, 20, width=2))
+            self.plots.append(p)
+            self.curves.append(curve)
+            self._shade.append(shade)
+            self._ics.append(ics)
+            self._gaps.append(gap)
+            self._marks.append(mark)
+        self.plots[-1].setLabel("bottom", "time (s)  — shading: stance L (blue) / R (red); "
+                                "lines: initial contacts; grey: lost data")
+        self._labels = [pg.TextItem(anchor=(0, 0), color=(0, 90, 0)) for _ in range(_TEXT_POOL)]
+        for t in self._labels:
+            self.plots[0].addItem(t, ignoreBounds=True)
+        self._mark_labels = [pg.TextItem(anchor=(0, 1), color=(140, 0, 160))
+                             for _ in range(_TEXT_POOL)]
+        for t in self._mark_labels:
+            self.plots[0].addItem(t, ignoreBounds=True)
+
+    def show_snapshot(self, snap: LiveSnapshot, x_end_s: float, span_s: float) -> None:
+        """Draw ``snap`` with the view ending at ``x_end_s`` (s) and ``span_s`` wide."""
+        deg = np.degrees(snap.angles_rad)
+        for i, curve in enumerate(self.curves):
+            curve.setData(snap.t_s, deg[:, i], connect="finite")
+        for side in SIDE_COLOURS:
+            st = [(a, b) for s, a, b in snap.stance if s == side]
+            x0 = np.array([a for a, _ in st]) if st else np.zeros(1)
+            w = np.array([b - a for a, b in st]) if st else np.zeros(1)
+            ic = np.array([t for t, k, s in snap.events if k == "IC" and s == side])
+            xs = np.repeat(ic, 2)
+            ys = np.tile([-_FAR_DEG, _FAR_DEG], len(ic))
+            for i in range(3):
+                # the view's own height: a far larger rectangle costs time to clip and fill
+                lo, hi = self.plots[i].getViewBox().viewRange()[1]
+                self._shade[i][side].setOpts(x0=x0, width=w, y0=np.full(len(x0), lo),
+                                             height=np.full(len(x0), hi - lo))
+                self._ics[i][side].setData(xs, ys, connect="pairs")
+        g0 = np.array([a for a, _ in snap.gaps]) if snap.gaps else np.zeros(1)
+        gw = np.array([b - a for a, b in snap.gaps]) if snap.gaps else np.zeros(1)
+        mx = np.repeat([t for t, _ in snap.marks], 2)
+        for i in range(3):
+            lo, hi = self.plots[i].getViewBox().viewRange()[1]
+            self._gaps[i].setOpts(x0=g0, width=gw, y0=np.full(len(g0), lo),
+                                  height=np.full(len(g0), hi - lo))
+            self._marks[i].setData(mx, np.tile([-_FAR_DEG, _FAR_DEG], len(mx) // 2),
+                                   connect="pairs")
+        if math.isfinite(x_end_s):
+            self.plots[0].setXRange(x_end_s - span_s, x_end_s, padding=0)
+        self._place_labels(snap, x_end_s, span_s)
+
+    def _place_labels(self, snap: LiveSnapshot, x_end_s: float, span_s: float) -> None:
+        vb = self.plots[0].getViewBox()
+        y_top = vb.viewRange()[1][1]
+        y_bot = vb.viewRange()[1][0]
+        x_lo = x_end_s - span_s if math.isfinite(x_end_s) else 0.0
+        tasks = snap.tasks[-_TEXT_POOL:]
+        for k, label in enumerate(self._labels):
+            if k < len(tasks):
+                name, t0, t1 = tasks[k]
+                end = "" if t1 is None else f" (to {t1:.1f} s)"
+                label.setText(f"▶ {TASK_LABELS.get(name, name)}{end}")
+                label.setPos(max(t0, x_lo), y_top)
+                label.show()
+            else:
+                label.hide()
+        marks = snap.marks[-_TEXT_POOL:]
+        for k, label in enumerate(self._mark_labels):
+            if k < len(marks):
+                label.setText(marks[k][1] or "mark")
+                label.setPos(marks[k][0], y_bot)
+                label.show()
+            else:
+                label.hide()
+
+    def scroll_to(self, x_end_s: float, span_s: float) -> None:
+        if math.isfinite(x_end_s):
+            self.plots[0].setXRange(x_end_s - span_s, x_end_s, padding=0)
+
+    def set_scrollable(self, on: bool) -> None:
+        """Let the mouse pan the time axis (when frozen)."""
+        for p in self.plots:
+            p.setMouseEnabled(x=on, y=False)

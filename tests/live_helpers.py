@@ -1,0 +1,53 @@
+"""Fixtures shared by the live-view tests: captures with known pelvic motion.
+
+``phantom_capture`` writes ``sacrum.phantom.walking_phantom`` (left-stance drop 4°, right-
+stance drop 9°, ±0.5° step to step) through the generator and the codec into a capture,
+as a device streaming its own orientation over BLE would; the orientation is the
+phantom's exact one (mounting "recommended", heading 30°).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from pathlib import Path
+
+import numpy as np
+
+from sacrum.angles import quat_from_angles
+from sacrum.generator import LinkModel, make_capture
+from sacrum.mounting import parse_mount
+from sacrum.phantom import walking_phantom
+from sacrum.quaternion import quat_multiply
+from sacrum.transports import Packet
+from sacrum.transports.replay import ReplayTransport
+
+
+def phantom_capture(path: Path, *, n_steps: int = 40, stand_s: float = 3.0,
+                    rate_hz: int = 100, link: LinkModel | None = None,
+                    annotations=()) -> dict:
+    ph = walking_phantom(rate_hz=rate_hz, n_steps=n_steps, stand_s=stand_s, seed=3)
+    a = ph["angles"]
+    q = quat_multiply(quat_from_angles(a[:, 0], a[:, 1], a[:, 2] + math.radians(30.0)),
+                      parse_mount("recommended"))
+    make_capture(path, q, ph["acc"], ph["gyr"], rate_hz, link=link, seed=3,
+                 annotations=list(annotations))
+    return ph
+
+
+def packets_of(path: Path) -> list[Packet]:
+    """A capture's packets as the replay transport yields them (as fast as possible)."""
+    async def go():
+        async with ReplayTransport(path, speed=None) as tr:
+            return [p async for p in tr]
+
+    return asyncio.run(go())
+
+
+def dark_pixels(widget, level: int = 80) -> int:
+    """Pixels of a widget's rendering darker than ``level`` on every channel (drawn traces
+    on a white background)."""
+    img = widget.grab().toImage().convertToFormat(widget.grab().toImage().Format.Format_RGB32)
+    buf = np.frombuffer(img.constBits(), np.uint8).reshape(img.height(), img.bytesPerLine())
+    rgb = buf[:, :img.width() * 4].reshape(img.height(), img.width(), 4)[:, :, :3]
+    return int(np.count_nonzero(np.all(rgb < level, axis=2)))

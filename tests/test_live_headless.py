@@ -1,0 +1,64 @@
+"""Without a display: `sacrum demo` and `sacrum live --headless` write figures and a summary."""
+
+from __future__ import annotations
+
+import pytest
+from matplotlib.image import imread
+
+from live_helpers import phantom_capture
+from sacrum.cli import main
+from sacrum.live.cli import display_available
+
+
+def _ink(png) -> float:
+    """Fraction of pixels that are not (near) white."""
+    img = imread(png)[:, :, :3]
+    return float((img < 0.9).any(axis=2).mean())
+
+
+def test_demo_without_a_display_says_so_and_writes_figures_and_the_summary(tmp_path, capsys,
+                                                                         monkeypatch):
+    monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
+    out = tmp_path / "demo"
+    assert main(["demo", "--out-dir", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "no display (QT_QPA_PLATFORM=offscreen): running headless" in text
+    for line in ("steps:", "cadence:", "drop:", "score:", "cues:", "task:      walk"):
+        assert line in text
+    for name in ("traces.png", "strides.png", "drops.png"):
+        png = out / name
+        assert png.exists() and _ink(png) > 0.03, name
+    assert str(out / "traces.png") in text
+
+
+def test_live_headless_on_a_phantom_capture_scores_it(tmp_path, capsys):
+    cap = tmp_path / "p.sacrum"
+    phantom_capture(cap, n_steps=44)
+    assert main(["live", "--replay", str(cap), "--headless", "--threshold-deg", "6.5",
+                 "--out-dir", str(tmp_path / "figs")]) == 0
+    text = capsys.readouterr().out
+    drop = next(x for x in text.splitlines() if x.startswith("drop:"))
+    left = float(drop.split("left stance ")[1].split("°")[0])
+    right = float(drop.split("right stance ")[1].split("°")[0])
+    assert left == pytest.approx(4.0, abs=1.0) and right == pytest.approx(9.0, abs=1.0)
+    assert "score:     none" not in text
+    assert _ink(tmp_path / "figs" / "drops.png") > 0.03
+
+
+def test_display_detection(monkeypatch):
+    monkeypatch.delenv("QT_QPA_PLATFORM", raising=False)
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    monkeypatch.setattr("sys.platform", "linux")
+    assert display_available() == (False, "no DISPLAY or WAYLAND_DISPLAY")
+    assert display_available(gui=True)[0]
+    monkeypatch.setenv("DISPLAY", ":0")
+    assert display_available()[0]
+    assert not display_available(headless=True)[0]
+    monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
+    assert not display_available()[0]
+
+
+def test_missing_capture_is_a_one_line_error(tmp_path, capsys):
+    assert main(["live", "--replay", str(tmp_path / "none.sacrum"), "--headless"]) == 1
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1

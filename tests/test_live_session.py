@@ -1,0 +1,196 @@
+"""The live session engine without Qt: replay, recording, annotations, bad input."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from live_helpers import packets_of, phantom_capture
+from sacrum.cli import DEMO_CAPTURE
+from sacrum.decode import decode_capture
+from sacrum.generator import LinkModel
+from sacrum.live.cli import make_session
+from sacrum.live.session import LiveSession
+from sacrum.livescore import LiveScorer
+from sacrum.mounting import parse_mount
+from sacrum.stream import StreamDecoder
+from sacrum.transports import LinkEvent, Packet, Transport, TransportError, TransportInfo
+from sacrum.transports.replay import ReplayTransport
+
+
+@pytest.fixture(scope="module")
+def demo_session():
+    s = make_session("replay", str(DEMO_CAPTURE), speed=None, history_s=200.0)
+    s.run_sync()
+    return s
+
+
+def test_replayed_demo_fills_the_snapshot_with_the_scorers_angles_steps_and_tasks(demo_session):
+    snap = demo_session.snapshot(10.0)
+    table = decode_capture(DEMO_CAPTURE)
+    assert snap.link.state == "ended" and "data kept" in snap.link.message
+    assert snap.link.loss.samples_received == len(table) and snap.link.rate_hz == 100
+    # the angles are those of the same scorer fed the whole recording at once (angles do not
+    # depend on the chunking); the steps and summary those of one fed packet by packet (a
+    # late turn's re-marking does, livescore.py "Live turns")
+    whole = LiveScorer(table.rate_hz, parse_mount("recommended"))
+    u = whole.update(table.t_s - table.t_s[0], table.acc_mps2, table.gyr_radps, table.q)
+    n = len(snap.t_s)
+    assert 999 <= n <= 1001
+    np.testing.assert_allclose(snap.angles_rad, u.chunk.angles_rad[-n:], atol=1e-9)
+    ref = LiveScorer(table.rate_hz, parse_mount("recommended"))
+    dec = StreamDecoder()
+    for p in packets_of(DEMO_CAPTURE):
+        c = dec.update(p)
+        if c is not None:
+            ref.update(c.t_device_s, c.acc_mps2, c.gyr_radps, c.q)
+    np.testing.assert_allclose(snap.t_s, (table.t_s - table.t_s[0])[-n:], atol=2e-3)
+    assert snap.t_s[-1] - snap.t_s[0] == pytest.approx(10.0, abs=0.02)
+    ref.flush()
+    assert snap.steps_total == len(ref.steps) > 20
+    assert snap.steps_used == sum(s.excluded is None for s in ref.steps)
+    assert snap.drop_deg == pytest.approx(ref.summary.contralateral_drop_deg, nan_ok=True)
+    # gait events in the span, stance phases from IC to the same foot's FC
+    assert any(k == "IC" for _, k, _ in snap.events)
+    for side, a, b in snap.stance:
+        assert side in "LR" and 0.2 < b - a < 2.5
+    # the capture's six walk marks were replayed as tasks on the session's time axis
+    full = demo_session.snapshot(200.0)
+    assert [t for t, _, _ in full.tasks] == ["walk"] * 6
+    for (_, a, b), (_, ta, tb) in zip(full.tasks, table.tasks(), strict=True):
+        assert a == pytest.approx(ta - table.t_s[0], abs=0.2)
+        assert b == pytest.approx(tb - table.t_s[0], abs=0.2)
+    assert snap.calibration.calibrated
+
+
+def test_recording_keeps_every_packet_and_writes_tasks_and_marks(tmp_path):
+    src = tmp_path / "src.sacrum"
+    phantom_capture(src, n_steps=16)
+    packets = packets_of(src)
+    out = tmp_path / "rec.sacrum"
+    s = LiveSession(lambda: ReplayTransport(src, speed=None))
+    assert s.start_recording(out) == ""
+    i1, i2, i3 = (len(packets) * k // 4 for k in (1, 2, 3))
+    for i, p in enumerate(packets):
+        s.handle(p)
+        if i == i1:
+            s.set_task("stairs-up")
+        elif i == i2:
+            s.mark("knee pain")
+        elif i == i3:
+            s.set_task("walk")  # stops stairs-up, starts walk
+    s.set_task(None)
+    assert s.stop_recording() == str(out)
+    rec = decode_capture(out)
+    orig = decode_capture(src)
+    assert len(rec) == len(orig)
+    np.testing.assert_array_equal(rec.acc_mps2, orig.acc_mps2)
+    tasks = rec.tasks()
+    assert [t for t, _, _ in tasks] == ["stairs-up", "walk"]
+    # the annotations sit on the packets' clock, where the data were when they were made
+    t_pkt = [(p.host_time_ns - packets[0].host_time_ns) * 1e-9 for p in packets]
+    assert tasks[0][2] == pytest.approx(tasks[1][1])
+    assert tasks[1][1] - tasks[0][1] == pytest.approx(t_pkt[i3] - t_pkt[i1], abs=0.05)
+    # on the recording's own time axis: where the packet that came just before was
+    assert tasks[0][1] == pytest.approx(t_pkt[i1], abs=0.1)
+    marks = [a["note"] for _, a in rec.annotations if a.get("type") == "mark"]
+    assert marks == ["knee pain"]
+    snap = s.snapshot(60.0)
+    assert [t for t, _, _ in snap.tasks] == ["stairs-up", "walk"] and snap.task is None
+    assert snap.marks[0][1] == "knee pain"
+
+
+def test_lost_packets_become_counted_gaps_of_nan_rows(tmp_path):
+    src = tmp_path / "gappy.sacrum"
+    phantom_capture(src, n_steps=16, link=LinkModel(outages_s=((5.0, 5.8),)))
+    s = make_session("replay", str(src), speed=None, history_s=60.0)
+    s.run_sync()
+    snap = s.snapshot(60.0)
+    off = decode_capture(src).loss
+    assert snap.link.loss.samples_lost == off.samples_lost > 50
+    assert snap.link.loss.gaps == off.gaps == 1
+    (a, b), = snap.gaps
+    assert b - a == pytest.approx(off.samples_lost / 100, abs=1e-6)
+    inside = (snap.t_s > a) & (snap.t_s < b - 0.005)
+    assert inside.sum() >= off.samples_lost - 1 and np.isnan(snap.angles_rad[inside]).all()
+    assert np.isfinite(snap.angles_rad[snap.t_s > b + 0.1]).all()
+    dt = np.diff(snap.t_s)
+    assert np.allclose(dt, 0.01, atol=1e-3)  # one time axis, no jump at the gap
+
+
+class FlakyTransport(Transport):
+    """A radio that sends garbage, drops the link, comes back, then fails."""
+
+    def __init__(self, items, error: Exception | None) -> None:
+        self.items = items
+        self.error = error
+        self.info = TransportInfo("ble", {"name": "flaky"})
+
+    async def connect(self) -> None:
+        self.info.connected = True
+
+    async def close(self) -> None:
+        self.info.connected = False
+
+    async def __aiter__(self):
+        for it in self.items:
+            yield it
+        if self.error is not None:
+            raise self.error
+
+
+def test_garbage_disconnects_and_a_failing_link_never_raise_and_keep_the_data(tmp_path):
+    src = tmp_path / "p.sacrum"
+    phantom_capture(src, n_steps=8)
+    good = packets_of(src)
+    rng = np.random.default_rng(1)
+    junk = [Packet(good[0].host_time_ns, 2, rng.bytes(40)), Packet(0, 99, b""), "not a packet",
+            None, Packet(good[0].host_time_ns, 2, b"\x00")]
+    a, b = len(good) // 3, len(good) // 3 + 20
+    items = (good[:a] + junk
+             + [LinkEvent(1, "disconnected", {"reason": "out of range"}),
+                LinkEvent(2, "battery", {"battery_percent": 55}),
+                LinkEvent(3, "rssi", {"rssi_dbm": -70})]
+             + good[b:b + 10] + [LinkEvent(4, "reconnected")] + good[b + 10:])
+    s = LiveSession(lambda: FlakyTransport(items, TransportError("the adapter went away")))
+    s.run_sync()  # must not raise
+    snap = s.snapshot(120.0)
+    assert snap.link.state == "error" and "adapter went away" in snap.link.message
+    assert snap.link.bad_items >= 2  # the two objects that are not packets
+    assert snap.link.loss.corrupt_packets + snap.link.loss.incomplete_segments \
+        + snap.link.loss.unknown_packets + snap.link.bad_items >= 3
+    assert snap.link.disconnects == 1 and snap.link.reconnects == 1
+    assert snap.link.battery_percent == 55 and snap.link.rssi_dbm == -70
+    # the data before and after the drop are kept, the 20 missing packets are a counted gap
+    assert snap.link.loss.samples_lost == 20 * 11 and snap.link.loss.gaps == 1
+    assert np.isfinite(snap.angles_rad).any(axis=1).sum() == snap.link.loss.samples_received
+    assert snap.steps_total > 0
+    # and the link that just ends
+    s2 = LiveSession(lambda: FlakyTransport(good[:50], None))
+    s2.run_sync()
+    assert s2.snapshot().link.state == "ended"
+    assert len(s2.snapshot(60.0).t_s) == 50 * 11
+
+
+def test_an_unknown_transport_is_an_error_state_not_an_exception():
+    s = make_session("bogus-kind", None)
+    s.run_sync()
+    assert s.snapshot().link.state == "error" and "unknown transport" in s.snapshot().link.message
+    assert math.isnan(s.snapshot().t_now_s)
+
+
+def test_engine_thread_starts_and_stops_cleanly(tmp_path):
+    src = tmp_path / "p.sacrum"
+    phantom_capture(src, n_steps=8)
+    s = make_session("replay", str(src), speed=4.0)
+    s.start()
+    deadline = __import__("time").monotonic() + 5
+    while s.snapshot().link.loss.samples_received < 100:
+        assert __import__("time").monotonic() < deadline
+        __import__("time").sleep(0.02)
+    s.stop()
+    assert not s.running and s.snapshot().link.state == "stopped"
+    n = len(s.snapshot(60).t_s)
+    assert n >= 100

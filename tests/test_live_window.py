@@ -1,0 +1,201 @@
+"""The live window, offscreen: what it draws is what the session and the scorer computed."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from live_helpers import dark_pixels, packets_of, phantom_capture
+from sacrum.cli import DEMO_CAPTURE
+from sacrum.decode import decode_capture
+from sacrum.live.cli import make_session
+from sacrum.live.session import LiveSession
+from sacrum.transports.replay import ReplayTransport
+
+pytest.importorskip("pytestqt")
+from sacrum.live.window import LiveWindow
+
+
+def _window(qtbot, session, flashes: list | None = None, **kw) -> LiveWindow:
+    w = LiveWindow(session, audio=False, autostart=False, **kw)
+    if flashes is not None:
+        w.feedback.flash.connect(flashes.append)
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitExposed(w)
+    w.refresh()
+    return w
+
+
+@pytest.fixture(scope="module")
+def phantom(tmp_path_factory):
+    path = tmp_path_factory.mktemp("live") / "phantom.sacrum"
+    truth = phantom_capture(path, n_steps=44, stand_s=4.0)
+    return path, truth
+
+
+def test_demo_replay_draws_the_sessions_traces_bars_and_score(qtbot, tmp_path):
+    session = make_session("replay", str(DEMO_CAPTURE), speed=None)
+    empty = _window(qtbot, LiveSession(lambda: None))
+    blank_traces = dark_pixels(empty.traces)
+    session.run_sync()
+    w = _window(qtbot, session)
+    snap = w.last_snapshot
+    assert snap is not None and snap.seq == session.seq
+    for i, curve in enumerate(w.traces.curves):  # degrees at the display edge
+        x, y = curve.getData()
+        np.testing.assert_allclose(x, snap.t_s)
+        np.testing.assert_allclose(y, np.degrees(snap.angles_rad[:, i]), equal_nan=True)
+    x0, x1 = w.traces.plots[0].viewRange()[0]
+    assert x1 == pytest.approx(snap.t_now_s) and x1 - x0 == pytest.approx(10.0)
+    # the drop bars show the scorer's rolling summary
+    summary = session.scorer.summary
+    for side in "LR":
+        assert w.drops.values_deg[side] == pytest.approx(summary.contralateral_drop_deg[side])
+    heights = w.drops.bar.opts["height"]
+    assert heights[0] == pytest.approx(summary.contralateral_drop_deg["L"])
+    assert w.score_panel.numbers.text().startswith(f"cadence {summary.cadence_spm:.0f}")
+    assert w.score_panel.message.text() == snap.message
+    assert "ended" in w.conn.labels["state"].text()
+    assert "replay" in w.conn.labels["transport"].text()
+    assert "100 Hz" in w.conn.labels["rate"].text()
+    assert w.overlay.shown == len(snap.curves) > 0
+    # the screenshot, kept as a test artefact; the plot areas hold drawn traces
+    png = tmp_path / "live_window_demo.png"
+    assert w.grab().save(str(png))
+    assert png.stat().st_size > 20_000
+    assert dark_pixels(w.traces) > blank_traces + 2000
+    assert dark_pixels(w.overlay, level=230) > dark_pixels(empty.overlay, level=230) + 1000
+    w.set_athlete(True)
+    w._last_seq = -1
+    w.refresh()
+    assert w.athlete_view.drop["L"].text() == f"{summary.contralateral_drop_deg['L']:.1f}°"
+    assert w.grab().save(str(tmp_path / "live_window_athlete.png"))
+
+
+def test_task_switch_and_mark_write_annotations_into_the_recording(qtbot, tmp_path, phantom):
+    path, _ = phantom
+    packets = packets_of(path)
+    session = LiveSession(lambda: ReplayTransport(path, speed=None))
+    out = tmp_path / "rec.sacrum"
+    w = _window(qtbot, session, record_path=out)
+    w.toggle_recording()
+    for p in packets[:60]:
+        session.handle(p)
+    w.task_box.setCurrentIndex(w.task_box.findData("single-leg-stance-left"))
+    for p in packets[60:120]:
+        session.handle(p)
+    w.note.setText("wobbly")
+    w.do("mark")
+    w.do("task:stairs-down")  # the keyboard shortcut's action (key 3)
+    for p in packets[120:150]:
+        session.handle(p)
+    w.do("task:")
+    w.toggle_recording()
+    rec = decode_capture(out)
+    assert [t for t, _, _ in rec.tasks()] == ["single-leg-stance-left", "stairs-down"]
+    assert all(b is not None and b > a for _, a, b in rec.tasks())
+    assert [a["note"] for _, a in rec.annotations if a["type"] == "mark"] == ["wobbly"]
+    w.refresh()
+    labels = [lab.toPlainText() for lab in w.traces._labels if lab.isVisible()]
+    assert any("stairs down" in s for s in labels)
+
+
+def _cues(qtbot, path, threshold_deg):
+    session = make_session("replay", str(path), speed=None, threshold_deg=threshold_deg)
+    session.run_sync()
+    flashes: list[str] = []
+    w = _window(qtbot, session, flashes)
+    return session, w, flashes
+
+
+def test_the_cue_fires_on_the_side_over_the_threshold_only(qtbot, phantom):
+    path, _ = phantom
+    # the phantom drops 4° (±0.5°) in left stance and 9° (±0.5°) in right stance
+    session, w, flashes = _cues(qtbot, path, 6.5)
+    steps = session.scorer.steps
+    over = [s for s in steps if s.contralateral_drop_deg > 6.5]
+    assert len(over) >= 10 and {s.stance_side for s in over} == {"R"}
+    assert flashes == ["R"] * len(over) == [c.side for c in w.last_snapshot.cues]
+    assert w.feedback.delivered == len(over)
+    assert "cues" in w.cue_label.text() or "drop over" in w.cue_label.text()
+    assert w.drops.values_deg["R"] == pytest.approx(9.0, abs=1.5)
+    assert w.drops.values_deg["L"] == pytest.approx(4.0, abs=1.5)
+    assert w.last_snapshot.score is not None and w.score_panel.score.text() != "no score yet"
+    # with the threshold above both sides' drops: no cue at all
+    _, w2, flashes2 = _cues(qtbot, path, 11.0)
+    assert flashes2 == [] and w2.feedback.delivered == 0
+
+
+def test_calibration_countdown_then_accepted_standing_and_refused_walking(qtbot, phantom):
+    path, _ = phantom
+    packets = packets_of(path)
+    session = LiveSession(lambda: ReplayTransport(path, speed=None), calibrate_s=2.0)
+    w = _window(qtbot, session)
+    it = iter(packets)
+
+    def feed_until(t_s):
+        while not (session.t_now_s >= t_s):
+            session.handle(next(it))
+        w.refresh()
+
+    feed_until(0.3)
+    w.do("calibrate")
+    w.refresh()
+    assert w.calibration_label.text() == "stand still… 2.0 s"
+    feed_until(1.3)
+    left = float(w.calibration_label.text().split("…")[1].split()[0])
+    assert 0.8 < left < 1.1
+    feed_until(2.6)
+    assert session.snapshot().calibration.state == "accepted"
+    assert w.calibration_label.text().startswith("accepted")
+    feed_until(12.0)  # walking
+    w.calibrate_btn.click()
+    feed_until(15.0)
+    cal = session.snapshot().calibration
+    assert cal.state == "rejected" and "standing" in cal.message
+    assert w.calibration_label.text() == cal.message
+    assert math.isfinite(session.t_now_s)
+
+
+def test_freeze_keeps_the_view_and_scrolls_back(qtbot, phantom):
+    path, _ = phantom
+    session = make_session("replay", str(path), speed=None)
+    session.run_sync()
+    w = _window(qtbot, session)
+    w.do("freeze")
+    end = w.traces.plots[0].viewRange()[0][1]
+    w.do("back")
+    w.do("back")
+    assert w.traces.plots[0].viewRange()[0][1] == pytest.approx(end - 4.0)
+    w.do("forward")
+    assert w.traces.plots[0].viewRange()[0][1] == pytest.approx(end - 2.0)
+    w.do("freeze")
+    w.refresh()
+    assert w.traces.plots[0].viewRange()[0][1] == pytest.approx(session.t_now_s)
+
+
+def test_live_thread_feeds_the_window_and_disconnect_keeps_the_data(qtbot, phantom):
+    path, _ = phantom
+    session = make_session("replay", str(path), speed=5.0)
+    w = LiveWindow(session, audio=False, fps=60)  # autostart: the engine thread
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitUntil(lambda: session.snapshot().link.loss.samples_received > 300, timeout=5000)
+    qtbot.waitUntil(lambda: len(w.frame_times) > 5, timeout=2000)
+    w.do("connection")  # disconnect
+    assert not session.running
+    kept = session.snapshot(60.0)
+    assert kept.link.state == "disconnected" and len(kept.t_s) > 300
+    w.refresh()
+    assert "disconnected" in w.conn.labels["state"].text()
+    qtbot.wait(300)  # the pause becomes a gap of that length on the time axis
+    w.do("connection")  # connect again: the time axis goes on after the pause
+    qtbot.waitUntil(lambda: session.snapshot().t_now_s > kept.t_now_s + 1.0, timeout=5000)
+    w.close()
+    after = session.snapshot(120.0)
+    assert np.all(np.diff(after.t_s) > 0) and after.t_s[0] == pytest.approx(kept.t_s[0])
+    (a, b), = after.gaps
+    assert a == pytest.approx(kept.t_now_s + 0.01, abs=0.02) and 0.25 < b - a < 1.5
