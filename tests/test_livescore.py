@@ -153,3 +153,27 @@ def test_bad_parameters_say_what_to_do():
         LiveScorer(RATE, RECOMMENDED, window_steps=1)
     with pytest.raises(ValueError, match="missing R"):
         LiveScorer(RATE, RECOMMENDED, threshold_deg={"L": 5.0})
+
+
+def test_keep_s_bounds_the_samples_and_says_what_the_session_summary_covers():
+    """A long walk fed live with keep_s = 20 s: the kept samples stay under 1.5 × 20 s
+    whatever the length, the rolling summaries are those of the unbounded scorer (their
+    window is shorter than 20 s), and the session summary covers the last 20 s only and
+    says so."""
+    ph = phantom(n_steps=140, seed=4)
+    full = LiveScorer(RATE, RECOMMENDED)
+    kept = LiveScorer(RATE, RECOMMENDED, keep_s=20.0)
+    n = 50
+    peak = 0
+    for i in range(0, len(ph["t"]), n):
+        a = full.update(ph["t"][i:i + n], ph["acc"][i:i + n], ph["gyr"][i:i + n])
+        b = kept.update(ph["t"][i:i + n], ph["acc"][i:i + n], ph["gyr"][i:i + n])
+        peak = max(peak, kept._samples.n)
+        assert (a.score.score if a.score else None) == (b.score.score if b.score else None)
+        if a.summary is not None:
+            assert b.summary.contralateral_drop_deg == pytest.approx(
+                a.summary.contralateral_drop_deg, nan_ok=True)
+    assert full._samples.n == len(ph["t"]) and peak <= 1.5 * 20.0 * RATE
+    whole = kept.session_summary()
+    assert any("last 20 s" in m for m in whole.messages)
+    assert whole.n_steps_used < full.session_summary().n_steps_used

@@ -83,6 +83,17 @@ class _Samples:
         hi = self.n if hi is None else hi
         return self._data[key][lo:hi]
 
+    def keep_last(self, n_keep: int) -> bool:
+        """Forget all but the last ``n_keep`` rows once there are 1.5 × as many (so the
+        copy is amortised); whether rows were dropped."""
+        if self.n <= 1.5 * n_keep:
+            return False
+        drop = self.n - n_keep
+        for a in self._data.values():
+            a[:n_keep] = a[drop:self.n]
+        self.n = n_keep
+        return True
+
 
 class LiveScorer:
     """Pelvic angles, gait events, per-step metrics, a rolling summary and score, and a
@@ -106,7 +117,8 @@ class LiveScorer:
     2. The sacrum's acceleration in the progression frame
        (:func:`sacrum.metrics.body_acceleration` with the pipeline's heading), for the
        summaries' regularity and harmonic ratios. Time, angles and that acceleration are
-       kept for the whole session (56 bytes a sample: 40 MB for an hour at 200 Hz).
+       kept for the whole session (56 bytes a sample: 40 MB for an hour at 200 Hz), or for
+       the last ``keep_s`` (memory flat over any session).
     3. Per-step metrics (:class:`sacrum.metrics.StepMetricsStream`) from the angles, the
        gait events and the turns known so far.
     4. Live turns: a turn the gait stage reports after steps overlapping it were emitted
@@ -139,6 +151,10 @@ class LiveScorer:
         :class:`sacrum.score.Bands` (default: the packaged ones, ``load_bands()``).
     task = "walk"
         The task name given to ``score_walk``.
+    keep_s = None
+        Seconds of samples kept for the summaries (None: the whole session). With it,
+        :meth:`session_summary` covers the steps of the last ``keep_s`` (and says so in
+        its messages); the rolling summary is unaffected while its window is shorter.
     pipeline_params, step_params
         Passed to :class:`~sacrum.pipeline.Pipeline` and
         :class:`~sacrum.metrics.StepMetricsStream`.
@@ -163,7 +179,7 @@ class LiveScorer:
 
     def __init__(self, rate_hz: float, q_sensor_to_body, *, window_steps: int = 20,
                  threshold_deg: float | dict[str, float] | None = None,
-                 bands: Bands | None = None, task: str = "walk",
+                 bands: Bands | None = None, task: str = "walk", keep_s: float | None = None,
                  pipeline_params: dict | None = None, step_params: dict | None = None) -> None:
         if window_steps < 2:
             raise ValueError(f"window_steps must be at least 2 (one step per side), got "
@@ -173,6 +189,7 @@ class LiveScorer:
         self.window_steps = int(window_steps)
         self.bands = bands or load_bands()
         self.task = task
+        self.keep_s = keep_s
         self.threshold_deg = self._thresholds(threshold_deg, self.bands)
         self._pipeline_params = dict(pipeline_params or {})
         self._step_params = dict(step_params or {})
@@ -211,6 +228,7 @@ class LiveScorer:
         self.summary: WalkSummary | None = None
         self.score: TaskScore | None = None
         self._session: tuple[tuple, WalkSummary, TaskScore] | None = None
+        self._trimmed = False   # samples older than keep_s were dropped
         self._revisions = 0
 
     # -- the chunk -----------------------------------------------------------------------
@@ -220,6 +238,8 @@ class LiveScorer:
         chunk = self.pipeline.update(t, acc, gyr_radps, q_sensor_to_earth)        # 1.
         acc_body = body_acceleration(chunk.q_sensor_to_earth, acc, chunk.heading_rad)  # 2.
         self._samples.append(t=t, angles=chunk.angles_rad, acc=acc_body)
+        if self.keep_s is not None:
+            self._trimmed |= self._samples.keep_last(max(1, round(self.keep_s * self.rate_hz)))
         turns = self.pipeline.gait.turns
         steps = self.stream.update(t, chunk.angles_rad, chunk.events, turns)      # 3.
         return self._finish(chunk, steps)
@@ -306,10 +326,18 @@ class LiveScorer:
     def _session_results(self) -> tuple[WalkSummary, TaskScore]:
         key = (len(self.steps), len(self.pipeline.gait.strides), self._revisions)
         if self._session is None or self._session[0] != key:
-            summary = summarize_walk(self.steps, self._samples.get("t")[:, 0],
-                                     self._samples.get("angles"), self._samples.get("acc"),
-                                     self.pipeline.gait.strides)
-            score = score_walk(summary, self.bands, task=self.task, steps=self.steps)
+            t = self._samples.get("t")[:, 0]
+            steps = self.steps
+            if self._trimmed and len(t):   # only the steps whose samples are still here
+                steps = [s for s in steps if s.t_ic_s >= t[0]]
+            summary = summarize_walk(steps, t, self._samples.get("angles"),
+                                     self._samples.get("acc"), self.pipeline.gait.strides)
+            if len(steps) < len(self.steps):
+                summary.messages.append(
+                    f"session summary over the last {self.keep_s:g} s ({len(steps)} of "
+                    f"{len(self.steps)} steps): older samples are not kept live; "
+                    "sacrum analyze on the recording covers the whole session")
+            score = score_walk(summary, self.bands, task=self.task, steps=steps)
             self._session = (key, summary, score)
         return self._session[1], self._session[2]
 

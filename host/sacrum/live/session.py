@@ -492,8 +492,11 @@ class LiveSession:
         self._rate_hz = rate
         q0 = chunk.q[0]
         self._use_device_q = bool(abs(float(np.dot(q0, q0)) - 1.0) < 0.1)
+        # memory flat over any session: the scorer keeps what the display keeps (at least
+        # 10 min for the session summary); sacrum analyze covers a whole recording
         self._scorer = LiveScorer(rate, parse_mount(self.mount),
-                                  threshold_deg=self._threshold_request)
+                                  threshold_deg=self._threshold_request,
+                                  keep_s=max(600.0, self.history_s))
         self._ring = SampleRing(round(self.history_s * rate))
         self._t_offset_s = -float(chunk.t_device_s[0])
         with self._lock:
