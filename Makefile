@@ -41,6 +41,7 @@ bench: $(VENV)/.bench
 	$(BIN)/python bench/gait_mobgap.py
 	$(BIN)/python bench/pipeline_speed.py
 	$(BIN)/python bench/scorer_speed.py
+	$(BIN)/python bench/ble_link.py
 	$(BIN)/python bench/live_latency.py
 
 ## examples: rebuild the sample captures from ../shared/data/mobgap

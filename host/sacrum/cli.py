@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 import sacrum_protocol as sp
-from sacrum import __version__, analyze, flash
+from sacrum import __version__, analyze, flash, record
 from sacrum.capture import CaptureError, CaptureWriter, default_header
 from sacrum.decode import SampleTable, decode_capture
 from sacrum.live import cli as live_cli
@@ -302,6 +302,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     flash.add_parser(sub)
     analyze.add_parser(sub)
+    record.add_parser(sub)
     report_cli.add_parser(sub)
     live_cli.add_parser(sub)
     return p

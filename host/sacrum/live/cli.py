@@ -34,12 +34,14 @@ def display_available(gui: bool = False, headless: bool = False) -> tuple[bool, 
 def make_session(kind: str, target: str | None, *, speed: float | None = 1.0,
                  mount: str = "recommended", threshold_deg: float | None = None,
                  record: str | None = None, history_s: float = 120.0,
-                 overlay_strides: int = 12) -> LiveSession:
+                 overlay_strides: int = 12, duration_s: float | None = None) -> LiveSession:
     """A session on ``open_transport(kind, target)``; a replay also replays its capture's
     task and mark records."""
     from sacrum.transports import open_transport
 
-    options = {"speed": speed} if kind == "replay" else {}
+    options: dict = {"speed": speed} if kind in ("replay", "simulate") else {}
+    if kind == "simulate" and duration_s is not None:
+        options["duration_s"] = duration_s  # the simulator loops forever otherwise
     script = capture_annotations(target) if kind == "replay" and target else []
     return LiveSession(lambda: open_transport(kind, target, **options), mount=mount,
                        threshold_deg=threshold_deg, record_to=record, script=script,
@@ -92,10 +94,12 @@ def cmd_live(args: argparse.Namespace) -> int:
         # a replay without a window needs no pacing; a live link runs until Ctrl-C
         session = make_session(kind, target, speed=None, mount=args.mount,
                                threshold_deg=args.threshold_deg, record=args.record,
-                               history_s=3600.0, overlay_strides=400)
+                               history_s=3600.0, overlay_strides=400,
+                               duration_s=args.duration or 60.0)
         return run_headless(session, args.out_dir)
     session = make_session(kind, target, speed=args.speed, mount=args.mount,
-                           threshold_deg=args.threshold_deg, record=args.record)
+                           threshold_deg=args.threshold_deg, record=args.record,
+                           duration_s=args.duration)
     return run_window(session, athlete=args.athlete, span_s=args.span, audio=not args.no_sound,
                       title=f"sacrum live — {kind}" + (f" {target}" if target else ""))
 
@@ -122,6 +126,9 @@ def add_parser(sub) -> None:
                      help="Bluetooth LE (default: the first sacrum found)")
     src.add_argument("--simulate", action="store_true", help="the built-in walking simulator")
     s.add_argument("--speed", type=float, default=1.0, help="replay speed (1 = real time)")
+    s.add_argument("--duration", type=float, default=None, metavar="S",
+                   help="--simulate: seconds of walking to simulate (headless default 60; "
+                        "the window's simulator runs until closed)")
     s.add_argument("--athlete", action="store_true", help="start in athlete mode")
     s.add_argument("--threshold-deg", type=float, default=None,
                    help="cue when the contralateral drop exceeds this (deg; default: the "

@@ -99,4 +99,18 @@ def open_transport(kind: str, target: str | None = None, **options: Any) -> Tran
         if target is None:
             raise TransportError("replay needs a capture file")
         return ReplayTransport(target, **options)
+    if kind == "ble":
+        from sacrum.transports.ble import BleTransport
+
+        return BleTransport(target, **options)
+    if kind == "serial":
+        from sacrum.transports.serial import SerialTransport
+
+        return SerialTransport(target, **options)
+    if kind in ("simulate", "simulator"):
+        from sacrum.transports.simulator import SimulatorTransport
+
+        if target is not None:
+            raise TransportError("the simulator takes no target (options: rate_hz, speed, mtu)")
+        return SimulatorTransport(**options)
     raise TransportError(f"unknown transport {kind!r} (replay, ble, serial, simulate)")
