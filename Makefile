@@ -16,7 +16,7 @@ $(VENV)/.dev: $(VENV)/.runtime
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	touch $@
 
-## demo: replay the bundled real-motion capture and print the session summary
+## demo: the live view on the bundled real-motion capture (headless: figures + summary)
 demo: $(VENV)/.runtime
 	$(BIN)/sacrum demo
 
@@ -33,7 +33,8 @@ $(VENV)/.bench: $(VENV)/.dev
 	touch $@
 
 ## bench: decoding vs a struct.unpack loop; fusion and orientation vs VQF, Fusion, Madgwick,
-## Mahony on BROAD; gait events vs mobgap on Mobilise-D (slow; not part of the tests)
+## Mahony on BROAD; gait events vs mobgap on Mobilise-D; pipeline, scorer, live-view and BLE
+## speed (slow; not part of the tests)
 bench: $(VENV)/.bench
 	$(BIN)/python bench/decode_throughput.py
 	$(BIN)/python bench/fusion_broad.py
