@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from sacrum import __version__
+from sacrum.sessions import sha256_of
 
 log = logging.getLogger(__name__)
 
@@ -54,14 +55,6 @@ COLUMNS: dict[str, str] = {
 
 class BatchError(ValueError):
     """A batch that cannot start (no captures, an output it cannot write)."""
-
-
-def sha256_of(path: str | os.PathLike) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def job_key(content_sha256: str, options: dict[str, Any]) -> str:

@@ -104,6 +104,7 @@ def capture_facts(path: str | os.PathLike) -> tuple[dict[str, Any], str]:
 
 
 def sha256_of(path: str | os.PathLike) -> str:
+    """SHA-256 of a file's bytes (hex), read a MiB at a time: a capture's identity."""
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):

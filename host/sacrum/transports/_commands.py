@@ -100,3 +100,16 @@ async def await_response(pending: PendingCommands, fut: asyncio.Future[Response]
         name = sp.OPCODE_NAMES.get(opcode, f"0x{opcode:02x}")
         raise CommandTimeoutError(f"no response to {name} within {timeout_s:g} s; is the device "
                              "connected and running sacrum firmware?") from None
+
+
+async def send_command(send, pending: PendingCommands, opcode: int, payload: bytes = b"",
+                       timeout_s: float | None = None) -> Response:
+    """Send a COMMAND through ``send`` (a transport's ``send``) and await its RESPONSE
+    (SPEC 2.2 timeouts by default); a failed send forgets the token."""
+    packet, fut = pending.new(opcode, payload)
+    try:
+        await send(packet)
+    except TransportError:
+        pending.forget(fut)
+        raise
+    return await await_response(pending, fut, opcode, timeout_s)

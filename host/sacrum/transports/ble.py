@@ -35,7 +35,7 @@ from bleak.exc import BleakError
 
 import sacrum_protocol as sp
 from sacrum.transports import LinkEvent, Packet, Transport, TransportError, TransportInfo
-from sacrum.transports._commands import PendingCommands, Response, await_response
+from sacrum.transports._commands import PendingCommands, Response, send_command
 
 log = logging.getLogger(__name__)
 
@@ -304,10 +304,4 @@ class BleTransport(Transport):
     async def command(self, opcode: int, payload: bytes = b"",
                       timeout_s: float | None = None) -> Response:
         """Send a COMMAND and await its RESPONSE (SPEC 2.2 timeouts by default)."""
-        packet, fut = self._pending.new(opcode, payload)
-        try:
-            await self.send(packet)
-        except TransportError:
-            self._pending.forget(fut)
-            raise
-        return await await_response(self._pending, fut, opcode, timeout_s)
+        return await send_command(self.send, self._pending, opcode, payload, timeout_s)

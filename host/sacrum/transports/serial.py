@@ -25,7 +25,7 @@ import serial.tools.list_ports
 
 import sacrum_protocol as sp
 from sacrum.transports import LinkEvent, Packet, Transport, TransportError, TransportInfo
-from sacrum.transports._commands import PendingCommands, Response, await_response
+from sacrum.transports._commands import PendingCommands, Response, send_command
 
 log = logging.getLogger(__name__)
 
@@ -233,13 +233,7 @@ class SerialTransport(Transport):
     async def command(self, opcode: int, payload: bytes = b"",
                       timeout_s: float | None = None) -> Response:
         """Send a COMMAND and wait for its RESPONSE (SPEC 2.2 timeouts by default)."""
-        packet, fut = self._pending.new(opcode, payload)
-        try:
-            await self.send(packet)
-        except TransportError:
-            self._pending.forget(fut)
-            raise
-        return await await_response(self._pending, fut, opcode, timeout_s)
+        return await send_command(self.send, self._pending, opcode, payload, timeout_s)
 
 
 def _read_some(ser: serial.Serial) -> bytes:
