@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,6 +17,8 @@ from sacrum.transports.replay import ReplayTransport
 
 pytest.importorskip("pytestqt")
 from sacrum.live.window import LiveWindow
+
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 
 
 def _window(qtbot, session, flashes: list | None = None, **kw) -> LiveWindow:
@@ -62,8 +65,10 @@ def test_demo_replay_draws_the_sessions_traces_bars_and_score(qtbot, tmp_path):
     assert "replay" in w.conn.labels["transport"].text()
     assert "100 Hz" in w.conn.labels["rate"].text()
     assert w.overlay.shown == len(snap.curves) > 0
-    # the screenshot, kept as a test artefact; the plot areas hold drawn traces
-    png = tmp_path / "live_window_demo.png"
+    # the screenshot, kept as a test artefact (tests/artifacts/, not in git); the plot
+    # areas hold drawn traces
+    ARTIFACTS.mkdir(exist_ok=True)
+    png = ARTIFACTS / "live_window_demo.png"
     assert w.grab().save(str(png))
     assert png.stat().st_size > 20_000
     assert dark_pixels(w.traces) > blank_traces + 2000
@@ -72,7 +77,7 @@ def test_demo_replay_draws_the_sessions_traces_bars_and_score(qtbot, tmp_path):
     w._last_seq = -1
     w.refresh()
     assert w.athlete_view.drop["L"].text() == f"{summary.contralateral_drop_deg['L']:.1f}°"
-    assert w.grab().save(str(tmp_path / "live_window_athlete.png"))
+    assert w.grab().save(str(ARTIFACTS / "live_window_athlete.png"))
 
 
 def test_task_switch_and_mark_write_annotations_into_the_recording(qtbot, tmp_path, phantom):

@@ -29,6 +29,8 @@ class ScorePanel(QtWidgets.QGroupBox):
         self.message = QtWidgets.QLabel("")
         self.message.setWordWrap(True)
         self.message.setStyleSheet("color: #555; font-size: 11px;")
+        # room for the longest reasons (4 lines): a wrapped label is otherwise squeezed
+        self.message.setMinimumHeight(4 * self.message.fontMetrics().lineSpacing() + 4)
         for w in (self.score, self.components, self.numbers, self.message):
             lay.addWidget(w)
 

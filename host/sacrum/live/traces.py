@@ -84,6 +84,14 @@ class TracePanel(pg.GraphicsLayoutWidget):
         deg = np.degrees(snap.angles_rad)
         for i, curve in enumerate(self.curves):
             curve.setData(snap.t_s, deg[:, i], connect="finite")
+        # the vertical extent of shading and lines: the data's own range (what the
+        # auto-range will show), not the view's range before this frame's data is in
+        ranges = []
+        for i in range(3):
+            col = deg[:, i][np.isfinite(deg[:, i])] if len(deg) else np.zeros(0)
+            lo, hi = (float(col.min()), float(col.max())) if col.size else (-1.0, 1.0)
+            pad = 0.1 * max(hi - lo, 1.0)
+            ranges.append((lo - pad, hi + pad))
         for side in SIDE_COLOURS:
             st = [(a, b) for s, a, b in snap.stance if s == side]
             x0 = np.array([a for a, _ in st]) if st else np.zeros(1)
@@ -92,8 +100,8 @@ class TracePanel(pg.GraphicsLayoutWidget):
             xs = np.repeat(ic, 2)
             ys = np.tile([-_FAR_DEG, _FAR_DEG], len(ic))
             for i in range(3):
-                # the view's own height: a far larger rectangle costs time to clip and fill
-                lo, hi = self.plots[i].getViewBox().viewRange()[1]
+                # just the plot's height: a far larger rectangle costs time to clip and fill
+                lo, hi = ranges[i]
                 self._shade[i][side].setOpts(x0=x0, width=w, y0=np.full(len(x0), lo),
                                              height=np.full(len(x0), hi - lo))
                 self._ics[i][side].setData(xs, ys, connect="pairs")
@@ -101,7 +109,7 @@ class TracePanel(pg.GraphicsLayoutWidget):
         gw = np.array([b - a for a, b in snap.gaps]) if snap.gaps else np.zeros(1)
         mx = np.repeat([t for t, _ in snap.marks], 2)
         for i in range(3):
-            lo, hi = self.plots[i].getViewBox().viewRange()[1]
+            lo, hi = ranges[i]
             self._gaps[i].setOpts(x0=g0, width=gw, y0=np.full(len(g0), lo),
                                   height=np.full(len(g0), hi - lo))
             self._marks[i].setData(mx, np.tile([-_FAR_DEG, _FAR_DEG], len(mx) // 2),
