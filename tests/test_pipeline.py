@@ -260,3 +260,22 @@ def test_a_forward_bend_while_standing_keeps_the_standing_calibration():
     for sd in "LR":
         truth = float(np.median(ph["drop"][ph["sides"][:-1] == sd]))
         assert drop[sd] == pytest.approx(truth, abs=0.5), (sd, drop)
+
+
+def test_a_manual_calibration_restarts_the_heading_as_the_automatic_one_does():
+    """The live view's Calibrate button (Pipeline.calibrate) levels the mounting, which
+    redefines the heading: what came before must not leak into the heading after it."""
+    ph = walking_phantom(seed=6, n_steps=40)
+    t, acc, gyr = ph["t"], ph["acc"], ph["gyr"]
+    half = len(t) // 2
+    standing = Pipeline(RATE, RECOMMENDED).update(t[:250], acc[:250], gyr[:250])
+    window = standing.q_sensor_to_earth[50:250]
+    q = Pipeline(RATE, RECOMMENDED).update(t, acc, gyr).q_sensor_to_earth
+    used = Pipeline(RATE, RECOMMENDED)
+    used.update(t[:half], acc[:half], gyr[:half], q[:half])      # walked a while
+    used.calibrate(window)
+    fresh = Pipeline(RATE, RECOMMENDED)
+    fresh.calibrate(window)
+    a = used.update(t[half:], acc[half:], gyr[half:], q[half:])
+    b = fresh.update(t[half:], acc[half:], gyr[half:], q[half:])
+    np.testing.assert_allclose(a.heading_rad, b.heading_rad, atol=1e-9)

@@ -138,6 +138,7 @@ class Pipeline:
         """Zero tilt and obliquity on standing data now (e.g. the live view's button)."""
         self.calibration = self.angles.calibrate(q_sensor_to_earth_standing)
         self.calibration_error = None
+        self._reset_heading()  # the levelled mounting redefines the heading
         return self.calibration
 
     def _still(self, body: np.ndarray, acc: np.ndarray, gyr: np.ndarray) -> np.ndarray:
@@ -285,7 +286,6 @@ class Pipeline:
             except CalibrationError as e:
                 self.calibration_error = str(e)
             else:
-                self._reset_heading()  # the levelled mounting redefines the heading
                 heading[cut + 1:], angles[cut + 1:], _ = self._angles(q[cut + 1:])
                 break
             rest = slice(cut + 1, None)
