@@ -279,3 +279,46 @@ def test_a_manual_calibration_restarts_the_heading_as_the_automatic_one_does():
     a = used.update(t[half:], acc[half:], gyr[half:], q[half:])
     b = fresh.update(t[half:], acc[half:], gyr[half:], q[half:])
     np.testing.assert_allclose(a.heading_rad, b.heading_rad, atol=1e-9)
+
+
+@pytest.mark.parametrize("chunk", [None, 7, 64])
+def test_live_sitting_calibration_is_undone_the_same_in_any_chunks(chunk):
+    """Live: seated 4 s (calibrated there), a sit-to-stand, walking. The pipeline sees the
+    lean and the anterior walking that follows and re-zeroes on the walking mean, at the
+    same sample whatever the chunking; after it walking reads about level tilt. (A quiet
+    standing later would replace that zero: tested below.)"""
+    tilt = np.r_[np.full(400, -20.0), _ramp(-20.0, 50.0, 80), _ramp(50.0, 0.0, 70)]
+    t, acc, gyr, ph, n = _with_prefix(tilt, stand_s=0.3)
+    q = Pipeline(RATE, RECOMMENDED).update(t, acc, gyr).q_sensor_to_earth
+    # up to the last step: the phantom's closing standing would give a real zero again
+    end = int(np.searchsorted(t, ph["t_ic"][-1] + n / RATE))
+    t, acc, gyr, q = t[:end], acc[:end], gyr[:end], q[:end]
+    pipe = Pipeline(RATE, RECOMMENDED)
+    step = len(t) if chunk is None else chunk
+    angles = np.vstack([pipe.update(t[i:i + step], acc[i:i + step], gyr[i:i + step],
+                                    q[i:i + step]).angles_rad
+                        for i in range(0, len(t), step)])
+    assert pipe.calibration.reference == "walking"
+    assert "sit-to-stand" in pipe.calibration_error
+    later = t > t[n] + 8.0
+    assert abs(np.mean(np.rad2deg(angles[later, 0]))) < 2.0    # was about +20° from sitting
+    whole = Pipeline(RATE, RECOMMENDED).update(t, acc, gyr, q).angles_rad
+    np.testing.assert_allclose(angles, whole, atol=1e-9)
+
+
+def test_live_forward_bend_while_standing_keeps_the_standing_zero():
+    tilt = np.r_[np.zeros(300), _ramp(0.0, 50.0, 80), _ramp(50.0, 0.0, 80)]
+    t, acc, gyr, _, _ = _with_prefix(tilt, stand_s=0.3)
+    pipe = Pipeline(RATE, RECOMMENDED)
+    pipe.update(t, acc, gyr)
+    assert pipe.calibration.reference == "standing" and pipe.calibration_error is None
+
+
+def test_a_standing_after_the_walking_reference_gives_the_real_zero():
+    tilt = np.r_[np.full(400, -20.0), _ramp(-20.0, 50.0, 80), _ramp(50.0, 0.0, 70)]
+    t, acc, gyr, _, _ = _with_prefix(tilt, stand_s=0.3)   # ends with 2 s of standing
+    pipe = Pipeline(RATE, RECOMMENDED)
+    pipe.update(t, acc, gyr)
+    assert pipe.calibration.reference == "standing" and pipe.calibration_error is None
+    # the standing pelvis of the phantom is level in the mounting (the sitting was -20°)
+    assert abs(np.rad2deg(pipe.calibration.tilt_offset_rad)) < 1.0

@@ -61,6 +61,14 @@ class Pipeline:
        within ``still_acc_mps2`` of g, and the body's vertical axis within
        ``upright_max_rad`` of earth up) zeroes tilt and obliquity
        (:meth:`PelvicAngles.calibrate`). :meth:`calibrate` does it on demand.
+       A still period that was sitting is undone (as offline, :func:`_was_sitting`):
+       when, after it, the pelvis leans forward by more than ``sit_lean_rad`` (a
+       sit-to-stand) and then, once back below half the lean's peak, reads more than
+       ``sit_tilt_rad`` anterior on average over the next ``sit_window_s``, the zero
+       becomes the mean over that window (:meth:`PelvicAngles.calibrate_walking`,
+       ``calibration.reference == "walking"``, the reason in ``calibration_error``) until
+       a quiet upright standing comes. Decided per sample: any chunking gives the same
+       output.
     3. Progression heading: the pelvis heading averaged over the last stride
        (which cancels the pelvis' own rotation within the stride), so rotation
        is measured against the current walking direction and follows it after
@@ -90,7 +98,9 @@ class Pipeline:
                  upright_max_rad: float = math.radians(30.0), heading_window_s: float = 1.1,
                  stride_range_s: tuple[float, float] = (0.7, 2.0), stride_every_s: float = 0.5,
                  stride_span_s: float = 5.0, stride_min_r: float = 0.4,
-                 live_heading: bool = True, **gait_params) -> None:
+                 live_heading: bool = True, sit_lean_rad: float = math.radians(30.0),
+                 sit_tilt_rad: float = math.radians(8.0), sit_window_s: float = 4.0,
+                 **gait_params) -> None:
         self.rate_hz = float(rate_hz)
         # False: no progression heading (rotation NaN), for analyze_recording, which
         # replaces it with the centred one-stride heading anyway
@@ -114,6 +124,9 @@ class Pipeline:
         self._history_n = max(self.stride_span_n,
                               math.ceil(max(self.heading_default_n, self.stride_lags[1])) + 1)
         self._fft_n = 1 << (2 * self.stride_span_n - 1).bit_length()
+        self.sit_lean_rad = sit_lean_rad
+        self.sit_tilt_rad = sit_tilt_rad
+        self.sit_window_n = max(1, round(sit_window_s * rate_hz))
         self._gait_params = gait_params
         self.reset()
 
@@ -126,6 +139,7 @@ class Pipeline:
         self._still_run = 0
         self._q_tail = np.zeros((0, 4))  # the last calibrate_n orientations
         self._reset_heading()
+        self._sit_check: dict | None = None  # armed by an automatic standing calibration
 
     def _reset_heading(self) -> None:
         self._yaw_tail = np.zeros(0)  # the last _history_n unwrapped yaws
@@ -138,6 +152,7 @@ class Pipeline:
         """Zero tilt and obliquity on standing data now (e.g. the live view's button)."""
         self.calibration = self.angles.calibrate(q_sensor_to_earth_standing)
         self.calibration_error = None
+        self._sit_check = None  # a deliberate standing (the automatic one re-arms it)
         self._reset_heading()  # the levelled mounting redefines the heading
         return self.calibration
 
@@ -154,8 +169,8 @@ class Pipeline:
     def _standing_end(self, q, body, acc, gyr) -> tuple[int, np.ndarray] | None:
         """(index in the chunk, standing orientations) when a standing period
         completes in this chunk and no calibration is in place; else None."""
-        if self.calibration is not None:
-            return None
+        if self.calibration is not None and self.calibration.reference == "standing":
+            return None  # (a walking reference gives way to the first real standing)
         still = self._still(body, acc, gyr)
         # length of the still run ending at each sample, continuing the previous chunk's
         idx = np.arange(len(still))
@@ -278,22 +293,77 @@ class Pipeline:
         else:
             q = np.asarray(q_sensor_to_earth, float).reshape(-1, 4)
         heading, angles, body = self._angles(q)  # steps 3 and 4
-        standing = self._standing_end(q, body, acc, gyr)  # step 2
-        while standing is not None:  # the new zero applies after the standing period
-            cut, window = standing
+        pos = 0
+        while pos < len(q):  # step 2: each sample is seen once, by the search or the check
+            if self._sit_check is not None:
+                done = self._check_sitting(q, heading, angles, body, pos)
+                if done is None:
+                    break
+                # re-zeroed on the walking mean after sample `done`: look for standing again
+                pos = done + 1
+                self._still_run, self._q_tail = 0, np.zeros((0, 4))
+                continue
+            rest = slice(pos, None)
+            standing = self._standing_end(q[rest], body[rest], acc[rest], gyr[rest])
+            if standing is None:
+                break
+            cut = standing[0] + pos
             try:
-                self.calibrate(window)
+                self.calibrate(standing[1])
             except CalibrationError as e:
                 self.calibration_error = str(e)
-            else:
-                heading[cut + 1:], angles[cut + 1:], _ = self._angles(q[cut + 1:])
-                break
-            rest = slice(cut + 1, None)
-            standing = self._standing_end(q[rest], body[rest], acc[rest], gyr[rest])
-            if standing is not None:
-                standing = (standing[0] + cut + 1, standing[1])
+            else:  # the new zero applies after the standing period
+                heading[cut + 1:], angles[cut + 1:], body[cut + 1:] = self._angles(q[cut + 1:])
+                self._sit_check = {"lean": False, "back": False, "n": 0, "sum": 0.0,
+                                   "lean_rad": 0.0, "q": []}
+            pos = cut + 1
         events = self.gait.update(t, acc, gyr, q)  # step 5
         return PipelineChunk(q, angles, heading, events, self.calibration is not None)
+
+    def _check_sitting(self, q, heading, angles, body, start: int) -> int | None:
+        """Step 2's sitting check on samples ``start:`` of the chunk (``angles`` relative
+        to the current calibration). When it finds sitting, it re-zeroes the rest of the
+        chunk and returns the sample it decided at; otherwise None."""
+        chk = self._sit_check
+        if chk is None:
+            return None
+        tilt = angles[:, TILT]
+        for i in range(start, len(q)):
+            x = tilt[i]
+            if not math.isfinite(x):
+                continue
+            if not chk["lean"]:
+                chk["lean"] = x > self.sit_lean_rad
+                chk["lean_rad"] = max(chk["lean_rad"], x)
+                continue
+            chk["lean_rad"] = max(chk["lean_rad"], x)
+            if not chk["back"]:  # the lean is over once down to half its peak
+                chk["back"] = x < 0.5 * chk["lean_rad"]
+                if not chk["back"]:
+                    continue
+            chk["n"] += 1
+            chk["sum"] += x
+            chk["q"].append(q[i])
+            if chk["n"] < self.sit_window_n:
+                continue
+            self._sit_check = None
+            mean = chk["sum"] / chk["n"]
+            if mean <= self.sit_tilt_rad:
+                return None  # a forward bend while standing: the standing zero stands
+            try:
+                self.angles.calibrate_walking(np.asarray(chk["q"]))
+            except CalibrationError:
+                return None
+            self.calibration = self.angles.calibration
+            self.calibration_error = (
+                f"the still period before was sitting, not standing: a "
+                f"{math.degrees(chk['lean_rad']):.0f}° forward lean (sit-to-stand), then "
+                f"{math.degrees(mean):+.0f}° tilt from it over {self.sit_window_n / self.rate_hz:g}"
+                " s; zeroed on that mean until a quiet standing")
+            self._reset_heading()
+            heading[i + 1:], angles[i + 1:], body[i + 1:] = self._angles(q[i + 1:])
+            return i
+        return None
 
     def flush(self) -> list[GaitEvent]:
         """Events still pending at the end of a recording."""
@@ -363,7 +433,8 @@ def analyze_recording(t_s, acc_mps2, gyr_radps, rate_hz: float, *, q_sensor_to_e
     walk = _used_stride_mask(t, pipe.gait.strides)
     sitting = (_was_sitting(angles_of, q, t, events, walk)
                if calibration is not None else None)
-    if sitting is not None or (calibration is None and walk.sum() >= 2 * pipe.calibrate_n):
+    no_standing = calibration is None or calibration.reference == "walking"
+    if sitting is not None or (no_standing and walk.sum() >= 2 * pipe.calibrate_n):
         again = PelvicAngles(q_sensor_to_body, rate_hz)
         try:
             calibration = again.calibrate_walking(q[walk])

@@ -79,8 +79,10 @@ def summary_lines(session: LiveSession, snap: LiveSnapshot) -> list[str]:
         end = f"{t1:7.1f} s" if t1 is not None else " (open)"
         lines.append(f"task:      {TASK_LABELS.get(name, name):<22} {t0:7.1f} s → {end}")
     cal = snap.calibration
-    lines.append("calibration: " + (cal.message or ("automatic, from quiet standing"
-                                                    if cal.calibrated else "none")))
+    auto = ("none" if not cal.calibrated
+            else "the still period was sitting: zeroed on the mean walking posture"
+            if cal.reference == "walking" else "automatic, from quiet standing")
+    lines.append("calibration: " + (cal.message or auto))
     return lines
 
 

@@ -100,14 +100,16 @@ class CalibrationState:
     """The manual standing calibration: state "idle" | "countdown" | "accepted" | "rejected".
 
     remaining_s: of the countdown (s, session time); message: the outcome in words.
-    automatic: whether the pipeline has a calibration (its own, from the first standing,
-    or a manual one).
+    calibrated: whether the pipeline has a calibration (its own, from the first standing,
+    or a manual one); reference: its kind, "standing" or "walking" (the still period was
+    sitting: zeroed on the walking mean until a standing, docs/pelvic-angles.md "Zero").
     """
 
     state: str = "idle"
     remaining_s: float = 0.0
     message: str = ""
     calibrated: bool = False
+    reference: str = ""
 
 
 @dataclass
@@ -570,6 +572,8 @@ class LiveSession:
         self._summary, self._score = u.summary, u.score
         self._message = u.message
         self.calibration.calibrated = bool(u.chunk.calibrated) or self.calibration.calibrated
+        cal = self._scorer.pipeline.calibration
+        self.calibration.reference = cal.reference if cal is not None else ""
 
     def _curve(self, step) -> StrideCurve | None:
         if not math.isfinite(step.stride_time_s) or self._ring is None:

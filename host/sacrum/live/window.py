@@ -324,7 +324,9 @@ class LiveWindow(QtWidgets.QMainWindow):
         elif cal.state in ("accepted", "rejected"):
             text = cal.message
         else:
-            text = "calibrated (automatic)" if cal.calibrated else "not calibrated"
+            text = ("zeroed on walking (the still period was sitting): calibrate standing"
+                    if cal.reference == "walking"
+                    else "calibrated (automatic)" if cal.calibrated else "not calibrated")
         self.calibration_label.setText(text)
         self.calibration_label.setStyleSheet(
             {"accepted": "color: green", "rejected": "color: red"}.get(cal.state, ""))
