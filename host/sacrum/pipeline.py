@@ -68,7 +68,8 @@ class Pipeline:
        becomes the mean over that window (:meth:`PelvicAngles.calibrate_walking`,
        ``calibration.reference == "walking"``, the reason in ``calibration_error``) until
        a quiet upright standing comes. Decided per sample: any chunking gives the same
-       output.
+       output. The check gives up ``sit_watch_s`` (60 s) after the calibration without a
+       lean.
     3. Progression heading: the pelvis heading averaged over the last stride
        (which cancels the pelvis' own rotation within the stride), so rotation
        is measured against the current walking direction and follows it after
@@ -100,7 +101,7 @@ class Pipeline:
                  stride_span_s: float = 5.0, stride_min_r: float = 0.4,
                  live_heading: bool = True, sit_lean_rad: float = math.radians(30.0),
                  sit_tilt_rad: float = math.radians(8.0), sit_window_s: float = 4.0,
-                 **gait_params) -> None:
+                 sit_watch_s: float = 60.0, **gait_params) -> None:
         self.rate_hz = float(rate_hz)
         # False: no progression heading (rotation NaN), for analyze_recording, which
         # replaces it with the centred one-stride heading anyway
@@ -127,6 +128,7 @@ class Pipeline:
         self.sit_lean_rad = sit_lean_rad
         self.sit_tilt_rad = sit_tilt_rad
         self.sit_window_n = max(1, round(sit_window_s * rate_hz))
+        self.sit_watch_n = max(1, round(sit_watch_s * rate_hz))
         self._gait_params = gait_params
         self.reset()
 
@@ -315,7 +317,7 @@ class Pipeline:
             else:  # the new zero applies after the standing period
                 heading[cut + 1:], angles[cut + 1:], body[cut + 1:] = self._angles(q[cut + 1:])
                 self._sit_check = {"lean": False, "back": False, "n": 0, "sum": 0.0,
-                                   "lean_rad": 0.0, "q": []}
+                                   "lean_rad": 0.0, "q": [], "seen": 0}
             pos = cut + 1
         events = self.gait.update(t, acc, gyr, q)  # step 5
         return PipelineChunk(q, angles, heading, events, self.calibration is not None)
@@ -323,35 +325,51 @@ class Pipeline:
     def _check_sitting(self, q, heading, angles, body, start: int) -> int | None:
         """Step 2's sitting check on samples ``start:`` of the chunk (``angles`` relative
         to the current calibration). When it finds sitting, it re-zeroes the rest of the
-        chunk and returns the sample it decided at; otherwise None."""
+        chunk and returns the sample it decided at; otherwise None. Vectorised per phase
+        (lean, back down, window), and given up ``sit_watch_s`` after the calibration
+        without a lean, so it costs nothing in a long recording."""
         chk = self._sit_check
         if chk is None:
             return None
         tilt = angles[:, TILT]
-        for i in range(start, len(q)):
-            x = tilt[i]
-            if not math.isfinite(x):
-                continue
+        i = start
+        n = len(q)
+        while i < n:
+            x = tilt[i:]
+            ok = np.isfinite(x)
             if not chk["lean"]:
-                chk["lean"] = x > self.sit_lean_rad
-                chk["lean_rad"] = max(chk["lean_rad"], x)
+                hit = np.flatnonzero(ok & (x > self.sit_lean_rad))
+                left = self.sit_watch_n - chk["seen"]
+                if not hit.size or hit[0] >= left:
+                    chk["seen"] += min(n - i, left)
+                    if chk["seen"] >= self.sit_watch_n:
+                        self._sit_check = None  # no sit-to-stand: the standing was one
+                    return None
+                chk["lean"], i = True, i + int(hit[0])
                 continue
-            chk["lean_rad"] = max(chk["lean_rad"], x)
             if not chk["back"]:  # the lean is over once down to half its peak
-                chk["back"] = x < 0.5 * chk["lean_rad"]
-                if not chk["back"]:
-                    continue
-            chk["n"] += 1
-            chk["sum"] += x
-            chk["q"].append(q[i])
-            if chk["n"] < self.sit_window_n:
+                peak = np.maximum.accumulate(np.where(ok, x, -np.inf))
+                peak = np.maximum(peak, chk["lean_rad"])
+                down = np.flatnonzero(ok & (x < 0.5 * peak))
+                if not down.size:
+                    chk["lean_rad"] = float(peak[-1])
+                    return None
+                chk["lean_rad"] = float(peak[down[0]])
+                chk["back"], i = True, i + int(down[0])
                 continue
+            take = np.flatnonzero(ok)[:self.sit_window_n - chk["n"]]
+            chk["n"] += len(take)
+            chk["sum"] += float(x[take].sum())
+            chk["q"].append(q[i + take])
+            if chk["n"] < self.sit_window_n:
+                return None
+            end = i + int(take[-1])
             self._sit_check = None
             mean = chk["sum"] / chk["n"]
             if mean <= self.sit_tilt_rad:
                 return None  # a forward bend while standing: the standing zero stands
             try:
-                self.angles.calibrate_walking(np.asarray(chk["q"]))
+                self.angles.calibrate_walking(np.concatenate(chk["q"]))
             except CalibrationError:
                 return None
             self.calibration = self.angles.calibration
@@ -361,8 +379,8 @@ class Pipeline:
                 f"{math.degrees(mean):+.0f}° tilt from it over {self.sit_window_n / self.rate_hz:g}"
                 " s; zeroed on that mean until a quiet standing")
             self._reset_heading()
-            heading[i + 1:], angles[i + 1:], body[i + 1:] = self._angles(q[i + 1:])
-            return i
+            heading[end + 1:], angles[end + 1:], body[end + 1:] = self._angles(q[end + 1:])
+            return end
         return None
 
     def flush(self) -> list[GaitEvent]:
