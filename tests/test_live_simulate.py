@@ -36,3 +36,26 @@ def test_live_simulate_headless_runs_for_its_duration(tmp_path, capsys):
     assert "0 of 6,00" in out                                # no sample lost
     assert sorted(p.name for p in tmp_path.glob("*.png")) == ["drops.png", "strides.png",
                                                               "traces.png"]
+
+
+def test_a_held_task_is_scored_live_by_its_own_processor():
+    """Choosing single-leg stance hands the score to sacrum.livetask (the same code as
+    sacrum analyze); walking the phantom is no single-leg stance, and the task says why;
+    choosing walk again gives the walking score back."""
+    s = make_session("simulate", None, speed=10.0)
+    s.set_task("single-leg-stance-left")      # before the first samples
+    s.start()
+    try:
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < 20.0 and s.snapshot().task_summary is None:
+            time.sleep(0.1)
+        held = s.snapshot()
+        assert held.task == "single-leg-stance-left" and held.task_summary is not None
+        assert held.score is None and held.message        # no score, and why
+        s.set_task("walk")
+        while time.monotonic() - t0 < 40.0 and s.snapshot().score is None:
+            time.sleep(0.1)
+        walk = s.snapshot()
+    finally:
+        s.stop()
+    assert walk.task_summary is None and walk.score is not None

@@ -153,6 +153,9 @@ class LiveSnapshot:
     steps_total, steps_used: steps that came out so far, and those used.
     cadence_spm, drop_deg ({"L", "R"}): the rolling summary's (NaN before one).
     score: 0-100 or None; components: {name: points or None}; message: the score's.
+    During a single-leg stance or step-down/up task these are the task's own (live, by
+    sacrum.livetask), and task_summary is its summary (report units, as ``sacrum
+    analyze``'s tasks[]); None otherwise.
     threshold_deg: {"L", "R"} the cue thresholds. newest_arrival_ns: perf_counter_ns of
     the packet that brought the newest sample (for latency measurements).
     """
@@ -181,6 +184,7 @@ class LiveSnapshot:
     link: LinkStatus
     calibration: CalibrationState
     newest_arrival_ns: int
+    task_summary: dict | None = None
 
 
 TransportFactory = Callable[[], Transport]
@@ -249,6 +253,7 @@ class LiveSession:
         self._tasks: list[tuple[str, float, float | None]] = []
         self._marks: list[tuple[float, str]] = []
         self._task: str | None = None
+        self._tracker = None  # sacrum.livetask.LiveTaskTracker while a held task runs
         self._steps_total = 0
         self._steps_used = 0
         self._summary = None
@@ -500,6 +505,8 @@ class LiveSession:
                                   threshold_deg=self._threshold_request,
                                   keep_s=max(600.0, self.history_s))
         self._ring = SampleRing(round(self.history_s * rate))
+        if self._task is not None and self._task not in _STEPPING:
+            self._start_tracker(self._task)  # a held task chosen before the first samples
         self._t_offset_s = -float(chunk.t_device_s[0])
         with self._lock:
             self.link.rate_hz = rate
@@ -534,12 +541,26 @@ class LiveSession:
                 self._t_next_s = float(t[-1]) + period
             raise
         self._calibrate_step(t, u.chunk.q_sensor_to_earth)  # step 5
+        tracker = self._tracker
+        if tracker is not None:  # a held task: its own live processor
+            self._track(tracker, t, u.chunk, chunk.acc_mps2, chunk.gyr_radps)
         with self._lock:  # step 6
             self._ring.append(t, u.chunk.angles_rad)
             self._t_next_s = float(t[-1]) + period
             self._newest_arrival_ns = arrival_ns
             self._take_update(u, float(t[-1]))
             self._publish()
+
+    def _track(self, tracker, t_s, out, acc_mps2, gyr_radps) -> None:
+        """Feed a held task's processor: angles (rad) relative to the calibration, body
+        angular rate (rad/s) and body acceleration (m/s², z up, gravity removed)."""
+        from sacrum.metrics import body_acceleration
+        from sacrum.tasks import to_body_frame
+
+        pipe = self._scorer.pipeline
+        acc_body = body_acceleration(out.q_sensor_to_earth, acc_mps2, out.heading_rad)
+        gyr_body = to_body_frame(np.asarray(gyr_radps, float), pipe.angles.q_sensor_to_body)
+        tracker.update(t_s, out.angles_rad, gyr_body, acc_body)
 
     def _fill_gap(self, t0_s: float, n: int, period: float) -> None:
         """Lost samples as NaN rows, through the scorer and into the ring."""
@@ -761,6 +782,19 @@ class LiveSession:
                     self.writer.task_start(task, stamp)
         if task in _STEPPING and self._scorer is not None:
             self._scorer.task = task
+        self._start_tracker(task)
+
+    def _start_tracker(self, task: str | None) -> None:
+        """Single-leg stance and step-down/up are scored live by their own processors
+        (sacrum.livetask, the same code as sacrum analyze); walking by LiveScorer."""
+        from sacrum.livetask import LiveTaskTracker
+
+        tracker = None
+        if task is not None and task not in _STEPPING and self._scorer is not None:
+            tracker = LiveTaskTracker(task, bands=self._scorer.bands)
+        with self._lock:
+            self._tracker = tracker
+            self._publish()
 
     def mark(self, note: str) -> None:
         """A mark with a note at the newest sample (and in the recording)."""
@@ -790,6 +824,12 @@ class LiveSession:
             events = [e for e in events if e[0] >= t0]
             summ = self._summary
             score = self._score
+            message = self._message
+            held = self._tracker.last if self._tracker is not None else None
+            if self._tracker is not None:  # a held task: its own score and reasons
+                score = held.score if held is not None else None
+                message = (held.score.message if held is not None
+                           else f"{self._tracker.task}: waiting for its samples")
             link = replace(self.link, device=dict(self.link.device),
                            loss=replace(self._decoder.loss, gap_list=[]))
             t_rec = self.transport.info if self.transport is not None else None
@@ -819,7 +859,8 @@ class LiveSession:
                 score=None if score is None else score.score,
                 components=({} if score is None else
                             {k: c.score_0_100 for k, c in score.components.items()}),
-                message=self._message, threshold_deg=thr, link=link,
+                message=message, threshold_deg=thr, link=link,
+                task_summary=dict(held.summary) if held is not None else None,
                 calibration=replace(self.calibration),
                 newest_arrival_ns=self._newest_arrival_ns,
             )
