@@ -506,7 +506,8 @@ class Reassembler:
 
     ``push(value)`` returns a whole packet (a non-SEGMENT value is returned as
     it is) or None while a segmented packet is incomplete. ``incomplete``
-    counts segmented packets abandoned because a segment was missing.
+    counts segmented packets abandoned because a segment was missing;
+    ``orphans`` the segments of packets whose first segment never came.
     """
 
     def __init__(self):
@@ -514,6 +515,7 @@ class Reassembler:
         self.parts = []
         self.count = 0
         self.incomplete = 0
+        self.orphans = 0
 
     def reset(self):
         if self.parts:
@@ -542,6 +544,8 @@ class Reassembler:
             self.parts = [bytes(value[SEGMENT_HEADER_SIZE:])]
         elif tag != self.tag or count != self.count or index != len(self.parts):
             # a segment is missing or out of order: the packet is lost
+            if not self.parts:
+                self.orphans += 1
             self.reset()
             return None
         else:

@@ -294,3 +294,28 @@ def test_a_pause_in_streaming_is_time_passing_not_loss(tmp_path):
     dt = np.diff(table.t_s)
     assert dt[43] == pytest.approx(5.220 - 0.215, abs=1e-6)  # the pause
     np.testing.assert_allclose(np.delete(dt, 43), 0.005, atol=1e-6)
+
+
+def test_orphan_segments_and_empty_notifications_are_counted_live_and_offline(tmp_path):
+    """A segmented packet whose first segment never came, and a zero-length notification,
+    are counted (LossReport), by the live and the offline decoder alike."""
+    import sacrum_protocol as sp
+    from sacrum.capture import CaptureWriter, default_header
+    from sacrum.stream import StreamDecoder
+    from sacrum.transports import Packet
+
+    pkt = sp.encode_data(0, 0, 0, 5000, 0, 0, [[16384, 0, 0, 0, 0, 0, 2510, 0, 0, 0]] * 4)
+    segs = sp.segment(pkt, 23, 7)
+    assert len(segs) > 2
+    path = tmp_path / "orphans.sacrum"
+    values = [*segs[1:], b""]                     # no first segment; then an empty value
+    with CaptureWriter(path, default_header(transport="ble")) as w:
+        for v in values:
+            w.write_packet(sp.CH_BLE_DATA, v)
+    live = StreamDecoder()
+    for v in values:
+        live.update(Packet(0, sp.CH_BLE_DATA, v))
+    for loss in (live.loss, decode_capture(path).loss):
+        assert loss.orphan_segments == len(segs) - 1
+        assert loss.empty_notifications == 1
+        assert "empty notifications" in " ".join(loss.lines())

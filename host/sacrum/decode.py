@@ -60,6 +60,8 @@ class LossReport:
     unsupported_version_packets: int = 0
     unknown_packets: int = 0  # unknown packet type
     incomplete_segments: int = 0  # segmented packets missing a segment
+    orphan_segments: int = 0  # segments whose packet's first segment never came
+    empty_notifications: int = 0  # zero-length values (a stack or radio fault)
     corrupt_records: int = 0  # capture-file damage (CRC), skipped
     skipped_bytes: int = 0
     truncated_tail_bytes: int = 0
@@ -89,6 +91,8 @@ class LossReport:
             "packets of an unsupported version": self.unsupported_version_packets,
             "packets of an unknown type": self.unknown_packets,
             "incomplete segmented packets": self.incomplete_segments,
+            "segments without their packet's first": self.orphan_segments,
+            "empty notifications": self.empty_notifications,
             "damaged capture records": self.corrupt_records,
             "bytes skipped": self.skipped_bytes,
             "bytes of a truncated final record": self.truncated_tail_bytes,
@@ -234,6 +238,7 @@ class CaptureDecoder:
         self.loss.truncated_tail_bytes = st.truncated_tail_bytes
         self.loss.unknown_records = st.unknown_kinds
         self.loss.incomplete_segments = sum(r.incomplete for r in self._reasm.values())
+        self.loss.orphan_segments = sum(r.orphans for r in self._reasm.values())
         return self._assemble()
 
     def _run(self, run: RecordRun) -> None:
@@ -312,6 +317,9 @@ class CaptureDecoder:
                 self.loss.corrupt_packets += 1
                 return
         elif ch in (sp.CH_BLE_DATA, sp.CH_BLE_RESPONSE):
+            if not data:
+                self.loss.empty_notifications += 1
+                return
             reasm = self._reasm.setdefault(ch, sp.Reassembler())
             try:
                 data = reasm.push(data)

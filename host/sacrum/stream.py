@@ -61,6 +61,9 @@ class StreamDecoder:
             if ch == sp.CH_SERIAL_RX:
                 data = sp.decode_frame(data)
             elif ch in (sp.CH_BLE_DATA, sp.CH_BLE_RESPONSE):
+                if not data:
+                    self.loss.empty_notifications += 1
+                    return None
                 data = self._reasm.setdefault(ch, sp.Reassembler()).push(data)
                 if data is None:
                     return None
@@ -79,6 +82,7 @@ class StreamDecoder:
             return None
         finally:
             self.loss.incomplete_segments = sum(r.incomplete for r in self._reasm.values())
+            self.loss.orphan_segments = sum(r.orphans for r in self._reasm.values())
         lost = 0
         if self._last is None:
             index0, t_dev_us = 0, 0
