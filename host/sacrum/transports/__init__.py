@@ -88,6 +88,16 @@ class Transport(abc.ABC):
         raise TransportError(f"the {self.info.kind} transport cannot send commands")
 
 
+async def drain(queue) -> AsyncIterator[Packet | LinkEvent]:
+    """The items a live transport's receive callbacks put on ``queue`` (an asyncio.Queue),
+    until the None that ``close`` puts there."""
+    while True:
+        item = await queue.get()
+        if item is None:
+            return
+        yield item
+
+
 def open_transport(kind: str, target: str | None = None, **options: Any) -> Transport:
     """The transport for a command line's choice: ``kind`` one of "replay" (target: a
     capture path), "ble" (target: name or address, None = the first sacrum found),

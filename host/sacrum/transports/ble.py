@@ -34,7 +34,7 @@ from bleak.backends.scanner import AdvertisementData
 from bleak.exc import BleakError
 
 import sacrum_protocol as sp
-from sacrum.transports import LinkEvent, Packet, Transport, TransportError, TransportInfo
+from sacrum.transports import LinkEvent, Packet, Transport, TransportError, TransportInfo, drain
 from sacrum.transports._commands import PendingCommands, Response, send_command
 
 log = logging.getLogger(__name__)
@@ -279,12 +279,8 @@ class BleTransport(Transport):
         self._pending.fail_all(TransportError("the BLE transport was closed"))
         self._queue.put_nowait(None)
 
-    async def __aiter__(self) -> AsyncIterator[Packet | LinkEvent]:
-        while True:
-            item = await self._queue.get()
-            if item is None:
-                return
-            yield item
+    def __aiter__(self) -> AsyncIterator[Packet | LinkEvent]:
+        return drain(self._queue)
 
     async def send(self, packet: bytes) -> None:
         """Write a COMMAND to the control characteristic (SEGMENTed if over one write)."""

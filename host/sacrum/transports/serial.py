@@ -24,7 +24,7 @@ import serial
 import serial.tools.list_ports
 
 import sacrum_protocol as sp
-from sacrum.transports import LinkEvent, Packet, Transport, TransportError, TransportInfo
+from sacrum.transports import LinkEvent, Packet, Transport, TransportError, TransportInfo, drain
 from sacrum.transports._commands import PendingCommands, Response, send_command
 
 log = logging.getLogger(__name__)
@@ -211,12 +211,8 @@ class SerialTransport(Transport):
             return True
         return False
 
-    async def __aiter__(self) -> AsyncIterator[Packet | LinkEvent]:
-        while True:
-            item = await self._queue.get()
-            if item is None:
-                return
-            yield item
+    def __aiter__(self) -> AsyncIterator[Packet | LinkEvent]:
+        return drain(self._queue)
 
     # -- writing -------------------------------------------------------------------------
     async def send(self, packet: bytes) -> None:
