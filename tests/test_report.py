@@ -30,6 +30,7 @@ from sacrum.sessions import Session, session_from_capture
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 DAILY = EXAMPLES / "mobgap_ha001_daily_activities.sacrum"
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 
 
 def phantom_capture(path: Path, drop_deg=(4.0, 9.0), seed: int = 0, n_steps: int = 80,
@@ -165,15 +166,22 @@ def test_the_cli_writes_html_and_pdf_and_a_person_can_read_them(tmp_path, capsys
         text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True,
                               check=True).stdout
         assert "P002" in text and "Pelvic control score for walk" in text
+    # the pages as a person sees them, kept in tests/artifacts/ (not in git)
+    ARTIFACTS.mkdir(exist_ok=True)
     if shutil.which("pdftoppm"):
-        subprocess.run(["pdftoppm", "-r", "50", "-png", str(pdf), str(tmp_path / "page")],
+        for old in ARTIFACTS.glob("report_page-*.png"):
+            old.unlink()
+        subprocess.run(["pdftoppm", "-r", "50", "-png", str(pdf), str(ARTIFACTS / "report_page")],
                        check=True, timeout=60)
-        assert len(list(tmp_path.glob("page-*.png"))) >= 2
+        assert len(list(ARTIFACTS.glob("report_page-*.png"))) >= 2
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if chromium:
-        shot = tmp_path / "html.png"
+        shot = ARTIFACTS / "report_html.png"
+        shot.unlink(missing_ok=True)
         subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu",
-                        "--disable-background-networking", "--no-first-run",
+                        "--disable-background-networking", "--disable-component-update",
+                        "--disable-sync", "--no-first-run",
+                        f"--user-data-dir={tmp_path / 'chromium-profile'}",
                         "--window-size=1000,3000", f"--screenshot={shot}", html.as_uri()],
                        capture_output=True, timeout=60, check=False)
         assert shot.is_file() and shot.stat().st_size > 50_000
