@@ -158,7 +158,17 @@ def cmd_scan(args: argparse.Namespace) -> int:
 def _emulated_device(args: argparse.Namespace) -> Any:
     from sacrum.transports.simulator import CaptureSource, PhantomSource, SimulatedDevice
 
-    source = CaptureSource(args.capture) if args.capture else PhantomSource(args.rate)
+    if args.imu:  # the real firmware under MicroPython makes what the sensor streams
+        import tempfile
+
+        from sacrum.simulate import simulate_csv
+
+        made = Path(tempfile.mkdtemp(prefix="sacrum-emulate-")) / "firmware.sacrum"
+        simulate_csv(args.imu, made, rate_hz=args.rate)
+        print(f"firmware in the loop: {args.imu} -> {made}", file=sys.stderr)
+        source = CaptureSource(made)
+    else:
+        source = CaptureSource(args.capture) if args.capture else PhantomSource(args.rate)
     return SimulatedDevice(source, name=args.name, streaming=False)
 
 
@@ -252,6 +262,9 @@ def add_parser(sub: Any) -> None:
     g.add_argument("--capture", help="stream this capture's samples (looped)")
     g.add_argument("--simulate", action="store_true",
                    help="stream the walking phantom (default)")
+    g.add_argument("--imu", metavar="CSV",
+                   help="run the firmware under MicroPython on this IMU recording (t, ax..gz, "
+                        "SI; as sacrum simulate) and stream what it sends (looped)")
     s.add_argument("--transport", default="usb:0",
                    help="Bumble HCI transport of the controller: usb:0, "
                         "serial:/dev/ttyUSB0,1000000, hci-socket:0, ... or 'virtual' "
