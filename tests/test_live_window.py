@@ -204,3 +204,20 @@ def test_live_thread_feeds_the_window_and_disconnect_keeps_the_data(qtbot, phant
     assert np.all(np.diff(after.t_s) > 0) and after.t_s[0] == pytest.approx(kept.t_s[0])
     (a, b), = after.gaps
     assert a == pytest.approx(kept.t_now_s + 0.01, abs=0.02) and 0.25 < b - a < 1.5
+
+
+def test_the_task_chooser_follows_a_task_set_elsewhere(qtbot, phantom):
+    """A task that comes from a replayed capture's records (or a script) shows in the
+    chooser, without the chooser setting it again."""
+    path, _ = phantom
+    session = LiveSession(lambda: ReplayTransport(path, speed=None))
+    w = _window(qtbot, session)
+    for p in packets_of(path)[:40]:
+        session.handle(p)
+    calls = []
+    session.set_task, real = (lambda task: calls.append(task)), session.set_task
+    real("step-down-right")
+    w._last_seq = -1
+    w.refresh()
+    assert w.task_box.currentData() == "step-down-right"
+    assert calls == []                     # shown, not chosen again

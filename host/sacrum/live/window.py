@@ -330,6 +330,13 @@ class LiveWindow(QtWidgets.QMainWindow):
         self.calibration_label.setText(text)
         self.calibration_label.setStyleSheet(
             {"accepted": "color: green", "rejected": "color: red"}.get(cal.state, ""))
+        # follow a task set elsewhere (a replayed capture's records, a script)
+        if self.task_box.currentData() != snap.task:
+            i = self.task_box.findData(snap.task)
+            if i >= 0:
+                self.task_box.blockSignals(True)   # showing it is not choosing it again
+                self.task_box.setCurrentIndex(i)
+                self.task_box.blockSignals(False)
         running = self.session.running
         self.connect_btn.setText("Disconnect (Ctrl+D)" if running else "Connect (Ctrl+D)")
         rec = self.session.writer is not None
