@@ -45,7 +45,7 @@ def summary_lines(path: Path, table: SampleTable) -> list[str]:
     name = dev.get("name", "?")
     lines = [
         f"capture:   {path}",
-        f"device:    {name} (firmware {dev.get('firmware', '?')}, IMU {dev.get('imu', '?')})",
+        f"device:    {name} (firmware: {dev.get('firmware', '?')}; IMU: {dev.get('imu', '?')})",
         f"transport: {hdr.get('transport', '?')}"
         + (f", ATT MTU {hdr['mtu']}" if hdr.get("mtu") else ""),
         f"recorded:  {hdr.get('created_utc', '?')}",

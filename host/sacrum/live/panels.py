@@ -64,7 +64,7 @@ class ConnectionPanel(QtWidgets.QGroupBox):
         colour = _STATE_COLOUR.get(link.state, "black")
         lab["state"].setText(f"<b style='color:{colour}'>{link.state}</b> {link.message}")
         dev = link.device
-        lab["device"].setText(f"{dev.get('name', '?')} (firmware {dev.get('firmware', '?')})")
+        lab["device"].setText(f"{dev.get('name', '?')} (firmware: {dev.get('firmware', '?')})")
         lab["transport"].setText(link.kind or "–")
         lab["rate"].setText(f"{_fmt(link.rate_hz, '.0f')} Hz")
         loss = link.loss
