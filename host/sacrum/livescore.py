@@ -48,6 +48,8 @@ class LiveUpdate:
         there are too few steps, and its ``message`` says why); None before the first step.
     updated: whether ``summary`` and ``score`` were recomputed in this chunk (new steps).
     message: the score's message, or why there is none yet.
+    acc_body_mps2: the chunk's sacral acceleration in the progression frame (N, 3; m/s²,
+        gravity removed; step 2), for consumers such as sacrum.livetask.
     """
 
     chunk: PipelineChunk
@@ -57,6 +59,7 @@ class LiveUpdate:
     score: TaskScore | None
     updated: bool
     message: str
+    acc_body_mps2: np.ndarray | None = None
 
 
 class _Samples:
@@ -242,7 +245,9 @@ class LiveScorer:
             self._trimmed |= self._samples.keep_last(max(1, round(self.keep_s * self.rate_hz)))
         turns = self.pipeline.gait.turns
         steps = self.stream.update(t, chunk.angles_rad, chunk.events, turns)      # 3.
-        return self._finish(chunk, steps)
+        out = self._finish(chunk, steps)
+        out.acc_body_mps2 = acc_body
+        return out
 
     def flush(self) -> LiveUpdate:
         """End of the recording: the events and steps still pending."""

@@ -449,7 +449,8 @@ def analyze_recording(t_s, acc_mps2, gyr_radps, rate_hz: float, *, q_sensor_to_e
         else:
             angles_of = again.angles
     walk = _used_stride_mask(t, pipe.gait.strides)
-    sitting = (_was_sitting(angles_of, q, t, events, walk)
+    sitting = (_was_sitting(angles_of, q, t, events, walk, min_lean_rad=pipe.sit_lean_rad,
+                            min_walk_tilt_rad=pipe.sit_tilt_rad)
                if calibration is not None else None)
     no_standing = calibration is None or calibration.reference == "walking"
     if sitting is not None or (no_standing and walk.sum() >= 2 * pipe.calibrate_n):

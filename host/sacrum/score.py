@@ -315,20 +315,25 @@ def parse_bands(data: dict[str, Any], origin: str = "bands") -> Bands:
             min_steps=count(c, "min_steps", where, 0))
 
     components = components_of(data.get("components"), "")
-    hold = None
-    if "single_leg_stance" in data:
-        t = data["single_leg_stance"]
+
+    def section(name: str, keys) -> dict | None:
+        """An optional [name] table of the file, its keys checked; None when absent."""
+        if name not in data:
+            return None
+        t = data[name]
         if not isinstance(t, dict):
-            raise fail("[single_leg_stance]", "must be a table")
-        unknown(t, _HOLD_KEYS, "[single_leg_stance]")
+            raise fail(f"[{name}]", "must be a table")
+        unknown(t, keys, f"[{name}]")
+        return t
+
+    hold = None
+    t = section("single_leg_stance", _HOLD_KEYS)
+    if t is not None:
         min_hold = number(t, "min_hold_s", "[single_leg_stance]", 3.0, positive=True)
         hold = HoldBands(components_of(t.get("components"), "single_leg_stance."), min_hold)
     reps = None
-    if "repetitions" in data:
-        t = data["repetitions"]
-        if not isinstance(t, dict):
-            raise fail("[repetitions]", "must be a table")
-        unknown(t, _REPETITION_KEYS, "[repetitions]")
+    t = section("repetitions", _REPETITION_KEYS)
+    if t is not None:
         min_reps = count(t, "min_repetitions", "[repetitions]", 3)
         if min_reps < 1:
             raise fail("[repetitions]", "min_repetitions must be at least 1")

@@ -543,7 +543,7 @@ class LiveSession:
         self._calibrate_step(t, u.chunk.q_sensor_to_earth)  # step 5
         tracker = self._tracker
         if tracker is not None:  # a held task: its own live processor
-            self._track(tracker, t, u.chunk, chunk.acc_mps2, chunk.gyr_radps)
+            self._track(tracker, t, u, chunk.gyr_radps)
         with self._lock:  # step 6
             self._ring.append(t, u.chunk.angles_rad)
             self._t_next_s = float(t[-1]) + period
@@ -551,16 +551,14 @@ class LiveSession:
             self._take_update(u, float(t[-1]))
             self._publish()
 
-    def _track(self, tracker, t_s, out, acc_mps2, gyr_radps) -> None:
+    def _track(self, tracker, t_s, u, gyr_radps) -> None:
         """Feed a held task's processor: angles (rad) relative to the calibration, body
-        angular rate (rad/s) and body acceleration (m/s², z up, gravity removed)."""
-        from sacrum.metrics import body_acceleration
+        angular rate (rad/s), and the scorer's body acceleration (m/s², z up)."""
         from sacrum.tasks import to_body_frame
 
-        pipe = self._scorer.pipeline
-        acc_body = body_acceleration(out.q_sensor_to_earth, acc_mps2, out.heading_rad)
-        gyr_body = to_body_frame(np.asarray(gyr_radps, float), pipe.angles.q_sensor_to_body)
-        tracker.update(t_s, out.angles_rad, gyr_body, acc_body)
+        q_body = self._scorer.pipeline.angles.q_sensor_to_body
+        gyr_body = to_body_frame(np.asarray(gyr_radps, float), q_body)
+        tracker.update(t_s, u.chunk.angles_rad, gyr_body, u.acc_body_mps2)
 
     def _fill_gap(self, t0_s: float, n: int, period: float) -> None:
         """Lost samples as NaN rows, through the scorer and into the ring."""
