@@ -65,9 +65,65 @@ def test_rotation_follows_the_walking_direction_after_a_turn():
     assert np.max(np.abs(np.rad2deg(out.angles_rad[after, 2] - truth[after, 2]))) < 0.6
 
 
+def _u_turn(seed=0):
+    """A phantom walk with a 180° turn over 2 s from step 24 (known rotation about a known
+    walking direction)."""
+    return walking_phantom(n_steps=60, turns=((24, 180.0, 2.0),), seed=seed)
+
+
+def _rotation_error_deg(rot_rad, truth_rad):
+    return np.degrees(np.angle(np.exp(1j * (rot_rad - truth_rad))))
+
+
+def test_offline_heading_is_clear_of_a_u_turn_and_flags_it():
+    ph = _u_turn()
+    t = ph["t"]
+    res = analyze_recording(t, ph["acc"], ph["gyr"], RATE, q_sensor_to_body=RECOMMENDED)
+    (turn,) = res.gait.turns
+    err = _rotation_error_deg(res.angles_rad[:, 2], ph["angles"][:, 2])
+    in_turn = (t >= turn.t_start_s) & (t <= turn.t_end_s)
+    walk = (t > ph["t_ic"][2]) & (t < ph["t_ic"][-2])
+    assert not res.heading_settled[in_turn].any()
+    assert res.heading_settled[walk & ~in_turn].all()
+    # the stride just after the turn is measured against the new direction
+    stride = 2 * np.mean(ph["t_step"])
+    after = (t > turn.t_end_s) & (t <= turn.t_end_s + stride)
+    assert np.max(np.abs(err[after])) < 0.5
+    assert np.max(np.abs(err[res.heading_settled & walk])) < 0.5
+    # the turn's samples are flagged in the per-sample outputs only there
+    assert len(res.heading_settled) == len(t)
+
+
+def test_live_heading_recovers_after_a_u_turn_and_says_when_it_is_settled():
+    ph = _u_turn()
+    t = ph["t"]
+
+    def live(**params):
+        pipe = Pipeline(RATE, RECOMMENDED, **params)
+        outs = [pipe.update(t[i:i + 11], ph["acc"][i:i + 11], ph["gyr"][i:i + 11])
+                for i in range(0, len(t), 11)]
+        return (np.concatenate([o.angles_rad[:, 2] for o in outs]),
+                np.concatenate([o.heading_settled for o in outs]), pipe)
+
+    rot, settled, pipe = live()
+    plain, _, _ = live(heading_settle_rad=np.inf)  # never turning: the plain trailing stride
+    (turn,) = pipe.gait.turns
+    stride = 2 * np.mean(ph["t_step"])
+    after = (t > turn.t_end_s) & (t <= turn.t_end_s + stride)
+    err = _rotation_error_deg(rot, ph["angles"][:, 2])
+    err_plain = _rotation_error_deg(plain, ph["angles"][:, 2])
+    rms = lambda x: float(np.sqrt(np.mean(x ** 2)))  # noqa: E731
+    assert rms(err[after]) < 0.5 * rms(err_plain[after])
+    # unsettled through the turn and the stride after it; settled in straight walking
+    assert not settled[(t >= turn.t_start_s + 0.5) & (t <= turn.t_end_s + stride)].any()
+    straight = (t > ph["t_ic"][4]) & (t < turn.t_start_s - stride)
+    assert settled[straight].all()
+    assert rms(err[settled & straight]) < 0.5
+
+
 @pytest.mark.parametrize("seed", [1, 2])
 def test_any_chunking_gives_the_same_output(seed):
-    t, acc, gyr, _, _ = _body_motion()
+    t, acc, gyr, _, _ = _body_motion(seconds_walk=30.0, turn_at=15.0)
     acc = acc + np.random.default_rng(seed).normal(0, 0.05, acc.shape)
     acc[900:920] = np.nan  # lost samples
     gyr[900:920] = np.nan
@@ -86,6 +142,9 @@ def test_any_chunking_gives_the_same_output(seed):
     ev_b += parts.flush()
     angles = np.vstack([o.angles_rad for o in outs])
     np.testing.assert_allclose(angles, a.angles_rad, atol=1e-9, equal_nan=True)
+    settled = np.concatenate([o.heading_settled for o in outs])
+    np.testing.assert_array_equal(settled, a.heading_settled)
+    assert 0 < a.heading_settled.mean() < 1  # the turn is flagged
     assert [(e.t_s, e.kind, e.side) for e in ev_b] == [(e.t_s, e.kind, e.side) for e in ev_a]
     assert np.isnan(a.angles_rad[900:920]).all()
 

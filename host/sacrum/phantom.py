@@ -32,7 +32,7 @@ def walking_phantom(*, rate_hz: float = 100.0, drop_deg=(4.0, 9.0), drop_sd_deg=
                     heading_deg=30.0, seed=0, mount: np.ndarray | None = None,
                     gyr_bias_dps=(0.6, -0.9, 0.4), acc_bias_mps2=(0.05, -0.04, 0.03),
                     acc_noise_mps2=0.03, gyr_noise_radps=0.0015, drop_peak=0.35,
-                    push_off_s: float = 0.14) -> dict:
+                    push_off_s: float = 0.14, turns=()) -> dict:
     """Stand ``stand_s``, walk ``n_steps`` steps (ICs alternate, left first), stand ``end_s``.
 
     Step k (stance side L for even k) lasts T[k] = step_s[side]·(1 + step_cv·N(0, 1)); its
@@ -49,6 +49,12 @@ def walking_phantom(*, rate_hz: float = 100.0, drop_deg=(4.0, 9.0), drop_sd_deg=
     foot) with a step-frequency part (±0.3 m/s²); forward acceleration 15 % larger in left
     stance than in right (harmonic ratios about 2-3, as in healthy adults). The sensor:
     gravity + that, turned into the sensor frame of ``mount``; biases and white noise added.
+
+    ``turns``: (step index k, angle_deg, duration_s) each: from the IC of step k the walking
+    direction turns by angle_deg (+ = to the left) along a smoothstep over duration_s while
+    the steps go on (a U-turn: 180° over 2 s). The pelvic angles (``angles``) stay relative
+    to that walking direction, returned as ``heading_rad`` (earth frame) with ``turns`` as
+    (t_start_s, t_end_s, angle_deg).
     """
     if mount is None:
         mount = parse_mount("recommended")
@@ -59,7 +65,14 @@ def walking_phantom(*, rate_hz: float = 100.0, drop_deg=(4.0, 9.0), drop_sd_deg=
     drop = np.where(is_r, drop_deg[1], drop_deg[0]) + drop_sd_deg * rng.standard_normal(n_steps)
     t_ic = stand_s + 0.6 + np.r_[0.0, np.cumsum(t_step)]
     t = np.arange(round((t_ic[-1] + 0.6 + end_s) * rate_hz)) / rate_hz
-    h = math.radians(heading_deg)
+    h0 = math.radians(heading_deg)
+    turn_spans = [(float(t_ic[k]), float(t_ic[k]) + dur, float(a)) for k, a, dur in turns]
+
+    def heading_at(tt):
+        h = np.full(np.shape(tt), h0)
+        for t0, t1, a in turn_spans:
+            h = h + math.radians(a) * _smoothstep((tt - t0) / (t1 - t0))
+        return h
     mean_pulse = (3.2 + 2.4 + 2 * 1.0) / 2 * 0.03 * math.sqrt(2 * math.pi) / t_step.mean()
 
     def kinematics(tt):
@@ -87,20 +100,22 @@ def walking_phantom(*, rate_hz: float = 100.0, drop_deg=(4.0, 9.0), drop_sd_deg=
                 a_up = a_up + 1.0 * np.exp(-0.5 * ((tt - t_ic[j] - push_off_s) / 0.03) ** 2)
         return np.stack([tilt, obl, rot], 1), np.stack([a_fwd, a_left, a_up], 1)
 
-    def q_sensor_to_earth(angles):
-        q_body_to_earth = quat_from_angles(angles[:, 0], angles[:, 1], angles[:, 2] + h)
+    def q_sensor_to_earth(angles, tt):
+        q_body_to_earth = quat_from_angles(angles[:, 0], angles[:, 1],
+                                           angles[:, 2] + heading_at(tt))
         return quat_multiply(q_body_to_earth, mount)
 
     angles, a_prog = kinematics(t)
-    q = q_sensor_to_earth(angles)
-    c, s = math.cos(h), math.sin(h)
+    q = q_sensor_to_earth(angles, t)
+    h = heading_at(t)
+    c, s = np.cos(h), np.sin(h)
     a_earth = np.stack([c * a_prog[:, 0] - s * a_prog[:, 1], s * a_prog[:, 0] + c * a_prog[:, 1],
                         a_prog[:, 2] + G], 1)
     acc = quat_rotate(quat_conjugate(q), a_earth)
     # angular rate in the sensor frame: the rotation from q(t - dt/2) to q(t + dt/2)
     dt = 1.0 / rate_hz
-    dq = quat_multiply(quat_conjugate(q_sensor_to_earth(kinematics(t - dt / 2)[0])),
-                       q_sensor_to_earth(kinematics(t + dt / 2)[0]))
+    dq = quat_multiply(quat_conjugate(q_sensor_to_earth(kinematics(t - dt / 2)[0], t - dt / 2)),
+                       q_sensor_to_earth(kinematics(t + dt / 2)[0], t + dt / 2))
     dq *= np.sign(dq[:, :1])
     norm = np.linalg.norm(dq[:, 1:], axis=1, keepdims=True)
     gyr = dq[:, 1:] / np.maximum(norm, 1e-300) * 2 * np.arctan2(norm, dq[:, :1]) / dt
@@ -109,4 +124,5 @@ def walking_phantom(*, rate_hz: float = 100.0, drop_deg=(4.0, 9.0), drop_sd_deg=
     events = [GaitEvent(float(x), "IC", str(sd), 0) for x, sd in zip(t_ic, sides, strict=True)]
     return {"t": t, "acc": acc, "gyr": gyr, "angles": angles, "a_prog": a_prog,
             "events": events, "t_ic": t_ic, "sides": sides, "t_step": t_step, "drop": drop,
-            "tilt_amp": tilt_amp_deg, "rot_amp": rot_amp_deg, "tilt_mean": tilt_mean_deg}
+            "tilt_amp": tilt_amp_deg, "rot_amp": rot_amp_deg, "tilt_mean": tilt_mean_deg,
+            "heading_rad": h, "turns": turn_spans}

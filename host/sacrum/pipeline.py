@@ -39,6 +39,9 @@ class PipelineChunk:
     (docs/pelvic-angles.md; rotation relative to the progression heading);
     heading_rad: (N,) progression heading (earth frame); events: gait events
     that became final during this chunk (they may be up to a step older).
+    heading_settled: (N,) bool, the heading window held no turning (``Pipeline`` step 3):
+    where False the rotation is not against a settled walking direction (in and for
+    about a stride after a turn, and before the first full window).
     """
 
     q_sensor_to_earth: np.ndarray
@@ -46,6 +49,7 @@ class PipelineChunk:
     heading_rad: np.ndarray
     events: list[GaitEvent]
     calibrated: bool
+    heading_settled: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
 
 
 class Pipeline:
@@ -82,6 +86,16 @@ class Pipeline:
        there is no such periodicity (standing, turning on the spot). The blocks
        count samples, so any chunking gives the same output. NaN samples are
        left out of the average.
+       Turns: a sample is *turning* when the pelvis heading changed by more than
+       ``heading_settle_rad`` over the window before it (one stride: the pelvis' own
+       rotation cancels, so in straight walking the change is its stride-to-stride
+       variability, a degree or two); a turning sample's window is half as long (one
+       step: the lag behind the new direction halves, at the cost of up to 0.64 × the
+       rotation amplitude), and the heading is *settled* (``heading_settled``) once a
+       whole window has passed without turning. A trailing window cannot do better
+       than about a stride after a turn: the pelvis' own rotation and the end of a
+       turn look alike for less than a stride. ``analyze_recording`` knows the turns and
+       does (:func:`stride_heading`).
     4. Pelvic angles relative to the calibration and that heading.
     5. Gait events (:class:`~sacrum.gait.GaitEventDetector`, the mounting
        given so left and right are the body's).
@@ -91,7 +105,10 @@ class Pipeline:
     ``still_gyr_radps`` (0.15); ``still_acc_mps2`` (0.5); ``upright_max_rad``
     (30°); ``heading_window_s`` (s, 1.1); ``stride_range_s`` (s, (0.7, 2.0));
     ``stride_every_s`` (s, 0.5); ``stride_span_s`` (s, 5.0); ``stride_min_r``
-    (0.4, the least autocorrelation at the stride lag that counts as walking).
+    (0.4, the least autocorrelation at the stride lag that counts as walking);
+    ``heading_settle_rad`` (5°: a steady turn of that much per stride puts the trailing
+    mean 2.5° behind, the tolerance of the rotation's zero; the slowest turn the gait
+    stage counts, 45° in 10 s, turns 5° in a 1.1-s stride).
     """
 
     def __init__(self, rate_hz: float, q_sensor_to_body, *, calibrate_s: float = 2.0,
@@ -101,7 +118,8 @@ class Pipeline:
                  stride_span_s: float = 5.0, stride_min_r: float = 0.4,
                  live_heading: bool = True, sit_lean_rad: float = math.radians(30.0),
                  sit_tilt_rad: float = math.radians(8.0), sit_window_s: float = 4.0,
-                 sit_watch_s: float = 60.0, **gait_params) -> None:
+                 sit_watch_s: float = 60.0, heading_settle_rad: float = math.radians(5.0),
+                 **gait_params) -> None:
         self.rate_hz = float(rate_hz)
         # False: no progression heading (rotation NaN), for analyze_recording, which
         # replaces it with the centred one-stride heading anyway
@@ -121,6 +139,7 @@ class Pipeline:
         self.stride_span_n = max(self.stride_lags[1] + self._highpass_n + 2,
                                  round(stride_span_s * rate_hz))
         self.stride_min_r = stride_min_r
+        self.heading_settle_rad = heading_settle_rad
         # history kept for the windows and the stride estimate
         self._history_n = max(self.stride_span_n,
                               math.ceil(max(self.heading_default_n, self.stride_lags[1])) + 1)
@@ -148,6 +167,7 @@ class Pipeline:
         self._yaw_last = math.nan
         self._yaw_count = 0  # samples since the heading (re)started: the block clock
         self._window_n = self.heading_default_n  # the current window (samples)
+        self._since_turning = 0  # samples since the last turning one (step 3)
 
     # -- step 2 ----------------------------------------------------------------
     def calibrate(self, q_sensor_to_earth_standing: np.ndarray) -> PelvicCalibration:
@@ -188,10 +208,11 @@ class Pipeline:
         return None
 
     # -- step 3 ----------------------------------------------------------------
-    def _heading(self, yaw: np.ndarray) -> np.ndarray:
-        """Progression heading from the pelvis heading ψ of each sample (rad)."""
+    def _heading(self, yaw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Progression heading from the pelvis heading ψ of each sample (rad), and
+        whether it is settled."""
         if not self.live_heading:
-            return np.full(len(yaw), np.nan)
+            return np.full(len(yaw), np.nan), np.zeros(len(yaw), bool)
         # unwrap through NaN rows, continuing from the previous chunk
         out = np.full_like(yaw, np.nan)
         last = self._yaw_last
@@ -219,9 +240,21 @@ class Pipeline:
         self._window_n = windows[-1]
         window = np.asarray(windows)[np.searchsorted(starts, np.arange(n), "right")]
         self._yaw_count = c0 + n
-        # trailing mean over a fractional window, at fractional positions of the sums
+        # turning: the heading changed by more than heading_settle_rad over the window
+        pos = np.arange(n_tail, n_tail + n)
+        back = pos - np.round(window).astype(np.intp)
+        with np.errstate(invalid="ignore"):
+            change = np.abs(allv[pos] - allv[np.maximum(back, 0)])
+            turning = (back >= 0) & (change > self.heading_settle_rad)
+        idx = np.arange(n)
+        last = np.maximum.accumulate(np.where(turning, idx, -1)) if n else idx
+        since = np.where(last >= 0, idx - last, self._since_turning + idx + 1)
+        if n:
+            self._since_turning = int(since[-1])
+        # trailing mean over a fractional window (a step while turning), at fractional
+        # positions of the sums
         hi = np.arange(n_tail + 1, n_tail + n + 1, dtype=float)
-        lo = np.maximum(hi - window, 0.0)
+        lo = np.maximum(hi - np.where(turning, 0.5 * window, window), 0.0)
         i0 = np.minimum(np.floor(lo).astype(np.intp), len(allv) - 1)
         frac = lo - i0
         s_lo = csum[i0] + frac * (csum[i0 + 1] - csum[i0])
@@ -230,7 +263,7 @@ class Pipeline:
             count = ccnt[n_tail + 1:] - c_lo
             heading = np.where(count > 0.5, (csum[n_tail + 1:] - s_lo) / count, np.nan)
         self._yaw_tail = allv[-self._history_n:]
-        return heading
+        return heading, (since >= window) & np.isfinite(heading)
 
     def _stride_n(self, y: np.ndarray) -> float:
         """The stride (samples, fractional) in the unwrapped pelvis heading ``y``: the lag
@@ -280,10 +313,11 @@ class Pipeline:
         delta = 0.5 * (a - c) / den if den < 0 else 0.0
         return float(k + np.clip(delta, -0.5, 0.5))
 
-    def _angles(self, q: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _angles(self, q: np.ndarray):
+        """(heading, angles, body, heading settled) of orientations ``q``."""
         body = self.angles.decompose(q)  # tilt, obliquity, pelvis heading ψ
-        heading = self._heading(body[:, ROTATION])
-        return heading, self.angles.relative(body, heading), body
+        heading, settled = self._heading(body[:, ROTATION])
+        return heading, self.angles.relative(body, heading), body, settled
 
     # -- the chunk -------------------------------------------------------------
     def update(self, t_s, acc_mps2, gyr_radps, q_sensor_to_earth=None) -> PipelineChunk:
@@ -294,11 +328,11 @@ class Pipeline:
             q = self.orientation.update(acc, gyr)
         else:
             q = np.asarray(q_sensor_to_earth, float).reshape(-1, 4)
-        heading, angles, body = self._angles(q)  # steps 3 and 4
+        heading, angles, body, settled = self._angles(q)  # steps 3 and 4
         pos = 0
         while pos < len(q):  # step 2: each sample is seen once, by the search or the check
             if self._sit_check is not None:
-                done = self._check_sitting(q, heading, angles, body, pos)
+                done = self._check_sitting(q, heading, angles, body, settled, pos)
                 if done is None:
                     break
                 # re-zeroed on the walking mean after sample `done`: look for standing again
@@ -315,14 +349,15 @@ class Pipeline:
             except CalibrationError as e:
                 self.calibration_error = str(e)
             else:  # the new zero applies after the standing period
-                heading[cut + 1:], angles[cut + 1:], body[cut + 1:] = self._angles(q[cut + 1:])
+                (heading[cut + 1:], angles[cut + 1:], body[cut + 1:],
+                 settled[cut + 1:]) = self._angles(q[cut + 1:])
                 self._sit_check = {"lean": False, "back": False, "n": 0, "sum": 0.0,
                                    "lean_rad": 0.0, "q": [], "seen": 0}
             pos = cut + 1
         events = self.gait.update(t, acc, gyr, q)  # step 5
-        return PipelineChunk(q, angles, heading, events, self.calibration is not None)
+        return PipelineChunk(q, angles, heading, events, self.calibration is not None, settled)
 
-    def _check_sitting(self, q, heading, angles, body, start: int) -> int | None:
+    def _check_sitting(self, q, heading, angles, body, settled, start: int) -> int | None:
         """Step 2's sitting check on samples ``start:`` of the chunk (``angles`` relative
         to the current calibration). When it finds sitting, it re-zeroes the rest of the
         chunk and returns the sample it decided at; otherwise None. Vectorised per phase
@@ -379,7 +414,8 @@ class Pipeline:
                 f"{math.degrees(mean):+.0f}° tilt from it over {self.sit_window_n / self.rate_hz:g}"
                 " s; zeroed on that mean until a quiet standing")
             self._reset_heading()
-            heading[end + 1:], angles[end + 1:], body[end + 1:] = self._angles(q[end + 1:])
+            (heading[end + 1:], angles[end + 1:], body[end + 1:],
+             settled[end + 1:]) = self._angles(q[end + 1:])
             return end
         return None
 
@@ -402,6 +438,10 @@ class RecordingAnalysis:
     calibration: PelvicCalibration | None
     calibration_error: str | None
     gait: GaitEventDetector = field(repr=False)
+    #: (N,) bool: the sample's heading window is a whole stride clear of any turn
+    #: (:func:`stride_heading`); False in turns, for lost samples and between two turns
+    #: closer than a stride.
+    heading_settled: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
 
 
 def analyze_recording(t_s, acc_mps2, gyr_radps, rate_hz: float, *, q_sensor_to_earth=None,
@@ -463,30 +503,41 @@ def analyze_recording(t_s, acc_mps2, gyr_radps, rate_hz: float, *, q_sensor_to_e
         else:
             angles_of = again
             calibration_error = sitting
-    # Offline, the heading can be centred and exactly one stride long
+    # Offline, the heading can be centred, exactly one stride long and clear of turns
     body = angles_of.decompose(q)
-    heading = stride_heading(body[:, ROTATION], t, events, pipe.heading_n / rate_hz)
+    heading, settled = stride_heading(body[:, ROTATION], t, events, pipe.heading_n / rate_hz,
+                                      turns=pipe.gait.turns, settled=True)
     angles = angles_of.relative(body, heading)
     return RecordingAnalysis(
         t, q, angles, heading, events, estimate, np.asarray(q_sensor_to_body, float),
-        calibration, calibration_error, pipe.gait)
+        calibration, calibration_error, pipe.gait, settled)
 
 
 def stride_heading(yaw_rad: np.ndarray, t_s: np.ndarray, events, default_window_s: float,
-                   ) -> np.ndarray:
+                   turns=(), settled: bool = False):
     """Offline progression heading: the pelvis heading averaged over one stride centred
-    on each sample.
+    on each sample, the window kept clear of turns.
 
     The pelvis rotates about the walking direction once per stride, so its mean over
     exactly one stride is the walking direction, at any cadence and with no lag (the
-    live pipeline's fixed, trailing window can do neither). The local stride time is
+    live pipeline's trailing window can do neither). The local stride time is
     interpolated between consecutive ICs (IC to the next-but-one IC); away from walking
     the window is ``default_window_s``. NaN samples are left out of the average.
+
+    ``turns`` (the gait stage's :class:`~sacrum.gait.Turn`): a window that would reach into
+    a turn from outside it is slid, still one stride long, to end where the turn starts
+    (before it) or to start where it ends (after it), so the stride after a U-turn is
+    measured against the new direction rather than a mean of both (about 6° off over that
+    stride on a phantom otherwise; clipped to the stretch between two turns closer than a
+    stride; at the recording's ends likewise slid inside it). Inside a turn the window
+    stays centred (the heading follows the turn).
+    With ``settled=True`` it returns (heading, settled), settled the samples outside turns
+    whose window is a whole stride (RecordingAnalysis.heading_settled).
     """
     t = np.asarray(t_s, float)
     n = len(t)
     if n == 0:
-        return np.zeros(0)
+        return (np.zeros(0), np.zeros(0, bool)) if settled else np.zeros(0)
     dt = float(np.median(np.diff(t))) if n > 1 else 1.0
     ok = np.isfinite(yaw_rad)
     y = np.zeros(n)
@@ -505,14 +556,34 @@ def stride_heading(yaw_rad: np.ndarray, t_s: np.ndarray, events, default_window_
     csum = np.r_[0.0, np.cumsum(np.where(ok, y, 0.0))]
     ccnt = np.r_[0.0, np.cumsum(ok)]
     idx = np.arange(n, dtype=float)
-    half = 0.5 * window / dt
-    lo = np.clip(idx + 0.5 - half, 0, n)
-    hi = np.clip(idx + 0.5 + half, 0, n)
+    width = window / dt
+    lo = idx + 0.5 - 0.5 * width
+    hi = lo + width
+    # the stretch of samples clear of turns each sample is in: [seg_lo, seg_hi)
+    seg_lo, seg_hi = np.zeros(n), np.full(n, float(n))
+    in_turn = np.zeros(n, bool)
+    for tr in sorted(turns, key=lambda tr: tr.t_start_s):
+        a = float(np.searchsorted(t, tr.t_start_s))
+        b = float(np.searchsorted(t, tr.t_end_s, "right"))
+        in_turn[int(a):int(b)] = True
+        seg_hi = np.where(idx < a, np.minimum(seg_hi, a), seg_hi)
+        seg_lo = np.where(idx >= b, np.maximum(seg_lo, b), seg_lo)
+    # slide the window into the stretch (not turning samples only), then clip to it
+    slide = ~in_turn
+    shift = np.where(slide, np.maximum(0.0, seg_lo - lo) - np.maximum(0.0, hi - seg_hi), 0.0)
+    lo, hi = lo + shift, hi + shift
+    lo = np.where(slide, np.maximum(lo, seg_lo), lo)
+    hi = np.where(slide, np.minimum(hi, seg_hi), hi)
+    full = (hi - lo >= width - 1e-9) & (lo >= 0) & (hi <= n)
+    lo, hi = np.clip(lo, 0, n), np.clip(hi, 0, n)
     grid = np.arange(n + 1, dtype=float)
     total = np.interp(hi, grid, csum) - np.interp(lo, grid, csum)
     count = np.interp(hi, grid, ccnt) - np.interp(lo, grid, ccnt)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(count > 0.5, total / count, np.nan)
+        heading = np.where(count > 0.5, total / count, np.nan)
+    if not settled:
+        return heading
+    return heading, full & slide & np.isfinite(heading) & ok
 
 
 def _runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
