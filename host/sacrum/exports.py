@@ -32,7 +32,8 @@ log = logging.getLogger(__name__)
 SAMPLE_COLUMNS = ("t_s", "lost", "qw", "qx", "qy", "qz",
                   "acc_x_mps2", "acc_y_mps2", "acc_z_mps2",
                   "gyr_x_radps", "gyr_y_radps", "gyr_z_radps",
-                  "tilt_deg", "obliquity_deg", "rotation_deg", "heading_deg", "ic")
+                  "tilt_deg", "obliquity_deg", "rotation_deg", "heading_deg", "ic",
+                  "heading_settled")
 STRIDE_COLUMNS = ("index", "task", "stance_side", "t_ic_s", "step_time_s", "stride_time_s",
                   "contralateral_drop_deg", "drop_time_pct", "obliquity_rom_deg",
                   "tilt_rom_deg", "rotation_rom_deg", "mean_tilt_deg", "excluded", "bout")
@@ -48,7 +49,7 @@ class SampleData:
     """The analysis' per-sample data, SI: t_s (N,) s; q_sensor_to_earth (N, 4); acc_mps2,
     gyr_radps (N, 3) sensor frame; angles_rad (N, 3) tilt, obliquity, rotation;
     heading_rad (N,); ics [(t_s, side)]; q_sensor_to_body (4,) the levelled mounting the
-    angles used; rate_hz."""
+    angles used; rate_hz; heading_settled (N,) bool, RecordingAnalysis.heading_settled."""
 
     t_s: np.ndarray
     q_sensor_to_earth: np.ndarray
@@ -59,6 +60,7 @@ class SampleData:
     ics: list[tuple[float, str]]
     q_sensor_to_body: np.ndarray
     rate_hz: float
+    heading_settled: np.ndarray | None = None
 
 
 def sample_data(input_path: str | os.PathLike, *, mount: str | None = None,
@@ -80,7 +82,7 @@ def sample_data(input_path: str | os.PathLike, *, mount: str | None = None,
     return SampleData(res.t_s, np.asarray(res.q_sensor_to_earth, float), rec.acc_mps2,
                       rec.gyr_radps, res.angles_rad, res.heading_rad,
                       [(e.t_s, e.side) for e in events if e.kind == "IC"],
-                      np.asarray(q_body, float), rec.rate_hz)
+                      np.asarray(q_body, float), rec.rate_hz, res.heading_settled)
 
 
 def _nearest_rows(t_s: np.ndarray, times: list[float]) -> np.ndarray:
@@ -98,13 +100,15 @@ def write_samples_csv(data: SampleData, path: str | os.PathLike) -> int:
         ic[_nearest_rows(data.t_s, [t for t, _ in data.ics])] = [s for _, s in data.ics]
     num = np.column_stack([data.q_sensor_to_earth, data.acc_mps2, data.gyr_radps,
                            np.degrees(data.angles_rad), np.degrees(data.heading_rad)])
+    settled = (np.zeros(n, bool) if data.heading_settled is None
+               else np.asarray(data.heading_settled, bool))
     with open(path, "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
         w.writerow(SAMPLE_COLUMNS)
         for k in range(n):
             w.writerow([f"{data.t_s[k]:.6f}", int(lost[k])]
                        + ["" if not math.isfinite(v) else f"{v:.7g}" for v in num[k]]
-                       + [ic[k]])
+                       + [ic[k], int(settled[k])])
     return n
 
 
