@@ -351,10 +351,11 @@ class GaitEventDetector:
         max_step_s: float = 1.5,
         max_break_s: float = 3.0,
         max_gap_s: float = 0.5,
+        max_bridge_s: float = 0.1,
         min_bout_steps: int = 4,
         min_forward_run: int = 2,
         min_progressive_steps: int = 2,
-        min_step_ratio: float = 0.7,
+        min_step_ratio: float = 0.0,
         min_progression: float = 0.5,
         forward_memory_steps: float = 100.0,
         fc_min_delay_s: float = 0.08,
@@ -384,6 +385,7 @@ class GaitEventDetector:
         self.max_step_s = max_step_s
         self.max_break_s = max_break_s
         self.max_gap_s = max_gap_s
+        self.max_bridge_s = max_bridge_s
         self.min_bout_steps = min_bout_steps
         self.min_forward_run = min_forward_run
         self.min_progressive_steps = min_progressive_steps
@@ -410,6 +412,7 @@ class GaitEventDetector:
         self._w_nms = max(1, round(min_step_s * fs))
         self._max_break = round(max_break_s * fs)
         self._max_gap = max(1, round(max_gap_s * fs))
+        self._max_bridge = round(max_bridge_s * fs)
         self._fc_min = max(1, round(fc_min_delay_s * fs))
         # at most 2 × min_step_s: an IC is finished before the next one can be decided
         self._fc_max = max(self._fc_min, min(round(fc_max_delay_s * fs), 2 * self._w_nms))
@@ -432,6 +435,9 @@ class GaitEventDetector:
     def reset(self) -> None:
         """Forget everything (a new recording)."""
         self._n = 0                                  # samples received
+        self._settled = 0                            # samples final (no gap left to bridge)
+        self._open_gap: int | None = None            # start of a bridgeable gap at the end
+        self.n_bridged = 0                           # lost samples bridged (step 1)
         self._base = 0                               # absolute index of buffer element 0
         self._buf = {k: np.zeros((0, d)) for k, d in
                      (("av", 1), ("ah", 2), ("wz", 1), ("q", 4))}
@@ -490,6 +496,7 @@ class GaitEventDetector:
             t = self._fill_time(t)
         self._append(t=t, av=av[:, None], ah=ah, wz=wz[:, None], q=qn, valid=valid)
         self._n += n
+        self._bridge_gaps()
 
         events: list[GaitEvent] = []
         self._run_turns(wz, valid)
@@ -542,6 +549,38 @@ class GaitEventDetector:
             prev = t[i]
         return t
 
+    def _bridge_gaps(self) -> None:
+        """Step 1: runs of at most ``max_bridge_s`` missing samples between two received
+        ones are filled in (linear in a_v, a_h, w_z; normalised linear in q). Until a run at
+        the end of the data is closed (or grows too long to bridge), the samples from its
+        start on are not final: ``_settled`` stops there, and nothing after it is used."""
+        start = self._open_gap if self._open_gap is not None else self._settled
+        valid = self._get("valid", start, self._n)
+        self._open_gap = None
+        if valid.all():
+            self._settled = self._n
+            return
+        d = np.diff(np.concatenate([[1], valid.astype(np.int8), [1]]))
+        for a, b in zip(np.flatnonzero(d == -1), np.flatnonzero(d == 1), strict=True):
+            a_abs, b_abs = start + a, start + b
+            prev_ok = a_abs > self._base and bool(self._buf["valid"][a_abs - 1 - self._base])
+            if not prev_ok or b - a > self._max_bridge:
+                continue
+            if b_abs == self._n:                 # still open: wait for its end
+                self._open_gap = a_abs
+                break
+            lo, hi = a_abs - 1 - self._base, b_abs - self._base
+            w = (np.arange(1, b - a + 1) / (b - a + 1))[:, None]
+            for k in ("av", "ah", "wz", "q"):
+                x = self._buf[k]
+                end = x[hi] if k != "q" or x[lo] @ x[hi] >= 0 else -x[hi]
+                x[lo + 1:hi] = (1 - w) * x[lo] + w * end
+            qq = self._buf["q"][lo + 1:hi]
+            qq /= np.linalg.norm(qq, axis=1, keepdims=True)
+            self._buf["valid"][lo + 1:hi] = True
+            self.n_bridged += int(b - a)
+        self._settled = self._n if self._open_gap is None else self._open_gap
+
     def _append(self, **arrays) -> None:
         for k, v in arrays.items():
             self._buf[k] = np.concatenate([self._buf[k], v])
@@ -571,7 +610,7 @@ class GaitEventDetector:
     def _decide(self, events: list[GaitEvent], final: bool = False) -> None:
         """Find candidates, decide them (non-maximum suppression) as early as the data
         allows, and pass them and the long gaps to the chains in sample order."""
-        found_stop = self._n if final else self._n - self._w_found
+        found_stop = self._n if final else self._settled - self._w_found
         if found_stop > self._found_upto:
             cands, scores = self._candidates(self._found_upto, found_stop)
             self._found += zip(cands, scores, strict=True)
@@ -653,9 +692,9 @@ class GaitEventDetector:
         most 3 × its jerk."""
         h = self._h
         lo = max(self._found_upto - h - 1, self._base)
-        av = self._get("av", lo, self._n)[:, 0]
+        av = self._get("av", lo, self._settled)[:, 0]
         if len(av) < 2 * h + 3:
-            return self._n, np.zeros(0)
+            return self._settled, np.zeros(0)
         a = np.convolve(av, self._lp, mode="valid")          # a[k] ↔ sample lo + h + k
         return lo + h + 1, (a[2:] - a[:-2]) * (0.5 * self.rate_hz)
 
@@ -729,7 +768,7 @@ class GaitEventDetector:
         if prev is not None and len(chain.steps) > self._split_steps:
             # a step far shorter than the last ones is a second impact of the same step
             recent = np.diff([s.idx for s in chain.steps[-self._split_steps - 1:]])
-            if idx - prev.idx < self.min_step_ratio * float(np.median(recent)):
+            if idx - prev.idx < self.min_step_ratio * float(recent.min()):
                 self.n_rejected_candidates += 1
                 return
         if prev is not None:
@@ -751,7 +790,7 @@ class GaitEventDetector:
         ``min_step_s`` + ``_decide_min`` after this one, and ``need`` is at most that), so
         this always comes first; ``final``: with the data there is (end of the recording)."""
         s = self._pending
-        if s is None or (not final and s.idx + s.need >= self._n):
+        if s is None or (not final and s.idx + s.need >= self._settled):
             return
         self._pending = None
         self._side_features(s)

@@ -1,0 +1,441 @@
+"""Gait events of sacrum.gait vs mobgap, leave-one-subject-out over seven people.
+
+    .venv/bin/python bench/gait_subjects.py [--data ../shared/data] [--no-cache]
+        [--sweep PARAM=V1,V2,...] [--trials]
+
+People: IPOL subjects 1-6 (34 trials of the clinical walk test: stand, 10 m, U-turn,
+10 m back, stop; Voisard et al. 2023, AGPL-3.0, read from ../shared/data/ipol and never
+copied) and Mobilise-D HA/001 (Test5 Trial1/2, Test11 Trial1; INDIP reference; Apache-2.0).
+
+Data as the detector gets it:
+
+* IPOL: ``PacketCounter`` gaps are lost samples: NaN rows on the 100 Hz packet timeline
+  (time = (PacketCounter - first) / 100 Hz), never cleaned away. The reference's boundaries
+  and foot events are sample indices on that timeline; each ``[start, end]`` pair of
+  ``LeftFootEvents`` / ``RightFootEvents`` is [FC, IC] of that foot. Turns: ``UTurnBoundaries``.
+* HA/001: ``gait_mobgap.load_trial`` (INDIP MicroWB); turns: the reference's own
+  ``Turn_Start`` / ``Turn_End`` of each bout.
+
+Ours: ``GaitEventDetector`` on the **whole recording** (standing included; it finds the
+walking itself and the mounting: no ``q_sensor_to_body`` given), orientation from
+``sacrum.orientation.orientation_offline`` (lost samples stay NaN), fed in 1-s chunks.
+"ours" are the events it returns live; "ours offline" those inside its bouts
+(``events_in_bouts``, what ``detect_events`` / ``sacrum events`` return).
+
+Peers (same trials, same run): mobgap's IcdIonescu, IcdShinImproved, IcdHKLeeImproved, each
+with LrcMcCamley and LrcUllrich (default parameters, pretrained ``msproject_all``), run per
+**reference** bout (IPOL: the trial boundaries; they are told where the walking is), in
+mobgap's body frame (is up, ml right, pa forward), acc m/s², gyr deg/s. HA/001: the sensor
+axes renamed (``to_body_frame``). IPOL: the axes are not documented, so the peers' frame is
+found from the data of each trial: *up* is the mean acceleration over the first second of the
+recording (the participant stands still before the trial starts), *forward* is the anterior
+axis of ``sacrum.mounting.estimate_mounting`` (the project's mounting stage: the horizontal
+line of largest step-frequency acceleration, signed by the forward acceleration leading the
+vertical one by a quarter step) made orthogonal to *up*; right = forward × up. On every
+trial this forward axis is within a few tens of degrees of the sensor's -z (the script
+prints the largest angle): the sensor was worn x up, y left, z back, leaning forward. Lost samples are linearly
+interpolated for the peers only (mobgap cannot take NaN). Their results are cached in
+``bench/.cache/`` (delete it or pass ``--no-cache`` to recompute).
+
+Figures, over the reference bouts' spans (detections from start - 0.25 s to end + 0.25 s),
+per person, pooled, and the spread (min / median / max) across the seven people:
+F1 of ICs matched one-to-one within 0.25 s, split into straight walking and turns (a
+reference IC inside a turn span is a turn IC; a detection takes the class of the reference
+IC it matches, else of its own time), F1 within 0.1 s (all ICs), median absolute timing
+error (ms) and side accuracy of the ICs matched within 0.25 s, cadence error (steps/min,
+mean absolute over reference bouts; each system's cadence from its ICs in the bout's span as
+the mean of 120 / (IC_k+2 - IC_k), as ``gait_mobgap.cadence``; IPOL's reference cadence is
+the same function of its own ICs, HA/001's the INDIP ``Cadence``).
+
+``--sweep PARAM=V1,V2,...`` chooses a ``GaitEventDetector`` parameter leave-one-subject-out:
+for each person, the value with the best pooled objective (mean of the six F1 / accuracy
+figures after scaling timing and cadence errors, see ``objective``) on the other six; the
+held-out figures are reported, and which value each fold chose.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from gait_mobgap import PAD_S, G, cadence, load_trial, match
+from sacrum.gait import GaitEventDetector, events_in_bouts
+from sacrum.orientation import orientation_offline
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_DATA = REPO.parent / "shared" / "data"
+CACHE = REPO / "bench" / ".cache"
+MOBGAP_TRIALS = [("Test5", "Trial1"), ("Test5", "Trial2"), ("Test11", "Trial1")]
+FS = 100.0
+PEERS = [(icd, lrc) for icd in ("IcdIonescu", "IcdShinImproved", "IcdHKLeeImproved")
+         for lrc in ("LrcMcCamley", "LrcUllrich")]
+FIGURES = [("F1@0.25 straight", "f1s", "{:.3f}", 0.98, "min"),
+           ("F1@0.25 turns", "f1t", "{:.3f}", 0.90, "min"),
+           ("F1@0.1", "f1p", "{:.3f}", 0.93, "min"),
+           ("median abs err (ms)", "err", "{:.0f}", 25.0, "max"),
+           ("side acc", "side", "{:.3f}", 0.98, "min"),
+           ("cadence err (spm)", "cad", "{:.2f}", 1.5, "max")]
+
+
+# ------------------------------------------------------------------------------ data
+
+
+def load_ipol(root: Path, name: str) -> dict:
+    """One IPOL trial: sensor data with NaN rows for lost packets, and its reference."""
+    with open(root / f"{name}_lb.txt") as f:
+        f.readline()
+        tab = pd.read_csv(f, sep="\t")
+    pc = tab["PacketCounter"].to_numpy(float).astype(np.int64)
+    pc = np.concatenate([[0], np.cumsum(np.mod(np.diff(pc), 65536))])  # unwrap uint16
+    n = int(pc[-1]) + 1
+    acc = np.full((n, 3), np.nan)
+    gyr = np.full((n, 3), np.nan)
+    acc[pc] = tab[["Acc_X", "Acc_Y", "Acc_Z"]].to_numpy(float)
+    gyr[pc] = tab[["Gyr_X", "Gyr_Y", "Gyr_Z"]].to_numpy(float)
+    meta = json.loads((root / f"{name}.json").read_text())
+    ic = [(e[1] / FS, "L") for e in meta["LeftFootEvents"]]
+    ic += [(e[1] / FS, "R") for e in meta["RightFootEvents"]]
+    ic.sort()
+    fc = sorted(e[0] / FS for e in meta["LeftFootEvents"] + meta["RightFootEvents"])
+    t_ic = np.array([x[0] for x in ic])
+    a, b = meta["TrialBoundaries"]
+    u0, u1 = meta["UTurnBoundaries"]
+    ref = [{"start": a / FS, "end": b / FS, "ic": t_ic, "side": np.array([x[1] for x in ic]),
+            "fc": np.array(fc), "cadence": cadence(t_ic), "turns": [(u0 / FS, u1 / FS)]}]
+    return {"name": f"ipol {name}", "subject": f"ipol {meta['Subject']}", "acc": acc,
+            "gyr": gyr, "fs": FS, "ref": ref, "lost": float(np.isnan(acc[:, 0]).mean())}
+
+
+def load_ha001(root: Path, test: str, trial: str) -> dict:
+    tr = load_trial(root, test, trial)
+    import scipy.io as sio
+    d = sio.loadmat(root / "HA" / "001" / "data.mat", simplify_cells=True)["data"]
+    wbs = d["TimeMeasure1"][test][trial]["Standards"]["INDIP"]["MicroWB"]
+    wbs = [wbs] if isinstance(wbs, dict) else list(wbs)
+    for w, r in zip(wbs, tr["ref"], strict=True):
+        s, e = np.atleast_1d(w["Turn_Start"]), np.atleast_1d(w["Turn_End"])
+        r["turns"] = [(float(a), float(b)) for a, b in zip(s, e, strict=True)]
+    return {"name": f"HA001 {test} {trial}", "subject": "HA001", "acc": tr["acc_g"] * G,
+            "gyr": np.deg2rad(tr["gyr_dps"]), "fs": tr["fs"], "ref": tr["ref"], "lost": 0.0}
+
+
+def load_all(data: Path) -> list[dict]:
+    ipol = data / "ipol"
+    names = sorted((p.name[:-len("_lb.txt")] for p in ipol.glob("*_lb.txt")),
+                   key=lambda s: tuple(int(x) for x in s.split("-")))
+    trials = [load_ipol(ipol, n) for n in names]
+    trials += [load_ha001(data / "mobgap", a, b) for a, b in MOBGAP_TRIALS]
+    return trials
+
+
+# ------------------------------------------------------------------------------ peers
+
+
+def body_frame_ipol(tr: dict) -> np.ndarray:
+    """Rows (up, right, forward) in sensor coordinates, from the data (module docstring)."""
+    from sacrum.mounting import estimate_mounting
+    from sacrum.quaternion import quat_conjugate, quat_rotate
+
+    fs = tr["fs"]
+    acc = tr["acc"][: round(fs)]
+    up = np.nanmean(acc, axis=0)
+    up /= np.linalg.norm(up)
+    q_b = estimate_mounting(tr["q"], tr["acc"], tr["gyr"], fs).q_sensor_to_body
+    fwd = quat_rotate(quat_conjugate(q_b[None, :]), np.array([[1.0, 0.0, 0.0]]))[0]
+    fwd -= (fwd @ up) * up
+    fwd /= np.linalg.norm(fwd)
+    return np.vstack([up, np.cross(fwd, up), fwd])
+
+
+def run_peers(tr: dict) -> dict:
+    """{(icd, lrc): (ic_t, ic_side)}, each algorithm per reference bout."""
+    from mobgap.initial_contacts import IcdHKLeeImproved, IcdIonescu, IcdShinImproved
+    from mobgap.laterality import LrcMcCamley, LrcUllrich
+    from mobgap.utils.conversions import to_body_frame
+
+    fs = tr["fs"]
+    acc = pd.DataFrame(tr["acc"]).interpolate(limit_direction="both").to_numpy()
+    gyr = np.degrees(pd.DataFrame(tr["gyr"]).interpolate(limit_direction="both").to_numpy())
+    cols = ["acc_is", "acc_ml", "acc_pa", "gyr_is", "gyr_ml", "gyr_pa"]
+    if tr["subject"] == "HA001":
+        body = to_body_frame(pd.DataFrame(np.hstack([acc, gyr]), columns=[
+            "acc_x", "acc_y", "acc_z", "gyr_x", "gyr_y", "gyr_z"]))
+    else:
+        rot = body_frame_ipol(tr)
+        body = pd.DataFrame(np.hstack([acc @ rot.T, gyr @ rot.T]), columns=cols)
+    icds = {"IcdShinImproved": IcdShinImproved, "IcdIonescu": IcdIonescu,
+            "IcdHKLeeImproved": IcdHKLeeImproved}
+    lrcs = {"LrcMcCamley": LrcMcCamley, "LrcUllrich": LrcUllrich}
+    out = {}
+    for icd_name, lrc_name in PEERS:
+        ts, ss = [], []
+        for w in tr["ref"]:
+            i0 = round(w["start"] * fs)
+            i1 = round(w["end"] * fs) + 1
+            seg = body.iloc[i0:i1].reset_index(drop=True)
+            ics = icds[icd_name]().detect(seg, sampling_rate_hz=fs).ic_list_
+            if len(ics) == 0:
+                continue
+            lr = lrcs[lrc_name]().predict(seg, ics, sampling_rate_hz=fs).ic_lr_list_
+            ts += list((lr["ic"].to_numpy() + i0) / fs)
+            ss += [str(x)[0].upper() for x in lr["lr_label"]]
+        out[(icd_name, lrc_name)] = (np.array(ts), np.array(ss))
+    return out
+
+
+def peers_cached(trials: list[dict], use_cache: bool) -> dict[str, dict]:
+    CACHE.mkdir(parents=True, exist_ok=True)
+    path = CACHE / "gait_subjects_mobgap.json"
+    cache = json.loads(path.read_text()) if use_cache and path.exists() else {}
+    out = {}
+    for tr in trials:
+        if tr["name"] not in cache:
+            res = run_peers(tr)
+            cache[tr["name"]] = {f"{a}+{b}": [t.tolist(), s.tolist()]
+                                 for (a, b), (t, s) in res.items()}
+            path.write_text(json.dumps(cache))
+        out[tr["name"]] = {k: (np.array(v[0], float), np.array(v[1], str))
+                           for k, v in cache[tr["name"]].items()}
+    return out
+
+
+# ------------------------------------------------------------------------------ ours
+
+
+def prepare_ours(tr: dict) -> None:
+    """Orientation once per trial (the detector's parameters do not change it)."""
+    tr["q"] = orientation_offline(tr["acc"], tr["gyr"], tr["fs"])
+    tr["t"] = np.arange(len(tr["acc"])) / tr["fs"]
+
+
+def run_ours(tr: dict, chunk_s: float = 1.0, **params) -> dict:
+    fs = tr["fs"]
+    det = GaitEventDetector(fs, **params)
+    ev = []
+    step = max(1, round(chunk_s * fs))
+    t, acc, gyr, q = tr["t"], tr["acc"], tr["gyr"], tr["q"]
+    for i in range(0, len(t), step):
+        ev += det.update(t[i:i + step], acc[i:i + step], gyr[i:i + step], q[i:i + step])
+    ev += det.flush()
+    ic = [e for e in ev if e.kind == "IC"]
+    off = [e for e in events_in_bouts(ev, det.bouts) if e.kind == "IC"]
+    return {"ours": (np.array([e.t_s for e in ic]), np.array([e.side for e in ic])),
+            "ours offline": (np.array([e.t_s for e in off]), np.array([e.side for e in off])),
+            "det": det}
+
+
+# ------------------------------------------------------------------------------ scoring
+
+
+def score(ic_t: np.ndarray, ic_side: np.ndarray, ref: list[dict]) -> dict:
+    """Summable counts for one trial over its reference bouts' spans."""
+    ic_t = np.asarray(ic_t, float)
+    ic_side = np.asarray(ic_side)
+    out = {"tp_s": 0, "det_s": 0, "ref_s": 0, "tp_t": 0, "det_t": 0, "ref_t": 0, "tp01": 0,
+           "det": 0, "ref": 0, "err": [], "side_ok": [], "cad": [], "fn": [], "fp": []}
+    for w in ref:
+        sel = (ic_t >= w["start"] - PAD_S) & (ic_t <= w["end"] + PAD_S)
+        t, s = ic_t[sel], ic_side[sel]
+        r_t, r_s = w["ic"], w["side"]
+
+        def in_turn(x, w=w):
+            x = np.asarray(x, float)
+            m = np.zeros(len(x), bool)
+            for a, b in w["turns"]:
+                m |= (x >= a) & (x <= b)
+            return m
+
+        r_turn = in_turn(r_t)
+        d_turn = in_turn(t)
+        m = match(t, r_t, 0.25)
+        for i, j in m:
+            d_turn[i] = r_turn[j]
+        out["tp_t"] += sum(r_turn[j] for _, j in m)
+        out["tp_s"] += sum(not r_turn[j] for _, j in m)
+        out["det_t"] += int(d_turn.sum())
+        out["det_s"] += int((~d_turn).sum())
+        out["ref_t"] += int(r_turn.sum())
+        out["ref_s"] += int((~r_turn).sum())
+        out["tp01"] += len(match(t, r_t, 0.1))
+        out["det"] += len(t)
+        out["ref"] += len(r_t)
+        out["err"] += [abs(t[i] - r_t[j]) for i, j in m]
+        out["side_ok"] += [s[i] == r_s[j] for i, j in m if s[i] in ("L", "R")]
+        c = cadence(t)
+        out["cad"].append(abs(c - w["cadence"]) if np.isfinite(c) else np.nan)
+        mi, mj = {i for i, _ in m}, {j for _, j in m}
+        out["fn"] += [float(r_t[j]) for j in range(len(r_t)) if j not in mj]
+        out["fp"] += [float(t[i]) for i in range(len(t)) if i not in mi]
+    return out
+
+
+def summarise(parts: list[dict]) -> dict:
+    def tot(k):
+        return sum(p[k] for p in parts)
+
+    def f1(tp, d, r):
+        return 2 * tp / (d + r) if d + r else np.nan
+
+    err = np.concatenate([p["err"] for p in parts]) if parts else np.zeros(0)
+    side = np.concatenate([p["side_ok"] for p in parts]) if parts else np.zeros(0)
+    cad = np.concatenate([p["cad"] for p in parts]) if parts else np.zeros(0)
+    cad = np.where(np.isfinite(cad), cad, 60.0)      # a bout with no cadence: 60 spm off
+    return {"f1s": f1(tot("tp_s"), tot("det_s"), tot("ref_s")),
+            "f1t": f1(tot("tp_t"), tot("det_t"), tot("ref_t")),
+            "f1p": f1(tot("tp01"), tot("det"), tot("ref")),
+            "f1": f1(tot("tp_s") + tot("tp_t"), tot("det"), tot("ref")),
+            "err": 1000 * float(np.median(err)) if len(err) else np.nan,
+            "side": float(np.mean(side)) if len(side) else np.nan,
+            "cad": float(np.mean(cad)) if len(cad) else np.nan,
+            "det": tot("det"), "ref": tot("ref")}
+
+
+def objective(s: dict) -> float:
+    """One number to choose a parameter on (higher is better): the mean of the F1s, side
+    accuracy, 1 - timing error / 100 ms and 1 - cadence error / 10 spm."""
+    return float(np.mean([s["f1s"], s["f1t"], s["f1p"], s["side"],
+                          1 - s["err"] / 100.0, 1 - min(s["cad"], 10.0) / 10.0]))
+
+
+# ------------------------------------------------------------------------------ report
+
+
+def table(rows: dict[str, dict[str, dict]], subjects: list[str]) -> str:
+    """One table per figure: methods × (people, pooled, min / median / max across people)."""
+    out = []
+    for title, key, fmt, target, kind in FIGURES:
+        out.append(f"\n#### {title} (target {'≥' if kind == 'min' else '≤'} {target:g})\n")
+        out.append("| method | " + " | ".join(subjects) + " | pooled | min / median / max |")
+        out.append("| --- " * (len(subjects) + 3) + "|")
+        for method, per in rows.items():
+            vals = [summarise(per[s])[key] for s in subjects]
+            pooled = summarise([p for s in subjects for p in per[s]])[key]
+            v = np.array(vals, float)
+            spread = " / ".join(fmt.format(x) for x in (np.nanmin(v), np.nanmedian(v),
+                                                         np.nanmax(v)))
+            out.append(f"| {method} | " + " | ".join(fmt.format(x) for x in vals)
+                       + f" | {fmt.format(pooled)} | {spread} |")
+    return "\n".join(out)
+
+
+def targets_line(per: dict[str, list[dict]], subjects: list[str],
+                 peers: dict[str, dict[str, list[dict]]]) -> str:
+    """Which targets ours meets pooled and for every person, and where a peer is better."""
+    lines = []
+    pooled = summarise([p for s in subjects for p in per[s]])
+    for title, key, fmt, target, kind in FIGURES:
+        vals = [summarise(per[s])[key] for s in subjects] + [pooled[key]]
+
+        def ok(v, target=target, kind=kind):
+            return v >= target if kind == "min" else v <= target
+
+        bad = [s for s, v in zip([*subjects, "pooled"], vals, strict=True) if not ok(v)]
+        better = []
+        for name, pp in peers.items():
+            pv = summarise([p for s in subjects for p in pp[s]])[key]
+            if (pv > pooled[key]) if kind == "min" else (pv < pooled[key]):
+                better.append(f"{name} {fmt.format(pv)}")
+        lines.append(f"- {title}: pooled {fmt.format(pooled[key])}; target "
+                     f"{'met' if not bad else 'NOT met for ' + ', '.join(bad)}; "
+                     f"peers better pooled: {', '.join(better) if better else 'none'}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    ap.add_argument("--no-cache", action="store_true", help="recompute the mobgap results")
+    ap.add_argument("--no-peers", action="store_true", help="ours only")
+    ap.add_argument("--sweep", action="append", default=[],
+                    help="PARAM=V1,V2,...: choose a detector parameter leave-one-subject-out")
+    ap.add_argument("--trials", action="store_true", help="per-trial lines (misses, extras)")
+    args = ap.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+    warnings.filterwarnings("ignore")
+
+    t0 = time.perf_counter()
+    trials = load_all(args.data)
+    subjects = list(dict.fromkeys(tr["subject"] for tr in trials))
+    for tr in trials:
+        prepare_ours(tr)
+    print(f"{len(trials)} trials of {len(subjects)} people loaded; lost samples "
+          f"{100 * np.mean([tr['lost'] for tr in trials]):.1f} % on average "
+          f"(max {100 * max(tr['lost'] for tr in trials):.1f} %) "
+          f"[{time.perf_counter() - t0:.1f} s]")
+
+    rows: dict[str, dict[str, list[dict]]] = {"ours": {}, "ours offline": {}}
+    t1 = time.perf_counter()
+    for tr in trials:
+        res = run_ours(tr)
+        for k in ("ours", "ours offline"):
+            rows[k].setdefault(tr["subject"], []).append(score(*res[k], tr["ref"]))
+        if args.trials:
+            sc = score(*res["ours"], tr["ref"])
+            b = res["det"].bouts
+            print(f"{tr['name']}: lost {100 * tr['lost']:.0f} %, ref {sc['ref']} det "
+                  f"{sc['det']}, bouts {len(b)}; missed "
+                  + " ".join(f"{x:.2f}" for x in sc["fn"])
+                  + "; extra " + " ".join(f"{x:.2f}" for x in sc["fp"]))
+    t_ours = time.perf_counter() - t1
+
+    peer_rows: dict[str, dict[str, list[dict]]] = {}
+    if not args.no_peers:
+        t2 = time.perf_counter()
+        peers = peers_cached(trials, not args.no_cache)
+        for tr in trials:
+            for k, (t, s) in peers[tr["name"]].items():
+                peer_rows.setdefault(f"mobgap {k.replace('+', ' + ')}", {}).setdefault(
+                    tr["subject"], []).append(score(t, s, tr["ref"]))
+        ang = [np.degrees(np.arccos(-body_frame_ipol(tr)[2, 2])) for tr in trials
+               if tr["subject"] != "HA001"]
+        print(f"mobgap peers: {time.perf_counter() - t2:.1f} s (cached in {CACHE}); IPOL "
+              f"peers' forward axis vs the sensor's -z: median {np.median(ang):.0f}°, "
+              f"max {np.max(ang):.0f}°")
+    rows.update(peer_rows)
+
+    print(f"\n### All seven people (ours with default parameters; {t_ours:.1f} s for "
+          f"{sum(len(tr['t']) for tr in trials) / FS / 60:.1f} min of data)")
+    print(table(rows, subjects))
+    print("\nours against the targets and the peers:")
+    print(targets_line(rows["ours"], subjects, peer_rows))
+
+    for spec in args.sweep:
+        name, vals = spec.split("=")
+        values = [type(getattr(GaitEventDetector(FS), name))(v) if not isinstance(
+            getattr(GaitEventDetector(FS), name), bool) else v == "True"
+            for v in vals.split(",")]
+        per_value = {}
+        for v in values:
+            per_value[v] = {}
+            for tr in trials:
+                res = run_ours(tr, **{name: v})
+                per_value[v].setdefault(tr["subject"], []).append(score(*res["ours"],
+                                                                        tr["ref"]))
+        held: dict[str, list[dict]] = {}
+        chosen = []
+        for s in subjects:
+            train = [x for x in subjects if x != s]
+            best = max(values, key=lambda v: objective(summarise(
+                [p for x in train for p in per_value[v][x]])))
+            chosen.append(f"{s}: {best}")
+            held[s] = per_value[best][s]
+        print(f"\n### Leave-one-subject-out choice of {name} among {values}\n")
+        print("chosen per held-out person: " + "; ".join(chosen))
+        for v in values:
+            sm = summarise([p for x in subjects for p in per_value[v][x]])
+            print(f"- {name}={v}: pooled objective {objective(sm):.4f}, F1@0.25 "
+                  f"{sm['f1']:.3f}, F1@0.1 {sm['f1p']:.3f}")
+        print(table({f"ours, {name} chosen on the other six": held}, subjects))
+    print(f"\ntotal {time.perf_counter() - t0:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
