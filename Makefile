@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test lint bench examples clean
+.PHONY: demo test lint bench examples wheel-check clean
 
 $(VENV)/.runtime: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -49,5 +49,17 @@ bench: $(VENV)/.bench
 examples: $(VENV)/.dev
 	$(BIN)/python examples/make_examples.py
 
+## wheel-check: build the wheel, install it in a fresh venv (no checkout on its path) and run
+## the demo from it, as a user's `pip install sacrum` would; a setuptools warning fails it
+WHEEL_DIR := build/wheel-check
+wheel-check: $(VENV)/.runtime
+	rm -rf $(WHEEL_DIR) && mkdir -p $(WHEEL_DIR)
+	$(BIN)/python -m pip wheel --no-deps . -w $(WHEEL_DIR)/dist > $(WHEEL_DIR)/build.log 2>&1 \
+	  || (cat $(WHEEL_DIR)/build.log; exit 1)
+	! grep -E "Warning|deprecated" $(WHEEL_DIR)/build.log
+	$(PYTHON) -m venv $(WHEEL_DIR)/venv
+	$(WHEEL_DIR)/venv/bin/python -m pip install -q $(WHEEL_DIR)/dist/sacrum-*.whl
+	cd $(WHEEL_DIR) && QT_QPA_PLATFORM=offscreen venv/bin/sacrum demo --headless
+
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis build

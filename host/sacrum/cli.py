@@ -19,13 +19,13 @@ from sacrum.capture import CaptureError, CaptureWriter, default_header
 from sacrum.decode import SampleTable, decode_capture
 from sacrum.live import cli as live_cli
 from sacrum.report import cli as report_cli
+from sacrum.resources import demo_capture
 from sacrum.stream import StreamDecoder
 from sacrum.transports.replay import ReplayTransport
 
 log = logging.getLogger("sacrum")
 
-EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "examples"
-DEMO_CAPTURE = EXAMPLES_DIR / "mobgap_ha001_daily_activities.sacrum"
+DEMO_CAPTURE = demo_capture()  # bundled with the package (sacrum.resources)
 CSV_COLUMNS = ("t", "qw", "qx", "qy", "qz", "ax", "ay", "az", "gx", "gy", "gz", "flags", "lost")
 
 

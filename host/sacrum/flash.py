@@ -30,12 +30,13 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from sacrum import resources
+
 log = logging.getLogger(__name__)
 
-REPO_DIR = Path(__file__).resolve().parents[2]
-FIRMWARE_DIR = REPO_DIR / "firmware"
-PROTOCOL_FILE = REPO_DIR / "protocol" / "sacrum_protocol.py"
-PINS_FILE = REPO_DIR / "hardware" / "pins.json"
+FIRMWARE_DIR = resources.firmware_dir()
+PROTOCOL_FILE = resources.protocol_file()
+PINS_FILE = resources.pins_file()
 
 #: Run from the board's filesystem by name, so never compiled.
 SOURCE_ONLY = ("boot.py", "main.py")

