@@ -41,6 +41,12 @@ class FakeSummary:
         "stride_time_cv_pct": 1.8, "step_time_cv_pct": 2.2, "drop_sd_deg": 1.0})
     regularity: dict = field(default_factory=lambda: {"step_v": 0.85, "stride_v": 0.9})
     harmonic_ratio: dict = field(default_factory=lambda: {"ap": 3.0, "v": 3.2, "ml": 2.1})
+    side_difference_deg: dict | None = None
+
+    def __post_init__(self):
+        if self.side_difference_deg is None:   # as sacrum.metrics makes it: |L - R|
+            d = self.contralateral_drop_deg
+            self.side_difference_deg = {"drop": abs(d["L"] - d["R"]), "obliquity_rom": 0.5}
 
 
 @dataclass(frozen=True)
@@ -105,8 +111,11 @@ def test_every_deduction_is_explained_per_side(bands):
     left, right = drop.items
     assert left.score_0_100 == 100.0 and "within" in left.reason
     assert right.source  # every band says where it comes from
-    # the task score is the weighted mean: drop weighs 0.4 of the total
-    assert ts.score == pytest.approx(0.4 * drop.score_0_100 + 0.6 * 100.0)
+    # the task score is the weighted mean: drop weighs 0.4 of the total; the 4.1° side
+    # difference costs symmetry points too (2° band, 0 at 5°)
+    sym = ts.components["symmetry"].score_0_100
+    assert sym == pytest.approx((100 + 100 * (1 - 2.1 / 3) + 100) / 3)
+    assert ts.score == pytest.approx(0.4 * drop.score_0_100 + 0.2 * sym + 0.4 * 100.0)
 
 
 def test_a_low_ratio_is_explained_as_below_its_band(bands):
@@ -124,12 +133,12 @@ def test_the_worst_side_counts_for_the_drop_not_the_mean(bands):
 # ---- never a score on too few steps --------------------------------------------------------
 
 def test_too_few_steps_gives_no_score_and_says_how_many_are_needed(bands):
-    s = FakeSummary(n_steps_used=14, n_steps_by_side={"L": 8, "R": 6},
+    s = FakeSummary(n_steps_used=7, n_steps_by_side={"L": 4, "R": 3},
                     contralateral_drop_deg={"L": 4.0, "R": 8.1})
     ts = score_walk(s, bands)
     assert ts.score is None
-    assert "too few steps (8 left and 6 right stance steps used)" in ts.message
-    assert "at least 10 on each side" in ts.message
+    assert "too few steps (4 left and 3 right stance steps used)" in ts.message
+    assert f"at least {bands.min_steps_per_side} on each side" in ts.message
     # the values are still shown against their bands, but carry no points
     drop = ts.components["drop"]
     assert drop.score_0_100 is None
@@ -146,17 +155,17 @@ def test_only_one_side_gives_no_score_and_says_so(bands):
     ts = score_walk(s, bands)
     assert ts.score is None
     assert "only right stance steps were found (25 right, 0 left)" in ts.message
-    assert "needs at least 10 of each" in ts.message
+    assert f"needs at least {bands.min_steps_per_side} of each" in ts.message
     drop = ts.components["drop"]
     assert drop.value["right"] == 5.0 and drop.value["left"] is None
     assert "left stance: contralateral drop: no value" in drop.reason
 
 
 def test_step_counts_come_from_the_steps_when_given(bands):
-    steps = ([FakeStep("L")] * 12 + [FakeStep("R")] * 9 + [FakeStep("R", "turn")] * 5)
-    ts = score_walk(FakeSummary(n_steps_used=21), bands, steps=steps)
-    assert ts.n_steps_by_side == {"L": 12, "R": 9}
-    assert ts.score is None and "12 left and 9 right" in ts.message
+    steps = ([FakeStep("L")] * 12 + [FakeStep("R")] * 4 + [FakeStep("R", "turn")] * 5)
+    ts = score_walk(FakeSummary(n_steps_used=16), bands, steps=steps)
+    assert ts.n_steps_by_side == {"L": 12, "R": 4}
+    assert ts.score is None and "12 left and 4 right" in ts.message
 
 
 def test_without_per_side_counts_the_total_is_checked_and_said(bands):
@@ -182,7 +191,9 @@ def test_consistency_needs_more_steps_and_is_left_out_openly(bands):
     assert "weights of drop, symmetry, smoothness were rescaled" in ts.message
     drop = ts.components["drop"].score_0_100
     assert drop == pytest.approx(50.0)
-    assert ts.score == pytest.approx((0.4 * drop + 0.2 * 100 + 0.2 * 100) / 0.8)
+    sym = ts.components["symmetry"].score_0_100   # 5.5° apart: 0 for the side difference
+    assert sym == pytest.approx(200 / 3)
+    assert ts.score == pytest.approx((0.4 * drop + 0.2 * sym + 0.2 * 100) / 0.8)
 
 
 def test_a_missing_required_value_gives_no_score(bands):
@@ -200,16 +211,23 @@ def test_an_optional_item_without_a_value_is_skipped(bands):
     assert [i.value is None for i in cons.items] == [False, False, True]
 
 
-def test_an_undefined_drop_symmetry_index_is_left_out_and_said(bands):
-    # one swing side hikes (negative drop): the metrics give no drop SI
+def test_the_drop_symmetry_is_scored_in_degrees_even_for_small_or_negative_drops(bands):
+    """A hip hike (negative drop) or two small drops have no meaningful symmetry index (the
+    metrics give none); the side difference in degrees is scored all the same: 4.0° against
+    -0.5° is 4.5° apart, 2.5° over the 2° band of a 3° ramp."""
     s = FakeSummary(contralateral_drop_deg={"L": 4.0, "R": -0.5},
                     symmetry_index={"drop": math.nan, "obliquity_rom": 5.0, "step_time": 9.8})
     ts = score_walk(s, bands)
     sym = ts.components["symmetry"]
-    assert sym.score_0_100 == pytest.approx((80.0 + 100.0) / 2)
-    assert sym.reason == ("step time symmetry index 9.8 %, above the 6.0 % band: 80/100 "
-                          "(0 at 25.0 %); contralateral drop symmetry index: no value "
-                          "(symmetry_index.drop could not be computed)")
+    item = next(i for i in sym.items if i.metric == "side_difference_deg.drop")
+    assert item.value == pytest.approx(4.5)
+    assert item.score_0_100 == pytest.approx(100 * (1 - 2.5 / 3.0))
+    assert sym.score_0_100 == pytest.approx((80.0 + item.score_0_100 + 100.0) / 3)
+    assert not any(i.metric == "symmetry_index.drop" for i in sym.items)
+    small = score_walk(FakeSummary(contralateral_drop_deg={"L": 0.5, "R": 1.5},
+                                   symmetry_index={"drop": 100.0, "obliquity_rom": 5.0,
+                                                   "step_time": 2.0}), bands)
+    assert small.components["symmetry"].score_0_100 == 100.0   # 1° apart: within 2°
     assert ts.score is not None
 
 
@@ -290,6 +308,7 @@ def test_the_session_leaves_out_tasks_without_a_score_and_says_so(bands):
     walk = score_walk(FakeSummary(contralateral_drop_deg={"L": 4.0, "R": 9.5}), bands)
     short = score_walk(FakeSummary(n_steps_used=6, n_steps_by_side={"L": 3, "R": 3}), bands,
                        task="walk")
+    assert short.score is None
     s = score_session([walk, short])
     assert s.score == pytest.approx(walk.score)
     assert "left out: walk: no score: too few steps" in s.message
@@ -307,7 +326,8 @@ def test_no_session_score_without_a_scored_task(bands):
 # ---- bands files ---------------------------------------------------------------------------
 
 def test_the_packaged_bands_are_complete_and_cited(bands):
-    assert bands.min_steps_per_side == 10
+    assert bands.min_steps_per_side == 5
+    assert bands.interval.level == 0.90 and bands.interval.max_width_points == 30.0
     assert bands.tasks == ("walk", "stairs-up", "stairs-down")
     assert sum(c.weight for c in bands.components.values()) == pytest.approx(1.0)
     doc = DOCS.read_text()
@@ -320,7 +340,8 @@ def test_the_packaged_bands_are_complete_and_cited(bands):
             assert item.source, item.name
             assert f"`{item.metric}`" in doc, f"{item.metric} is not in docs/scoring.md"
     for ref in ("Perry", "Kadaba", "Patterson", "Robinson", "Hausdorff", "Moe-Nilssen",
-                "Menz", "Galna", "Commandeur", "Springer", "Hardcastle", "Piva", "Rabin"):
+                "Menz", "Galna", "Commandeur", "Springer", "Hardcastle", "Piva", "Rabin",
+                "McGinley", "Efron"):
         assert ref in doc
 
 

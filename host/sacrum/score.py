@@ -27,8 +27,19 @@ Steps of :func:`score_walk`:
    required component is not scored. Components are evaluated all the same,
    so the values and reasons are there to read, but none of them then
    carries a score.
+5. How sure it is (with the steps given): the used steps are resampled with
+   replacement within each stance side (``n_bootstrap`` times, a fixed
+   ``seed``; :func:`sacrum.metrics.bootstrap_step_statistics`), steps 2-4 are
+   repeated on each resample with the same components, and the score's and
+   each component's interval is the central ``interval_level`` (90 %) of the
+   resampled scores (the percentile bootstrap, Efron & Tibshirani 1993),
+   widened to hold the score itself. A score whose interval is wider than
+   ``max_interval_width`` points is withheld, the interval and the reason said.
+   Regularity and harmonic ratios are not resampled (they come from the
+   acceleration of runs of steps): their uncertainty is not in the interval.
 
-:func:`score_session` combines task scores, weighted by their used steps.
+:func:`score_session` combines task scores, weighted by their used steps (and
+their resampled scores likewise, resample by resample, for the session's interval).
 The same functions serve the live view (called once per stride on the
 summary so far) and the offline report.
 """
@@ -42,6 +53,8 @@ import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
+
+import numpy as np
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +93,21 @@ class Band:
     poor_min: float | None = None
     poor_max: float | None = None
     unit: str = ""
+
+    def points_array(self, values: np.ndarray) -> np.ndarray:
+        """:meth:`points` of many values at once (NaN stays NaN)."""
+        v = np.asarray(values, float)
+        pts = np.full(v.shape, 100.0)
+        with np.errstate(invalid="ignore"):
+            if self.normal_max is not None:
+                above = v > self.normal_max
+                frac = (v - self.normal_max) / (self.poor_max - self.normal_max)
+                pts = np.where(above, 100.0 * np.maximum(0.0, 1.0 - frac), pts)
+            if self.normal_min is not None:
+                below = v < self.normal_min
+                frac = (self.normal_min - v) / (self.normal_min - self.poor_min)
+                pts = np.where(below, 100.0 * np.maximum(0.0, 1.0 - frac), pts)
+        return np.where(np.isfinite(v), pts, np.nan)
 
     def points(self, value: float) -> float:
         """0-100 points for ``value`` (finite)."""
@@ -148,23 +176,49 @@ class RepetitionBands:
 
 
 @dataclass(frozen=True)
+class IntervalSpec:
+    """How a walking score's uncertainty is estimated and when it withholds the score
+    (``[score]`` of the bands file; docs/scoring.md, 'How sure is the score').
+
+    level: the interval's coverage (0.90: from the 5th to the 95th percentile of the
+    bootstrap scores). max_width_points: a task score whose interval is wider than this
+    (points) is withheld, with the interval and the reason. n_bootstrap: resamples of the
+    steps. seed: the resampling generator's seed (the same steps give the same interval).
+    """
+
+    level: float = 0.90
+    max_width_points: float = 30.0
+    n_bootstrap: int = 1000
+    seed: int = 0
+
+    @property
+    def percentiles(self) -> tuple[float, float]:
+        tail = 50.0 * (1.0 - self.level)
+        return tail, 100.0 - tail
+
+
+@dataclass(frozen=True)
 class Bands:
     """A parsed bands file (:func:`load_bands`). ``components``: the stepping tasks'
     (walk, stairs); ``single_leg_stance``, ``repetitions``: those tasks' own bands (None:
-    the file has none, and those tasks get metrics but no score)."""
+    the file has none, and those tasks get metrics but no score). ``min_steps_per_side``:
+    the fewest used steps of each stance side a walking score is tried on; ``interval``:
+    how sure it must then be."""
 
     components: dict[str, ComponentSpec]
-    min_steps_per_side: int = 10
+    min_steps_per_side: int = 5
     tasks: tuple[str, ...] = ("walk",)
     origin: str = DEFAULT_BANDS
     single_leg_stance: HoldBands | None = None
     repetitions: RepetitionBands | None = None
+    interval: IntervalSpec = IntervalSpec()
 
 
 _TOP_KEYS = {"schema", "base", "score", "components", "single_leg_stance", "repetitions"}
 _HOLD_KEYS = {"min_hold_s", "components"}
 _REPETITION_KEYS = {"min_repetitions", "components"}
-_SCORE_KEYS = {"tasks", "min_steps_per_side"}
+_SCORE_KEYS = {"tasks", "min_steps_per_side", "interval_level", "max_interval_width",
+               "n_bootstrap", "seed"}
 _COMPONENT_KEYS = {"weight", "combine", "required", "min_steps", "items"}
 _ITEM_KEYS = {"metric", "label", "unit", "normal_min", "normal_max", "poor_min", "poor_max",
               "weight", "optional", "source"}
@@ -247,9 +301,19 @@ def parse_bands(data: dict[str, Any], origin: str = "bands") -> Bands:
     tasks = score.get("tasks", ["walk"])
     if not (isinstance(tasks, list) and all(isinstance(t, str) and t for t in tasks)):
         raise fail("[score] tasks", f"{tasks!r} must be a list of task names")
-    min_side = count(score, "min_steps_per_side", "[score]", 10)
+    min_side = count(score, "min_steps_per_side", "[score]", 5)
     if min_side < 1:
         raise fail("[score]", "min_steps_per_side must be at least 1")
+    level = number(score, "interval_level", "[score]", 0.90)
+    if not 0.0 < level < 1.0:
+        raise fail("[score]", f"interval_level = {level} must be between 0 and 1 (0.90: a "
+                              "90 % interval)")
+    max_width = number(score, "max_interval_width", "[score]", 30.0, positive=True)
+    n_boot = count(score, "n_bootstrap", "[score]", 1000)
+    if n_boot < 100:
+        raise fail("[score]", f"n_bootstrap = {n_boot}: at least 100 resamples are needed "
+                              "for the interval's percentiles")
+    interval = IntervalSpec(level, max_width, n_boot, count(score, "seed", "[score]", 0))
 
     def components_of(comps_in: Any, prefix: str) -> dict[str, ComponentSpec]:
         if not isinstance(comps_in, dict) or not comps_in:
@@ -338,7 +402,7 @@ def parse_bands(data: dict[str, Any], origin: str = "bands") -> Bands:
         if min_reps < 1:
             raise fail("[repetitions]", "min_repetitions must be at least 1")
         reps = RepetitionBands(components_of(t.get("components"), "repetitions."), min_reps)
-    return Bands(components, min_side, tuple(tasks), origin, hold, reps)
+    return Bands(components, min_side, tuple(tasks), origin, hold, reps, interval)
 
 
 # ---- results -------------------------------------------------------------------------------
@@ -385,22 +449,41 @@ class Component:
     weight: float
     reason: str
     items: list[Item] = field(default_factory=list)
+    interval: tuple[float, float] | None = None
+    replicates: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"score": self.score_0_100, "weight": self.weight, "reason": self.reason,
+        return {"score": self.score_0_100, "interval": _interval_list(self.interval),
+                "weight": self.weight, "reason": self.reason,
                 "items": [i.as_dict() for i in self.items]}
+
+
+def _interval_list(iv: tuple[float, float] | None) -> list[float] | None:
+    return None if iv is None else [float(iv[0]), float(iv[1])]
+
+
+def format_score(score: float | None, interval=None) -> str:
+    """A score as the report and the CLI print it: "78 (70–85)", "78", or "–"."""
+    if score is None:
+        return "–"
+    if interval is None or interval[0] is None:
+        return f"{score:.0f}"
+    return f"{score:.0f} ({interval[0]:.0f}–{interval[1]:.0f})"
 
 
 @dataclass
 class TaskScore:
     """The score of one task (or of the session, task "session").
 
-    score: 0-100, or None (never a score on too few steps; ``message`` says why).
-    components: by name. n_steps_used: used steps in all; n_steps_by_side: {"L", "R"}
-    (None where unknown). min_steps: the per-side minimum the score needed.
-    message: how the score was made, or why there is none. session_weight: its weight in
-    the session score (None: its used steps); basis: what the score came from in words,
-    for a task without steps ("a stable hold of 12.0 s", "5 repetitions"; "": its steps).
+    score: 0-100, or None (never a score on too few steps or with too wide an interval;
+    ``message`` says why). interval: its 90 % interval (low, high) from a bootstrap over
+    the steps (None: not estimated, e.g. no steps given; the interval of a withheld score
+    is still given). components: by name. n_steps_used: used steps in all;
+    n_steps_by_side: {"L", "R"} (None where unknown). min_steps: the per-side minimum
+    the score needed. message: how the score was made, or why there is none.
+    session_weight: its weight in the session score (None: its used steps); basis: what
+    the score came from in words, for a task without steps ("a stable hold of 12.0 s",
+    "5 repetitions"; "": its steps). replicates: the bootstrap scores (not in the JSON).
     """
 
     task: str
@@ -412,9 +495,13 @@ class TaskScore:
     n_steps_by_side: dict[str, int | None] = field(default_factory=dict)
     session_weight: float | None = None
     basis: str = ""
+    interval: tuple[float, float] | None = None
+    replicates: np.ndarray | None = field(default=None, repr=False, compare=False)
+    interval_level: float = 0.90
 
     def as_dict(self) -> dict[str, Any]:
-        return {"task": self.task, "score": self.score, "message": self.message,
+        return {"task": self.task, "interval_level": self.interval_level, "score": self.score,
+                "interval": _interval_list(self.interval), "message": self.message,
                 "n_steps_used": self.n_steps_used, "n_steps_by_side": self.n_steps_by_side,
                 "min_steps_per_side": self.min_steps,
                 "components": {k: c.as_dict() for k, c in self.components.items()}}
@@ -520,8 +607,9 @@ def score_walk(summary: Any, bands: Bands | None = None, *, task: str = "walk",
     ``summary``: a :class:`sacrum.metrics.WalkSummary` (any object with its fields).
     ``bands``: from :func:`load_bands` (default: the packaged bands). ``task``: the task's
     name (scored only if the bands list it). ``steps``: the task's
-    :class:`sacrum.metrics.StepMetrics`, to count the used steps of each side (without
-    them, ``summary.n_steps_by_side`` if it has one, else only the total is checked).
+    :class:`sacrum.metrics.StepMetrics`, to count the used steps of each side and to
+    estimate the score's interval by resampling them (without them, no interval, and
+    ``summary.n_steps_by_side`` if it has one, else only the total, is checked).
     """
     bands = bands or load_bands()
     need = bands.min_steps_per_side
@@ -543,15 +631,37 @@ def score_walk(summary: Any, bands: Bands | None = None, *, task: str = "walk",
     use = [c for c in comps.values() if c.score_0_100 is not None and c.weight > 0]
     if why_not is None and not use:
         why_not = "no score: no component could be scored"
+    score = interval = total_reps = None
+    iv_note = ""
+    if why_not is None:
+        w = sum(c.weight for c in use)
+        score = sum(c.weight * c.score_0_100 for c in use) / w
+        if steps is not None:  # step 5: the interval
+            total_reps, comp_reps = _replicates(bands, summary, steps, comps, use)
+            for name, r in comp_reps.items():
+                comps[name].replicates = r
+                comps[name].interval = _percentile_interval(r, comps[name].score_0_100,
+                                                            bands.interval)
+            interval = _percentile_interval(total_reps, score, bands.interval)
+            why_not = _too_wide(interval, total_reps, by_side, bands.interval)
+            if why_not is None:
+                iv_note = (f"; {100 * bands.interval.level:.0f} % interval "
+                           f"{interval[0]:.0f}–{interval[1]:.0f} from "
+                           f"{bands.interval.n_bootstrap} resamples of the steps")
+        else:
+            iv_note = "; no interval (the steps were not given)"
     if why_not is not None:  # the values against their bands, without points
+        old = comps
         comps = {name: _component(spec, summary, n_used, False)
                  for name, spec in bands.components.items()}
-        return TaskScore(task, None, comps, n_used, need, why_not, by_side)
+        for name, c in comps.items():  # a withheld score keeps its intervals, to read
+            c.interval, c.replicates = old[name].interval, old[name].replicates
+        return TaskScore(task, None, comps, n_used, need, why_not, by_side,
+                         interval=interval, replicates=total_reps,
+                         interval_level=bands.interval.level)
 
-    w = sum(c.weight for c in use)
-    score = sum(c.weight * c.score_0_100 for c in use) / w
     sides = ", ".join(f"{by_side[s]} {SIDE_WORDS[s]}" for s in SIDES if by_side[s] is not None)
-    msg = f"from {n_used} used steps" + (f" ({sides} stance)" if sides else "")
+    msg = f"from {n_used} used steps" + (f" ({sides} stance)" if sides else "") + iv_note
     left_out = [c for c in comps.values() if c.score_0_100 is None and c.weight > 0]
     if left_out:
         msg += "; " + "; ".join(f"{c.name} left out ({c.reason.removeprefix('not scored: ')})"
@@ -559,7 +669,85 @@ def score_walk(summary: Any, bands: Bands | None = None, *, task: str = "walk",
         msg += f"; the weights of {', '.join(c.name for c in use)} were rescaled to sum to 1"
     if count_note:
         msg += f"; {count_note}"
-    return TaskScore(task, score, comps, n_used, need, msg, by_side)
+    return TaskScore(task, score, comps, n_used, need, msg, by_side, interval=interval,
+                     replicates=total_reps, interval_level=bands.interval.level)
+
+
+def _replicates(bands: Bands, summary: Any, steps, comps: dict[str, Component],
+                use: list[Component]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Step 5: the task score (and each scored component) of every bootstrap resample of
+    the used steps: the step-derived values recomputed (``metrics.bootstrap_step_statistics``),
+    the others (regularity, harmonic ratios) held at the summary's; the same items, bands
+    and weights as the point score."""
+    from sacrum.metrics import bootstrap_step_statistics
+
+    spec = bands.interval
+    stats = bootstrap_step_statistics(steps, n_boot=spec.n_bootstrap, seed=spec.seed)
+    n = spec.n_bootstrap
+    comp_reps: dict[str, np.ndarray] = {}
+    for name, cspec in bands.components.items():
+        c = comps[name]
+        if c.score_0_100 is None:
+            continue
+        have = {i.name for i in c.items if i.value is not None}
+        cols, weights, required = [], [], []
+        for it in cspec.items:
+            if it.weight <= 0 or it.name not in have:
+                continue                   # as the point score: not counted, or no value
+            if it.metric in stats:
+                v = stats[it.metric]
+            else:
+                x, _ = _lookup(summary, it.metric)
+                v = np.full(n, np.nan if x is None else x)
+            cols.append(it.band.points_array(v))
+            weights.append(it.weight)
+            required.append(not it.optional)
+        p = np.stack(cols, axis=1)
+        ok = np.isfinite(p)
+        w = np.array(weights)
+        if cspec.combine == "worst":
+            r = np.where(ok, p, np.inf).min(axis=1)
+        else:
+            with np.errstate(invalid="ignore", divide="ignore"):
+                r = (np.where(ok, p, 0.0) * w).sum(axis=1) / (ok * w).sum(axis=1)
+        bad = (~ok[:, np.array(required, bool)]).any(axis=1) | ~ok.any(axis=1)
+        comp_reps[name] = np.where(bad, np.nan, r)
+    w = np.array([c.weight for c in use])
+    total = (np.stack([comp_reps[c.name] for c in use], axis=1) * w).sum(axis=1) / w.sum()
+    return total, comp_reps
+
+
+def _percentile_interval(reps: np.ndarray, point: float | None, spec: IntervalSpec
+                         ) -> tuple[float, float] | None:
+    """The percentile interval of the finite replicates, widened to hold the point value
+    (a median's bootstrap can sit to one side of it); None with fewer than half finite."""
+    r = reps[np.isfinite(reps)]
+    if len(r) < 0.5 * len(reps) or not len(r):
+        return None
+    lo, hi = (float(x) for x in np.percentile(r, spec.percentiles))
+    if point is not None:
+        lo, hi = min(lo, point), max(hi, point)
+    return lo, hi
+
+
+def _too_wide(interval: tuple[float, float] | None, reps: np.ndarray,
+              by_side: dict[str, int | None], spec: IntervalSpec) -> str | None:
+    """Why the score is withheld for its uncertainty (None: it is not)."""
+    counts = " and ".join(f"{by_side[s] or 0} {SIDE_WORDS[s]}" for s in SIDES)
+    if interval is None:
+        bad = int((~np.isfinite(reps)).sum())
+        return (f"no score: in {bad} of {len(reps)} resamples of the {counts} stance steps a "
+                "value the score needs could not be computed, so how sure the score is "
+                "cannot be said (docs/scoring.md, 'How sure is the score')")
+    width = interval[1] - interval[0]
+    if width > spec.max_width_points:
+        return (f"no score: from these {counts} stance steps the score could lie anywhere "
+                f"from {interval[0]:.0f} to {interval[1]:.0f} ({100 * spec.level:.0f} % "
+                f"interval, {width:.0f} points wide; the limit is "
+                f"{spec.max_width_points:g}): the steps differ too much for so few of them "
+                "to pin it down; a longer walk, or repeating the walk test, would narrow it "
+                "(docs/scoring.md, 'How sure is the score')")
+    return None
 
 
 def _too_few(by_side: dict[str, int | None], n_used: int, need: int) -> str | None:
@@ -605,6 +793,7 @@ def score_session(task_scores: list[TaskScore]) -> TaskScore:
         return TaskScore("session", None, {}, n_all, need, msg, by_side)
     n = sum(t.n_steps_used for t in scored)
     score = sum(_weight(t) * t.score for t in scored) / sum(_weight(t) for t in scored)
+    total_reps = _pooled_replicates([(_weight(t), t.score, t.replicates) for t in scored])
     names = list(dict.fromkeys(k for t in scored for k in t.components))
     comps = {}
     for name in names:
@@ -614,9 +803,14 @@ def score_session(task_scores: list[TaskScore]) -> TaskScore:
         cscore = sum(_weight(t) * c.score_0_100 for t, c in have) / m if m else None
         reason = (parts[0][1].reason if len(parts) == 1
                   else "; ".join(f"{t.task}: {c.reason}" for t, c in parts))
+        creps = _pooled_replicates([(_weight(t), c.score_0_100, c.replicates)
+                                    for t, c in have])
         comps[name] = Component(
             name, cscore, {t.task: c.score_0_100 for t, c in parts},
-            {t.task: "points" for t, _ in parts}, {}, parts[0][1].weight, reason)
+            {t.task: "points" for t, _ in parts}, {}, parts[0][1].weight, reason,
+            interval=(None if creps is None or cscore is None else
+                      _percentile_interval(creps, cscore, _session_spec(scored))),
+            replicates=creps)
     parts = ", ".join(f"{t.task} {t.score:.0f}, {t.basis or f'{t.n_steps_used} steps'}"
                       for t in scored)
     msg = (f"from {len(scored)} task{'s' if len(scored) > 1 else ''} ({parts}), "
@@ -627,7 +821,31 @@ def score_session(task_scores: list[TaskScore]) -> TaskScore:
                 + " steps: docs/scoring.md, 'The session')")
     if skipped:
         msg += "; left out: " + skipped_msg
-    return TaskScore("session", score, comps, n, need, msg, by_side)
+    interval = (None if total_reps is None
+                else _percentile_interval(total_reps, score, _session_spec(scored)))
+    return TaskScore("session", score, comps, n, need, msg, by_side, interval=interval,
+                     replicates=total_reps, interval_level=_session_spec(scored).level)
+
+
+def _session_spec(scored: list[TaskScore]) -> IntervalSpec:
+    """The interval level of the session: that of its first task with an interval."""
+    level = next((t.interval_level for t in scored if t.replicates is not None), 0.90)
+    return IntervalSpec(level=level)
+
+
+def _pooled_replicates(parts: list[tuple[float, float, np.ndarray | None]]
+                       ) -> np.ndarray | None:
+    """The weighted mean of the tasks' bootstrap scores, resample by resample (the tasks'
+    resamples are independent: their steps are different steps); a task without them counts
+    with its score. None when no task has them."""
+    lens = {len(r) for _, _, r in parts if r is not None}
+    if len(lens) != 1 or not parts:
+        return None
+    n = lens.pop()
+    w = sum(x for x, _, _ in parts)
+    if not w > 0:
+        return None
+    return sum(x * (r if r is not None else np.full(n, v)) for x, v, r in parts) / w
 
 
 # ---- single-leg stance, step-down and step-up ----------------------------------------------
@@ -723,7 +941,8 @@ def score_repetitions(metrics: dict[str, Any], bands: Bands | None = None, *,
     return _score_components(task, rb.components, metrics, n, why, weight, basis)
 
 
-__all__ = ["Band", "Bands", "BandsError", "Component", "ComponentSpec", "HoldBands", "Item",
-           "ItemSpec", "RepetitionBands", "TaskScore", "load_bands", "parse_bands",
+__all__ = ["Band", "Bands", "BandsError", "Component", "ComponentSpec", "HoldBands",
+           "IntervalSpec", "Item", "ItemSpec", "RepetitionBands", "TaskScore", "format_score",
+           "load_bands", "parse_bands",
            "score_repetitions", "score_session", "score_single_leg_stance", "score_walk"]
 
