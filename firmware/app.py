@@ -7,6 +7,7 @@ link (BLE or USB serial), the clock -- so the same code runs on the board and,
 under the unix MicroPython port, in the firmware-in-the-loop simulator.
 """
 
+import gc
 import math
 import struct
 from array import array
@@ -26,19 +27,26 @@ STEP_MS = const(10)
 _REST_GYRO_RADPS = 0.05  # calibration refuses if any axis moves more than this from its mean
 _DISCONNECTED_STOP_MS = const(300_000)  # stop streaming after 5 min without a host
 _BATTERY_EVERY_MS = const(10_000)
+_STALL_PERIODS = const(20)  # no sample for this many periods: re-probe and re-init the IMU
+_RETRY_MS = const(100)  # between two recovery attempts of a failing IMU or bus
+_LOAD_WINDOW_MS = const(4000)  # loop load is measured over this window
+_ENODEV = const(19)  # errno: the IMU does not acknowledge (no power)
 
 
 class Device:
-    def __init__(self, i2c, link, clock, config, battery=None, led=None, reset=None, log=None):
+    def __init__(self, i2c, link, clock, config, battery=None, led=None, reset=None, log=None,
+                 wdt=None, recovery=None, boot_fault=sp.FAULT_NONE):
         self.link = link
+        self.wdt = wdt
         self.clock = clock
         self.config = config
         self.battery = battery
         self.led = led
         self._reset = reset
         self._log = log
-        self.imu = MPU6050(i2c)
-        self.fault = sp.FAULT_NONE
+        self.imu = MPU6050(i2c, recovery=recovery)
+        self.fault = boot_fault  # the latest fault code (SPEC 2.2), sticky
+        self.fault_events = 1 if boot_fault else 0
         try:
             self.imu_type = self.imu.probe()
         except IMUError as e:
@@ -54,11 +62,25 @@ class Device:
         self._ticks = clock.ticks_us()
         self.now_us = 0  # device time, µs since boot (unwrapped)
         self._last_read_us = 0
-        self._disconnected_ms = 0
         self._battery_ms = 0
         self._calib = None  # [token, samples left, n, sx, sy, sz, min/max per axis...]
         self._pending_flags = 0
         self._bus_errors = 0
+        self._retry_ms = 0  # next IMU / bus recovery attempt
+        self._link_lost_ms = -1  # when the host went away while streaming (-1: it is here)
+        self._irq_errors = 0
+        self._disconnects = 0
+        self._battery_pct = -1
+        self._save_due = False  # config changed: written after the sample loop
+        self._recovered = False
+        self._alloc = 0
+        self.gc_runs = 0  # garbage collections seen (the heap shrank between two steps)
+        self.load_permille = 0  # loop busy time / wall time over the last window, ‰ of a core
+        self.step_max_us = 0  # longest step in the last window
+        self._busy_us = 0
+        self._win_max_us = 0
+        self._win_start_ms = 0
+        self._t_start = 0
         self.pk = Packetizer(link.mtu, serial=link.serial, time_of=self._time_of)
         b = config["gyro_bias_mradps"]
         self.fusion = Fusion(1.0 / config["rate_hz"])
@@ -69,6 +91,17 @@ class Device:
     def log_error(self, message):
         if self._log is not None:
             self._log(message)
+
+    def _fault_event(self, code, message):
+        """A fault happened (and is being healed): latest code, count, flag, log."""
+        self.fault = code
+        self.fault_events += 1
+        self._recovered = True  # FLAG_RECOVERED on the next packet that goes out
+        self.log_error(message)
+
+    def _save_config(self):
+        """Flash writes stall the CPU for tens of ms: never inside the sample loop."""
+        self._save_due = True
 
     def _time_of(self, k):
         return self.sclock.time_us(k)
@@ -95,48 +128,145 @@ class Device:
 
     # -- main loop -----------------------------------------------------------------
     def step(self):
+        self.sample_step()
+        self.service_step()
+
+    def sample_step(self):
+        """The per-sample path: FIFO -> sample clock -> fusion -> packets -> link.
+        Allocates nothing (``sacrum simulate --heap-locked`` runs it with the
+        heap locked) except when healing a fault."""
+        self._t_start = self.clock.ticks_us()
         self._tick()
         now_ms = self.now_us // 1000
-        if self.imu_type != sp.IMU_NONE:
-            self._read_sensor()
-        for cmd in self.link.poll():
+        self._watch_link(now_ms)
+        if self.imu_type != sp.IMU_NONE and self._read_sensor() == 0:
+            self._watch_imu(now_ms)
+        if self.wdt is not None:
+            self.wdt.feed()
+
+    def service_step(self):
+        """Commands, the no-host stop, battery, LED, config writes, measurements."""
+        now_ms = self.now_us // 1000
+        link = self.link
+        for cmd in link.poll():
             resp = self.handler.handle(cmd)
             if resp is not None:
                 self.link.send_response(resp)
-        if self.streaming and not self.link.connected:
-            self._disconnected_ms += STEP_MS
-            if self._disconnected_ms > _DISCONNECTED_STOP_MS:
-                self.streaming = False
+        if self.streaming and not link.connected:  # no host: stop after a while (time, not steps)
+            if self._link_lost_ms < 0:
+                self._link_lost_ms = now_ms
+            elif now_ms - self._link_lost_ms > _DISCONNECTED_STOP_MS:
+                self.stop_stream()
         else:
-            self._disconnected_ms = 0
+            self._link_lost_ms = -1
         if self.battery is not None and now_ms - self._battery_ms >= _BATTERY_EVERY_MS:
             self._battery_ms = now_ms
             self.battery.read()
+            pct = self.battery.percent
+            if pct != self._battery_pct and pct <= 100:
+                self._battery_pct = pct
+                link.set_battery(pct)  # Battery Level, notified on change
+        if self._save_due:
+            self._save_due = False
+            try:
+                self.config.save()
+            except OSError as e:
+                self.log_error("config save: %s" % e)
         if self.led is not None:
-            self.led.set("fault" if self.fault in (sp.FAULT_IMU_MISSING, sp.FAULT_IMU_BUS)
+            self.led.set("fault" if self.imu_type == sp.IMU_NONE or self.imu.fault
                          else "streaming" if self.streaming
                          else "connected" if self.link.connected else "advertising")
             self.led.step(now_ms)
         if self.reboot_at_ms is not None and now_ms >= self.reboot_at_ms and self._reset:
             self._reset()
+        self._measure(now_ms, self._t_start)
+
+    def _measure(self, now_ms, t_start):
+        """Loop load and GC count, for GET_STATUS (what a real board tells about itself)."""
+        alloc = gc.mem_alloc()
+        if alloc < self._alloc:
+            self.gc_runs = (self.gc_runs + 1) & 0xFFFF
+        self._alloc = alloc
+        clock = self.clock
+        busy = clock.ticks_diff(clock.ticks_us(), t_start)
+        self._busy_us += busy
+        if busy > self._win_max_us:
+            self._win_max_us = busy
+        span = now_ms - self._win_start_ms
+        if span >= _LOAD_WINDOW_MS:
+            self.load_permille = min(1000, self._busy_us // span)
+            self.step_max_us = self._win_max_us
+            self._busy_us = 0
+            self._win_max_us = 0
+            self._win_start_ms = now_ms
+
+    # -- self-healing --------------------------------------------------------------
+    def _watch_link(self, now_ms):
+        """Count the radio's faults; re-size packets to the (new) link's MTU."""
+        link = self.link
+        if link.irq_errors != self._irq_errors:
+            self._irq_errors = link.irq_errors
+            self._fault_event(sp.FAULT_BLE_IRQ, "BLE handler raised (caught)")
+        if link.disconnects != self._disconnects:
+            self._disconnects = link.disconnects
+            if self.streaming:
+                self._fault_event(sp.FAULT_LINK_LOST, "host dropped the link while streaming")
+        if self.streaming and not link.serial and link.mtu != self.pk.mtu:
+            packet = self.pk.set_mtu(link.mtu)  # the partial packet goes out as it is
+            if packet is not None and not link.send_data(packet):
+                self.pk.not_sent()
+
+    def _watch_imu(self, now_ms):
+        """No sample this step. A stuck bus is clocked free; an IMU that gave no
+        sample for _STALL_PERIODS periods (asleep after a power glitch, FIFO off)
+        is re-probed and re-initialised. The samples it did not take show as an
+        exact gap: the sample count jumps to the sample period due now."""
+        imu = self.imu
+        if now_ms < self._retry_ms:
+            return
+        if imu.fault:
+            if imu.bus_stuck:
+                self._retry_ms = now_ms + _RETRY_MS
+                if imu.recover_bus():
+                    self._fault_event(sp.FAULT_BUS_STUCK, "I2C bus stuck; clocked free")
+            return  # the next read tells whether the bus works again
+        if self.now_us - self._last_read_us <= _STALL_PERIODS * self.period_us:
+            return
+        self._retry_ms = now_ms + _RETRY_MS
+        errno_seen = imu.last_errno
+        try:
+            imu.reinit()
+        except IMUError:
+            return  # still gone: tried again in _RETRY_MS
+        code = sp.FAULT_IMU_POWER if errno_seen == _ENODEV else sp.FAULT_IMU_RESET
+        imu.last_errno = 0
+        self._resume_after_gap()
+        self._fault_event(code, "IMU stalled; re-initialised")
+
+    def _resume_after_gap(self):
+        """The FIFO was restarted: skip the sample count to the period due now."""
+        lost = self.sclock.due_at(self.now_us) - self.sclock.count
+        if lost > 0:
+            self.sclock.skipped(lost)
+            if self.streaming:
+                self.pk.skip(lost)
+        self._last_read_us = self.now_us
 
     def _read_sensor(self):
+        """Drain the FIFO into packets; returns the number of samples read."""
         imu = self.imu
         n = imu.read(self.raw, MAX_BATCH)
         if imu.overflow:
             # the FIFO was reset: the samples since the last good read are gone,
             # but they were taken, so the sample counter advances over them
-            lost = (self.now_us - self._last_read_us) // self.period_us
             imu.overflow = False
-            self.sclock.skipped(lost)
-            if self.streaming:
-                self.pk.skip(lost)
+            self._resume_after_gap()
             self._pending_flags |= sp.FLAG_FIFO_OVERFLOW
         if imu.bus_errors != self._bus_errors:
             self._bus_errors = imu.bus_errors
             self._pending_flags |= sp.FLAG_SENSOR_FAULT
         if n == 0:
-            return
+            return 0
         self._last_read_us = self.now_us
         self.sclock.on_read(self.now_us, n)
         first = self.sclock.count - n
@@ -152,6 +282,8 @@ class Device:
             base_flags |= sp.FLAG_CLIPPING
         if self.battery is not None and self.battery.low:
             base_flags |= sp.FLAG_LOW_BATTERY
+        if self._recovered:  # until a packet carrying it was sent
+            base_flags |= sp.FLAG_RECOVERED
         self._pending_flags = 0
         for i in range(n):
             j = 6 * i
@@ -179,8 +311,13 @@ class Device:
                 to_i16(gx - bias[0], sp.GYR_SCALE), to_i16(gy - bias[1], sp.GYR_SCALE),
                 to_i16(gz - bias[2], sp.GYR_SCALE),
             )
-            if packet is not None and not self.link.send_data(packet):
-                self.pk.not_sent()
+            if packet is not None:
+                if self.link.send_data(packet):
+                    base_flags &= ~sp.FLAG_RECOVERED
+                    self._recovered = False
+                else:
+                    self.pk.not_sent()
+        return n
 
     # -- gyro calibration ---------------------------------------------------------------
     def _calibrate_sample(self, gx, gy, gz):
@@ -208,7 +345,7 @@ class Device:
             return
         self.fusion.set_bias(mean[0], mean[1], mean[2])
         self.config.set("gyro_bias_mradps", [int(round(m * 1000)) for m in mean])
-        self.config.save()
+        self._save_config()
         payload = struct.pack("<hhh", *(sp.to_i16(m, sp.GYR_SCALE) for m in mean))
         self.link.send_response(sp.encode_response(token, sp.OP_CALIBRATE_GYRO, sp.RESULT_OK,
                                                    payload))
@@ -220,6 +357,7 @@ class Device:
         if not self.streaming:
             self.pk.set_link(self.link.serial, self.link.mtu)
             self.streaming = True
+            self._disconnects = self.link.disconnects
         return sp.RESULT_OK
 
     def stop_stream(self):
@@ -231,7 +369,7 @@ class Device:
         if self.streaming:
             return sp.RESULT_BUSY
         self.config.set("rate_hz", rate_hz)
-        self.config.save()
+        self._save_config()
         self._apply_rate(rate_hz)
         return sp.RESULT_OK
 
@@ -255,7 +393,7 @@ class Device:
             q = (c * w - s * z, c * x - s * y, c * y + s * x, c * z + s * w)
             q_raw = [sp.to_i16(v, sp.Q_SCALE) for v in q]
         self.config.set("mount", list(q_raw))
-        self.config.save()
+        self._save_config()
         return sp.RESULT_OK, tuple(q_raw)
 
     def identify(self, seconds):
@@ -280,7 +418,7 @@ class Device:
 
     def set_name(self, name):
         self.config.set("name", name)
-        self.config.save()
+        self._save_config()
         self.link.set_name(name)
         return sp.RESULT_OK
 
@@ -290,7 +428,7 @@ class Device:
 
     def set_link(self, link):
         self.config.set("link", link)
-        self.config.save()
+        self._save_config()
         if link != (1 if self.link.serial else 0):
             self.reboot_at_ms = self.now_us // 1000 + 200  # the link is chosen at boot
         return sp.RESULT_OK
@@ -298,8 +436,9 @@ class Device:
 
 def run(device, clock, on_stable=None, stable_after_ms=60_000):
     """The main loop: one step every STEP_MS. ``on_stable`` is called once after
-    ``stable_after_ms`` of running (main.py then clears its crash counter)."""
-    while True:
+    ``stable_after_ms`` of running (main.py then clears its crash counter).
+    Returns when the serial link's REPL escape was typed."""
+    while not device.link.escape:
         device.step()
         if on_stable is not None and device.now_us >= stable_after_ms * 1000:
             on_stable()

@@ -8,6 +8,17 @@ Flow control: the ESP32's BLE stack refuses a notification (``OSError``,
 ENOMEM) when its buffers are full. The packet is then dropped and counted by
 the caller (the device's ``dropped`` counter goes out in every DATA packet);
 nothing queues up in RAM, so a slow central costs samples, never memory.
+
+The IRQ handler is guarded: MicroPython sets a BLE handler that lets an
+exception escape to None for good (extmod/modbluetooth.c, ``invoke_irq_handler``:
+"Uncaught exception, print it out ... disable the BLE IRQ handler"), which
+would end all connects and commands until a reboot. So ``_irq`` catches
+everything, counts it in ``irq_errors`` (the device reports it as a fault) and
+does no radio calls that can fail except ``gatts_read``: advertising again
+after a disconnect is left to ``poll()`` in the main loop, retried until it
+works. ``conn`` is read once per notification: a disconnect IRQ may run
+between any two bytecodes (the ESP32 port schedules BLE events), so a second
+read could give None.
 """
 
 import struct
@@ -65,12 +76,18 @@ class BleLink:
         self.conn = None
         self.mtu = sp.MIN_MTU
         self.notify_failures = 0
+        self.escape = False  # only the serial link has a REPL escape
+        self.irq_errors = 0  # exceptions caught in the IRQ handler
+        self.disconnects = 0
+        self.battery_pct = -1
+        self._adv_due = True
         self._cmds = []
         self._out = []  # reused by poll()
         self._reasm = sp.Reassembler()
         self._tag = 0
         ble.active(True)
         ble.config(mtu=_PREFERRED_MTU)
+        ble.config(gap_name=name)  # else the GAP name stays "MPY ESP32" until a rename
         ble.irq(self._irq)
         service = (uuid(sp.SERVICE_UUID), (
             (uuid(sp.DATA_CHAR_UUID), _FLAG_NOTIFY),
@@ -87,7 +104,7 @@ class BleLink:
         ble.gatts_write(h_mfr, b"sacrum")
         ble.gatts_write(h_model, model.encode())
         ble.gatts_write(h_fw, firmware.encode())
-        ble.gatts_write(self.h_battery, b"\xff")
+        ble.gatts_write(self.h_battery, b"\x00")  # until the first ADC reading
         self.advertise()
 
     @property
@@ -95,8 +112,15 @@ class BleLink:
         return self.conn is not None
 
     def advertise(self):
+        """Start advertising; False (retried by ``poll``) if the stack refuses."""
         adv, resp = advertising_payload(self.name)
-        self.ble.gap_advertise(_ADV_INTERVAL_US, adv_data=adv, resp_data=resp)
+        try:
+            self.ble.gap_advertise(_ADV_INTERVAL_US, adv_data=adv, resp_data=resp)
+        except OSError:
+            self._adv_due = True
+            return False
+        self._adv_due = False
+        return True
 
     def set_name(self, name):
         self.name = name
@@ -105,21 +129,37 @@ class BleLink:
             self.advertise()
 
     def set_battery(self, percent):
-        self.ble.gatts_write(self.h_battery, bytes((min(percent, 100),)))
+        """Battery Level (0x2A19), 0-100 %; notified to a subscribed central on change."""
+        percent = max(0, min(percent, 100))
+        if percent == self.battery_pct:
+            return
+        self.battery_pct = percent
+        try:
+            self.ble.gatts_write(self.h_battery, bytes((percent,)), True)
+        except OSError:
+            self.battery_pct = -1  # try again with the next reading
 
     def _irq(self, event, data):
+        try:
+            self._on_event(event, data)
+        except Exception:  # escaping would disable the handler for good
+            self.irq_errors += 1
+
+    def _on_event(self, event, data):
         if event == _IRQ_CENTRAL_CONNECT:
-            self.conn = data[0]
+            conn = data[0]
+            self.conn = conn
             self.mtu = sp.MIN_MTU
             try:  # ask for the larger MTU ourselves: some centrals never do
-                self.ble.gattc_exchange_mtu(self.conn)
+                self.ble.gattc_exchange_mtu(conn)
             except OSError:
                 pass  # the central's MTU stays; packets are sized to it
         elif event == _IRQ_CENTRAL_DISCONNECT:
             self.conn = None
             self.mtu = sp.MIN_MTU
+            self.disconnects += 1
             self._reasm.reset()
-            self.advertise()  # a host can reconnect without a reboot
+            self._adv_due = True  # advertised again from poll(): a host can reconnect
         elif event == _IRQ_GATTS_WRITE:
             conn, handle = data[0], data[1]
             if handle == self.h_control and conn == self.conn:
@@ -128,7 +168,10 @@ class BleLink:
             self.mtu = data[1]
 
     def poll(self):
-        """Commands written since the last poll (segments reassembled)."""
+        """Commands written since the last poll (segments reassembled); advertises
+        again if a disconnect (or a refused attempt) left the device silent."""
+        if self._adv_due and self.conn is None:
+            self.advertise()
         out = self._out
         del out[:]
         while self._cmds:
@@ -142,20 +185,22 @@ class BleLink:
         return out
 
     def _notify(self, handle, value):
-        if self.conn is None:
+        conn = self.conn  # once: a disconnect IRQ may set it to None at any time
+        if conn is None:
             return False
-        if len(value) <= self.mtu - sp.ATT_OVERHEAD:
+        mtu = self.mtu
+        if len(value) <= mtu - sp.ATT_OVERHEAD:
             try:
-                self.ble.gatts_notify(self.conn, handle, value)
+                self.ble.gatts_notify(conn, handle, value)
                 return True
             except OSError:
                 self.notify_failures += 1
                 return False
-        parts = sp.segment(value, self.mtu, self._tag)  # small MTU only
+        parts = sp.segment(value, mtu, self._tag)  # small MTU only
         self._tag = (self._tag + 1) & 0xFF
         for part in parts:
             try:
-                self.ble.gatts_notify(self.conn, handle, part)
+                self.ble.gatts_notify(conn, handle, part)
             except OSError:
                 self.notify_failures += 1
                 return False

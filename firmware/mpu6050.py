@@ -20,7 +20,10 @@ Steps of ``read()``:
 4. Decode into the caller's ``array('h')`` and note clipping.
 
 Bus errors: every I2C transaction is tried up to 4 times (1 + 3 retries);
-each OSError counts in ``bus_errors``. Retried register reads are invisible
+each OSError counts in ``bus_errors`` and its errno is kept in ``last_errno``.
+A timeout (ETIMEDOUT: SDA held low, the bus is stuck) is not retried -- each
+attempt would cost the whole I2C timeout -- and ``recover_bus()`` (nine SCL
+pulses and a STOP, firmware/i2cbus.py) is the cure. Retried register reads are invisible
 to the caller. If all attempts fail, ``read()`` returns 0 and sets ``fault``
 (it never raises); the samples stay queued in the chip and the next good
 ``read()`` returns them and clears ``fault``. A failed *FIFO burst* is not
@@ -94,6 +97,7 @@ _WHO_MPU9255 = const(0x73)
 _SAMPLE_BYTES = const(12)
 _MAX_SAMPLES = const(85)  # the largest FIFO assumed (1024 bytes) in whole records
 _ATTEMPTS = const(4)  # 1 try + 3 retries per I2C transaction
+_ETIMEDOUT = const(110)  # errno.ETIMEDOUT (MicroPython's value on every port)
 
 _G_MPS2 = 9.80665  # standard gravity
 _RAD_PER_DEG = 0.017453292519943295
@@ -126,9 +130,10 @@ class MPU6050:
     (FIFO resets that discarded samples).
     """
 
-    def __init__(self, i2c, addr=0x68):
+    def __init__(self, i2c, addr=0x68, recovery=None):
         self._i2c = i2c
         self._addr = addr
+        self._recovery = recovery  # i2cbus.BusRecovery, or None
         self._b1 = bytearray(1)
         self._count = bytearray(2)
         self._buf = bytearray(_MAX_SAMPLES * _SAMPLE_BYTES)
@@ -140,23 +145,33 @@ class MPU6050:
         self.who_am_i = -1
         self.fifo_size = 512
         self.rate_hz = 0
+        self._accel_range_g = 8
+        self._gyro_range_dps = 2000
         self.acc_mps2_per_lsb = 0.0
         self.gyr_radps_per_lsb = 0.0
         self.overflow = False
         self.clipped = False
         self.fault = False
         self.bus_errors = 0
+        self.last_errno = 0  # errno of the last failed I2C attempt
         self.overflows = 0
         self._resync = False  # the FIFO must be reset before it can be read again
 
     # --- bus access: every transaction retried, failures counted ------------------
+    def _failed(self, e):
+        """Count a failed attempt; True if retrying can help (not a stuck bus)."""
+        self.bus_errors += 1
+        self.last_errno = e.args[0] if e.args else 0
+        return self.last_errno != _ETIMEDOUT
+
     def _read_into(self, reg, buf):
         for _ in range(_ATTEMPTS):
             try:
                 self._i2c.readfrom_mem_into(self._addr, reg, buf)
                 return True
-            except OSError:
-                self.bus_errors += 1
+            except OSError as e:
+                if not self._failed(e):
+                    break
         return False
 
     def _write(self, reg, value):
@@ -166,9 +181,34 @@ class MPU6050:
             try:
                 self._i2c.writeto_mem(self._addr, reg, b)
                 return True
-            except OSError:
-                self.bus_errors += 1
+            except OSError as e:
+                if not self._failed(e):
+                    break
         return False
+
+    @property
+    def bus_stuck(self):
+        """The last failure was a timeout: SDA is probably held low."""
+        return self.fault and self.last_errno == _ETIMEDOUT
+
+    def recover_bus(self):
+        """Clock the stuck slave free and rebuild the bus; True if the bus is free."""
+        if self._recovery is None:
+            return False
+        bus = self._recovery.recover()
+        if bus is None:
+            return False
+        self._i2c = bus
+        self.last_errno = 0
+        return True
+
+    def reinit(self):
+        """Probe, configure at the current rate and start again (after a stall or a
+        power glitch: the chip wakes asleep with its FIFO off). Raises IMUError."""
+        rate = self.rate_hz
+        self.probe()
+        self.configure(rate, self._accel_range_g, self._gyro_range_dps)
+        self.start()
 
     def _set(self, reg, value):
         """Write a configuration register or raise IMUError."""
@@ -261,6 +301,8 @@ class MPU6050:
         if self.imu_type != IMU_MPU6050:  # on the 6050 0x1D is not this register
             self._set(_ACCEL_CONFIG2, dlpf)  # FIFO_SIZE 0, ACCEL_FCHOICE_B 0
         self.rate_hz = rate_hz
+        self._accel_range_g = accel_range_g
+        self._gyro_range_dps = gyro_range_dps
         self.acc_mps2_per_lsb = _G_MPS2 * accel_range_g / 32768
         self.gyr_radps_per_lsb = _RAD_PER_DEG / lsb_per_dps
 

@@ -26,15 +26,20 @@ class Packetizer:
         self.set_mtu(mtu)
 
     def set_mtu(self, mtu):
-        """Samples per packet for this link: the serial link always takes 11."""
+        """Samples per packet for this link (re-derived on every (re)connect): the
+        serial link always takes 11. A partial packet is finished as it is
+        (fewer samples) and returned, so no sample is lost; else None."""
+        packet = self._finish(self.count) if self.count else None
         self.mtu = mtu
         self.n = sp.MAX_SAMPLES if self.serial else sp.samples_per_packet(mtu)
         self.size = sp.data_packet_size(self.n)
         self.view = memoryview(self.buf)[:self.size]
         self.count = 0
+        return packet
 
     def set_link(self, serial, mtu=sp.MIN_MTU):
         self.serial = serial
+        self.count = 0
         self.set_mtu(mtu)
 
     def add(self, index, period_us, flags, qw, qx, qy, qz, ax, ay, az, gx, gy, gz):
@@ -53,13 +58,17 @@ class Packetizer:
         self.count = i + 1
         if self.count < self.n:
             return None
-        self.t_us = self.time_of(self.first) if self.time_of else self.first * period_us
-        sp.pack_data_header_into(self.buf, self.seq, self.sample_seq, self.t_us,
-                                 self.period_us, self.dropped, self.flags, self.n)
-        self.seq = (self.seq + 1) & 0xFFFF
-        self.sample_seq = (self.sample_seq + self.n) & 0xFFFF
         self.count = 0
-        return self.view
+        return self._finish(self.n)
+
+    def _finish(self, n):
+        """Header for the ``n`` samples in the buffer; the packet as a memoryview."""
+        self.t_us = self.time_of(self.first) if self.time_of else self.first * self.period_us
+        sp.pack_data_header_into(self.buf, self.seq, self.sample_seq, self.t_us,
+                                 self.period_us, self.dropped, self.flags, n)
+        self.seq = (self.seq + 1) & 0xFFFF
+        self.sample_seq = (self.sample_seq + n) & 0xFFFF
+        return self.view if n == self.n else memoryview(self.buf)[:sp.data_packet_size(n)]
 
     def skip(self, samples):
         """Samples the sensor lost (FIFO overflow): the partial packet is abandoned

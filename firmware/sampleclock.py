@@ -98,6 +98,13 @@ class SampleClock:
         """Samples lost to a FIFO overflow still took their time."""
         self.count += samples
 
+    def due_at(self, now_us):
+        """Index of the first sample taken after ``now_us`` (after a FIFO restart
+        at ``now_us``: the samples before it were not delivered)."""
+        if self.t0_us is None:
+            return self.count
+        return (((now_us - self.t0_us) << _Q) // self.period_q) + 1
+
     def time_us(self, k):
         """Device time of sample k (0 = the first since reset), µs."""
         return self.t0_us + ((k * self.period_q) >> _Q)

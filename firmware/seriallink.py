@@ -3,15 +3,27 @@
 ``write`` sends bytes to the host, ``read`` returns whatever bytes have
 arrived (b"" when none, never blocking). On the board these are the USB-CDC
 stdout/stdin with Ctrl-C disabled (see main.py); in the simulator, files.
+
+The way back to the REPL without the BOOT button: Ctrl-C pressed five times
+in a row (``ESCAPE_RUN`` bytes 0x03 in a row, the bytes a terminal or
+``mpremote`` sends) sets ``escape``; the main loop then ends and main.py
+reboots once into the REPL with the watchdog off. COBS frames from the sacrum
+host never hold five 0x03 bytes in a row (that would need a command packet
+containing 03 03 00 03 03, which no valid command argument is).
 """
 
 import sacrum_protocol as sp
+from micropython import const
+
+ESCAPE_RUN = const(5)
 
 
 class SerialLink:
     serial = True
     mtu = 0  # not a BLE link: packets are never segmented
     connected = True  # a serial host cannot be seen; the frames go out regardless
+    irq_errors = 0  # no radio, no IRQ handler
+    disconnects = 0
 
     def __init__(self, write, read):
         self._write = write
@@ -20,9 +32,14 @@ class SerialLink:
         self._out = []
         self.corrupt_frames = 0
         self.write_failures = 0
+        self.escape = False  # the user asked for the REPL (ESCAPE_RUN Ctrl-C)
+        self._run = 0  # 0x03 bytes in a row so far
 
     def set_name(self, name):
         pass
+
+    def set_battery(self, percent):
+        pass  # the host reads it with GET_STATUS
 
     def _send(self, packet):
         try:
@@ -43,6 +60,12 @@ class SerialLink:
         del out[:]
         data = self._read()
         if data:
+            run = self._run
+            for b in data:
+                run = run + 1 if b == 0x03 else 0
+                if run >= ESCAPE_RUN:
+                    self.escape = True
+            self._run = run
             for frame in self._splitter.feed(data):
                 try:
                     out.append(sp.decode_frame(frame))

@@ -70,6 +70,7 @@ FLAG_CLIPPING = const(0x04)
 FLAG_LOW_BATTERY = const(0x08)
 FLAG_FIFO_OVERFLOW = const(0x10)
 FLAG_SENSOR_FAULT = const(0x20)
+FLAG_RECOVERED = const(0x40)  # 1.1: the device healed a fault before this packet
 FLAG_NAMES = (
     (FLAG_CALIBRATING, "calibrating"),
     (FLAG_AT_REST, "at_rest"),
@@ -77,6 +78,7 @@ FLAG_NAMES = (
     (FLAG_LOW_BATTERY, "low_battery"),
     (FLAG_FIFO_OVERFLOW, "fifo_overflow"),
     (FLAG_SENSOR_FAULT, "sensor_fault"),
+    (FLAG_RECOVERED, "recovered"),
 )
 
 # --- COMMAND / RESPONSE (SPEC 2.2) ------------------------------------------
@@ -184,6 +186,20 @@ FAULT_NONE = const(0)
 FAULT_IMU_MISSING = const(1)
 FAULT_IMU_BUS = const(2)
 FAULT_CONFIG_RESET = const(3)
+# 1.1: faults the device healed by itself (the code stays until the next one)
+FAULT_IMU_RESET = const(4)  # the IMU stalled (woke asleep, FIFO off) and was re-initialised
+FAULT_BUS_STUCK = const(5)  # SDA was held low; the bus was clocked free
+FAULT_IMU_POWER = const(6)  # the IMU lost power (NACKs), then was re-initialised
+FAULT_BLE_IRQ = const(7)  # an exception inside the BLE event handler was caught
+FAULT_LINK_LOST = const(8)  # the host dropped the link while streaming
+FAULT_WATCHDOG = const(9)  # the last reset was the watchdog's
+FAULT_NAMES = {
+    FAULT_NONE: "none", FAULT_IMU_MISSING: "IMU missing", FAULT_IMU_BUS: "IMU bus errors",
+    FAULT_CONFIG_RESET: "config reset to defaults", FAULT_IMU_RESET: "IMU re-initialised",
+    FAULT_BUS_STUCK: "I2C bus recovered", FAULT_IMU_POWER: "IMU power lost",
+    FAULT_BLE_IRQ: "BLE handler error", FAULT_LINK_LOST: "link lost while streaming",
+    FAULT_WATCHDOG: "watchdog reset",
+}
 
 # --- SEGMENT (SPEC 2.4) -----------------------------------------------------
 SEGMENT_HEADER_SIZE = const(4)

@@ -36,6 +36,18 @@ are taken from the FIFO first when a failing transaction reads FIFO_R_W (a
 transfer that broke off half way).
 ``present = False`` makes every transaction raise OSError(ENODEV) and empties
 ``scan()``, like a missing or unpowered chip.
+
+Field faults (``sacrum simulate --fault``), in emulated time:
+
+- ``power_glitch()``: the chip resets to its power-on state (asleep, FIFO
+  off, registers cleared) -- ``imu-reset``.
+- ``unpower(seconds)``: no supply for that long (every transaction NACKs,
+  ENODEV), then the power-on state -- ``brownout`` as the IMU sees it.
+- ``hold_sda(seconds)``: the chip holds SDA low (a byte interrupted half
+  way): every transaction times out (OSError(ETIMEDOUT), after
+  ``on_timeout(timeout_us)`` lets the emulated I2C timeout pass) until the
+  time is up *and* the master has clocked SCL (``scl_pin()``/``sda_pin()``
+  are the two lines as ``machine.Pin`` look-alikes) -- ``bus-stuck``.
 """
 
 import errno
@@ -95,6 +107,14 @@ class FakeMPU:
         self._fail_popped = 0
         self._fail_after = 0
         self.transactions = 0
+        self.time_us = 0  # emulated time since power-on
+        self.sample_time_us = 0  # emulated time of the last sample taken
+        self._stuck_until = -1  # SDA held low until this time and then a clock pulse
+        self._unpowered_until = -1
+        self.timeout_us = 10000  # machine.I2C(timeout=...) of the firmware
+        self.on_timeout = None  # callable(us): the emulated time a timed-out transfer takes
+        self.scl_pulses = 0
+        self._scl = 1
         self._power_on()
 
     def _power_on(self):
@@ -117,6 +137,33 @@ class FakeMPU:
     def heal(self):
         self._fail_k = 0
 
+    def power_glitch(self):
+        """The chip wakes from a supply glitch: asleep, FIFO off, defaults."""
+        self._power_on()
+
+    def unpower(self, seconds):
+        self._unpowered_until = self.time_us + int(seconds * 1000000)
+
+    def hold_sda(self, seconds):
+        self._stuck_until = self.time_us + int(seconds * 1000000)
+
+    @property
+    def sda_stuck(self):
+        return self._stuck_until >= 0
+
+    def scl_pin(self):
+        return _Pin(self, True)
+
+    def sda_pin(self):
+        return _Pin(self, False)
+
+    def _scl_edge(self, level):
+        if level and not self._scl:  # a rising edge: the slave clocks out a bit
+            self.scl_pulses += 1
+            if 0 <= self._stuck_until <= self.time_us:
+                self._stuck_until = -1  # the byte is complete: SDA released
+        self._scl = level
+
     def push_samples(self, acc_lsb_list, gyr_lsb_list):
         """Queue recorded samples: lists of (x, y, z) in sensor LSB, one per period."""
         if len(acc_lsb_list) != len(gyr_lsb_list):
@@ -137,10 +184,16 @@ class FakeMPU:
 
     def advance(self, seconds):
         """Let ``seconds`` of emulated time pass; the chip samples on its clock."""
-        self._us += int(seconds * 1000000 + 0.5)
+        us = int(seconds * 1000000 + 0.5)
+        self._us += us
+        self.time_us += us
+        if 0 <= self._unpowered_until <= self.time_us:
+            self._unpowered_until = -1
+            self._power_on()  # the supply is back: power-on reset
         period = self.sample_period_us()
         while self._us >= period:
             self._us -= period
+            self.sample_time_us = self.time_us - self._us
             self._take_sample()
 
     def advance_samples(self, n):
@@ -155,7 +208,7 @@ class FakeMPU:
 
     # --- the chip ------------------------------------------------------------------
     def _take_sample(self):
-        if self.regs[PWR_MGMT_1] & PWR_SLEEP:
+        if self.regs[PWR_MGMT_1] & PWR_SLEEP or self._unpowered_until >= 0:
             return
         if self.provider is not None:
             s = self.provider()
@@ -237,7 +290,11 @@ class FakeMPU:
     def _begin(self, addr, reg):
         """Start a transaction; raise OSError like machine.I2C when it fails."""
         self.transactions += 1
-        if not self.present or addr != self.addr:
+        if self._stuck_until >= 0:
+            if self.on_timeout is not None:
+                self.on_timeout(self.timeout_us)
+            raise OSError(errno.ETIMEDOUT)
+        if not self.present or addr != self.addr or self._unpowered_until >= 0:
             raise OSError(errno.ENODEV)
         if self._fail_after > 0:
             self._fail_after -= 1
@@ -269,4 +326,30 @@ class FakeMPU:
                 reg += 1
 
     def scan(self):
-        return [self.addr] if self.present else []
+        if self._stuck_until >= 0:
+            raise OSError(errno.ETIMEDOUT)
+        return [self.addr] if self.present and self._unpowered_until < 0 else []
+
+
+class _Pin:
+    """SCL or SDA of the fake bus, as firmware/i2cbus.py drives a machine.Pin."""
+
+    def __init__(self, chip, is_scl):
+        self.chip = chip
+        self.is_scl = is_scl
+        self._level = 1
+
+    def init(self, *args, **kw):
+        if "value" in kw:
+            self.value(kw["value"])
+
+    def value(self, v=None):
+        chip = self.chip
+        if v is None:
+            if self.is_scl:
+                return self._level
+            return 0 if chip.sda_stuck else self._level
+        self._level = 1 if v else 0
+        if self.is_scl:
+            chip._scl_edge(self._level)
+        return None

@@ -2,7 +2,12 @@
 
 Runs under the unix MicroPython port (``sacrum simulate`` drives it):
 
-    micropython run.py IN OUT LINK MTU RATE_HZ [CONGESTION]
+    micropython run.py IN OUT LINK MTU RATE_HZ [CONGESTION] [OPTIONS]
+
+OPTIONS: ``--fault KIND@SECONDS`` (repeatable; KIND imu-reset, bus-stuck,
+irq-exception, disconnect, brownout), ``--heap-locked`` (the heap is locked
+around every sample step; a MemoryError fails the run), ``--reconnect-mtu N``
+(the MTU the central negotiates when it comes back after ``disconnect``).
 
 IN is a recording resampled to RATE_HZ: header ``<4sII`` (b"SIMI", samples,
 rate) then float32 ``ax ay az gx gy gz`` per sample (m/s², rad/s, sensor
@@ -19,13 +24,25 @@ the firmware's SerialLink writes frames. OUT receives every value that crossed
 the link: ``<BQH`` (channel per SPEC 5.3, virtual time µs, length) + bytes.
 CONGESTION > 0 lets the central take only that many notifications per 7.5 ms
 connection interval (the stack refuses the rest with ENOMEM, as NimBLE does).
+
+Faults are injected into the emulated hardware and radio at their virtual
+time (fake_mpu.py documents the IMU and bus ones); ``irq-exception`` makes
+the next BLE event raise inside the firmware's handler -- and FakeBLE then
+does what MicroPython does with a handler that lets an exception escape: it
+disables it for good -- and ``disconnect`` drops the central in the middle
+of a notification (the disconnect event runs before the notify returns, as a
+scheduled IRQ can); the central comes back after ``_RECONNECT_S``. The
+scripted central asks GET_STATUS ``_STATUS_AFTER_S`` after each fault. The
+last stdout line is ``stats <json>``: the device's counters, for the tests.
 """
 
+import json
 import struct
 import sys
 
 from fake_mpu import FakeMPU
 
+import micropython
 import sacrum_protocol as sp
 
 _IRQ_CENTRAL_CONNECT = 1
@@ -35,6 +52,13 @@ _IRQ_MTU_EXCHANGED = 21
 _CONN = 64
 _TICKS_MASK = (1 << 30) - 1  # MicroPython's ticks wrap at 2^30 on the ESP32
 _CONN_INTERVAL_US = 7500
+_ENOTCONN = 107
+_RECONNECT_S = 1.0  # the central is back this long after a disconnect
+_STATUS_AFTER_S = 1.5  # GET_STATUS this long after each fault
+_STUCK_S = 0.5  # bus-stuck: SDA held low this long
+_BROWNOUT_S = 0.1  # brownout: the IMU's supply is gone this long
+_WDT_TIMEOUT_MS = 2000  # main.py's machine.WDT timeout
+FAULT_KINDS = ("imu-reset", "bus-stuck", "irq-exception", "disconnect", "brownout")
 
 
 class VirtualClock:
@@ -75,6 +99,32 @@ class UUID:
         self.value = value
 
 
+class FakeWDT:
+    """machine.WDT in virtual time: ``expired`` counts the resets it would have made."""
+
+    def __init__(self, clock, timeout_ms=_WDT_TIMEOUT_MS):
+        self.clock = clock
+        self.timeout_us = timeout_ms * 1000
+        self.fed_us = 0
+        self.expired = 0
+
+    def feed(self):
+        self.check()
+        self.fed_us = self.clock.now_us
+
+    def check(self):
+        if self.clock.now_us - self.fed_us > self.timeout_us:
+            self.expired += 1
+            self.fed_us = self.clock.now_us
+
+
+class _Raising:
+    """Event data whose first access raises: the next IRQ fails inside the handler."""
+
+    def __getitem__(self, i):
+        raise RuntimeError("injected fault inside the BLE IRQ handler")
+
+
 class FakeBLE:
     """The ``bluetooth.BLE`` surface BleLink uses, writing what it sends to OUT."""
 
@@ -83,6 +133,13 @@ class FakeBLE:
         self.clock = clock
         self.congestion = congestion
         self.handler = None
+        self.handler_disabled = False
+        self.raise_next = False  # irq-exception armed
+        self.drop_at_us = -1  # disconnect armed: the next notify at/after this drops the link
+        self.conn = None
+        self.battery = None
+        self.battery_notifies = 0
+        self.gap_name = None
         self.values = {}
         self.notify_handles = {}
         self.advertising = 0
@@ -93,11 +150,27 @@ class FakeBLE:
     def active(self, on=None):
         return True
 
-    def config(self, **kw):
-        pass
+    def config(self, *args, **kw):
+        if "gap_name" in kw:
+            self.gap_name = kw["gap_name"]
 
     def irq(self, handler):
         self.handler = handler
+
+    def deliver(self, event, data):
+        """An IRQ event, delivered as MicroPython does (extmod/modbluetooth.c): an
+        exception escaping the handler is printed and the handler set to None."""
+        if self.handler is None:
+            return
+        if self.raise_next:
+            self.raise_next = False
+            data = _Raising()
+        try:
+            self.handler(event, data)
+        except Exception as e:
+            sys.stderr.write("BLE IRQ handler raised %r: disabled\n" % (e,))
+            self.handler = None
+            self.handler_disabled = True
 
     def gatts_register_services(self, services):
         handles = []
@@ -117,8 +190,10 @@ class FakeBLE:
     def gatts_set_buffer(self, handle, size, append=False):
         pass
 
-    def gatts_write(self, handle, data):
+    def gatts_write(self, handle, data, send_update=False):
         self.values[handle] = bytes(data)
+        if send_update and self.conn is not None:
+            self.battery_notifies += 1
 
     def gatts_read(self, handle):
         return self.values.get(handle, b"")
@@ -129,7 +204,21 @@ class FakeBLE:
     def gap_advertise(self, interval_us, adv_data=None, resp_data=None):
         self.advertising += 1
 
+    def connect(self, mtu):
+        self.conn = _CONN
+        self.deliver(_IRQ_CENTRAL_CONNECT, (_CONN, 0, b"\0" * 6))
+        self.deliver(_IRQ_MTU_EXCHANGED, (_CONN, mtu))
+
+    def drop(self):
+        self.conn = None
+        self.deliver(_IRQ_CENTRAL_DISCONNECT, (_CONN, 0, b"\0" * 6))
+
     def gatts_notify(self, conn, handle, data):
+        if 0 <= self.drop_at_us <= self.clock.now_us and self.conn is not None:
+            self.drop_at_us = -1
+            self.drop()  # the event runs while the notify is in flight
+        if conn is None or self.conn is None or conn != self.conn:
+            raise OSError(_ENOTCONN)
         if self.congestion:
             interval = self.clock.now_us // _CONN_INTERVAL_US
             if interval != self._interval:
@@ -144,7 +233,7 @@ class FakeBLE:
     def central_write(self, value):
         record(self.out, sp.CH_BLE_CONTROL, self.clock.now_us, value)
         self.values[self.control] = bytes(value)
-        self.handler(_IRQ_GATTS_WRITE, (_CONN, self.control))
+        self.deliver(_IRQ_GATTS_WRITE, (_CONN, self.control))
 
 
 def record(out, channel, t_us, data):
@@ -173,11 +262,78 @@ class MemoryConfig:
         pass
 
 
+def parse_options(argv):
+    """--fault KIND@SECONDS (repeatable), --heap-locked, --reconnect-mtu N."""
+    opts = {"faults": [], "heap_locked": False, "reconnect_mtu": 0}
+    i = 0
+    while i < len(argv):
+        a = argv[i]
+        if a == "--heap-locked":
+            opts["heap_locked"] = True
+        elif a in ("--fault", "--reconnect-mtu") and i + 1 < len(argv):
+            i += 1
+            if a == "--reconnect-mtu":
+                opts["reconnect_mtu"] = int(argv[i])
+            else:
+                kind, _, at = argv[i].partition("@")
+                if kind not in FAULT_KINDS:
+                    raise ValueError("unknown fault %r (one of %s)"
+                                     % (kind, ", ".join(FAULT_KINDS)))
+                opts["faults"].append((float(at), kind))
+        else:
+            raise ValueError("unknown option %r" % a)
+        i += 1
+    opts["faults"].sort()
+    return opts
+
+
+class Locked:
+    """--heap-locked: the firmware's sample step runs with the heap locked; the
+    emulated hardware and radio around it (Python stand-ins for C drivers) run
+    unlocked, so what is measured is the firmware's own allocation."""
+
+    def __init__(self, on):
+        self.on = on
+
+    def wrap_bus(self, mpu):
+        if not self.on:
+            return
+        for name in ("readfrom_mem_into", "writeto_mem"):
+            setattr(mpu, name, self._unlocked3(getattr(mpu, name)))
+
+    def wrap_ble(self, ble):
+        if self.on:
+            ble.gatts_notify = self._unlocked3(ble.gatts_notify)
+
+    @staticmethod
+    def _unlocked3(fn):
+        def call(a, b, c):
+            micropython.heap_unlock()
+            try:
+                return fn(a, b, c)
+            finally:
+                micropython.heap_lock()
+
+        return call
+
+    def step(self, device):
+        if not self.on:
+            device.step()
+            return
+        micropython.heap_lock()
+        try:
+            device.sample_step()
+        finally:
+            micropython.heap_unlock()
+        device.service_step()
+
+
 def main():
     path_in, path_out, link_kind, mtu, rate = sys.argv[1:6]
     mtu = int(mtu)
     rate = int(rate)
     congestion = int(sys.argv[6]) if len(sys.argv) > 6 else 0
+    opts = parse_options(sys.argv[7:])
     with open(path_in, "rb") as f:
         magic, count, in_rate = struct.unpack("<4sII", f.read(12))
         if magic != b"SIMI" or in_rate != rate:
@@ -185,14 +341,17 @@ def main():
         samples = f.read(24 * count)
     mpu = FakeMPU()
     clock = VirtualClock(mpu)
+    mpu.on_timeout = clock.advance_us
     out = open(path_out, "wb")
-    state = {"i": 0, "acc_k": 1.0, "gyr_k": 1.0}
+    state = {"acc_k": 1.0, "gyr_k": 1.0}
+    period_us = 1000000 // rate
 
     def provider():
-        i = state["i"]
+        # the recording plays on in real time, whether the chip samples or not:
+        # sample i is the one due at the chip's sample time
+        i = (mpu.sample_time_us + period_us // 2) // period_us
         if i >= count:
             i = count - 1
-        state["i"] = i + 1
         v = struct.unpack_from("<6f", samples, 24 * i)
         a, g = state["acc_k"], state["gyr_k"]
         return tuple(max(-32768, min(32767, int(round(x / (a if k < 3 else g)))))
@@ -200,7 +359,9 @@ def main():
 
     mpu.provider = provider
     import app
+    from i2cbus import BusRecovery
 
+    locked = Locked(opts["heap_locked"])
     ble = None
     commands = []
     if link_kind == "ble":
@@ -208,6 +369,7 @@ def main():
 
         ble = FakeBLE(out, clock, congestion)
         link = BleLink(ble, "sacrum-sim", uuid=UUID)
+        locked.wrap_ble(ble)
     else:
         from seriallink import SerialLink
 
@@ -222,36 +384,85 @@ def main():
             return b""
 
         link = SerialLink(write, read)
-    device = app.Device(mpu, link, clock, MemoryConfig(rate))
+    locked.wrap_bus(mpu)
+    wdt = FakeWDT(clock)
+    recovery = BusRecovery(mpu.scl_pin(), mpu.sda_pin(), lambda: mpu)
+    device = app.Device(mpu, link, clock, MemoryConfig(rate), wdt=wdt, recovery=recovery)
     state["acc_k"] = device.imu.acc_mps2_per_lsb
     state["gyr_k"] = device.imu.gyr_radps_per_lsb
+    token = [0]
+
+    def command(op, args=b""):
+        token[0] = (token[0] + 1) & 0xFF
+        c = sp.encode_command(token[0], op, args)
+        if ble is not None:
+            ble.central_write(c)
+        else:
+            commands.append(c)
+
+    def hello():
+        command(sp.OP_HELLO, bytes((sp.VERSION_MIN, sp.VERSION_MAX)))
 
     # the central's script: connect, MTU, HELLO, START_STREAM; STOP at the end
-    script = [sp.encode_command(1, sp.OP_HELLO, bytes((sp.VERSION_MIN, sp.VERSION_MAX))),
-              sp.encode_command(2, sp.OP_GET_STATUS),
-              sp.encode_command(3, sp.OP_START_STREAM)]
     if ble is not None:
-        ble.handler(_IRQ_CENTRAL_CONNECT, (_CONN, 0, b"\0" * 6))
-        ble.handler(_IRQ_MTU_EXCHANGED, (_CONN, mtu))
-        for c in script:
-            ble.central_write(c)
-    else:
-        commands.extend(script)
-    # run until the recording has played out, then stop the stream
-    end_us = count * 1_000_000 // rate
+        ble.connect(mtu)
+    hello()
+    command(sp.OP_GET_STATUS)
+    command(sp.OP_START_STREAM)
+    # what happens when: (time µs, action)
+    events = []
+    for at_s, kind in opts["faults"]:
+        t = int(at_s * 1000000)
+        if kind in ("irq-exception", "disconnect") and ble is None:
+            raise ValueError("fault %s needs the BLE link" % kind)
+        events.append((t, kind))
+        if kind == "disconnect":
+            events.append((t + int(_RECONNECT_S * 1000000), "reconnect"))
+        if kind == "irq-exception":
+            events.append((t, "status"))  # this command's write event raises
+        events.append((t + int(_STATUS_AFTER_S * 1000000), "status"))
+    events.sort()
+    ev = 0
+    # stop before the recording runs out (the last step may read up to 70 ms on)
+    end_us = (count - 1) * period_us - 80_000
     while clock.now_us < end_us:
-        device.step()
+        while ev < len(events) and events[ev][0] <= clock.now_us:
+            kind = events[ev][1]
+            ev += 1
+            if kind == "imu-reset":
+                mpu.power_glitch()
+            elif kind == "bus-stuck":
+                mpu.hold_sda(_STUCK_S)
+            elif kind == "brownout":
+                mpu.unpower(_BROWNOUT_S)
+            elif kind == "irq-exception":
+                ble.raise_next = True
+            elif kind == "disconnect":
+                ble.drop_at_us = clock.now_us
+            elif kind == "reconnect":
+                ble.connect(opts["reconnect_mtu"] or mtu)
+                hello()
+                command(sp.OP_START_STREAM)  # already streaming: OK
+            elif kind == "status":
+                command(sp.OP_GET_STATUS)
+        locked.step(device)
+        wdt.check()
         clock.sleep_ms(app.STEP_MS)
-    stop = sp.encode_command(4, sp.OP_STOP_STREAM)
-    if ble is not None:
-        ble.central_write(stop)
-    else:
-        commands.append(stop)
+    command(sp.OP_STOP_STREAM)
     device.step()
     device.step()
     out.close()
     print("simulated %d samples, %d packets dropped at the device" %
           (count, device.pk.dropped_total))
+    stats = {
+        "fault": device.fault, "fault_events": device.fault_events,
+        "irq_errors": link.irq_errors, "handler_disabled": ble.handler_disabled if ble else False,
+        "bus_recoveries": recovery.recoveries, "scl_pulses": recovery.pulses,
+        "watchdog_resets": wdt.expired, "gc_runs": device.gc_runs,
+        "advertising": ble.advertising if ble else 0, "gap_name": ble.gap_name if ble else None,
+        "imu": device.imu_type, "heap_locked": opts["heap_locked"],
+    }
+    print("stats " + json.dumps(stats))
 
 
 if __name__ == "__main__":

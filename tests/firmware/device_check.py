@@ -281,10 +281,10 @@ def test_ble_link_serves_the_gatt_layout_segments_and_drops_when_congested():
     link = BleLink(ble, "sacrum-test", uuid=UUID)
     check(not link.connected and ble.advertising == 1)
     check(not link.send_data(b"\x01" * 36), "nothing goes out unconnected")
-    ble.handler(1, (64, 0, b"\0" * 6))
+    ble.connect(23)
     check(link.connected and link.mtu == 23 and ble.mtu_requests == 1, "asks for a larger MTU")
     check(link.send_data(b"\x01" * 96), "6 segments at MTU 23 ...")
-    ble.handler(21, (64, 247))
+    ble.deliver(21, (64, 247))
     ble.congestion = 2
     clock.advance_us(7500)
     check(link.send_data(b"\x01" * 236) and link.send_data(b"\x01" * 236))
@@ -292,8 +292,11 @@ def test_ble_link_serves_the_gatt_layout_segments_and_drops_when_congested():
     check(link.notify_failures >= 1)
     ble.central_write(sp.encode_command(1, sp.OP_GET_STATUS))
     check(link.poll() == [sp.encode_command(1, sp.OP_GET_STATUS)] and link.poll() == [])
-    ble.handler(2, (64, 0, b"\0" * 6))
-    check(not link.connected and ble.advertising == 2, "re-advertises after a disconnect")
+    ble.drop()
+    check(not link.connected and link.disconnects == 1)
+    link.poll()
+    check(ble.advertising == 2, "re-advertises (from the main loop) after a disconnect")
+    check(ble.gap_name == "sacrum-test", "GAP name set at boot")
     out.close()
     adv, resp = advertising_payload("a-name-longer-than-twenty-bytes")
     check(len(adv) <= 31 and len(resp) <= 31)
@@ -314,9 +317,13 @@ class Capture:
     """A link double above the radio: records what the device sends."""
 
     serial = False
+    irq_errors = 0
+    disconnects = 0
+    escape = False
 
     def __init__(self, mtu=247, accept=True):
         self.mtu = mtu
+        self.battery = []
         self.connected = True
         self.accept = accept
         self.data = []
@@ -338,6 +345,9 @@ class Capture:
 
     def set_name(self, name):
         self.name = name
+
+    def set_battery(self, percent):
+        self.battery.append(percent)
 
 
 def _device(mpu=None, rate=100, **kw):
