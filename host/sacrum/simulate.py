@@ -6,6 +6,14 @@ loop under the unix MicroPython port (``firmware/sim/run.py``: emulated
 MPU-6050 behind a fake I2C bus, fake radio at the ``bluetooth.BLE``
 boundary), and writes every value that crossed the link into a capture, with
 host receive times modelled from the BLE connection interval.
+
+The capture's start time (header ``start_time_ns``, ``created_utc``) is the
+recording's own when it has one (``start_time_ns``; from a CSV whose ``t`` is
+Unix time, ``imucsv.recording_start_ns``). Without one, the capture's clock
+starts at a fixed instant (:data:`UNKNOWN_START_NS`), ``created_utc`` is null
+and the header's ``recording_time`` says the date is unknown, so nothing
+downstream mistakes the simulation's date for the recording's (``sacrum
+sessions add`` then asks for ``--date``).
 """
 
 from __future__ import annotations
@@ -27,13 +35,15 @@ import numpy as np
 import sacrum_protocol as sp
 from sacrum import resources
 from sacrum.capture import CaptureWriter, default_header
-from sacrum.imucsv import read_imu_csv
+from sacrum.imucsv import read_imu_csv, recording_start_ns
 
 log = logging.getLogger(__name__)
 
 FIRMWARE_DIR = resources.firmware_dir()
 _CONN_INTERVAL_S = 0.0075
 _HOST_LATENCY_S = 0.002
+#: The capture clock's origin when the recording's own start is unknown (2026-09-21 UTC).
+UNKNOWN_START_NS = 1_790_000_000_000_000_000
 
 
 class SimulationError(RuntimeError):
@@ -41,6 +51,7 @@ class SimulationError(RuntimeError):
 
 
 FAULT_KINDS = ("imu-reset", "bus-stuck", "irq-exception", "disconnect", "brownout")
+IMU_CHIPS = {"mpu6050": "MPU-6050", "mpu6500": "MPU-6500", "icm42688": "ICM-42688-P"}
 
 
 @dataclass
@@ -98,6 +109,7 @@ def simulate(
     header: dict[str, Any] | None = None, start_time_ns: int | None = None,
     annotations: list[tuple[float, dict[str, Any]]] = (),
     faults: list[str] = (), heap_locked: bool = False, reconnect_mtu: int | None = None,
+    imu_chip: str = "mpu6050",
 ) -> SimulationResult:
     """Run the firmware on samples already at ``rate_hz``; write a capture to ``out``.
 
@@ -105,13 +117,16 @@ def simulate(
     radio (firmware/sim/run.py); ``heap_locked``: the firmware's sample step
     runs under ``micropython.heap_lock()`` and any allocation fails the run;
     ``reconnect_mtu``: the MTU the central negotiates when it comes back after
-    a ``disconnect``.
+    a ``disconnect``; ``imu_chip``: the emulated IMU (``IMU_CHIPS``), which the
+    firmware finds by its WHO_AM_I.
     """
     if rate_hz not in sp.RATES_HZ:
         raise ValueError(f"rate {rate_hz} Hz is not one the device supports {sp.RATES_HZ}")
     if link not in ("ble", "serial"):
         raise ValueError("link is 'ble' or 'serial'")
-    extra: list[str] = []
+    if imu_chip not in IMU_CHIPS:
+        raise ValueError(f"IMU chip {imu_chip!r} is not one of {', '.join(IMU_CHIPS)}")
+    extra: list[str] = ["--imu-chip", imu_chip]
     for spec in faults:
         kind, t = parse_fault(spec)
         if link == "serial" and kind in ("irq-exception", "disconnect"):
@@ -148,12 +163,18 @@ def simulate(
     lines = proc.stdout.strip().splitlines()
     stats = json.loads(lines[-1][6:]) if lines and lines[-1].startswith("stats ") else {}
     summary = "\n".join(line for line in lines if not line.startswith("stats "))
-    start = start_time_ns if start_time_ns is not None else 1_790_000_000_000_000_000
+    start = start_time_ns if start_time_ns is not None else UNKNOWN_START_NS
     hdr = default_header(
         start_time_ns=start, transport="simulator", mtu=mtu if link == "ble" else None,
         device={"name": "sacrum-sim", "firmware": "firmware-in-the-loop (MicroPython unix)",
-                "imu": "emulated MPU-6050"},
+                "imu": f"emulated {IMU_CHIPS[imu_chip]}"},
     )
+    if start_time_ns is None:
+        hdr["created_utc"] = None
+        hdr["recording_time"] = ("unknown: the recording did not say when it was made; "
+                                 f"sample times count from {UNKNOWN_START_NS} ns")
+    else:
+        hdr["recording_time"] = "the recording's own start"
     hdr.update(header or {})
     ann = sorted(annotations, key=lambda a: a[0])
     ai = 0
@@ -187,8 +208,15 @@ def _read_link_log(path: Path) -> list[tuple[int, int, bytes]]:
 
 def simulate_csv(imu_csv: str | os.PathLike, out: str | os.PathLike, rate_hz: int = 100,
                  **kw: Any) -> SimulationResult:
+    """``simulate`` on a recording CSV (imucsv), resampled to ``rate_hz``; rows with a lost
+    sample are left out (the emulated sensor has no gaps) and bridged by the resampling.
+    The capture starts at the recording's own time when its ``t`` is Unix time."""
     t, acc, gyr = read_imu_csv(imu_csv)
     ok = np.isfinite(acc).all(axis=1) & np.isfinite(gyr).all(axis=1)  # a sensor has no gaps
+    if ok.sum() < 2:
+        raise ValueError(f"{imu_csv}: {int(ok.sum())} rows with all six values; nothing to "
+                         "stream")
+    kw.setdefault("start_time_ns", recording_start_ns(t[ok]))
     both = resample(t[ok], np.hstack([acc, gyr])[ok], rate_hz)
     kw.setdefault("header", {"source": f"simulated from {Path(imu_csv).name}"})
     return simulate(both[:, :3], both[:, 3:], rate_hz, out, **kw)

@@ -5,7 +5,9 @@ Every function takes the analysis' own numbers (a task object of ``summary.tasks
 (no pyplot: no global state, safe in threads). Nothing is recomputed but a straight-line
 trend of the stride-by-stride drop, which is drawn and named as such. Bars and lines carry
 a ``gid`` ("drop-L", "curve-R-obliquity", ...) so tests can find them and check that they
-hold the analysis' numbers.
+hold the analysis' numbers. A figure with nothing to draw (a task without usable steps, a
+short or truncated recording) says so inside the figure, as text with the gid "nothing",
+instead of showing empty axes.
 """
 
 from __future__ import annotations
@@ -30,6 +32,17 @@ WIDTH_IN = 8.27
 
 def _finite(x: Any) -> bool:
     return isinstance(x, int | float) and math.isfinite(x)
+
+
+#: What a figure without data says (its text carries the gid "nothing").
+NO_STEPS = "no usable steps"
+
+
+def _nothing(ax, text: str = NO_STEPS) -> None:
+    """Say inside ``ax`` that there is nothing to draw (the figure stays, empty axes do not)."""
+    t = ax.text(0.5, 0.5, text, transform=ax.transAxes, ha="center", va="center",
+                fontsize=11, color="0.35")
+    t.set_gid("nothing")
 
 
 def _style(ax) -> None:
@@ -69,7 +82,9 @@ def drop_bars(task: dict[str, Any]) -> Figure:
                     textcoords="offset points", ha="center", fontsize=10, weight="bold")
     ax.set_xticks([0, 1], [f"{SIDE_WORD[s]} stance\n({n.get(s, 0)} steps)" for s in "LR"])
     ax.set_xlim(-0.6, 1.6)
-    ax.set_ylim(min(-1.0, *[v - 1 for v in values if _finite(v)]), top)
+    ax.set_ylim(min([-1.0] + [v - 1 for v in values if _finite(v)]), top)
+    if not any(_finite(v) for v in values):
+        _nothing(ax)
     ax.axhline(0, color="0.4", lw=0.8)
     ax.set_ylabel("contralateral drop (°)\n+ = swing side down")
     ax.set_title(f"{task['task']}: pelvic drop by stance side", fontsize=11)
@@ -96,7 +111,7 @@ def curves(task: dict[str, Any]) -> Figure:
     fig = Figure(figsize=(WIDTH_IN, 6.4), layout="constrained")
     axes = fig.subplots(3, 1, sharex=True)
     for ax, name in zip(axes, ("obliquity", "tilt", "rotation"), strict=True):
-        means = []
+        means: list[float] = []
         for s in "LR":
             c = (cv.get(s) or {}).get(f"{name}_deg") or {}
             if not c.get("mean") or not (cv.get(s) or {}).get("n"):
@@ -108,7 +123,10 @@ def curves(task: dict[str, Any]) -> Figure:
                               label=f"{SIDE_WORD[s]} ({cv[s]['n']} strides)")
             line.set_gid(f"curve-{s}-{name}")
             ax.fill_between(pct, m - sd, m + sd, color=SIDE_COLOUR[s], alpha=0.18, lw=0)
-            means.append(np.nanmean(m))
+            if np.isfinite(m).any():
+                means.append(float(np.nanmean(m)))
+        if not ax.lines:
+            _nothing(ax, f"{NO_STEPS}: no {name} curve")
         e = env[name]
         centre = float(np.mean(means)) if (e.centre == "mean" and means) else 0.0
         band = ax.axhspan(centre - e.half_width_deg, centre + e.half_width_deg,
@@ -164,6 +182,8 @@ def drop_scatter(strides: list[dict[str, Any]], task: dict[str, Any]) -> Figure:
             tt = np.array([t.min(), t.max()])
             ax.plot(tt, np.polyval(fit, tt), color=SIDE_COLOUR[s], lw=1.2, ls=":",
                     label=f"{SIDE_WORD[s]} trend {slope:+.2f}°/min")
+    if not any(_finite(x.get("contralateral_drop_deg")) for x in mine):
+        _nothing(ax)
     ax.axhline(0, color="0.6", lw=0.6)
     ax.set_xlabel("time in the recording (s)")
     ax.set_ylabel("contralateral drop (°)")
@@ -193,7 +213,7 @@ def repetition_bars(task: dict[str, Any]) -> Figure:
     fig = Figure(figsize=(WIDTH_IN * 0.7, 3.0), layout="constrained")
     ax = fig.add_subplot()
     if normal_max is not None:
-        ax.axhspan(min(0.0, *[v for v in values if _finite(v)]) - 1, normal_max,
+        ax.axhspan(min([0.0] + [v for v in values if _finite(v)]) - 1, normal_max,
                    color=BAND_COLOUR, alpha=0.35, lw=0, label=f"usual range (≤ {normal_max:g}°)")
     if poor_max is not None:
         ax.axhline(poor_max, color="#c0392b", lw=1, ls="--", label=f"0 points ({poor_max:g}°)")
@@ -205,6 +225,9 @@ def repetition_bars(task: dict[str, Any]) -> Figure:
                         ha="center", fontsize=8)
     if _finite(median):
         ax.axhline(median, color="0.2", lw=1.2, label=f"scored value {median:.1f}°")
+    if not any(_finite(v) for v in values):
+        _nothing(ax, "no repetitions found" if task["kind"] == "repetitions"
+                 else "no stable hold found")
     ax.set_xticks(range(len(values)), labels, fontsize=8)
     ax.set_ylabel("contralateral drop (°)")
     ax.set_title(f"{task['task']}: {what}", fontsize=11)

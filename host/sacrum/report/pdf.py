@@ -109,7 +109,8 @@ def _figure(p: _Pages, b: Fig) -> None:
     assert p.fig is not None
     ax = p.fig.add_axes(((A4_IN[0] - w) / 2 / A4_IN[0], (p.y - h) / A4_IN[1],
                          w / A4_IN[0], h / A4_IN[1]))
-    ax.imshow(img, interpolation="antialiased")
+    # "none": the PDF embeds the figure's pixels as they are (no resampling: sharp and fast)
+    ax.imshow(img, interpolation="none")
     ax.set_axis_off()
     ax.set_gid(f"fig-{b.key}")
     p.y -= h + 0.05
