@@ -74,8 +74,12 @@ def analyze_capture(path: str, options: dict[str, Any]) -> dict[str, Any]:
         CaptureReader(path)  # a *.sacrum that is not a capture: say so, not "missing columns"
         return {"doc": analyze(path, **options)}
     except Exception as e:  # every failure is reported per file, not lost
-        log.debug("batch: %s failed", path, exc_info=True)
-        return {"error": f"{type(e).__name__}: {e}"}
+        text = " ".join(x.strip() for x in str(e).splitlines() if x.strip())
+        if isinstance(e, ValueError | RuntimeError | OSError):  # the file's fault
+            log.debug("batch: %s failed", path, exc_info=True)
+            return {"error": f"{type(e).__name__}: {text}"}
+        log.info("batch: %s: internal error", path, exc_info=True)  # a bug: -v shows where
+        return {"error": f"internal error (a bug in sacrum): {type(e).__name__}: {text}"}
 
 
 def row_of(doc: dict[str, Any]) -> dict[str, Any]:
@@ -170,10 +174,21 @@ def _submit_local(jobs: int) -> tuple[Callable, Callable[[], None]]:
     return run_pool, lambda: pool.shutdown(cancel_futures=True)
 
 
-def _submit_dask(scheduler: str) -> tuple[Callable, Callable[[], None]]:
-    from distributed import Client, as_completed
+def _distributed():
+    """Dask's ``distributed`` module, or a BatchError that says how to install it."""
+    try:
+        import distributed
+    except ImportError as e:
+        raise BatchError(f"--scheduler needs Dask's distributed package (import of "
+                         f"{e.name or 'distributed'} failed): pip install 'sacrum[scale]'; or "
+                         "leave out --scheduler (--jobs N runs on this machine)") from e
+    return distributed
 
-    client = Client(scheduler, set_as_default=False)
+
+def _submit_dask(scheduler: str) -> tuple[Callable, Callable[[], None]]:
+    dist = _distributed()
+    as_completed = dist.as_completed
+    client = dist.Client(scheduler, set_as_default=False)
 
     def run(items: list[tuple[str, dict]]) -> Iterable[tuple[int, dict]]:
         futures = [client.submit(analyze_capture, p, o, pure=False) for p, o in items]
@@ -203,6 +218,8 @@ def run_batch(folder: str | os.PathLike, out: str | os.PathLike, *, jobs: int = 
         raise BatchError(f"{out}: the table must be .csv or .parquet")
     if out.suffix.lower() == ".parquet":
         _pyarrow()  # fail before hours of work, not after
+    if scheduler:
+        _distributed()
     options = {k: v for k, v in (options or {}).items() if v is not None}
     paths = find_captures(folder)
     if not paths:

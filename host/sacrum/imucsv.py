@@ -184,6 +184,18 @@ def read_pressure(path: str | os.PathLike, n_rows: int) -> np.ndarray | None:
     return p
 
 
+#: Shortest recording an analysis accepts (s): less holds no step and no standing.
+MIN_DURATION_S = 1.0
+
+
+def check_duration(t_s: np.ndarray, what: str | os.PathLike) -> None:
+    """Raise ValueError if the samples span less than :data:`MIN_DURATION_S`."""
+    span = float(t_s[-1] - t_s[0]) if len(t_s) > 1 else 0.0
+    if not span >= MIN_DURATION_S:
+        raise ValueError(f"{what}: {span:.2f} s of samples ({len(t_s)}); at least "
+                         f"{MIN_DURATION_S:g} s is needed to analyse a recording")
+
+
 def rate_of(t_s: np.ndarray) -> float:
     """Sample rate (Hz) from the median interval of t_s."""
     dt = np.diff(t_s)

@@ -107,10 +107,14 @@ async def record(transport: Transport, out: str | Path, duration_s: float | None
 
 
 def _transport_from_args(args: argparse.Namespace) -> Transport:
+    speed = None if getattr(args, "fast", False) else (args.speed or None)  # None: no pacing
     if args.simulate:
-        return open_transport("simulate", speed=args.speed or None, rate_hz=args.rate)
+        if speed is None and not args.duration:
+            raise ValueError("the simulator never ends: with --fast (or --speed 0) give "
+                             "--duration S")
+        return open_transport("simulate", speed=speed, rate_hz=args.rate)
     if args.replay:
-        return open_transport("replay", args.replay, speed=args.speed or None, restamp=True)
+        return open_transport("replay", args.replay, speed=speed, restamp=True)
     if args.serial is not None:
         return open_transport("serial", args.serial or None, start_stream=True)
     return open_transport("ble", args.ble or None)
@@ -244,8 +248,11 @@ def add_parser(sub: Any) -> None:
     g.add_argument("--replay", metavar="CAPTURE", help="re-record a capture as a live link")
     s.add_argument("--out", required=True, help="capture file to write")
     s.add_argument("--duration", type=float, help="seconds to record (default: until Ctrl-C)")
-    s.add_argument("--speed", type=float, default=1.0,
-                   help="simulate/replay speed: 1 = real time, 0 = as fast as possible")
+    pace = s.add_mutually_exclusive_group()
+    pace.add_argument("--speed", type=float, default=1.0,
+                      help="simulate/replay speed: 1 = real time, 0 = as fast as possible")
+    pace.add_argument("--fast", action="store_true",
+                      help="simulate/replay as fast as possible (as sacrum replay --fast)")
     s.add_argument("--rate", type=int, default=200, choices=(50, 100, 200),
                    help="simulator sample rate, Hz")
     s.add_argument("--note", help="free text for the capture header")

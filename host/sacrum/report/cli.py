@@ -70,6 +70,7 @@ def cmd_sessions(args: argparse.Namespace) -> int:
             if len(changes) > args.show:
                 print(f"  ... and {len(changes) - args.show} more")
         return 0
+    # "list" or no action: the library's sessions
     sessions = lib.sessions(args.person)
     if not sessions:
         print(f"no sessions in {lib.root}; add one with `sacrum sessions add CAPTURE --person ID`")
@@ -150,6 +151,10 @@ def add_parser(sub) -> None:
     s.add_argument("--person", help="only this person")
     s.set_defaults(func=cmd_sessions, action=None)
     acts = s.add_subparsers(dest="action")
+    a = acts.add_parser("list", help="the sessions in the library: person, date, score, "
+                                     "drop per stance side, version, folder (the default)")
+    a.add_argument("--person", default=argparse.SUPPRESS, help="only this person")
+    a.add_argument("--library", default=argparse.SUPPRESS, help=lib_help)
     a = acts.add_parser("add", help="copy a capture into the library and analyse it")
     a.add_argument("capture")
     a.add_argument("--person", required=True, help="pseudonymous person ID (e.g. P017)")
