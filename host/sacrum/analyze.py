@@ -141,14 +141,18 @@ def read_input(path: str | os.PathLike, *, check_units: bool = True) -> Recordin
         table = decode_capture(path)
         if len(table) < 2:
             raise ValueError(f"{path}: the capture holds {len(table)} samples; nothing to analyse")
+        from sacrum.imucsv import check_duration
+
+        check_duration(np.asarray(table.t_s, float), path)
         loss = {k: v for k, v in vars(table.loss).items() if k != "gap_list"}
         loss["loss_fraction"] = table.loss.loss_fraction
         return Recording("capture", np.asarray(table.t_s, float),
                          np.asarray(table.acc_mps2, float), np.asarray(table.gyr_radps, float),
                          table.q, table.rate_hz, table.tasks(), loss)
-    from sacrum.imucsv import rate_of, read_imu_csv, read_pressure
+    from sacrum.imucsv import check_duration, rate_of, read_imu_csv, read_pressure
 
     t, acc, gyr = read_imu_csv(path, check=check_units)
+    check_duration(t, path)
     pressure = read_pressure(path, len(t))
     lost = int(np.count_nonzero(~(np.isfinite(acc).all(axis=1) & np.isfinite(gyr).all(axis=1))))
     loss = {"samples_expected": len(t), "samples_lost": lost, "loss_fraction": lost / len(t)}
@@ -548,7 +552,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             raise
         raise MountingError(f"{e}; give the mounting with --mount (e.g. --mount recommended)"
                             ) from e
-    write_json(doc, args.json)
+    if args.json:
+        write_json(doc, args.json)
     inp, strides, summ = doc["input"], doc["strides"], doc["summary"]
     sides = {s: sum(x["stance_side"] == s for x in strides) for s in "LR"}
     used = sum(x["excluded"] is None for x in strides)
@@ -569,7 +574,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         print(f"  {t['task']}: {what}, {_score_text(t)}")
     session = ("no score" if summ["score"] is None else f"score {summ['score']:.0f}")
     print(f"  session: {session}")
-    print(f"wrote {args.json}")
+    if args.json:
+        print(f"wrote {args.json}")
     return 0
 
 
@@ -586,8 +592,9 @@ def add_parser(subparsers) -> None:
     s.add_argument("--bands", metavar="FILE",
                    help="TOML with a clinic's own bands, laid over the packaged ones "
                         "(docs/scoring.md)")
-    s.add_argument("--json", required=True, metavar="OUT",
-                   help="write the analysis here (fields: docs/analysis-json.md)")
+    s.add_argument("--json", metavar="OUT",
+                   help="also write the analysis here (fields: docs/analysis-json.md); "
+                        "without it the summary is printed only")
     s.add_argument("--no-unit-check", action="store_true",
                    help="skip the g / °/s check of a CSV")
     s.set_defaults(func=cmd_analyze)
