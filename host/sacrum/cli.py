@@ -1,4 +1,21 @@
-"""The ``sacrum`` command line. Library errors become one line and exit code 1."""
+"""The ``sacrum`` command line.
+
+Exit codes and what goes to stderr (the README's "The command line" says the same):
+
+* 0: done; 2: a usage error (argparse) or ``sacrum batch`` with failed files;
+  130: interrupted (Ctrl-C).
+* 1: the input or the environment is not usable: a library error (``ValueError`` and
+  its kin: ``CaptureError``, ``UnitsError``, ``MountingError``, ``SessionError``, ...;
+  ``RuntimeError`` such as ``SimulationError``; ``OSError``: a missing or unwritable
+  file) or a missing optional package (``ImportError``). One line on stderr,
+  ``sacrum COMMAND: error: ...``, that says what to do.
+* 3: a bug in sacrum (any other exception). One line on stderr, ``sacrum COMMAND:
+  internal error: TYPE: message (at file:line)``, and the full traceback is logged
+  (shown with ``-v``): never a traceback by default, never silence.
+
+Warnings of the libraries underneath (numpy's "mean of empty slice" and the like) go to
+the log, not to stderr, so an error stays one line; ``-v`` shows them.
+"""
 
 from __future__ import annotations
 
@@ -48,7 +65,7 @@ def summary_lines(path: Path, table: SampleTable) -> list[str]:
         f"device:    {name} (firmware: {dev.get('firmware', '?')}; IMU: {dev.get('imu', '?')})",
         f"transport: {hdr.get('transport', '?')}"
         + (f", ATT MTU {hdr['mtu']}" if hdr.get("mtu") else ""),
-        f"recorded:  {hdr.get('created_utc', '?')}",
+        f"recorded:  {hdr.get('created_utc') or hdr.get('recording_time') or 'unknown'}",
         f"duration:  {table.duration_s:.2f} s, {len(table):,} samples at {table.rate_hz:.1f} Hz",
         f"clock:     device→host drift {table.clock.drift * 1e6:+.1f} ppm, "
         f"median delivery delay {table.clock.latency_s * 1e3:.1f} ms",
@@ -308,22 +325,52 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+EXIT_ERROR = 1
+EXIT_BUG = 3
+
+
+def _one_line(e: BaseException) -> str:
+    """An exception's message on one line (a message of several lines is joined)."""
+    text = " ".join(x.strip() for x in str(e).splitlines() if x.strip())
+    return text or type(e).__name__
+
+
+def _where(e: BaseException) -> str:
+    """file:line of the innermost frame of a traceback (the place of a bug)."""
+    import traceback
+
+    frames = traceback.extract_tb(e.__traceback__)
+    return f"{Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else "?"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.ERROR,
                         format="%(levelname)s %(name)s: %(message)s")
+    logging.captureWarnings(True)
+    name = f"sacrum {args.command}"
     try:
         return args.func(args)
     except OSError as e:
-        what = f"{e.strerror}: {e.filename}" if e.strerror and e.filename else str(e)
-        print(f"sacrum {args.command}: error: {what}", file=sys.stderr)
-        return 1
+        what = f"{e.strerror}: {e.filename}" if e.strerror and e.filename else _one_line(e)
+        print(f"{name}: error: {what}", file=sys.stderr)
+        return EXIT_ERROR
     except (CaptureError, ValueError, RuntimeError) as e:
-        print(f"sacrum {args.command}: error: {e}", file=sys.stderr)
-        return 1
+        print(f"{name}: error: {_one_line(e)}", file=sys.stderr)
+        return EXIT_ERROR
+    except ImportError as e:
+        print(f"{name}: error: {_one_line(e)} (an optional package is missing: "
+              f"pip install {e.name or 'it'})", file=sys.stderr)
+        return EXIT_ERROR
     except KeyboardInterrupt:
-        print(f"sacrum {args.command}: interrupted", file=sys.stderr)
+        print(f"{name}: interrupted", file=sys.stderr)
         return 130
+    except Exception as e:  # a bug: one line, the traceback in the log (-v), exit 3
+        if args.verbose:
+            log.error("%s: internal error", name, exc_info=True)
+        print(f"{name}: internal error (a bug in sacrum; -v shows the traceback): "
+              f"{type(e).__name__}: {_one_line(e)} (at {_where(e)})", file=sys.stderr)
+        return EXIT_BUG
 
 
 if __name__ == "__main__":
