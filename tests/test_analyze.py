@@ -111,10 +111,44 @@ def test_the_capture_scores_or_says_why_not(daily):
     else:
         assert 0 <= task["score"] <= 100
         assert summ["score"] == pytest.approx(task["score"])
+        lo, hi = task["score_interval"]
+        assert 0 <= lo <= task["score"] <= hi <= 100
+        assert hi - lo <= daily["bands"]["max_interval_width"]
+        for c in task["components"].values():
+            if c["score"] is not None and c["interval"] is not None:
+                assert c["interval"][0] <= c["score"] <= c["interval"][1]
     used = [s for s in daily["strides"] if s["task"] == "walk" and s["excluded"] is None]
     assert task["n_steps_used"] == len(used)
     assert task["n_steps_by_side"] == {
         side: sum(s["stance_side"] == side for s in used) for side in "LR"}
+
+
+def test_the_turns_are_measured_and_belong_to_their_task(daily):
+    """Every turn the gait stage found is in turns[] with its own numbers; the walking
+    task's summary counts them; the steps in a turn are the ICs inside it."""
+    turns = daily["turns"]
+    assert turns, "the daily-activities example turns many times"
+    ics = [s["t_ic"] for s in daily["strides"]]
+    for i, tr in enumerate(turns):
+        assert tr["index"] == i
+        assert tr["duration_s"] == pytest.approx(tr["t_end_s"] - tr["t_start_s"])
+        assert tr["direction"] in ("left", "right") and tr["angle_deg"] > 0
+        assert tr["peak_rate_dps"] >= tr["mean_rate_dps"] > 0
+        # steps: ICs inside the turn (the last IC of a walk starts no step, so <=)
+        assert sum(tr["t_start_s"] <= t <= tr["t_end_s"] for t in ics) <= tr["n_steps"]
+    walk = daily["summary"]["tasks"][0]
+    mine = [tr for tr in turns if tr["task"] == "walk"]
+    ts = walk["turns_summary"]
+    assert ts["n_turns"] == len(mine)
+    assert ts["n_left"] + ts["n_right"] == len(mine)
+    assert ts["duration_s"] == pytest.approx(float(np.median([t["duration_s"] for t in mine])))
+
+
+def test_without_a_standing_calibration_the_angles_are_said_to_be_relative(daily, capsys):
+    assert daily["calibration"]["reference"] == "walking"
+    assert daily["summary"]["angle_reference"] == "walking"
+    assert daily["summary"]["tasks"][0]["angle_reference"] == "walking"
+    assert daily["summary"]["mean_tilt_deg"] is None
 
 
 def test_a_csv_input_works(tmp_path, capsys):
@@ -269,7 +303,9 @@ def test_the_phantom_is_scored_with_every_deduction_explained(phantom):
     assert "above the 7.0° band" in drop["reason"]
     assert "left stance" not in drop["reason"]  # 4° is within the band: no deduction
     sym = task["components"]["symmetry"]
-    assert "contralateral drop symmetry index" in sym["reason"]
+    # 4° against 9°: compared in degrees, about 5° apart
+    assert "left-right difference of the contralateral drop" in sym["reason"]
+    assert task["side_difference_deg"]["drop"] == pytest.approx(5.0, abs=0.7)
     assert sym["score"] < 100
     assert 0 < task["score"] < 100
     assert summ["score"] == pytest.approx(task["score"])

@@ -1,8 +1,8 @@
 """The clinician report (sacrum.report): figures hold the analysis' numbers, the summary
 quotes them, the HTML is self-contained, the PDF carries the same content.
 
-Fixtures: the Mobilise-D example capture (examples/, real walking, no score: too few
-straight steps) and a phantom walk with a known asymmetry (sacrum.phantom.walking_phantom:
+Fixtures: the Mobilise-D example capture (examples/, real walking, mostly turns, no
+standing) and a phantom walk with a known asymmetry (sacrum.phantom.walking_phantom:
 4° drop in left stance, 9° in right stance, 80 steps) streamed into a capture by
 sacrum.generator.make_capture. Rendering with headless Chromium and pdftoppm runs when
 they are installed (the PNGs go to the test's tmp folder to be looked at).
@@ -102,17 +102,37 @@ def test_the_summary_quotes_the_numbers_and_their_bands(phantom):
     assert re.search(rf"In right stance the pelvis dropped {drop['R']:.1f}° on the swinging "
                      r"\(left\) side, above the usual range \(up to 7\.0°\); in left stance "
                      rf"{drop['L']:.1f}°, within it\.", text), text
-    score = phantom.analysis["summary"]["tasks"][0]["score"]
-    assert f"Pelvic control score for walk: {score:.0f} of 100" in text
+    walk = phantom.analysis["summary"]["tasks"][0]
+    lo, hi = walk["score_interval"]
+    assert lo <= walk["score"] <= hi
+    assert (f"Pelvic control score for walk: {walk['score']:.0f} ({lo:.0f}–{hi:.0f}) of 100"
+            in text)
     for word in ("Trendelenburg", "weak", "diagnos", "should"):
         assert word not in text  # no claims beyond the numbers
 
 
-def test_a_session_without_score_says_why_and_shows_the_caveats(daily):
-    text = build_report([daily]).summary_text()
-    assert "No pelvic control score for walk: too few steps" in text
+def test_the_example_gets_a_score_with_its_interval_or_says_why_not(daily):
+    """The bundled daily-activities capture: mostly turns, no standing: the summary gives
+    the walk score with its interval (or the reason there is none), says the drops are
+    relative, and lists the turns."""
+    rep = build_report([daily])
+    text = rep.summary_text()
+    walk = daily.analysis["summary"]["tasks"][0]
+    if walk["score"] is not None:
+        lo, hi = walk["score_interval"]
+        assert f"for walk: {walk['score']:.0f} ({lo:.0f}–{hi:.0f}) of 100" in text
+    else:
+        assert "No pelvic control score for walk: " in text
+    assert "relative drops" in text
     assert "no standing calibration" in text.lower()
-    assert "low confidence (0.24)" in text
+    conf = daily.analysis["mounting"]["confidence"]
+    assert (f"low confidence ({conf:.2f})" in text) == (conf < 0.5)
+    turns = [t for t in daily.analysis["turns"] if t["task"] == "walk"]
+    assert turns and f"{len(turns)} turns" in text
+    table = next(b for b in rep.blocks if getattr(b, "columns", [None])[:2] == ["#", "start (s)"]
+                 and "direction" in b.columns)
+    assert len(table.rows) == len(turns)
+    assert [r[4] for r in table.rows] == [t["direction"] for t in turns]
 
 
 def test_the_header_has_person_date_device_and_data_quality(daily):
@@ -121,7 +141,9 @@ def test_the_header_has_person_date_device_and_data_quality(daily):
     why = ", ".join(f"{k} {r}" for r, k in walk["excluded_reasons"].items())
     assert walk["n_steps_excluded"] > 0  # the example's turns: the header must say why
     for needed in ("HA001", "sacrum-mobgap", "firmware in the loop", "0.00 % of samples lost",
-                   f"{walk['n_steps_used']} used of {walk['n_steps']}; excluded: {why}",
+                   f"{walk['n_steps_used']} used of {walk['n_steps']} "
+                   f"({walk['n_steps_by_side']['L']} left, {walk['n_steps_by_side']['R']} "
+                   f"right stance); excluded: {why}",
                    "zeroed on the mean walking posture"):
         assert needed in html, needed
     assert daily.date == "2026-09-21"  # from the capture's header

@@ -323,12 +323,19 @@ def analyze(input_path: str | os.PathLike, task: str | None = None, mount: str |
 
     valid = np.isfinite(rec.acc_mps2).all(axis=1) & np.isfinite(rec.gyr_radps).all(axis=1)
     gaps = _gaps(rec.t_s, valid)
+    turns = metrics.turn_metrics(res.gait.turns, res.events)
+    turn_task = [_task_at(segments, 0.5 * (tr.t_start_s + tr.t_end_s)) for tr in turns]
+    angle_ref = angle_reference(calibration)
     names = list(dict.fromkeys(g.task for g in segments))
     tasks_doc, scores = [], []
     for name in names:  # step 5
         segs = [g for g in segments if g.task == name]
         entry, ts = _task(name, segs, segments, steps, task_of, res, rec, acc_body, gyr_body,
                           bands, gaps)
+        entry["angle_reference"] = angle_ref
+        if entry["kind"] == "steps":
+            entry["turns_summary"] = metrics.summarize_turns(
+                [tr for tr, tk in zip(turns, turn_task, strict=True) if tk == name])
         tasks_doc.append(entry)
         scores.append(ts)
         messages += [f"{name}: {x}" for x in entry["messages"]]
@@ -351,10 +358,12 @@ def analyze(input_path: str | os.PathLike, task: str | None = None, mount: str |
     if head:
         summary.update({k: v for k, v in head.items()
                         if k not in ("task", "kind", "side", "segments", "score",
+                                     "score_interval", "score_interval_level",
                                      "score_message", "components", "messages", "curves",
                                      "gaps")})
-    summary.update(score=session.score, score_message=session.message,
-                   score_n_steps_used=session.n_steps_used,
+    summary.update(score=session.score, score_interval=_iv(session.interval),
+                   score_interval_level=session.interval_level, score_message=session.message,
+                   score_n_steps_used=session.n_steps_used, angle_reference=angle_ref,
                    components={k: c.as_dict() | {"by_task": c.value}
                                for k, c in session.components.items()},
                    tasks=tasks_doc)
@@ -373,12 +382,17 @@ def analyze(input_path: str | os.PathLike, task: str | None = None, mount: str |
         "loss": {"gaps": len(gaps)} | rec.loss | {"gap_list": gaps[:MAX_GAPS_LISTED]},
         "bands": {"origin": bands.origin, "tasks": list(bands.tasks),
                   "min_steps_per_side": bands.min_steps_per_side,
+                  "interval_level": bands.interval.level,
+                  "max_interval_width": bands.interval.max_width_points,
+                  "n_bootstrap": bands.interval.n_bootstrap, "seed": bands.interval.seed,
                   "min_hold_s": (bands.single_leg_stance.min_hold_s
                                  if bands.single_leg_stance else None),
                   "min_repetitions": (bands.repetitions.min_repetitions
                                       if bands.repetitions else None)},
         "stairs": stairs_doc,
         "strides": strides_doc,
+        "turns": [dataclasses.asdict(tr) | {"task": tk}
+                  for tr, tk in zip(turns, turn_task, strict=True)],
         "summary": summary,
         "messages": messages,
     }
@@ -424,8 +438,8 @@ def _task(name: str, segs: list[Segment], segments: list[Segment], steps, task_o
             why += ": was there walking?"
         msgs.append(why)
         ts = TaskScore(name, None, {}, 0, bands.min_steps_per_side, f"no score: {why}", by_side)
-        entry.update(n_steps_used=0, score=None, score_message=ts.message, components={},
-                     messages=msgs)
+        entry.update(n_steps_used=0, score=None, score_interval=None, score_message=ts.message,
+                     components={}, messages=msgs)
         return entry, ts
     keep = np.zeros(len(rec.t_s), bool)
     for g in segs:
@@ -445,9 +459,31 @@ def _task(name: str, segs: list[Segment], segments: list[Segment], steps, task_o
     if ts.score is None:
         msgs.append(ts.message)
     entry.update(fields)
-    entry.update(n_steps_by_side=by_side, score=ts.score, score_message=ts.message,
+    entry.update(n_steps_by_side=by_side, score=ts.score, score_interval=_iv(ts.interval),
+                 score_interval_level=ts.interval_level, score_message=ts.message,
                  components={k: c.as_dict() for k, c in ts.components.items()}, messages=msgs)
     return entry, ts
+
+
+def _iv(interval) -> list[float] | None:
+    return None if interval is None else [float(interval[0]), float(interval[1])]
+
+
+#: What the angles are measured from, by calibration (``angle_reference`` in the document).
+ANGLE_REFERENCES = {
+    "standing": "the standing calibration",
+    "walking": "the walking mean (no standing calibration): relative angles",
+    "sensor": "the sensor's mounting (no calibration): relative angles",
+}
+
+
+def angle_reference(calibration: dict[str, Any]) -> str:
+    """``"standing"`` (tilt and obliquity zeroed in quiet standing), ``"walking"`` (on the
+    mean over the straight-walking strides: angles are relative to the walking posture) or
+    ``"sensor"`` (not zeroed: relative to the mounting's vertical)."""
+    if not calibration.get("calibrated"):
+        return "sensor"
+    return "walking" if calibration.get("reference") == "walking" else "standing"
 
 
 def _median(values: list[float]) -> float:
@@ -518,9 +554,78 @@ def _held_task(entry: dict[str, Any], kind: str, rep_kind: str | None, side: str
         entry["repetitions"] = summ
     if ts.score is None:
         msgs.append(ts.message)
-    entry.update(n_steps_used=0, score=ts.score, score_message=ts.message,
+    entry.update(n_steps_used=0, score=ts.score, score_interval=None, score_message=ts.message,
                  components={k: c.as_dict() for k, c in ts.components.items()}, messages=msgs)
     return entry, ts
+
+
+def pool_sessions(docs: list[dict[str, Any]], task: str = "walk",
+                  bands: Bands | str | os.PathLike | None = None) -> dict[str, Any]:
+    """One score for several recordings of one person and day (e.g. the trials of a walk
+    test: walk 10 m, turn, walk back, repeated), from their analysis documents.
+
+    The ``task`` steps of every document (``strides[]``, as :class:`metrics.StepMetrics`)
+    are pooled and summarised together (``metrics.summarize_walk``; the per-step values:
+    drop, ranges, times, their symmetry and variability), and scored with its interval
+    over the pooled steps (``score.score_walk``). Regularity and harmonic ratios need the
+    samples, which the documents do not keep: they are each document's value, averaged
+    weighted by its used steps (said in the messages); stance, swing and the curves are
+    not pooled. Returns {"task", "n_recordings", "n_steps", "n_steps_used",
+    "n_steps_by_side", "score", "score_interval", "score_interval_level",
+    "score_message", "components", "contralateral_drop_deg", "side_difference_deg",
+    "symmetry_index", "variability", "cadence_spm", "turns_summary", "messages"}.
+    """
+    from sacrum import metrics
+
+    bands = bands if isinstance(bands, Bands) else load_bands(bands)
+    names = {f.name for f in dataclasses.fields(metrics.StepMetrics)}
+    steps, weights, entries, turns = [], [], [], []
+    for doc in docs:
+        mine = []
+        for x in doc.get("strides", []):
+            if x.get("task") != task:
+                continue
+            d = {k: (math.nan if v is None else v) for k, v in x.items() if k in names}
+            d["excluded"] = x.get("excluded")
+            d["t_ic_s"] = x["t_ic"]
+            mine.append(metrics.StepMetrics(**d))
+        steps += mine
+        entry = next((t for t in doc["summary"]["tasks"] if t["task"] == task), None)
+        if entry is not None:
+            entries.append(entry)
+            weights.append(sum(s.excluded is None for s in mine))
+        turns += [metrics.TurnMetrics(**{k: v for k, v in tr.items() if k != "task"})
+                  for tr in doc.get("turns", []) if tr.get("task") == task]
+    summ = metrics.summarize_walk(steps, np.zeros(0), np.zeros((0, 3)))
+    msgs = [m for m in summ.messages if not m.startswith(("regularity", "harmonic", "stance",
+                                                          "left-stance curves",
+                                                          "right-stance curves"))]
+    for field_name in ("regularity", "harmonic_ratio"):
+        pooled = {}
+        for key in getattr(summ, field_name):
+            vals = [(e.get(field_name, {}).get(key), w) for e, w in zip(entries, weights,
+                                                                       strict=True)]
+            vals = [(v, w) for v, w in vals if v is not None and w > 0]
+            pooled[key] = (sum(v * w for v, w in vals) / sum(w for _, w in vals)
+                           if vals else math.nan)
+        setattr(summ, field_name, pooled)
+    msgs.append(f"pooled over {len(docs)} recordings: regularity and harmonic ratios are "
+                "the recordings' values averaged by used steps; stance, swing and curves are "
+                "per recording")
+    ts = score_walk(summ, bands, task=task, steps=steps)
+    if ts.score is None:
+        msgs.append(ts.message)
+    out = {"task": task, "n_recordings": len(docs), "n_steps": len(steps),
+           "n_steps_used": summ.n_steps_used, "n_steps_by_side": ts.n_steps_by_side,
+           "score": ts.score, "score_interval": _iv(ts.interval),
+           "score_interval_level": ts.interval_level, "score_message": ts.message,
+           "components": {k: c.as_dict() for k, c in ts.components.items()},
+           "contralateral_drop_deg": summ.contralateral_drop_deg,
+           "side_difference_deg": summ.side_difference_deg,
+           "symmetry_index": summ.symmetry_index, "variability": summ.variability,
+           "cadence_spm": summ.cadence_spm, "turns_summary": metrics.summarize_turns(turns),
+           "messages": msgs}
+    return _jsonable(out)
 
 
 def write_json(doc: dict[str, Any], path: str | os.PathLike) -> None:
@@ -534,11 +639,40 @@ def write_json(doc: dict[str, Any], path: str | os.PathLike) -> None:
 
 
 def _score_text(entry: dict[str, Any]) -> str:
+    from sacrum.score import format_score
+
     if entry["score"] is None:
         return f"no score ({entry['score_message'].removeprefix('no score: ')})"
-    parts = ", ".join(f"{k} {'–' if c['score'] is None else format(c['score'], '.0f')}"
+    parts = ", ".join(f"{k} {format_score(c['score'], c.get('interval'))}"
                       for k, c in entry["components"].items())
-    return f"score {entry['score']:.0f} ({parts})"
+    level = entry.get("score_interval_level") or 0.9
+    iv = " and 90 % intervals" if level == 0.9 else f" and {100 * level:g} % intervals"
+    return (f"score {format_score(entry['score'], entry.get('score_interval'))} "
+            f"(components{iv if entry.get('score_interval') else ''}: {parts})")
+
+
+def _steps_text(t: dict[str, Any]) -> str:
+    by = t.get("n_steps_by_side") or {}
+    text = (f"{t['n_steps']} steps, {t.get('n_steps_used', 0)} used "
+            f"({by.get('L', 0)} left, {by.get('R', 0)} right stance)")
+    drop = t.get("contralateral_drop_deg") or {}
+    if any(drop.get(s) is not None for s in "LR"):
+        f = {s: "–" if drop.get(s) is None else f"{drop[s]:.1f}°" for s in "LR"}
+        text += f", drop {f['L']} left / {f['R']} right stance"
+    return text
+
+
+def _turns_text(t: dict[str, Any]) -> str | None:
+    ts = t.get("turns_summary") or {}
+    n = ts.get("n_turns") or 0
+    if not n:
+        return None
+    what = (f"{n} turn{'s' if n != 1 else ''} ({ts['n_left']} left, {ts['n_right']} right)")
+    if n == 1:
+        return (f"{what}: {ts['angle_deg']:.0f}° in {ts['duration_s']:.1f} s, peak "
+                f"{ts['peak_rate_dps']:.0f}°/s, {ts['n_steps']:.0f} steps")
+    return (f"{what}, median {ts['angle_deg']:.0f}° in {ts['duration_s']:.1f} s, peak "
+            f"{ts['peak_rate_dps']:.0f}°/s, {ts['n_steps']:.0f} steps")
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
@@ -570,10 +704,17 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             n = t["repetitions"]["n_repetitions"]
             what = f"{n} repetition{'s' if n != 1 else ''}"
         else:
-            what = f"{t['n_steps']} steps"
+            what = _steps_text(t)
         print(f"  {t['task']}: {what}, {_score_text(t)}")
-    session = ("no score" if summ["score"] is None else f"score {summ['score']:.0f}")
+        turns = _turns_text(t) if t["kind"] == "steps" else None
+        if turns:
+            print(f"    turns: {turns}")
+    from sacrum.score import format_score
+
+    session = ("no score" if summ["score"] is None
+               else f"score {format_score(summ['score'], summ.get('score_interval'))}")
     print(f"  session: {session}")
+    print(f"  angles relative to {ANGLE_REFERENCES[summ['angle_reference']]}")
     if args.json:
         print(f"wrote {args.json}")
     return 0
@@ -600,5 +741,6 @@ def add_parser(subparsers) -> None:
     s.set_defaults(func=cmd_analyze)
 
 
-__all__ = ["Recording", "Segment", "add_parser", "analyze", "cmd_analyze", "read_input",
-           "task_kind", "write_json"]
+__all__ = ["ANGLE_REFERENCES", "Recording", "Segment", "add_parser", "analyze",
+           "angle_reference", "cmd_analyze", "pool_sessions", "read_input", "task_kind",
+           "write_json"]

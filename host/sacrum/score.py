@@ -639,6 +639,8 @@ def score_walk(summary: Any, bands: Bands | None = None, *, task: str = "walk",
         if steps is not None:  # step 5: the interval
             total_reps, comp_reps = _replicates(bands, summary, steps, comps, use)
             for name, r in comp_reps.items():
+                if r is None:
+                    continue                   # nothing resampled in it: no interval
                 comps[name].replicates = r
                 comps[name].interval = _percentile_interval(r, comps[name].score_0_100,
                                                             bands.interval)
@@ -674,28 +676,32 @@ def score_walk(summary: Any, bands: Bands | None = None, *, task: str = "walk",
 
 
 def _replicates(bands: Bands, summary: Any, steps, comps: dict[str, Component],
-                use: list[Component]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+                use: list[Component]) -> tuple[np.ndarray, dict[str, np.ndarray | None]]:
     """Step 5: the task score (and each scored component) of every bootstrap resample of
     the used steps: the step-derived values recomputed (``metrics.bootstrap_step_statistics``),
     the others (regularity, harmonic ratios) held at the summary's; the same items, bands
-    and weights as the point score."""
+    and weights as the point score. A component none of whose items is resampled gets
+    None (it has no interval of its own; it counts with its score in the total)."""
     from sacrum.metrics import bootstrap_step_statistics
 
     spec = bands.interval
     stats = bootstrap_step_statistics(steps, n_boot=spec.n_bootstrap, seed=spec.seed)
     n = spec.n_bootstrap
-    comp_reps: dict[str, np.ndarray] = {}
+    comp_reps: dict[str, np.ndarray | None] = {}
+    fixed: set[str] = set()
     for name, cspec in bands.components.items():
         c = comps[name]
         if c.score_0_100 is None:
             continue
         have = {i.name for i in c.items if i.value is not None}
         cols, weights, required = [], [], []
+        resampled = False
         for it in cspec.items:
             if it.weight <= 0 or it.name not in have:
                 continue                   # as the point score: not counted, or no value
             if it.metric in stats:
                 v = stats[it.metric]
+                resampled = True
             else:
                 x, _ = _lookup(summary, it.metric)
                 v = np.full(n, np.nan if x is None else x)
@@ -712,9 +718,11 @@ def _replicates(bands: Bands, summary: Any, steps, comps: dict[str, Component],
                 r = (np.where(ok, p, 0.0) * w).sum(axis=1) / (ok * w).sum(axis=1)
         bad = (~ok[:, np.array(required, bool)]).any(axis=1) | ~ok.any(axis=1)
         comp_reps[name] = np.where(bad, np.nan, r)
+        if not resampled:
+            fixed.add(name)
     w = np.array([c.weight for c in use])
     total = (np.stack([comp_reps[c.name] for c in use], axis=1) * w).sum(axis=1) / w.sum()
-    return total, comp_reps
+    return total, {k: (None if k in fixed else v) for k, v in comp_reps.items()}
 
 
 def _percentile_interval(reps: np.ndarray, point: float | None, spec: IntervalSpec

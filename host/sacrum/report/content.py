@@ -115,17 +115,54 @@ def header_rows(s: Session) -> list[list[str]]:
         if t["kind"] != "steps":
             continue
         why = ", ".join(f"{k} {r}" for r, k in (t.get("excluded_reasons") or {}).items() if k)
+        by = t.get("n_steps_by_side") or {}
         rows.append([f"Steps ({t['task']})",
-                     f"{t.get('n_steps_used', 0)} used of {t['n_steps']}"
+                     f"{t.get('n_steps_used', 0)} used of {t['n_steps']} ({by.get('L', 0)} "
+                     f"left, {by.get('R', 0)} right stance)"
                      + (f"; excluded: {why}" if why else "")])
     return rows
 
 
+def _interval(iv) -> str:
+    if not iv or iv[0] is None:
+        return "–"
+    return f"{iv[0]:.0f}–{iv[1]:.0f}"
+
+
 def components_table(task: dict[str, Any]) -> Table:
-    rows = [[name, _f(c.get("score"), ".0f"), _f(c.get("weight"), ".2f"), str(c.get("reason", ""))]
+    rows = [[name, _f(c.get("score"), ".0f"), _interval(c.get("interval")),
+             _f(c.get("weight"), ".2f"), str(c.get("reason", ""))]
             for name, c in (task.get("components") or {}).items()]
-    return Table(["component", "points", "weight", "reason"], rows,
-                 "Score components (docs/scoring.md): every deduction with its reason")
+    rows.append(["score", _f(task.get("score"), ".0f"), _interval(task.get("score_interval")),
+                 "", ""])
+    level = task.get("score_interval_level") or 0.9
+    return Table(["component", "points", f"{100 * level:.0f} % interval", "weight", "reason"],
+                 rows, "Score components (docs/scoring.md): every deduction with its reason; "
+                 "the interval is where the points would likely lie on another walk like "
+                 "this one (a bootstrap over the steps; '–': not estimated)")
+
+
+def turns_table(turns: list[dict[str, Any]], task: str) -> Table | None:
+    """Every turn of a task: when, how long, how far, which way, how fast, in how many
+    steps (the analysis' ``turns[]``); None without turns."""
+    rows = [[str(i + 1), _f(tr.get("t_start_s"), ".1f"), _f(tr.get("duration_s"), ".1f"),
+             _f(tr.get("angle_deg"), ".0f", "°"), str(tr.get("direction", "")),
+             _f(tr.get("peak_rate_dps"), ".0f"), str(tr.get("n_steps", ""))]
+            for i, tr in enumerate(t for t in turns if t.get("task") == task)]
+    if not rows:
+        return None
+    return Table(["#", "start (s)", "duration (s)", "angle", "direction", "peak rate (°/s)",
+                  "steps"], rows, "Every turn: slower turns, a lower peak rate and more "
+                  "steps to turn go with poorer balance and mobility (docs/report.md)")
+
+
+def _angles_note(task: dict[str, Any]) -> str:
+    ref = task.get("angle_reference")
+    if ref == "walking":
+        return " Angles relative to the mean walking posture (no standing calibration)."
+    if ref == "sensor":
+        return " Angles relative to the sensor's mounting (no calibration)."
+    return ""
 
 
 def timing_table(task: dict[str, Any]) -> Table:
@@ -148,11 +185,14 @@ def timing_table(task: dict[str, Any]) -> Table:
             ["obliquity range, median", *lr(task.get("obliquity_rom_deg"))],
             ["tilt range, median", *lr(task.get("tilt_rom_deg"))],
             ["rotation range, median", *lr(task.get("rotation_rom_deg"))],
+            ["drop, left-right difference", "", "",
+             _f((task.get("side_difference_deg") or {}).get("drop"), ".1f", "°")],
             ["symmetry index step time / drop (%)", "", "",
              f"{_f(si.get('step_time'))} / {_f(si.get('drop'))}"]]
     return Table(["", "left stance", "right stance", "all"], rows,
                  "Cadence and timing (mean ± SD of the used steps), pelvic values per stance "
-                 "side")
+                 "side (ranges: 5th-95th percentile span per stride; the drop symmetry index "
+                 "only for a mean drop of 5° or more)." + _angles_note(task))
 
 
 def repetition_table(task: dict[str, Any]) -> Table:
@@ -227,6 +267,9 @@ def build_report(sessions: list[Session]) -> Report:
                                   "Drop of every step over the recording (hollow: excluded "
                                   "steps); a steady trend over the session would show as a slope"))
             rep.blocks.append(timing_table(task))
+            table = turns_table(doc.get("turns") or [], name)
+            if table is not None:
+                rep.blocks.append(table)
         else:
             rep.blocks.append(Fig(f"{name}/repetitions", figures.repetition_bars(task),
                                   "Per repetition or trial, against the drop band"))
@@ -245,7 +288,10 @@ def build_report(sessions: list[Session]) -> Report:
         rep.blocks.append(Para(m, "note"))
     rep.blocks.append(Para(
         f"Analysed by sacrum {doc.get('sacrum_version')}, bands: {doc['bands']['origin']}; "
-        f"report by sacrum {__version__}. Angles in degrees, relative to the standing "
-        "calibration (docs/pelvic-angles.md). The score compares this measurement with "
+        f"report by sacrum {__version__}. Angles in degrees, relative to "
+        + {"walking": "the mean walking posture (no standing calibration: relative angles)",
+           "sensor": "the sensor's mounting (no calibration: relative angles)"}.get(
+            doc["summary"].get("angle_reference"), "the standing calibration")
+        + " (docs/pelvic-angles.md). The score compares this measurement with "
         "published values of healthy adults; it is not a diagnosis (docs/scoring.md).", "note"))
     return rep

@@ -41,7 +41,8 @@ def against_band(value: float, normal_min: float | None, normal_max: float | Non
 
 def drop_sentence(task: dict[str, Any]) -> str | None:
     """"In right stance the pelvis dropped 8.0° on the swinging (left) side, above the
-    usual range (up to 7.0°); in left stance 4.0°, within it." The larger drop first."""
+    usual range (up to 7.0°); in left stance 4.0°, within it." The larger drop first;
+    without a standing calibration the sentence says the drops are relative ones."""
     drop = task.get("contralateral_drop_deg") or {}
     lo, hi, _ = drop_band(task)
     have = [s for s in "LR" if _finite(drop.get(s))]
@@ -54,6 +55,13 @@ def drop_sentence(task: dict[str, Any]) -> str | None:
     text = "; ".join(parts)
     for s in missing:
         text += f"; in {SIDE_WORD[s]} stance there is no value (too few steps)"
+    ref = task.get("angle_reference")
+    if ref == "walking":
+        text += (" (relative drops: measured from the mean walking posture, as there was no "
+                 "standing calibration)")
+    elif ref == "sensor":
+        text += (" (relative drops: measured from the sensor's mounting, as there was no "
+                 "calibration)")
     return text[0].upper() + text[1:] + "."
 
 
@@ -77,20 +85,52 @@ def _drop_clause(side: str, value: float, lo, hi, *, full: bool) -> str:
     return f"{what}, {band}"
 
 
+def _with_interval(score: float, interval) -> str:
+    """"78 (70–85)" or "78" (no interval)."""
+    if not interval or interval[0] is None:
+        return f"{score:.0f}"
+    return f"{score:.0f} ({interval[0]:.0f}–{interval[1]:.0f})"
+
+
 def score_sentence(task: dict[str, Any], name: str) -> str:
     if task.get("score") is None:
         why = str(task.get("score_message") or "").removeprefix("no score: ")
         return f"No pelvic control score for {name}: {why}."
-    comps = ", ".join(f"{k} {c['score']:.0f}" for k, c in (task.get("components") or {}).items()
+    comps = ", ".join(f"{k} {_with_interval(c['score'], c.get('interval'))}"
+                      for k, c in (task.get("components") or {}).items()
                       if c.get("score") is not None)
-    return f"Pelvic control score for {name}: {task['score']:.0f} of 100 ({comps})."
+    iv = task.get("score_interval")
+    level = task.get("score_interval_level") or 0.9
+    sure = (f"; in brackets the range it would likely take on another walk like this one "
+            f"({100 * level:.0f} % interval from the steps)" if iv else "")
+    return (f"Pelvic control score for {name}: {_with_interval(task['score'], iv)} of 100 "
+            f"({comps}){sure}.")
+
+
+def turns_sentence(task: dict[str, Any]) -> str | None:
+    """"1 turn (right): 186° in 2.2 s, at up to 151°/s, in 4 steps." (None without turns)."""
+    ts = task.get("turns_summary") or {}
+    n = ts.get("n_turns") or 0
+    if not n:
+        return None
+    dirs = [f"{ts[k]} {w}" for k, w in (("n_left", "left"), ("n_right", "right")) if ts.get(k)]
+    if n == 1:
+        what = "left" if ts.get("n_left") else "right"
+        return (f"1 turn ({what}): {ts['angle_deg']:.0f}° in {ts['duration_s']:.1f} s, at up "
+                f"to {ts['peak_rate_dps']:.0f}°/s, in {ts['n_steps']:.0f} steps.")
+    return (f"{n} turns ({', '.join(dirs)}): typically {ts['angle_deg']:.0f}° in "
+            f"{ts['duration_s']:.1f} s, at up to {ts['peak_rate_dps']:.0f}°/s, in "
+            f"{ts['n_steps']:.0f} steps (medians).")
 
 
 def steps_sentence(task: dict[str, Any]) -> str:
     used, n = task.get("n_steps_used") or 0, task.get("n_steps") or 0
     reasons = task.get("excluded_reasons") or {}
     why = ", ".join(f"{k} {_REASON_WORDS.get(r, r)}" for r, k in reasons.items() if k)
+    by = task.get("n_steps_by_side") or {}
     text = f"{used} of {n} steps were used" + (f" ({why})" if why else "")
+    if used and by:
+        text += f", {by.get('L', 0)} in left and {by.get('R', 0)} in right stance"
     cad = task.get("cadence_spm")
     if _finite(cad):
         text += f"; cadence {cad:.0f} steps/min"
@@ -103,6 +143,7 @@ def task_sentences(task: dict[str, Any]) -> list[str]:
     if task["kind"] == "steps":
         out = [s for s in (drop_sentence(task),) if s]
         out += [steps_sentence(task), score_sentence(task, name)]
+        out += [s for s in (turns_sentence(task),) if s]
         return out
     lo, hi, _ = drop_band(task)
     side = task.get("side") or "L"
@@ -154,8 +195,9 @@ def session_sentences(doc: dict[str, Any]) -> list[str]:
     for task in summ["tasks"]:
         out += task_sentences(task)
     if len(summ["tasks"]) > 1:
-        out.append(f"Session score: {summ['score']:.0f} of 100." if summ.get("score")
-                   is not None else "No session score: no task could be scored.")
+        out.append(f"Session score: {_with_interval(summ['score'], summ.get('score_interval'))}"
+                   " of 100." if summ.get("score") is not None
+                   else "No session score: no task could be scored.")
     return out + quality_sentences(doc)
 
 
