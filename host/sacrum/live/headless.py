@@ -15,10 +15,12 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from sacrum import palette
+from sacrum.imucsv import MIN_DURATION_S
 from sacrum.live.session import TASK_LABELS, LiveSession, LiveSnapshot
 from sacrum.score import Band
 
-SIDE_COLOURS = {"L": "#286edc", "R": "#dc5028"}
+SIDE_COLOURS = palette.SIDE
 TRACE_LABELS = ("tilt (°)\n+ anterior", "obliquity (°)\n+ left up", "rotation (°)\n+ right fwd")
 
 
@@ -37,9 +39,13 @@ def run_headless(session: LiveSession, out_dir: str | Path) -> HeadlessResult:
         session.run_sync()
     except KeyboardInterrupt:
         session.finish()
+    snap = session.snapshot(session.history_s)
+    span = float(snap.t_s[-1] - snap.t_s[0]) if len(snap.t_s) > 1 else 0.0
+    if not span >= MIN_DURATION_S:  # a truncated capture, a link that never streamed
+        raise ValueError(f"the session holds {span:.2f} s of samples ({len(snap.t_s)}); at "
+                         f"least {MIN_DURATION_S:g} s is needed for its figures and summary")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    snap = session.snapshot(session.history_s)
     figures = [_traces(snap, out / "traces.png"), _strides(snap, out / "strides.png"),
                _drops(session, snap, out / "drops.png")]
     return HeadlessResult(figures, summary_lines(session, snap))
@@ -105,17 +111,18 @@ def _traces(snap: LiveSnapshot, path: Path) -> Path:
         ax.set_ylabel(TRACE_LABELS[i])
         ax.grid(alpha=0.3)
         for name, t0, t1 in snap.tasks:
-            ax.axvspan(t0, t1 if t1 is not None else snap.t_now_s, color="#3caa50", alpha=0.12)
+            ax.axvspan(t0, t1 if t1 is not None else snap.t_now_s, color=palette.TASK,
+                       alpha=0.12)
             if i == 0:
                 ax.text(t0, 1.0, TASK_LABELS.get(name, name), transform=ax.get_xaxis_transform(),
-                        va="bottom", fontsize=8, color="#1e6e28")
+                        va="bottom", fontsize=8, color=palette.TASK)
         for a, b in snap.gaps:
-            ax.axvspan(a, b, color="grey", alpha=0.4)
+            ax.axvspan(a, b, color=palette.EXCLUDED, alpha=0.4)
         for t, note in snap.marks:
-            ax.axvline(t, color="purple", ls="--", lw=1)
+            ax.axvline(t, color=palette.NEUTRAL, ls="--", lw=1)
             if i == 2:
                 ax.text(t, 0.02, note, transform=ax.get_xaxis_transform(), fontsize=8,
-                        color="purple")
+                        color=palette.NEUTRAL)
         ics = [(t, s) for t, k, s in snap.events if k == "IC"]
         for side, c in SIDE_COLOURS.items():
             ax.plot([t for t, s in ics if s == side],
@@ -133,7 +140,7 @@ def _strides(snap: LiveSnapshot, path: Path) -> Path:
     ax_o, ax_t = fig.subplots(2, 1, sharex=True)
     pct = np.linspace(0, 100, 101)
     nmax = max(snap.threshold_deg.values())
-    ax_o.axhspan(-nmax, nmax, color="#3caa50", alpha=0.15, label=f"drop ≤ {nmax:.0f}°")
+    ax_o.axhspan(-nmax, nmax, color=palette.NORMAL, alpha=0.15, label=f"drop ≤ {nmax:.0f}°")
     for c in snap.curves:
         style = "-" if c.used else ":"
         ax_o.plot(pct, np.degrees(c.obliquity_rad), style, color=SIDE_COLOURS[c.side], lw=0.7,
@@ -166,9 +173,9 @@ def _drops(session: LiveSession, snap: LiveSnapshot, path: Path) -> Path:
     nmax = bands["L"].normal_max or 7.0
     pmax = bands["L"].poor_max or 12.0
     for a in (ax, axb):
-        a.axhspan(-2, nmax, color="#3caa50", alpha=0.15)
-        a.axhspan(nmax, pmax, color="#e6a014", alpha=0.15)
-        a.axhline(max(snap.threshold_deg.values()), color="red", ls="--", lw=1)
+        a.axhspan(-2, nmax, color=palette.NORMAL, alpha=0.15)
+        a.axhspan(nmax, pmax, color=palette.CAUTION, alpha=0.15)
+        a.axhline(max(snap.threshold_deg.values()), color=palette.NEUTRAL, ls="--", lw=1)
     for side, col in SIDE_COLOURS.items():
         used = [s for s in steps if s.stance_side == side and s.excluded is None]
         excl = [s for s in steps if s.stance_side == side and s.excluded is not None]
