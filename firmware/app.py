@@ -62,7 +62,7 @@ class Device:
         self._ticks = clock.ticks_us()
         self.now_us = 0  # device time, µs since boot (unwrapped)
         self._last_read_us = 0
-        self._battery_ms = 0
+        self._battery_ms = -_BATTERY_EVERY_MS  # the first step reads it
         self._calib = None  # [token, samples left, n, sx, sy, sz, min/max per axis...]
         self._pending_flags = 0
         self._bus_errors = 0
@@ -240,16 +240,21 @@ class Device:
             return  # still gone: tried again in _RETRY_MS
         code = sp.FAULT_IMU_POWER if errno_seen == _ENODEV else sp.FAULT_IMU_RESET
         imu.last_errno = 0
-        self._resume_after_gap()
+        self._resume_after_gap(True)
         self._fault_event(code, "IMU stalled; re-initialised")
 
-    def _resume_after_gap(self):
-        """The FIFO was restarted: skip the sample count to the period due now."""
-        lost = self.sclock.due_at(self.now_us) - self.sclock.count
-        if lost > 0:
-            self.sclock.skipped(lost)
-            if self.streaming:
-                self.pk.skip(lost)
+    def _resume_after_gap(self, restarted=False):
+        """The FIFO was restarted (``restarted``: the chip too): skip the sample
+        count to the sample due next, so the host sees the gap exactly."""
+        clock = self.sclock
+        if restarted:
+            lost = clock.restarted(self.now_us)
+        else:
+            lost = clock.due_at(self.now_us) - clock.count
+            if lost > 0:
+                clock.skipped(lost)
+        if lost > 0 and self.streaming:
+            self.pk.skip(lost)
         self._last_read_us = self.now_us
 
     def _read_sensor(self):

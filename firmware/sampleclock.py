@@ -45,6 +45,7 @@ class SampleClock:
         self._win_n = 0
         self._prev_read = None  # (read time, count) of the previous window's best read
         self._measured = False  # start-up ends with the first period measurement
+        self._rephase = 0  # after a sensor restart: 2 = next read sets t0, 1 = tighten
 
     @property
     def period_us(self):
@@ -57,8 +58,11 @@ class SampleClock:
             return
         n = self.count
         bound = now_us - (((n - 1) * self.period_q) >> _Q)
-        if self.t0_us is None or (not self._measured and bound < self.t0_us):
-            self.t0_us = bound  # start-up: tighten at once; later only slew
+        if self.t0_us is None or self._rephase == 2:
+            self.t0_us = bound
+            self._rephase >>= 1
+        elif (not self._measured or self._rephase) and bound < self.t0_us:
+            self.t0_us = bound  # start-up (or a restart): tighten at once; later only slew
         if self._win_bound is None or bound < self._win_bound:
             self._win_bound = bound
             self._win_n = n
@@ -93,16 +97,42 @@ class SampleClock:
         self._prev_read = (read_at, n)
         self._win_start = now_us
         self._win_bound = None
+        if self._rephase == 1:
+            self._rephase = 0
 
     def skipped(self, samples):
         """Samples lost to a FIFO overflow still took their time."""
         self.count += samples
 
-    def due_at(self, now_us):
-        """Index of the first sample taken after ``now_us`` (after a FIFO restart
-        at ``now_us``: the samples before it were not delivered)."""
+    def restarted(self, now_us):
+        """The sensor was woken and re-configured at ``now_us``: its sample clock
+        starts again at a phase of its own. The count jumps to the nearest index
+        of its first sample (one period on); returns the samples skipped. Until
+        the next window ends, t0 follows the new phase at once (a step of at most
+        half a period), and the period is measured afresh."""
+        due = self.due_at(now_us, True)
+        lost = due - self.count if due > self.count else 0
+        self.count += lost
+        if self.t0_us is not None:
+            self._rephase = 2
+            self._prev_read = None
+            self._win_bound = None
+        return lost
+
+    def due_at(self, now_us, restarted=False):
+        """Index of the first sample the sensor takes after ``now_us``, when its
+        FIFO was restarted then (the samples before were not delivered).
+
+        FIFO reset only: the sensor's sample clock runs on, so it is the next
+        sample period after ``now_us``. ``restarted`` (the chip was woken and
+        re-configured): its sample clock starts again, the first sample comes
+        one period later, at a phase of its own -- the nearest index is taken
+        and the sample clock slews to the new phase."""
         if self.t0_us is None:
             return self.count
+        if restarted:
+            return (((now_us + self.period_us - self.t0_us) << _Q) + (self.period_q >> 1)
+                    ) // self.period_q
         return (((now_us - self.t0_us) << _Q) // self.period_q) + 1
 
     def time_us(self, k):

@@ -107,3 +107,139 @@ def test_resample_to_the_device_rate():
     x = np.array([[0.0], [1.0], [0.0]])
     y = resample(t, x, 4)
     np.testing.assert_allclose(y[:, 0], [0, 0.5, 1, 0.5, 0])
+
+
+# --- faults heal (issue 14) -----------------------------------------------------------
+FAULT_AT_S = 4.0
+RECONNECT_S = 1.0  # firmware/sim/run.py: the central comes back this long after a drop
+EXPECTED_FAULT = {"imu-reset": sp.FAULT_IMU_RESET, "bus-stuck": sp.FAULT_BUS_STUCK,
+                  "brownout": sp.FAULT_IMU_POWER, "irq-exception": sp.FAULT_BLE_IRQ,
+                  "disconnect": sp.FAULT_LINK_LOST}
+
+
+RESTARTS_THE_CHIP = ("imu-reset", "brownout")
+
+
+def _offsets(table, acc, rate=200):
+    """Recording index minus row index of every received sample (rows are the
+    device's sample count, lost samples NaN rows): one value iff every gap is
+    exact. Also checks each sample's time against the recording's: the device
+    time of a sample is within half a period (+ host clock mapping) of when
+    the emulated chip took it, through every gap."""
+    a = table.acc_mps2.astype(float)
+    rows = np.nonzero(~np.isnan(a[:, 0]))[0]
+    out = set()
+    resid = []
+    for i in rows:
+        lo = max(0, i - 50)
+        err = np.abs(acc[lo:i + 50] - a[i]).max(axis=1)
+        j = int(np.argmin(err))
+        assert err[j] < 9.81 / 4096 + 1 / 256, f"row {i} matches no recorded sample"
+        out.add(lo + j - i)
+        resid.append(table.t_s[i] - (lo + j) / rate)
+    resid = np.asarray(resid)
+    assert np.ptp(resid) < 1.0 / rate + 0.002, "a sample's time is off by more than a period"
+    return out
+
+
+def _exact_gaps(kind, offsets):
+    """A FIFO restart leaves the sensor's sample clock running: the gap is exact.
+    A chip restart starts its sample clock at a new phase the device cannot see
+    before the first sample: the nearest index is taken, so an index (never a
+    time) may differ by one from the recording's own grid."""
+    if kind in RESTARTS_THE_CHIP:
+        return max(offsets) - min(offsets) <= 1
+    return len(offsets) == 1
+
+
+def _statuses(res):
+    """(device time s, status values) of every GET_STATUS answer on the link."""
+    out = []
+    for ch, t_us, data in res.link_values:
+        if ch == sp.CH_BLE_RESPONSE:
+            _, _, op, result, payload = sp.decode_response(data)
+            if op == sp.OP_GET_STATUS and result == sp.RESULT_OK:
+                out.append((t_us / 1e6, sp.unpack_status(payload)[0]))
+    return out
+
+
+@pytest.mark.parametrize("kind, rate", [
+    ("imu-reset", 200), ("bus-stuck", 200), ("bus-stuck", 100), ("brownout", 200),
+    ("irq-exception", 200), ("disconnect", 200), ("disconnect", 50)])
+def test_each_fault_heals_with_an_exact_gap_and_is_reported(tmp_path, kind, rate):
+    _, acc, gyr = synthetic_walk(12, rate, seed=4)
+    out = tmp_path / "fault.sacrum"
+    res = simulate(acc, gyr, rate, out, faults=[f"{kind}@{FAULT_AT_S}"])
+    st = res.stats
+    assert st["watchdog_resets"] == 0 and not st["handler_disabled"]  # nothing rebooted
+    assert st["fault"] == EXPECTED_FAULT[kind] and st["fault_events"] == 1
+    table = decode_capture(out)
+    assert _exact_gaps(kind, _offsets(table, acc, rate))  # samples after the gap sit right
+    lost = np.isnan(table.acc_mps2[:, 0].astype(float))
+    assert table.loss.samples_lost == int(lost.sum())
+    assert table.loss.packets_lost_in_transit == 0
+    t0 = table.t_s[0]  # device start ~ capture start: fault times are device times
+    back_s = FAULT_AT_S + (RECONNECT_S if kind == "disconnect" else 0.0)
+    after = np.nonzero(~lost & (table.t_s - t0 > FAULT_AT_S - 0.02))[0]
+    if lost.any():  # the gap is where the fault was, and streaming resumed within 1 s
+        gap_rows = np.nonzero(lost)[0]
+        assert abs(table.t_s[gap_rows[0]] - t0 - FAULT_AT_S) < 0.05
+        resumed_s = table.t_s[gap_rows[-1] + 1] - t0
+        assert resumed_s < back_s + 1.0
+        assert table.flags[gap_rows[-1] + 1] & sp.FLAG_RECOVERED
+    else:
+        assert kind in ("irq-exception", "bus-stuck")  # at 100 Hz the FIFO holds 0.5 s
+        assert table.flags[after].any() and (table.flags[after] & sp.FLAG_RECOVERED).any()
+    if kind in ("bus-stuck",):
+        assert st["bus_recoveries"] >= 1 and st["scl_pulses"] >= 1
+    # GET_STATUS after the fault names it; before it, none
+    statuses = _statuses(res)
+    fault = sp.STATUS_FIELDS.index("fault")
+    assert statuses[0][1][fault] == sp.FAULT_NONE
+    assert statuses[-1][0] > FAULT_AT_S and statuses[-1][1][fault] == EXPECTED_FAULT[kind]
+    if kind == "irq-exception":  # the status asked in the failing event is lost, not the next
+        assert len(statuses) == 2 and st["irq_errors"] == 1
+
+
+def test_reconnect_with_a_larger_mtu_resizes_the_packets(tmp_path, walk):
+    acc, gyr = walk
+    res = simulate(acc, gyr, 200, tmp_path / "mtu.sacrum", mtu=23, reconnect_mtu=247,
+                   faults=[f"disconnect@{FAULT_AT_S}"])
+    sizes = []
+    for ch, t_us, data in res.link_values:
+        if ch == sp.CH_BLE_DATA and data[0] == sp.PTYPE_DATA:
+            sizes.append((t_us / 1e6, data[15]))
+        elif ch == sp.CH_BLE_DATA and data[0] == sp.PTYPE_SEGMENT and data[3] >> 4 == 0:
+            sizes.append((t_us / 1e6, sp.samples_per_packet(23)))
+    before = {n for t, n in sizes if t < FAULT_AT_S}
+    after = {n for t, n in sizes if t > FAULT_AT_S + RECONNECT_S + 0.1}
+    assert before == {sp.samples_per_packet(23)} and after == {sp.MAX_SAMPLES}
+    table = decode_capture(tmp_path / "mtu.sacrum")
+    assert _exact_gaps("disconnect", _offsets(table, acc))
+    assert table.loss.corrupt_packets == 0 and table.loss.incomplete_segments == 0
+
+
+def test_several_faults_in_one_run(tmp_path, walk):
+    acc, gyr = walk
+    faults = ["imu-reset@2", "bus-stuck@3.5", "irq-exception@5", "disconnect@6", "brownout@9"]
+    res = simulate(acc, gyr, 200, tmp_path / "all.sacrum", faults=faults)
+    assert res.stats["fault_events"] == len(faults) and res.stats["watchdog_resets"] == 0
+    assert _exact_gaps("imu-reset", _offsets(decode_capture(tmp_path / "all.sacrum"), acc))
+
+
+def test_cli_fault_option_and_bad_fault_spec(tmp_path, walk, capsys):
+    acc, gyr = walk
+    csv = tmp_path / "imu.csv"
+    t = np.arange(acc.shape[0]) / 200
+    np.savetxt(csv, np.column_stack([t, acc, gyr]), delimiter=",",
+               header="t,ax,ay,az,gx,gy,gz", comments="")
+    out = tmp_path / "cli.sacrum"
+    args = ["simulate", "--imu", str(csv), "--out", str(out), "--rate", "200"]
+    assert main([*args, "--fault", "imu-reset@3", "--fault", "bus-stuck@6"]) == 0
+    assert "2 faults healed" in capsys.readouterr().out
+    for bad in ("melt@3", "imu-reset@soon", "imu-reset"):
+        assert main([*args, "--fault", bad]) == 1
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "Traceback" not in err
+    assert main([*args, "--link", "serial", "--fault", "disconnect@2"]) == 1
+    capsys.readouterr()

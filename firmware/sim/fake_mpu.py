@@ -11,10 +11,11 @@ MPU-6500 register map rev 2.1):
   (asleep), so a driver that forgets to wake the chip gets no samples;
   DEVICE_RESET (PWR_MGMT_1 bit 7) restores the defaults.
 - the sample clock: 1 kHz / (1 + SMPLRT_DIV) when DLPF_CFG is 1..6, else
-  8 kHz / (1 + SMPLRT_DIV). Emulated time moves only when a test calls
-  ``advance(seconds)`` or ``advance_samples(n)``; each sample period takes one
-  sample from ``provider()`` if set, else from the queue filled by
-  ``push_samples()``, else repeats the last one (a real chip never stops).
+  8 kHz / (1 + SMPLRT_DIV); it starts again (phase 0) when the chip is woken.
+  Emulated time moves only when a test calls ``advance(seconds)`` or
+  ``advance_samples(n)``; each sample period takes one sample from
+  ``provider()`` if set, else from the queue filled by ``push_samples()``,
+  else repeats the last one (a real chip never stops).
   The sample lands in the data registers (0x3B..0x48) and, if USER_CTRL.FIFO_EN
   is set, in the FIFO in register order: accel (FIFO_EN bit 3), temperature
   (bit 7), gyro x/y/z (bits 6/5/4), big-endian.
@@ -278,6 +279,9 @@ class FakeMPU:
             pass  # read-only
         elif reg == PWR_MGMT_1 and value & PWR_DEVICE_RESET:
             self._power_on()
+        elif reg == PWR_MGMT_1 and self.regs[PWR_MGMT_1] & PWR_SLEEP and not value & PWR_SLEEP:
+            self.regs[PWR_MGMT_1] = value
+            self._us = 0  # woken: the sample clock starts again, first sample a period on
         elif reg == USER_CTRL:
             if value & USER_FIFO_RESET and not value & USER_FIFO_EN:
                 self._head = 0

@@ -40,7 +40,7 @@ import json
 import struct
 import sys
 
-from fake_mpu import FakeMPU
+from fake_mpu import WHO_MPU6500, FakeMPU
 
 import micropython
 import sacrum_protocol as sp
@@ -262,17 +262,28 @@ class MemoryConfig:
         pass
 
 
+def make_chip(name):
+    """The emulated IMU behind the fake bus, by ``--imu-chip`` name."""
+    if name == "mpu6050":
+        return FakeMPU()
+    if name == "mpu6500":
+        return FakeMPU(who_am_i=WHO_MPU6500)
+    raise ValueError("unknown IMU chip %r" % name)
+
+
 def parse_options(argv):
     """--fault KIND@SECONDS (repeatable), --heap-locked, --reconnect-mtu N."""
-    opts = {"faults": [], "heap_locked": False, "reconnect_mtu": 0}
+    opts = {"faults": [], "heap_locked": False, "reconnect_mtu": 0, "imu_chip": "mpu6050"}
     i = 0
     while i < len(argv):
         a = argv[i]
         if a == "--heap-locked":
             opts["heap_locked"] = True
-        elif a in ("--fault", "--reconnect-mtu") and i + 1 < len(argv):
+        elif a in ("--fault", "--reconnect-mtu", "--imu-chip") and i + 1 < len(argv):
             i += 1
-            if a == "--reconnect-mtu":
+            if a == "--imu-chip":
+                opts["imu_chip"] = argv[i]
+            elif a == "--reconnect-mtu":
                 opts["reconnect_mtu"] = int(argv[i])
             else:
                 kind, _, at = argv[i].partition("@")
@@ -339,7 +350,7 @@ def main():
         if magic != b"SIMI" or in_rate != rate:
             raise ValueError("bad input file (magic or rate)")
         samples = f.read(24 * count)
-    mpu = FakeMPU()
+    mpu = make_chip(opts["imu_chip"])
     clock = VirtualClock(mpu)
     mpu.on_timeout = clock.advance_us
     out = open(path_out, "wb")
@@ -462,6 +473,9 @@ def main():
         "advertising": ble.advertising if ble else 0, "gap_name": ble.gap_name if ble else None,
         "imu": device.imu_type, "heap_locked": opts["heap_locked"],
     }
+    if opts["faults"]:
+        print("%d faults healed (latest: %s); %d watchdog resets"
+              % (device.fault_events, sp.FAULT_NAMES.get(device.fault, device.fault), wdt.expired))
     print("stats " + json.dumps(stats))
 
 

@@ -201,7 +201,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     from sacrum.simulate import simulate_csv
 
     res = simulate_csv(args.imu, args.out, args.rate, link=args.link, mtu=args.mtu,
-                       congestion=args.congestion)
+                       congestion=args.congestion, faults=args.fault or (),
+                       heap_locked=args.heap_locked, imu_chip=args.imu_chip)
     print(f"firmware in the loop: {res.samples_in:,} samples at {args.rate} Hz -> "
           f"{res.values_out:,} link values; {res.stdout}")
     print(f"wrote {args.out}")
@@ -305,6 +306,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--mtu", type=int, default=247, help="ATT MTU of the simulated link")
     s.add_argument("--congestion", type=int, default=0,
                    help="notifications the central takes per 7.5 ms interval (0: no limit)")
+    s.add_argument("--fault", action="append", metavar="KIND@SECONDS",
+                   help="inject a fault (repeatable): imu-reset, bus-stuck, irq-exception, "
+                        "disconnect, brownout")
+    s.add_argument("--heap-locked", action="store_true",
+                   help="lock the MicroPython heap around every sample step (fail on allocation)")
+    s.add_argument("--imu-chip", default="mpu6050",
+                   help="emulated IMU: mpu6050, mpu6500, icm42688")
     s.set_defaults(func=cmd_simulate)
 
     s = sub.add_parser("import-btsnoop",

@@ -499,4 +499,166 @@ def test_set_name_and_mounting_persist_and_zero_pose_needs_rest():
     check(r[3] == 0 and dev.config["mount"] == list(struct.unpack("<hhhh", r[4])))
 
 
+
+# --- self-healing (issue 14) -----------------------------------------------------------
+def test_ble_irq_handler_never_lets_an_exception_escape():
+    clock = VirtualClock(FakeMPU())
+    out = open(TMP + "/ble_irq.bin", "wb")
+    ble = FakeBLE(out, clock, congestion=0)
+    link = BleLink(ble, "sacrum-test", uuid=UUID)
+    ble.connect(247)
+    for bad in (None, (), (1,), "x"):  # malformed event data of every shape
+        ble.deliver(3, bad)
+    ble.raise_next = True
+    ble.central_write(sp.encode_command(1, sp.OP_GET_STATUS))  # this event raises inside
+    check(ble.handler is not None and not ble.handler_disabled, "handler still installed")
+    check(link.irq_errors == 5, "each caught and counted: %d" % link.irq_errors)
+    ble.central_write(sp.encode_command(2, sp.OP_GET_STATUS))
+    check(link.poll() == [sp.encode_command(2, sp.OP_GET_STATUS)], "commands still arrive")
+    out.close()
+
+
+def test_disconnect_between_check_and_notify_is_a_refused_notify_not_a_crash():
+    clock = VirtualClock(FakeMPU())
+    out = open(TMP + "/ble_drop.bin", "wb")
+    ble = FakeBLE(out, clock, congestion=0)
+    link = BleLink(ble, "sacrum-test", uuid=UUID)
+    ble.connect(23)
+    ble.drop_at_us = 0  # the disconnect event runs inside the next notify
+    check(not link.send_data(b"\x01" * 96), "segmented notify fails cleanly")
+    check(not link.connected and link.disconnects == 1 and link.mtu == 23)
+    link.poll()
+    check(ble.advertising == 2, "advertising again")
+    out.close()
+
+
+def test_battery_level_is_notified_on_change_only():
+    clock = VirtualClock(FakeMPU())
+    out = open(TMP + "/ble_batt.bin", "wb")
+    ble = FakeBLE(out, clock, congestion=0)
+    link = BleLink(ble, "sacrum-test", uuid=UUID)
+    ble.connect(247)
+    for pct in (80, 80, 79, 150, -3):
+        link.set_battery(pct)
+    check(ble.values[link.h_battery] == b"\x00" and ble.battery_notifies == 4,
+          "80, 79, 100, 0: %d" % ble.battery_notifies)
+    out.close()
+
+
+class _Adc:
+    def __init__(self, uv):
+        self.uv = uv
+
+    def read_uv(self):
+        return self.uv
+
+
+def test_device_sends_battery_level_from_the_adc():
+    mpu = FakeMPU()
+    clock = VirtualClock(mpu)
+    link = Capture()
+    adc = _Adc(1_950_000)  # x2 divider: 3.9 V, 70 %
+    dev = app.Device(mpu, link, clock, MemoryConfig(100), battery=Battery(adc, 2.0))
+    _run(dev, clock, 0.1)
+    check(link.battery == [70], "battery %r" % link.battery)
+    adc.uv = 1_750_000  # 3.5 V: smoothed towards it over the next readings
+    _run(dev, clock, 31.0)
+    check(len(link.battery) >= 2 and link.battery[-1] < 70, "battery %r" % link.battery)
+
+
+def test_imu_that_wakes_asleep_is_reinitialised_and_the_gap_counted():
+    dev, link, clock, mpu = _device(rate=200)
+    _cmd(dev, link, clock, 1, sp.OP_START_STREAM)
+    _run(dev, clock, 1.0)
+    before = len(link.data)
+    mpu.power_glitch()  # asleep, FIFO off: read() returns 0 samples and no fault
+    _run(dev, clock, 1.0)
+    check(dev.fault == sp.FAULT_IMU_RESET and dev.fault_events == 1, "fault %d" % dev.fault)
+    heads = [sp.decode_data_header(p) for p in link.data[before - 1:]]
+    check(len(heads) > 10, "streaming again")
+    check(any(h[5] & sp.FLAG_RECOVERED for h in heads), "flagged")
+    lost = sum((b[1] - a[1] - a[6]) & 0xFFFF for a, b in zip(heads, heads[1:]))
+    check(20 <= lost <= 40, "lost %d samples: ~stall detection time" % lost)
+
+
+def test_stuck_bus_is_clocked_free():
+    from i2cbus import BusRecovery
+
+    mpu = FakeMPU()
+    mpu.provider = lambda: (0, 0, 4096, 0, 0, 0)
+    clock = VirtualClock(mpu)
+    mpu.on_timeout = clock.advance_us
+    link = Capture()
+    rec = BusRecovery(mpu.scl_pin(), mpu.sda_pin(), lambda: mpu)
+    dev = app.Device(mpu, link, clock, MemoryConfig(100), recovery=rec)
+    _cmd(dev, link, clock, 1, sp.OP_START_STREAM)
+    _run(dev, clock, 0.5)
+    mpu.hold_sda(0.3)
+    _run(dev, clock, 1.0)
+    check(not mpu.sda_stuck and rec.recoveries >= 1 and mpu.scl_pulses >= 1)
+    check(dev.fault == sp.FAULT_BUS_STUCK)
+    heads = [sp.decode_data_header(p) for p in link.data]
+    lost = sum((b[1] - a[1] - a[6]) & 0xFFFF for a, b in zip(heads, heads[1:]))
+    check(lost == 0, "100 Hz: the FIFO held the 0.3 s (lost %d)" % lost)
+
+
+def test_bus_recovery_gives_up_while_sda_stays_low():
+    from i2cbus import BusRecovery
+
+    mpu = FakeMPU()
+    mpu.hold_sda(10)
+    rec = BusRecovery(mpu.scl_pin(), mpu.sda_pin(), lambda: mpu)
+    check(rec.recover() is None and rec.pulses == 9 and rec.recoveries == 0)
+
+
+def test_no_host_stop_counts_time_not_steps():
+    dev, link, clock, mpu = _device()
+    _cmd(dev, link, clock, 1, sp.OP_START_STREAM)
+    link.connected = False
+    link.accept = False
+    _run(dev, clock, 299.0, step_ms=100)  # slow steps: 2990 of them, not 30000
+    check(dev.streaming, "still streaming after 299 s")
+    _run(dev, clock, 2.0, step_ms=100)
+    check(not dev.streaming, "stopped after 5 min without a host")
+
+
+def test_config_is_written_after_the_sample_loop():
+    dev, link, clock, mpu = _device()
+    saves = []
+    dev.config.save = lambda: saves.append(dev.now_us)
+    link.inbox.append(sp.encode_command(1, sp.OP_CALIBRATE_GYRO, struct.pack("<H", 200)))
+    link.inbox.append(sp.encode_command(2, sp.OP_SET_NAME, b"pelvis"))
+    _run(dev, clock, 0.5)
+    check(len(saves) == 2, "one write per change, each after its step: %d" % len(saves))
+
+
+def test_partial_packet_goes_out_when_the_mtu_changes():
+    dev, link, clock, mpu = _device(mtu=23)
+    _cmd(dev, link, clock, 1, sp.OP_START_STREAM)
+    _run(dev, clock, 0.2)
+    link.mtu = 247
+    _run(dev, clock, 0.5)
+    heads = [sp.decode_data_header(p) for p in link.data]
+    ns = [h[6] for h in heads]
+    check(ns[0] == 4 and ns[-1] == 11, "sizes %r" % ns)
+    for a, b in zip(heads, heads[1:]):
+        check(b[1] == (a[1] + a[6]) & 0xFFFF, "no sample lost to the resize")
+
+
+def test_serial_escape_five_ctrl_c():
+    incoming = [b"\x03\x03", b"\x03\x03", b"\x03"]
+    link = SerialLink(lambda b: None, lambda: incoming.pop(0) if incoming else b"")
+    link.poll()
+    link.poll()
+    check(not link.escape, "four are not enough")
+    link.poll()
+    check(link.escape)
+    frames = b"".join(sp.encode_frame(sp.encode_command(t, op, a)) for t, op, a in (
+        (3, sp.OP_SET_RATE, struct.pack("<H", 200)), (3, sp.OP_HELLO, b"\x03\x03"),
+        (3, sp.OP_IDENTIFY, b"\x03")))
+    link = SerialLink(lambda b: None, lambda: frames)
+    link.poll()
+    check(not link.escape, "host frames never escape")
+
+
 harness.run(globals())
