@@ -44,8 +44,11 @@ class LiveUpdate:
         its stance side, with the standing calibration in place (NaN drops never cue).
     summary: the rolling :class:`~sacrum.metrics.WalkSummary` over the last
         ``window_steps`` used steps (see :class:`LiveScorer`), None before the first step.
-    score: :func:`sacrum.score.score_walk` of that summary (its ``score`` is None while
-        there are too few steps, and its ``message`` says why); None before the first step.
+    score: :func:`sacrum.score.score_walk` of that summary with its steps (its ``score`` is
+        None while there are too few steps or its interval is too wide, and its ``message``
+        says why; ``score.interval``: its 90 % interval, computed live on every update from
+        the window's steps, as :meth:`LiveScorer.session_score` does at the end for the
+        whole session); None before the first step.
     updated: whether ``summary`` and ``score`` were recomputed in this chunk (new steps).
     message: the score's message, or why there is none yet.
     acc_body_mps2: the chunk's sacral acceleration in the progression frame (N, 3; m/s²,
@@ -144,8 +147,10 @@ class LiveScorer:
     rate_hz, q_sensor_to_body
         As :class:`~sacrum.pipeline.Pipeline` (Hz; the mounting).
     window_steps = 20
-        Used steps in the rolling summary (both sides together). The packaged bands need 10
-        used steps per stance side for a score, so 20 is the shortest window that scores.
+        Used steps in the rolling summary (both sides together). The packaged bands try a
+        score from 5 used steps per stance side and give it when its 90 % interval is
+        narrow enough (docs/scoring.md, "How sure is the score"); 10 per side keeps the
+        live interval about as narrow as a 10-m walk test's.
     threshold_deg = None
         Cue threshold on the contralateral drop (deg): one number for both sides, or
         {"L": .., "R": ..}; None: the ``normal_max`` of the bands' items on
