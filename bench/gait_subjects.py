@@ -33,8 +33,9 @@ axis of ``sacrum.mounting.estimate_mounting`` (the project's mounting stage: the
 line of largest step-frequency acceleration, signed by the forward acceleration leading the
 vertical one by a quarter step) made orthogonal to *up*; right = forward × up. On every
 trial this forward axis is within a few tens of degrees of the sensor's -z (the script
-prints the largest angle): the sensor was worn x up, y left, z back, leaning forward. Lost samples are linearly
-interpolated for the peers only (mobgap cannot take NaN). Their results are cached in
+prints the largest angle): the sensor was worn x up, y left, z back, leaning forward.
+Lost samples are linearly interpolated for the peers only (mobgap cannot take NaN). Their
+results are cached in
 ``bench/.cache/`` (delete it or pass ``--no-cache`` to recompute).
 
 Figures, over the reference bouts' spans (detections from start - 0.25 s to end + 0.25 s),
@@ -49,7 +50,8 @@ the same function of its own ICs, HA/001's the INDIP ``Cadence``).
 
 ``--sweep PARAM=V1,V2,...`` chooses a ``GaitEventDetector`` parameter leave-one-subject-out:
 for each person, the value with the best pooled objective (mean of the six F1 / accuracy
-figures after scaling timing and cadence errors, see ``objective``) on the other six; the
+figures after scaling timing and cadence errors, see ``objective``; live plus offline
+events) on the other six; the
 held-out figures are reported, and which value each fold chose.
 """
 
@@ -411,28 +413,40 @@ def main(argv: list[str] | None = None) -> int:
         values = [type(getattr(GaitEventDetector(FS), name))(v) if not isinstance(
             getattr(GaitEventDetector(FS), name), bool) else v == "True"
             for v in vals.split(",")]
-        per_value = {}
+        per_value, per_value_off = {}, {}
         for v in values:
-            per_value[v] = {}
+            per_value[v], per_value_off[v] = {}, {}
             for tr in trials:
                 res = run_ours(tr, **{name: v})
                 per_value[v].setdefault(tr["subject"], []).append(score(*res["ours"],
                                                                         tr["ref"]))
+                per_value_off[v].setdefault(tr["subject"], []).append(
+                    score(*res["ours offline"], tr["ref"]))
+
+        def both(v, people, per_value=per_value, per_value_off=per_value_off):
+            return (objective(summarise([p for x in people for p in per_value[v][x]]))
+                    + objective(summarise([p for x in people for p in per_value_off[v][x]])))
+
         held: dict[str, list[dict]] = {}
+        held_off: dict[str, list[dict]] = {}
         chosen = []
         for s in subjects:
             train = [x for x in subjects if x != s]
-            best = max(values, key=lambda v: objective(summarise(
-                [p for x in train for p in per_value[v][x]])))
+            best = max(values, key=lambda v, train=train: both(v, train))
             chosen.append(f"{s}: {best}")
             held[s] = per_value[best][s]
+            held_off[s] = per_value_off[best][s]
         print(f"\n### Leave-one-subject-out choice of {name} among {values}\n")
         print("chosen per held-out person: " + "; ".join(chosen))
         for v in values:
             sm = summarise([p for x in subjects for p in per_value[v][x]])
-            print(f"- {name}={v}: pooled objective {objective(sm):.4f}, F1@0.25 "
-                  f"{sm['f1']:.3f}, F1@0.1 {sm['f1p']:.3f}")
-        print(table({f"ours, {name} chosen on the other six": held}, subjects))
+            so = summarise([p for x in subjects for p in per_value_off[v][x]])
+            print(f"- {name}={v}: pooled objective live + offline {both(v, subjects):.4f}; "
+                  f"live F1@0.25 {sm['f1']:.3f}, F1@0.1 {sm['f1p']:.3f}, cadence "
+                  f"{sm['cad']:.2f}; offline F1@0.25 {so['f1']:.3f}, F1@0.1 {so['f1p']:.3f}, "
+                  f"cadence {so['cad']:.2f}")
+        print(table({f"ours, {name} chosen on the other six": held,
+                     f"ours offline, {name} chosen on the other six": held_off}, subjects))
     print(f"\ntotal {time.perf_counter() - t0:.0f} s")
     return 0
 

@@ -142,6 +142,7 @@ def _from_earth(q: np.ndarray, v: np.ndarray) -> np.ndarray:
 class _Step:
     idx: int                     # absolute sample index of the IC
     t_s: float
+    rise: float = math.inf       # weight-acceptance rise of a_v (m/s², step 2(a))
     side: str = ""
     evidence: float = 0.0        # medio-lateral velocity at the IC, m/s, + = moving right
     side_vec: np.ndarray = field(default_factory=lambda: np.zeros(3))  # see _side_features
@@ -343,7 +344,7 @@ class GaitEventDetector:
         rate_hz: float,
         q_sensor_to_body: np.ndarray | None = None,
         *,
-        lp_cutoff_hz: float = 12.0,
+        lp_cutoff_hz: float = 7.0,
         min_rise_mps2: float = 1.0,
         pre_window_s: float = 0.25,
         rise_window_s: float = 0.15,
@@ -356,7 +357,7 @@ class GaitEventDetector:
         min_forward_run: int = 2,
         min_progressive_steps: int = 2,
         min_step_ratio: float = 0.0,
-        min_progression: float = 0.5,
+        min_progression: float = 0.3,
         forward_memory_steps: float = 100.0,
         fc_min_delay_s: float = 0.08,
         fc_max_delay_s: float = 0.4,
@@ -444,7 +445,7 @@ class GaitEventDetector:
         self._buf["t"] = np.zeros(0)
         self._buf["valid"] = np.zeros(0, bool)
         self._found_upto = 0                         # candidates found for samples < this
-        self._found: list[tuple[int, float]] = []    # (index, score) of candidates found
+        self._found: list[tuple[int, float, float]] = []  # (index, score, rise) found
         self._next = 0                               # first of them not decided yet
         self._gaps: list[int] = []                   # long gaps not passed to the chains yet
         self._invalid_run = 0                        # length of the current run of missing samples
@@ -612,8 +613,7 @@ class GaitEventDetector:
         allows, and pass them and the long gaps to the chains in sample order."""
         found_stop = self._n if final else self._settled - self._w_found
         if found_stop > self._found_upto:
-            cands, scores = self._candidates(self._found_upto, found_stop)
-            self._found += zip(cands, scores, strict=True)
+            self._found += self._candidates(self._found_upto, found_stop)
             self._gaps += self._long_gaps(found_stop)
             self._found_upto = found_stop
         bound = None if final else self._competitor_bound()
@@ -623,19 +623,20 @@ class GaitEventDetector:
             if verdict is None:
                 break
             if verdict:
-                decided.append(self._found[self._next][0])
+                decided.append(self._found[self._next][::2])
             self._next += 1
         frontier = (self._found[self._next][0] if self._next < len(self._found)
                     else self._found_upto)
         gaps = [g for g in self._gaps if g < frontier]
         self._gaps = self._gaps[len(gaps):]
-        for i, kind in sorted([(i, 1) for i in decided] + [(g, 0) for g in gaps]):
+        for i, kind, rise in sorted([(i, 1, r) for i, r in decided]
+                                    + [(g, 0, 0.0) for g in gaps]):
             self._finish_pending(events, final)
             self._timeout(i, events)
             if kind == 0:
                 self._close_chain(events)
             else:
-                self._add_step(i, events, final)
+                self._add_step(i, events, final, rise)
         self._timeout(frontier, events)
         self._finish_pending(events, final)
         # forget found candidates that can no longer be a competitor
@@ -646,7 +647,7 @@ class GaitEventDetector:
         del self._found[:drop]
         self._next -= drop
 
-    def _candidates(self, start: int, stop: int) -> tuple[list[int], list[float]]:
+    def _candidates(self, start: int, stop: int) -> list[tuple[int, float, float]]:
         """IC candidates with index in [start, stop) that pass (a), (b) and (d) of step 2,
         with their scores; non-maximum suppression (c) is ``_nms``'s."""
         h, wp, wr = self._h, self._w_pre, self._w_rise
@@ -656,7 +657,7 @@ class GaitEventDetector:
         valid = self._get("valid", seg0, seg1)
         m = len(av)
         if m < 2 * h + 3:
-            return [], []
+            return []
         a = np.convolve(av, self._lp, mode="valid")          # a[k] ↔ sample seg0 + h + k
         a0 = seg0 + h
         j = np.zeros_like(a)
@@ -667,7 +668,7 @@ class GaitEventDetector:
         # each needs pre and rise windows inside the low-passed segment
         k = k[(k - wp >= 0) & (a0 + k >= start) & (a0 + k < stop)]
         valid_cum = np.concatenate([[0], np.cumsum(~valid)])
-        out, out_s = [], []
+        out = []
         for kk in k:
             nxt = a[kk:min(len(a), kk + wr + 1)]
             prv = a[kk - wp:kk + 1]
@@ -682,9 +683,8 @@ class GaitEventDetector:
             if valid_cum[hi] - valid_cum[lo] > 0:
                 self.n_rejected_candidates += 1
                 continue
-            out.append(int(idx))
-            out_s.append(float(j[kk] * min(rise, 3.0)))
-        return out, out_s
+            out.append((int(idx), float(j[kk] * min(rise, 3.0)), float(rise)))
+        return out
 
     def _competitor_bound(self) -> tuple[int, np.ndarray]:
         """(first, jerk): the jerk of samples first, first + 1, ... up to the newest one whose
@@ -703,7 +703,7 @@ class GaitEventDetector:
         (a candidate that could still beat it has not been found yet). With ``bound`` None
         (end of the recording) the candidates found are all there are."""
         found = self._found
-        i, s = found[pos]
+        i, s, _ = found[pos]
         wn = self._w_nms
         # _found is in index order: only the neighbours within wn can compete
         k = pos - 1
@@ -754,12 +754,13 @@ class GaitEventDetector:
         if steps and now - steps[-1].idx > self._max_break:
             self._close_chain(events)
 
-    def _add_step(self, idx: int, events: list[GaitEvent], final: bool = False) -> None:
+    def _add_step(self, idx: int, events: list[GaitEvent], final: bool = False,
+                  rise: float = math.inf) -> None:
         """A new IC, just decided: extend the chain (steps 3, 4), confirm the bout (step 7);
         the IC is finished (side, FC) and emitted once the data it needs is in."""
         self._finish_pending(events, final)
         chain = self._chain
-        step = _Step(idx=idx, t_s=float(self._get("t", idx, idx + 1)[0]))
+        step = _Step(idx=idx, t_s=float(self._get("t", idx, idx + 1)[0]), rise=rise)
         prev = chain.steps[-1] if chain.steps else None
         if prev is not None and step.t_s <= prev.fc_t_s:
             # the foot cannot land before it has left: the FC before it is final already
