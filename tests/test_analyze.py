@@ -151,6 +151,25 @@ def test_without_a_standing_calibration_the_angles_are_said_to_be_relative(daily
     assert daily["summary"]["mean_tilt_deg"] is None
 
 
+def test_recordings_of_one_day_pool_into_one_score(phantom):
+    """Two walk tests of one day (here the same phantom walk twice): their steps are pooled
+    and scored together, with one interval over all of them."""
+    from sacrum.analyze import pool_sessions
+
+    one = pool_sessions([phantom])
+    two = pool_sessions([phantom, phantom])
+    walk = phantom["summary"]["tasks"][0]
+    assert one["n_steps_used"] == walk["n_steps_used"]
+    assert two["n_steps_used"] == 2 * walk["n_steps_used"]
+    assert two["n_steps_by_side"] == {k: 2 * v for k, v in walk["n_steps_by_side"].items()}
+    assert one["contralateral_drop_deg"] == pytest.approx(walk["contralateral_drop_deg"])
+    assert two["score"] is not None
+    lo1, hi1 = one["score_interval"]
+    lo2, hi2 = two["score_interval"]
+    assert lo2 <= two["score"] <= hi2 and hi2 - lo2 <= hi1 - lo1
+    _no_nan(two)
+
+
 def test_a_csv_input_works(tmp_path, capsys):
     csv = tmp_path / "daily.csv"
     assert main(["export", str(DEMO_CAPTURE), "--csv", str(csv)]) == 0

@@ -11,8 +11,10 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from sacrum.metrics import STEP_FIELDS, StepMetrics, step_statistics, summarize_walk
 from sacrum.score import (
     Band,
     BandsError,
@@ -436,3 +438,90 @@ def test_a_missing_bands_file_is_a_bands_error(tmp_path):
 def test_parse_bands_names_the_table():
     with pytest.raises(BandsError, match=r"\[components.x.items.y\]: metric is missing"):
         parse_bands({"components": {"x": {"items": {"y": {"normal_max": 1, "poor_max": 2}}}}})
+
+
+# ---- how sure the score is: the bootstrap over the steps --------------------------------------
+
+def _steps(n_per_side: int, drop_l=(8.0, 1.5), drop_r=(4.0, 1.0), seed: int = 3):
+    """Real StepMetrics: drops ~ N(mean, sd) per stance side, alternating L/R, 0.55-s steps."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for k in range(2 * n_per_side):
+        side = "LR"[k % 2]
+        m, sd = drop_l if side == "L" else drop_r
+        out.append(StepMetrics(
+            stance_side=side, t_ic_s=1.0 + 0.55 * k,
+            step_time_s=0.55 + 0.02 * rng.standard_normal(),
+            stride_time_s=1.1 + 0.02 * rng.standard_normal(),
+            contralateral_drop_deg=m + sd * rng.standard_normal(), drop_time_pct=35.0,
+            obliquity_rom_deg=9.0 + 0.5 * rng.standard_normal(), tilt_rom_deg=3.0,
+            rotation_rom_deg=10.0, mean_tilt_deg=0.0, excluded=None, bout=0))
+    return out
+
+
+def _summary_of(steps):
+    return summarize_walk(steps, np.zeros(0), np.zeros((0, 3)))
+
+
+def test_the_interval_is_deterministic_and_holds_the_score(bands):
+    steps = _steps(8)
+    a = score_walk(_summary_of(steps), bands, steps=steps)
+    b = score_walk(_summary_of(steps), bands, steps=list(steps))
+    assert a.score is not None and a.interval is not None
+    assert a.interval == b.interval                       # a fixed seed: the same interval
+    lo, hi = a.interval
+    assert lo <= a.score <= hi and hi > lo                # the left drop sits on its band's slope
+    drop = a.components["drop"]
+    assert drop.interval[0] <= drop.score_0_100 <= drop.interval[1]
+    assert a.components["smoothness"].interval is None    # nothing in it is resampled
+    assert a.as_dict()["interval"] == [lo, hi]
+
+
+def test_more_steps_narrow_the_interval(bands):
+    few, many = _steps(6), _steps(40)
+    w_few = score_walk(_summary_of(few), bands, steps=few).interval
+    w_many = score_walk(_summary_of(many), bands, steps=many).interval
+    assert (w_many[1] - w_many[0]) < 0.7 * (w_few[1] - w_few[0])
+
+
+def test_a_too_wide_interval_withholds_the_score_and_keeps_the_interval(bands, tmp_path):
+    erratic = _steps(6, drop_l=(9.0, 4.0), drop_r=(5.0, 4.0), seed=1)
+    ts = score_walk(_summary_of(erratic), bands, steps=erratic)
+    assert ts.score is None and ts.interval is not None
+    assert ts.interval[1] - ts.interval[0] > bands.interval.max_width_points
+    assert all(c.score_0_100 is None for c in ts.components.values())
+    assert f"{bands.interval.max_width_points:g}" in ts.message
+    f = tmp_path / "lenient.toml"
+    f.write_text("[score]\nmax_interval_width = 100\n")
+    lenient = score_walk(_summary_of(erratic), load_bands(f), steps=erratic)
+    assert lenient.score is not None
+    assert lenient.interval == pytest.approx(ts.interval)
+
+
+def test_the_summary_and_its_bootstrap_are_one_computation():
+    """step_statistics on the steps themselves (one 'resample': the identity) gives the
+    summary's values, field by field."""
+    steps = _steps(20)
+    s = _summary_of(steps)
+    values = {sd: {f: np.array([[getattr(x, f) for x in steps if x.stance_side == sd]])
+                   for f in STEP_FIELDS} for sd in "LR"}
+    stats = step_statistics(values)
+    for path, v in stats.items():
+        head, key = path.split(".") if "." in path else (path, None)
+        want = getattr(s, head) if key is None else getattr(s, head)[key]
+        if math.isnan(want):
+            assert math.isnan(v[0]), path
+        else:
+            assert v[0] == pytest.approx(want), path
+    assert math.isfinite(s.variability["stride_time_cv_pct"])
+
+
+def test_the_session_pools_the_tasks_intervals(bands):
+    a, b = _steps(8, seed=1), _steps(8, seed=2)
+    ta = score_walk(_summary_of(a), bands, steps=a)
+    tb = score_walk(_summary_of(b), bands, steps=b, task="stairs-up")
+    s = score_session([ta, tb])
+    lo, hi = s.interval
+    assert lo <= s.score <= hi
+    # two independent tasks of equal weight: the pooled interval is narrower than either's
+    assert hi - lo < max(ta.interval[1] - ta.interval[0], tb.interval[1] - tb.interval[0])
