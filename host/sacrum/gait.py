@@ -177,7 +177,13 @@ class GaitEventDetector:
 
     1. *Earth frame.* Rotate acceleration and angular rate into the earth frame; vertical
        acceleration ``a_v`` = earth z minus 9.81 m/s², horizontal acceleration ``a_h``, yaw rate
-       ``w_z`` (earth z: independent of the mounting).
+       ``w_z`` (earth z: independent of the mounting). A run of at most ``max_bridge_s`` lost
+       samples between two received ones is bridged (linear in a_v, a_h, w_z, normalised
+       linear in q) once its end has come; until then nothing from its start on is used, so
+       the result does not depend on the chunking. (Radio loss comes as many such short runs:
+       4 % of samples on average, up to 16 %, in runs of 1-10 samples in the IPOL recordings,
+       where requiring every sample of an IC's support cost most of the steps.) Longer runs
+       stay missing.
     2. *IC candidates.* Low-pass ``a_v`` (zero-phase FIR, ``lp_cutoff_hz``) and differentiate
        (jerk). An IC candidate is a local maximum of the jerk - the steepest point of the rise
        of vertical acceleration when the landing foot takes the body's weight - such that
@@ -186,12 +192,13 @@ class GaitEventDetector:
        higher than every ``a_v`` in the preceding ``pre_window_s`` (this drops the second, smaller
        bump of a step, at the other foot's push-off, which follows the heel-strike peak);
        (c) its score, jerk × min(rise, 3 m/s²), is the largest within ±``min_step_s``; (d) no
-       sample of its support is missing. (a), (b) and (d) are known ``rise_window_s`` after
-       the candidate (plus the FIR's half length, 0.1 s); (c) is decided as soon as no later
-       candidate within ``min_step_s`` can outscore it: ``min_step_s`` + 0.1 s after it when
-       the jerk there, × 3 m/s², stays below its score (a bound on any later score), at most
-       ``min_step_s + rise_window_s`` + 0.1 s after it, when a later candidate has to be
-       scored first. The result is the same as deciding with the whole recording.
+       sample of its support is missing (after step 1's bridging). (a), (b) and (d) are
+       known ``rise_window_s`` after the candidate (plus the FIR's half length, 0.1 s); (c)
+       is decided as soon as no later candidate within ``min_step_s`` can outscore it:
+       ``min_step_s`` + 0.1 s after it when the jerk there, × 3 m/s², stays below its score
+       (a bound on any later score), at most ``min_step_s + rise_window_s`` + 0.1 s after
+       it, when a later candidate has to be scored first. The result is the same as
+       deciding with the whole recording.
     3. *Chains and bouts.* Consecutive ICs no more than ``max_break_s`` apart form a chain; a
        chain ends when no IC follows within ``max_break_s`` or when a run of missing samples
        longer than ``max_gap_s`` starts. A chain becomes a walking bout at its
@@ -246,14 +253,19 @@ class GaitEventDetector:
        bout's median) are kept but not used for the medians; a pause between two bouts no
        longer than ``max_pause_s`` with low vertical acceleration is a standing pause.
 
-    **Parameters** (defaults are physiological ranges, not fitted to a data set):
+    **Parameters** (defaults are physiological ranges, except where said: chosen
+    leave-one-subject-out on the seven people of bench/gait_subjects.py):
 
     rate_hz
         Sample rate (Hz).
     q_sensor_to_body
         Optional mounting (w, x, y, z); its body x axis is taken as forward. Default: estimated.
-    lp_cutoff_hz = 12.0
-        Low-pass of a_v before the jerk (Hz): the heel-strike rise lasts 30-60 ms.
+    lp_cutoff_hz = 7.0
+        Low-pass of a_v before the jerk (Hz). Chosen leave-one-subject-out on seven people
+        (bench/gait_subjects.py: 7 Hz in 4 folds, 6 Hz in 2, 5 Hz in 1, among 5-15 Hz; it was
+        12 Hz, set on one person): at the trunk the heel-strike transient is a 0.1-0.2-s
+        rise, often with a second bump (loading, the other foot's push-off) 0.1-0.15 s after
+        it; a higher cut-off lets that bump's jerk outscore the landing.
     min_rise_mps2 = 1.0
         Smallest weight-acceptance rise of a_v that counts as a step (about 0.1 g; healthy
         adults 2-6 m/s², slow walkers 1-2 m/s²).
@@ -271,21 +283,33 @@ class GaitEventDetector:
         break longer than 3 s).
     max_gap_s = 0.5
         A run of missing samples longer than this ends the bout.
+    max_bridge_s = 0.1
+        Longest run of lost samples bridged in step 1 (s): no longer than the low-pass's
+        shortest period (1 / 7 Hz = 0.14 s), so a bridged stretch is as smooth as the filter
+        makes the signal anyway. 0.1 was the leave-one-subject-out choice in all 7 folds
+        (0.05 / 0.1 / 0.15; 0.15 gave the same results). The wait for a gap's end adds at most
+        this to the latency of the events after it.
     min_forward_run = 2
         Consecutive regular forward steps that confirm a bout at once (step 3).
     min_bout_steps = 4, min_progressive_steps = 2
         Otherwise: ICs needed from the first forward step on (two strides, one of each foot),
         and forward steps among them.
-    min_step_ratio = 0.7
-        An IC less than this fraction of the median of the chain's last three steps after
-        the previous IC is rejected as a second impact of the same step (a split step, which
-        would cut two strides short). Healthy step times vary by a few per cent (CV 2-4 %,
-        Hausdorff 2005) and the shortest turning or slowing steps stay above ~70 % of the
-        straight ones; the later of the two is dropped because the earlier one is already
-        returned. 0.6 and 0.7 were compared on the one development participant
-        (bench/README.md); 0 turns the rule off.
-    min_progression = 0.5
-        Progression index that counts as a forward step.
+    min_step_ratio = 0.0 (off)
+        When > 0, an IC less than this fraction of the shortest of the chain's last three
+        steps after the previous IC is rejected as a second impact of the same step (a split
+        step); the later of the two is dropped because the earlier one is already returned.
+        Off by default: leave-one-subject-out chose 0 in 6 of 7 folds (0 / 0.5 / 0.6 / 0.7 /
+        0.8). Set on one person at 0.7 against the median of the last three steps, it dropped
+        every other step of walkers whose steps it had once missed (a missed step doubles an
+        interval; the median then rejects the next real step, and so on); the shortest
+        recent step is not inflated by one miss.
+    min_progression = 0.3
+        Progression index that counts as a forward step. The index is a normalised
+        correlation; how closely the pelvis follows the inverted pendulum differs between
+        people (0.3-0.5 over most steps of IPOL subject 3, trial 3), and at 0.5 (set on one
+        person) a walk of such a person ended, for the bout statistics and the offline
+        events, at the first run of steps below it. 0.3 was the leave-one-subject-out choice
+        in 6 of 7 folds (0.5 / 0.4 / 0.3).
     forward_memory_steps = 100
         Memory of the walking-direction estimate (steps).
     fc_min_delay_s = 0.08, fc_max_delay_s = 0.4
