@@ -6,7 +6,8 @@ import math
 
 from PySide6 import QtCore, QtWidgets
 
-from sacrum.live.bars import band_colour, drop_bands
+from sacrum import palette
+from sacrum.live.bars import band_colour, band_word, drop_bands
 from sacrum.live.session import LiveSnapshot
 
 _FLASH_MS = 350
@@ -32,7 +33,7 @@ class AthleteView(QtWidgets.QWidget):
                       (("L", "left"), ("R", "right"))}
         self.drop = {s: QtWidgets.QLabel("–") for s in ("L", "R")}
         for col, s in enumerate(("L", "R")):
-            self.title[s].setStyleSheet("font-size: 28px;")
+            self.title[s].setStyleSheet(f"font-size: 28px; color: {palette.SIDE[s]};")
             self.drop[s].setStyleSheet(big)
             for w in (self.title[s], self.drop[s]):
                 w.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
@@ -55,7 +56,8 @@ class AthleteView(QtWidgets.QWidget):
     def show_snapshot(self, snap: LiveSnapshot, audio_status: str) -> None:
         for s in ("L", "R"):
             v = snap.drop_deg.get(s, math.nan)
-            self.drop[s].setText(f"{v:.1f}°" if math.isfinite(v) else "–")
+            self.drop[s].setText(f"{v:.1f}° {band_word(v, self.bands[s])}"
+                                 if math.isfinite(v) else "–")
             colour = _css(band_colour(v, self.bands[s]))
             self.drop[s].setStyleSheet(f"font-size: 96px; font-weight: bold; color: {colour};")
         if snap.score is not None:
@@ -65,11 +67,12 @@ class AthleteView(QtWidgets.QWidget):
             self.score.setText("no score yet")
             self.score.setStyleSheet("font-size: 48px; color: gray;")
         thr = max(snap.threshold_deg.values())
-        self.cues.setText(f"cues {snap.cues_per_min:.0f}/min (drop over {thr:.1f}°) · "
-                          f"{snap.steps_total} steps · {audio_status}")
+        self.cues.setText(f"cues {snap.cues_per_min:.0f}/min (drop over {thr:.1f}°; not in "
+                          f"turns) · {snap.calibration.zero} · {snap.steps_total} steps · "
+                          f"{audio_status}")
 
     def flash(self, side: str) -> None:
-        self.setStyleSheet("#athlete { background: rgb(255, 170, 40); }")
+        self.setStyleSheet(f"#athlete {{ background: {palette.CUE}; }}")
         self.title[side].setText(("left" if side == "L" else "right") + " stance drop  ⚠")
         self._timer.start(_FLASH_MS)
 

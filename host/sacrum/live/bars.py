@@ -7,10 +7,12 @@ import math
 import numpy as np
 import pyqtgraph as pg
 
+from sacrum import palette
 from sacrum.score import Band, Bands, load_bands
 
 SIDES = ("L", "R")
-_GREEN, _AMBER, _RED = (60, 170, 80), (230, 160, 20), (210, 50, 40)
+_GREEN, _AMBER, _RED = (palette.rgb(palette.NORMAL), palette.rgb(palette.CAUTION),
+                        palette.rgb(palette.POOR))
 
 
 def drop_bands(bands: Bands | None = None) -> dict[str, Band]:
@@ -28,16 +30,25 @@ def drop_bands(bands: Bands | None = None) -> dict[str, Band]:
 
 
 def band_colour(value_deg: float, band: Band) -> tuple[int, int, int]:
-    """Green inside the normal band, amber up to the poor limit, red beyond it."""
+    """Inside the normal band, up to the poor limit, beyond it: :data:`palette.NORMAL`,
+    ``CAUTION``, ``POOR`` (bluish green, orange, reddish purple)."""
     if not math.isfinite(value_deg):
-        return (160, 160, 160)
+        return palette.rgb(palette.EXCLUDED)
     points = band.points(value_deg)
     return _GREEN if points >= 100 else (_AMBER if points > 0 else _RED)
 
 
+def band_word(value_deg: float, band: Band) -> str:
+    """"normal", "caution" or "poor": the band ``value_deg`` is in (as :func:`band_colour`)."""
+    points = band.points(value_deg)
+    return "normal" if points >= 100 else ("caution" if points > 0 else "poor")
+
+
 class DropBars(pg.PlotWidget):
-    """Two bars (left stance, right stance: the median drop of the rolling window, deg),
-    the normal band shaded green up to ``normal_max`` and amber up to ``poor_max``."""
+    """Two bars (left stance, right stance: the median drop of the rolling window, deg) in
+    the side colours (as in the report), over the normal band shaded green up to
+    ``normal_max`` and the caution band orange up to ``poor_max``; each bar's label says
+    which band it is in."""
 
     def __init__(self, bands: Bands | None = None, parent=None) -> None:
         super().__init__(parent, background="w")
@@ -54,8 +65,8 @@ class DropBars(pg.PlotWidget):
                                       pen=pg.mkPen(None)))
         p.addItem(pg.LinearRegionItem((nmax, hi), orientation="horizontal", movable=False,
                                       brush=pg.mkBrush(*_AMBER, 45), pen=pg.mkPen(None)))
-        self.threshold_line = pg.InfiniteLine(angle=0, pen=pg.mkPen(200, 0, 0, width=2,
-                                              style=pg.QtCore.Qt.PenStyle.DashLine))
+        self.threshold_line = pg.InfiniteLine(angle=0, pen=pg.mkPen(
+            *palette.rgb(palette.NEUTRAL), width=2, style=pg.QtCore.Qt.PenStyle.DashLine))
         p.addItem(self.threshold_line)
         self.bar = pg.BarGraphItem(x=[0, 1], height=[0.0, 0.0], width=0.6, brush="gray")
         p.addItem(self.bar)
@@ -70,10 +81,11 @@ class DropBars(pg.PlotWidget):
         """Show the drops (deg; NaN: no value yet) and the cue threshold (deg)."""
         self.values_deg = {s: float(drop_deg.get(s, math.nan)) for s in SIDES}
         h = [v if math.isfinite(v) else 0.0 for v in self.values_deg.values()]
-        brushes = [pg.mkBrush(*band_colour(self.values_deg[s], self.bands[s])) for s in SIDES]
+        brushes = [pg.mkBrush(*palette.SIDE_RGB[s]) for s in SIDES]
         self.bar.setOpts(x=np.arange(2), height=h, brushes=brushes)
         for k, s in enumerate(SIDES):
             v = self.values_deg[s]
-            self.text[k].setText(f"{v:.1f}°" if math.isfinite(v) else "–")
+            self.text[k].setText(f"{v:.1f}° {band_word(v, self.bands[s])}"
+                                 if math.isfinite(v) else "–")
             self.text[k].setPos(k, max(h[k], 0.0) + 1.6)
         self.threshold_line.setValue(float(np.nanmean(list(threshold_deg.values()))))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 
+from sacrum import palette
 from sacrum.live.bars import drop_bands
 from sacrum.live.session import CURVE_POINTS, LiveSnapshot
 from sacrum.live.traces import SIDE_COLOURS
@@ -12,7 +13,7 @@ from sacrum.score import Bands
 
 
 class StrideOverlay(pg.GraphicsLayoutWidget):
-    """Strides from a left IC (blue) and a right IC (red), 0-100 % of the gait cycle, the
+    """Strides from a left IC (blue) and a right IC (vermillion), 0-100 % of the gait cycle, the
     latest drawn strongest; the side's mean in bold. Obliquity is drawn over the normal
     band of the contralateral drop (±normal_max of bands.toml: the swing side may go that
     far down in loading response, +obliquity in left stance, -obliquity in right stance).
@@ -26,12 +27,13 @@ class StrideOverlay(pg.GraphicsLayoutWidget):
         self.pct = np.linspace(0.0, 100.0, CURVE_POINTS)
         self.obliquity = self.addPlot(row=0, col=0, title="obliquity over the stride (°)")
         self.tilt = self.addPlot(row=1, col=0, title="tilt over the stride (°)")
-        self.tilt.setLabel("bottom", "% of the gait cycle from the IC (L blue, R red)")
+        self.tilt.setLabel("bottom", "% of gait cycle · L blue, R vermillion")
+        green = palette.rgb(palette.NORMAL)
         self.band = pg.LinearRegionItem((-nmax, nmax), orientation="horizontal",
-                                        movable=False, brush=pg.mkBrush(60, 170, 80, 40),
-                                        pen=pg.mkPen(60, 170, 80, 120))
+                                        movable=False, brush=pg.mkBrush(*green, 40),
+                                        pen=pg.mkPen(*green, 120))
         self.obliquity.addItem(self.band)
-        label = pg.TextItem(f"normal drop ≤ {nmax:.0f}°", color=(30, 120, 40), anchor=(0, 1))
+        label = pg.TextItem(f"normal drop ≤ {nmax:.0f}°", color=green, anchor=(0, 1))
         label.setPos(1.0, nmax)
         self.obliquity.addItem(label, ignoreBounds=True)
         for p in (self.obliquity, self.tilt):

@@ -29,8 +29,9 @@ class ScorePanel(QtWidgets.QGroupBox):
         self.message = QtWidgets.QLabel("")
         self.message.setWordWrap(True)
         self.message.setStyleSheet("color: #555; font-size: 11px;")
-        # room for the longest reasons (4 lines): a wrapped label is otherwise squeezed
-        self.message.setMinimumHeight(4 * self.message.fontMetrics().lineSpacing() + 4)
+        # room for the longest reasons (6 lines at 11 px): a wrapped label is otherwise
+        # squeezed; longer ones are in its tooltip
+        self.message.setMinimumHeight(6 * self.message.fontMetrics().lineSpacing() + 4)
         for w in (self.score, self.components, self.numbers, self.message):
             lay.addWidget(w)
 
@@ -42,6 +43,7 @@ class ScorePanel(QtWidgets.QGroupBox):
                              f"steps {snap.steps_total} ({snap.steps_used} used) · "
                              f"strides {snap.steps_total // 2}")
         self.message.setText(snap.message)
+        self.message.setToolTip(snap.message)
 
 
 class ConnectionPanel(QtWidgets.QGroupBox):

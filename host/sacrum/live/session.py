@@ -111,6 +111,14 @@ class CalibrationState:
     calibrated: bool = False
     reference: str = ""
 
+    @property
+    def zero(self) -> str:
+        """Which zero the angles are shown from, in the words the window uses."""
+        if not self.calibrated:
+            return "not calibrated: cues off"
+        return "relative to walking mean" if self.reference == "walking" else \
+            "relative to standing"
+
 
 @dataclass
 class LinkStatus:
@@ -158,6 +166,8 @@ class LiveSnapshot:
     analyze``'s tasks[]); None otherwise.
     threshold_deg: {"L", "R"} the cue thresholds. newest_arrival_ns: perf_counter_ns of
     the packet that brought the newest sample (for latency measurements).
+    turns: the gait stage's turns in the span as (t_start_s, t_end_s, angle_deg; + left),
+    known once each has ended.
     """
 
     seq: int
@@ -185,6 +195,7 @@ class LiveSnapshot:
     calibration: CalibrationState
     newest_arrival_ns: int
     task_summary: dict | None = None
+    turns: list[tuple[float, float, float]] = field(default_factory=list)
 
 
 TransportFactory = Callable[[], Transport]
@@ -250,6 +261,7 @@ class LiveSession:
         self._gaps: deque[tuple[float, float]] = deque(maxlen=1000)
         self._curves: deque[StrideCurve] = deque(maxlen=self._overlay_n)
         self._cues: list[Cue] = []
+        self._turns: list[tuple[float, float, float]] = []
         self._tasks: list[tuple[str, float, float | None]] = []
         self._marks: list[tuple[float, str]] = []
         self._task: str | None = None
@@ -588,11 +600,31 @@ class LiveSession:
                 self._curves.append(curve)
         if u.updated:  # a late turn can exclude steps already out: count them again
             self._steps_used = sum(s.excluded is None for s in self._scorer.steps)
+            self._remark_curves()
         self._summary, self._score = u.summary, u.score
         self._message = u.message
         self.calibration.calibrated = bool(u.chunk.calibrated) or self.calibration.calibrated
         cal = self._scorer.pipeline.calibration
         self.calibration.reference = cal.reference if cal is not None else ""
+        turns = self._scorer.pipeline.gait.turns
+        if len(turns) != len(self._turns):
+            self._turns = [(tr.t_start_s, tr.t_end_s, tr.angle_deg) for tr in turns]
+
+    def _remark_curves(self) -> None:
+        """The overlay's strides say whether their step is used now (a turn found later
+        excludes steps already drawn; the overlay's means must not include them)."""
+        if not self._curves:
+            return
+        t0 = self._curves[0].t_ic_s
+        used = {}
+        for s in reversed(self._scorer.steps):
+            if s.t_ic_s < t0 - 1e-9:
+                break
+            used[s.t_ic_s] = s.excluded is None
+        for k, c in enumerate(self._curves):
+            now = used.get(c.t_ic_s, c.used)
+            if now != c.used:
+                self._curves[k] = replace(c, used=now)
 
     def _curve(self, step) -> StrideCurve | None:
         if not math.isfinite(step.stride_time_s) or self._ring is None:
@@ -861,6 +893,7 @@ class LiveSession:
                 task_summary=dict(held.summary) if held is not None else None,
                 calibration=replace(self.calibration),
                 newest_arrival_ns=self._newest_arrival_ns,
+                turns=[x for x in self._turns if x[1] >= t0],
             )
 
 

@@ -1,4 +1,5 @@
-"""Scrolling traces: tilt, obliquity and rotation (deg), stance phases, ICs, tasks, marks."""
+"""Scrolling traces: tilt, obliquity and rotation (deg), stance phases, ICs, turns, tasks,
+marks; colours from :mod:`sacrum.palette`."""
 
 from __future__ import annotations
 
@@ -7,13 +8,15 @@ import math
 import numpy as np
 import pyqtgraph as pg
 
+from sacrum import palette
 from sacrum.live.session import TASK_LABELS, LiveSnapshot
 
-SIDE_COLOURS = {"L": (40, 110, 220), "R": (220, 80, 40)}
+SIDE_COLOURS = palette.SIDE_RGB
 TRACE_NAMES = ("tilt", "obliquity", "rotation")
 TRACE_HINTS = ("+ anterior", "+ left up", "+ right fwd")
 _FAR_DEG = 1e4  # shading and lines span the view vertically whatever its range
 _TEXT_POOL = 8
+_TURN_STRIP = 0.1  # a turn's strip: this fraction of the plot's height, at its top
 
 
 class TracePanel(pg.GraphicsLayoutWidget):
@@ -28,6 +31,7 @@ class TracePanel(pg.GraphicsLayoutWidget):
         self._ics: list[dict[str, pg.PlotDataItem]] = []
         self._marks: list[pg.PlotDataItem] = []
         self._gaps: list[pg.BarGraphItem] = []
+        self._turns: list[pg.BarGraphItem] = []
         for i, (name, hint) in enumerate(zip(TRACE_NAMES, TRACE_HINTS, strict=True)):
             p = self.addPlot(row=i, col=0)
             p.setLabel("left", f"{name} (°)  {hint}")
@@ -55,11 +59,21 @@ class TracePanel(pg.GraphicsLayoutWidget):
                 line = pg.PlotDataItem(pen=pg.mkPen(*rgb, 160, width=1))
                 p.addItem(line, ignoreBounds=True)
                 ics[side] = line
+            # lost data hatched: unlike the overlap of both stance shadings (double support)
+            hatch = pg.QtGui.QBrush(pg.mkColor(*palette.rgb(palette.EXCLUDED), 200),
+                                    pg.QtCore.Qt.BrushStyle.BDiagPattern)
             gap = pg.BarGraphItem(x0=[0.0], width=[0.0], y0=[-_FAR_DEG], height=[2 * _FAR_DEG],
-                                  brush=pg.mkBrush(120, 120, 120, 90), pen=pg.mkPen(None))
+                                  brush=hatch, pen=pg.mkPen(None))
             gap.setZValue(-9)
             p.addItem(gap, ignoreBounds=True)
-            mark = pg.PlotDataItem(pen=pg.mkPen(140, 0, 160, 220, width=2,
+            # a turn: a strip along the top of each plot (not mixed into the stance shading)
+            turn = pg.BarGraphItem(x0=[0.0], width=[0.0], y0=[-_FAR_DEG], height=[2 * _FAR_DEG],
+                                   brush=pg.mkBrush(*palette.rgb(palette.TURN), 230),
+                                   pen=pg.mkPen(None))
+            turn.setZValue(-8)
+            p.addItem(turn, ignoreBounds=True)
+            self._turns.append(turn)
+            mark = pg.PlotDataItem(pen=pg.mkPen(*palette.rgb(palette.NEUTRAL), 220, width=2,
                                                 style=pg.QtCore.Qt.PenStyle.DashLine))
             p.addItem(mark, ignoreBounds=True)
             curve = p.plot(pen=pg.mkPen(20, 20, 20, width=1))  # wide pens are slow to raster
@@ -69,15 +83,21 @@ class TracePanel(pg.GraphicsLayoutWidget):
             self._ics.append(ics)
             self._gaps.append(gap)
             self._marks.append(mark)
-        self.plots[-1].setLabel("bottom", "time (s)  — shading: stance L (blue) / R (red); "
-                                "lines: initial contacts; grey: lost data")
-        self._labels = [pg.TextItem(anchor=(0, 0), color=(0, 90, 0)) for _ in range(_TEXT_POOL)]
+        self.plots[-1].setLabel("bottom", "time (s) · stance L blue, R vermillion · "
+                                "lines: ICs · yellow strip: turn · hatched: lost")
+        self._labels = [pg.TextItem(anchor=(0, 0), color=palette.rgb(palette.TASK))
+                        for _ in range(_TEXT_POOL)]
         for t in self._labels:
             self.plots[0].addItem(t, ignoreBounds=True)
-        self._mark_labels = [pg.TextItem(anchor=(0, 1), color=(140, 0, 160))
+        self._mark_labels = [pg.TextItem(anchor=(0, 1), color=palette.rgb(palette.NEUTRAL))
                              for _ in range(_TEXT_POOL)]
         for t in self._mark_labels:
             self.plots[0].addItem(t, ignoreBounds=True)
+        # turns: angle and duration, in the rotation plot (what a turn moves)
+        self._turn_labels = [pg.TextItem(anchor=(0, 0), color=palette.rgb(palette.NEUTRAL))
+                             for _ in range(_TEXT_POOL)]
+        for t in self._turn_labels:
+            self.plots[2].addItem(t, ignoreBounds=True)
 
     def show_snapshot(self, snap: LiveSnapshot, x_end_s: float, span_s: float) -> None:
         """Draw ``snap`` with the view ending at ``x_end_s`` (s) and ``span_s`` wide."""
@@ -105,6 +125,13 @@ class TracePanel(pg.GraphicsLayoutWidget):
                 self._shade[i][side].setOpts(x0=x0, width=w, y0=np.full(len(x0), lo),
                                              height=np.full(len(x0), hi - lo))
                 self._ics[i][side].setData(xs, ys, connect="pairs")
+        u0 = np.array([a for a, _, _ in snap.turns]) if snap.turns else np.zeros(1)
+        uw = np.array([b - a for a, b, _ in snap.turns]) if snap.turns else np.zeros(1)
+        for i in range(3):
+            lo, hi = ranges[i]
+            strip = _TURN_STRIP * (hi - lo)
+            self._turns[i].setOpts(x0=u0, width=uw, y0=np.full(len(u0), hi - strip),
+                                   height=np.full(len(u0), strip))
         g0 = np.array([a for a, _ in snap.gaps]) if snap.gaps else np.zeros(1)
         gw = np.array([b - a for a, b in snap.gaps]) if snap.gaps else np.zeros(1)
         mx = np.repeat([t for t, _ in snap.marks], 2)
@@ -116,9 +143,10 @@ class TracePanel(pg.GraphicsLayoutWidget):
                                    connect="pairs")
         if math.isfinite(x_end_s):
             self.plots[0].setXRange(x_end_s - span_s, x_end_s, padding=0)
-        self._place_labels(snap, x_end_s, span_s)
+        self._place_labels(snap, x_end_s, span_s, ranges[2][1])
 
-    def _place_labels(self, snap: LiveSnapshot, x_end_s: float, span_s: float) -> None:
+    def _place_labels(self, snap: LiveSnapshot, x_end_s: float, span_s: float,
+                      y_rot: float) -> None:
         vb = self.plots[0].getViewBox()
         y_top = vb.viewRange()[1][1]
         y_bot = vb.viewRange()[1][0]
@@ -130,6 +158,16 @@ class TracePanel(pg.GraphicsLayoutWidget):
                 end = "" if t1 is None else f" (to {t1:.1f} s)"
                 label.setText(f"▶ {TASK_LABELS.get(name, name)}{end}")
                 label.setPos(max(t0, x_lo), y_top)
+                label.show()
+            else:
+                label.hide()
+        turns = snap.turns[-_TEXT_POOL:]  # at the top of the rotation plot's data range
+        for k, label in enumerate(self._turn_labels):
+            if k < len(turns):
+                t0, t1, angle = turns[k]
+                side = "left" if angle > 0 else "right"
+                label.setText(f"turn {abs(angle):.0f}° {side}, {t1 - t0:.1f} s")
+                label.setPos(max(t0, x_lo), y_rot)
                 label.show()
             else:
                 label.hide()

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from sacrum import palette
 from sacrum.live.athlete import AthleteView
 from sacrum.live.bars import DropBars
 from sacrum.live.feedback import Biofeedback
@@ -84,6 +85,8 @@ class LiveWindow(QtWidgets.QMainWindow):
         controls = self._controls()
         self.cue_label = QtWidgets.QLabel("")
         self.cue_label.setAutoFillBackground(True)
+        self.cue_label.setWordWrap(True)
+        self.cue_label.setMinimumHeight(2 * self.cue_label.fontMetrics().lineSpacing() + 4)
 
         right = QtWidgets.QWidget()
         rl = QtWidgets.QVBoxLayout(right)
@@ -132,6 +135,8 @@ class LiveWindow(QtWidgets.QMainWindow):
         self.calibrate_btn.clicked.connect(self.calibrate)
         self.calibration_label = QtWidgets.QLabel("")
         self.calibration_label.setWordWrap(True)
+        self.calibration_label.setMinimumHeight(
+            2 * self.calibration_label.fontMetrics().lineSpacing() + 4)
         self.task_box = QtWidgets.QComboBox()
         self.task_box.addItem("(no task)", None)
         for name, label in TASK_LABELS.items():
@@ -157,15 +162,15 @@ class LiveWindow(QtWidgets.QMainWindow):
         g.addWidget(self.connect_btn, 0, 0)
         g.addWidget(self.record_btn, 0, 1)
         g.addWidget(self.calibrate_btn, 1, 0)
-        g.addWidget(self.calibration_label, 1, 1)
-        g.addWidget(QtWidgets.QLabel("task"), 2, 0)
-        g.addWidget(self.task_box, 2, 1)
-        g.addWidget(self.note, 3, 0)
-        g.addWidget(mark_btn, 3, 1)
-        g.addWidget(self.freeze_btn, 4, 0)
-        g.addWidget(self.athlete_btn, 4, 1)
-        g.addWidget(QtWidgets.QLabel("cue when drop >"), 5, 0)
-        g.addWidget(self.threshold, 5, 1)
+        g.addWidget(self.freeze_btn, 1, 1)
+        g.addWidget(self.calibration_label, 2, 0, 1, 2)  # the zero in use: a whole row
+        g.addWidget(QtWidgets.QLabel("task"), 3, 0)
+        g.addWidget(self.task_box, 3, 1)
+        g.addWidget(self.note, 4, 0)
+        g.addWidget(mark_btn, 4, 1)
+        g.addWidget(self.athlete_btn, 5, 0)
+        g.addWidget(QtWidgets.QLabel("cue when drop >"), 6, 0)
+        g.addWidget(self.threshold, 6, 1)
         return box
 
     def _shortcuts(self) -> None:
@@ -251,7 +256,7 @@ class LiveWindow(QtWidgets.QMainWindow):
     def _flash(self, side: str) -> None:
         self.athlete_view.flash(side)
         word = "left" if side == "L" else "right"
-        self.cue_label.setStyleSheet("background: rgb(255,170,40); font-weight: bold;")
+        self.cue_label.setStyleSheet(f"background: {palette.CUE}; font-weight: bold;")
         self.cue_label.setText(f"⚠ {word} stance: drop over the threshold")
         self._flash_timer.start(350)
 
@@ -261,8 +266,10 @@ class LiveWindow(QtWidgets.QMainWindow):
             self._cue_text(self.last_snapshot)
 
     def _cue_text(self, snap: LiveSnapshot) -> None:
+        zero = snap.calibration.zero
         self.cue_label.setText(f"biofeedback: {snap.cues_per_min:.0f} cues/min, "
-                               f"{len(snap.cues)} in all · {self.feedback.audio_status}")
+                               f"{len(snap.cues)} in all (counted steps only, not in turns)"
+                               f" · {zero} · {self.feedback.audio_status}")
 
     # -- drawing ---------------------------------------------------------------------------
     def refresh(self) -> None:
@@ -322,11 +329,12 @@ class LiveWindow(QtWidgets.QMainWindow):
         if cal.state == "countdown":
             text = f"stand still… {cal.remaining_s:.1f} s"
         elif cal.state in ("accepted", "rejected"):
-            text = cal.message
+            text = f"{cal.message} · {cal.zero}"
         else:
-            text = ("zeroed on walking (the still period was sitting): calibrate standing"
+            text = (f"{cal.zero} (the still period was sitting): stand still, or Calibrate"
                     if cal.reference == "walking"
-                    else "calibrated (automatic)" if cal.calibrated else "not calibrated")
+                    else f"{cal.zero} (automatic)" if cal.calibrated
+                    else f"{cal.zero}: stand still, or Calibrate")
         self.calibration_label.setText(text)
         self.calibration_label.setStyleSheet(
             {"accepted": "color: green", "rejected": "color: red"}.get(cal.state, ""))

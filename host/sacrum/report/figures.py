@@ -18,11 +18,13 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
+from sacrum import palette
 from sacrum.report.norms import curve_envelopes, drop_band
 from sacrum.report.summary import deg
 
-#: Okabe-Ito colours (readable with colour-blindness); left and right are always labelled.
-SIDE_COLOUR = {"L": "#d55e00", "R": "#0072b2"}
+#: Left and right: the one palette of the live view, the demo and the report
+#: (sacrum.palette, Okabe-Ito); they are always labelled too.
+SIDE_COLOUR = palette.SIDE
 SIDE_WORD = {"L": "left", "R": "right"}
 BAND_COLOUR = "#8fd18f"
 POOR_COLOUR = "#f2b8b5"
