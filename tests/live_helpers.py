@@ -3,13 +3,12 @@
 ``phantom_capture`` writes ``sacrum.phantom.walking_phantom`` (left-stance drop 4°, right-
 stance drop 9°, ±0.5° step to step) through the generator and the codec into a capture,
 as a device streaming its own orientation over BLE would; the orientation is the
-phantom's exact one (mounting "recommended", heading 30°).
+phantom's exact one (mounting "recommended", heading 30°, turning with ``turns``).
 """
 
 from __future__ import annotations
 
 import asyncio
-import math
 from pathlib import Path
 
 import numpy as np
@@ -25,10 +24,12 @@ from sacrum.transports.replay import ReplayTransport
 
 def phantom_capture(path: Path, *, n_steps: int = 40, stand_s: float = 3.0,
                     rate_hz: int = 100, link: LinkModel | None = None,
-                    annotations=()) -> dict:
-    ph = walking_phantom(rate_hz=rate_hz, n_steps=n_steps, stand_s=stand_s, seed=3)
+                    annotations=(), **phantom_params) -> dict:
+    """``phantom_params`` go to walking_phantom (e.g. ``turns``, ``drop_deg``)."""
+    ph = walking_phantom(rate_hz=rate_hz, n_steps=n_steps, stand_s=stand_s, seed=3,
+                         heading_deg=30.0, **phantom_params)
     a = ph["angles"]
-    q = quat_multiply(quat_from_angles(a[:, 0], a[:, 1], a[:, 2] + math.radians(30.0)),
+    q = quat_multiply(quat_from_angles(a[:, 0], a[:, 1], a[:, 2] + ph["heading_rad"]),
                       parse_mount("recommended"))
     make_capture(path, q, ph["acc"], ph["gyr"], rate_hz, link=link, seed=3,
                  annotations=list(annotations))

@@ -194,3 +194,57 @@ def test_engine_thread_starts_and_stops_cleanly(tmp_path):
     assert not s.running and s.snapshot().link.state == "stopped"
     n = len(s.snapshot(60).t_s)
     assert n >= 100
+
+
+# ---- cues only where the scorer counts the step (issue 12) -----------------------------------
+
+U_TURN = ((20, 180.0, 2.0),)  # a 180° turn over 2 s from step 20
+
+
+def _replayed(path):
+    s = make_session("replay", str(path), speed=None, history_s=200.0)
+    s.run_sync()
+    return s
+
+
+def test_no_cue_without_a_calibration_even_with_drops_past_the_threshold(tmp_path):
+    """A walk that starts without standing, with a U-turn, drops of 9° on both sides (the
+    threshold 7°): no zero, so no cue, and the screen says which zero is in use."""
+    path = tmp_path / "nostand.sacrum"
+    phantom_capture(path, n_steps=44, stand_s=0.0, drop_deg=(9.0, 9.0), turns=U_TURN)
+    s = _replayed(path)
+    snap = s.snapshot(200.0)
+    steps = s.scorer.steps
+    assert sum(x.contralateral_drop_deg > 7.0 for x in steps) > 20
+    assert snap.cues == []
+    # (the standing at the very end zeroes the angles after the walk)
+    cal = s.scorer.pipeline
+    assert cal.calibrated_since_s > max(x.t_ic_s for x in steps)
+
+
+def test_after_the_calibration_cues_come_on_straight_steps_and_none_in_the_turn(tmp_path):
+    path = tmp_path / "turn.sacrum"
+    ph = phantom_capture(path, n_steps=44, stand_s=3.0, drop_deg=(9.0, 9.0), turns=U_TURN)
+    s = _replayed(path)
+    snap = s.snapshot(200.0)
+    assert snap.calibration.calibrated and snap.calibration.reference == "standing"
+    (turn,) = s.scorer.pipeline.gait.turns
+    t0, t1, _ = ph["turns"][0]
+    assert turn.t_start_s < t1 and turn.t_end_s > t0  # the gait stage found the U-turn
+    final = {x.t_ic_s: x for x in s.scorer.steps}
+    cued = [final[c.t_ic_s] for c in snap.cues]
+    assert len(cued) > 15  # the straight steps past the threshold cue
+    assert all(x.excluded is None for x in cued)  # only steps the scorer counts
+    in_turn = [x for x in s.scorer.steps
+               if x.t_ic_s <= turn.t_end_s and x.t_ic_s + x.stride_time_s >= turn.t_start_s]
+    assert in_turn and not {x.t_ic_s for x in in_turn} & {c.t_ic_s for c in snap.cues}
+    assert {x.stance_side for x in cued} == {"L", "R"}
+
+
+def test_the_zero_in_use_is_named():
+    from sacrum.live.session import CalibrationState
+
+    words = {CalibrationState().zero,
+             CalibrationState(calibrated=True, reference="standing").zero,
+             CalibrationState(calibrated=True, reference="walking").zero}
+    assert len(words) == 3

@@ -31,6 +31,8 @@ log = logging.getLogger(__name__)
 _T_TOL_S = 1e-6  # as sacrum.metrics: two times closer than this are the same sample
 #: Exclusion reasons a turn found later takes precedence over (metrics.EXCLUSION_REASONS order).
 _BELOW_TURN = (None, "irregular", "bout-edge")
+#: A cue also needs the heading settled this long after the step's stride (s; step 5).
+_CUE_AFTER_S = 0.3
 
 
 @dataclass
@@ -41,7 +43,8 @@ class LiveUpdate:
     steps: the :class:`~sacrum.metrics.StepMetrics` that became final in this chunk, in
         time order (each one stride after its IC plus the gait stage's event latency).
     cues: one flag per entry of ``steps``: ``contralateral_drop_deg > threshold_deg`` of
-        its stance side, with the standing calibration in place (NaN drops never cue).
+        its stance side, for a step the scorer counts (:meth:`LiveScorer.cue_allowed`; NaN
+        drops never cue).
     summary: the rolling :class:`~sacrum.metrics.WalkSummary` over the last
         ``window_steps`` used steps (see :class:`LiveScorer`), None before the first step.
     score: :func:`sacrum.score.score_walk` of that summary with its steps (its ``score`` is
@@ -131,7 +134,15 @@ class LiveScorer:
        re-marks those steps ``excluded="turn"`` in the session's steps (unless they were
        already excluded for a gap), so the summaries agree with a run that knew the turn.
     5. Cues: for each new step, ``contralateral_drop_deg > threshold_deg[stance side]``
-       once the standing calibration is in place (before it, angles have no zero).
+       where :meth:`cue_allowed`: the step is counted (``excluded`` None: not in a turn
+       known so far, not irregular, no gap), its IC comes after the calibration (standing,
+       or the walking zero) took effect (``Pipeline.calibrated_since_s``: before, its
+       angles had another zero or none), and the progression heading was settled from its
+       IC to 0.3 s after its stride (``PipelineChunk.heading_settled``: the live sign of a
+       turn, which the gait stage reports only after the turn has ended; 0.3 s is less
+       than the gait stage's least event latency, so those samples are there when the step
+       comes out, in any chunking). A step that ends within a few tenths of a second of a
+       turn's start can still cue before either knows of the turn.
     6. When there are new steps: the rolling summary (:func:`sacrum.metrics.summarize_walk`)
        over the window - the steps from the latest IC such that each stance side has
        ``window_steps // 2`` used steps (or all steps so far), the excluded steps among
@@ -231,7 +242,7 @@ class LiveScorer:
         self.pipeline = Pipeline(self.rate_hz, self.q_sensor_to_body, **self._pipeline_params)
         self.stream = StepMetricsStream(**self._step_params)
         self.steps: list[StepMetrics] = []       # the session's steps (step 4 applied)
-        self._samples = _Samples({"t": 1, "angles": 3, "acc": 3})
+        self._samples = _Samples({"t": 1, "angles": 3, "acc": 3, "settled": 1})
         self._n_turns = 0
         self.summary: WalkSummary | None = None
         self.score: TaskScore | None = None
@@ -245,7 +256,8 @@ class LiveScorer:
         acc = np.asarray(acc_mps2, float).reshape(-1, 3)
         chunk = self.pipeline.update(t, acc, gyr_radps, q_sensor_to_earth)        # 1.
         acc_body = body_acceleration(chunk.q_sensor_to_earth, acc, chunk.heading_rad)  # 2.
-        self._samples.append(t=t, angles=chunk.angles_rad, acc=acc_body)
+        self._samples.append(t=t, angles=chunk.angles_rad, acc=acc_body,
+                             settled=chunk.heading_settled)
         if self.keep_s is not None:
             self._trimmed |= self._samples.keep_last(max(1, round(self.keep_s * self.rate_hz)))
         turns = self.pipeline.gait.turns
@@ -268,7 +280,8 @@ class LiveScorer:
         self.steps.extend(steps)
         revised = self._late_turns()                                              # 4.
         calibrated = self.pipeline.calibration is not None
-        cues = [calibrated and s.contralateral_drop_deg > self.threshold_deg[s.stance_side]
+        cues = [self.cue_allowed(s) and
+                s.contralateral_drop_deg > self.threshold_deg[s.stance_side]
                 for s in steps]                                                   # 5.
         updated = bool(steps) or revised
         if updated:                                                               # 6.
@@ -280,6 +293,17 @@ class LiveScorer:
         else:
             message = "no steps yet"
         return LiveUpdate(chunk, steps, cues, self.summary, self.score, updated, message)
+
+    def cue_allowed(self, step: StepMetrics) -> bool:
+        """Step 5: whether ``step`` may cue: counted, after the calibration, heading settled
+        from its IC to ``_CUE_AFTER_S`` after its stride."""
+        if step.excluded is not None or not step.t_ic_s >= self.pipeline.calibrated_since_s:
+            return False
+        t = self._samples.get("t")[:, 0]
+        dur = step.stride_time_s if math.isfinite(step.stride_time_s) else step.step_time_s
+        lo = int(np.searchsorted(t, step.t_ic_s - _T_TOL_S))
+        hi = int(np.searchsorted(t, step.t_ic_s + dur + _CUE_AFTER_S, "right"))
+        return hi > lo and bool(self._samples.get("settled", lo, hi).all())
 
     # -- step 4 ----------------------------------------------------------------------------
     def _late_turns(self) -> bool:

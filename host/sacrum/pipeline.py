@@ -157,6 +157,10 @@ class Pipeline:
         self.gait = GaitEventDetector(self.rate_hz, self.q_sensor_to_body, **self._gait_params)
         self.calibration: PelvicCalibration | None = None
         self.calibration_error: str | None = None
+        #: time of the first sample whose angles use the current calibration (s; inf:
+        #: none yet). A step from before it was measured from another zero or none.
+        self.calibrated_since_s = math.inf
+        self._zero_pending = False  # a calibration whose first sample is the next one
         self._still_run = 0
         self._q_tail = np.zeros((0, 4))  # the last calibrate_n orientations
         self._reset_heading()
@@ -174,6 +178,7 @@ class Pipeline:
         """Zero tilt and obliquity on standing data now (e.g. the live view's button)."""
         self.calibration = self.angles.calibrate(q_sensor_to_earth_standing)
         self.calibration_error = None
+        self._zero_pending = True  # from the next sample (update says which, if it knows)
         self._sit_check = None  # a deliberate standing (the automatic one re-arms it)
         self._reset_heading()  # the levelled mounting redefines the heading
         return self.calibration
@@ -328,6 +333,8 @@ class Pipeline:
             q = self.orientation.update(acc, gyr)
         else:
             q = np.asarray(q_sensor_to_earth, float).reshape(-1, 4)
+        if self._zero_pending and len(t):  # calibrate() between chunks
+            self.calibrated_since_s, self._zero_pending = float(t[0]), False
         heading, angles, body, settled = self._angles(q)  # steps 3 and 4
         pos = 0
         while pos < len(q):  # step 2: each sample is seen once, by the search or the check
@@ -337,6 +344,7 @@ class Pipeline:
                     break
                 # re-zeroed on the walking mean after sample `done`: look for standing again
                 pos = done + 1
+                self._zero_from(t, pos)
                 self._still_run, self._q_tail = 0, np.zeros((0, 4))
                 continue
             rest = slice(pos, None)
@@ -351,11 +359,18 @@ class Pipeline:
             else:  # the new zero applies after the standing period
                 (heading[cut + 1:], angles[cut + 1:], body[cut + 1:],
                  settled[cut + 1:]) = self._angles(q[cut + 1:])
+                self._zero_from(t, cut + 1)
                 self._sit_check = {"lean": False, "back": False, "n": 0, "sum": 0.0,
                                    "lean_rad": 0.0, "q": [], "seen": 0}
             pos = cut + 1
         events = self.gait.update(t, acc, gyr, q)  # step 5
         return PipelineChunk(q, angles, heading, events, self.calibration is not None, settled)
+
+    def _zero_from(self, t: np.ndarray, i: int) -> None:
+        """The current calibration applies from sample ``i`` of the chunk on."""
+        self._zero_pending = i >= len(t)  # else from the next chunk's first sample
+        if not self._zero_pending:
+            self.calibrated_since_s = float(t[i])
 
     def _check_sitting(self, q, heading, angles, body, settled, start: int) -> int | None:
         """Step 2's sitting check on samples ``start:`` of the chunk (``angles`` relative
