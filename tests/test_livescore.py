@@ -15,7 +15,7 @@ import pytest
 
 from sacrum.gait import Turn
 from sacrum.livescore import LiveScorer
-from sacrum.metrics import StepMetrics
+from sacrum.metrics import StepMetrics, is_scored
 from sacrum.score import load_bands
 from test_metrics import RATE, RECOMMENDED, phantom
 
@@ -90,15 +90,16 @@ def test_cues_fire_on_steps_above_the_threshold_only(walk, notifications):
     assert ls.threshold_deg == {"L": 7.0, "R": 7.0}       # the bands' drop normal limit
     pairs = [(s, c) for _, u in out for s, c in zip(u.steps, u.cues, strict=True)]
     assert len(pairs) == 60
-    for s, c in pairs:
-        assert c == (s.contralateral_drop_deg > 7.0)
+    for s, c in pairs:   # only a step the score counts may cue
+        assert c == (ls.cue_allowed(s) and s.contralateral_drop_deg > 7.0)
+        assert not c or is_scored(s)
     # the phantom: 9° drops in right stance, 4° in left stance
-    assert all(c for s, c in pairs if s.stance_side == "R")
+    assert all(c for s, c in pairs if s.stance_side == "R" and ls.cue_allowed(s))
     assert not any(c for s, c in pairs if s.stance_side == "L")
     # a threshold of one's own, per side
     _, out2 = _feed(walk, [len(walk["t"])], threshold_deg={"L": 3.0, "R": 20.0})
     pairs2 = [(s, c) for _, u in out2 for s, c in zip(u.steps, u.cues, strict=True)]
-    assert all(c == (s.stance_side == "L") for s, c in pairs2)
+    assert all(c == (s.stance_side == "L" and ls.cue_allowed(s)) for s, c in pairs2)
 
 
 def test_rolling_summary_recovers_the_known_drop_per_side(walk, notifications):
@@ -111,18 +112,22 @@ def test_rolling_summary_recovers_the_known_drop_per_side(walk, notifications):
             continue
         n_scored += 1
         s = u.summary
-        assert s.n_steps_used == 20 and s.n_steps_by_side == {"L": 10, "R": 10}
-        for side in "LR":   # the phantom's drops of the window's last 10 used steps per side
-            window = [x for x in emitted if x.excluded is None and x.stance_side == side][-10:]
+        need = load_bands().min_steps_per_side
+        assert all(need <= s.n_steps_by_side[side] <= 10 for side in "LR")
+        lo, hi = u.score.interval      # computed live, on the window's steps
+        assert lo <= u.score.score <= hi
+        for side in "LR":   # the phantom's drops of the window's last used steps per side
+            n = s.n_steps_by_side[side]
+            window = [x for x in emitted if x.excluded is None and x.stance_side == side][-n:]
             k = [int(np.argmin(np.abs(walk["t_ic"] - x.t_ic_s))) for x in window]
             known = float(np.median(walk["drop"][k]))
             assert abs(known - {"L": 4.0, "R": 9.0}[side]) < 1.0
             assert s.contralateral_drop_deg[side] == pytest.approx(known, abs=0.5)
-    assert n_scored >= 30                  # a score every step once the window is full
+    assert n_scored >= 30                  # a score every step once there are enough
 
 
 def test_too_few_steps_no_score_and_says_why():
-    ph = phantom(n_steps=12)
+    ph = phantom(n_steps=9)
     ls, out = _feed(ph, [11])
     final = out[-1][1]
     assert final.score is not None and final.score.score is None

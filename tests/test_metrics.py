@@ -363,7 +363,8 @@ def _synthetic(n_steps=24, step_s=0.55, seed=0):
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_stream_chunk_invariance_with_late_events_and_turns(seed):
     t, angles, ev = _synthetic(seed=seed)
-    angles[400:405] = np.nan
+    angles[400:405] = np.nan      # 5 lost samples: bridged
+    angles[250:262] = np.nan      # 12 lost samples: a gap
     turns = [Turn(6.0, 7.5, 90.0, 40.0)]
     offline = step_metrics(t, angles, ev, turns=turns)
     rng = np.random.default_rng(seed)
@@ -471,11 +472,31 @@ def test_only_one_side_detected():
                for m in s.messages)
 
 
+def test_a_few_lost_samples_are_bridged_and_the_step_kept():
+    """Up to max_bridge_s (60 ms: 5 samples at 100 Hz) of lost samples are interpolated: the
+    step is used and its drop is that of the complete data to a small fraction of a degree,
+    even with the gap on the drop's peak."""
+    t, angles, ev = _synthetic(n_steps=20)
+    clean = step_metrics(t, angles, ev)
+    k = 10
+    window = (t >= ev[k].t_s) & (t <= ev[k].t_s + 0.6 * (ev[k + 1].t_s - ev[k].t_s))
+    peak = int(np.flatnonzero(window)[np.argmax(np.abs(angles[window, 1]))])
+    holed = angles.copy()
+    holed[peak - 2:peak + 3] = np.nan
+    got = step_metrics(t, holed, ev)
+    assert [s.excluded for s in got] == [s.excluded for s in clean]
+    assert got[k].contralateral_drop_deg == pytest.approx(clean[k].contralateral_drop_deg,
+                                                          abs=0.1)
+    assert got[k].obliquity_rom_deg == pytest.approx(clean[k].obliquity_rom_deg, abs=0.1)
+    none = step_metrics(t, holed, ev, max_bridge_s=0.0)      # bridging off: a gap
+    assert none[k].excluded == "gap"
+
+
 def test_nan_gap_inside_a_step_excludes_it_as_gap():
     t, angles, ev = _synthetic(n_steps=20)
     mid = 0.5 * (ev[10].t_s + ev[11].t_s)
     i = int(np.searchsorted(t, mid))
-    angles[i:i + 3] = np.nan
+    angles[i:i + 8] = np.nan      # 80 ms: longer than max_bridge_s
     steps = step_metrics(t, angles, ev)
     gap = [s for s in steps if s.excluded == "gap"]
     # step 10 (the gap in its step), step 9 (in its stride)
