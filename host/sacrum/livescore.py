@@ -21,6 +21,7 @@ from sacrum.metrics import (
     StepMetricsStream,
     WalkSummary,
     body_acceleration,
+    is_scored,
     summarize_walk,
 )
 from sacrum.pipeline import Pipeline, PipelineChunk
@@ -297,7 +298,7 @@ class LiveScorer:
     def cue_allowed(self, step: StepMetrics) -> bool:
         """Step 5: whether ``step`` may cue: counted, after the calibration, heading settled
         from its IC to ``_CUE_AFTER_S`` after its stride."""
-        if step.excluded is not None or not step.t_ic_s >= self.pipeline.calibrated_since_s:
+        if not is_scored(step) or not step.t_ic_s >= self.pipeline.calibrated_since_s:
             return False
         t = self._samples.get("t")[:, 0]
         dur = step.stride_time_s if math.isfinite(step.stride_time_s) else step.step_time_s
