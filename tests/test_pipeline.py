@@ -94,6 +94,24 @@ def test_offline_heading_is_clear_of_a_u_turn_and_flags_it():
     assert len(res.heading_settled) == len(t)
 
 
+def test_the_per_sample_export_carries_the_settled_flag(tmp_path):
+    import csv
+
+    from sacrum.exports import SampleData, write_samples_csv
+
+    ph = _u_turn()
+    t = ph["t"]
+    res = analyze_recording(t, ph["acc"], ph["gyr"], RATE, q_sensor_to_body=RECOMMENDED)
+    data = SampleData(t, res.q_sensor_to_earth, ph["acc"], ph["gyr"], res.angles_rad,
+                      res.heading_rad, [], res.q_sensor_to_body, RATE, res.heading_settled)
+    out = tmp_path / "samples.csv"
+    write_samples_csv(data, out)
+    with open(out, newline="") as f:
+        col = [int(r["heading_settled"]) for r in csv.DictReader(f)]
+    np.testing.assert_array_equal(np.array(col, bool), res.heading_settled)
+    assert 0 < np.mean(col) < 1
+
+
 def test_live_heading_recovers_after_a_u_turn_and_says_when_it_is_settled():
     ph = _u_turn()
     t = ph["t"]
