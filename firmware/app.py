@@ -16,7 +16,7 @@ from commands import CommandHandler
 from fusion import Fusion
 from mpu6050 import MPU6050, IMUError
 from packetizer import Packetizer
-from sampleclock import SampleClock
+from sampleclock import MASK, SampleClock, diff
 
 import sacrum_protocol as sp
 from micropython import const
@@ -60,7 +60,10 @@ class Device:
         self.reboot_at_ms = None
         self.handler = CommandHandler(self)
         self._ticks = clock.ticks_us()
-        self.now_us = 0  # device time, µs since boot (unwrapped)
+        self.now_us = 0  # device time, µs since boot modulo 2^30 (a small int on the board)
+        self.epoch = 0  # times now_us wrapped: the wire's u32 t_us is epoch:now_us
+        self.now_ms = 0  # ms since boot (2^30 ms: 12 days)
+        self._us_rem = 0
         self._last_read_us = 0
         self._battery_ms = -_BATTERY_EVERY_MS  # the first step reads it
         self._calib = None  # [token, samples left, n, sx, sy, sz, min/max per axis...]
@@ -81,7 +84,8 @@ class Device:
         self._win_max_us = 0
         self._win_start_ms = 0
         self._t_start = 0
-        self.pk = Packetizer(link.mtu, serial=link.serial, time_of=self._time_of)
+        self.pk = Packetizer(link.mtu, serial=link.serial, time_of=self._time_of,
+                             epoch_of=self._epoch_of)
         b = config["gyro_bias_mradps"]
         self.fusion = Fusion(1.0 / config["rate_hz"])
         self.fusion.set_bias(b[0] / 1000, b[1] / 1000, b[2] / 1000)
@@ -123,8 +127,22 @@ class Device:
 
     def _tick(self):
         t = self.clock.ticks_us()
-        self.now_us += self.clock.ticks_diff(t, self._ticks)
+        dt = self.clock.ticks_diff(t, self._ticks)
         self._ticks = t
+        if dt < 0:
+            return
+        now = self.now_us + dt
+        if now > MASK:
+            now &= MASK
+            self.epoch = (self.epoch + 1) & 3
+        self.now_us = now
+        rem = self._us_rem + dt
+        self.now_ms += rem // 1000
+        self._us_rem = rem % 1000
+
+    def _epoch_of(self, t_us):
+        """The wrap count of a device time at most 9 min old (for the wire's u32)."""
+        return self.epoch if t_us <= self.now_us else (self.epoch - 1) & 3
 
     # -- main loop -----------------------------------------------------------------
     def step(self):
@@ -137,7 +155,7 @@ class Device:
         heap locked) except when healing a fault."""
         self._t_start = self.clock.ticks_us()
         self._tick()
-        now_ms = self.now_us // 1000
+        now_ms = self.now_ms
         self._watch_link(now_ms)
         if self.imu_type != sp.IMU_NONE and self._read_sensor() == 0:
             self._watch_imu(now_ms)
@@ -146,7 +164,7 @@ class Device:
 
     def service_step(self):
         """Commands, the no-host stop, battery, LED, config writes, measurements."""
-        now_ms = self.now_us // 1000
+        now_ms = self.now_ms
         link = self.link
         for cmd in link.poll():
             resp = self.handler.handle(cmd)
@@ -230,7 +248,7 @@ class Device:
                 if imu.recover_bus():
                     self._fault_event(sp.FAULT_BUS_STUCK, "I2C bus stuck; clocked free")
             return  # the next read tells whether the bus works again
-        if self.now_us - self._last_read_us <= _STALL_PERIODS * self.period_us:
+        if diff(self.now_us, self._last_read_us) <= _STALL_PERIODS * self.period_us:
             return
         self._retry_ms = now_ms + _RETRY_MS
         errno_seen = imu.last_errno
@@ -403,7 +421,7 @@ class Device:
 
     def identify(self, seconds):
         if self.led is not None:
-            self.led.identify(self.now_us // 1000, seconds)
+            self.led.identify(self.now_ms, seconds)
         return sp.RESULT_OK
 
     def status(self):
@@ -417,7 +435,7 @@ class Device:
             FW_VERSION[0], FW_VERSION[1], FW_VERSION[2], self.handler.version, self.imu_type,
             self.fault, flags, 1 if self.streaming else 0, self.rate_hz,
             batt.mv if batt is not None else 0, batt.percent if batt is not None else 255,
-            1 if self.link.serial else 0, self.now_us // 1_000_000, self.pk.dropped_total,
+            1 if self.link.serial else 0, self.now_ms // 1000, self.pk.dropped_total,
         )
         return values, self.config["name"]
 
@@ -428,14 +446,14 @@ class Device:
         return sp.RESULT_OK
 
     def reboot(self):
-        self.reboot_at_ms = self.now_us // 1000 + 200  # after the response has gone out
+        self.reboot_at_ms = self.now_ms + 200  # after the response has gone out
         return sp.RESULT_OK
 
     def set_link(self, link):
         self.config.set("link", link)
         self._save_config()
         if link != (1 if self.link.serial else 0):
-            self.reboot_at_ms = self.now_us // 1000 + 200  # the link is chosen at boot
+            self.reboot_at_ms = self.now_ms + 200  # the link is chosen at boot
         return sp.RESULT_OK
 
 
@@ -445,7 +463,7 @@ def run(device, clock, on_stable=None, stable_after_ms=60_000):
     Returns when the serial link's REPL escape was typed."""
     while not device.link.escape:
         device.step()
-        if on_stable is not None and device.now_us >= stable_after_ms * 1000:
+        if on_stable is not None and device.now_ms >= stable_after_ms:
             on_stable()
             on_stable = None
         clock.sleep_ms(STEP_MS)

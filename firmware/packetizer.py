@@ -4,14 +4,23 @@ One packet buffer, allocated once and reused: ``add()`` packs a sample into
 it with ``struct.pack_into`` and returns the buffer when the packet is full.
 Sequence numbers count every packet and sample the device makes, sent or not,
 so the host can count losses from the packets alone.
+
+Small ints only (below 2^30, no heap on the board): the device time comes as
+µs modulo 2^30 plus its wrap count (``epoch_of``), and the u32 ``t_us`` is
+written as two u16 halves.
 """
+
+import struct
 
 import sacrum_protocol as sp
 
+_T_US_OFFSET = 6  # SPEC 2.1: u32 t_us at bytes 6..9
+
 
 class Packetizer:
-    def __init__(self, mtu=sp.MIN_MTU, serial=False, time_of=None):
-        self.time_of = time_of  # sample index -> device time, µs
+    def __init__(self, mtu=sp.MIN_MTU, serial=False, time_of=None, epoch_of=None):
+        self.time_of = time_of  # sample index -> device time, µs mod 2^30
+        self.epoch_of = epoch_of  # that time -> times the device clock wrapped (mod 4)
         self.first = 0  # sample index of the packet's first sample
         self.buf = bytearray(sp.data_packet_size(sp.MAX_SAMPLES))
         self.seq = 0  # next packet's sequence number
@@ -63,9 +72,12 @@ class Packetizer:
 
     def _finish(self, n):
         """Header for the ``n`` samples in the buffer; the packet as a memoryview."""
-        self.t_us = self.time_of(self.first) if self.time_of else self.first * self.period_us
-        sp.pack_data_header_into(self.buf, self.seq, self.sample_seq, self.t_us,
+        t = self.time_of(self.first) if self.time_of else self.first * self.period_us
+        self.t_us = t
+        sp.pack_data_header_into(self.buf, self.seq, self.sample_seq, 0,
                                  self.period_us, self.dropped, self.flags, n)
+        hi = (t >> 16) | ((self.epoch_of(t) << 14) if self.epoch_of else 0)
+        struct.pack_into("<HH", self.buf, _T_US_OFFSET, t & 0xFFFF, hi & 0xFFFF)
         self.seq = (self.seq + 1) & 0xFFFF
         self.sample_seq = (self.sample_seq + n) & 0xFFFF
         return self.view if n == self.n else memoryview(self.buf)[:sp.data_packet_size(n)]

@@ -21,14 +21,31 @@ window's least-delayed read with the new period.
 Start-up (until the first period measurement, ~8 s) may step the timestamps;
 after it they move by at most a quarter of the remaining error per window.
 
-Integer arithmetic throughout: the ESP32's floats are single precision, which
-cannot hold µs timestamps beyond 16 s. Periods are in 1/256 µs.
+Integer arithmetic throughout, every value a small int (below 2^30) so that
+nothing is heap-allocated on the ESP32, whose small ints end at 2^30
+(floats are single precision and heap objects there). Device times are µs
+modulo 2^30 (``MASK``), like ``time.ticks_us()``; differences go through
+``diff()``, valid while the two times are less than 2^29 µs (9 min) apart.
+t(k) is kept as ``base_t + (k - base_k) * period``, re-based at every window,
+so (k - base_k) stays a few thousand (times the period in 1/64 µs,
+``Q_BITS``, it is below 2^30 for gaps up to 16 s; a longer one costs a
+heap-allocated int, not a wrong time).
+The sample count itself reaches 2^30 after 62 days at 200 Hz.
 """
 
 WINDOW_US = 4_000_000
 SLEW_US = 200  # most t0 may move per window after the first
-_Q = 8  # period fixed point: 1/256 µs
+Q_BITS = 6  # period fixed point: 1/64 µs
+_Q = Q_BITS
 _MAX_ERROR_PCT = 5
+MASK = (1 << 30) - 1  # device times wrap here
+_HALF = 1 << 29
+_BIG = 1 << 23  # (d << _Q) stays a small int below this (8 s)
+
+
+def diff(a, b):
+    """a - b for device times modulo 2^30 (|a - b| < 2^29)."""
+    return ((a - b + _HALF) & MASK) - _HALF
 
 
 class SampleClock:
@@ -39,11 +56,14 @@ class SampleClock:
         self.nominal_q = period_us << _Q
         self.period_q = self.nominal_q
         self.count = 0  # samples since reset, read or skipped
-        self.t0_us = None  # device time of sample 0, µs
-        self._win_start = None
-        self._win_bound = None  # least-delayed read of this window: bound and count
-        self._win_n = 0
-        self._prev_read = None  # (read time, count) of the previous window's best read
+        self.base_k = 0  # t(k) = base_t + (k - base_k) * period
+        self.base_t = None  # device time of sample base_k, µs mod 2^30 (None: no read yet)
+        self._win_start = 0
+        self._win_lag = None  # least-delayed read of this window: its lag behind t(n-1),
+        self._win_at = 0  # its time
+        self._win_n = 0  # and the count then
+        self._prev_at = 0  # the previous window's best read: time and count
+        self._prev_n = -1
         self._measured = False  # start-up ends with the first period measurement
         self._rephase = 0  # after a sensor restart: 2 = next read sets t0, 1 = tighten
 
@@ -51,52 +71,68 @@ class SampleClock:
     def period_us(self):
         return (self.period_q + (1 << (_Q - 1))) >> _Q
 
+    def _since_base(self, k):
+        return ((k - self.base_k) * self.period_q) >> _Q
+
     def on_read(self, now_us, new_samples):
-        """Account for ``new_samples`` read at device time ``now_us`` (unwrapped µs)."""
+        """Account for ``new_samples`` read at device time ``now_us`` (µs mod 2^30)."""
         self.count += new_samples
         if new_samples == 0:
             return
         n = self.count
-        bound = now_us - (((n - 1) * self.period_q) >> _Q)
-        if self.t0_us is None or self._rephase == 2:
-            self.t0_us = bound
+        if self.base_t is None or self._rephase == 2:
+            # the newest sample cannot have been taken after the read returned it
+            self.base_k = n - 1
+            self.base_t = now_us
             self._rephase >>= 1
-        elif (not self._measured or self._rephase) and bound < self.t0_us:
-            self.t0_us = bound  # start-up (or a restart): tighten at once; later only slew
-        if self._win_bound is None or bound < self._win_bound:
-            self._win_bound = bound
-            self._win_n = n
-        if self._win_start is None:
             self._win_start = now_us
-        elif now_us - self._win_start >= WINDOW_US:
+        # lag: how long after the model's time of sample n-1 the read came
+        lag = diff(now_us, (self.base_t + self._since_base(n - 1)) & MASK)
+        if lag < 0 and (not self._measured or self._rephase):
+            self.base_t = (self.base_t + lag) & MASK  # start-up (or a restart): at once
+            if self._win_lag is not None:
+                self._win_lag -= lag  # the window's best read, against the moved model
+            lag = 0
+        if self._win_lag is None or lag < self._win_lag:
+            self._win_lag = lag
+            self._win_at = now_us
+            self._win_n = n
+        if diff(now_us, self._win_start) >= WINDOW_US:
             self._end_window(now_us)
 
     def _end_window(self, now_us):
         n = self._win_n
-        read_at = self._win_bound + (((n - 1) * self.period_q) >> _Q)
+        read_at = self._win_at
         new_q = self.period_q
         settled = self._measured
-        if self._prev_read is not None and n > self._prev_read[1]:
-            measured = ((read_at - self._prev_read[0]) << _Q) // (n - self._prev_read[1])
-            if abs(measured - self.nominal_q) * 100 <= _MAX_ERROR_PCT * self.nominal_q:
-                # the first measurement replaces the nominal period; later ones are filtered
-                gain_shift = 2 if settled else 0
-                new_q = self.period_q + ((measured - self.period_q) >> gain_shift)
-                self._measured = True
-        # keep t(count) continuous through the period change, then move t0 towards
-        # this window's envelope: at once during start-up, afterwards by at most a
-        # quarter of the error (at least SLEW_US), so timestamps do not jump
+        if self._prev_n >= 0 and n > self._prev_n:
+            d = diff(read_at, self._prev_at)
+            if 0 < d < _BIG:
+                measured = (d << _Q) // (n - self._prev_n)
+                if abs(measured - self.nominal_q) * 100 <= _MAX_ERROR_PCT * self.nominal_q:
+                    # the first measurement replaces the nominal period; later ones are filtered
+                    gain_shift = 2 if settled else 0
+                    new_q = self.period_q + ((measured - self.period_q + (gain_shift and 2))
+                                             >> gain_shift)
+                    self._measured = True
+        # re-base on the current count, keeping t(count) continuous through the
+        # period change; then move it towards this window's envelope: at once
+        # during start-up, afterwards by at most a quarter of the error (at least
+        # SLEW_US), so timestamps do not jump
         count = self.count
-        current = self.t0_us + ((count * self.period_q) >> _Q) - ((count * new_q) >> _Q)
-        step = read_at - (((n - 1) * new_q) >> _Q) - current
+        base_t = (self.base_t + self._since_base(count)) & MASK
+        target = (read_at + (((count - n + 1) * new_q) >> _Q)) & MASK  # t(n-1) = read_at
+        step = diff(target, base_t)
         if settled:
             limit = max(SLEW_US, abs(step) >> 2)
             step = limit if step > limit else -limit if step < -limit else step
-        self.t0_us = current + step
+        self.base_k = count
+        self.base_t = (base_t + step) & MASK
         self.period_q = new_q
-        self._prev_read = (read_at, n)
+        self._prev_at = read_at
+        self._prev_n = n
         self._win_start = now_us
-        self._win_bound = None
+        self._win_lag = None
         if self._rephase == 1:
             self._rephase = 0
 
@@ -113,10 +149,10 @@ class SampleClock:
         due = self.due_at(now_us, True)
         lost = due - self.count if due > self.count else 0
         self.count += lost
-        if self.t0_us is not None:
+        if self.base_t is not None:
             self._rephase = 2
-            self._prev_read = None
-            self._win_bound = None
+            self._prev_n = -1
+            self._win_lag = None
         return lost
 
     def due_at(self, now_us, restarted=False):
@@ -128,13 +164,17 @@ class SampleClock:
         re-configured): its sample clock starts again, the first sample comes
         one period later, at a phase of its own -- the nearest index is taken
         and the sample clock slews to the new phase."""
-        if self.t0_us is None:
+        if self.base_t is None:
             return self.count
+        pq = self.period_q
+        d = diff(now_us, self.base_t)
         if restarted:
-            return (((now_us + self.period_us - self.t0_us) << _Q) + (self.period_q >> 1)
-                    ) // self.period_q
-        return (((now_us - self.t0_us) << _Q) // self.period_q) + 1
+            d += self.period_us + (self.period_us >> 1)
+        if d < 0:
+            return self.base_k
+        k = (d << _Q) // pq if d < _BIG else d // self.period_us
+        return self.base_k + k + (0 if restarted else 1)
 
     def time_us(self, k):
-        """Device time of sample k (0 = the first since reset), µs."""
-        return self.t0_us + ((k * self.period_q) >> _Q)
+        """Device time of sample k (0 = the first since reset), µs mod 2^30."""
+        return (self.base_t + self._since_base(k)) & MASK
