@@ -260,18 +260,20 @@ class GaitEventDetector:
         Sample rate (Hz).
     q_sensor_to_body
         Optional mounting (w, x, y, z); its body x axis is taken as forward. Default: estimated.
-    lp_cutoff_hz = 7.0
+    lp_cutoff_hz = 5.0
         Low-pass of a_v before the jerk (Hz). Chosen leave-one-subject-out on seven people
-        (bench/gait_subjects.py: 7 Hz in 4 folds, 6 Hz in 2, 5 Hz in 1, among 5-15 Hz; it was
-        12 Hz, set on one person): at the trunk the heel-strike transient is a 0.1-0.2-s
-        rise, often with a second bump (loading, the other foot's push-off) 0.1-0.15 s after
-        it; a higher cut-off lets that bump's jerk outscore the landing.
+        (bench/gait_subjects.py, among 3-12 Hz: 5 Hz in 4 folds, 6 Hz in 2, 4 Hz in 1; it
+        was 12 Hz, set on one person, who still does best at 12): at the trunk the
+        heel-strike transient is a 0.1-0.2-s rise, often with a second bump (loading, the
+        other foot's push-off) 0.1-0.15 s after it; a higher cut-off lets that bump's jerk
+        outscore the landing and makes the landmark person-specific.
     min_rise_mps2 = 1.0
         Smallest weight-acceptance rise of a_v that counts as a step (about 0.1 g; healthy
         adults 2-6 m/s², slow walkers 1-2 m/s²).
-    pre_window_s = 0.25, rise_window_s = 0.15
+    pre_window_s = 0.25, rise_window_s = 0.1
         Windows before/after a candidate for the rise (s); the heel-strike peak follows the IC
-        by 30-100 ms.
+        by 30-100 ms. rise_window_s was 0.15; 0.1 was the leave-one-subject-out choice in all
+        7 folds (0.1 / 0.15 / 0.2): a longer window reaches the second bump.
     min_step_s = 0.25
         Shortest step (s) (cadence ≤ 240 steps/min): non-maximum suppression window.
     max_step_s = 1.5
@@ -327,14 +329,15 @@ class GaitEventDetector:
     with its side and the FC after it, max(decision, min(previous step / 2, ``fc_max_delay_s``)
     + 0.1 s + 2 samples) after it, where the decision (step 2) takes ``min_step_s`` + 0.1 s +
     2 samples (0.37 s at 100 Hz) or, when a later candidate has to be scored first,
-    ``rise_window_s`` more (0.52 s). So the latency never exceeds 0.52 s (at 100 Hz, default
-    parameters), and for steady walking with step time T it is max(0.37 s, T/2 + 0.12 s):
+    ``rise_window_s`` more (0.47 s). So the latency never exceeds 0.47 s (at 100 Hz, default
+    parameters, no lost samples; a bridged gap, step 1, adds up to ``max_bridge_s``), and for
+    steady walking with step time T it is max(0.37 s, T/2 + 0.12 s):
     0.40 s at 105 steps/min. That is within one step - returned before the next IC happens -
-    for T > 0.37 s (below 160 steps/min), and for every step longer than 0.52 s. The 0.1 s
+    for T > 0.37 s (below 160 steps/min), and for every step longer than 0.47 s. The 0.1 s
     is the zero-phase FIR's half length. Exceptions: the ICs of a bout before its
     confirmation are returned with the IC that confirms it (the first one 2 steps + its
     decision after it, when the bout is confirmed at its second forward step), and ICs in
-    the last 0.52 s of a recording are returned by ``flush()``. A live display need not wait
+    the last 0.47 s of a recording are returned by ``flush()``. A live display need not wait
     for the confirmation: :meth:`provisional` has each IC of the unconfirmed steps with the
     same latency as inside a bout.
 
@@ -368,10 +371,10 @@ class GaitEventDetector:
         rate_hz: float,
         q_sensor_to_body: np.ndarray | None = None,
         *,
-        lp_cutoff_hz: float = 7.0,
+        lp_cutoff_hz: float = 5.0,
         min_rise_mps2: float = 1.0,
         pre_window_s: float = 0.25,
-        rise_window_s: float = 0.15,
+        rise_window_s: float = 0.1,
         min_step_s: float = 0.25,
         max_step_s: float = 1.5,
         max_break_s: float = 3.0,
