@@ -147,9 +147,15 @@ def test_a_turn_known_late_re_marks_its_steps(whole):
     ls.pipeline.gait.turns.append(Turn(t0 + 0.1, t0 + 1.0, 90.0, 60.0))
     assert ls._late_turns()
     marked = [s for s in ls.steps if s.excluded == "turn"]
-    # the turn overlaps the strides of the steps from two before it to the one it ends in
-    assert 3 <= len(marked) <= 5
-    assert all(s.t_ic_s <= t0 + 1.0 for s in marked)
+    # the turn overlaps the steps from the one it starts in to the one it ends in (two or
+    # three); the used step before them keeps its step but loses its stride
+    assert 2 <= len(marked) <= 3
+    assert all(s.t_ic_s <= t0 + 1.0 and s.t_ic_s + s.step_time_s >= t0 + 0.1 for s in marked)
+    before = [s for s in ls.steps if s.t_ic_s < t0 and s.t_ic_s + s.stride_time_s > t0 + 0.1]
+    assert not before                                 # no used stride overlaps the turn
+    lost = [s for s in ls.steps if s.excluded is None and math.isnan(s.stride_time_s)
+            and t0 - 1.5 < s.t_ic_s < t0]
+    assert lost and all(math.isnan(s.obliquity_rom_deg) for s in lost)
     assert ls.session_summary().excluded_reasons.get("turn") == len(marked)
 
 

@@ -415,8 +415,12 @@ def test_gait_stage_strides_mark_turns_irregular_and_steps_after_the_bout():
     st = [Stride(0, ev[k].side, ev[k].t_s, ev[k + 2].t_s, ev[k + 2].t_s - ev[k].t_s, 0.7, 0.4,
                  in_turn=(k == 3), used=(k not in (3, 5))) for k in range(11)]
     steps = step_metrics(t, angles, ev, strides=st)
-    assert [s.excluded for s in steps] == (["bout-edge", None, None, "turn", None, "irregular"]
+    # stride 3 turns, its step (no turn object overlaps it) does not: kept without its stride
+    assert [s.excluded for s in steps] == (["bout-edge", None, None, None, None, "irregular"]
                                            + [None] * 5 + ["bout-edge"] * 3)
+    assert math.isnan(steps[3].stride_time_s) and math.isnan(steps[3].rotation_rom_deg)
+    assert math.isfinite(steps[3].contralateral_drop_deg)
+    assert math.isfinite(steps[4].stride_time_s)
     s = summarize_walk(steps, t, angles, strides=st)
     assert s.stance_pct["mean"] == pytest.approx(100 * 0.7 / (ev[3].t_s - ev[1].t_s), rel=0.05)
 
@@ -490,6 +494,21 @@ def test_a_few_lost_samples_are_bridged_and_the_step_kept():
     assert got[k].obliquity_rom_deg == pytest.approx(clean[k].obliquity_rom_deg, abs=0.1)
     none = step_metrics(t, holed, ev, max_bridge_s=0.0)      # bridging off: a gap
     assert none[k].excluded == "gap"
+
+
+def test_a_step_before_a_turn_is_kept_without_its_turning_stride():
+    """A turn that starts after a step's end but inside its stride: the step's drop and
+    timing are straight walking (used), its stride is not (stride time and ranges NaN);
+    the steps inside the turn are excluded."""
+    t, angles, ev = _synthetic(n_steps=20)
+    k = 9
+    turn = Turn(ev[k + 1].t_s + 0.05, ev[k + 3].t_s - 0.05, 180.0, 120.0)
+    steps = step_metrics(t, angles, ev, turns=[turn])
+    assert steps[k].excluded is None
+    assert math.isnan(steps[k].stride_time_s) and math.isnan(steps[k].obliquity_rom_deg)
+    assert math.isfinite(steps[k].contralateral_drop_deg)
+    assert [s.excluded for s in steps[k + 1:k + 3]] == ["turn", "turn"]
+    assert steps[k + 3].excluded is None and math.isfinite(steps[k + 3].stride_time_s)
 
 
 def test_nan_gap_inside_a_step_excludes_it_as_gap():

@@ -133,7 +133,10 @@ class LiveScorer:
        gait events and the turns known so far.
     4. Live turns: a turn the gait stage reports after steps overlapping it were emitted
        re-marks those steps ``excluded="turn"`` in the session's steps (unless they were
-       already excluded for a gap), so the summaries agree with a run that knew the turn.
+       already excluded for a gap), and a used step whose stride, not the step itself,
+       overlaps it loses its stride (stride time and ranges NaN), as
+       :class:`~sacrum.metrics.StepMetricsStream` does with turns known in time, so the
+       summaries agree with a run that knew the turn.
     5. Cues: for each new step, ``contralateral_drop_deg > threshold_deg[stance side]``
        where :meth:`cue_allowed`: the step is counted (``excluded`` None: not in a turn
        known so far, not irregular, no gap), its IC comes after the calibration (standing,
@@ -317,9 +320,15 @@ class LiveScorer:
                                     else s.step_time_s)
                 if t_end < tr.t_start_s - 30.0:
                     break                               # far enough back (a 10-s turn at most)
-                if (s.excluded in _BELOW_TURN and tr.t_end_s >= s.t_ic_s
-                        and tr.t_start_s <= t_end):
-                    self.steps[i] = replace(s, excluded="turn")
+                if not (tr.t_end_s >= s.t_ic_s and tr.t_start_s <= t_end):
+                    continue
+                if s.excluded in _BELOW_TURN and tr.t_start_s <= s.t_ic_s + s.step_time_s:
+                    self.steps[i] = replace(s, excluded="turn")     # the step turns
+                    changed = True
+                elif s.excluded is None and math.isfinite(s.stride_time_s):
+                    self.steps[i] = replace(                        # only its stride turns
+                        s, stride_time_s=math.nan, obliquity_rom_deg=math.nan,
+                        tilt_rom_deg=math.nan, rotation_rom_deg=math.nan)
                     changed = True
         self._n_turns = len(turns)
         self._revisions += changed

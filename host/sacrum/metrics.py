@@ -95,7 +95,8 @@ class StepMetrics:
     t_ic_s: time of that IC (s, on the recording's time axis).
     step_time_s: from this IC to the next IC (s).
     stride_time_s: from this IC to the next IC of the same foot (s); NaN when that stride is
-        not complete (the next-but-one IC is missing, in another bout or on the wrong side).
+        not complete (the next-but-one IC is missing, in another bout or on the wrong side)
+        or turns (it overlaps a turn while the step does not).
     contralateral_drop_deg: the peak drop of the swing side of the pelvis below the standing
         zero during loading response and mid-stance (deg): the largest obliquity towards the
         swing side in the first ``drop_window_pct`` (60 %) of the step, i.e. 0-30 % of the
@@ -113,8 +114,9 @@ class StepMetrics:
     mean_tilt_deg: mean tilt over the step (deg; anterior positive, relative to standing).
     excluded: None (used in the summaries) or the reason it is not, the first that applies
         of: "gap" (missing samples inside the step or its stride that could not be bridged:
-        a run longer than ``max_bridge_s``), "turn" (its stride, or the
-        step when there is no stride, overlaps a detected turn), "irregular" (the next IC is
+        a run longer than ``max_bridge_s``), "turn" (the step overlaps a detected turn; a
+        step whose stride, but not the step itself, overlaps one is used without its
+        stride: stride_time_s and the ranges NaN), "irregular" (the next IC is
         on the same side, the step time is off the recent median by more than
         ``max_stride_ratio``, or the gait stage did not use its stride), "bout-edge" (the
         first ``edge_steps`` steps of a walk, a step without a complete stride at its end, or
@@ -171,8 +173,10 @@ class StepMetricsStream:
        missing samples whose valid neighbours are at most ``max_bridge_s`` apart is
        bridged by linear interpolation first.
     5. Exclusion, the first that applies: missing samples (NaN) left in the step or its
-       stride → "gap"; the stride (or step) overlaps a turn, or the gait stage's stride is
-       ``in_turn`` → "turn"; the next IC on the same side, or (after 3 regular steps of the
+       stride → "gap"; the step (IC k to IC k+1) overlaps a turn → "turn" (when only its
+       stride overlaps one, the step is kept with its stride time and ranges NaN: its drop
+       and timing come before the turn, its stride turns; a gait-stage stride ``in_turn``
+       likewise); the next IC on the same side, or (after 3 regular steps of the
        walk) a step time outside [median/``max_stride_ratio``, median·``max_stride_ratio``]
        of the last 10 regular steps, or the gait stage's stride not ``used`` → "irregular";
        the first ``edge_steps`` steps of a walk (gait initiation, not yet steady walking;
@@ -443,6 +447,9 @@ class StepMetricsStream:
                         a.t_s, self.history_s)
 
         excluded = self._exclusion(a, b, end, gap, step_s)
+        if excluded is None and end is not None and self._stride_in_turn(a, end):
+            stride_s = math.nan                 # the step is straight, its stride turns
+            roms = [math.nan] * 3
         if (excluded is None or excluded == "bout-edge") and a.side != b.side:
             self._recent = [*self._recent[-9:], step_s]
         self._walk_steps += 1
@@ -453,14 +460,19 @@ class StepMetricsStream:
             rotation_rom_deg=roms[2], mean_tilt_deg=mean_tilt_deg, excluded=excluded,
             bout=int(a.bout))
 
+    def _stride_in_turn(self, a: GaitEvent, end: GaitEvent) -> bool:
+        """The stride from ``a`` to ``end`` overlaps a turn (or the gait stage says so)."""
+        stride = self._strides.get((a.side, a.bout, round(a.t_s, 6)))
+        return (stride is not None and stride.in_turn) or any(
+            tr.t_end_s >= a.t_s and tr.t_start_s <= end.t_s for tr in self._turns)
+
     def _exclusion(self, a: GaitEvent, b: GaitEvent, end: GaitEvent | None, gap: bool,
                    step_s: float) -> str | None:
         if gap:
             return "gap"
-        t_end = (end or b).t_s
         stride = self._strides.get((a.side, a.bout, round(a.t_s, 6)))
-        if (stride is not None and stride.in_turn) or any(
-                tr.t_end_s >= a.t_s and tr.t_start_s <= t_end for tr in self._turns):
+        if any(tr.t_end_s >= a.t_s and tr.t_start_s <= b.t_s for tr in self._turns) or (
+                end is None and stride is not None and stride.in_turn):
             return "turn"
         if a.side == b.side:
             return "irregular"
@@ -468,7 +480,7 @@ class StepMetricsStream:
             med = float(np.median(self._recent))
             if not med / self.max_stride_ratio <= step_s <= med * self.max_stride_ratio:
                 return "irregular"
-        if stride is not None and not stride.used:
+        if stride is not None and not stride.used and not stride.in_turn:
             return "irregular"
         if self._walk_steps < self.edge_steps or end is None:
             return "bout-edge"
