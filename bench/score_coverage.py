@@ -18,8 +18,9 @@ Runs ``sacrum.analyze.analyze`` (what ``sacrum analyze`` runs) on
 
 Printed per subject: trials, the fraction of trials with a walk score, the median score,
 the median width of its 90 % interval (points), the median used steps per side (left,
-right) and the median number of turns found; then the same pooled over the subjects; then
-each subject's trials pooled as one session (:func:`sacrum.analyze.pool_sessions`).
+right) and the median number of turns found; then the same pooled over the subjects; the
+walk steps used and excluded by reason; then each subject's trials pooled as one session
+(:func:`sacrum.analyze.pool_sessions`).
 ``--detail`` prints every trial.
 """
 
@@ -191,6 +192,18 @@ def main(argv: list[str] | None = None) -> int:
         print(f"| {name} | {f['trials']} | {f['scored']} ({100 * f['frac']:.0f} %) | "
               f"{_fmt(f['median_score'])} | {_fmt(f['median_width'], '.1f')} | "
               f"{_fmt(f['steps_L'])} / {_fmt(f['steps_R'])} | {_fmt(f['turns'])} |")
+    print()
+    reasons: dict[str, int] = {}
+    used = total = 0
+    for r in results:
+        w = r.get("doc", {}).get("walk")
+        if w:
+            used += w["n_steps_used"] or 0
+            total += w["n_steps"] or 0
+            for k, v in (w.get("excluded_reasons") or {}).items():
+                reasons[k] = reasons.get(k, 0) + v
+    print(f"walk steps: {used} of {total} used; excluded: "
+          + ", ".join(f"{v} {k}" for k, v in sorted(reasons.items(), key=lambda x: -x[1])))
     print()
     try:
         from sacrum.analyze import pool_sessions

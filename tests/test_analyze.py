@@ -170,6 +170,23 @@ def test_recordings_of_one_day_pool_into_one_score(phantom):
     _no_nan(two)
 
 
+def test_a_slower_trial_is_not_read_as_variability_when_pooled(phantom):
+    """The same walk once more at 80 % of the pace: pooled, its stride times are scaled to
+    one pace, so the stride-time CV is the within-recording one, not the speed change."""
+    import copy
+
+    from sacrum.analyze import pool_sessions
+
+    slow = copy.deepcopy(phantom)
+    for x in slow["strides"]:
+        for k in ("step_time_s", "stride_time_s"):
+            if x[k] is not None:
+                x[k] *= 1.25
+    one = pool_sessions([phantom])["variability"]["stride_time_cv_pct"]
+    two = pool_sessions([phantom, slow])["variability"]["stride_time_cv_pct"]
+    assert one is not None and two == pytest.approx(one, rel=0.05)
+
+
 def test_a_csv_input_works(tmp_path, capsys):
     csv = tmp_path / "daily.csv"
     assert main(["export", str(DEMO_CAPTURE), "--csv", str(csv)]) == 0

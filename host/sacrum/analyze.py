@@ -567,10 +567,13 @@ def pool_sessions(docs: list[dict[str, Any]], task: str = "walk",
     The ``task`` steps of every document (``strides[]``, as :class:`metrics.StepMetrics`)
     are pooled and summarised together (``metrics.summarize_walk``; the per-step values:
     drop, ranges, times, their symmetry and variability), and scored with its interval
-    over the pooled steps (``score.score_walk``). Regularity and harmonic ratios need the
-    samples, which the documents do not keep: they are each document's value, averaged
-    weighted by its used steps (said in the messages); stance, swing and the curves are
-    not pooled. Returns {"task", "n_recordings", "n_steps", "n_steps_used",
+    over the pooled steps (``score.score_walk``). Each recording's step and stride times
+    are first scaled so that its mean step time is the pooled one: a trial walked faster
+    than another is not stride-to-stride variability (the pooled time CVs are the
+    within-recording ones; the pooled mean and cadence are unchanged). Regularity and
+    harmonic ratios need the samples, which the documents do not keep: they are each
+    document's value, averaged weighted by its used steps (said in the messages); stance,
+    swing and the curves are not pooled. Returns {"task", "n_recordings", "n_steps", "n_steps_used",
     "n_steps_by_side", "score", "score_interval", "score_interval_level",
     "score_message", "components", "contralateral_drop_deg", "side_difference_deg",
     "symmetry_index", "variability", "cadence_spm", "turns_summary", "messages"}.
@@ -589,13 +592,14 @@ def pool_sessions(docs: list[dict[str, Any]], task: str = "walk",
             d["excluded"] = x.get("excluded")
             d["t_ic_s"] = x["t_ic"]
             mine.append(metrics.StepMetrics(**d))
-        steps += mine
+        steps.append(mine)
         entry = next((t for t in doc["summary"]["tasks"] if t["task"] == task), None)
         if entry is not None:
             entries.append(entry)
             weights.append(sum(s.excluded is None for s in mine))
         turns += [metrics.TurnMetrics(**{k: v for k, v in tr.items() if k != "task"})
                   for tr in doc.get("turns", []) if tr.get("task") == task]
+    steps = _same_pace(steps)
     summ = metrics.summarize_walk(steps, np.zeros(0), np.zeros((0, 3)))
     msgs = [m for m in summ.messages if not m.startswith(("regularity", "harmonic", "stance",
                                                           "left-stance curves",
@@ -609,7 +613,8 @@ def pool_sessions(docs: list[dict[str, Any]], task: str = "walk",
             pooled[key] = (sum(v * w for v, w in vals) / sum(w for _, w in vals)
                            if vals else math.nan)
         setattr(summ, field_name, pooled)
-    msgs.append(f"pooled over {len(docs)} recordings: regularity and harmonic ratios are "
+    msgs.append(f"pooled over {len(docs)} recordings: step and stride times scaled to one "
+                "pace (variability within recordings); regularity and harmonic ratios are "
                 "the recordings' values averaged by used steps; stance, swing and curves are "
                 "per recording")
     ts = score_walk(summ, bands, task=task, steps=steps)
@@ -626,6 +631,24 @@ def pool_sessions(docs: list[dict[str, Any]], task: str = "walk",
            "cadence_spm": summ.cadence_spm, "turns_summary": metrics.summarize_turns(turns),
            "messages": msgs}
     return _jsonable(out)
+
+
+def _same_pace(groups: list[list]) -> list:
+    """The steps of several recordings as one list, each recording's step and stride times
+    scaled by (pooled mean step time / its mean step time) of its used steps."""
+    def mean_step(g):
+        v = [s.step_time_s for s in g if s.excluded is None and math.isfinite(s.step_time_s)]
+        return (sum(v) / len(v), len(v)) if v else (math.nan, 0)
+
+    stats = [mean_step(g) for g in groups]
+    n = sum(k for _, k in stats)
+    pooled = sum(m * k for m, k in stats if k) / n if n else math.nan
+    out = []
+    for g, (m, k) in zip(groups, stats, strict=True):
+        f = pooled / m if k and math.isfinite(pooled) else 1.0
+        out += [dataclasses.replace(s, step_time_s=s.step_time_s * f,
+                                    stride_time_s=s.stride_time_s * f) for s in g]
+    return out
 
 
 def write_json(doc: dict[str, Any], path: str | os.PathLike) -> None:
