@@ -153,7 +153,8 @@ def simulate(
             capture_output=True, text=True, env=env, timeout=3600,
         )
         if proc.returncode != 0:
-            err = proc.stderr.strip()
+            # MicroPython prints an uncaught exception to stdout: its last line says what
+            err = proc.stderr.strip() or _firmware_error(proc.stdout, proc.returncode)
             if heap_locked and "MemoryError" in err:
                 raise SimulationError(
                     "the firmware allocated with the heap locked (--heap-locked): "
@@ -191,6 +192,15 @@ def simulate(
         for t, a in ann[ai:]:
             w.annotate(a, start + round(t * 1e9))
     return SimulationResult(samples.shape[0], len(values), summary, stats, values)
+
+
+def _firmware_error(stdout: str, returncode: int) -> str:
+    """"TypeError: ... (firmware/fusion.py, line 271)" from a MicroPython traceback."""
+    lines = [x.strip() for x in stdout.strip().splitlines() if x.strip()]
+    if not lines:
+        return f"exit status {returncode}, no output"
+    where = next((x for x in reversed(lines) if x.startswith("File ")), "")
+    return lines[-1] + (f" ({where[5:]})" if where else "")
 
 
 def _read_link_log(path: Path) -> list[tuple[int, int, bytes]]:
