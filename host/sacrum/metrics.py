@@ -775,8 +775,8 @@ def _si_rows(left: np.ndarray, right: np.ndarray, floor: float = 0.0) -> np.ndar
 
 
 def step_statistics(values: dict[str, dict[str, np.ndarray]], *, min_steps_per_side: int = 5,
-                    min_steps_variability: int = 15, min_si_drop_deg: float = MIN_SI_DROP_DEG
-                    ) -> dict[str, np.ndarray]:
+                    min_steps_variability: int = 15, min_si_drop_deg: float = MIN_SI_DROP_DEG,
+                    wanted: Iterable[str] | None = None) -> dict[str, np.ndarray]:
     """The walking summary's step-derived values, for B sets of steps at once.
 
     ``values[side][field]``: (B, n_side) per-step values (``STEP_FIELDS``, NaN where a
@@ -785,55 +785,82 @@ def step_statistics(values: dict[str, dict[str, np.ndarray]], *, min_steps_per_s
     (:func:`bootstrap_step_statistics`). Returns {metric path: (B,)} with the paths the
     bands use (``"contralateral_drop_deg.L"``, ``"symmetry_index.step_time"``,
     ``"variability.stride_time_cv_pct"``, ...), each computed as :class:`WalkSummary`
-    documents it, so the summary and its bootstrap are one computation.
+    documents it, so the summary and its bootstrap are one computation. ``wanted``: only
+    these paths (and what they need) are computed (None: all).
     """
+    want = None if wanted is None else set(wanted)
+
+    def need(*paths: str) -> bool:
+        return want is None or any(p in want for p in paths)
+
     out: dict[str, np.ndarray] = {}
     b = len(next(iter(values[SIDES[0]].values())))
     nan = np.full(b, np.nan)
     n_side = {sd: values[sd]["step_time_s"].shape[1] for sd in SIDES}
+    memo: dict[tuple[str, str], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+
+    def mean_sd(sd: str, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        if (sd, name) not in memo:
+            memo[(sd, name)] = _nan_mean_sd_rows(values[sd][name])
+        return memo[(sd, name)]
+
+    si_needs = {"contralateral_drop_deg": ("symmetry_index.drop", "side_difference_deg.drop"),
+                "obliquity_rom_deg": ("symmetry_index.obliquity_rom",
+                                      "side_difference_deg.obliquity_rom")}
     for name in ("contralateral_drop_deg", "obliquity_rom_deg", "tilt_rom_deg",
                  "rotation_rom_deg"):
         for sd in SIDES:
-            med, n = _nanmedian_rows(values[sd][name])
-            out[f"{name}.{sd}"] = np.where(n >= min_steps_per_side, med, np.nan)
-            if name == "contralateral_drop_deg":
-                _, sdv, _ = _nan_mean_sd_rows(values[sd][name])
+            if need(f"{name}.{sd}", *si_needs.get(name, ())):
+                med, n = _nanmedian_rows(values[sd][name])
+                out[f"{name}.{sd}"] = np.where(n >= min_steps_per_side, med, np.nan)
+            if name == "contralateral_drop_deg" and need(f"contralateral_drop_sd_deg.{sd}"):
+                _, sdv, n = mean_sd(sd, name)
                 out[f"contralateral_drop_sd_deg.{sd}"] = np.where(n >= min_steps_per_side, sdv,
                                                                   np.nan)
     for name in ("step_time_s", "stride_time_s"):
-        both = np.concatenate([values[sd][name] for sd in SIDES], axis=1)
-        mean, sdv, n = _nan_mean_sd_rows(both)
-        out[f"{name}.mean"] = np.where(n >= min_steps_per_side, mean, np.nan)
-        out[f"{name}.sd"] = np.where(n >= min_steps_per_side, sdv, np.nan)
+        if need(f"{name}.mean", f"{name}.sd"):
+            both = np.concatenate([values[sd][name] for sd in SIDES], axis=1)
+            mean, sdv, n = _nan_mean_sd_rows(both)
+            out[f"{name}.mean"] = np.where(n >= min_steps_per_side, mean, np.nan)
+            out[f"{name}.sd"] = np.where(n >= min_steps_per_side, sdv, np.nan)
         for sd in SIDES:
-            mean, sdv, n = _nan_mean_sd_rows(values[sd][name])
-            out[f"{name}.{sd}_mean"] = np.where(n >= min_steps_per_side, mean, np.nan)
-            out[f"{name}.{sd}_sd"] = np.where(n >= min_steps_per_side, sdv, np.nan)
-    step_all = np.concatenate([values[sd]["step_time_s"] for sd in SIDES], axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        cad = 60.0 / np.nanmean(step_all, axis=1) if step_all.shape[1] else nan
-    out["cadence_spm"] = cad if step_all.shape[1] >= min_steps_per_side else nan.copy()
-    dl, dr = out["contralateral_drop_deg.L"], out["contralateral_drop_deg.R"]
-    out["symmetry_index.drop"] = _si_rows(dl, dr, min_si_drop_deg)
-    out["symmetry_index.obliquity_rom"] = _si_rows(out["obliquity_rom_deg.L"],
-                                                   out["obliquity_rom_deg.R"])
-    out["symmetry_index.step_time"] = _si_rows(out["step_time_s.L_mean"],
-                                               out["step_time_s.R_mean"])
-    out["side_difference_deg.drop"] = np.abs(dl - dr)
-    out["side_difference_deg.obliquity_rom"] = np.abs(out["obliquity_rom_deg.L"]
-                                                      - out["obliquity_rom_deg.R"])
+            extra = ("symmetry_index.step_time",) if name == "step_time_s" else ()
+            if need(f"{name}.{sd}_mean", f"{name}.{sd}_sd", *extra):
+                mean, sdv, n = mean_sd(sd, name)
+                out[f"{name}.{sd}_mean"] = np.where(n >= min_steps_per_side, mean, np.nan)
+                out[f"{name}.{sd}_sd"] = np.where(n >= min_steps_per_side, sdv, np.nan)
+    if need("cadence_spm"):
+        step_all = np.concatenate([values[sd]["step_time_s"] for sd in SIDES], axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            cad = 60.0 / np.nanmean(step_all, axis=1) if step_all.shape[1] else nan
+        out["cadence_spm"] = cad if step_all.shape[1] >= min_steps_per_side else nan.copy()
+    if need(*si_needs["contralateral_drop_deg"]):
+        dl, dr = out["contralateral_drop_deg.L"], out["contralateral_drop_deg.R"]
+        out["symmetry_index.drop"] = _si_rows(dl, dr, min_si_drop_deg)
+        out["side_difference_deg.drop"] = np.abs(dl - dr)
+    if need(*si_needs["obliquity_rom_deg"]):
+        ol, orr = out["obliquity_rom_deg.L"], out["obliquity_rom_deg.R"]
+        out["symmetry_index.obliquity_rom"] = _si_rows(ol, orr)
+        out["side_difference_deg.obliquity_rom"] = np.abs(ol - orr)
+    if need("symmetry_index.step_time"):
+        out["symmetry_index.step_time"] = _si_rows(out["step_time_s.L_mean"],
+                                                   out["step_time_s.R_mean"])
     enough = min(n_side.values()) >= min_steps_variability
     for key, name in _VARIABILITY_FIELDS.items():
+        if not need(f"variability.{key}"):
+            continue
+        if not enough:
+            out[f"variability.{key}"] = nan.copy()
+            continue
         per = []
         for sd in SIDES:
-            mean, sdv, n = _nan_mean_sd_rows(values[sd][name])
+            mean, sdv, n = mean_sd(sd, name)
             ok = n >= min_steps_variability
             with np.errstate(invalid="ignore", divide="ignore"):
                 per.append(np.where(ok, sdv / mean * 100.0 if key.endswith("_cv_pct")
                                     else sdv ** 2, np.nan))
         v = (per[0] + per[1]) / 2.0
-        out[f"variability.{key}"] = (v if key.endswith("_cv_pct") else np.sqrt(v)) if enough \
-            else nan.copy()
+        out[f"variability.{key}"] = v if key.endswith("_cv_pct") else np.sqrt(v)
     return out
 
 
@@ -867,7 +894,7 @@ def bootstrap_step_statistics(steps: Sequence[StepMetrics], *, n_boot: int = 100
         n = len(by_side[sd]["step_time_s"])
         idx = rng.integers(0, n, size=(n_boot, n)) if n else np.zeros((n_boot, 0), int)
         values[sd] = {f: v[idx] for f, v in by_side[sd].items()}
-    return step_statistics(values, **params)
+    return step_statistics(values, **params)  # wanted= in params: only what is needed
 
 
 def symmetry_index(left: float, right: float) -> float:

@@ -685,7 +685,9 @@ def _replicates(bands: Bands, summary: Any, steps, comps: dict[str, Component],
     from sacrum.metrics import bootstrap_step_statistics
 
     spec = bands.interval
-    stats = bootstrap_step_statistics(steps, n_boot=spec.n_bootstrap, seed=spec.seed)
+    metrics_used = {it.metric for c in bands.components.values() for it in c.items}
+    stats = bootstrap_step_statistics(steps, n_boot=spec.n_bootstrap, seed=spec.seed,
+                                      wanted=metrics_used)
     n = spec.n_bootstrap
     comp_reps: dict[str, np.ndarray | None] = {}
     fixed: set[str] = set()
