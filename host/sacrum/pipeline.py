@@ -86,13 +86,17 @@ class Pipeline:
        there is no such periodicity (standing, turning on the spot). The blocks
        count samples, so any chunking gives the same output. NaN samples are
        left out of the average.
-       Turns: a sample is *turning* when the pelvis heading changed by more than
-       ``heading_settle_rad`` over the window before it (one stride: the pelvis' own
-       rotation cancels, so in straight walking the change is its stride-to-stride
-       variability, a degree or two); a turning sample's window is half as long (one
+       Turns: a sample is *turning* when the mean pelvis heading over the window before
+       it differs by more than ``heading_settle_rad`` from the mean over the window
+       before that (whole strides: the pelvis' own rotation cancels, so in straight
+       walking the change is the stride-to-stride variability, a degree or two; a mean,
+       not single samples, as those vary by several degrees from stride to stride in
+       real walks); a turning sample's window is half as long (one
        step: the lag behind the new direction halves, at the cost of up to 0.64 × the
        rotation amplitude), and the heading is *settled* (``heading_settled``) once a
-       whole window has passed without turning. A trailing window cannot do better
+       whole window has passed without turning. The flag comes about half a second into
+       a turn (the trailing mean has to move by ``heading_settle_rad`` first: the first
+       samples of a turn are still called settled). A trailing window cannot do better
        than about a stride after a turn: the pelvis' own rotation and the end of a
        turn look alike for less than a stride. ``analyze_recording`` knows the turns and
        does (:func:`stride_heading`).
@@ -245,12 +249,20 @@ class Pipeline:
         self._window_n = windows[-1]
         window = np.asarray(windows)[np.searchsorted(starts, np.arange(n), "right")]
         self._yaw_count = c0 + n
-        # turning: the heading changed by more than heading_settle_rad over the window
-        pos = np.arange(n_tail, n_tail + n)
-        back = pos - np.round(window).astype(np.intp)
+        # turning: the one-stride mean heading moved by more than heading_settle_rad since
+        # a stride before (two means over whole strides: the pelvis' own rotation cancels)
+        grid = np.arange(len(csum), dtype=float)
+        hi = np.arange(n_tail + 1, n_tail + n + 1, dtype=float)
+
+        def mean_before(end):
+            lo = np.maximum(end - window, 0.0)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                return ((np.interp(end, grid, csum) - np.interp(lo, grid, csum))
+                        / (np.interp(end, grid, ccnt) - np.interp(lo, grid, ccnt)))
+
         with np.errstate(invalid="ignore"):
-            change = np.abs(allv[pos] - allv[np.maximum(back, 0)])
-            turning = (back >= 0) & (change > self.heading_settle_rad)
+            change = np.abs(mean_before(hi) - mean_before(hi - window))
+            turning = (hi - 2 * window >= 0) & (change > self.heading_settle_rad)
         idx = np.arange(n)
         last = np.maximum.accumulate(np.where(turning, idx, -1)) if n else idx
         since = np.where(last >= 0, idx - last, self._since_turning + idx + 1)
@@ -258,7 +270,6 @@ class Pipeline:
             self._since_turning = int(since[-1])
         # trailing mean over a fractional window (a step while turning), at fractional
         # positions of the sums
-        hi = np.arange(n_tail + 1, n_tail + n + 1, dtype=float)
         lo = np.maximum(hi - np.where(turning, 0.5 * window, window), 0.0)
         i0 = np.minimum(np.floor(lo).astype(np.intp), len(allv) - 1)
         frac = lo - i0
