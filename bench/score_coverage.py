@@ -21,7 +21,9 @@ the median width of its 90 % interval (points), the median used steps per side (
 right) and the median number of turns found; then the same pooled over the subjects; the
 walk steps used and excluded by reason; then each subject's trials pooled as one session
 (:func:`sacrum.analyze.pool_sessions`).
-``--detail`` prints every trial.
+``--detail`` prints every trial. ``--timing`` prints instead what the interval costs:
+``score_walk`` with and without it on 20, 100 and 1,000 synthetic steps (the steps of
+tests/test_score.py), median of 20 calls.
 """
 
 from __future__ import annotations
@@ -74,11 +76,11 @@ def _write(out: Path, t: np.ndarray, rows: np.ndarray, p_hpa: np.ndarray | None 
     np.savetxt(out, np.hstack(cols), delimiter=",", header=header, comments="", fmt="%.7g")
 
 
-def run_one(job: tuple[str, str, str, str]) -> dict:
-    """Analyse one trial: (subject, trial, kind, source) → the figures of its walk task."""
+def run_one(job: tuple[str, str, str, str, str | None]) -> dict:
+    """Analyse one trial: (subject, trial, kind, source, bands) → its analysis, slimmed."""
     from sacrum.analyze import analyze
 
-    subject, trial, kind, source = job
+    subject, trial, kind, source, bands = job
     with tempfile.TemporaryDirectory() as tmp:
         csv = Path(tmp) / "imu.csv"
         if kind == "ipol":
@@ -87,7 +89,7 @@ def run_one(job: tuple[str, str, str, str]) -> dict:
             test, tr = trial.split("/")
             mobgap_csv(Path(source), test, tr, csv)
         try:
-            doc = analyze(csv)
+            doc = analyze(csv, bands=bands)
         except ValueError as e:
             return {"subject": subject, "trial": trial, "error": str(e)}
     return {"subject": subject, "trial": trial, "doc": _slim(doc)}
@@ -103,16 +105,18 @@ def _slim(doc: dict) -> dict:
             "doc": doc}
 
 
-def jobs_for(data: Path, subjects: set[str] | None) -> list[tuple[str, str, str, str]]:
+def jobs_for(data: Path, subjects: set[str] | None, bands: str | None = None
+             ) -> list[tuple[str, str, str, str, str | None]]:
     jobs = []
     for txt in sorted((data / "ipol").glob("*_lb.txt"),
                       key=lambda p: tuple(int(x) for x in p.stem[:-3].split("-"))):
         s, t = txt.stem[:-3].split("-")
         if subjects is None or s in subjects:
-            jobs.append((f"ipol {s}", t, "ipol", str(txt)))
+            jobs.append((f"ipol {s}", t, "ipol", str(txt), bands))
     if subjects is None or "HA001" in subjects:
         for test, tr in MOBGAP_TRIALS:
-            jobs.append(("mobgap HA001", f"{test}/{tr}", "mobgap", str(data / "mobgap")))
+            jobs.append(("mobgap HA001", f"{test}/{tr}", "mobgap", str(data / "mobgap"),
+                         bands))
     return jobs
 
 
@@ -141,6 +145,30 @@ def figures(results: list[dict]) -> dict:
             "turns": _med([len(r["doc"]["turns"]) for r in results if "doc" in r])}
 
 
+def timing() -> None:
+    import time
+
+    sys.path.insert(0, str(REPO / "tests"))
+    from sacrum.score import load_bands, score_walk
+    from test_score import _steps, _summary_of
+
+    bands = load_bands()
+    for n in (10, 50, 500):
+        steps = _steps(n)
+        summ = _summary_of(steps)
+        row = []
+        for with_steps in (True, False):
+            score_walk(summ, bands, steps=steps if with_steps else None)
+            ts = []
+            for _ in range(20):
+                c = time.perf_counter()
+                score_walk(summ, bands, steps=steps if with_steps else None)
+                ts.append(time.perf_counter() - c)
+            row.append(1e3 * statistics.median(ts))
+        print(f"{2 * n} steps: score_walk with its interval {row[0]:.2f} ms, without "
+              f"{row[1]:.2f} ms ({bands.interval.n_bootstrap} resamples)")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
@@ -148,12 +176,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--detail", action="store_true", help="print every trial")
     ap.add_argument("--dump", type=Path, help="write the per-trial figures as JSON here")
+    ap.add_argument("--timing", action="store_true", help="the interval's cost, then exit")
+    ap.add_argument("--bands", help="a bands file laid over the packaged one (e.g. the old "
+                                    "gate: [score] min_steps_per_side = 10, "
+                                    "max_interval_width = 100)")
     args = ap.parse_args(argv)
+    if args.timing:
+        timing()
+        return 0
     logging.basicConfig(level=logging.ERROR)
     subjects = None
     if args.subjects:
         subjects = {s.strip() for s in args.subjects.split(",")}
-    jobs = jobs_for(args.data, subjects)
+    jobs = jobs_for(args.data, subjects, args.bands)
     if not jobs:
         print(f"no trials found in {args.data}", file=sys.stderr)
         return 1
@@ -217,7 +252,7 @@ def main(argv: list[str] | None = None) -> int:
             docs = [r["doc"]["doc"] for r in rs if "doc" in r]
             if not docs:
                 continue
-            p = pool_sessions(docs)
+            p = pool_sessions(docs, bands=args.bands)
             iv = p.get("score_interval")
             sc = ("no score: " + p["score_message"] if p["score"] is None else
                   f"{p['score']:.0f}" + (f" ({iv[0]:.0f}–{iv[1]:.0f})" if iv else ""))
