@@ -56,7 +56,8 @@ class AthleteView(QtWidgets.QWidget):
     def show_snapshot(self, snap: LiveSnapshot, audio_status: str) -> None:
         for s in ("L", "R"):
             v = snap.drop_deg.get(s, math.nan)
-            self.drop[s].setText(f"{v:.1f}° {band_word(v, self.bands[s])}"
+            self.drop[s].setText(f"{v:.1f}°<br><span style='font-size: 36px;'>"
+                                 f"{band_word(v, self.bands[s])}</span>"
                                  if math.isfinite(v) else "–")
             colour = _css(band_colour(v, self.bands[s]))
             self.drop[s].setStyleSheet(f"font-size: 96px; font-weight: bold; color: {colour};")
