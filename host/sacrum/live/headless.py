@@ -18,7 +18,7 @@ from matplotlib.figure import Figure
 from sacrum import palette
 from sacrum.imucsv import MIN_DURATION_S
 from sacrum.live.session import TASK_LABELS, LiveSession, LiveSnapshot
-from sacrum.score import Band
+from sacrum.score import Band, format_score
 
 SIDE_COLOURS = palette.SIDE
 TRACE_LABELS = ("tilt (°)\n+ anterior", "obliquity (°)\n+ left up", "rotation (°)\n+ right fwd")
@@ -72,8 +72,11 @@ def summary_lines(session: LiveSession, snap: LiveSnapshot) -> list[str]:
     lines += [
         f"cadence:   {_f(summ.cadence_spm, '.0f')} steps/min",
         f"drop:      left stance {_f(d.get('L'), '.1f')}°, right stance {_f(d.get('R'), '.1f')}° "
-        "(median contralateral drop)",
-        "score:     " + (f"{score.score:.0f}/100" if score.score is not None else "none")
+        "(median contralateral drop"
+        + ("" if getattr(scorer.pipeline.calibration, "reference", None) == "standing"
+           else "; relative angles: no standing calibration") + ")",
+        "score:     " + (f"{format_score(score.score, score.interval)} of 100"
+                           if score.score is not None else "none")
         + f" — {score.message}",
     ]
     for name, comp in score.components.items():
