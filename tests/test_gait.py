@@ -380,3 +380,138 @@ def test_split_steps_of_a_real_recording_are_dropped():
     for x in dropped:
         before = on[on < x][-4:]
         assert x - before[-1] < 0.7 * np.min(np.diff(before)) + 1e-9, x
+
+
+def straight_walk(step_s, q_sensor_to_body, *, hs_amp_mps2: float = 3.0, seed: int = 0,
+                  toe_off: bool = False, stand_s: float = 2.0) -> dict:
+    """Stand ``stand_s``, walk straight with the given step times (s, one per step: IC k to
+    IC k+1), stand 2 s: the physics of ``phantom`` (heel-strike pulse ``hs_amp_mps2``, a
+    push-off bump a third of it, step-frequency oscillation, forward acceleration with the
+    fall of the body, medio-lateral sway), with the step phase following the step times.
+    ``toe_off``: before the first IC, a weight-shift bump 0.8 steps before it (the first
+    toe-off of a walk from standing, which is not a landing)."""
+    rng = np.random.default_rng(seed)
+    step_s = np.asarray(step_s, float)
+    ics = stand_s + np.concatenate([[0.0], np.cumsum(step_s)])
+    t = np.arange(int((ics[-1] + 2.0) * FS)) / FS
+    # the body moves from the first toe-off on: a first swing of 0.8 steps
+    osc = np.concatenate([[ics[0] - 0.8 * step_s[0]], ics]) if toe_off else ics
+    d = np.diff(osc)
+    k = np.clip(np.searchsorted(osc, t, side="right") - 1, 0, len(d) - 1)
+    walking = (t >= osc[0]) & (t < osc[-1])
+    ph = 2 * np.pi * (k + (t - osc[k]) / d[k])                # step phase, 2πk at IC k
+    av = walking * 1.0 * np.sin(ph)
+    af = walking * 1.0 * np.cos(ph)
+    aml = walking * 0.1 * (np.pi / d[k]) * np.sin(ph / 2)
+    for j, tk in enumerate(ics[:-1]):
+        av += hs_amp_mps2 * np.exp(-0.5 * ((t - tk - 0.03) / 0.03) ** 2)
+        if j < len(ics) - 2:
+            av += hs_amp_mps2 / 3 * np.exp(-0.5 * ((t - tk - 0.25) / 0.03) ** 2)
+    if toe_off:
+        t0 = ics[0] - 0.8 * step_s[0]
+        av += 0.4 * hs_amp_mps2 * np.exp(-0.5 * ((t - t0 - 0.03) / 0.04) ** 2)
+    a_e = np.stack([af, -aml, av], axis=1) + np.array([0.0, 0.0, G])
+    q_s2e = np.broadcast_to(q_sensor_to_body, (len(t), 4)).copy()
+    q_inv = q_s2e * [1, -1, -1, -1]
+    acc = _rot(q_inv, a_e) + rng.normal(0, 0.05, (len(t), 3))
+    gyr = rng.normal(0, 0.005, (len(t), 3))
+    return {"t": t, "acc": acc, "gyr": gyr, "q": q_s2e, "ics": ics[:-1],
+            "sides": np.array(["L" if j % 2 == 0 else "R" for j in range(len(ics) - 1)])}
+
+
+def _ic_times(events) -> np.ndarray:
+    return np.array([e.t_s for e in events if e.kind == "IC"])
+
+
+def _matched(found: np.ndarray, ref: np.ndarray, tol: float = 0.03) -> int:
+    return sum(bool(len(found)) and np.min(np.abs(found - r)) <= tol for r in ref)
+
+
+def test_lost_samples_in_short_runs_are_bridged_and_chunking_does_not_matter():
+    """Radio loss as the IPOL recordings have it: 12 % of the samples in runs of 1-8. Runs up
+    to max_bridge_s (0.1 s) are bridged, so (almost) every IC is found; fed whole, in random
+    chunks or one sample at a time (a chunk can end inside a run), the events are the same."""
+    ph = phantom(MOUNTS["oblique"], seed=11, gaps=False)
+    rng = np.random.default_rng(4)
+    n = len(ph["t"])
+    i = 0
+    while i < n:
+        i += int(rng.integers(10, 60))
+        run_len = int(rng.integers(1, 9))
+        for x in (ph["acc"], ph["gyr"], ph["q"]):
+            x[i:i + run_len] = np.nan
+        i += run_len
+    lost = float(np.isnan(ph["acc"][:, 0]).mean())
+    assert 0.08 < lost < 0.2
+    whole = GaitEventDetector(FS)
+    ev = run(whole, ph)
+    found = _ic_times(ev)
+    assert _matched(found, ph["ics"]) >= 0.95 * len(ph["ics"])
+    assert whole.n_bridged > 0.9 * lost * n
+    assert len(whole.bouts) == 2
+    cuts = np.cumsum(rng.integers(1, 30, size=n))
+    cuts = [0, *[int(c) for c in cuts if c < n], n]
+    assert run(GaitEventDetector(FS), ph, cuts) == ev
+    assert run(GaitEventDetector(FS), ph, list(range(n + 1))) == ev
+    # without bridging (max_bridge_s=0) most ICs would be lost: every support has a gap
+    found0 = _ic_times(run(GaitEventDetector(FS, max_bridge_s=0.0), ph))
+    assert _matched(found0, ph["ics"]) < 0.5 * len(ph["ics"])
+
+
+def test_a_run_longer_than_max_bridge_s_stays_missing():
+    ph = straight_walk(np.full(20, 0.57), MOUNTS["body-aligned"])
+    i0 = int((ph["ics"][8] - 0.1) * FS)
+    for x in (ph["acc"], ph["gyr"], ph["q"]):
+        x[i0:i0 + 15] = np.nan                                   # 0.15 s
+    det = GaitEventDetector(FS)
+    found = _ic_times(run(det, ph))
+    assert det.n_bridged == 0
+    assert np.min(np.abs(found - ph["ics"][8])) > 0.03           # its support is missing
+    assert _matched(found, ph["ics"][10:]) == 10                 # the walk goes on
+
+
+def test_slow_irregular_walk_and_a_short_walk_are_walks():
+    """A slow, irregular (MS-like) gait: 50 steps/min, step times varying ±15 % at random;
+    and a 10-m walk of 8 steps. Neither fails a minimum bout length or a regularity rule."""
+    rng = np.random.default_rng(2)
+    steps = 1.2 * (1 + rng.uniform(-0.15, 0.15, 24))
+    ph = straight_walk(steps, MOUNTS["mobilise-d (x up, y right, z forward)"], hs_amp_mps2=2.0)
+    det = GaitEventDetector(FS)
+    ev = run(det, ph)
+    found = _ic_times(ev)
+    assert _matched(found, ph["ics"]) >= len(ph["ics"]) - 1
+    assert len(found) <= len(ph["ics"]) + 1
+    assert len(det.bouts) == 1
+    ic = [e for e in ev if e.kind == "IC"]
+    sides = {e.t_s: e.side for e in ic}
+    ok = [sides[found[np.argmin(np.abs(found - r))]] == s
+          for r, s in zip(ph["ics"], ph["sides"], strict=True)]
+    assert np.mean(ok) >= 0.9
+    short = straight_walk(np.full(7, 0.55), MOUNTS["upside down, sideways"])
+    det = GaitEventDetector(FS)
+    found = _ic_times(run(det, short))
+    assert len(det.bouts) == 1
+    assert _matched(found, short["ics"]) >= 7
+
+
+@pytest.mark.parametrize("amp", [1.5, 6.0])
+def test_low_and_high_amplitude_walkers(amp):
+    """A soft walker (heel-strike pulse 1.5 m/s², a quarter of a firm one) and a firm one:
+    the same steps are found."""
+    ph = straight_walk(np.full(16, 0.6), MOUNTS["oblique"], hs_amp_mps2=amp, seed=3)
+    found = _ic_times(run(GaitEventDetector(FS), ph))
+    assert _matched(found, ph["ics"]) >= 15
+    assert len(found) <= 17
+
+
+def test_the_first_toe_off_of_a_walk_from_standing_is_not_an_ic():
+    """Walking from standing, the weight shift of the first toe-off raises the vertical
+    acceleration 0.8 steps before the first landing; the bout starts at the landing
+    (min_first_step_ratio); with the rule off the toe-off is returned as an IC."""
+    ph = straight_walk(np.full(12, 0.6), MOUNTS["body-aligned"], toe_off=True, seed=5)
+    t_toe = ph["ics"][0] - 0.8 * 0.6
+    on = _ic_times(run(GaitEventDetector(FS), ph))
+    off = _ic_times(run(GaitEventDetector(FS, min_first_step_ratio=0.0), ph))
+    assert np.min(np.abs(off - t_toe)) <= 0.05                 # the phantom's bump is found
+    assert np.min(np.abs(on - t_toe)) > 0.2
+    assert _matched(on, ph["ics"]) == _matched(off, ph["ics"]) >= 11
