@@ -340,15 +340,17 @@ class GaitEventDetector:
     with its side and the FC after it, max(decision, min(previous step / 2, ``fc_max_delay_s``)
     + 0.1 s + 2 samples) after it, where the decision (step 2) takes ``min_step_s`` + 0.1 s +
     2 samples (0.37 s at 100 Hz) or, when a later candidate has to be scored first,
-    ``rise_window_s`` more (0.47 s). So the latency never exceeds 0.47 s (at 100 Hz, default
-    parameters, no lost samples; a bridged gap, step 1, adds up to ``max_bridge_s``), and for
-    steady walking with step time T it is max(0.37 s, T/2 + 0.12 s):
-    0.40 s at 105 steps/min. That is within one step - returned before the next IC happens -
-    for T > 0.37 s (below 160 steps/min), and for every step longer than 0.47 s. The 0.1 s
+    ``rise_window_s`` more (0.47 s). So the latency never exceeds 0.52 s (at 100 Hz, default
+    parameters, no lost samples; a bridged gap, step 1, adds up to ``max_bridge_s``): 0.47 s
+    for steps up to 0.7 s, 0.52 s only after a step longer than 0.8 s, whose FC window
+    (``fc_max_delay_s``) is the longer wait. For steady walking with step time T it is
+    max(0.37 s, T/2 + 0.12 s): 0.40 s at 105 steps/min. That is within one step - returned
+    before the next IC happens - for T > 0.37 s (below 160 steps/min), and for every step
+    longer than 0.52 s. The 0.1 s
     is the zero-phase FIR's half length. Exceptions: the ICs of a bout before its
     confirmation are returned with the IC that confirms it (the first one 2 steps + its
     decision after it, when the bout is confirmed at its second forward step), and ICs in
-    the last 0.47 s of a recording are returned by ``flush()``. A live display need not wait
+    the last 0.52 s of a recording are returned by ``flush()``. A live display need not wait
     for the confirmation: :meth:`provisional` has each IC of the unconfirmed steps with the
     same latency as inside a bout.
 
