@@ -49,7 +49,9 @@ MAX_BRIDGE_S = 0.06
 #: Below this mean of the two sides' drops (deg) the drop symmetry index is not given: a 1°
 #: measurement error (McGinley et al. 2009) over a mean drop under 5° is more than the
 #: index's 20 % band (a 1.2° and a 1.5° drop would read 22 %).
+#: Likewise for the obliquity range: a 1.3° error is its index's 15 % band at 8.7°.
 MIN_SI_DROP_DEG = 5.0
+MIN_SI_OBLIQUITY_ROM_DEG = 8.7
 
 
 def _bridge_gaps(t: np.ndarray, a: np.ndarray, max_span_s: float) -> np.ndarray:
@@ -639,12 +641,13 @@ class WalkSummary:
         1987 (they keep the sign; here it is the size of the asymmetry). 0 = symmetric;
         a 4° vs 9° drop gives 76.9 %. NaN unless both sides have positive values (with one
         value ≤ 0 the index has no meaning: a message says so); the drop index also needs
-        a mean drop of at least ``min_si_drop_deg`` (5°): a percentage of drops of about 1°
-        is mostly measurement error (1.2° against 1.5° reads 22 %), so small drops are
-        compared in degrees (``side_difference_deg``). The strides from left
-        and from right ICs share half their samples, so the obliquity-ROM index stays near 0
-        for a steady one-sided drop (the drop index shows it); it grows when the range
-        changes from stride to stride.
+        a mean drop of at least ``min_si_drop_deg`` (5°), the obliquity-range index a mean
+        range of at least ``MIN_SI_OBLIQUITY_ROM_DEG`` (8.7°): a percentage of values of a
+        few degrees is mostly measurement error (drops of 1.2° against 1.5° read 22 %), so
+        they are compared in degrees (``side_difference_deg``, what the score reads). The
+        strides from left and from right ICs share half their samples, so the obliquity
+        range's asymmetry stays near 0 for a steady one-sided drop (the drop's shows it);
+        it grows when the range changes from stride to stride.
     variability: {"step_time_cv_pct": per-side coefficients of variation of step time
         (SD/mean·100), averaged over the two sides (so a steady left-right difference is not
         counted: that is symmetry); "stride_time_cv_pct": the same of stride time;
@@ -776,6 +779,7 @@ def _si_rows(left: np.ndarray, right: np.ndarray, floor: float = 0.0) -> np.ndar
 
 def step_statistics(values: dict[str, dict[str, np.ndarray]], *, min_steps_per_side: int = 5,
                     min_steps_variability: int = 15, min_si_drop_deg: float = MIN_SI_DROP_DEG,
+                    min_si_obliquity_rom_deg: float = MIN_SI_OBLIQUITY_ROM_DEG,
                     wanted: Iterable[str] | None = None) -> dict[str, np.ndarray]:
     """The walking summary's step-derived values, for B sets of steps at once.
 
@@ -840,7 +844,7 @@ def step_statistics(values: dict[str, dict[str, np.ndarray]], *, min_steps_per_s
         out["side_difference_deg.drop"] = np.abs(dl - dr)
     if need(*si_needs["obliquity_rom_deg"]):
         ol, orr = out["obliquity_rom_deg.L"], out["obliquity_rom_deg.R"]
-        out["symmetry_index.obliquity_rom"] = _si_rows(ol, orr)
+        out["symmetry_index.obliquity_rom"] = _si_rows(ol, orr, min_si_obliquity_rom_deg)
         out["side_difference_deg.obliquity_rom"] = np.abs(ol - orr)
     if need("symmetry_index.step_time"):
         out["symmetry_index.step_time"] = _si_rows(out["step_time_s.L_mean"],

@@ -176,6 +176,7 @@ def timing_table(task: dict[str, Any]) -> Table:
         return [_f(d.get("L"), ".1f", unit), _f(d.get("R"), ".1f", unit), ""]
 
     si = task.get("symmetry_index") or {}
+    diff = task.get("side_difference_deg") or {}
     rows = [["cadence (steps/min)", "", "", _f(task.get("cadence_spm"), ".1f")],
             ["step time (s)", *by_side(task.get("step_time_s"))],
             ["stride time (s)", *by_side(task.get("stride_time_s"))],
@@ -185,14 +186,15 @@ def timing_table(task: dict[str, Any]) -> Table:
             ["obliquity range, median", *lr(task.get("obliquity_rom_deg"))],
             ["tilt range, median", *lr(task.get("tilt_rom_deg"))],
             ["rotation range, median", *lr(task.get("rotation_rom_deg"))],
-            ["drop, left-right difference", "", "",
-             _f((task.get("side_difference_deg") or {}).get("drop"), ".1f", "°")],
+            ["left-right difference: drop / obliquity range", "", "",
+             f"{_f(diff.get('drop'), '.1f', '°')} / {_f(diff.get('obliquity_rom'), '.1f', '°')}"],
             ["symmetry index step time / drop (%)", "", "",
              f"{_f(si.get('step_time'))} / {_f(si.get('drop'))}"]]
     return Table(["", "left stance", "right stance", "all"], rows,
                  "Cadence and timing (mean ± SD of the used steps), pelvic values per stance "
                  "side (ranges: 5th-95th percentile span per stride; the drop symmetry index "
-                 "only for a mean drop of 5° or more)." + _angles_note(task))
+                 "only for a mean drop of 5° or more; drops and ranges are compared in "
+                 "degrees)." + _angles_note(task))
 
 
 def repetition_table(task: dict[str, Any]) -> Table:
