@@ -6,14 +6,16 @@ import numpy as np
 
 
 class SampleRing:
-    """The last ``capacity`` samples: time ``t_s`` (s, session time) and ``angles_rad`` (N, 3:
-    tilt, obliquity, rotation, rad). NaN rows mark lost samples. Not thread-safe by itself:
-    the session appends and copies under its lock."""
+    """The last ``capacity`` samples: time ``t_s`` (s, session time) and ``width`` columns
+    per sample (the session's: tilt, obliquity, rotation in rad, and whether the heading
+    was settled, 0/1). NaN rows mark lost samples. Not thread-safe by itself: the session
+    appends and copies under its lock."""
 
-    def __init__(self, capacity: int) -> None:
+    def __init__(self, capacity: int, width: int = 3) -> None:
         self.capacity = max(1, int(capacity))
+        self.width = int(width)
         self._t = np.full(self.capacity, np.nan)
-        self._a = np.full((self.capacity, 3), np.nan)
+        self._a = np.full((self.capacity, self.width), np.nan)
         self._end = 0  # samples ever written
         self.t_last_s = float("nan")
 
@@ -22,7 +24,7 @@ class SampleRing:
 
     def append(self, t_s: np.ndarray, angles_rad: np.ndarray) -> None:
         t_s = np.asarray(t_s, float).reshape(-1)
-        angles_rad = np.asarray(angles_rad, float).reshape(-1, 3)
+        angles_rad = np.asarray(angles_rad, float).reshape(-1, self.width)
         n = len(t_s)
         if n == 0:
             return

@@ -167,7 +167,9 @@ class LiveSnapshot:
     threshold_deg: {"L", "R"} the cue thresholds. newest_arrival_ns: perf_counter_ns of
     the packet that brought the newest sample (for latency measurements).
     turns: the gait stage's turns in the span as (t_start_s, t_end_s, angle_deg; + left),
-    known once each has ended.
+    known once each has ended. heading_settled: (N,) bool with ``t_s``: the progression
+    heading was settled (``PipelineChunk.heading_settled``; where not, the rotation is not
+    against a straight walking direction: in a turn and for about a stride after it).
     """
 
     seq: int
@@ -196,6 +198,7 @@ class LiveSnapshot:
     newest_arrival_ns: int
     task_summary: dict | None = None
     turns: list[tuple[float, float, float]] = field(default_factory=list)
+    heading_settled: np.ndarray | None = None
 
 
 TransportFactory = Callable[[], Transport]
@@ -516,7 +519,7 @@ class LiveSession:
         self._scorer = LiveScorer(rate, parse_mount(self.mount),
                                   threshold_deg=self._threshold_request,
                                   keep_s=max(600.0, self.history_s))
-        self._ring = SampleRing(round(self.history_s * rate))
+        self._ring = SampleRing(round(self.history_s * rate), width=4)
         if self._task is not None and self._task not in _STEPPING:
             self._start_tracker(self._task)  # a held task chosen before the first samples
         self._t_offset_s = -float(chunk.t_device_s[0])
@@ -549,7 +552,7 @@ class LiveSession:
             u = self._scorer.update(t, chunk.acc_mps2, chunk.gyr_radps, q)
         except Exception:
             with self._lock:
-                self._ring.append(t, np.full((len(t), 3), np.nan))
+                self._ring.append(t, np.full((len(t), 4), np.nan))
                 self._t_next_s = float(t[-1]) + period
             raise
         self._calibrate_step(t, u.chunk.q_sensor_to_earth)  # step 5
@@ -557,7 +560,7 @@ class LiveSession:
         if tracker is not None:  # a held task: its own live processor
             self._track(tracker, t, u, chunk.gyr_radps)
         with self._lock:  # step 6
-            self._ring.append(t, u.chunk.angles_rad)
+            self._ring.append(t, _ring_rows(u.chunk))
             self._t_next_s = float(t[-1]) + period
             self._newest_arrival_ns = arrival_ns
             self._take_update(u, float(t[-1]))
@@ -584,7 +587,7 @@ class LiveSession:
             u = self._scorer.update(t, nan3, nan3, np.full((m, 4), np.nan)
                                     if self._use_device_q else None)
             with self._lock:
-                self._ring.append(t, u.chunk.angles_rad)
+                self._ring.append(t, _ring_rows(u.chunk))
                 self._take_update(u, float(t[-1]))
 
     def _take_update(self, u, t_now_s: float) -> None:
@@ -845,9 +848,10 @@ class LiveSession:
         with self._lock:
             if self._ring is not None and len(self._ring):
                 t_now = self._ring.t_last_s
-                t, a = self._ring.since(t_now - span_s)
+                t, rows = self._ring.since(t_now - span_s)
             else:
-                t_now, t, a = math.nan, np.zeros(0), np.zeros((0, 3))
+                t_now, t, rows = math.nan, np.zeros(0), np.zeros((0, 4))
+            a, settled = rows[:, :3], rows[:, 3] > 0.5
             t0 = t_now - span_s if math.isfinite(t_now) else -math.inf
             events = [e for e in self._events if e[0] >= t0 - 2.0]
             stance = _stance(events)
@@ -894,7 +898,16 @@ class LiveSession:
                 calibration=replace(self.calibration),
                 newest_arrival_ns=self._newest_arrival_ns,
                 turns=[x for x in self._turns if x[1] >= t0],
+                heading_settled=settled,
             )
+
+
+def _ring_rows(chunk) -> np.ndarray:
+    """A pipeline chunk's rows for the ring: the angles (rad) and the heading settled (0/1)."""
+    settled = np.asarray(chunk.heading_settled, float).reshape(-1, 1)
+    if len(settled) != len(chunk.angles_rad):
+        settled = np.zeros((len(chunk.angles_rad), 1))
+    return np.hstack([chunk.angles_rad, settled])
 
 
 def _stance(events: list[tuple[float, str, str]]) -> list[tuple[str, float, float]]:

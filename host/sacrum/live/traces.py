@@ -77,14 +77,16 @@ class TracePanel(pg.GraphicsLayoutWidget):
                                                 style=pg.QtCore.Qt.PenStyle.DashLine))
             p.addItem(mark, ignoreBounds=True)
             curve = p.plot(pen=pg.mkPen(20, 20, 20, width=1))  # wide pens are slow to raster
+            if i == 2:  # rotation where the heading is not settled (turns): drawn over, grey
+                self._unsettled = p.plot(pen=pg.mkPen(*palette.rgb(palette.EXCLUDED), width=2))
             self.plots.append(p)
             self.curves.append(curve)
             self._shade.append(shade)
             self._ics.append(ics)
             self._gaps.append(gap)
             self._marks.append(mark)
-        self.plots[-1].setLabel("bottom", "time (s) · stance L blue, R vermillion · "
-                                "lines: ICs · yellow strip: turn · hatched: lost")
+        self.plots[-1].setLabel("bottom", "time (s) · stance L blue, R vermillion · yellow: "
+                                "turn · grey: heading unsettled · hatched: lost")
         self._labels = [pg.TextItem(anchor=(0, 0), color=palette.rgb(palette.TASK))
                         for _ in range(_TEXT_POOL)]
         for t in self._labels:
@@ -104,6 +106,16 @@ class TracePanel(pg.GraphicsLayoutWidget):
         deg = np.degrees(snap.angles_rad)
         for i, curve in enumerate(self.curves):
             curve.setData(snap.t_s, deg[:, i], connect="finite")
+        settled = snap.heading_settled
+        if settled is not None and len(settled) == len(deg) and not settled.all():
+            # the unsettled runs, each with its neighbours so the grey joins the black
+            near = ~settled
+            near[:-1] |= ~settled[1:]
+            near[1:] |= ~settled[:-1]
+            self._unsettled.setData(snap.t_s, np.where(near, deg[:, 2], np.nan),
+                                    connect="finite")
+        else:
+            self._unsettled.setData([], [])
         # the vertical extent of shading and lines: the data's own range (what the
         # auto-range will show), not the view's range before this frame's data is in
         ranges = []
