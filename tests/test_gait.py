@@ -515,3 +515,18 @@ def test_the_first_toe_off_of_a_walk_from_standing_is_not_an_ic():
     assert np.min(np.abs(off - t_toe)) <= 0.05                 # the phantom's bump is found
     assert np.min(np.abs(on - t_toe)) > 0.2
     assert _matched(on, ph["ics"]) == _matched(off, ph["ics"]) >= 11
+
+
+def test_detect_events_finds_the_steps_analyze_finds():
+    """``detect_events`` (``sacrum events``) and ``analyze_recording`` (``sacrum analyze``) use
+    the same orientation and the same estimated mounting, so they return the same steps."""
+    from sacrum.gait import events_in_bouts
+    from sacrum.pipeline import analyze_recording
+
+    ph = phantom(MOUNTS["oblique"], seed=8)
+    events, bouts = detect_events(ph["t"], ph["acc"], ph["gyr"], rate_hz=FS)
+    res = analyze_recording(ph["t"], ph["acc"], ph["gyr"], FS)
+    assert res.mounting is not None
+    assert events == events_in_bouts(res.events, res.gait.bouts)
+    assert bouts == res.gait.bouts
+    assert len(_ic_times(events)) >= 30

@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 from scipy.signal import butter, firwin, group_delay, sosfilt, sosfilt_zi
 
+from sacrum.mounting import MountingError, estimate_mounting
 from sacrum.orientation import orientation_offline
 from sacrum.quaternion import quat_conjugate, quat_rotate
 
@@ -1134,7 +1135,11 @@ def detect_events(
     """Offline: gait events and bouts of a whole recording.
 
     Orientation, when not given, is ``orientation_offline``'s (lost samples stay NaN). The rate
-    defaults to the median sample interval of ``t_s``. ``params`` go to ``GaitEventDetector``.
+    defaults to the median sample interval of ``t_s``. ``params`` go to ``GaitEventDetector``;
+    without ``q_sensor_to_body`` the mounting is ``sacrum.mounting.estimate_mounting``'s, as
+    ``sacrum.pipeline.analyze_recording`` estimates it, so that both find the same steps
+    (the detector's own walking-direction estimate, step 4, only where the mounting cannot
+    be told from the recording).
     Returns (events in time order, bouts); the detector's strides and turns are lost here -
     use ``GaitEventDetector`` directly for them. Offline the end of each bout is known: the
     events are those of the bouts (``GaitBout.t_start_s`` to ``t_end_s``, each IC with the FC
@@ -1150,6 +1155,12 @@ def detect_events(
         rate_hz = 1.0 / float(np.median(dt))
     if q_sensor_to_earth is None:
         q_sensor_to_earth = orientation_offline(acc, gyr, rate_hz)
+    if params.get("q_sensor_to_body") is None:
+        try:
+            params["q_sensor_to_body"] = estimate_mounting(
+                q_sensor_to_earth, acc, gyr, rate_hz).q_sensor_to_body
+        except MountingError as e:
+            log.info("mounting not estimated (%s): the walking direction from the steps", e)
     det = GaitEventDetector(rate_hz, **params)
     live = det.update(t, acc, gyr, q_sensor_to_earth) + det.flush()
     return events_in_bouts(live, det.bouts), det.bouts
