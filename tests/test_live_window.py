@@ -243,6 +243,12 @@ def test_turns_show_in_the_traces_with_their_angle_and_duration(qtbot, tmp_path)
     assert len(shown) == 1
     assert f"{abs(turn.angle_deg):.0f}°" in shown[0]
     assert f"{turn.t_end_s - turn.t_start_s:.1f} s" in shown[0]
+    # the rotation is grey where the heading is not settled: in the turn, not when straight
+    x, y = w.traces._unsettled.getData()
+    grey = x[np.isfinite(y)]
+    mid = 0.5 * (turn.t_start_s + turn.t_end_s)
+    assert grey.min() < mid < grey.max()
+    assert not ((grey > 6.0) & (grey < turn.t_start_s - 2.0)).any()
     ARTIFACTS.mkdir(exist_ok=True)
     assert w.grab().save(str(ARTIFACTS / "live_window_turn.png"))
 
