@@ -56,5 +56,13 @@ def rgb(hex_colour: str) -> tuple[int, int, int]:
     return int(h[0:2], 16), int(h[2:4], 16), int(h[4:6], 16)
 
 
+def tint(hex_colour: str, strength: float) -> str:
+    """``hex_colour`` mixed with white: ``strength`` 1 is the colour, 0 white (for large
+    shaded areas on a printed page)."""
+    r, g, b = rgb(hex_colour)
+    mix = (round(255 - strength * (255 - c)) for c in (r, g, b))
+    return "#{:02x}{:02x}{:02x}".format(*mix)
+
+
 #: :data:`SIDE` as (r, g, b) for Qt.
 SIDE_RGB = {s: rgb(c) for s, c in SIDE.items()}

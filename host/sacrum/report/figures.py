@@ -26,8 +26,8 @@ from sacrum.report.summary import deg
 #: (sacrum.palette, Okabe-Ito); they are always labelled too.
 SIDE_COLOUR = palette.SIDE
 SIDE_WORD = {"L": "left", "R": "right"}
-BAND_COLOUR = "#8fd18f"
-POOR_COLOUR = "#f2b8b5"
+BAND_COLOUR = palette.tint(palette.NORMAL, 0.45)
+POOR_COLOUR = palette.tint(palette.POOR, 0.45)
 #: A4 width (in): figures fill the printed page's width.
 WIDTH_IN = 8.27
 
@@ -163,7 +163,7 @@ def drop_scatter(strides: list[dict[str, Any]], task: dict[str, Any]) -> Figure:
     fig = Figure(figsize=(WIDTH_IN, 3.2), layout="constrained")
     ax = fig.add_subplot()
     if normal_max is not None:
-        ax.axhline(normal_max, color="#3a9a3a", lw=1, ls="--",
+        ax.axhline(normal_max, color=palette.NORMAL, lw=1, ls="--",
                    label=f"usual range edge ({normal_max:g}°)")
     for s in "LR":
         side = [x for x in mine if x["stance_side"] == s and _finite(x["contralateral_drop_deg"])]
@@ -218,7 +218,7 @@ def repetition_bars(task: dict[str, Any]) -> Figure:
         ax.axhspan(min([0.0] + [v for v in values if _finite(v)]) - 1, normal_max,
                    color=BAND_COLOUR, alpha=0.35, lw=0, label=f"usual range (≤ {normal_max:g}°)")
     if poor_max is not None:
-        ax.axhline(poor_max, color="#c0392b", lw=1, ls="--", label=f"0 points ({poor_max:g}°)")
+        ax.axhline(poor_max, color=palette.POOR, lw=1, ls="--", label=f"0 points ({poor_max:g}°)")
     for i, v in enumerate(values):
         if _finite(v):
             (bar,) = ax.bar(i, v, width=0.6, color=SIDE_COLOUR[side])
