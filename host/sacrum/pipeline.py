@@ -73,7 +73,8 @@ class Pipeline:
        ``calibration.reference == "walking"``, the reason in ``calibration_error``) until
        a quiet upright standing comes. Decided per sample: any chunking gives the same
        output. The check gives up ``sit_watch_s`` (60 s) after the calibration without a
-       lean.
+       lean. ``calibrated_since_s`` is the time of the first sample on the current zero
+       (inf before any): steps before it were measured from another zero or none.
     3. Progression heading: the pelvis heading averaged over the last stride
        (which cancels the pelvis' own rotation within the stride), so rotation
        is measured against the current walking direction and follows it after
