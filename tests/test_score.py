@@ -525,3 +525,18 @@ def test_the_session_pools_the_tasks_intervals(bands):
     assert lo <= s.score <= hi
     # two independent tasks of equal weight: the pooled interval is narrower than either's
     assert hi - lo < max(ta.interval[1] - ta.interval[0], tb.interval[1] - tb.interval[0])
+
+
+def test_a_step_without_its_stride_does_not_unsettle_the_resamples(bands):
+    """Six steps a side, one of them without a stride (its ranges NaN: its stride turned):
+    the summary has the ranges (5 values a side), and so does every resample, whatever it
+    drew (the summary's minimum counts are not applied again to a resample)."""
+    import dataclasses
+
+    steps = _steps(6)
+    for k in (0, 1):
+        steps[k] = dataclasses.replace(steps[k], stride_time_s=math.nan,
+                                       obliquity_rom_deg=math.nan)
+    ts = score_walk(_summary_of(steps), bands, steps=steps)
+    assert ts.score is not None and ts.interval is not None
+    assert np.isfinite(ts.replicates).all()

@@ -886,7 +886,11 @@ def bootstrap_step_statistics(steps: Sequence[StepMetrics], *, n_boot: int = 100
     :func:`step_statistics`. Returns {metric path: (n_boot,)}.
 
     Values the steps do not carry (regularity and harmonic ratios, from the acceleration
-    of runs of steps) are not resampled: their uncertainty is not in the interval.
+    of runs of steps) are not resampled: their uncertainty is not in the interval. The
+    summary's minimum counts (``min_steps_per_side``, ``min_steps_variability``) decide
+    which values exist; they are not applied again to each resample (by default 1 and 2
+    here), where the finite values drawn vary: a steady median of 6 ranges must not
+    become NaN in the resamples that drew the one step without a range twice.
 
     Reference: Efron B, Tibshirani RJ. An Introduction to the Bootstrap. Chapman & Hall;
     1993 (the percentile interval, ch. 13; stratified resampling, ch. 6).
@@ -898,6 +902,7 @@ def bootstrap_step_statistics(steps: Sequence[StepMetrics], *, n_boot: int = 100
         n = len(by_side[sd]["step_time_s"])
         idx = rng.integers(0, n, size=(n_boot, n)) if n else np.zeros((n_boot, 0), int)
         values[sd] = {f: v[idx] for f, v in by_side[sd].items()}
+    params = {"min_steps_per_side": 1, "min_steps_variability": 2} | params
     return step_statistics(values, **params)  # wanted= in params: only what is needed
 
 
