@@ -349,14 +349,21 @@ def targets_line(per: dict[str, list[dict]], subjects: list[str],
             return v >= target if kind == "min" else v <= target
 
         bad = [s for s, v in zip([*subjects, "pooled"], vals, strict=True) if not ok(v)]
+        def beats(pv, v, kind=kind):
+            return pv > v if kind == "min" else pv < v
+
         better = []
         for name, pp in peers.items():
             pv = summarise([p for s in subjects for p in pp[s]])[key]
-            if (pv > pooled[key]) if kind == "min" else (pv < pooled[key]):
+            if beats(pv, pooled[key]):
                 better.append(f"{name} {fmt.format(pv)}")
+        people = [s for s in subjects if any(
+            beats(summarise(pp[s])[key], summarise(per[s])[key]) for pp in peers.values())]
         lines.append(f"- {title}: pooled {fmt.format(pooled[key])}; target "
                      f"{'met' if not bad else 'NOT met for ' + ', '.join(bad)}; "
-                     f"peers better pooled: {', '.join(better) if better else 'none'}")
+                     f"peers better pooled: {', '.join(better) if better else 'none'}; "
+                     f"people for whom a peer is better: "
+                     f"{', '.join(people) if people else 'none'}")
     return "\n".join(lines)
 
 
