@@ -421,13 +421,14 @@ def main(argv: list[str] | None = None) -> int:
     # a trial where every method gets fewer than half the sides right: the reference's
     # left and right are swapped there (the foot sensors' labels)
     n_tr = {s: len(rows["ours"][s]) for s in subjects}
-    swapped = []
+    swapped, swapped_at = [], set()
     for s in subjects:
         for k in range(n_tr[s]):
             acc = [np.mean(per[s][k]["side_ok"]) if per[s][k]["side_ok"] else 1.0
                    for per in rows.values()]
             if max(acc) < 0.5:
                 swapped.append(f"{s} trial {k + 1} (best {max(acc):.2f})")
+                swapped_at.add((s, k))
                 for per in rows.values():
                     per[s][k]["swapped"] = True
     print("reference sides swapped (every method < 0.5): "
@@ -453,6 +454,9 @@ def main(argv: list[str] | None = None) -> int:
                                                                         tr["ref"]))
                 per_value_off[v].setdefault(tr["subject"], []).append(
                     score(*res["ours offline"], tr["ref"]))
+            for per in (per_value[v], per_value_off[v]):
+                for s, k in swapped_at:
+                    per[s][k]["swapped"] = True
 
         def both(v, people, per_value=per_value, per_value_off=per_value_off):
             return (objective(summarise([p for x in people for p in per_value[v][x]]))
