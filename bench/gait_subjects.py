@@ -373,7 +373,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-cache", action="store_true", help="recompute the mobgap results")
     ap.add_argument("--no-peers", action="store_true", help="ours only")
     ap.add_argument("--sweep", action="append", default=[],
-                    help="PARAM=V1,V2,...: choose a detector parameter leave-one-subject-out")
+                    help="PARAM=V1,V2,...: choose a detector parameter leave-one-subject-"
+                         "out (PARAM_A+PARAM_B=A1:B1,A2:B2,...: two together)")
     ap.add_argument("--trials", action="store_true", help="per-trial lines (misses, extras)")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
@@ -441,15 +442,19 @@ def main(argv: list[str] | None = None) -> int:
     print(targets_line(rows["ours"], subjects, peer_rows))
 
     for spec in args.sweep:
+        # PARAM=V1,V2 or, to choose two together, PARAM_A+PARAM_B=A1:B1,A2:B2
         name, vals = spec.split("=")
-        values = [type(getattr(GaitEventDetector(FS), name))(v) if not isinstance(
-            getattr(GaitEventDetector(FS), name), bool) else v == "True"
-            for v in vals.split(",")]
+        names = name.split("+")
+        values = [tuple(float(x) for x in v.split(":")) if len(names) > 1 else float(v)
+                  for v in vals.split(",")]
+
+        def kwargs(v, names=names):
+            return dict(zip(names, v if len(names) > 1 else (v,), strict=True))
         per_value, per_value_off = {}, {}
         for v in values:
             per_value[v], per_value_off[v] = {}, {}
             for tr in trials:
-                res = run_ours(tr, **{name: v})
+                res = run_ours(tr, **kwargs(v))
                 per_value[v].setdefault(tr["subject"], []).append(score(*res["ours"],
                                                                         tr["ref"]))
                 per_value_off[v].setdefault(tr["subject"], []).append(
