@@ -13,7 +13,7 @@ import struct
 from array import array
 
 from commands import CommandHandler
-from fusion import Fusion
+from fusion import BIAS_Q, Fusion, mul, scale_of
 from mpu6050 import MPU6050, IMUError
 from packetizer import Packetizer
 from sampleclock import MASK, SampleClock, diff
@@ -24,13 +24,18 @@ from micropython import const
 FW_VERSION = (1, 0, 0)
 MAX_BATCH = const(40)  # samples per FIFO read: 480 bytes, 200 ms at 200 Hz
 STEP_MS = const(10)
-_REST_GYRO_RADPS = 0.05  # calibration refuses if any axis moves more than this from its mean
+_REST_GYRO_Q14 = const(819)  # 0.05 rad/s: calibration refuses if an axis spreads more
+_CALIB_CLAMP = const(1 << 16)  # 4 rad/s in Q14: sums of 13107 samples stay small ints
 _DISCONNECTED_STOP_MS = const(300_000)  # stop streaming after 5 min without a host
 _BATTERY_EVERY_MS = const(10_000)
 _STALL_PERIODS = const(20)  # no sample for this many periods: re-probe and re-init the IMU
 _RETRY_MS = const(100)  # between two recovery attempts of a failing IMU or bus
 _LOAD_WINDOW_MS = const(4000)  # loop load is measured over this window
 _ENODEV = const(19)  # errno: the IMU does not acknowledge (no power)
+
+
+def _i16(v):
+    return 32767 if v > 32767 else -32768 if v < -32768 else v
 
 
 class Device:
@@ -66,7 +71,8 @@ class Device:
         self._us_rem = 0
         self._last_read_us = 0
         self._battery_ms = -_BATTERY_EVERY_MS  # the first step reads it
-        self._calib = None  # [token, samples left, n, sx, sy, sz, min/max per axis...]
+        self._calib = None  # [token, samples left, n, sx, sy, sz, min/max per axis...], Q14
+        self._calib_done = None  # a finished calibration, answered by the service step
         self._pending_flags = 0
         self._bus_errors = 0
         self._retry_ms = 0  # next IMU / bus recovery attempt
@@ -76,6 +82,7 @@ class Device:
         self._battery_pct = -1
         self._save_due = False  # config changed: written after the sample loop
         self._recovered = False
+        self._heal_due = False
         self._alloc = 0
         self.gc_runs = 0  # garbage collections seen (the heap shrank between two steps)
         self.load_permille = 0  # loop busy time / wall time over the last window, ‰ of a core
@@ -88,7 +95,9 @@ class Device:
                              epoch_of=self._epoch_of)
         b = config["gyro_bias_mradps"]
         self.fusion = Fusion(1.0 / config["rate_hz"])
-        self.fusion.set_bias(b[0] / 1000, b[1] / 1000, b[2] / 1000)
+        self.fusion.set_bias(*(int(v * (1 << BIAS_Q) / 1000) for v in b))
+        self._acc_k = (0, 0, 0)  # raw LSB -> m/s² Q16 and rad/s Q20 (fusion.scale_of)
+        self._gyr_k = (0, 0, 0)
         self._apply_rate(config["rate_hz"])
 
     # -- helpers -----------------------------------------------------------------
@@ -119,6 +128,8 @@ class Device:
             try:
                 self.imu.configure(rate_hz)
                 self.imu.start()
+                self._acc_k = scale_of(self.imu.acc_mps2_per_lsb * 65536)
+                self._gyr_k = scale_of(self.imu.gyr_radps_per_lsb * 1048576)
             except IMUError as e:
                 self.fault = sp.FAULT_IMU_BUS
                 self.log_error("IMU configure: %s" % e)
@@ -155,17 +166,22 @@ class Device:
         heap locked) except when healing a fault."""
         self._t_start = self.clock.ticks_us()
         self._tick()
-        now_ms = self.now_ms
-        self._watch_link(now_ms)
         if self.imu_type != sp.IMU_NONE and self._read_sensor() == 0:
-            self._watch_imu(now_ms)
+            self._heal_due = True  # looked at by the service step (healing allocates)
         if self.wdt is not None:
             self.wdt.feed()
 
     def service_step(self):
-        """Commands, the no-host stop, battery, LED, config writes, measurements."""
+        """Fault healing, commands, the no-host stop, battery, LED, config writes,
+        measurements: the rest of the loop, where allocation is allowed."""
         now_ms = self.now_ms
         link = self.link
+        self._watch_link(now_ms)
+        if self._heal_due:
+            self._heal_due = False
+            self._watch_imu(now_ms)
+        if self._calib_done is not None:
+            self._finish_calibration()
         for cmd in link.poll():
             resp = self.handler.handle(cmd)
             if resp is not None:
@@ -293,13 +309,12 @@ class Device:
         self._last_read_us = self.now_us
         self.sclock.on_read(self.now_us, n)
         first = self.sclock.count - n
-        acc_k = imu.acc_mps2_per_lsb
-        gyr_k = imu.gyr_radps_per_lsb
+        ak, am, ash = self._acc_k
+        gk, gm, gsh = self._gyr_k
         fusion = self.fusion
         q = fusion.q
         bias = fusion.bias
         raw = self.raw
-        to_i16 = sp.to_i16
         base_flags = self._pending_flags
         if imu.clipped:
             base_flags |= sp.FLAG_CLIPPING
@@ -308,17 +323,23 @@ class Device:
         if self._recovered:  # until a packet carrying it was sent
             base_flags |= sp.FLAG_RECOVERED
         self._pending_flags = 0
-        for i in range(n):
+        for i in range(n):  # integers only: m/s² Q16, rad/s Q20 (fusion.py)
             j = 6 * i
-            ax = raw[j] * acc_k
-            ay = raw[j + 1] * acc_k
-            az = raw[j + 2] * acc_k
-            gx = raw[j + 3] * gyr_k
-            gy = raw[j + 4] * gyr_k
-            gz = raw[j + 5] * gyr_k
+            v = raw[j]
+            ax = v * ak + mul(v, am, ash)
+            v = raw[j + 1]
+            ay = v * ak + mul(v, am, ash)
+            v = raw[j + 2]
+            az = v * ak + mul(v, am, ash)
+            v = raw[j + 3]
+            gx = v * gk + mul(v, gm, gsh)
+            v = raw[j + 4]
+            gy = v * gk + mul(v, gm, gsh)
+            v = raw[j + 5]
+            gz = v * gk + mul(v, gm, gsh)
             fusion.update(gx, gy, gz, ax, ay, az)
             if self._calib is not None:
-                self._calibrate_sample(gx, gy, gz)
+                self._calibrate_sample(gx >> 6, gy >> 6, gz >> 6)
             if not self.streaming:
                 continue
             flags = base_flags
@@ -327,12 +348,10 @@ class Device:
             if self._calib is not None:
                 flags |= sp.FLAG_CALIBRATING
             packet = self.pk.add(
-                first + i, self.period_us, flags,
-                to_i16(q[0], sp.Q_SCALE), to_i16(q[1], sp.Q_SCALE),
-                to_i16(q[2], sp.Q_SCALE), to_i16(q[3], sp.Q_SCALE),
-                to_i16(ax, sp.ACC_SCALE), to_i16(ay, sp.ACC_SCALE), to_i16(az, sp.ACC_SCALE),
-                to_i16(gx - bias[0], sp.GYR_SCALE), to_i16(gy - bias[1], sp.GYR_SCALE),
-                to_i16(gz - bias[2], sp.GYR_SCALE),
+                first + i, self.period_us, flags, q[0], q[1], q[2], q[3],
+                _i16((ax + 128) >> 8), _i16((ay + 128) >> 8), _i16((az + 128) >> 8),
+                _i16((gx - (bias[0] >> 12) + 512) >> 10), _i16((gy - (bias[1] >> 12) + 512) >> 10),
+                _i16((gz - (bias[2] >> 12) + 512) >> 10),
             )
             if packet is not None:
                 if self.link.send_data(packet):
@@ -344,32 +363,49 @@ class Device:
 
     # -- gyro calibration ---------------------------------------------------------------
     def _calibrate_sample(self, gx, gy, gz):
+        """One sample (rad/s Q14) into the calibration sums; no allocation."""
+        lim = _CALIB_CLAMP
+        gx = lim if gx > lim else -lim if gx < -lim else gx
+        gy = lim if gy > lim else -lim if gy < -lim else gy
+        gz = lim if gz > lim else -lim if gz < -lim else gz
         c = self._calib
         c[1] -= 1
         c[2] += 1
         c[3] += gx
         c[4] += gy
         c[5] += gz
-        for a, g in ((6, gx), (8, gy), (10, gz)):
-            if g < c[a]:
-                c[a] = g
-            if g > c[a + 1]:
-                c[a + 1] = g
-        if c[1] > 0:
-            return
-        self._calib = None
+        if gx < c[6]:
+            c[6] = gx
+        if gx > c[7]:
+            c[7] = gx
+        if gy < c[8]:
+            c[8] = gy
+        if gy > c[9]:
+            c[9] = gy
+        if gz < c[10]:
+            c[10] = gz
+        if gz > c[11]:
+            c[11] = gz
+        if c[1] <= 0:
+            self._calib_done = c
+            self._calib = None
+
+    def _finish_calibration(self):
+        """Answer CALIBRATE_GYRO (from the service step: it allocates)."""
+        c = self._calib_done
+        self._calib_done = None
         token = c[0]
         k = c[2]
-        mean = (c[3] / k, c[4] / k, c[5] / k)
+        mean = [(c[3] + (k >> 1)) // k, (c[4] + (k >> 1)) // k, (c[5] + (k >> 1)) // k]  # Q14
         spread = max(c[7] - c[6], c[9] - c[8], c[11] - c[10])
-        if spread > 2 * _REST_GYRO_RADPS:
+        if spread > 2 * _REST_GYRO_Q14:
             self.link.send_response(sp.encode_response(token, sp.OP_CALIBRATE_GYRO,
                                                        sp.RESULT_NOT_AT_REST))
             return
-        self.fusion.set_bias(mean[0], mean[1], mean[2])
-        self.config.set("gyro_bias_mradps", [int(round(m * 1000)) for m in mean])
+        self.fusion.set_bias(*(m << (BIAS_Q - 14) for m in mean))
+        self.config.set("gyro_bias_mradps", [(m * 1000 + 8192) >> 14 for m in mean])
         self._save_config()
-        payload = struct.pack("<hhh", *(sp.to_i16(m, sp.GYR_SCALE) for m in mean))
+        payload = struct.pack("<hhh", *(_i16((m + 8) >> 4) for m in mean))  # SPEC: ×1024
         self.link.send_response(sp.encode_response(token, sp.OP_CALIBRATE_GYRO, sp.RESULT_OK,
                                                    payload))
 
@@ -402,15 +438,15 @@ class Device:
         if self._calib is not None:
             return sp.RESULT_BUSY
         n = max(1, ms * self.rate_hz // 1000)
-        inf = 1e9
-        self._calib = [token, n, 0, 0.0, 0.0, 0.0, inf, -inf, inf, -inf, inf, -inf]
+        big = 1 << 29
+        self._calib = [token, n, 0, 0, 0, 0, big, -big, big, -big, big, -big]
         return None  # answered when the samples are in
 
     def set_mounting(self, q_raw):
         if q_raw is None:  # zero pose: the current inclination, heading removed
             if not self.fusion.at_rest:
                 return sp.RESULT_NOT_AT_REST, None
-            w, x, y, z = self.fusion.q
+            w, x, y, z = (v / 16384 for v in self.fusion.q)
             yaw = math.atan2(2 * (w * z + x * y), 1 - 2 * (y * y + z * z))
             c, s = math.cos(yaw / 2), -math.sin(yaw / 2)
             q = (c * w - s * z, c * x - s * y, c * y + s * x, c * z + s * w)

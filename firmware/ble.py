@@ -19,6 +19,11 @@ after a disconnect is left to ``poll()`` in the main loop, retried until it
 works. ``conn`` is read once per notification: a disconnect IRQ may run
 between any two bytecodes (the ESP32 port schedules BLE events), so a second
 read could give None.
+
+Segmentation (MTU below 239: a DATA packet does not fit one notification)
+writes each SEGMENT into one buffer allocated at start-up and notifies a
+memoryview of it cached per length, so the sample path allocates nothing at
+any MTU (the views a DATA packet needs are made when the MTU is known).
 """
 
 import struct
@@ -85,6 +90,9 @@ class BleLink:
         self._out = []  # reused by poll()
         self._reasm = sp.Reassembler()
         self._tag = 0
+        self._seg = bytearray(_PREFERRED_MTU - sp.ATT_OVERHEAD)
+        self._seg_mv = memoryview(self._seg)
+        self._seg_views = {}  # length -> memoryview of _seg
         ble.active(True)
         ble.config(mtu=_PREFERRED_MTU)
         ble.config(gap_name=name)  # else the GAP name stays "MPY ESP32" until a rename
@@ -166,6 +174,22 @@ class BleLink:
                 self._cmds.append(bytes(self.ble.gatts_read(self.h_control)))
         elif event == _IRQ_MTU_EXCHANGED:
             self.mtu = data[1]
+            self._prepare_segments(data[1])
+
+    def _view(self, length):
+        v = self._seg_views.get(length)
+        if v is None:
+            v = self._seg_views[length] = self._seg_mv[:length]
+        return v
+
+    def _prepare_segments(self, mtu):
+        """Make the segment views a full DATA packet needs at this MTU."""
+        size = mtu - sp.ATT_OVERHEAD - sp.SEGMENT_HEADER_SIZE
+        if size <= 0 or mtu - sp.ATT_OVERHEAD >= len(self._seg):
+            return
+        total = sp.data_packet_size(sp.samples_per_packet(mtu))
+        self._view(size + sp.SEGMENT_HEADER_SIZE)
+        self._view((total - 1) % size + 1 + sp.SEGMENT_HEADER_SIZE)
 
     def poll(self):
         """Commands written since the last poll (segments reassembled); advertises
@@ -196,11 +220,30 @@ class BleLink:
             except OSError:
                 self.notify_failures += 1
                 return False
-        parts = sp.segment(value, mtu, self._tag)  # small MTU only
+        size = mtu - sp.ATT_OVERHEAD - sp.SEGMENT_HEADER_SIZE
+        total = len(value)
+        count = (total + size - 1) // size if size > 0 else 0
+        if not 0 < count <= sp.MAX_SEGMENTS or mtu - sp.ATT_OVERHEAD > len(self._seg):
+            self.notify_failures += 1
+            return False
+        seg = self._seg
+        seg[0] = sp.PTYPE_SEGMENT
+        seg[1] = sp.VERSION
+        seg[2] = self._tag
         self._tag = (self._tag + 1) & 0xFF
-        for part in parts:
+        start = 0
+        for i in range(count):
+            end = start + size
+            if end > total:
+                end = total
+            seg[3] = (i << 4) | (count - 1)
+            j = sp.SEGMENT_HEADER_SIZE
+            for k in range(start, end):
+                seg[j] = value[k]
+                j += 1
+            start = end
             try:
-                self.ble.gatts_notify(conn, handle, part)
+                self.ble.gatts_notify(conn, handle, self._view(j))
             except OSError:
                 self.notify_failures += 1
                 return False

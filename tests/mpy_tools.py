@@ -63,9 +63,11 @@ def import_checks(name: str) -> ModuleType:
         sys.path[:] = saved
 
 
-def assert_compiles(source: Path, tmp_path: Path) -> None:
+def assert_compiles(source: Path, tmp_path: Path, march: str | None = None) -> None:
+    """mpy-cross compiles ``source`` (``march``: also for that native emitter,
+    e.g. xtensawin, the ESP32's, so viper/native code would be checked too)."""
     out = tmp_path / "out.mpy"
-    proc = subprocess.run([tool("mpy-cross"), "-o", str(out), str(source)],
-                          capture_output=True, text=True, timeout=60)
+    args = [tool("mpy-cross"), "-o", str(out)] + ([f"-march={march}"] if march else [])
+    proc = subprocess.run([*args, str(source)], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert out.stat().st_size > 0

@@ -26,6 +26,7 @@ def test_device_checks_pass_under_micropython(tmp_path):
     assert_passed(proc, len(check_names(script)))
 
 
+@pytest.mark.parametrize("march", [None, "xtensawin"])
 @pytest.mark.parametrize("path", sorted(FIRMWARE_DIR.rglob("*.py")), ids=lambda p: p.name)
-def test_every_firmware_file_compiles_with_mpy_cross(path, tmp_path):
-    assert_compiles(path, tmp_path)
+def test_every_firmware_file_compiles_with_mpy_cross(path, tmp_path, march):
+    assert_compiles(path, tmp_path, march)

@@ -243,3 +243,54 @@ def test_cli_fault_option_and_bad_fault_spec(tmp_path, walk, capsys):
         assert err.count("\n") == 1 and "Traceback" not in err
     assert main([*args, "--link", "serial", "--fault", "disconnect@2"]) == 1
     capsys.readouterr()
+
+
+# --- the sample path allocates nothing (issue 14) ---------------------------------------
+@pytest.mark.parametrize("link, mtu", [("ble", 247), ("ble", 23), ("serial", 247)])
+def test_sample_step_runs_with_the_heap_locked(tmp_path, walk, link, mtu):
+    """Under the unix port a float operation allocates (a boxed float, as on the
+    ESP32): with the heap locked around every sample step, FIFO read, sample
+    clock, fusion, packetizer and notify/frame run, or a MemoryError fails the
+    run. (What it cannot show: ints of 2^30 and up are heap objects on the
+    ESP32 but not here -- tests/test_firmware_fusion.py checks those bounds.)"""
+    acc, gyr = walk
+    out = tmp_path / "locked.sacrum"
+    res = simulate(acc, gyr, 200, out, link=link, mtu=mtu, heap_locked=True)
+    assert res.stats["heap_locked"] and res.stats["gc_runs"] <= 1
+    table = decode_capture(out)
+    assert table.loss.samples_lost == 0 and len(table) > 0.95 * acc.shape[0] - 60
+
+
+def test_heap_locked_with_every_fault(tmp_path, walk):
+    acc, gyr = walk
+    faults = ["imu-reset@2", "bus-stuck@3.5", "irq-exception@5", "disconnect@6", "brownout@9"]
+    res = simulate(acc, gyr, 200, tmp_path / "lf.sacrum", faults=faults, heap_locked=True)
+    assert res.stats["fault_events"] == len(faults)
+
+
+def test_a_float_in_the_sample_path_fails_the_heap_locked_run(tmp_path, walk, monkeypatch):
+    """The check has teeth: the previous float fusion in the sample step fails."""
+    import sacrum.simulate as simulate_module
+
+    fw = tmp_path / "fw"
+    import shutil
+
+    shutil.copytree(simulate_module.FIRMWARE_DIR, fw)
+    shutil.copy(fw / "sim" / "fusion_float.py", fw / "fusion.py")
+    (fw / "fusion.py").write_text((fw / "fusion.py").read_text() + '''
+GYR_Q = 20
+ACC_Q = 16
+BIAS_Q = 32
+
+
+def scale_of(x):
+    return 0, 0, 0
+
+
+def mul(a, m, s):
+    return a * 1.5
+''')
+    monkeypatch.setattr(simulate_module, "FIRMWARE_DIR", fw)
+    acc, gyr = walk
+    with pytest.raises(simulate_module.SimulationError, match="heap locked"):
+        simulate(acc[:400], gyr[:400], 200, tmp_path / "x.sacrum", heap_locked=True)

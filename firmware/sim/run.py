@@ -305,6 +305,7 @@ class Locked:
 
     def __init__(self, on):
         self.on = on
+        self.locked = False  # inside a locked sample step (heap_unlock at depth 0 would lock)
 
     def wrap_bus(self, mpu):
         if not self.on:
@@ -316,9 +317,25 @@ class Locked:
         if self.on:
             ble.gatts_notify = self._unlocked3(ble.gatts_notify)
 
-    @staticmethod
-    def _unlocked3(fn):
+    def wrap1(self, fn):
+        if not self.on:
+            return fn
+
+        def call(a):
+            if not self.locked:
+                return fn(a)
+            micropython.heap_unlock()
+            try:
+                return fn(a)
+            finally:
+                micropython.heap_lock()
+
+        return call
+
+    def _unlocked3(self, fn):
         def call(a, b, c):
+            if not self.locked:
+                return fn(a, b, c)
             micropython.heap_unlock()
             try:
                 return fn(a, b, c)
@@ -331,11 +348,13 @@ class Locked:
         if not self.on:
             device.step()
             return
+        self.locked = True
         micropython.heap_lock()
         try:
             device.sample_step()
         finally:
             micropython.heap_unlock()
+            self.locked = False
         device.service_step()
 
 
@@ -394,7 +413,7 @@ def main():
                 return frame
             return b""
 
-        link = SerialLink(write, read)
+        link = SerialLink(locked.wrap1(write), read)
     locked.wrap_bus(mpu)
     wdt = FakeWDT(clock)
     recovery = BusRecovery(mpu.scl_pin(), mpu.sda_pin(), lambda: mpu)
