@@ -62,3 +62,31 @@ def test_display_detection(monkeypatch):
 def test_missing_capture_is_a_one_line_error(tmp_path, capsys):
     assert main(["live", "--replay", str(tmp_path / "none.sacrum"), "--headless"]) == 1
     assert len(capsys.readouterr().err.strip().splitlines()) == 1
+
+
+def test_a_session_without_steps_says_so_in_its_figures(tmp_path, capsys, monkeypatch):
+    """Standing still for 5 s: no steps, so the stride and drop panels say so inside."""
+    import numpy as np
+
+    from sacrum.generator import make_capture
+    from sacrum.live import headless
+
+    n = 500
+    q = np.tile([1.0, 0.0, 0.0, 0.0], (n, 1))
+    acc = np.tile([0.0, 0.0, 9.80665], (n, 1))
+    cap = tmp_path / "still.sacrum"
+    make_capture(cap, q, acc, np.zeros((n, 3)), 100)
+    figures = {}
+    save = headless._save
+
+    def keep(fig, path):  # the real save, keeping the figure to look at
+        figures[path.name] = fig
+        return save(fig, path)
+
+    monkeypatch.setattr(headless, "_save", keep)
+    assert main(["live", "--replay", str(cap), "--headless", "--out-dir",
+                 str(tmp_path / "figs")]) == 0
+    said = {name: [t for ax in fig.axes for t in ax.texts if t.get_gid() == "nothing"]
+            for name, fig in figures.items()}
+    assert len(said["strides.png"]) == 2 and len(said["drops.png"]) == 2
+    assert said["traces.png"] == []

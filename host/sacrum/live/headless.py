@@ -99,6 +99,12 @@ def _f(v: float | None, fmt: str) -> str:
     return "–" if v is None or not math.isfinite(v) else format(v, fmt)
 
 
+def _nothing(ax, text: str = "no usable steps") -> None:
+    """Say inside ``ax`` that there is nothing to draw (as the report's figures do)."""
+    ax.text(0.5, 0.5, text, transform=ax.transAxes, ha="center", va="center", fontsize=12,
+            color="0.35", gid="nothing")
+
+
 def _save(fig: Figure, path: Path) -> Path:
     FigureCanvasAgg(fig)
     fig.savefig(path, dpi=100)
@@ -156,6 +162,9 @@ def _strides(snap: LiveSnapshot, path: Path) -> Path:
             ax_o.plot(pct, np.degrees(np.mean([c.obliquity_rad for c in mine], 0)), color=col,
                       lw=3, label=f"{side} stance mean ({len(mine)} strides)")
             ax_t.plot(pct, np.degrees(np.mean([c.tilt_rad for c in mine], 0)), color=col, lw=3)
+    if not snap.curves:
+        for ax in (ax_o, ax_t):
+            _nothing(ax, "no strides")
     ax_o.set_ylabel("obliquity (°), + left up")
     ax_t.set_ylabel("tilt (°), + anterior")
     ax_t.set_xlabel("% of the gait cycle from the initial contact (dotted: excluded strides)")
@@ -197,6 +206,10 @@ def _drops(session: LiveSession, snap: LiveSnapshot, path: Path) -> Path:
     axb.set_xticks([0, 1], ["L stance", "R stance"])
     for k, v in enumerate(vals):
         axb.text(k, max(np.nan_to_num(v), 0) + 0.3, _f(v, ".1f") + "°", ha="center")
+    if not steps:
+        _nothing(ax, "no steps")
+    if not any(math.isfinite(v) for v in vals):
+        _nothing(axb)
     axb.set_title("session median")
     fig.suptitle("contralateral pelvic drop per step (band: bands.toml; dashed: cue threshold)")
     return _save(fig, path)
