@@ -6,10 +6,12 @@ import math
 
 from PySide6 import QtWidgets
 
+from sacrum import palette
 from sacrum.live.session import LinkStatus, LiveSnapshot
 
-_STATE_COLOUR = {"connected": "green", "connecting": "darkorange", "disconnected": "red",
-                 "error": "red", "ended": "gray", "stopped": "gray", "idle": "gray"}
+_STATE_COLOUR = {"connected": palette.NORMAL, "connecting": palette.CAUTION,
+                 "disconnected": palette.POOR, "error": palette.POOR, "ended": palette.EXCLUDED,
+                 "stopped": palette.EXCLUDED, "idle": palette.EXCLUDED}  # and said in words
 
 
 def _fmt(v: float | None, fmt: str, empty: str = "–") -> str:
@@ -86,7 +88,7 @@ class ConnectionPanel(QtWidgets.QGroupBox):
             sig += f" · {link.disconnects} drops, {link.reconnects} reconnections"
         lab["signal"].setText(sig)
         if link.recording:
-            lab["recording"].setText(f"<b style='color:red'>● REC</b> {link.recording} "
+            lab["recording"].setText(f"<b style='color:{palette.POOR}'>● REC</b> {link.recording} "
                                      f"({link.recording_bytes / 1e6:.1f} MB)")
         else:
             lab["recording"].setText(link.recording_error or "not recording")

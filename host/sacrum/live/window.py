@@ -337,7 +337,8 @@ class LiveWindow(QtWidgets.QMainWindow):
                     else f"{cal.zero}: stand still, or Calibrate")
         self.calibration_label.setText(text)
         self.calibration_label.setStyleSheet(
-            {"accepted": "color: green", "rejected": "color: red"}.get(cal.state, ""))
+            {"accepted": f"color: {palette.NORMAL}",
+             "rejected": f"color: {palette.POOR}"}.get(cal.state, ""))
         # follow a task set elsewhere (a replayed capture's records, a script)
         if self.task_box.currentData() != snap.task:
             i = self.task_box.findData(snap.task)
