@@ -109,3 +109,11 @@ def test_a_bug_is_one_line_and_exit_3(capsys, monkeypatch):
 def test_a_missing_optional_package_is_one_line(capsys, tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "pyarrow", None)
     assert run(capsys, "batch", EXAMPLES_DIR, "--out", tmp_path / "r.parquet")[0] == 1
+
+
+def test_report_of_the_bundled_straight_walk(capsys, tmp_path):
+    """It crashed in the drop figure (issue 12 item 4): too few steps for a score."""
+    code, _, _ = run(capsys, "report", STRAIGHT, "--out", tmp_path / "r.html",
+                     "--pdf", tmp_path / "r.pdf")
+    assert code == 0
+    assert (tmp_path / "r.pdf").read_bytes().startswith(b"%PDF")
