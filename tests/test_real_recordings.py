@@ -18,7 +18,8 @@ mobgap and BROAD recording (HTML and PDF) and on each IPOL person's first trial 
 PDF for the first person); the other IPOL trials get every other command through the CLI
 and their report built (every figure made) from their analysis, without the pixels.
 
-Skipped, with the reason, when ../shared/data is not there.
+The tests of the real recordings skip, with the reason, when ../shared/data is not
+there; the hypothesis-made tables need nothing.
 """
 
 from __future__ import annotations
@@ -41,7 +42,6 @@ from sacrum.imucsv import UnitsError, read_imu_csv
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 G_MPS2 = 9.80665
 
-pytestmark = pytest.mark.skipif(not DATA.is_dir(), reason=f"no reference data at {DATA}")
 
 
 # -- the recordings as IMU CSVs ----------------------------------------------------------
@@ -108,6 +108,8 @@ CAPTURED = [n for n in NAMES if n.startswith("mobgap")
 @pytest.fixture(scope="module")
 def csvs(tmp_path_factory) -> dict[str, Path]:
     """Every recording as an IMU CSV in a temporary folder (never in the repository)."""
+    if not DATA.is_dir():
+        pytest.skip(f"no reference data at {DATA}")
     d = tmp_path_factory.mktemp("recordings")
     out = {}
     for gen in (_mobgap(), _ipol(), _broad()):
@@ -151,17 +153,19 @@ def truncated(captures, tmp_path_factory) -> dict[str, Path]:
 
 
 # -- every command on every recording ----------------------------------------------------
-def csv_commands(capsys, src: Path, out: Path, *, report: str = "pdf") -> dict[str, int]:
+def csv_commands(capsys, src: Path, out: Path, *, report: str = "pdf",
+                 options: tuple = ()) -> dict[str, int]:
     """analyze, report, export-tables (every table) on one IMU CSV or capture; the exit
     code of each. ``report``: "pdf" (HTML and PDF), "html", or "figures": the report built
     in this process from the analysis (every figure made, none rendered to pixels: a
-    rendered report takes seconds, and the figures are where it crashed)."""
+    rendered report takes seconds, and the figures are where it crashed). ``options``:
+    analysis options for all three (e.g. ``("--mount", "recommended")``)."""
     from sacrum.report import build_report
     from sacrum.sessions import open_sessions
 
     out.mkdir(parents=True, exist_ok=True)
     codes = {}
-    codes["analyze"], _, _ = run(capsys, "analyze", src, "--json", out / "a.json")
+    codes["analyze"], _, _ = run(capsys, "analyze", src, "--json", out / "a.json", *options)
     if codes["analyze"] == 0:
         assert json.loads((out / "a.json").read_text())["format"] == "sacrum-analysis"
         built = build_report(open_sessions([str(out / "a.json")], "", None))
@@ -173,7 +177,8 @@ def csv_commands(capsys, src: Path, out: Path, *, report: str = "pdf") -> dict[s
         codes["report"] = 0
     else:
         extra = ["--pdf", out / "r.pdf"] if report == "pdf" else []
-        codes["report"], _, _ = run(capsys, "report", src, "--out", out / "r.html", *extra)
+        codes["report"], _, _ = run(capsys, "report", src, "--out", out / "r.html", *extra,
+                                    *options)
     if codes["report"] == 0 and report != "figures":
         assert (out / "r.html").read_text().startswith("<!DOCTYPE html>")
         if report == "pdf":
@@ -181,7 +186,7 @@ def csv_commands(capsys, src: Path, out: Path, *, report: str = "pdf") -> dict[s
     tables = [out / "s.csv", out / "st.csv", out / "m.csv", out / "o.sto"]
     codes["export-tables"], _, _ = run(capsys, "export-tables", src, "--samples", tables[0],
                                        "--strides", tables[1], "--mobgap", tables[2],
-                                       "--sto", tables[3])
+                                       "--sto", tables[3], *options)
     if codes["export-tables"] == 0:
         written(*tables)
     return codes
@@ -357,14 +362,16 @@ def odd_table(kind: str, seed: int, n: int = 1500, rate: float = 100.0):
     return t, acc, gyr
 
 
-@settings(max_examples=18, deadline=None, derandomize=True,
+@settings(max_examples=24, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(kind=st.sampled_from(KINDS), seed=st.integers(0, 2**16),
-       fmt=st.sampled_from([(",", "."), (";", "."), (";", ","), ("\t", ",")]))
-def test_odd_imu_tables(kind, seed, fmt, capsys, tmp_path_factory):
+       fmt=st.sampled_from([(",", "."), (";", "."), (";", ","), ("\t", ",")]),
+       mount=st.sampled_from([(), ("--mount", "recommended")]))
+def test_odd_imu_tables(kind, seed, fmt, mount, capsys, tmp_path_factory):
+    """With the mounting given, the analysis goes past the mounting finder on any table."""
     d = tmp_path_factory.mktemp("odd")
     src = write_imu_csv(d / "imu.csv", *odd_table(kind, seed), sep=fmt[0], decimal=fmt[1])
-    codes = csv_commands(capsys, src, d / "out", report="html")
+    codes = csv_commands(capsys, src, d / "out", report="html", options=mount)
     if kind in ("ms", "g", "deg/s", "saturated", "one-second"):
         assert set(codes.values()) == {1}  # refused, with the fix (the unit checks, 1 s)
     run(capsys, "orient", src, "--out", d / "q.csv")
