@@ -1,5 +1,11 @@
 """Accuracy of the firmware's orientation filter on BROAD, against VQF (6D).
 
+Two filters run under MicroPython: the board's fixed-point ``firmware/fusion.py``
+(integer only since issue 14; gyr fed as rad/s Q20, acc as m/s² Q16, q read
+back as Q14) and its float original ``firmware/sim/fusion_float.py``; the
+issue's target is the fixed-point total RMSE within 1.05x of the float one on
+every trial (column "fixed / float").
+
 Every BROAD trial in the data folder is loaded with scipy, written as a binary
 float32 file (gx gy gz ax ay az per sample) and fed to firmware/fusion.py
 running under the ``micropython`` binary (unix port) by a small runner script;
@@ -50,14 +56,22 @@ import sys
 import time
 from array import array
 
-from fusion import Fusion
-
 CHUNK = 1024
-src, dst, period = sys.argv[1], sys.argv[2], float(sys.argv[3])
+src, dst, period, kind = sys.argv[1], sys.argv[2], float(sys.argv[3]), sys.argv[4]
+if kind == "fixed":
+    import fusion as fm
+else:
+    import fusion_float as fm
 inp = array("f", [0.0] * (6 * CHUNK))
 out = array("f", [0.0] * (8 * CHUNK))
-f = Fusion(period)
+f = fm.Fusion(period)
 q, b = f.q, f.bias
+if kind == "fixed":  # the board's formats: inputs converted before the timed loop
+    GQ, AQ = float(1 << fm.GYR_Q), float(1 << fm.ACC_Q)
+    QS, BS = 1.0 / 16384, 1.0 / (1 << fm.BIAS_Q)
+    ints = array("i", [0] * (6 * CHUNK))
+else:
+    QS = BS = 1.0
 n_total = 0
 t_us = 0
 with open(src, "rb") as fi, open(dst, "wb") as fo:
@@ -66,20 +80,27 @@ with open(src, "rb") as fi, open(dst, "wb") as fo:
         if not nbytes:
             break
         n = nbytes // 24
-        t0 = time.ticks_us()
+        if kind == "fixed":
+            for k in range(6 * n):
+                ints[k] = int(round(inp[k] * (GQ if k % 6 < 3 else AQ)))
+            src_arr = ints
+        else:
+            src_arr = inp
         for i in range(n):
             j = 6 * i
-            f.update(inp[j], inp[j + 1], inp[j + 2], inp[j + 3], inp[j + 4], inp[j + 5])
+            t0 = time.ticks_us()
+            f.update(src_arr[j], src_arr[j + 1], src_arr[j + 2], src_arr[j + 3], src_arr[j + 4],
+                     src_arr[j + 5])
+            t_us += time.ticks_diff(time.ticks_us(), t0)
             o = 8 * i
-            out[o] = q[0]
-            out[o + 1] = q[1]
-            out[o + 2] = q[2]
-            out[o + 3] = q[3]
-            out[o + 4] = b[0]
-            out[o + 5] = b[1]
-            out[o + 6] = b[2]
+            out[o] = q[0] * QS
+            out[o + 1] = q[1] * QS
+            out[o + 2] = q[2] * QS
+            out[o + 3] = q[3] * QS
+            out[o + 4] = b[0] * BS
+            out[o + 5] = b[1] * BS
+            out[o + 6] = b[2] * BS
             out[o + 7] = 1.0 if f.at_rest else 0.0
-        t_us += time.ticks_diff(time.ticks_us(), t0)
         n_total += n
         fo.write(memoryview(out)[: 8 * n])
 print(n_total, t_us)
@@ -120,14 +141,16 @@ def errors_deg(q_est: np.ndarray, q_ref: np.ndarray, movement: np.ndarray) -> tu
     return rmse(incl_err), rmse(heading_err), rmse(total_err)
 
 
-def run_micropython(mpy: str, trial: dict, tmp: Path) -> tuple[np.ndarray, float]:
-    """Per-sample outputs (N x 8) of fusion.py under MicroPython, and µs per update."""
+def run_micropython(mpy: str, trial: dict, tmp: Path, kind: str = "float"
+                    ) -> tuple[np.ndarray, float]:
+    """Per-sample outputs (N x 8) of fusion_float.py (``kind`` "float") or the
+    fixed-point fusion.py ("fixed") under MicroPython, and µs per update."""
     src, dst, runner = tmp / "in.f32", tmp / "out.f32", tmp / "runner.py"
     runner.write_text(RUNNER, encoding="utf-8")
     np.hstack([trial["gyr_radps"], trial["acc_mps2"]]).astype("<f4").tofile(src)
-    env = dict(os.environ, MICROPYPATH=str(FIRMWARE))
+    env = dict(os.environ, MICROPYPATH=os.pathsep.join([str(FIRMWARE), str(FIRMWARE / "sim")]))
     proc = subprocess.run(
-        [mpy, str(runner), str(src), str(dst), repr(1.0 / trial["rate_hz"])],
+        [mpy, str(runner), str(src), str(dst), repr(1.0 / trial["rate_hz"]), kind],
         env=env, capture_output=True, text=True, timeout=600,
     )
     if proc.returncode != 0:
@@ -139,8 +162,8 @@ def run_micropython(mpy: str, trial: dict, tmp: Path) -> tuple[np.ndarray, float
 
 
 def load_fusion(name: str):
-    """A fresh copy of firmware/fusion.py as module ``name``."""
-    spec = importlib.util.spec_from_file_location(name, FIRMWARE / "fusion.py")
+    """A fresh copy of the float filter (firmware/sim/fusion_float.py) as ``name``."""
+    spec = importlib.util.spec_from_file_location(name, FIRMWARE / "sim" / "fusion_float.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -210,9 +233,11 @@ def main() -> None:
     mpy = micropython_binary()
 
     print("| trial | ours incl | ours head | ours total | VQF incl | VQF head | VQF total "
-          "| ours/VQF | ours total, all float32 | at rest | µs/update |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+          "| ours/VQF | ours total, all float32 | at rest | µs/update "
+          "| fixed incl / head / total | fixed / float | fixed µs/update |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     ours_tot, vqf_tot, f32_tot, us, dq = [], [], [], [], []
+    fixed_ratio, fixed_us = [], []
     with tempfile.TemporaryDirectory() as tmp:
         for path in paths:
             trial = load_trial(path)
@@ -222,13 +247,19 @@ def main() -> None:
             ours = errors_deg(q_mpy, trial["q_ref"], trial["movement"])
             ref = errors_deg(run_vqf(trial), trial["q_ref"], trial["movement"])
             f32 = errors_deg(run_cpython(trial, float32=True), trial["q_ref"], trial["movement"])
+            fout, fixed_us_per = run_micropython(mpy, trial, Path(tmp), "fixed")
+            fx = errors_deg(fout[:, :4].astype(float), trial["q_ref"], trial["movement"])
             ours_tot.append(ours[2])
             vqf_tot.append(ref[2])
             f32_tot.append(f32[2])
             us.append(us_per_update)
+            fixed_ratio.append(fx[2] / ours[2])
+            fixed_us.append(fixed_us_per)
             print(f"| {trial['name']} | {ours[0]:.2f} | {ours[1]:.2f} | {ours[2]:.2f} "
                   f"| {ref[0]:.2f} | {ref[1]:.2f} | {ref[2]:.2f} | {ours[2] / ref[2]:.2f} "
-                  f"| {f32[2]:.2f} | {out[:, 7].mean():.0%} | {us_per_update:.1f} |", flush=True)
+                  f"| {f32[2]:.2f} | {out[:, 7].mean():.0%} | {us_per_update:.1f} "
+                  f"| {fx[0]:.3f} / {fx[1]:.3f} / {fx[2]:.3f} | {fx[2] / ours[2]:.3f} "
+                  f"| {fixed_us_per:.1f} |", flush=True)
     ours_tot, vqf_tot = np.array(ours_tot), np.array(vqf_tot)
     print()
     print(f"mean total RMSE: ours {ours_tot.mean():.3f}°, VQF {vqf_tot.mean():.3f}°, "
@@ -237,6 +268,10 @@ def main() -> None:
           f"ratio of the means: {ours_tot.mean() / vqf_tot.mean():.3f} (target <= 1.2)")
     print(f"MicroPython (unix port, this machine): {np.mean(us):.1f} µs per update; "
           f"largest |q| difference MicroPython vs CPython: {max(dq):.1e}")
+    worst = max(fixed_ratio)
+    print(f"fixed-point firmware/fusion.py: total RMSE / float's, worst trial {worst:.3f} "
+          f"(target <= 1.05: {'met' if worst <= 1.05 else 'NOT met'}); "
+          f"{np.mean(fixed_us):.1f} µs per update under the unix port")
     if args.sensitivity:
         sensitivity(paths, vqf_tot.mean())
 

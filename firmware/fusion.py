@@ -47,11 +47,30 @@ from array import array
 try:
     import micropython
     from micropython import const
-except ImportError:  # CPython
-    micropython = None
+except ImportError:  # CPython: the same code as plain Python
+
+    class micropython:  # noqa: N801 -- stands in for the module's decorators
+        @staticmethod
+        def viper(fn):
+            return fn
 
     def const(x):
         return x
+
+    class ptr32:  # noqa: N801 -- viper's 32-bit memory view, emulated
+        """Loads zero-extended, stores the low 32 bits, as viper on a 64-bit host
+        does (so the code's sign extensions behave the same everywhere)."""
+
+        __slots__ = ("a",)
+
+        def __init__(self, a):
+            self.a = a
+
+        def __getitem__(self, i):
+            return self.a[i] & 0xFFFFFFFF
+
+        def __setitem__(self, i, v):
+            self.a[i] = ((v & 0xFFFFFFFF) ^ 0x80000000) - 0x80000000
 
 
 # --- parameters (those of fusion_float.py) ------------------------------------
@@ -99,39 +118,52 @@ def scale_of(x):
     return k, m, s
 
 
-def mul(a, m, s):
+@micropython.viper
+def mul(a: int, m: int, s: int) -> int:
     """round(a * m / 2^s) without a product above 2^29: |a| < 2^30, |m| <= 2^14."""
     hi = (a >> 15) * m
     lo = (a & 0x7FFF) * m
     if s >= 15:
-        return (hi + ((lo + 16384) >> 15) + (1 << (s - 16) if s > 15 else 0)) >> (s - 15)
-    return (hi << (15 - s)) + ((lo + (1 << s >> 1)) >> s)
+        r = 0
+        if s > 15:
+            r = 1 << (s - 16)
+        return (hi + ((lo + 16384) >> 15) + r) >> (s - 15)
+    return (hi << (15 - s)) + ((lo + ((1 << s) >> 1)) >> s)
 
 
-def _div(a, d, bits):
+@micropython.viper
+def _div(a: int, d: int, bits: int) -> int:
     """a * 2^bits / d (truncated) for d > 0, 8 bits at a time so nothing passes
     2^30; |a| >= d gives ±(2^bits - 1) (the callers clamp there anyway)."""
-    neg = a < 0
-    if neg:
+    neg = 0
+    if a < 0:
+        neg = 1
         a = -a
     while d >= 1 << 21:
         d >>= 1
         a >>= 1
     if a >= d:
-        return -((1 << bits) - 1) if neg else (1 << bits) - 1
+        if neg:
+            return 1 - (1 << bits)
+        return (1 << bits) - 1
     r = a % d
     res = a // d
     while bits > 0:
-        b = 8 if bits >= 8 else bits
+        b = 8
+        if bits < 8:
+            b = bits
         r <<= b
         res = (res << b) + r // d
         r %= d
         bits -= b
-    return -res if neg else res
+    if neg:
+        return -res
+    return res
 
 
-def isqrt(x):
-    """floor(sqrt(x)) for 0 <= x < 2^30 (Newton's method on small ints)."""
+@micropython.viper
+def isqrt(x: int) -> int:
+    """floor(sqrt(x)) for 0 <= x < 2^30 (Newton's method)."""
     if x <= 0:
         return 0
     r = x
@@ -142,83 +174,344 @@ def isqrt(x):
     return r
 
 
+@micropython.viper
 def _q14(q, out):
     """out = q (Q29) rounded to Q14."""
-    out[0] = (q[0] + 16384) >> 15
-    out[1] = (q[1] + 16384) >> 15
-    out[2] = (q[2] + 16384) >> 15
-    out[3] = (q[3] + 16384) >> 15
+    a = ptr32(q)
+    b = ptr32(out)
+    b[0] = (((a[0] - ((((a[0] >> 31) & 1) << 31) << 1))) + 16384) >> 15
+    b[1] = (((a[1] - ((((a[1] >> 31) & 1) << 31) << 1))) + 16384) >> 15
+    b[2] = (((a[2] - ((((a[2] >> 31) & 1) << 31) << 1))) + 16384) >> 15
+    b[3] = (((a[3] - ((((a[3] >> 31) & 1) << 31) << 1))) + 16384) >> 15
 
 
-def _normalize(q, t):
-    """q (Q29) back to unit length; t is a Q14 scratch copy."""
-    _q14(q, t)
-    n2 = t[0] * t[0] + t[1] * t[1] + t[2] * t[2] + t[3] * t[3]  # Q28, < 2^30 while |q| < 2
-    e = _ONE28 - n2
-    if -4194304 < e < 4194304:  # within 1.6 %: q *= (3 - |q|²)/2 = 1 + e/2^29
-        m = e >> 8  # e / 2^29 = m / 2^21, |m| < 2^14
-        q[0] += mul(q[0], m, 21)
-        q[1] += mul(q[1], m, 21)
-        q[2] += mul(q[2], m, 21)
-        q[3] += mul(q[3], m, 21)
+@micropython.viper
+def _normalize(qa, ta):
+    """q (Q29) back to unit length; t is a Q14 scratch copy.
+
+    Within 1.6 % of unit length: q *= (3 - |q|²)/2 = 1 + e/2^29 with
+    e = 2^28 - |q|² (Q28 from the Q14 copy), as a mantissa e >> 8 over 2^21.
+    Beyond: exactly, with the integer square root."""
+    q = ptr32(qa)
+    t = ptr32(ta)
+    for i in range(4):
+        t[i] = (((q[i] - ((((q[i] >> 31) & 1) << 31) << 1))) + 16384) >> 15
+    # sign-extend the loads: a 64-bit host zero-extends ptr32 loads; on the
+    # ESP32's 32-bit words the expression is the identity (small constants only)
+    t0 = (t[0] - ((((t[0] >> 31) & 1) << 31) << 1))
+    t1 = (t[1] - ((((t[1] >> 31) & 1) << 31) << 1))
+    t2 = (t[2] - ((((t[2] >> 31) & 1) << 31) << 1))
+    t3 = (t[3] - ((((t[3] >> 31) & 1) << 31) << 1))
+    n2 = t0 * t0 + t1 * t1 + t2 * t2 + t3 * t3  # Q28, < 2^30 while |q| < 2
+    e = 268435456 - n2
+    if e > -4194304 and e < 4194304:
+        m = e >> 8
+        for i in range(4):
+            a = (q[i] - ((((q[i] >> 31) & 1) << 31) << 1))
+            q[i] = a + ((((a >> 15) * m) + ((((a & 0x7FFF) * m) + 16384) >> 15) + 32) >> 6)
         return
-    n = isqrt(n2)  # Q14
+    n = int(isqrt(n2))  # Q14
     if n == 0:
-        q[0], q[1] = _ONE29, 0
-        q[2], q[3] = 0, 0
+        q[0] = 536870912
+        q[1] = 0
+        q[2] = 0
+        q[3] = 0
         return
     for i in range(4):
-        v = q[i]
+        v = (q[i] - ((((q[i] >> 31) & 1) << 31) << 1))
         q[i] = ((v // n) << 14) + (((v % n) << 14) // n)
 
 
-def _inc(q, t, x, y, z, left, fresh=True):
-    """q += (0, x, y, z) ⊗ q (left) or q ⊗ (0, x, y, z); x y z and q in Q29.
+@micropython.viper
+def _inc(qa, ta, va, flags: int):
+    """q += (0, v) ⊗ q (flags bit 0: left) or q ⊗ (0, v); v (3 values) and q in Q29.
 
     (w, u) ⊗ (0, v) = (-u·v, w v + u × v); (0, v) ⊗ (w, u) the same with
     u × v negated, done by negating u (the scalar part's sign follows). The
     vector is split into 14-bit halves: with |v| < 2^29 (1 rad) and the Q14
     copy ``t`` of q unit, every sum of products is below 2^29 (Cauchy-Schwarz
-    on the high halves, |low half| < 2^14 on the low ones). ``fresh`` False:
-    ``t`` already holds the q to multiply (q itself was scaled since)."""
-    if fresh:
-        _q14(q, t)
-    w, a = t[0], t[1]
-    b, c = t[2], t[3]
-    if left:
-        a, b = -a, -b
+    on the high halves, |low half| < 2^14 on the low ones). flags bit 1: ``t``
+    already holds the q to multiply (q itself was scaled since)."""
+    q = ptr32(qa)
+    t = ptr32(ta)
+    v = ptr32(va)
+    if (flags & 2) == 0:
+        for i in range(4):
+            t[i] = (((q[i] - ((((q[i] >> 31) & 1) << 31) << 1))) + 16384) >> 15
+    w = (t[0] - ((((t[0] >> 31) & 1) << 31) << 1))
+    a = (t[1] - ((((t[1] >> 31) & 1) << 31) << 1))
+    b = (t[2] - ((((t[2] >> 31) & 1) << 31) << 1))
+    c = (t[3] - ((((t[3] >> 31) & 1) << 31) << 1))
+    if flags & 1:
+        a = -a
+        b = -b
         c = -c
-    xh, xl = x >> 14, x & 0x3FFF
-    yh, yl = y >> 14, y & 0x3FFF
-    zh, zl = z >> 14, z & 0x3FFF
+    x = (v[0] - ((((v[0] >> 31) & 1) << 31) << 1))
+    y = (v[1] - ((((v[1] >> 31) & 1) << 31) << 1))
+    z = (v[2] - ((((v[2] >> 31) & 1) << 31) << 1))
+    xh = x >> 14
+    xl = x & 0x3FFF
+    yh = y >> 14
+    yl = y & 0x3FFF
+    zh = z >> 14
+    zl = z & 0x3FFF
     d0 = a * xh + b * yh + c * zh + ((a * xl + b * yl + c * zl + 8192) >> 14)
     d1 = w * xh + b * zh - c * yh + ((w * xl + b * zl - c * yl + 8192) >> 14)
     d2 = w * yh + c * xh - a * zh + ((w * yl + c * xl - a * zl + 8192) >> 14)
     d3 = w * zh + a * yh - b * xh + ((w * zl + a * yl - b * xl + 8192) >> 14)
-    if left:
-        q[0] += d0
+    if flags & 1:
+        q[0] = (q[0] - ((((q[0] >> 31) & 1) << 31) << 1)) + d0
     else:
-        q[0] -= d0
-    q[1] += d1
-    q[2] += d2
-    q[3] += d3
+        q[0] = (q[0] - ((((q[0] >> 31) & 1) << 31) << 1)) - d0
+    q[1] = (q[1] - ((((q[1] >> 31) & 1) << 31) << 1)) + d1
+    q[2] = (q[2] - ((((q[2] >> 31) & 1) << 31) << 1)) + d2
+    q[3] = (q[3] - ((((q[3] >> 31) & 1) << 31) << 1)) + d3
 
 
-def _rotate(out, t, sign, x, y, z):
-    """out = t ⊗ v ⊗ t* (sign 1) or t* ⊗ v ⊗ t (sign -1) for v = (x, y, z).
-
-    t is a unit quaternion in Q14; |v| < 2^29 (the partial sums reach 2 |v|);
-    out has v's format."""
-    w = t[0]
-    qx, qy = sign * t[1], sign * t[2]
-    qz = sign * t[3]
+@micropython.viper
+def _rotate(outa, ta, va, sign: int):
+    """out = t ⊗ v ⊗ t* (sign 1) or t* ⊗ v ⊗ t (sign -1); v and out 3 values
+    (may be the same array), t a unit quaternion in Q14; |v| < 2^29 (the
+    partial sums reach 2 |v|); out has v's format."""
+    out = ptr32(outa)
+    t = ptr32(ta)
+    v = ptr32(va)
+    x = (v[0] - ((((v[0] >> 31) & 1) << 31) << 1))
+    y = (v[1] - ((((v[1] >> 31) & 1) << 31) << 1))
+    z = (v[2] - ((((v[2] >> 31) & 1) << 31) << 1))
+    w = (t[0] - ((((t[0] >> 31) & 1) << 31) << 1))
+    qx = sign * (t[1] - ((((t[1] >> 31) & 1) << 31) << 1))
+    qy = sign * (t[2] - ((((t[2] >> 31) & 1) << 31) << 1))
+    qz = sign * (t[3] - ((((t[3] >> 31) & 1) << 31) << 1))
     # v' = v + w s + u × s with u = (qx, qy, qz) and s = 2 u × v
-    sx = mul(z, qy, 13) - mul(y, qz, 13)
-    sy = mul(x, qz, 13) - mul(z, qx, 13)
-    sz = mul(y, qx, 13) - mul(x, qy, 13)
-    out[0] = x + mul(sx, w, 14) + mul(sz, qy, 14) - mul(sy, qz, 14)
-    out[1] = y + mul(sy, w, 14) + mul(sx, qz, 14) - mul(sz, qx, 14)
-    out[2] = z + mul(sz, w, 14) + mul(sy, qx, 14) - mul(sx, qy, 14)
+    sx = int(mul(z, qy, 13)) - int(mul(y, qz, 13))
+    sy = int(mul(x, qz, 13)) - int(mul(z, qx, 13))
+    sz = int(mul(y, qx, 13)) - int(mul(x, qy, 13))
+    out[0] = x + int(mul(sx, w, 14)) + int(mul(sz, qy, 14)) - int(mul(sy, qz, 14))
+    out[1] = y + int(mul(sy, w, 14)) + int(mul(sx, qz, 14)) - int(mul(sz, qx, 14))
+    out[2] = z + int(mul(sz, w, 14)) + int(mul(sy, qx, 14)) - int(mul(sx, qy, 14))
+
+
+@micropython.viper
+def _lowpass(fa, va, pa) -> int:
+    """f += k (v - f) (1/n during the start-up); returns |v - f|² after it, the
+    deviation scaled down by ``shift`` bits and clamped to 2^14 per axis.
+    p = (n, start_n, k mantissa, k shift, shift)."""
+    f = ptr32(fa)
+    v = ptr32(va)
+    p = ptr32(pa)
+    n = (p[0] - ((((p[0] >> 31) & 1) << 31) << 1))
+    km = (p[2] - ((((p[2] >> 31) & 1) << 31) << 1))
+    ks = (p[3] - ((((p[3] >> 31) & 1) << 31) << 1))
+    shift = (p[4] - ((((p[4] >> 31) & 1) << 31) << 1))
+    dev = 0
+    for i in range(3):
+        x = (v[i] - ((((v[i] >> 31) & 1) << 31) << 1))
+        if n < (p[1] - ((((p[1] >> 31) & 1) << 31) << 1)):
+            fi = (f[i] - ((((f[i] >> 31) & 1) << 31) << 1))
+            f[i] = fi + (x - fi) // n
+        else:
+            fi = (f[i] - ((((f[i] >> 31) & 1) << 31) << 1))
+            f[i] = fi + int(mul(x - fi, km, ks))
+        d = (x - (f[i] - ((((f[i] >> 31) & 1) << 31) << 1))) >> shift
+        if d > 16384:
+            d = 16384
+        if d < -16384:
+            d = -16384
+        dev += d * d
+    return dev
+
+
+@micropython.viper
+def _spring(fa, da, va, ka):
+    """The acc low-pass, a damped spring pulled by v: d += ks (v - f) - kd d;
+    f += dt d (f, v Q16; d Q24); k = (ks m, ks s, kd m, kd s, dt m, dt s)."""
+    f = ptr32(fa)
+    d = ptr32(da)
+    v = ptr32(va)
+    k = ptr32(ka)
+    sm = k[0]  # the constants are positive: no sign extension needed
+    ss = k[1]
+    dm = k[2]
+    ds = k[3]
+    tm = k[4]
+    ts = k[5]
+    for i in range(3):
+        di = (d[i] - ((((d[i] >> 31) & 1) << 31) << 1))
+        fi = (f[i] - ((((f[i] >> 31) & 1) << 31) << 1))
+        vi = (v[i] - ((((v[i] >> 31) & 1) << 31) << 1))
+        di = di + int(mul(vi - fi, sm, ss - 8)) - int(mul(di, dm, ds))
+        d[i] = di
+        f[i] = fi + int(mul(di, tm, ts + 8))
+
+
+@micropython.viper
+def _qmul14(outa, aa, ba):
+    """out = a ⊗ b, all Q14 (unit quaternions: every sum below 2^29)."""
+    out = ptr32(outa)
+    a = ptr32(aa)
+    b = ptr32(ba)
+    aw = (a[0] - ((((a[0] >> 31) & 1) << 31) << 1))
+    ax = (a[1] - ((((a[1] >> 31) & 1) << 31) << 1))
+    ay = (a[2] - ((((a[2] >> 31) & 1) << 31) << 1))
+    az = (a[3] - ((((a[3] >> 31) & 1) << 31) << 1))
+    bw = (b[0] - ((((b[0] >> 31) & 1) << 31) << 1))
+    bx = (b[1] - ((((b[1] >> 31) & 1) << 31) << 1))
+    by = (b[2] - ((((b[2] >> 31) & 1) << 31) << 1))
+    bz = (b[3] - ((((b[3] >> 31) & 1) << 31) << 1))
+    out[0] = (aw * bw - ax * bx - ay * by - az * bz + 8192) >> 14
+    out[1] = (aw * bx + ax * bw + ay * bz - az * by + 8192) >> 14
+    out[2] = (aw * by - ax * bz + ay * bw + az * bx + 8192) >> 14
+    out[3] = (aw * bz + ax * by - ay * bx + az * bw + 8192) >> 14
+
+
+@micropython.viper
+def _bias_rest(ba, fa, pa):
+    """Bias (Q32) towards the low-passed gyr (Q24) at rest: the running mean for
+    the first samples, then a low-pass. p = (rest samples, start n, k m, k s)."""
+    b = ptr32(ba)
+    f = ptr32(fa)
+    p = ptr32(pa)
+    bn = p[0]  # positive counts and constants
+    start = p[1]
+    km = p[2]
+    ks = p[3]
+    for i in range(3):
+        fi = f[i] - ((((f[i] >> 31) & 1) << 31) << 1)
+        bi = b[i] - ((((b[i] >> 31) & 1) << 31) << 1)
+        d = (fi << 8) - bi
+        if bn < start:
+            b[i] = bi + d // bn
+        else:
+            b[i] = bi + int(mul(d, km, ks))
+
+
+@micropython.viper
+def _bias_motion(ba, va):
+    """Bias (Q32) -= correction (Q32, sensor frame) / TAU_BIAS_MOTION_S, clamped."""
+    b = ptr32(ba)
+    v = ptr32(va)
+    lim = 374806014  # BIAS_MAX_RADPS in Q32
+    for i in range(3):
+        bi = b[i] - ((((b[i] >> 31) & 1) << 31) << 1)
+        vi = v[i] - ((((v[i] >> 31) & 1) << 31) << 1)
+        x = bi - vi // 100
+        if x > lim:
+            x = lim
+        if x < -lim:
+            x = -lim
+        b[i] = x
+
+
+@micropython.viper
+def _strapdown(qa, ta, wa, pa):
+    """Step 3: q_gyr ⊗ (1, δ (1 + |δ|²/3)), normalized, δ = w dt/2 (Q29) from the
+    bias-corrected gyr w (Q20, overwritten with δ); p = (dt/2 mantissa, shift)."""
+    w = ptr32(wa)
+    p = ptr32(pa)
+    hm = (p[0] - ((((p[0] >> 31) & 1) << 31) << 1))
+    s = (p[1] - ((((p[1] >> 31) & 1) << 31) << 1)) - 9
+    lim = 268435456  # 2^28 per axis: |δ| < 2^29 for _inc (never binding below 50 rad/s)
+    dx = int(mul(((w[0] - ((((w[0] >> 31) & 1) << 31) << 1))), hm, s))
+    dy = int(mul(((w[1] - ((((w[1] >> 31) & 1) << 31) << 1))), hm, s))
+    dz = int(mul(((w[2] - ((((w[2] >> 31) & 1) << 31) << 1))), hm, s))
+    if dx > lim:
+        dx = lim
+    if dx < -lim:
+        dx = -lim
+    if dy > lim:
+        dy = lim
+    if dy < -lim:
+        dy = -lim
+    if dz > lim:
+        dz = lim
+    if dz < -lim:
+        dz = -lim
+    if dx == 0 and dy == 0 and dz == 0:
+        return
+    ex = dx >> 15
+    ey = dy >> 15
+    ez = dz >> 15
+    d2 = ex * ex + ey * ey + ez * ez  # |δ|² in Q28
+    # |δ|²/3 as a mantissa below 2^14, in the finest Q that allows
+    sh = 14
+    if d2 < 786432:
+        sh = 4
+    elif d2 < 25165824:
+        sh = 9
+    m = (d2 >> sh) // 3
+    w[0] = dx + int(mul(dx, m, 28 - sh))
+    w[1] = dy + int(mul(dy, m, 28 - sh))
+    w[2] = dz + int(mul(dz, m, 28 - sh))
+    _inc(qa, ta, wa, 0)
+    _normalize(qa, ta)
+
+
+@micropython.viper
+def _incline(qa, ta, va, ca):
+    """Step 5: turn q_acc so that v (the filtered acc in the earth frame, Q16;
+    overwritten) points to +z; the correction's (cx, cy) (Q29) go to c.
+
+    Small tilt (the usual case): (1, v_y/(|v|+v_z), -v_x/(|v|+v_z), 0)
+    normalized, |v| + v_z = 2 v_z + |v_h|²/(2 v_z) (to 1e-10). Large tilt:
+    (cw, sin(α/2) axis) exactly, with integer square roots."""
+    v = ptr32(va)
+    c = ptr32(ca)
+    vx = (v[0] - ((((v[0] >> 31) & 1) << 31) << 1))
+    vy = (v[1] - ((((v[1] >> 31) & 1) << 31) << 1))
+    vz = (v[2] - ((((v[2] >> 31) & 1) << 31) << 1))
+    # (not "a = v; if v < 0: a = -v": viper then negates v as well)
+    avx = 0 - vx if vx < 0 else vx
+    avy = 0 - vy if vy < 0 else vy
+    avz = 0 - vz if vz < 0 else vz
+    if vz > 0 and avx + avy < (vz >> 6) and vz < 4194304:
+        hx = vx >> 8  # Q8: |v_h|² in Q16 below 2^17 here
+        hy = vy >> 8
+        den = (vz << 1) + int(_div(hx * hx + hy * hy, vz, 15))
+        cx = int(_div(vy, den, 29))
+        cy = int(_div(-vx, den, 29))
+        c[0] = cx
+        c[1] = cy
+        v[0] = cx
+        v[1] = cy
+        v[2] = 0
+        _inc(qa, ta, va, 1)
+    else:
+        m = avx | avy | avz
+        sh = 0
+        while (m >> sh) >= 16384:  # squares below 2^28 each
+            sh += 1
+        hx = vx >> sh
+        hy = vy >> sh
+        zs = vz >> sh
+        h2 = hx * hx + hy * hy
+        norm = int(isqrt(h2 + zs * zs))
+        h = int(isqrt(h2))
+        cw = 16384  # Q14
+        if norm > 0:
+            cw = int(isqrt(int(_div(norm + zs, norm << 1, 28))))
+        sin_half = 0
+        if cw < 16384:
+            sin_half = int(isqrt(268435456 - cw * cw))
+        if h > 0:
+            cx = int(mul(int(_div(hy, h, 29)), sin_half, 14))
+            cy = int(mul(int(_div(-hx, h, 29)), sin_half, 14))
+        else:  # exactly upside down: any horizontal axis will do
+            cx = sin_half << 15
+            cy = 0
+        c[0] = cx
+        c[1] = cy
+        q = ptr32(qa)
+        t = ptr32(ta)
+        for i in range(4):
+            t[i] = (((q[i] - ((((q[i] >> 31) & 1) << 31) << 1))) + 16384) >> 15
+        for i in range(4):
+            q[i] = int(mul(((q[i] - ((((q[i] >> 31) & 1) << 31) << 1))), cw, 14))
+        v[0] = cx
+        v[1] = cy
+        v[2] = 0
+        _inc(qa, ta, va, 3)
+    _normalize(qa, ta)
 
 
 class Fusion:
@@ -242,9 +535,15 @@ class Fusion:
         self._acc_lp_rate = array("i", (0, 0, 0))  # and its rate of change, Q24 m/s³
         self._rest_gyr_lp = array("i", (0, 0, 0))  # Q24
         self._rest_acc_lp = array("i", (0, 0, 0))  # Q16
-        self._v = array("i", (0, 0, 0))  # scratch vector
-        self._t = array("i", (16384, 0, 0, 0))  # scratch Q14 quaternion
+        self._v = array("i", (0, 0, 0))  # scratch vectors
+        self._w = array("i", (0, 0, 0))
+        self._c = array("i", (0, 0))  # the inclination correction (cx, cy), Q29
+        self._t = array("i", (16384, 0, 0, 0))  # scratch Q14 quaternions
         self._t2 = array("i", (16384, 0, 0, 0))
+        self._p_rest = array("i", (0, 0, 0, 0, 0))  # n, start n, k m, k s, shift
+        self._p_bias = array("i", (0, 0, 0, 0))  # rest samples, start n, k m, k s
+        self._k_acc = array("i", (0, 0, 0, 0, 0, 0))  # spring, damper, dt: m, s each
+        self._p_h = array("i", (0, 0))  # dt/2: m, s
         self._bias_n = 0
         self.set_period(period_s)
         self.reset()
@@ -268,6 +567,17 @@ class Fusion:
         self._acc_hi = math.floor(TAU_ACC_S / period_s + 1e-9)  # bias in motion: n dt > TAU
         self._rest_n_min = math.ceil(REST_MIN_S / period_s - 1e-6)
         self._rest_n = 0
+        p = self._p_rest
+        p[1] = self._rest_start_n
+        p[2], p[3] = self._k_rest
+        p = self._p_bias
+        p[1] = self._bias_start_n
+        p[2], p[3] = self._k_bias_rest
+        k = self._k_acc
+        k[0], k[1] = self._k_spring
+        k[2], k[3] = self._k_damper
+        k[4], k[5] = self._k_dt
+        self._p_h[0], self._p_h[1] = self._h
 
     def reset(self):
         """Back to the initial state, keeping the bias estimate."""
@@ -289,27 +599,37 @@ class Fusion:
         b[2] = max(-_BIAS_MAX, min(_BIAS_MAX, bz))
 
     def update(self, gx, gy, gz, ax, ay, az):
-        """One sample: gyr rad/s Q20, acc m/s² Q16, sensor frame."""
+        """One sample: gyr rad/s Q20, acc m/s² Q16, sensor frame. The arithmetic is
+        in the viper helpers above (native code on the board); this only wires
+        them, allocating nothing."""
         n = self._n + 1
         if n < _COUNT_MAX:
             self._n = n
         b = self.bias
         v = self._v
+        w = self._w
 
         # 1. rest detection on low-passed gyr (Q24, clamped) and acc (Q16)
-        f = self._rest_gyr_lp
         c = _REST_GYR_CLAMP
         x = gx << 4
-        x = c if x > c else -c if x < -c else x
-        y = gy << 4
-        y = c if y > c else -c if y < -c else y
-        z = gz << 4
-        z = c if z > c else -c if z < -c else z
-        dev = _lowpass(f, n, self._rest_start_n, self._k_rest, x, y, z, 10)
+        w[0] = c if x > c else -c if x < -c else x
+        x = gy << 4
+        w[1] = c if x > c else -c if x < -c else x
+        x = gz << 4
+        w[2] = c if x > c else -c if x < -c else x
+        p = self._p_rest
+        p[0] = n
+        p[4] = 10
+        f = self._rest_gyr_lp
+        dev = _lowpass(f, w, p)
         lim = _BIAS_MAX_24
         still = (dev < _REST_GYR_TH2 and -lim < f[0] < lim and -lim < f[1] < lim
                  and -lim < f[2] < lim)
-        dev = _lowpass(self._rest_acc_lp, n, self._rest_start_n, self._k_rest, ax, ay, az, 2)
+        w[0] = ax
+        w[1] = ay
+        w[2] = az
+        p[4] = 2
+        dev = _lowpass(self._rest_acc_lp, w, p)
         if still and dev < _REST_ACC_TH2:
             if self._rest_n < self._rest_n_min:
                 self._rest_n += 1
@@ -322,134 +642,56 @@ class Fusion:
         if self.at_rest:
             if self._bias_n < _COUNT_MAX:
                 self._bias_n += 1
-            bn = self._bias_n
-            km, ks = self._k_bias_rest
-            for i in range(3):
-                d = (f[i] << 8) - b[i]
-                b[i] += d // bn if bn < self._bias_start_n else mul(d, km, ks)
+            p = self._p_bias
+            p[0] = self._bias_n
+            _bias_rest(b, f, p)
 
         # 3. strapdown: q_gyr ⊗ (1, δ (1 + |δ|²/3)), δ = (gyr - bias) dt/2, Q29
-        hm, hs = self._h
-        dx = mul(gx - (b[0] >> 12), hm, hs - 9)
-        dy = mul(gy - (b[1] >> 12), hm, hs - 9)
-        dz = mul(gz - (b[2] >> 12), hm, hs - 9)
         qg = self._q_gyr
         t = self._t
-        c = _DELTA_MAX  # |δ| < 2^29 for _inc (50 rad/s per axis at 50 Hz: never binding)
-        dx = c if dx > c else -c if dx < -c else dx
-        dy = c if dy > c else -c if dy < -c else dy
-        dz = c if dz > c else -c if dz < -c else dz
-        if dx or dy or dz:
-            ex, ey = dx >> 15, dy >> 15
-            ez = dz >> 15
-            d2 = ex * ex + ey * ey + ez * ez  # |δ|² in Q28 (|δ| < 1 rad)
-            # |δ|²/3 as a mantissa below 2^14, in the finest Q that allows
-            sh = 4 if d2 < 3 << 18 else 9 if d2 < 3 << 23 else 14
-            m = (d2 >> sh) // 3
-            dx += mul(dx, m, 28 - sh)
-            dy += mul(dy, m, 28 - sh)
-            dz += mul(dz, m, 28 - sh)
-            _inc(qg, t, dx, dy, dz, False)
-            _normalize(qg, t)
+        w[0] = gx - (b[0] >> 12)
+        w[1] = gy - (b[1] >> 12)
+        w[2] = gz - (b[2] >> 12)
+        _strapdown(qg, t, w, self._p_h)
 
         # 4. acc into the almost inertial frame, second-order low-pass there (Q16)
         qa = self._q_acc
-        f = self._acc_lp
-        cx = cy = 0
+        cc = self._c
+        cc[0] = 0
+        cc[1] = 0
         if ax or ay or az:  # an all-zero sample has no tilt
             _q14(qg, t)
-            _rotate(v, t, 1, ax, ay, az)
+            v[0] = ax
+            v[1] = ay
+            v[2] = az
+            _rotate(v, t, v, 1)
+            f = self._acc_lp
             if n < self._acc_lo:  # start-up: the running mean
                 f[0] += (v[0] - f[0]) // n
                 f[1] += (v[1] - f[1]) // n
                 f[2] += (v[2] - f[2]) // n
             else:  # a damped spring pulled by the measured acc
-                d = self._acc_lp_rate
-                sm, ss = self._k_spring
-                dm, ds = self._k_damper
-                tm, ts = self._k_dt
-                for i in range(3):
-                    d[i] += mul(v[i] - f[i], sm, ss - 8) - mul(d[i], dm, ds)
-                    f[i] += mul(d[i], tm, ts + 8)
-
+                _spring(f, self._acc_lp_rate, v, self._k_acc)
             # 5. inclination: turn the filtered acc, in the earth frame, to +z
             _q14(qa, t)
-            _rotate(v, t, 1, f[0], f[1], f[2])
-            vx, vy = v[0], v[1]
-            vz = v[2]
-            if vz > 0 and (abs(vx) + abs(vy)) < (vz >> 6) and vz < 1 << 22:
-                # small tilt (the usual case): (1, v_y/(|v|+v_z), -v_x/(|v|+v_z), 0)
-                # normalized, with |v| + v_z = 2 v_z + |v_h|²/(2 v_z) to 1e-10 (Q16)
-                hx, hy = vx >> 8, vy >> 8  # Q8: |v_h|² in Q16 below 2^17 here
-                den = (vz << 1) + _div(hx * hx + hy * hy, vz, 15)
-                cx = _div(vy, den, 29)
-                cy = _div(-vx, den, 29)
-                _inc(qa, t, cx, cy, 0, True)
-            else:  # a large tilt: (cw, sin(α/2) axis) exactly, with square roots
-                m = abs(vx) | abs(vy) | abs(vz)
-                sh = 0
-                while m >> sh >= 1 << 14:  # squares below 2^28 each
-                    sh += 1
-                hx, hy = vx >> sh, vy >> sh
-                zs = vz >> sh
-                h2 = hx * hx + hy * hy
-                norm = isqrt(h2 + zs * zs)
-                h = isqrt(h2)
-                cw = isqrt(_div(norm + zs, norm << 1, 28)) if norm > 0 else 16384  # Q14
-                sin_half = isqrt(_ONE28 - cw * cw) if cw < 16384 else 0  # Q14
-                if h > 0:
-                    cx = mul(_div(hy, h, 29), sin_half, 14)
-                    cy = mul(_div(-hx, h, 29), sin_half, 14)
-                else:  # exactly upside down: any horizontal axis will do
-                    cx, cy = sin_half << 15, 0
-                _q14(qa, t)
-                for i in range(4):
-                    qa[i] = mul(qa[i], cw, 14)
-                _inc(qa, t, cx, cy, 0, True, False)
-            _normalize(qa, t)
+            _rotate(v, t, f, 1)
+            _incline(qa, t, v, cc)
 
         # q_sensor_to_earth = q_acc ⊗ q_gyr, in Q14
-        _q14(qa, t)
         t2 = self._t2
+        _q14(qa, t)
         _q14(qg, t2)
-        aw, ax_ = t[0], t[1]
-        ay_, az_ = t[2], t[3]
-        bw, bx = t2[0], t2[1]
-        by, bz = t2[2], t2[3]
         q = self.q
-        q[0] = (aw * bw - ax_ * bx - ay_ * by - az_ * bz + 8192) >> 14
-        q[1] = (aw * bx + ax_ * bw + ay_ * bz - az_ * by + 8192) >> 14
-        q[2] = (aw * by - ax_ * bz + ay_ * bw + az_ * bx + 8192) >> 14
-        q[3] = (aw * bz + ax_ * by - ay_ * bx + az_ * bw + 8192) >> 14
+        _qmul14(q, t, t2)
 
         # 6. bias in motion (not during the start-up): the correction, in the
         #    sensor frame, integrated (Q32; the correction angle 2c, clamped)
         if not self.at_rest and n > self._acc_hi:
             c = _CORR_MAX >> 4
-            x = (c if cx > c else -c if cx < -c else cx) << 4
-            y = (c if cy > c else -c if cy < -c else cy) << 4
-            _rotate(v, q, -1, x, y, 0)
-            for i in range(3):
-                bi = b[i] - v[i] // 100
-                b[i] = _BIAS_MAX if bi > _BIAS_MAX else -_BIAS_MAX if bi < -_BIAS_MAX else bi
-
-
-def _lowpass(f, n, start_n, k, x, y, z, shift):
-    """f += k (v - f) (1/n during the start-up); returns |v - f|² after it, the
-    deviation scaled down by ``shift`` bits and clamped to 2^14 per axis."""
-    if n < start_n:
-        f[0] += (x - f[0]) // n
-        f[1] += (y - f[1]) // n
-        f[2] += (z - f[2]) // n
-    else:
-        km, ks = k
-        f[0] += mul(x - f[0], km, ks)
-        f[1] += mul(y - f[1], km, ks)
-        f[2] += mul(z - f[2], km, ks)
-    x = (x - f[0]) >> shift
-    y = (y - f[1]) >> shift
-    z = (z - f[2]) >> shift
-    x = 16384 if x > 16384 else -16384 if x < -16384 else x
-    y = 16384 if y > 16384 else -16384 if y < -16384 else y
-    z = 16384 if z > 16384 else -16384 if z < -16384 else z
-    return x * x + y * y + z * z
+            x = cc[0]
+            v[0] = (c if x > c else -c if x < -c else x) << 4
+            x = cc[1]
+            v[1] = (c if x > c else -c if x < -c else x) << 4
+            v[2] = 0
+            _rotate(v, q, v, -1)
+            _bias_motion(b, v)

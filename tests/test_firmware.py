@@ -29,4 +29,7 @@ def test_device_checks_pass_under_micropython(tmp_path):
 @pytest.mark.parametrize("march", [None, "xtensawin"])
 @pytest.mark.parametrize("path", sorted(FIRMWARE_DIR.rglob("*.py")), ids=lambda p: p.name)
 def test_every_firmware_file_compiles_with_mpy_cross(path, tmp_path, march):
+    """xtensawin: the ESP32's native emitter (fusion.py's viper code needs one)."""
+    if march is None and "@micropython.viper" in path.read_text(encoding="utf-8"):
+        pytest.skip("native code compiles only for a target architecture")
     assert_compiles(path, tmp_path, march)

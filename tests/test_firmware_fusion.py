@@ -86,9 +86,24 @@ SMALL_INT = 1 << 30  # MicroPython's small ints on the ESP32: -2^30 .. 2^30 - 1
 class _Checked(ast.NodeTransformer):
     """Every arithmetic result of fusion.py goes through ``_chk``, which fails when
     an int leaves the ESP32's small ints (the unix port's reach 2^62, so a run
-    there cannot show it) or a float appears in the per-sample code."""
+    there cannot show it) or a float appears in the per-sample code. The viper
+    functions are checked the same way (under CPython they are plain Python):
+    staying below 2^30 also keeps them inside the ESP32's 32-bit machine words."""
+
+    def visit_ClassDef(self, node):
+        return node if node.name == "ptr32" else self.generic_visit(node)  # the memory model
 
     def visit_BinOp(self, node):
+        # viper's sign extension of a ptr32 load, x - ((((x >> 31) & 1) << 31) << 1):
+        # machine words on the board, not small ints -- checked as the signed load
+        r = node.right
+        if (isinstance(node.op, ast.Sub) and isinstance(r, ast.BinOp)
+                and isinstance(r.op, ast.LShift) and isinstance(r.left, ast.BinOp)
+                and isinstance(r.left.op, ast.LShift) and isinstance(r.left.left, ast.BinOp)
+                and isinstance(r.left.left.op, ast.BitAnd)
+                and ast.unparse(r.left.left.left) == f"{ast.unparse(node.left)} >> 31"):
+            inner = self.visit(node.left)
+            return ast.copy_location(ast.Call(ast.Name("_sx", ast.Load()), [inner], []), node)
         self.generic_visit(node)
         return ast.copy_location(ast.Call(ast.Name("_chk", ast.Load()), [node], []), node)
 
@@ -122,6 +137,7 @@ def _checked_fusion():
         return v
 
     mod._chk = _chk
+    mod._sx = lambda x: ((x & 0xFFFFFFFF) ^ (1 << 31)) - (1 << 31)  # a 32-bit load, signed
     exec(compile(tree, "fusion.py", "exec"), mod.__dict__)
     return mod, state
 
