@@ -11,7 +11,8 @@ This turns them into captures as a sacrum device would have streamed them:
 * firmware in the loop (``sacrum.simulate``): the firmware's own main loop runs
   under MicroPython with the emulated MPU-6050 playing the recording, fusing
   on-device and streaming over the (fake) BLE radio at ATT MTU 247;
-* the reference walking bouts (INDIP MicroWB) become ``walk`` task annotations.
+* the reference walking bouts (INDIP MicroWB) become ``walk`` task annotations;
+* the capture starts at the recording's own time (its ``Timestamp``).
 
 Run: ``make examples`` (or ``.venv/bin/python examples/make_examples.py``).
 """
@@ -50,7 +51,9 @@ def convert(data_dir: Path, test: str, trial: str, out: Path, what: str) -> None
         ann.append((float(b["Start"]), {"type": "task_start", "task": "walk"}))
         ann.append((float(b["End"]), {"type": "task_stop", "task": "walk"}))
     res = simulate(
-        acc, gyr, rate, out, annotations=ann, start_time_ns=1_790_000_000_000_000_000,
+        acc, gyr, rate, out, annotations=ann,
+        # the recording's own start (Timestamp: Unix time, s), not a made-up date
+        start_time_ns=round(float(np.asarray(su["Timestamp"], float)[0]) * 1e9),
         header={
             "note": f"Mobilise-D HA/001 TimeMeasure1/{test}/{trial} ({what}), streamed by the "
                     "sacrum firmware in the loop. Sensor frame: the recommended mounting "
