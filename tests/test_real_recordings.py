@@ -292,6 +292,8 @@ def test_sessions_and_person_report_with_a_short_session(captures, truncated, ca
                      "--out", tmp_path / "p.html", "--pdf", tmp_path / "p.pdf")
     assert code == 0
     written(tmp_path / "p.html", tmp_path / "p.pdf")
+    code, text, _ = run(capsys, "sessions", "reanalyze", "--library", lib)
+    assert code == 0 and len(text.strip().splitlines()) >= added  # a line per session
 
 
 # -- figures with nothing to draw --------------------------------------------------------
