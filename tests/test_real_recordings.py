@@ -325,6 +325,14 @@ def test_figures_without_steps_say_so(csvs, capsys, tmp_path):
     for fig in (figures.drop_bars(empty), figures.curves(empty),
                 figures.drop_scatter([], empty)):
         assert all(state == (False, True) for state in _figure_state(fig))
+    # a step-down task whose repetitions were not found, and a hold that was not
+    reps = {"task": "step-down-left", "kind": "repetitions", "side": "L",
+            "components": task.get("components"),
+            "repetitions": {"repetitions": [], "peak_drop_deg": None}}
+    hold = {"task": "single-leg-stance-left", "kind": "stance", "side": "L",
+            "single_leg_stance": {"trials": [], "drop_mean_deg": None}}
+    for t in (reps, hold):
+        assert _figure_state(figures.repetition_bars(t)) == [(False, True)]
 
 
 # -- odd IMU tables (hypothesis) ---------------------------------------------------------
