@@ -13,11 +13,12 @@ import struct
 from array import array
 
 from commands import CommandHandler
-from fusion import BIAS_Q, Fusion, mul, scale_of
+from fusion import BIAS_Q, Fusion, scale_of
 from mpu6050 import MPU6050, IMUError
 from packetizer import Packetizer
 from sampleclock import MASK, SampleClock, diff
 
+import micropython
 import sacrum_protocol as sp
 from micropython import const
 
@@ -36,6 +37,64 @@ _ENODEV = const(19)  # errno: the IMU does not acknowledge (no power)
 
 def _i16(v):
     return 32767 if v > 32767 else -32768 if v < -32768 else v
+
+
+@micropython.viper
+def _scale(raw, j: int, k, s):
+    """s[0:6] = raw[j:j+6] (sensor LSB, int16) scaled to m/s² Q16 and rad/s Q20:
+    v * k + mul(v, m, sh) with k = (acc k, m, sh, gyr k, m, sh) (fusion.scale_of);
+    every product below 2^30."""
+    r = ptr16(raw)  # noqa: F821 -- viper's pointer casts
+    c = ptr32(k)  # noqa: F821 -- viper's pointer casts
+    o = ptr32(s)  # noqa: F821 -- viper's pointer casts
+    for i in range(6):
+        v = r[j + i]
+        v = v - ((v >> 15) << 16)  # int16 load, sign-extended
+        b = 0 if i < 3 else 3
+        kk = c[b]
+        m = c[b + 1]
+        sh = c[b + 2]
+        hi = (v >> 15) * m
+        lo = (v & 0x7FFF) * m
+        if sh >= 15:
+            rr = 0
+            if sh > 15:
+                rr = 1 << (sh - 16)
+            x = (hi + ((lo + 16384) >> 15) + rr) >> (sh - 15)
+        else:
+            x = (hi << (15 - sh)) + ((lo + ((1 << sh) >> 1)) >> sh)
+        o[i] = v * kk + x
+
+
+@micropython.viper
+def _wire(buf, q, s, b):
+    """The 20 wire bytes of a sample (SPEC 1.2: qw qx qy qz ax ay az gx gy gz, i16
+    little endian) at offset s[6] of ``buf``: q (Q14) as it is, acc Q16 -> 1/256
+    m/s², bias-corrected gyr Q20 -> 1/1024 rad/s, clamped to int16."""
+    out = ptr8(buf)  # noqa: F821 -- viper's pointer casts
+    qq = ptr32(q)  # noqa: F821 -- viper's pointer casts
+    ss = ptr32(s)  # noqa: F821 -- viper's pointer casts
+    bb = ptr32(b)  # noqa: F821 -- viper's pointer casts
+    off = ss[6]
+    for i in range(10):
+        if i < 4:
+            v = qq[i]
+            v = v - ((((v >> 31) & 1) << 31) << 1)
+        elif i < 7:
+            v = ss[i - 4]
+            v = ((v - ((((v >> 31) & 1) << 31) << 1)) + 128) >> 8
+        else:
+            v = ss[i - 4]
+            v = v - ((((v >> 31) & 1) << 31) << 1)
+            w = bb[i - 7]
+            w = w - ((((w >> 31) & 1) << 31) << 1)
+            v = (v - (w >> 12) + 512) >> 10
+        if v > 32767:
+            v = 32767
+        if v < -32768:
+            v = -32768
+        out[off + 2 * i] = v & 0xFF
+        out[off + 2 * i + 1] = (v >> 8) & 0xFF
 
 
 class Device:
@@ -96,8 +155,8 @@ class Device:
         b = config["gyro_bias_mradps"]
         self.fusion = Fusion(1.0 / config["rate_hz"])
         self.fusion.set_bias(*(int(v * (1 << BIAS_Q) / 1000) for v in b))
-        self._acc_k = (0, 0, 0)  # raw LSB -> m/s² Q16 and rad/s Q20 (fusion.scale_of)
-        self._gyr_k = (0, 0, 0)
+        self._k = array("i", [0] * 6)  # LSB -> m/s² Q16, rad/s Q20 (fusion.scale_of)
+        self._s = array("i", [0] * 7)  # one sample, scaled; s[6]: its offset in the packet
         self._apply_rate(config["rate_hz"])
 
     # -- helpers -----------------------------------------------------------------
@@ -128,8 +187,9 @@ class Device:
             try:
                 self.imu.configure(rate_hz)
                 self.imu.start()
-                self._acc_k = scale_of(self.imu.acc_mps2_per_lsb * 65536)
-                self._gyr_k = scale_of(self.imu.gyr_radps_per_lsb * 1048576)
+                k = self._k
+                k[0], k[1], k[2] = scale_of(self.imu.acc_mps2_per_lsb * 65536)
+                k[3], k[4], k[5] = scale_of(self.imu.gyr_radps_per_lsb * 1048576)
             except IMUError as e:
                 self.fault = sp.FAULT_IMU_BUS
                 self.log_error("IMU configure: %s" % e)
@@ -309,12 +369,13 @@ class Device:
         self._last_read_us = self.now_us
         self.sclock.on_read(self.now_us, n)
         first = self.sclock.count - n
-        ak, am, ash = self._acc_k
-        gk, gm, gsh = self._gyr_k
+        k = self._k
+        sv = self._s
         fusion = self.fusion
         q = fusion.q
         bias = fusion.bias
         raw = self.raw
+        pk = self.pk
         base_flags = self._pending_flags
         if imu.clipped:
             base_flags |= sp.FLAG_CLIPPING
@@ -324,22 +385,10 @@ class Device:
             base_flags |= sp.FLAG_RECOVERED
         self._pending_flags = 0
         for i in range(n):  # integers only: m/s² Q16, rad/s Q20 (fusion.py)
-            j = 6 * i
-            v = raw[j]
-            ax = v * ak + mul(v, am, ash)
-            v = raw[j + 1]
-            ay = v * ak + mul(v, am, ash)
-            v = raw[j + 2]
-            az = v * ak + mul(v, am, ash)
-            v = raw[j + 3]
-            gx = v * gk + mul(v, gm, gsh)
-            v = raw[j + 4]
-            gy = v * gk + mul(v, gm, gsh)
-            v = raw[j + 5]
-            gz = v * gk + mul(v, gm, gsh)
-            fusion.update(gx, gy, gz, ax, ay, az)
+            _scale(raw, 6 * i, k, sv)
+            fusion.update(sv[3], sv[4], sv[5], sv[0], sv[1], sv[2])
             if self._calib is not None:
-                self._calibrate_sample(gx >> 6, gy >> 6, gz >> 6)
+                self._calibrate_sample(sv[3] >> 6, sv[4] >> 6, sv[5] >> 6)
             if not self.streaming:
                 continue
             flags = base_flags
@@ -347,12 +396,9 @@ class Device:
                 flags |= sp.FLAG_AT_REST
             if self._calib is not None:
                 flags |= sp.FLAG_CALIBRATING
-            packet = self.pk.add(
-                first + i, self.period_us, flags, q[0], q[1], q[2], q[3],
-                _i16((ax + 128) >> 8), _i16((ay + 128) >> 8), _i16((az + 128) >> 8),
-                _i16((gx - (bias[0] >> 12) + 512) >> 10), _i16((gy - (bias[1] >> 12) + 512) >> 10),
-                _i16((gz - (bias[2] >> 12) + 512) >> 10),
-            )
+            sv[6] = pk.slot(first + i, self.period_us, flags)
+            _wire(pk.buf, q, sv, bias)
+            packet = pk.commit()
             if packet is not None:
                 if self.link.send_data(packet):
                     base_flags &= ~sp.FLAG_RECOVERED

@@ -283,13 +283,29 @@ def _rotate(outa, ta, va, sign: int):
     qx = sign * (t[1] - ((((t[1] >> 31) & 1) << 31) << 1))
     qy = sign * (t[2] - ((((t[2] >> 31) & 1) << 31) << 1))
     qz = sign * (t[3] - ((((t[3] >> 31) & 1) << 31) << 1))
-    # v' = v + w s + u × s with u = (qx, qy, qz) and s = 2 u × v
-    sx = int(mul(z, qy, 13)) - int(mul(y, qz, 13))
-    sy = int(mul(x, qz, 13)) - int(mul(z, qx, 13))
-    sz = int(mul(y, qx, 13)) - int(mul(x, qy, 13))
-    out[0] = x + int(mul(sx, w, 14)) + int(mul(sz, qy, 14)) - int(mul(sy, qz, 14))
-    out[1] = y + int(mul(sy, w, 14)) + int(mul(sx, qz, 14)) - int(mul(sz, qx, 14))
-    out[2] = z + int(mul(sz, w, 14)) + int(mul(sy, qx, 14)) - int(mul(sx, qy, 14))
+    # v' = v + w s + u × s with u = (qx, qy, qz) and s = 2 u × v; the products
+    # as mul() computes them (15-bit halves), inline: no call per product
+    xh = x >> 15
+    xl = x & 0x7FFF
+    yh = y >> 15
+    yl = y & 0x7FFF
+    zh = z >> 15
+    zl = z & 0x7FFF
+    sx = ((zh * qy - yh * qz) << 2) + ((zl * qy + 4096) >> 13) - ((yl * qz + 4096) >> 13)
+    sy = ((xh * qz - zh * qx) << 2) + ((xl * qz + 4096) >> 13) - ((zl * qx + 4096) >> 13)
+    sz = ((yh * qx - xh * qy) << 2) + ((yl * qx + 4096) >> 13) - ((xl * qy + 4096) >> 13)
+    ah = sx >> 15
+    al = sx & 0x7FFF
+    bh = sy >> 15
+    bl = sy & 0x7FFF
+    ch = sz >> 15
+    cl = sz & 0x7FFF
+    out[0] = x + ((ah * w + ch * qy - bh * qz) << 1) + ((al * w + 8192) >> 14) + (
+        (cl * qy + 8192) >> 14) - ((bl * qz + 8192) >> 14)
+    out[1] = y + ((bh * w + ah * qz - ch * qx) << 1) + ((bl * w + 8192) >> 14) + (
+        (al * qz + 8192) >> 14) - ((cl * qx + 8192) >> 14)
+    out[2] = z + ((ch * w + bh * qx - ah * qy) << 1) + ((cl * w + 8192) >> 14) + (
+        (bl * qx + 8192) >> 14) - ((al * qy + 8192) >> 14)
 
 
 @micropython.viper

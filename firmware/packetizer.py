@@ -82,6 +82,25 @@ class Packetizer:
         self.sample_seq = (self.sample_seq + n) & 0xFFFF
         return self.view if n == self.n else memoryview(self.buf)[:sp.data_packet_size(n)]
 
+    def slot(self, index, period_us, flags):
+        """The fast path of add(): reserve the next sample's 20 bytes and return
+        their offset in ``buf``; the caller writes them, then ``commit()``."""
+        i = self.count
+        if i == 0:
+            self.first = index
+            self.period_us = period_us
+            self.flags = 0
+        self.flags |= flags
+        return sp.DATA_HEADER_SIZE + sp.SAMPLE_SIZE * i
+
+    def commit(self):
+        """The reserved sample is written: the packet (as add()) when full, else None."""
+        self.count += 1
+        if self.count < self.n:
+            return None
+        self.count = 0
+        return self._finish(self.n)
+
     def skip(self, samples):
         """Samples the sensor lost (FIFO overflow): the partial packet is abandoned
         and the sample counter advances, so the host sees an exact gap."""
