@@ -104,7 +104,7 @@ def _table(path: str | os.PathLike, columns: tuple[str, ...] | list[str]) -> np.
         from sacrum.capture import CaptureError
 
         raise CaptureError(f"{path} is not a sacrum capture (it does not start with the "
-                           "capture magic) and a CSV would not be named .sacrum")
+                           "capture magic): a damaged file, or a CSV misnamed .sacrum")
     if not raw.strip():
         raise ValueError(f"{path} is empty; need a header line {','.join(COLUMNS)} and rows")
     try:
@@ -147,8 +147,8 @@ def read_imu_csv(path: str | os.PathLike, *, check: bool = True
         raise ValueError(f"{path}: fewer than two rows with a time")
     if np.any(np.diff(data[:, 0]) <= 0):
         k = int(np.flatnonzero(np.diff(data[:, 0]) <= 0)[0])
-        raise ValueError(f"{path}: column t must increase (row {k + 2} is at {data[k + 1, 0]:.6g}"
-                         f" after {data[k, 0]:.6g})")
+        raise ValueError(f"{path}: column t must increase (t = {data[k + 1, 0]:.6g} comes "
+                         f"after t = {data[k, 0]:.6g})")
     t, acc, gyr = data[:, 0], data[:, 1:4], data[:, 4:7]
     if check:
         check_time_axis(t)
