@@ -46,6 +46,7 @@ class Stream:
         self.bad = 0
         self.segments = 0
         self.last_seq: int | None = None
+        self.disconnected = False  # the sensor dropped the link
 
     def on_data(self, _sender, data: bytearray) -> None:
         if data[:1] == b"\x04":
@@ -75,18 +76,23 @@ class Stream:
         self.samples += n
 
 
-async def run(name: str | None = None, samples: int | None = None, every: int = 100,
-              out=sys.stdout, scan_timeout_s: float = 10.0) -> int:
+class SensorError(RuntimeError):
+    """No sacrum sensor answered, or it refused what the app asked."""
+
+
+async def stream_samples(name: str | None = None, samples: int | None = None,
+                         every: int = 100, out=None,
+                         scan_timeout_s: float = 10.0) -> Stream:
+    """Find a sensor, start it and take samples until ``samples`` or a disconnect."""
     def wanted(device, adv) -> bool:
         ours = SERVICE_UUID in [u.lower() for u in adv.service_uuids]
         return ours and (name is None or name in (device.name, adv.local_name))
 
     device = await BleakScanner.find_device_by_filter(wanted, timeout=scan_timeout_s)
     if device is None:
-        print("no sacrum sensor found", file=sys.stderr)
-        return 1
+        raise SensorError("no sacrum sensor found")
     gone = asyncio.Event()
-    stream = Stream(every, out)
+    stream = Stream(every, out or sys.stdout)
     responses: asyncio.Queue[bytes] = asyncio.Queue()
     token = 0
 
@@ -104,17 +110,26 @@ async def run(name: str | None = None, samples: int | None = None, every: int = 
         await client.start_notify(RESPONSE_UUID, lambda _s, d: responses.put_nowait(bytes(d)))
         await client.start_notify(DATA_UUID, stream.on_data)
         if await command(client, HELLO, bytes((0x10, 0x1F))) != 0:
-            print("the sensor speaks another protocol version", file=sys.stderr)
-            return 1
+            raise SensorError("the sensor speaks another protocol version")
         if await command(client, START_STREAM) != 0:
-            print("the sensor refused to stream", file=sys.stderr)
-            return 1
+            raise SensorError("the sensor refused to stream")
         while not gone.is_set() and (samples is None or stream.samples < samples):
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(gone.wait(), 0.05)
-    print(f"{stream.samples} samples in {stream.packets} packets; {stream.missing_packets} "
-          f"packets missing; {stream.bad} bad; {stream.segments} segments not decoded; "
-          f"{'disconnected' if gone.is_set() else 'done'}", file=out)
+    stream.disconnected = gone.is_set()
+    return stream
+
+
+async def run(name: str | None = None, samples: int | None = None, every: int = 100,
+              out=None, scan_timeout_s: float = 10.0) -> int:
+    try:
+        s = await stream_samples(name, samples, every, out, scan_timeout_s)
+    except SensorError as e:
+        print(e, file=sys.stderr)
+        return 1
+    print(f"{s.samples} samples in {s.packets} packets; {s.missing_packets} packets missing; "
+          f"{s.bad} bad; {s.segments} segments not decoded; "
+          f"{'disconnected' if s.disconnected else 'done'}", file=out or sys.stdout)
     return 0
 
 

@@ -47,15 +47,11 @@ def _load_app():
 bleak_app = _load_app()
 
 
-def run_app(device: ReplayDevice, **options) -> tuple[int, dict[str, int | str]]:
-    """The example app against ``device``; its summary line as numbers."""
-    out = io.StringIO()
+def run_app(device: ReplayDevice, **options):
+    """The example app against ``device``: its Stream (samples, packets, missing, bad)."""
     with device.patch_bleak():
-        code = asyncio.run(asyncio.wait_for(bleak_app.run(out=out, scan_timeout_s=2.0,
-                                                          **options), 30))
-    words = out.getvalue().splitlines()[-1].replace(";", "").split()
-    return code, {"samples": int(words[0]), "packets": int(words[3]),
-                  "missing": int(words[5]), "bad": int(words[8]), "end": words[-1]}
+        return asyncio.run(asyncio.wait_for(bleak_app.stream_samples(
+            out=io.StringIO(), scan_timeout_s=2.0, **options), 30))
 
 
 def data_payloads(path) -> list[bytes]:
@@ -76,36 +72,35 @@ def short_walk(tmp_path_factory):
 # --- the unmodified bleak app ---------------------------------------------------------
 def test_the_bleak_app_gets_every_recorded_sample(demo_table):
     device = ReplayDevice(DEMO)
-    code, app = run_app(device)
-    assert code == 0
-    assert app["samples"] == int(demo_table.received.sum())
-    assert app["packets"] == len(data_payloads(DEMO)) == device.stats.delivered
-    assert app["missing"] == 0 and app["bad"] == 0
-    assert app["end"] == "disconnected"  # the recording ended: the device let go
+    app = run_app(device)
+    assert app.samples == int(demo_table.received.sum())
+    assert app.packets == len(data_payloads(DEMO)) == device.stats.delivered
+    assert app.missing_packets == 0 and app.bad == 0
+    assert app.disconnected  # the recording ended: the device let go
     assert device.finished
 
 
 def test_dropped_packets_show_as_missing_in_the_app():
     device = ReplayDevice(DEMO, faults=Faults.dropping(7, start=200, every=3))
-    _, app = run_app(device)
-    assert app["missing"] == 7 == device.stats.dropped
-    assert app["packets"] == len(data_payloads(DEMO)) - 7
+    app = run_app(device)
+    assert app.missing_packets == 7 == device.stats.dropped
+    assert app.packets == len(data_payloads(DEMO)) - 7
 
 
 def test_a_corrupt_notification_is_seen_as_bad():
     device = ReplayDevice(DEMO, faults=Faults(corrupt={10, 500}))
-    _, app = run_app(device)
-    assert app["bad"] == 2 == device.stats.corrupted
-    assert app["missing"] == 2  # a packet the app could not read leaves a gap in seq
+    app = run_app(device)
+    assert app.bad == 2 == device.stats.corrupted
+    assert app.missing_packets == 2  # a packet the app could not read leaves a gap in seq
 
 
 def test_a_disconnect_at_t_ends_the_apps_session_there():
     recording = load_recording(DEMO)
     device = ReplayDevice(DEMO, faults=Faults(disconnect_at_s=(20.0,)))
-    _, app = run_app(device)
+    app = run_app(device)
     before = sum(1 for t in recording.data_t_s if t < 20.0)
-    assert app["end"] == "disconnected"
-    assert app["packets"] == before == device.stats.delivered
+    assert app.disconnected
+    assert app.packets == before == device.stats.delivered
     assert device.stats.disconnects == 1
 
 
@@ -238,6 +233,15 @@ def test_paced_replay_keeps_the_recorded_spacing(short_walk):
                                                             strict=True)]
     assert min(lateness) > -0.002
     assert arrivals[-1] - arrivals[0] >= recording.duration_s / speed - 0.002
+
+
+def test_the_example_apps_command_line_summary(capsys):
+    with ReplayDevice(DEMO).patch_bleak():
+        assert bleak_app.main(["--samples", "110", "--every", "1000"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    n = int(lines[-1].split()[0])  # the summary: samples taken before it stopped
+    assert n >= 110
+    assert len(lines) - 1 == -(-n // 1000)  # every 1000th sample printed
 
 
 def test_bad_input_is_refused_with_a_clear_error(tmp_path):
