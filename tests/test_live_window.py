@@ -130,7 +130,12 @@ def test_the_cue_fires_on_the_side_over_the_threshold_only(qtbot, phantom):
     assert "cues" in w.cue_label.text() or "drop over" in w.cue_label.text()
     assert w.drops.values_deg["R"] == pytest.approx(9.0, abs=1.5)
     assert w.drops.values_deg["L"] == pytest.approx(4.0, abs=1.5)
-    assert w.last_snapshot.score is not None and w.score_panel.score.text() != "no score yet"
+    snap = w.last_snapshot
+    assert snap.score is not None and snap.score_interval is not None
+    lo, hi = snap.score_interval
+    assert lo <= snap.score <= hi
+    # the score is shown with its 90 % interval, as the report and the CLI print it
+    assert w.score_panel.score.text() == f"{snap.score:.0f} ({lo:.0f}–{hi:.0f})"
     # with the threshold above both sides' drops: no cue at all
     _, w2, flashes2 = _cues(qtbot, path, 11.0)
     assert flashes2 == [] and w2.feedback.delivered == 0

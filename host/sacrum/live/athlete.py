@@ -9,6 +9,7 @@ from PySide6 import QtCore, QtWidgets
 from sacrum import palette
 from sacrum.live.bars import band_colour, band_word, drop_bands
 from sacrum.live.session import LiveSnapshot
+from sacrum.score import format_score
 
 _FLASH_MS = 350
 
@@ -62,7 +63,7 @@ class AthleteView(QtWidgets.QWidget):
             colour = _css(band_colour(v, self.bands[s]))
             self.drop[s].setStyleSheet(f"font-size: 96px; font-weight: bold; color: {colour};")
         if snap.score is not None:
-            self.score.setText(f"{snap.score:.0f}")
+            self.score.setText(format_score(snap.score, snap.score_interval))
             self.score.setStyleSheet("font-size: 120px; font-weight: bold;")
         else:
             self.score.setText("no score yet")

@@ -8,6 +8,7 @@ from PySide6 import QtWidgets
 
 from sacrum import palette
 from sacrum.live.session import LinkStatus, LiveSnapshot
+from sacrum.score import format_score
 
 _STATE_COLOUR = {"connected": palette.NORMAL, "connecting": palette.CAUTION,
                  "disconnected": palette.POOR, "error": palette.POOR, "ended": palette.EXCLUDED,
@@ -38,7 +39,9 @@ class ScorePanel(QtWidgets.QGroupBox):
             lay.addWidget(w)
 
     def show_snapshot(self, snap: LiveSnapshot) -> None:
-        self.score.setText(_fmt(snap.score, ".0f", "no score yet"))
+        # the score as the report and the CLI print it: "78 (70–85)" (its 90 % interval)
+        self.score.setText("no score yet" if snap.score is None
+                           else format_score(snap.score, snap.score_interval))
         self.components.setText("  ".join(f"{k} {_fmt(v, '.0f')}"
                                           for k, v in snap.components.items()))
         self.numbers.setText(f"cadence {_fmt(snap.cadence_spm, '.0f')} steps/min · "

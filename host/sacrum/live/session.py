@@ -160,7 +160,8 @@ class LiveSnapshot:
     cues_per_min: cues in the last 60 s of session time.
     steps_total, steps_used: steps that came out so far, and those used.
     cadence_spm, drop_deg ({"L", "R"}): the rolling summary's (NaN before one).
-    score: 0-100 or None; components: {name: points or None}; message: the score's.
+    score: 0-100 or None; score_interval: its 90 % interval (low, high) or None (not
+    estimated); components: {name: points or None}; message: the score's.
     During a single-leg stance or step-down/up task these are the task's own (live, by
     sacrum.livetask), and task_summary is its summary (report units, as ``sacrum
     analyze``'s tasks[]); None otherwise.
@@ -198,6 +199,7 @@ class LiveSnapshot:
     newest_arrival_ns: int
     task_summary: dict | None = None
     turns: list[tuple[float, float, float]] = field(default_factory=list)
+    score_interval: tuple[float, float] | None = None
     heading_settled: np.ndarray | None = None
 
 
@@ -891,6 +893,9 @@ class LiveSession:
                 drop_deg=(dict(summ.contralateral_drop_deg) if summ is not None
                           else {"L": math.nan, "R": math.nan}),
                 score=None if score is None else score.score,
+                score_interval=(None if score is None or score.score is None
+                                or score.interval is None or score.interval[0] is None
+                                else tuple(score.interval)),
                 components=({} if score is None else
                             {k: c.score_0_100 for k, c in score.components.items()}),
                 message=message, threshold_deg=thr, link=link,
