@@ -513,11 +513,16 @@ class Device:
             flags |= sp.FLAG_AT_REST
         if self._calib is not None:
             flags |= sp.FLAG_CALIBRATING
+        if self._recovered:
+            flags |= sp.FLAG_RECOVERED
         values = (
             FW_VERSION[0], FW_VERSION[1], FW_VERSION[2], self.handler.version, self.imu_type,
             self.fault, flags, 1 if self.streaming else 0, self.rate_hz,
             batt.mv if batt is not None else 0, batt.percent if batt is not None else 255,
             1 if self.link.serial else 0, self.now_ms // 1000, self.pk.dropped_total,
+            # 1.1 health block: what this board measures of itself
+            self.fault_events, self.load_permille, self.step_max_us // 1000, self.gc_runs,
+            gc.mem_free() // 1024, self.link.irq_errors,
         )
         return values, self.config["name"]
 

@@ -16,7 +16,7 @@ class CommandHandler:
 
     def __init__(self, device):
         self.device = device
-        self.version = sp.VERSION  # until a HELLO negotiates
+        self.version = sp.VERSION  # 1.0 until a HELLO negotiates (1.1 adds the health block)
 
     def handle(self, packet):
         token = packet[2] if len(packet) > 2 else 0
@@ -36,7 +36,8 @@ class CommandHandler:
             result, payload = sp.RESULT_FAILED, b""
         if result is None:
             return None
-        return sp.encode_response(token, opcode, result, payload if result == 0 else b"")
+        return sp.encode_response(token, opcode, result, payload if result == 0 else b"",
+                                  self.version)
 
     def _dispatch(self, token, op, values):
         dev = self.device
@@ -61,9 +62,9 @@ class CommandHandler:
             return result, struct.pack("<hhhh", *q) if result == 0 else b""
         if op == sp.OP_IDENTIFY:
             return dev.identify(values[0] or sp.IDENTIFY_DEFAULT_S), b""
-        if op == sp.OP_GET_STATUS:
+        if op == sp.OP_GET_STATUS:  # 1.1: with the health block (SPEC 2.2)
             status, name = dev.status()
-            return sp.RESULT_OK, sp.pack_status(status, name)
+            return sp.RESULT_OK, sp.pack_status(status, name, self.version)
         if op == sp.OP_SET_NAME:
             return dev.set_name(values[0]), b""
         if op == sp.OP_REBOOT:

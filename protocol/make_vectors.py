@@ -1,4 +1,4 @@
-"""Generate the golden protocol vectors in protocol/vectors/ (SPEC.md v1.0).
+"""Generate the golden protocol vectors in protocol/vectors/ (SPEC.md v1.0 and 1.1).
 
 Usage (from the repository root, CPython only)::
 
@@ -37,7 +37,7 @@ FLAGS = {  # SPEC 2.1, status flags
     "LOW_BATTERY": 0x08,
     "FIFO_OVERFLOW": 0x10,
     "SENSOR_FAULT": 0x20,
-}
+}  # 1.1's RECOVERED (0x40) is not in the 1.0 vectors: to a 1.0 reader it is reserved
 OPCODES = {  # SPEC 2.2, opcodes
     "HELLO": 0x01,
     "START_STREAM": 0x02,
@@ -766,6 +766,44 @@ def frame_vectors():
     return v
 
 
+# --- 1.1: the status record's health block (SPEC 2.2) -----------------------------
+STATUS_EXT_FIELDS = (  # after the 22 bytes of 1.0, before the name; all u16
+    ("fault_events", u16), ("loop_load_permille", u16), ("step_max_ms", u16),
+    ("gc_runs", u16), ("heap_free_kib", u16), ("irq_errors", u16),
+)
+VERSION_1_1 = 0x11
+
+
+def status_1_1_vectors():
+    """GET_STATUS answered in 1.1 (HELLO chose it): 22 bytes, 12 of health, name.
+    A 1.0 reader of these gets a length error, never wrong values: 1.1 is only
+    sent to a host that asked for it (SPEC 2.3)."""
+    healed = dict(STATUS_STREAMING, protocol_version=VERSION_1_1, fault=5, flags=0x42)
+    health = {"fault_events": 3, "loop_load_permille": 287, "step_max_ms": 14,
+              "gc_runs": 65535, "heap_free_kib": 97, "irq_errors": 1}
+    quiet = dict(STATUS_NO_IMU, protocol_version=VERSION_1_1)
+    none = {key: 0 for key, _ in STATUS_EXT_FIELDS}
+    out = []
+    for name, description, token, status, ext, device_name in (
+        ("get_status_1_1_healed", "GET_STATUS in 1.1 after 3 healed faults (latest: bus stuck), "
+         "RECOVERED flag, 28.7 % load, GC counter wrapped", 70, healed, health, "sacrum-7F3A"),
+        ("get_status_1_1_no_name", "GET_STATUS in 1.1, no IMU, empty name (34-byte record)",
+         71, quiet, none, ""),
+    ):
+        record = (b"".join(enc(status[k]) for k, enc in STATUS_FIELDS)
+                  + b"".join(enc(ext[k]) for k, enc in STATUS_EXT_FIELDS) + device_name.encode())
+        v = response_vector(name, description, token, "GET_STATUS", "OK", record,
+                            status=dict(status, **ext), status_name=device_name,
+                            version=VERSION_1_1)
+        out.append(v)
+    bad = response_packet(72, OPCODES["GET_STATUS"], 0,
+                          status_record(healed, b"sacrum")[:30], version=VERSION_1_1)
+    out.append({"name": "status_1_1_short", "description": "a 1.1 status record of 30 bytes "
+                "(the health block cut)", "hex": bad.hex(), "version": VERSION_1_1,
+                "rejected_by": "unpack_status"})
+    return out
+
+
 # --- output -----------------------------------------------------------------------
 def build():
     """Return {file name: list of vectors}."""
@@ -777,6 +815,12 @@ def build():
         "segments.json": segment_vectors(),
         "frames.json": frame_vectors(),
     }
+
+
+def build_1_1():
+    """{file name under vectors/v1_1/: vectors} -- 1.1 only, apart so that 1.0
+    readers of vectors/*.json see exactly the 1.0 set."""
+    return {"status.json": status_1_1_vectors()}
 
 
 def dumps(vectors):
@@ -791,14 +835,16 @@ def dumps(vectors):
 def main(argv):
     check = "--check" in argv
     stale = []
-    for name, vectors in build().items():
+    files = [(VECTORS_DIR / n, v) for n, v in build().items()]
+    files += [(VECTORS_DIR / "v1_1" / n, v) for n, v in build_1_1().items()]
+    for path, vectors in files:
+        name = path.name
         text = dumps(vectors)
-        path = VECTORS_DIR / name
         if check:
             if not path.exists() or path.read_text(encoding="utf-8") != text:
                 stale.append(name)
         else:
-            VECTORS_DIR.mkdir(exist_ok=True)
+            path.parent.mkdir(exist_ok=True)
             path.write_text(text, encoding="utf-8")
             print(f"{path}: {len(vectors)} vectors")
     if stale:

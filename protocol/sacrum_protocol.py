@@ -23,7 +23,8 @@ except ImportError:  # CPython
 VERSION = const(0x10)  # 1.0: major in the high nibble, minor in the low one
 VERSION_MAJOR = const(1)
 VERSION_MIN = const(0x10)  # range this codec implements, for HELLO
-VERSION_MAX = const(0x10)
+VERSION_MAX = const(0x11)  # 1.1: the status record's health block (SPEC 2.2)
+VERSION_1_1 = const(0x11)
 
 # --- packet types (SPEC 2) --------------------------------------------------
 PTYPE_DATA = const(0x01)
@@ -71,6 +72,7 @@ FLAG_LOW_BATTERY = const(0x08)
 FLAG_FIFO_OVERFLOW = const(0x10)
 FLAG_SENSOR_FAULT = const(0x20)
 FLAG_RECOVERED = const(0x40)  # 1.1: the device healed a fault before this packet
+# (not in FLAG_NAMES, the 1.0 names: a 1.0 reader treats bit 6 as reserved)
 FLAG_NAMES = (
     (FLAG_CALIBRATING, "calibrating"),
     (FLAG_AT_REST, "at_rest"),
@@ -78,7 +80,6 @@ FLAG_NAMES = (
     (FLAG_LOW_BATTERY, "low_battery"),
     (FLAG_FIFO_OVERFLOW, "fifo_overflow"),
     (FLAG_SENSOR_FAULT, "sensor_fault"),
-    (FLAG_RECOVERED, "recovered"),
 )
 
 # --- COMMAND / RESPONSE (SPEC 2.2) ------------------------------------------
@@ -175,6 +176,16 @@ STATUS_FIELDS = (
     "fw_major", "fw_minor", "fw_patch", "protocol_version", "imu_type", "fault",
     "flags", "streaming", "rate_hz", "battery_mv", "battery_pct", "link",
     "uptime_s", "dropped_packets",
+)
+# 1.1 (sent when HELLO chose 1.1; the RESPONSE's version byte says which): a
+# health block between the 22 bytes above and the name. fault events since
+# boot, loop load (per mille of one core), longest loop step (ms), garbage
+# collections (mod 2^16), free heap (KiB), BLE handler exceptions caught.
+STATUS_EXT_FMT = "<HHHHHH"
+STATUS_EXT_SIZE = const(12)
+STATUS_EXT_FIELDS = (
+    "fault_events", "loop_load_permille", "step_max_ms", "gc_runs", "heap_free_kib",
+    "irq_errors",
 )
 IMU_NONE = const(0)
 IMU_MPU6050 = const(1)
@@ -447,8 +458,8 @@ def check_args(opcode, args):
     return values
 
 
-def encode_response(token, opcode, result, payload=b""):
-    return bytes((PTYPE_RESPONSE, VERSION, token & 0xFF, opcode & 0xFF, result)) + bytes(payload)
+def encode_response(token, opcode, result, payload=b"", version=VERSION):
+    return bytes((PTYPE_RESPONSE, version, token & 0xFF, opcode & 0xFF, result)) + bytes(payload)
 
 
 def decode_response(buf):
@@ -470,8 +481,9 @@ def negotiate_version(host_min, host_max, dev_min=VERSION_MIN, dev_max=VERSION_M
     return hi if hi >= lo else None
 
 
-def pack_status(values, name):
-    """GET_STATUS payload from the 14 STATUS_FIELDS values and a name.
+def pack_status(values, name, version=VERSION):
+    """GET_STATUS payload from the 14 STATUS_FIELDS values and a name; for
+    ``version`` 1.1 and up, 20 values: the 14 then the STATUS_EXT_FIELDS.
 
     A name longer than 20 bytes is cut at a character boundary, so the record
     stays valid UTF-8 (and ``unpack_status`` accepts it).
@@ -482,16 +494,25 @@ def pack_status(values, name):
         while raw[cut] & 0xC0 == 0x80:  # continuation byte: back to its character's start
             cut -= 1
         raw = raw[:cut]
-    return struct.pack(STATUS_FMT, *values) + raw
+    head = struct.pack(STATUS_FMT, *values[:14])
+    if version >= VERSION_1_1:
+        head += struct.pack(STATUS_EXT_FMT, *(min(max(v, 0), 0xFFFF) for v in values[14:20]))
+    return head + raw
 
 
-def unpack_status(payload):
-    """Return (tuple of 14 STATUS_FIELDS values, name)."""
-    if len(payload) < STATUS_SIZE or len(payload) > STATUS_SIZE + NAME_MAX_BYTES:
-        raise ProtocolError("status record of %d bytes (needs 22 to 42)" % len(payload))
+def unpack_status(payload, version=VERSION):
+    """Return (tuple of the STATUS_FIELDS values, name) of a GET_STATUS payload
+    sent in ``version`` (the RESPONSE's byte 1): 14 values for 1.0, 20 (then
+    the STATUS_EXT_FIELDS) for 1.1 and up."""
+    size = STATUS_SIZE + (STATUS_EXT_SIZE if version >= VERSION_1_1 else 0)
+    if len(payload) < size or len(payload) > size + NAME_MAX_BYTES:
+        raise ProtocolError("status record of %d bytes (needs %d to %d)"
+                            % (len(payload), size, size + NAME_MAX_BYTES))
     values = struct.unpack_from(STATUS_FMT, payload, 0)
+    if size > STATUS_SIZE:
+        values += struct.unpack_from(STATUS_EXT_FMT, payload, STATUS_SIZE)
     try:
-        name = bytes(payload[STATUS_SIZE:]).decode("utf-8")
+        name = bytes(payload[size:]).decode("utf-8")
     except UnicodeError:
         raise ProtocolError("device name in the status record is not UTF-8")
     return values, name

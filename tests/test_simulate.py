@@ -157,9 +157,9 @@ def _statuses(res):
     out = []
     for ch, t_us, data in res.link_values:
         if ch == sp.CH_BLE_RESPONSE:
-            _, _, op, result, payload = sp.decode_response(data)
+            version, _, op, result, payload = sp.decode_response(data)
             if op == sp.OP_GET_STATUS and result == sp.RESULT_OK:
-                out.append((t_us / 1e6, sp.unpack_status(payload)[0]))
+                out.append((t_us / 1e6, sp.unpack_status(payload, version)[0]))
     return out
 
 
@@ -199,6 +199,10 @@ def test_each_fault_heals_with_an_exact_gap_and_is_reported(tmp_path, kind, rate
     assert statuses[-1][0] > FAULT_AT_S and statuses[-1][1][fault] == EXPECTED_FAULT[kind]
     if kind == "irq-exception":  # the status asked in the failing event is lost, not the next
         assert len(statuses) == 2 and st["irq_errors"] == 1
+    # HELLO chose 1.1, so the status carries the health block: the event is counted
+    health = dict(zip(sp.STATUS_EXT_FIELDS, statuses[-1][1][14:], strict=True))
+    assert health["fault_events"] == 1 and statuses[0][1][14] == 0
+    assert health["irq_errors"] == (1 if kind == "irq-exception" else 0)
 
 
 def test_reconnect_with_a_larger_mtu_resizes_the_packets(tmp_path, walk):

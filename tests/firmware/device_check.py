@@ -276,7 +276,7 @@ class FakeDevice:
         return sp.RESULT_OK
 
     def status(self):
-        return (1, 0, 0, 0x10, 1, 0, 0, 0, 100, 3900, 70, 0, 12, 0), "sacrum"
+        return (1, 0, 0, 0x10, 1, 0, 0, 0, 100, 3900, 70, 0, 12, 0, 2, 300, 9, 4, 90, 0), "sacrum"
 
     def set_name(self, name):
         self.calls.append(("name", name))
@@ -296,7 +296,7 @@ def _resp(h, token, op, args=b""):
 def test_commands_answer_every_opcode_and_every_malformation():
     d = FakeDevice()
     h = CommandHandler(d)
-    check(_resp(h, 1, sp.OP_HELLO, b"\x10\x1f")[3:] == (0, b"\x10\x10\x10"))
+    check(_resp(h, 1, sp.OP_HELLO, b"\x10\x1f")[3:] == (0, b"\x11\x10\x11"), "1.1 chosen")
     check(_resp(h, 2, sp.OP_HELLO, b"\x20\x2f")[3] == sp.RESULT_UNSUPPORTED_VERSION)
     check(_resp(h, 3, sp.OP_SET_RATE, struct.pack("<H", 200))[3:] == (0, b"\xc8\x00"))
     check(_resp(h, 4, sp.OP_START_STREAM)[3] == 0)
@@ -307,7 +307,8 @@ def test_commands_answer_every_opcode_and_every_malformation():
     check(d.calls[-1] == ("calibrate", 8, 2000))
     check(_resp(h, 9, sp.OP_IDENTIFY, b"\x00")[3] == 0 and d.calls[-1] == ("identify", 5))
     status = _resp(h, 10, sp.OP_GET_STATUS)
-    check(sp.unpack_status(status[4])[1] == "sacrum")
+    check(status[0] == 0x11 and sp.unpack_status(status[4], status[0]) == (
+        (1, 0, 0, 0x10, 1, 0, 0, 0, 100, 3900, 70, 0, 12, 0, 2, 300, 9, 4, 90, 0), "sacrum"))
     check(_resp(h, 11, sp.OP_SET_NAME, b"left")[3] == 0 and d.calls[-1] == ("name", "left"))
     check(_resp(h, 12, sp.OP_SET_NAME, b"")[3] == sp.RESULT_BAD_LENGTH)
     check(_resp(h, 13, sp.OP_SET_NAME, b"\xff\xfe")[3] == sp.RESULT_BAD_VALUE)
@@ -710,6 +711,26 @@ def test_serial_escape_five_ctrl_c():
     link = SerialLink(lambda b: None, lambda: frames)
     link.poll()
     check(not link.escape, "host frames never escape")
+
+
+def test_status_is_1_0_for_a_1_0_host_and_has_health_for_1_1():
+    dev, link, clock, mpu = _device()
+    r = _cmd(dev, link, clock, 1, sp.OP_GET_STATUS)  # never sent HELLO
+    check(r[0] == 0x10 and len(sp.unpack_status(r[4])[0]) == 14)
+    r = _cmd(dev, link, clock, 2, sp.OP_HELLO, bytes((0x10, 0x10)))
+    r = _cmd(dev, link, clock, 3, sp.OP_GET_STATUS)
+    check(r[0] == 0x10 and len(sp.unpack_status(r[4])[0]) == 14, "a 1.0 host gets 1.0")
+    r = _cmd(dev, link, clock, 4, sp.OP_HELLO, bytes((0x10, 0x11)))
+    check(r[4][0] == 0x11, "1.1 chosen")
+    mpu.power_glitch()
+    _cmd(dev, link, clock, 5, sp.OP_START_STREAM)
+    _run(dev, clock, 5.0)
+    r = _cmd(dev, link, clock, 6, sp.OP_GET_STATUS)
+    check(r[0] == 0x11, "answered in 1.1")
+    values, name = sp.unpack_status(r[4], r[0])
+    health = dict(zip(sp.STATUS_EXT_FIELDS, values[14:]))
+    check(values[5] == sp.FAULT_IMU_RESET and health["fault_events"] == 1, repr(health))
+    check(health["heap_free_kib"] > 0 and 0 <= health["loop_load_permille"] <= 1000)
 
 
 harness.run(globals())
