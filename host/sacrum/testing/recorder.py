@@ -81,6 +81,10 @@ class Recorder:
 
     # -- the link ------------------------------------------------------------------------
     async def connect(self, **kwargs: Any) -> None:
+        if self._seen_connected and not self.client.is_connected:
+            # dropped and reconnected before the watch saw it: the drop is still recorded
+            self.writer.event("disconnected", reason="link lost")
+            self._seen_connected = False
         self._closing = False
         await self.client.connect(**kwargs)
         self._link_up("reconnected" if self._ever_connected else "connected")

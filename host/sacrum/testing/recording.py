@@ -32,12 +32,14 @@ BTSNOOP_MAGIC = b"btsnoop\0"
 
 @dataclass(frozen=True)
 class Exchange:
-    """One recorded command and the device's answer (SPEC 2.2)."""
+    """One recorded command and the device's answer (SPEC 2.2); ``response`` is the whole
+    RESPONSE packet as the device sent it (its version byte included)."""
 
     opcode: int
     args: bytes
     result: int
     payload: bytes
+    response: bytes = b""
 
 
 @dataclass(frozen=True)
@@ -207,7 +209,7 @@ def _build(path: Path, items: list[tuple[int, str, Any]], *, device: dict[str, A
                 continue
             asked = pending.pop((token, opcode), None)
             if asked is not None:
-                rec.exchanges.append(Exchange(opcode, asked[1], result, payload))
+                rec.exchanges.append(Exchange(opcode, asked[1], result, payload, bytes(packet)))
         elif what == "down" and rec.data and down_at is None:
             down_at = t_s
         elif what == "up" and down_at is not None:

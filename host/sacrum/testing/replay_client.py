@@ -33,7 +33,8 @@ What the device does, step by step:
 
 Time is recorded time: the replay clock runs from the first delivered notification, on
 while the link is down (a real device keeps sampling), paused while a connected central
-does not take data. One event loop per device (bleak's rule for a client too).
+does not take data. A device is one recorded session: used from a second event loop (a
+second ``asyncio.run``) it goes on where the first left it.
 """
 
 from __future__ import annotations
@@ -216,6 +217,8 @@ class ReplayDevice:
         self._pos_s = 0.0  # the replay clock (recorded s) when last stopped
         self._wall: float | None = None  # monotonic time it last started running
         self._available_from_s = 0.0
+        self._i = 0  # next data notification to deliver
+        self._k = 0  # next outage
         self._response_tag = 0
         self._changed: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
@@ -336,8 +339,15 @@ class ReplayDevice:
         return address.upper() == self.address or address == self.name
 
     async def _accept(self, client: ReplayClientBackend, timeout_s: float) -> None:
-        if self._task is None or self._task.get_loop() is not asyncio.get_running_loop():
-            self._task = asyncio.get_running_loop().create_task(self._run())
+        loop = asyncio.get_running_loop()
+        if self._task is None or self._task.get_loop() is not loop:
+            if self._task is not None:  # a new event loop (another asyncio.run): the
+                self._changed = None    # session goes on where the last loop left it
+                self._central = None
+                if not self.finished:
+                    self._done = None
+            if not self.finished:
+                self._task = loop.create_task(self._run())
         deadline = time.monotonic() + timeout_s
         while not self._available() or (self._central is not None
                                          and self._central is not client):
@@ -372,41 +382,43 @@ class ReplayDevice:
     async def _run(self) -> None:
         rec = self.recording
         n = len(rec.data)
-        i = k = 0
         try:
-            while i < n:
+            while self._i < n:
+                i, k = self._i, self._k
                 t = rec.data_t_s[i]
                 if k < len(self._outages) and self._outages[k].start_s <= t:
                     o = self._outages[k]
-                    k += 1
                     await self._until(o.start_s, need_flow=False)
+                    self._k = k + 1
                     end = math.inf if o.end_s is None else o.end_s
                     self._available_from_s = end
                     self._drop_link()
                     if end == math.inf:
                         self.stats.lost_offline += n - i
+                        self._i = n
                         return
                     await self._until(end, need_flow=False)
                     self._update()  # advertising again
-                    while i < n and rec.data_t_s[i] < end:
+                    while self._i < n and rec.data_t_s[self._i] < end:
                         self.stats.lost_offline += 1
-                        i += 1
+                        self._i += 1
                     continue
                 await self._until(t, need_flow=True)
+                self._i = i + 1
                 if not self._flowing():
                     self.stats.lost_offline += 1
-                else:
-                    self._deliver(i)
-                    if self.speed is None:
-                        await asyncio.sleep(0)  # let the app run, as a link would
-                i += 1
+                    continue
+                self._deliver(i)
+                if self.speed is None:
+                    await asyncio.sleep(0)  # let the app run, as a link would
             if self.at_end == "disconnect":
                 self._available_from_s = math.inf
                 self._drop_link()
-        finally:
-            if self._done is None:
-                self._done = asyncio.Event()
-            self._done.set()
+        finally:  # not when cancelled midway (the app's event loop ended first)
+            if self._i >= n:
+                if self._done is None:
+                    self._done = asyncio.Event()
+                self._done.set()
 
     def _deliver(self, i: int) -> None:
         value = self.recording.data[i]
@@ -439,7 +451,8 @@ class ReplayDevice:
             self._used.add(found)
             ex = self.recording.exchanges[found]
             self.stats.answers_recorded += 1
-            answer = sp.encode_response(token, opcode, ex.result, ex.payload)
+            answer = (ex.response[:2] + bytes((token,)) + ex.response[3:] if ex.response
+                      else sp.encode_response(token, opcode, ex.result, ex.payload))
         else:
             self.stats.answers_protocol += 1
             answer = self._protocol.answer(packet, self._streaming)
@@ -566,8 +579,10 @@ class ReplayClientBackend(BaseBleakClient):
         if characteristic.obj != "control":
             raise BleakError(f"characteristic {characteristic.uuid} is not writable")
         value = bytes(data)
-        if len(value) > self.mtu_size - 3:
-            raise BleakError(f"a write of {len(value)} bytes exceeds ATT MTU {self.mtu_size} - 3")
+        limit = 512 if response else self.mtu_size - 3  # a long write, or one ATT packet
+        if len(value) > limit:
+            raise BleakError(f"a write{'' if response else ' without response'} of "
+                             f"{len(value)} bytes exceeds {limit} bytes")
         try:
             packet = self._control.push(value)
         except sp.ProtocolError:
