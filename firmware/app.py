@@ -14,7 +14,8 @@ from array import array
 
 from commands import CommandHandler
 from fusion import BIAS_Q, Fusion, scale_of
-from mpu6050 import MPU6050, IMUError
+from icm42688 import detect
+from mpu6050 import IMUError
 from packetizer import Packetizer
 from sampleclock import MASK, SampleClock, diff
 
@@ -108,7 +109,7 @@ class Device:
         self.led = led
         self._reset = reset
         self._log = log
-        self.imu = MPU6050(i2c, recovery=recovery)
+        self.imu = detect(i2c, recovery=recovery)  # ICM-42688-P or the MPU-6050 family
         self.fault = boot_fault  # the latest fault code (SPEC 2.2), sticky
         self.fault_events = 1 if boot_fault else 0
         try:

@@ -191,8 +191,10 @@ IMU_NONE = const(0)
 IMU_MPU6050 = const(1)
 IMU_MPU6500 = const(2)
 IMU_MPU9250 = const(3)
+IMU_ICM42688 = const(4)  # 1.1
 IMU_OTHER = const(255)
-IMU_NAMES = {0: "none", 1: "MPU-6050", 2: "MPU-6500", 3: "MPU-9250", 255: "other"}
+IMU_NAMES = {0: "none", 1: "MPU-6050", 2: "MPU-6500", 3: "MPU-9250", 4: "ICM-42688-P",
+             255: "other"}
 FAULT_NONE = const(0)
 FAULT_IMU_MISSING = const(1)
 FAULT_IMU_BUS = const(2)

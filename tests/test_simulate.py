@@ -298,3 +298,21 @@ def mul(a, m, s):
     acc, gyr = walk
     with pytest.raises(simulate_module.SimulationError, match="heap locked"):
         simulate(acc[:400], gyr[:400], 200, tmp_path / "x.sacrum", heap_locked=True)
+
+
+# --- a current IMU (issue 14) ------------------------------------------------------------
+@pytest.mark.parametrize("chip, imu_type", [("icm42688", sp.IMU_ICM42688),
+                                            ("mpu6500", sp.IMU_MPU6500)])
+def test_the_imu_is_found_by_who_am_i_and_heals_the_same(tmp_path, walk, chip, imu_type):
+    acc, gyr = walk
+    out = tmp_path / f"{chip}.sacrum"
+    res = simulate(acc, gyr, 200, out, imu_chip=chip, heap_locked=True,
+                   faults=["imu-reset@3", "bus-stuck@6"])
+    assert res.stats["imu"] == imu_type and res.stats["fault_events"] == 2
+    statuses = _statuses(res)
+    assert statuses[0][1][sp.STATUS_FIELDS.index("imu_type")] == imu_type
+    table = decode_capture(out)
+    assert _exact_gaps("imu-reset", _offsets(table, acc))
+    assert table.device["imu"].endswith(sp.IMU_NAMES[imu_type])
+    with pytest.raises(ValueError, match="IMU chip"):
+        simulate(acc, gyr, 200, tmp_path / "x.sacrum", imu_chip="bmi160")

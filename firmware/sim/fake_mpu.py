@@ -83,6 +83,8 @@ PWR_SLEEP = 0x40
 
 
 class FakeMPU:
+    FIFO_REG = FIFO_R_W  # the register a burst read keeps popping (no address increment)
+
     def __init__(self, who_am_i=WHO_MPU6050, addr=0x68, fifo_size=None):
         self.who_am_i = who_am_i
         self.addr = addr
@@ -305,7 +307,7 @@ class FakeMPU:
         elif self._fail_k != 0 and (self._fail_reg is None or self._fail_reg == reg):
             if self._fail_k > 0:
                 self._fail_k -= 1
-            if reg == FIFO_R_W:
+            if reg == self.FIFO_REG:
                 for _ in range(self._fail_popped):
                     self._fifo_pop()
             raise OSError(self._fail_err)
@@ -314,7 +316,7 @@ class FakeMPU:
         self._begin(addr, reg)
         for i in range(len(buf)):
             buf[i] = self._read_reg(reg)
-            if reg != FIFO_R_W:
+            if reg != self.FIFO_REG:
                 reg += 1
 
     def readfrom_mem(self, addr, reg, n):
@@ -326,7 +328,7 @@ class FakeMPU:
         self._begin(addr, reg)
         for b in buf:
             self._write_reg(reg, b)
-            if reg != FIFO_R_W:
+            if reg != self.FIFO_REG:
                 reg += 1
 
     def scan(self):

@@ -268,6 +268,10 @@ def make_chip(name):
         return FakeMPU()
     if name == "mpu6500":
         return FakeMPU(who_am_i=WHO_MPU6500)
+    if name == "icm42688":
+        from fake_icm42688 import FakeICM42688
+
+        return FakeICM42688()
     raise ValueError("unknown IMU chip %r" % name)
 
 

@@ -733,4 +733,29 @@ def test_status_is_1_0_for_a_1_0_host_and_has_health_for_1_1():
     check(health["heap_free_kib"] > 0 and 0 <= health["loop_load_permille"] <= 1000)
 
 
+def test_icm42688_fifo_overflow_and_lost_alignment_are_exact_gaps():
+    from fake_icm42688 import FakeICM42688
+
+    mpu = FakeICM42688()
+    mpu.provider = lambda: (0, 0, 4096, 0, 0, 0)
+    clock = VirtualClock(mpu)
+    link = Capture()
+    dev = app.Device(mpu, link, clock, MemoryConfig(200))
+    check(dev.imu_type == sp.IMU_ICM42688 and dev.imu.fifo_size == 2048)
+    _cmd(dev, link, clock, 1, sp.OP_START_STREAM)
+    _run(dev, clock, 1.0)
+    before = len(link.data)
+    clock.advance_us(700_000)  # 2048 bytes hold 128 records: 640 ms at 200 Hz
+    _run(dev, clock, 0.5)
+    mpu.write_fifo(b"\x80")  # a byte out of step: the next record's header is wrong
+    _run(dev, clock, 0.5)
+    heads = [sp.decode_data_header(p) for p in link.data[before - 1:]]
+    lost = sum((b[1] - a[1] - a[6]) & 0xFFFF for a, b in zip(heads, heads[1:]))
+    check(sum(1 for h in heads if h[5] & sp.FLAG_FIFO_OVERFLOW) == 2, "two resets flagged")
+    check(130 <= lost <= 170, "lost %d samples: the 700 ms stall, and the reset" % lost)
+    check(mpu.underruns == 0 and dev.imu.overflows == 2)
+    (_, _, _, _, _, _, n), raw = sp.decode_data(link.data[-1])
+    check(abs(raw[0][6] / sp.ACC_SCALE - 9.80665) < 0.01, "az %r" % raw[0][6])
+
+
 harness.run(globals())
