@@ -154,6 +154,15 @@ def test_bad_values_fail_the_test_not_the_run(project):
     assert got["errors"] == 3 and got["passed"] == 1
 
 
+def test_a_bad_default_speed_stops_the_run(project):
+    project.makepyfile(test_any="def test_any():\n    pass\n")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
+        result = project.runpytest_inprocess("-p", "sacrum.testing.plugin",
+                                             "--sacrum-speed", "-3")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+
+
 def test_the_phantom_fixture_knows_its_truth(project):
     project.makepyfile(test_ph="""
         def test_ph(sacrum_phantom):

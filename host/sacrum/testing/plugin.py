@@ -62,6 +62,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     for line in MARKERS:
         config.addinivalue_line("markers", line)
+    _default_speed(config)  # a bad --sacrum-speed / ini value stops the run with one line
+
+
+def _default_speed(config: pytest.Config) -> float | None:
+    cli = config.getoption("sacrum_speed")
+    return parse_speed(cli if cli is not None else config.getini("sacrum_speed"))
 
 
 def parse_speed(text: str) -> float | None:
@@ -91,9 +97,11 @@ def _speed(request: pytest.FixtureRequest) -> float | None:
             if len(mark.args) != 1:
                 pytest.fail("sacrum_speed takes one factor: @pytest.mark.sacrum_speed(10)",
                             pytrace=False)
-            return parse_speed(mark.args[0])
-    cli = request.config.getoption("sacrum_speed")
-    return parse_speed(cli if cli is not None else request.config.getini("sacrum_speed"))
+            try:
+                return parse_speed(mark.args[0])
+            except pytest.UsageError as e:
+                pytest.fail(str(e), pytrace=False)
+    return _default_speed(request.config)
 
 
 def _faults(request: pytest.FixtureRequest) -> Faults | None:
