@@ -117,3 +117,18 @@ def test_report_of_the_bundled_straight_walk(capsys, tmp_path):
                      "--pdf", tmp_path / "r.pdf")
     assert code == 0
     assert (tmp_path / "r.pdf").read_bytes().startswith(b"%PDF")
+
+
+def test_a_logged_traceback_is_one_line_unless_verbose():
+    import logging
+
+    from sacrum.cli import _LogFormat
+
+    try:
+        {}["no such key"]
+    except KeyError:
+        record = logging.LogRecord("sacrum.live.session", logging.ERROR, __file__, 1,
+                                   "live analysis failed at %d s", (3,), sys.exc_info())
+    quiet, verbose = _LogFormat(False).format(record), _LogFormat(True).format(record)
+    assert len(quiet.splitlines()) == 1 and "KeyError" in quiet and "at 3 s" in quiet
+    assert "Traceback" in verbose and len(verbose.splitlines()) > 2

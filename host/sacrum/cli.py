@@ -14,7 +14,9 @@ Exit codes and what goes to stderr (the README's "The command line" says the sam
   (shown with ``-v``): never a traceback by default, never silence.
 
 Warnings of the libraries underneath (numpy's "mean of empty slice" and the like) go to
-the log, not to stderr, so an error stays one line; ``-v`` shows them.
+the log, not to stderr, so an error stays one line; ``-v`` shows them. An exception logged
+with its traceback (a live session that goes on after a failed step) is logged as one
+line unless ``-v``.
 """
 
 from __future__ import annotations
@@ -351,10 +353,30 @@ def _where(e: BaseException) -> str:
     return f"{Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else "?"
 
 
+class _LogFormat(logging.Formatter):
+    """``LEVEL logger: message``; an exception logged with its traceback (a live session
+    that logs what went wrong, a batch worker) is one line unless ``-v``."""
+
+    def __init__(self, verbose: bool) -> None:
+        super().__init__("%(levelname)s %(name)s: %(message)s")
+        self.verbose = verbose
+
+    def format(self, record: logging.LogRecord) -> str:
+        if record.exc_info and record.exc_info[1] is not None and not self.verbose:
+            e = record.exc_info[1]
+            record = logging.makeLogRecord({
+                **record.__dict__, "exc_info": None, "exc_text": None, "stack_info": None,
+                "args": None, "msg": f"{record.getMessage()}: {type(e).__name__}: "
+                                     f"{_one_line(e)} (-v shows the traceback)"})
+        return super().format(record)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    handler = logging.StreamHandler()
+    handler.setFormatter(_LogFormat(args.verbose))
     logging.basicConfig(level=logging.INFO if args.verbose else logging.ERROR,
-                        format="%(levelname)s %(name)s: %(message)s")
+                        handlers=[handler])
     logging.captureWarnings(True)
     name = f"sacrum {args.command}"
     try:
