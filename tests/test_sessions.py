@@ -8,7 +8,7 @@ import json
 import pytest
 
 from sacrum.cli import main
-from sacrum.sessions import Library, SessionError, diff_analyses
+from sacrum.sessions import Library, SessionError, diff_analyses, session_from_json
 from test_report import phantom_capture
 
 
@@ -96,3 +96,30 @@ def test_list_and_progress_report_from_the_library(library, tmp_path, capsys):
                  "--out", str(html)]) == 0
     text = html.read_text()
     assert "Progress" in text and "From 2025-01-10 to 2025-03-14 (2 sessions)" in text
+
+
+@pytest.mark.parametrize("content", [b"not json", b"\xff\xfe", b"[1, 2]", b'{"a": 1}',
+                                     b'{"format": "sacrum-analysis", "format_version": 1}',
+                                     b'{"format": "sacrum-analysis", "format_version": 99}'])
+def test_a_damaged_or_foreign_analysis_is_one_line(content, tmp_path, capsys):
+    bad = tmp_path / "a.json"
+    bad.write_bytes(content)
+    assert main(["report", str(bad), "--out", str(tmp_path / "r.html")]) == 1
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and err.startswith("sacrum report: error: ")
+    assert not (tmp_path / "r.html").exists()
+    with pytest.raises(SessionError):
+        session_from_json(bad)
+
+
+def test_a_damaged_library_session_is_one_line(library, tmp_path, capsys):
+    import shutil
+
+    lib, _ = library
+    copy = tmp_path / "lib"
+    shutil.copytree(lib.root, copy)
+    first = sorted((copy / "P007").iterdir())[0]
+    text = (first / "analysis.json").read_text()
+    (first / "analysis.json").write_text(text[:len(text) // 2])  # cut mid-write
+    assert main(["sessions", "--library", str(copy)]) == 1
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1

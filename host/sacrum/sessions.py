@@ -122,13 +122,46 @@ def session_from_capture(path: str | os.PathLike, person_id: str = "", day: str 
     return Session(doc, person_id, check_date(day) if day else created, device, Path(path))
 
 
+#: The parts of an analysis document the report and the library read (docs/analysis-json.md).
+_ANALYSIS_PARTS = ("input", "mounting", "calibration", "loss", "summary", "strides")
+
+
+def read_json(path: str | os.PathLike) -> Any:
+    """A JSON file, or a SessionError naming the file and where it stops being JSON."""
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except UnicodeDecodeError as e:
+        raise SessionError(f"{path} is not a JSON text file (byte {e.start})") from e
+    except json.JSONDecodeError as e:
+        raise SessionError(f"{path} is not valid JSON ({e.msg} at line {e.lineno}, "
+                           f"column {e.colno})") from e
+
+
+def check_analysis(doc: Any, path: str | os.PathLike) -> dict[str, Any]:
+    """``doc`` if it is a whole analysis document this version can read, else a
+    SessionError that says what to do (an incomplete or newer document, not an analysis)."""
+    from sacrum.analyze import FORMAT_VERSION
+
+    how = "make one with `sacrum analyze CAPTURE --json OUT`"
+    if not isinstance(doc, dict) or doc.get("format") != "sacrum-analysis":
+        what = doc.get("format") if isinstance(doc, dict) else type(doc).__name__
+        raise SessionError(f"{path} is not a sacrum analysis (format {what!r}); {how}")
+    version = doc.get("format_version")
+    if isinstance(version, int) and version > FORMAT_VERSION:
+        raise SessionError(f"{path} is an analysis of format {version}, newer than this sacrum "
+                           f"reads ({FORMAT_VERSION}): update sacrum, or analyse the capture "
+                           "again with this one")
+    missing = [k for k in _ANALYSIS_PARTS if not isinstance(doc.get(k), dict | list)]
+    if missing or not isinstance(doc["summary"].get("tasks"), list):
+        raise SessionError(f"{path} is an incomplete analysis (missing {missing or ['tasks']}); "
+                           + how)
+    return doc
+
+
 def session_from_json(path: str | os.PathLike, person_id: str = "",
                       day: str | None = None) -> Session:
     """A stored analysis document; the device from its capture when that is still there."""
-    doc = json.loads(Path(path).read_text(encoding="utf-8"))
-    if doc.get("format") != "sacrum-analysis":
-        raise SessionError(f"{path} is not a sacrum analysis (format {doc.get('format')!r}); "
-                           "make one with `sacrum analyze CAPTURE --json OUT`")
+    doc = check_analysis(read_json(path), path)
     capture = Path(doc.get("input", {}).get("path") or "")
     device, created = capture_facts(capture) if capture.is_file() else ({}, "")
     return Session(doc, person_id, check_date(day) if day else created, device,
@@ -139,11 +172,15 @@ def load_session(folder: str | os.PathLike) -> Session:
     """A session folder of a library."""
     folder = Path(folder)
     try:
-        meta = json.loads((folder / "session.json").read_text(encoding="utf-8"))
-        doc = json.loads((folder / "analysis.json").read_text(encoding="utf-8"))
+        meta = read_json(folder / "session.json")
+        doc = check_analysis(read_json(folder / "analysis.json"), folder / "analysis.json")
     except FileNotFoundError as e:
         raise SessionError(f"{folder} is not a session folder (no {Path(e.filename).name}); "
                            "add captures with `sacrum sessions add`") from e
+    if not isinstance(meta, dict) or not all(isinstance(meta.get(k), str)
+                                             for k in ("person_id", "date")):
+        raise SessionError(f"{folder / 'session.json'} lacks the person_id and date of the "
+                           "session; add the capture again with `sacrum sessions add`")
     return Session(doc, meta["person_id"], meta["date"], meta.get("device") or {},
                    folder / "capture.sacrum", folder, meta)
 
