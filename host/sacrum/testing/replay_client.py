@@ -176,7 +176,8 @@ class ReplayDevice:
     faults: notifications to drop or corrupt, disconnects to add (:class:`Faults`).
     at_end: "disconnect" (drop the link when the recording ends) or "stay".
     name, address, mtu: override the recorded ones (default address 5A:C1:00:00:00:01,
-        MTU 247 when the recording does not say).
+        MTU 247 when the recording does not say). The MTU is what the client is told and
+        what answers are SEGMENTed to; data notifications are delivered as recorded.
     wait_for_start: stream only after START_STREAM (True), from the data subscription
         (False), or as the recorded host did (None).
     """
