@@ -226,6 +226,11 @@ def test_every_command_on_the_captures(name, captures, capsys, tmp_path):
     written(*(tmp_path / "live" / f for f in ("traces.png", "strides.png", "drops.png")))
     run(capsys, "export", cap, "--csv", tmp_path / "x.csv")
     assert len(read_imu_csv(tmp_path / "x.csv", check=False)[0]) == len(decode_capture(cap))
+    if name in ("mobgap-Test5-Trial1", "broad-10"):  # the held-stance and repetition tasks
+        for task in ("single-leg-stance-left", "step-down-right"):
+            codes = csv_commands(capsys, cap, tmp_path / task, report="figures",
+                                 options=("--task", task, "--mount", "recommended"))
+            assert set(codes.values()) == {0}
 
 
 def test_truncated_captures(truncated, capsys, tmp_path):
