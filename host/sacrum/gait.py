@@ -305,11 +305,11 @@ class GaitEventDetector:
     max_gap_s = 0.5
         A run of missing samples longer than this ends the bout.
     max_bridge_s = 0.1
-        Longest run of lost samples bridged in step 1 (s): no longer than the low-pass's
-        shortest period (1 / 7 Hz = 0.14 s), so a bridged stretch is as smooth as the filter
-        makes the signal anyway. 0.1 was the leave-one-subject-out choice in all 7 folds
-        (0.05 / 0.1 / 0.15; 0.15 gave the same results). The wait for a gap's end adds at most
-        this to the latency of the events after it.
+        Longest run of lost samples bridged in step 1 (s): no longer than the shortest period
+        the landmark low-pass keeps (1 / 10 Hz), so a bridged stretch is about as smooth as
+        the filters make the signal anyway. 0.1 was the leave-one-subject-out choice in all
+        7 folds (0 / 0.05 / 0.1; 0.15 gave the same results as 0.1). The wait for a gap's
+        end adds at most this to the latency of the events after it.
     min_forward_run = 2
         Consecutive regular forward steps that confirm a bout at once (step 3).
     min_bout_steps = 4, min_progressive_steps = 2
@@ -319,19 +319,19 @@ class GaitEventDetector:
         When > 0, an IC less than this fraction of the shortest of the chain's last three
         steps after the previous IC is rejected as a second impact of the same step (a split
         step); the later of the two is dropped because the earlier one is already returned.
-        Off by default: leave-one-subject-out chose 0 in 6 of 7 folds (0 / 0.5 / 0.6 / 0.7 /
-        0.8). Set on one person at 0.7 against the median of the last three steps, it dropped
-        every other step of walkers whose steps it had once missed (a missed step doubles an
-        interval; the median then rejects the next real step, and so on); the shortest
-        recent step is not inflated by one miss.
+        Off by default: leave-one-subject-out chose 0 in 7 of 7 folds (0 / 0.6 / 0.7; 6 of 7
+        among 0-0.8 with earlier defaults). Set on one person at 0.7 against the median of
+        the last three steps, it dropped every other step of walkers whose steps it had once
+        missed (a missed step doubles an interval; the median then rejects the next real
+        step, and so on); the shortest recent step is not inflated by one miss.
     min_first_step_ratio = 0.85
         Walking from standing, the first event the jerk finds is often the first toe-off
         (the weight goes onto the stance leg), whose interval to the first landing is a
         swing (about 0.8 of a step: swing is ~40 % of the stride), whereas a first real step
-        from standing is no shorter than the next ones. In the seven people's 56 bouts the
+        from standing is no shorter than the next ones. In the seven people's bouts the
         first interval was 0.52-0.89 × the bout's median step at a toe-off, 0.93-1.44 × at a
-        landing; 0.8, 0.85 and 0.9 give the same events on all seven (leave-one-subject-out
-        chose 0.8 in 5 folds, 0.9 and 0.95 in one each). At the confirmation the reference is
+        landing; 0.8-0.9 give nearly the same events (leave-one-subject-out among 0 / 0.8 /
+        0.85 / 0.9 chose 0.85 in 6 folds, 0.8 in one). At the confirmation the reference is
         the median of the intervals after the first (one or more). 0 turns it off.
     min_progression = 0.3
         Progression index that counts as a forward step. The index is a normalised
@@ -339,7 +339,7 @@ class GaitEventDetector:
         people (0.3-0.5 over most steps of IPOL subject 3, trial 3), and at 0.5 (set on one
         person) a walk of such a person ended, for the bout statistics and the offline
         events, at the first run of steps below it. 0.3 was the leave-one-subject-out choice
-        in 6 of 7 folds (0.5 / 0.4 / 0.3).
+        in 7 of 7 folds (0.2 / 0.3 / 0.4 / 0.5).
     forward_memory_steps = 100
         Memory of the walking-direction estimate (steps).
     fc_min_delay_s = 0.08, fc_max_delay_s = 0.4
