@@ -2,7 +2,8 @@
 ``pytester``: the documented example test passes, the markers and options choose the
 recording, pace and faults, bad values fail one test with a one-line reason, and the
 entry point module (``pytest_sacrum``) loads the fixtures only when the project asks.
-Outcomes are read from each run's JUnit XML."""
+Outcomes are read from each run's JUnit XML. The runs are in-process, so their test files
+are named apart from this suite's own modules."""
 
 from __future__ import annotations
 
@@ -57,7 +58,7 @@ def test_the_documented_example_passes(project):
 
 def test_a_failing_expectation_fails(project):
     """The fixtures report what happened: a test expecting no loss fails under a drop."""
-    project.makepyfile(test_loss="""
+    project.makepyfile(test_inner_loss="""
         import asyncio, io, pytest, my_app
 
         @pytest.mark.sacrum_faults(drop=[3])
@@ -76,7 +77,7 @@ def test_markers_options_and_ini_choose_the_recording_and_pace(project, tmp_path
         sacrum_capture = other.sacrum
         sacrum_speed = 4
     """)
-    project.makepyfile(test_choice=f"""
+    project.makepyfile(test_inner_choice=f"""
         import pytest
         from sacrum.resources import demo_capture
 
@@ -105,12 +106,12 @@ def test_markers_options_and_ini_choose_the_recording_and_pace(project, tmp_path
     """)
     assert outcomes(project, "-p", "sacrum.testing.plugin")["passed"] == 4
     # the command line wins over the ini file
-    project.makepyfile(test_cli="""
+    project.makepyfile(test_inner_cli="""
         def test_cli(sacrum_capture, sacrum_replay):
             assert sacrum_capture.name == "walk.sacrum"
             assert sacrum_replay.speed is None
     """)
-    assert outcomes(project, "-p", "sacrum.testing.plugin", "test_cli.py",
+    assert outcomes(project, "-p", "sacrum.testing.plugin", "test_inner_cli.py",
                     "--sacrum-capture", str(walk.capture), "--sacrum-speed", "fast"
                     )["passed"] == 1
 
@@ -122,7 +123,7 @@ def load(path):
 
 
 def test_the_bundled_capture_is_the_default(project):
-    project.makepyfile(test_default="""
+    project.makepyfile(test_inner_default="""
         from sacrum.resources import demo_capture
 
         def test_default(sacrum_capture):
@@ -132,7 +133,7 @@ def test_the_bundled_capture_is_the_default(project):
 
 
 def test_bad_values_fail_the_test_not_the_run(project):
-    project.makepyfile(test_bad="""
+    project.makepyfile(test_inner_bad="""
         import pytest
 
         @pytest.mark.sacrum_capture("no-such-file.sacrum")
@@ -155,7 +156,7 @@ def test_bad_values_fail_the_test_not_the_run(project):
 
 
 def test_a_bad_default_speed_stops_the_run(project):
-    project.makepyfile(test_any="def test_any():\n    pass\n")
+    project.makepyfile(test_inner_any="def test_any():\n    pass\n")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
         result = project.runpytest_inprocess("-p", "sacrum.testing.plugin",
@@ -164,7 +165,7 @@ def test_a_bad_default_speed_stops_the_run(project):
 
 
 def test_the_phantom_fixture_knows_its_truth(project):
-    project.makepyfile(test_ph="""
+    project.makepyfile(test_inner_ph="""
         def test_ph(sacrum_phantom):
             a = sacrum_phantom(rate_hz=50, drop_deg=(2.0, 6.0), n_steps=10)
             b = sacrum_phantom(rate_hz=200, mount="x=forward,y=left,z=up", n_steps=10)
@@ -190,7 +191,7 @@ def entry_point(project):
 
 
 def test_without_asking_there_are_no_fixtures(entry_point):
-    entry_point.makepyfile(test_f=FIXTURE_TEST)
+    entry_point.makepyfile(test_inner_f=FIXTURE_TEST)
     assert outcomes(entry_point, "-p", "pytest_sacrum")["errors"] == 1  # fixture not found
 
 
@@ -199,11 +200,11 @@ def test_the_ini_switch_loads_the_fixtures(entry_point):
         [pytest]
         sacrum_replay = true
     """)
-    entry_point.makepyfile(test_f=FIXTURE_TEST)
+    entry_point.makepyfile(test_inner_f=FIXTURE_TEST)
     assert outcomes(entry_point, "-p", "pytest_sacrum")["passed"] == 1
 
 
 def test_a_conftest_can_ask_for_them(project):
     project.makeconftest('pytest_plugins = ["sacrum.testing.plugin"]')
-    project.makepyfile(test_f=FIXTURE_TEST)
+    project.makepyfile(test_inner_f=FIXTURE_TEST)
     assert outcomes(project)["passed"] == 1
