@@ -361,7 +361,9 @@ def test_offline_is_better_than_real_time_when_the_recording_starts_moving():
 
 # --- the same algorithm as the device and as plain Python --------------------------------
 def load_firmware_fusion_in_double():
-    spec = importlib.util.spec_from_file_location("fusion_f64", ROOT / "firmware" / "fusion.py")
+    # the float filter (the board runs its fixed-point version, firmware/fusion.py)
+    spec = importlib.util.spec_from_file_location(
+        "fusion_f64", ROOT / "firmware" / "sim" / "fusion_float.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     module.array = lambda typecode, values: array("d", values)  # state in double precision
