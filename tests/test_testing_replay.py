@@ -188,7 +188,9 @@ def test_commands_are_answered_as_the_recorded_device_answered():
     recording = load_recording(DEMO)
     status = next(ex for ex in recording.exchanges if ex.opcode == sp.OP_GET_STATUS)
     answers, device = _answers(DEMO, [sp.encode_command(77, sp.OP_GET_STATUS)])
-    assert answers == [sp.encode_response(77, sp.OP_GET_STATUS, status.result, status.payload)]
+    # the recorded answer, version byte included, with this command's token
+    assert answers == [sp.encode_response(77, sp.OP_GET_STATUS, status.result, status.payload,
+                                          version=status.response[1])]
     assert device.stats.answers_recorded == 1
 
 

@@ -4,7 +4,8 @@ The second stage of the host pipeline (docs/pipeline.md): decoded samples in,
 the orientation of the sensor out. :class:`OrientationFilter` is causal and
 streams (live view, live scores); :func:`orientation_offline` uses the whole
 recording, future samples included (reports). Both run the algorithm of the
-device's own filter, firmware/fusion.py, in double precision; the steps,
+device's own filter in double precision (its float form, firmware/sim/fusion_float.py;
+the board runs the same filter in fixed point, firmware/fusion.py); the steps,
 parameters and references are in their docstrings.
 
 Frames (protocol/SPEC.md 1.1): inputs in the **sensor** frame; output
@@ -349,7 +350,8 @@ def _as_samples(acc_mps2, gyr_radps):
 class OrientationFilter:
     """Causal orientation of the sensor from gyr and acc: the device's filter, on the host.
 
-    The algorithm of firmware/fusion.py (a simplified real-time VQF, Laidig &
+    The algorithm of the device's filter (firmware/sim/fusion_float.py, the float form of
+    the fixed-point firmware/fusion.py: a simplified real-time VQF, Laidig &
     Seel 2023) in double precision, with the same steps and defaults and
     with lost samples handled (step 0). The gyroscope is integrated into an
     *almost inertial* frame; the accelerometer is low-pass filtered in that
@@ -428,14 +430,14 @@ class OrientationFilter:
     be several °/s. ``max_gap_s`` covers a few lost BLE notifications (each
     11 samples, 55 ms at 200 Hz). None was tuned on BROAD.
 
-    Deviations from VQF (see also firmware/fusion.py): the bias estimate is
+    Deviations from VQF (see also firmware/sim/fusion_float.py): the bias estimate is
     two first-order updates instead of a Kalman filter (no covariance, so
     in motion it moves further than VQF's and also takes up errors that are
     not bias), the acc low-pass is a damped spring starting with a running
     mean instead of a biquad, no magnetometer. Deviations from
-    firmware/fusion.py: double precision, step 0, and no bias update from
+    firmware/sim/fusion_float.py: double precision, step 0, and no bias update from
     a correction of exactly half a turn (an estimate pointing straight
-    down). On gap-free input the output equals fusion.py run in double
+    down). On gap-free input the output equals fusion_float.py run in double
     precision (tests/test_orientation.py).
 
     References:
