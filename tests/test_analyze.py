@@ -370,7 +370,7 @@ def _held_tasks_capture(path, stance_drop_deg=5.0, step_drops_deg=(3, 5, 7, 4, 6
     + 0.5°). Mounted as recommended, heading 0; the phantoms' body angles and vertical
     acceleration turned into the sensor's signals (gravity added, angular rate from the
     orientation). Returns the capture's task spans (s)."""
-    from test_tasks import sls_phantom, step_phantom
+    from phantoms import sls_phantom, step_phantom
 
     t_s, ang_s, _, acc_s, _ = sls_phantom("L", drop_deg=stance_drop_deg)
     t_d, ang_d, acc_d, _ = step_phantom("step-down", "R", drops_deg=step_drops_deg)

@@ -10,9 +10,9 @@ import shutil
 
 import pytest
 
+from phantoms import phantom_capture
 from sacrum.batch import COLUMNS, run_batch
 from sacrum.cli import main
-from test_report import phantom_capture
 
 
 @pytest.fixture(scope="module")

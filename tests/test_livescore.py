@@ -16,8 +16,12 @@ import pytest
 from sacrum.gait import Turn
 from sacrum.livescore import LiveScorer
 from sacrum.metrics import StepMetrics, is_scored
+from sacrum.mounting import parse_mount
+from sacrum.phantom import walking_phantom as phantom
 from sacrum.score import load_bands
-from test_metrics import RATE, RECOMMENDED, phantom
+
+RATE = 100.0
+RECOMMENDED = parse_mount("recommended")
 
 GAIT_LATENCY_S = 0.52  # the gait stage's longest IC latency at 100 Hz (sacrum.gait)
 

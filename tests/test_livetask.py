@@ -7,10 +7,10 @@ import math
 import numpy as np
 import pytest
 
+from phantoms import sls_phantom, step_phantom
 from sacrum.livetask import LiveTaskTracker
 from sacrum.score import load_bands, score_repetitions, score_single_leg_stance
 from sacrum.tasks import repetitions, single_leg_stance
-from test_tasks import sls_phantom, step_phantom
 
 
 def _feed(tr: LiveTaskTracker, t, ang, gyr, acc, n: int = 40):

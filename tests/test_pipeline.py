@@ -11,9 +11,9 @@ from sacrum.cli import DEMO_CAPTURE
 from sacrum.decode import decode_capture
 from sacrum.mounting import parse_mount
 from sacrum.phantom import walking_phantom
+from sacrum.phantom import walking_phantom as phantom
 from sacrum.pipeline import MountingError, Pipeline, analyze_recording
 from sacrum.quaternion import quat_conjugate, quat_multiply, quat_rotate
-from test_metrics import phantom
 
 RATE = 100
 RECOMMENDED = parse_mount("recommended")

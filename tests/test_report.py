@@ -10,7 +10,6 @@ they are installed (the PNGs go to the test's tmp folder to be looked at).
 
 from __future__ import annotations
 
-import math
 import re
 import shutil
 import subprocess
@@ -19,34 +18,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sacrum.angles import quat_from_angles
+from phantoms import phantom_capture
 from sacrum.capture import CaptureReader
 from sacrum.cli import main
-from sacrum.generator import make_capture
-from sacrum.mounting import parse_mount
-from sacrum.phantom import walking_phantom
-from sacrum.quaternion import quat_multiply
 from sacrum.report import build_report, render_html, write_html, write_pdf
 from sacrum.sessions import Session, session_from_capture
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 DAILY = EXAMPLES / "mobgap_ha001_daily_activities.sacrum"
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
-
-
-def phantom_capture(path: Path, drop_deg=(4.0, 9.0), seed: int = 0, n_steps: int = 80,
-                    start_time_ns: int = 1_790_000_000_000_000_000) -> Path:
-    """A phantom walk (marked as a ``walk`` task) as a capture; angles per
-    walking_phantom, heading 30°, mounted as recommended."""
-    ph = walking_phantom(drop_deg=drop_deg, n_steps=n_steps, heading_deg=30.0, seed=seed)
-    ang = ph["angles"]
-    q = quat_multiply(quat_from_angles(ang[:, 0], ang[:, 1], ang[:, 2] + math.radians(30.0)),
-                      parse_mount("recommended"))
-    ann = [(0.0, {"type": "task_start", "task": "walk"}),
-           (float(ph["t"][-1]), {"type": "task_stop", "task": "walk"})]
-    make_capture(path, q, ph["acc"], ph["gyr"], 100, annotations=ann, seed=seed,
-                 start_time_ns=start_time_ns)
-    return path
 
 
 @pytest.fixture(scope="module")

@@ -7,9 +7,9 @@ import json
 
 import pytest
 
+from phantoms import phantom_capture
 from sacrum.cli import main
 from sacrum.sessions import Library, SessionError, diff_analyses, session_from_json
-from test_report import phantom_capture
 
 
 @pytest.fixture(scope="module")
