@@ -90,3 +90,45 @@ def test_a_session_without_steps_says_so_in_its_figures(tmp_path, capsys, monkey
             for name, fig in figures.items()}
     assert len(said["strides.png"]) == 2 and len(said["drops.png"]) == 2
     assert said["traces.png"] == []
+
+
+def test_live_converges_on_the_offline_analysis_of_the_same_capture(tmp_path, capsys):
+    """When a replay ends, what the session shows is `sacrum analyze` of the capture: the
+    --json document equals analyze's, and the printed score and drops are its numbers."""
+    import json
+
+    from sacrum.analyze import analyze
+    from sacrum.live.cli import make_session
+    from sacrum.resources import demo_capture
+    from sacrum.score import format_score
+
+    cap = demo_capture()
+    out = tmp_path / "live.json"
+    assert main(["live", "--replay", str(cap), "--headless", "--json", str(out),
+                 "--out-dir", str(tmp_path / "figs")]) == 0
+    text = capsys.readouterr().out
+    live_doc = json.loads(out.read_text())
+    offline = json.loads(json.dumps(analyze(cap)))  # JSON values, as written
+    for doc in (live_doc, offline):
+        doc["input"].pop("path")
+    assert live_doc == offline
+    s = offline["summary"]
+    score_line = next(x for x in text.splitlines() if x.startswith("score:"))
+    assert format_score(s["score"], s["score_interval"]) in score_line
+    drop_line = next(x for x in text.splitlines() if x.startswith("drop:"))
+    assert f"left stance {s['contralateral_drop_deg']['L']:.1f}°" in drop_line
+    # the session's snapshot after the end carries the same numbers for the window
+    session = make_session("replay", str(cap), speed=None, history_s=3600.0)
+    session.run_sync()
+    snap = session.snapshot()
+    assert snap.final and snap.score == pytest.approx(s["score"])
+    assert snap.steps_total == len(offline["strides"])
+    assert snap.drop_deg["R"] == pytest.approx(s["contralateral_drop_deg"]["R"])
+
+
+def test_live_json_without_a_capture_is_one_clear_error(tmp_path, capsys):
+    rc = main(["live", "--simulate", "--duration", "3", "--headless",
+               "--json", str(tmp_path / "x.json"), "--out-dir", str(tmp_path / "figs")])
+    assert rc == 1 and not (tmp_path / "x.json").exists()
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--json" in err[0]

@@ -49,9 +49,17 @@ def test_replayed_demo_fills_the_snapshot_with_the_scorers_angles_steps_and_task
     np.testing.assert_allclose(snap.t_s, (table.t_s - table.t_s[0])[-n:], atol=2e-3)
     assert snap.t_s[-1] - snap.t_s[0] == pytest.approx(10.0, abs=0.02)
     ref.flush()
-    assert snap.steps_total == len(ref.steps) > 20
-    assert snap.steps_used == sum(s.excluded is None for s in ref.steps)
-    assert snap.drop_deg == pytest.approx(ref.summary.contralateral_drop_deg, nan_ok=True)
+    assert len(demo_session.scorer.steps) == len(ref.steps) > 20  # the live steps
+    assert (sum(s.excluded is None for s in demo_session.scorer.steps)
+            == sum(s.excluded is None for s in ref.steps))
+    assert demo_session.scorer.summary.contralateral_drop_deg == pytest.approx(
+        ref.summary.contralateral_drop_deg, nan_ok=True)
+    # the capture ended: the snapshot shows its offline analysis (one answer with analyze)
+    final = demo_session.final_analysis
+    assert snap.final and final is not None
+    assert snap.steps_total == len(final["strides"])
+    assert snap.steps_used == final["summary"]["n_steps_used"]
+    assert snap.drop_deg == pytest.approx(final["summary"]["contralateral_drop_deg"])
     # gait events in the span, stance phases from IC to the same foot's FC
     assert any(k == "IC" for _, k, _ in snap.events)
     for side, a, b in snap.stance:

@@ -53,13 +53,14 @@ def test_demo_replay_draws_the_sessions_traces_bars_and_score(qtbot, tmp_path):
         np.testing.assert_allclose(y, np.degrees(snap.angles_rad[:, i]), equal_nan=True)
     x0, x1 = w.traces.plots[0].viewRange()[0]
     assert x1 == pytest.approx(snap.t_now_s) and x1 - x0 == pytest.approx(10.0)
-    # the drop bars show the scorer's rolling summary
-    summary = session.scorer.summary
+    # the capture ended: the drop bars and numbers show its final (offline) analysis
+    summary = session.final_analysis["summary"]
+    assert snap.final and w.score_panel.title() == "score: final, the whole capture"
     for side in "LR":
-        assert w.drops.values_deg[side] == pytest.approx(summary.contralateral_drop_deg[side])
+        assert w.drops.values_deg[side] == pytest.approx(summary["contralateral_drop_deg"][side])
     heights = w.drops.bar.opts["height"]
-    assert heights[0] == pytest.approx(summary.contralateral_drop_deg["L"])
-    assert w.score_panel.numbers.text().startswith(f"cadence {summary.cadence_spm:.0f}")
+    assert heights[0] == pytest.approx(summary["contralateral_drop_deg"]["L"])
+    assert w.score_panel.numbers.text().startswith(f"cadence {summary['cadence_spm']:.0f}")
     assert w.score_panel.message.text() == snap.message
     assert "ended" in w.conn.labels["state"].text()
     assert "replay" in w.conn.labels["transport"].text()
@@ -77,7 +78,7 @@ def test_demo_replay_draws_the_sessions_traces_bars_and_score(qtbot, tmp_path):
     w._last_seq = -1
     w.refresh()
     assert w.athlete_view.drop["L"].text().startswith(
-        f"{summary.contralateral_drop_deg['L']:.1f}°")
+        f"{summary['contralateral_drop_deg']['L']:.1f}°")
     assert w.grab().save(str(ARTIFACTS / "live_window_athlete.png"))
 
 

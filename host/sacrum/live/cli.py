@@ -45,7 +45,8 @@ def make_session(kind: str, target: str | None, *, speed: float | None = 1.0,
     script = capture_annotations(target) if kind == "replay" and target else []
     return LiveSession(lambda: open_transport(kind, target, **options), mount=mount,
                        threshold_deg=threshold_deg, record_to=record, script=script,
-                       history_s=history_s, overlay_strides=overlay_strides)
+                       history_s=history_s, overlay_strides=overlay_strides,
+                       final_capture=target if kind == "replay" else None)
 
 
 def run_window(session: LiveSession, *, athlete: bool = False, span_s: float = 10.0,
@@ -65,12 +66,22 @@ def run_window(session: LiveSession, *, athlete: bool = False, span_s: float = 1
     return 0
 
 
-def run_headless(session: LiveSession, out_dir: str | Path) -> int:
+def run_headless(session: LiveSession, out_dir: str | Path,
+                 json_out: str | Path | None = None) -> int:
+    """Run ``session`` without a window; print its summary, write its figures and, with
+    ``json_out``, the end-of-session analysis document (that of ``sacrum analyze``)."""
+    from sacrum.analyze import write_json
     from sacrum.live.headless import run_headless as run
 
     res = run(session, out_dir)
     print("\n".join(res.lines))
     print("figures:   " + ", ".join(str(p) for p in res.figures))
+    if json_out is not None:
+        if session.final_analysis is None:
+            raise ValueError("no end-of-session analysis to write: --json needs a replayed "
+                             "capture or --record (the analysis is that of the capture)")
+        write_json(session.final_analysis, json_out)
+        print(f"analysis:  {json_out}")
     return 0
 
 
@@ -96,7 +107,7 @@ def cmd_live(args: argparse.Namespace) -> int:
                                threshold_deg=args.threshold_deg, record=args.record,
                                history_s=3600.0, overlay_strides=400,
                                duration_s=args.duration or 60.0)
-        return run_headless(session, args.out_dir)
+        return run_headless(session, args.out_dir, getattr(args, "json", None))
     session = make_session(kind, target, speed=args.speed, mount=args.mount,
                            threshold_deg=args.threshold_deg, record=args.record,
                            duration_s=args.duration)
@@ -134,6 +145,8 @@ def add_parser(sub) -> None:
                    help="cue when the contralateral drop exceeds this (deg; default: the "
                         "normal band's edge, 7°)")
     s.add_argument("--record", metavar="OUT", help="record the session into this capture")
+    s.add_argument("--json", metavar="OUT", help="headless: write the end-of-session analysis "
+                   "(the document of `sacrum analyze` on the replayed or recorded capture)")
     s.add_argument("--mount", default="recommended",
                    help='sensor axes on the body, e.g. "x=up,y=left,z=back"')
     s.add_argument("--span", type=float, default=10.0, help="seconds of traces shown")

@@ -66,6 +66,8 @@ def summary_lines(session: LiveSession, snap: LiveSnapshot) -> list[str]:
     scorer = session.scorer
     if scorer is None:
         return [*lines, "no samples: nothing to analyse"]
+    if snap.final:  # the data ended: the offline analysis of the capture is the answer
+        return [*lines, *_final_lines(session.final_analysis), *_task_lines(snap)]
     summ = scorer.session_summary()
     score = scorer.session_score()
     d = summ.contralateral_drop_deg
@@ -81,6 +83,32 @@ def summary_lines(session: LiveSession, snap: LiveSnapshot) -> list[str]:
     ]
     for name, comp in score.components.items():
         lines.append(f"  {name:<12} {_f(comp.score_0_100, '.0f'):>4}  {comp.reason}")
+    return lines + _task_lines(snap)
+
+
+def _final_lines(doc: dict) -> list[str]:
+    """The analysis document's summary in the headless summary's words."""
+    s = doc["summary"]
+    d = s.get("contralateral_drop_deg") or {}
+    relative = (doc.get("calibration") or {}).get("reference") != "standing"
+    lines = [
+        f"cadence:   {_f(s.get('cadence_spm'), '.0f')} steps/min",
+        f"drop:      left stance {_f(d.get('L'), '.1f')}°, right stance {_f(d.get('R'), '.1f')}° "
+        "(median contralateral drop" + ("; relative angles: no standing calibration"
+                                        if relative else "") + ")",
+        "score:     " + (f"{format_score(s['score'], s.get('score_interval'))} of 100"
+                         if s.get("score") is not None else "none")
+        + f" — {s.get('score_message') or ''}",
+    ]
+    for name, comp in (s.get("components") or {}).items():
+        lines.append(f"  {name:<12} {_f(comp.get('score'), '.0f'):>4}  {comp.get('reason', '')}")
+    lines.append("final:     these are the offline analysis of the whole capture "
+                 "(`sacrum analyze`); the live values converged on it when the data ended")
+    return lines
+
+
+def _task_lines(snap: LiveSnapshot) -> list[str]:
+    lines = []
     thr = snap.threshold_deg
     lines.append(f"cues:      {len(snap.cues)} steps with a drop over the threshold "
                  f"(L {thr['L']:.1f}°, R {thr['R']:.1f}°)")
@@ -199,7 +227,8 @@ def _drops(session: LiveSession, snap: LiveSnapshot, path: Path) -> Path:
     ax.set_ylabel("contralateral drop (°), + swing side down")
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
-    d = (session.scorer.session_summary().contralateral_drop_deg if session.scorer
+    d = (snap.drop_deg if snap.final  # the final analysis' medians, as the window shows
+         else session.scorer.session_summary().contralateral_drop_deg if session.scorer
          else {"L": math.nan, "R": math.nan})
     vals = [d.get("L", math.nan), d.get("R", math.nan)]
     axb.bar([0, 1], np.nan_to_num(vals), color=list(SIDE_COLOURS.values()))

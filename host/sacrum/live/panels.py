@@ -39,6 +39,7 @@ class ScorePanel(QtWidgets.QGroupBox):
             lay.addWidget(w)
 
     def show_snapshot(self, snap: LiveSnapshot) -> None:
+        self.setTitle("score: final, the whole capture" if snap.final else "live score")
         # the score as the report and the CLI print it: "78 (70–85)" (its 90 % interval)
         self.score.setText("no score yet" if snap.score is None
                            else format_score(snap.score, snap.score_interval))

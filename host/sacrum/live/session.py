@@ -161,7 +161,9 @@ class LiveSnapshot:
     steps_total, steps_used: steps that came out so far, and those used.
     cadence_spm, drop_deg ({"L", "R"}): the rolling summary's (NaN before one).
     score: 0-100 or None; score_interval: its 90 % interval (low, high) or None (not
-    estimated); components: {name: points or None}; message: the score's.
+    estimated); components: {name: points or None}; message: the score's. final: these
+    numbers are the offline analysis of the session's capture (``LiveSession.converge``, once
+    the data has ended), not the live rolling ones.
     During a single-leg stance or step-down/up task these are the task's own (live, by
     sacrum.livetask), and task_summary is its summary (report units, as ``sacrum
     analyze``'s tasks[]); None otherwise.
@@ -200,6 +202,7 @@ class LiveSnapshot:
     task_summary: dict | None = None
     turns: list[tuple[float, float, float]] = field(default_factory=list)
     score_interval: tuple[float, float] | None = None
+    final: bool = False
     heading_settled: np.ndarray | None = None
 
 
@@ -224,8 +227,13 @@ class LiveSession:
                  threshold_deg: float | None = None, history_s: float = 120.0,
                  overlay_strides: int = 12, calibrate_s: float = 3.0,
                  record_to: str | Path | None = None,
-                 script: list[tuple[int, dict[str, Any]]] = ()) -> None:
+                 script: list[tuple[int, dict[str, Any]]] = (),
+                 final_capture: str | Path | None = None) -> None:
         self._factory = open_transport
+        # the capture this session's data also is (a replay's file); with a recording, the
+        # recording. When the data ends, the session shows its offline analysis (converge)
+        self._final_capture = final_capture
+        self.final_analysis: dict[str, Any] | None = None
         self._script = deque(sorted(script, key=lambda a: a[0]))
         self.mount = mount
         self.history_s = float(history_s)
@@ -377,6 +385,7 @@ class LiveSession:
             else:
                 what = "capture" if transport.info.kind == "replay" else "link"
                 self.finish()
+                self.converge()
                 self._set_link("ended", f"the {what} ended; data kept")
         except asyncio.CancelledError:
             self._set_link("stopped", "stopped")
@@ -402,6 +411,33 @@ class LiveSession:
         with self._lock:
             self._take_update(u, self._ring.t_last_s if self._ring else math.nan)
             self._publish()
+
+    def converge(self) -> dict[str, Any] | None:
+        """End of the data: the offline analysis of the same capture, which from now on is
+        what the session shows (score, interval, components, drops, cadence, steps), so the
+        window, the headless summary and ``sacrum analyze CAPTURE`` give one answer. The
+        capture is the replayed file, or the recording being written (it is flushed per
+        record). Returns the analysis document (None: no capture, or it failed: said in
+        the message). ``sacrum.analyze.analyze`` with its defaults: the mounting estimated
+        from the recording, as ``sacrum analyze`` does."""
+        with self._rec_lock:
+            path = self._final_capture or (self.writer.path if self.writer else None)
+        if path is None:
+            return None
+        from sacrum.analyze import analyze
+
+        try:
+            doc = analyze(path)
+        except Exception as e:  # a capture too short or damaged: the live values stay
+            log.warning("final analysis of %s failed: %s", path, e)
+            with self._lock:
+                self._message = f"the live values (the final analysis failed: {e})"
+                self._publish()
+            return None
+        with self._lock:
+            self.final_analysis = doc
+            self._publish()
+        return doc
 
     def _set_link(self, state: str, message: str) -> None:
         with self._lock:
@@ -866,6 +902,7 @@ class LiveSession:
                 score = held.score if held is not None else None
                 message = (held.score.message if held is not None
                            else f"{self._tracker.task}: waiting for its samples")
+            final = self._final_values() if self._tracker is None else None
             link = replace(self.link, device=dict(self.link.device),
                            loss=replace(self._decoder.loss, gap_list=[]))
             t_rec = self.transport.info if self.transport is not None else None
@@ -879,7 +916,7 @@ class LiveSession:
             cues = list(self._cues)
             thr = (dict(self._scorer.threshold_deg) if self._scorer is not None
                    else self.threshold_deg())
-            return LiveSnapshot(
+            snap = LiveSnapshot(
                 seq=self._seq, t_now_s=t_now, t_s=t, angles_rad=a, events=events,
                 stance=[s for s in stance if s[2] >= t0],
                 tasks=[x for x in self._tasks if x[2] is None or x[2] >= t0],
@@ -905,6 +942,29 @@ class LiveSession:
                 turns=[x for x in self._turns if x[1] >= t0],
                 heading_settled=settled,
             )
+            return snap if final is None else replace(snap, **final)
+
+    def _final_values(self) -> dict[str, Any] | None:
+        """The snapshot's numbers from the final analysis (None before it)."""
+        doc = self.final_analysis
+        if doc is None:
+            return None
+        s = doc["summary"]
+        drop = s.get("contralateral_drop_deg") or {}
+        interval = s.get("score_interval")
+        return {
+            "score": s.get("score"),
+            "score_interval": tuple(interval) if s.get("score") is not None and interval
+            else None,
+            "components": {k: c.get("score") for k, c in (s.get("components") or {}).items()},
+            "drop_deg": {k: math.nan if drop.get(k) is None else float(drop[k]) for k in "LR"},
+            "cadence_spm": math.nan if s.get("cadence_spm") is None else float(s["cadence_spm"]),
+            "steps_total": len(doc.get("strides") or []),
+            "steps_used": int(s.get("n_steps_used") or 0),
+            "message": "final: the analysis of the whole capture, as `sacrum analyze` gives it "
+                       f"— {s.get('score_message') or ''}",
+            "final": True,
+        }
 
 
 def _ring_rows(chunk) -> np.ndarray:
