@@ -41,9 +41,12 @@ def test_record_simulate_then_replay_gives_the_same_samples(tmp_path, capsys):
 
 def _interrupted(tmp_path, sig):
     out = tmp_path / f"killed-{sig}.sacrum"
+    # SIGINT as a terminal gives it: a shell without job control starts background jobs
+    # (a CI runner's) with SIGINT ignored, and the child would inherit that
     proc = subprocess.Popen([sys.executable, "-m", "sacrum.cli", "record", "--simulate",
                              "--out", str(out), "-q"], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE)
+                            stderr=subprocess.PIPE,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline and (not out.exists() or out.stat().st_size < 4000):
         time.sleep(0.1)

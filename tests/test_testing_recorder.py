@@ -45,8 +45,10 @@ async def _start(client, responses: asyncio.Queue, commands, on_data=None) -> No
 def test_a_recorded_replay_holds_the_first_captures_packets(tmp_path):
     device = ReplayDevice(DEMO)
     out = tmp_path / "again.sacrum"
-    commands = [(sp.OP_HELLO, bytes((0x10, 0x10))), (sp.OP_GET_STATUS, b""),
-                (sp.OP_START_STREAM, b"")]
+    # the commands the recorded host sent (HELLO with its version range), so every answer
+    # comes from the recording
+    hello = next(e.args for e in load_recording(DEMO).exchanges if e.opcode == sp.OP_HELLO)
+    commands = [(sp.OP_HELLO, hello), (sp.OP_GET_STATUS, b""), (sp.OP_START_STREAM, b"")]
 
     async def session():
         async with Recorder(device.client(), out) as rec:
