@@ -40,6 +40,12 @@ bench: $(VENV)/.bench
 	$(BIN)/python bench/fusion_broad.py
 	$(BIN)/python bench/orientation_broad.py
 	$(BIN)/python bench/gait_mobgap.py
+	$(BIN)/python bench/gait_subjects.py
+	$(BIN)/python bench/score_coverage.py
+	$(BIN)/python bench/heading_after_turn.py
+	$(BIN)/python bench/mounting_uncertainty.py
+	$(BIN)/python bench/cues_counted_steps.py
+	$(BIN)/python bench/firmware_budget.py
 	$(BIN)/python bench/pipeline_speed.py
 	$(BIN)/python bench/scorer_speed.py
 	$(BIN)/python bench/ble_link.py

@@ -1,7 +1,7 @@
 """Speed of the scorer: a live update (per notification and per stride) and a whole hour offline.
 
-The recording is the pelvis-motion phantom of tests/test_metrics.py at 200 Hz (stand 3 s,
-walk 100 steps with known drops, stand 2 s; about a minute), repeated end to end to fill
+The recording is the pelvis-motion phantom (``sacrum.phantom.walking_phantom``) at 200 Hz
+(stand 3 s, walk 100 steps with known drops, stand 2 s; about a minute), repeated end to end to fill
 the session: one walking bout a minute, sensor noise and biases as in the tests.
 (``sacrum.generator.synthetic_walk`` has no heel strikes, so no gait events to score.)
 
@@ -19,18 +19,16 @@ Run: .venv/bin/python bench/scorer_speed.py [--minutes 60] [--live-minutes 60]
 from __future__ import annotations
 
 import argparse
-import pathlib
-import sys
 import time
 
 import numpy as np
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "tests"))
-import test_metrics
 from sacrum.livescore import LiveScorer
 from sacrum.metrics import body_acceleration, step_metrics, summarize_walk
+from sacrum.mounting import parse_mount
+from sacrum.phantom import walking_phantom
 from sacrum.pipeline import analyze_recording
-from sacrum.score import score_walk
+from sacrum.score import format_score, score_walk
 
 RATE = 200.0
 CHUNK = 11
@@ -38,8 +36,7 @@ CHUNK = 11
 
 def session(minutes: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(t_s, acc_mps2, gyr_radps): the phantom repeated to ``minutes``."""
-    test_metrics.RATE = RATE  # the phantom reads its rate from the module
-    ph = test_metrics.phantom(n_steps=100, seed=3)
+    ph = walking_phantom(rate_hz=RATE, n_steps=100, seed=3)
     reps = int(np.ceil(minutes * 60 * RATE / len(ph["t"])))
     n = int(minutes * 60 * RATE)
     acc = np.tile(ph["acc"], (reps, 1))[:n]
@@ -57,7 +54,7 @@ def main() -> None:
     ap.add_argument("--live-minutes", type=float, default=60.0)
     args = ap.parse_args()
     t, acc, gyr = session(args.minutes)
-    mount = test_metrics.RECOMMENDED
+    mount = parse_mount("recommended")
     # warm up (numba kernels, imports) so compile time is not measured
     w = LiveScorer(RATE, mount)
     w.update(t[:4000], acc[:4000], gyr[:4000])
@@ -93,7 +90,8 @@ def main() -> None:
           f"max {max(stepping) * 1e3:.1f} ms; per stride (two steps) about "
           f"{2 * np.median(stepping) * 1e3:.1f} ms")
     print(f"  session summary + score at the end ({len(ls.steps):,} steps): "
-          f"{session_s * 1e3:.0f} ms; score {sess.score:.1f}")
+          f"{session_s * 1e3:.0f} ms; score "
+          + (f"{sess.score:.1f}" if sess.score is not None else f"none ({sess.message})"))
 
     # offline, the analyze path
     duration_s = len(t) / RATE
@@ -108,7 +106,7 @@ def main() -> None:
     print(f"offline, {args.minutes:g} min ({len(t):,} samples): analyze_recording "
           f"{c1 - c0:.2f} s + steps, summary, score {c2 - c1:.2f} s = {c2 - c0:.2f} s "
           f"= {duration_s / (c2 - c0):,.0f}x real time; {len(steps):,} steps, "
-          f"score {score.score:.1f}")
+          f"score {format_score(score.score, score.interval)}")
 
     # offline, the live code fed the whole session at once
     c0 = time.perf_counter()
@@ -119,7 +117,8 @@ def main() -> None:
     c1 = time.perf_counter()
     print(f"offline, LiveScorer fed the whole {args.minutes:g} min in one update: "
           f"{c1 - c0:.2f} s = {duration_s / (c1 - c0):,.0f}x real time; "
-          f"{len(whole.steps):,} steps, score {whole_score.score:.1f}")
+          f"{len(whole.steps):,} steps, score "
+          f"{format_score(whole_score.score, whole_score.interval)}")
 
 
 if __name__ == "__main__":
