@@ -121,7 +121,8 @@ def test_the_header_has_person_date_device_and_data_quality(daily):
     walk = daily.analysis["summary"]["tasks"][0]
     why = ", ".join(f"{k} {r}" for r, k in walk["excluded_reasons"].items())
     assert walk["n_steps_excluded"] > 0  # the example's turns: the header must say why
-    for needed in ("HA001", "sacrum-mobgap", "firmware in the loop", "0.00 % of samples lost",
+    for needed in ("HA001", "sacrum-mobgap", "(firmware: firmware in the loop",
+                   "0.00 % of samples lost",
                    f"{walk['n_steps_used']} used of {walk['n_steps']} "
                    f"({walk['n_steps_by_side']['L']} left, {walk['n_steps_by_side']['R']} "
                    f"right stance); excluded: {why}",

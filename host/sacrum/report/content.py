@@ -82,8 +82,9 @@ def header_rows(s: Session) -> list[list[str]]:
     doc = s.analysis
     inp, mnt, cal, loss = doc["input"], doc["mounting"], doc["calibration"], doc["loss"]
     dev = s.device
-    device = (f"{dev.get('name', '?')}, firmware {dev.get('firmware', '?')}, "
-              f"IMU {dev.get('imu', '?')}") if dev else "not recorded (not a capture)"
+    # as `sacrum info` prints it ("firmware: ..."; a firmware string may begin with the word)
+    device = (f"{dev.get('name', '?')} (firmware: {dev.get('firmware', '?')}; "
+              f"IMU: {dev.get('imu', '?')})") if dev else "not recorded (not a capture)"
     if mnt.get("source") == "given":
         mounting = f"given ({mnt.get('spec')})"
     else:
