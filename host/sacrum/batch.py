@@ -313,7 +313,9 @@ def write_table(rows: list[dict[str, Any]], out: str | os.PathLike) -> None:
     tmp.replace(out)
 
 
-def print_summary(result: BatchResult, out: Path, stream: TextIO = sys.stdout) -> None:
+def print_summary(result: BatchResult, out: Path, stream: TextIO | None = None) -> None:
+    # sys.stdout of the call, not of the import (a default argument is bound once)
+    stream = sys.stdout if stream is None else stream
     stream.write(f"{len(result.rows)} captures: {result.analysed} analysed, {result.cached} "
                  f"already done, {result.failed} failed; wrote {out}\n")
     for r in result.rows:

@@ -371,9 +371,23 @@ class _LogFormat(logging.Formatter):
         return super().format(record)
 
 
+class _StderrHandler(logging.StreamHandler):
+    """A StreamHandler on the ``sys.stderr`` of the moment: ``logging.basicConfig`` keeps
+    the first call's handler, and ``main`` may run again (an embedding app, tests) after
+    that stream was replaced and closed ("I/O operation on closed file")."""
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value) -> None:
+        pass
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    handler = logging.StreamHandler()
+    handler = _StderrHandler()
     handler.setFormatter(_LogFormat(args.verbose))
     logging.basicConfig(level=logging.INFO if args.verbose else logging.ERROR,
                         handlers=[handler])

@@ -134,12 +134,45 @@ def _table(path: str | os.PathLike, columns: tuple[str, ...] | list[str]) -> np.
     return data
 
 
+#: Longest run of missing rows filled in as lost samples (s); a longer jump of t is refused
+#: (two recordings in one file, or a clock reset), not turned into hours of NaN rows.
+MAX_FILLED_GAP_S = 600.0
+
+
+def fill_time_gaps(t_s: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rows missing from a table (t jumps by more than 1.5 sample periods: a logger that
+    drops lost packets instead of writing empty cells) as NaN rows on the sample grid, so
+    they are counted as lost samples and no step spans them unseen. The period is the
+    median interval; a jump longer than :data:`MAX_FILLED_GAP_S` is a ValueError."""
+    dt = np.diff(t_s)
+    if len(dt) == 0:
+        return t_s, x
+    period = float(np.median(dt))
+    missing = np.rint(dt / period).astype(np.int64) - 1
+    missing[dt <= 1.5 * period] = 0
+    if not missing.any():
+        return t_s, x
+    k = int(np.argmax(dt))
+    if dt[k] > MAX_FILLED_GAP_S:
+        raise ValueError(f"t jumps by {dt[k]:.1f} s after t = {t_s[k]:.6g} (more than "
+                         f"{MAX_FILLED_GAP_S:g} s): two recordings in one file? split it")
+    pos = np.arange(len(t_s)) + np.r_[0, np.cumsum(missing)]
+    t_out = np.full(pos[-1] + 1, np.nan)
+    x_out = np.full((pos[-1] + 1, *x.shape[1:]), np.nan)
+    t_out[pos], x_out[pos] = t_s, x
+    for i in np.flatnonzero(missing):  # the missing rows' times, on the period grid
+        j = np.arange(1, missing[i] + 1)
+        t_out[pos[i] + j] = t_s[i] + j * period
+    return t_out, x_out
+
+
 def read_imu_csv(path: str | os.PathLike, *, check: bool = True
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(t_s, acc_mps2 (N,3), gyr_radps (N,3)) from a recording CSV.
 
-    Empty or NaN cells are lost samples (NaN rows, kept at their time). ``check``: refuse
-    g, °/s and a time in milliseconds (UnitsError with the fix).
+    Empty or NaN cells are lost samples (NaN rows, kept at their time), and so are rows
+    missing from the table (``fill_time_gaps``: t jumps by more than 1.5 periods).
+    ``check``: refuse g, °/s and a time in milliseconds (UnitsError with the fix).
     """
     data = _table(path, COLUMNS)
     data = data[np.isfinite(data[:, 0])]
@@ -149,9 +182,11 @@ def read_imu_csv(path: str | os.PathLike, *, check: bool = True
         k = int(np.flatnonzero(np.diff(data[:, 0]) <= 0)[0])
         raise ValueError(f"{path}: column t must increase (t = {data[k + 1, 0]:.6g} comes "
                          f"after t = {data[k, 0]:.6g})")
-    t, acc, gyr = data[:, 0], data[:, 1:4], data[:, 4:7]
     if check:
-        check_time_axis(t)
+        check_time_axis(data[:, 0])
+    t, rest = fill_time_gaps(data[:, 0], data[:, 1:])
+    acc, gyr = rest[:, 0:3], rest[:, 3:6]
+    if check:
         check_units(acc, gyr)
     return t, acc, gyr
 
@@ -170,7 +205,8 @@ def read_pressure(path: str | os.PathLike, n_rows: int) -> np.ndarray | None:
     if PRESSURE_COLUMN not in _header(path)[0]:
         return None
     data = _table(path, ("t", PRESSURE_COLUMN))
-    p = data[np.isfinite(data[:, 0]), 1]
+    data = data[np.isfinite(data[:, 0])]
+    p = fill_time_gaps(data[:, 0], data[:, 1])[1] if len(data) > 1 else data[:, 1]
     if len(p) != n_rows:
         raise ValueError(f"{path}: column {PRESSURE_COLUMN} has {len(p)} rows, not {n_rows}")
     ok = p[np.isfinite(p)]
