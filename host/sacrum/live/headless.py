@@ -216,12 +216,18 @@ def _drops(session: LiveSession, snap: LiveSnapshot, path: Path) -> Path:
         a.axhspan(-2, nmax, color=palette.NORMAL, alpha=0.15)
         a.axhspan(nmax, pmax, color=palette.CAUTION, alpha=0.15)
         a.axhline(max(snap.threshold_deg.values()), color=palette.NEUTRAL, ls="--", lw=1)
+    # (t_ic_s, drop_deg, side, excluded) per step: the final analysis' once the data ended
+    # (the bars beside are its medians), else the live scorer's
+    rows = ([(d["t_ic"], d["contralateral_drop_deg"], d["stance_side"], d["excluded"])
+             for d in session.final_analysis["strides"]] if snap.final else
+            [(s.t_ic_s, s.contralateral_drop_deg, s.stance_side, s.excluded) for s in steps])
+    rows = [(t, math.nan if d is None else d, sd, ex) for t, d, sd, ex in rows]
     for side, col in SIDE_COLOURS.items():
-        used = [s for s in steps if s.stance_side == side and s.excluded is None]
-        excl = [s for s in steps if s.stance_side == side and s.excluded is not None]
-        ax.plot([s.t_ic_s for s in used], [s.contralateral_drop_deg for s in used], "o",
+        used = [r for r in rows if r[2] == side and r[3] is None]
+        excl = [r for r in rows if r[2] == side and r[3] is not None]
+        ax.plot([r[0] for r in used], [r[1] for r in used], "o",
                 color=col, label=f"{side} stance, used ({len(used)})")
-        ax.plot([s.t_ic_s for s in excl], [s.contralateral_drop_deg for s in excl], "x",
+        ax.plot([r[0] for r in excl], [r[1] for r in excl], "x",
                 color=col, alpha=0.4, label=f"{side} stance, excluded ({len(excl)})")
     ax.set_xlabel("time of the initial contact (s)")
     ax.set_ylabel("contralateral drop (°), + swing side down")
