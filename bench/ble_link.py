@@ -16,12 +16,12 @@ import argparse
 import asyncio
 import time
 
-from sacrum.stream import StreamDecoder
-from sacrum.transports import LinkEvent
-from sacrum.transports.ble import BleTransport
-from sacrum.transports.bumble_backend import BumbleClient, BumbleScanner, VirtualRadio
-from sacrum.transports.simulator import PhantomSource, SimulatedDevice
-from sacrum.virtual_sensor import SENSOR_ADDRESS, VirtualSensor
+from sacrum.io.stream import StreamDecoder
+from sacrum.io.transports import LinkEvent
+from sacrum.io.transports.ble import BleTransport
+from sacrum.io.transports.bumble_backend import BumbleClient, BumbleScanner, VirtualRadio
+from sacrum.testing.simulator import PhantomSource, SimulatedDevice
+from sacrum.testing.virtual_sensor import SENSOR_ADDRESS, VirtualSensor
 
 METAMOTION_MAX_HZ = 100.0
 NEEDED_HZ = 200.0

@@ -6,7 +6,8 @@ end, each step's final exclusion (turns found later included). For the rule befo
 12 (``calibrated and drop > threshold``) and the one now (``LiveScorer.cue_allowed``): the
 cues on steps the scorer finally excluded, and the cues on counted steps.
 
-On the phantom walk with a 180° turn (sacrum.phantom, standing first) and on the 34 real
+On the phantom walk with a 180° turn (sacrum.testing.walking_phantom, standing first) and on the 34
+real
 U-turn walks of ../shared/data/ipol (Voisard et al. 2023, AGPL-3.0: read there).
 
     .venv/bin/python bench/cues_counted_steps.py
@@ -19,10 +20,10 @@ from pathlib import Path
 
 import numpy as np
 
-from sacrum.livescore import LiveScorer
-from sacrum.mounting import parse_mount
-from sacrum.phantom import walking_phantom
-from sacrum.pipeline import analyze_recording
+from sacrum.scoring.livescore import LiveScorer
+from sacrum.signal.mounting import parse_mount
+from sacrum.signal.pipeline import analyze_recording
+from sacrum.testing.walking_phantom import walking_phantom
 
 THRESHOLD_DEG = 1.0
 

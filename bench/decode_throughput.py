@@ -57,7 +57,7 @@ def decode_loop(path):
 RUNNER = r'''
 import json, sys, time, tracemalloc
 import numpy, sacrum_protocol
-from sacrum.decode import decode_capture
+from sacrum.io.decode import decode_capture
 path, which = sys.argv[1], sys.argv[2]
 tracemalloc.start()  # after the imports: measure decoding, not module loading
 t0 = time.perf_counter()
@@ -77,7 +77,7 @@ print(json.dumps({"seconds": dt, "samples": n, "peak_bytes": peak, "output_bytes
 
 
 def make(path: Path, minutes: float) -> None:
-    from sacrum.generator import LinkModel, make_capture, synthetic_walk
+    from sacrum.testing.generator import LinkModel, make_capture, synthetic_walk
 
     q, acc, gyr = synthetic_walk(minutes * 60, RATE)
     make_capture(path, q, acc, gyr, RATE, link=LinkModel(p_transit_loss=0.005), seed=1)

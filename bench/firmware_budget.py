@@ -52,7 +52,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "host"))
 
-from sacrum.simulate import micropython_binary  # noqa: E402
+from sacrum.testing.simulate import micropython_binary  # noqa: E402
 
 BOARDS = {  # name: (bm_float score, pystone score), see the module docstring
     "ESP32 @ 160 MHz (#6565)": (3368.39, 1166.32),

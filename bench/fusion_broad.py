@@ -43,8 +43,8 @@ import numpy as np
 import scipy.io
 from vqf import VQF
 
-from sacrum.quaternion import quat_multiply
-from sacrum.simulate import micropython_binary
+from sacrum.signal.quaternion import quat_multiply
+from sacrum.testing.simulate import micropython_binary
 
 ROOT = Path(__file__).resolve().parents[1]
 FIRMWARE = ROOT / "firmware"

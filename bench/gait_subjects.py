@@ -20,7 +20,7 @@ Data as the detector gets it:
 
 Ours: ``GaitEventDetector`` on the **whole recording** (standing included; it finds the
 walking itself and the mounting: no ``q_sensor_to_body`` given), orientation from
-``sacrum.orientation.orientation_offline`` (lost samples stay NaN), fed in 1-s chunks.
+``sacrum.signal.orientation.orientation_offline`` (lost samples stay NaN), fed in 1-s chunks.
 "ours" are the events it returns live; "ours offline" those inside its bouts
 (``events_in_bouts``, what ``detect_events`` / ``sacrum events`` return).
 
@@ -31,7 +31,7 @@ mobgap's body frame (is up, ml right, pa forward), acc m/s², gyr deg/s. HA/001:
 axes renamed (``to_body_frame``). IPOL: the axes are not documented, so the peers' frame is
 found from the data of each trial: *up* is the mean acceleration over the first second of the
 recording (the participant stands still before the trial starts), *forward* is the anterior
-axis of ``sacrum.mounting.estimate_mounting`` (the project's mounting stage: the horizontal
+axis of ``sacrum.signal.mounting.estimate_mounting`` (the project's mounting stage: the horizontal
 line of largest step-frequency acceleration, signed by the forward acceleration leading the
 vertical one by a quarter step) made orthogonal to *up*; right = forward × up. On every
 trial this forward axis is within a few tens of degrees of the sensor's -z (the script
@@ -71,7 +71,7 @@ import pandas as pd
 
 from gait_mobgap import PAD_S, G, cadence, load_trial, match
 from sacrum.gait import GaitEventDetector, events_in_bouts
-from sacrum.orientation import orientation_offline
+from sacrum.signal.orientation import orientation_offline
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO.parent / "shared" / "data"
@@ -149,8 +149,8 @@ def load_all(data: Path) -> list[dict]:
 
 def body_frame_ipol(tr: dict) -> np.ndarray:
     """Rows (up, right, forward) in sensor coordinates, from the data (module docstring)."""
-    from sacrum.mounting import estimate_mounting
-    from sacrum.quaternion import quat_conjugate, quat_rotate
+    from sacrum.signal.mounting import estimate_mounting
+    from sacrum.signal.quaternion import quat_conjugate, quat_rotate
 
     fs = tr["fs"]
     acc = tr["acc"][: round(fs)]

@@ -1,6 +1,7 @@
 """Pelvic rotation error right after a turn, offline and live, before and after issue 12.
 
-A walking phantom (sacrum.phantom, 60 steps, known rotation ±4° about a known walking
+A walking phantom (sacrum.testing.walking_phantom, 60 steps, known rotation ±4° about a known
+walking
 direction) turns by ``--turn`` degrees over 2 s from step 24; five seeds. For each, the
 rotation error (analysis minus truth, deg) over the stride before the gait stage's turn
 starts and the stride after it ends, and over all samples the pipeline calls settled:
@@ -27,10 +28,10 @@ import math
 
 import numpy as np
 
-from sacrum.angles import ROTATION, PelvicAngles
-from sacrum.mounting import parse_mount
-from sacrum.phantom import walking_phantom
-from sacrum.pipeline import Pipeline, analyze_recording, stride_heading
+from sacrum.signal.angles import ROTATION, PelvicAngles
+from sacrum.signal.mounting import parse_mount
+from sacrum.signal.pipeline import Pipeline, analyze_recording, stride_heading
+from sacrum.testing.walking_phantom import walking_phantom
 
 RATE = 100.0
 MOUNT = parse_mount("recommended")

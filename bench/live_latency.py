@@ -3,7 +3,8 @@ frame rate, at 200 Hz input; memory over a one-hour replay at full speed.
 
 Goals (issue 6): median latency < 30 ms, p99 < 60 ms, >= 30 frames/s, memory flat.
 
-The input is the pelvis-motion phantom (sacrum.phantom.walking_phantom, 4°/9° drops) at
+The input is the pelvis-motion phantom (sacrum.testing.walking_phantom.walking_phantom, 4°/9°
+drops) at
 200 Hz, written through the generator and codec into a BLE capture (11 samples per
 notification) and replayed by the replay transport: in real time for the latency part,
 as fast as possible for the memory part. The window is the real LiveWindow, offscreen
@@ -34,13 +35,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from PySide6 import QtCore, QtWidgets
 
 from live_helpers import phantom_capture
-from sacrum.angles import quat_from_angles
-from sacrum.generator import make_capture
-from sacrum.live.cli import make_session
-from sacrum.live.window import LiveWindow
-from sacrum.mounting import parse_mount
-from sacrum.phantom import walking_phantom
-from sacrum.quaternion import quat_multiply
+from sacrum.apps.live.cli import make_session
+from sacrum.apps.live.window import LiveWindow
+from sacrum.signal.angles import quat_from_angles
+from sacrum.signal.mounting import parse_mount
+from sacrum.signal.quaternion import quat_multiply
+from sacrum.testing.generator import make_capture
+from sacrum.testing.walking_phantom import walking_phantom
 
 RATE_HZ = 200
 

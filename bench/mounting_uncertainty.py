@@ -24,9 +24,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
-from sacrum.mounting import estimate_mounting, parse_mount  # noqa: E402
-from sacrum.orientation import orientation_offline  # noqa: E402
-from sacrum.quaternion import quat_to_matrix  # noqa: E402
+from sacrum.signal.mounting import estimate_mounting, parse_mount  # noqa: E402
+from sacrum.signal.orientation import orientation_offline  # noqa: E402
+from sacrum.signal.quaternion import quat_to_matrix  # noqa: E402
 from test_mounting import (  # noqa: E402
     RATE_HZ,
     YAWED_35,

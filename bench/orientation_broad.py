@@ -1,12 +1,13 @@
-"""Accuracy and speed of sacrum.orientation on BROAD, against VQF, x-io Fusion, Madgwick, Mahony.
+"""Accuracy and speed of sacrum.signal.orientation on BROAD, against VQF, x-io Fusion, Madgwick,
+Mahony.
 
 Every BROAD trial in the data folder is run through, all 6D (gyr + acc, no
 magnetometer), on the same samples (float32, as fusion_broad.py loads them,
 then float64):
 
-- ours, real time: ``sacrum.orientation.OrientationFilter`` fed the trial in
+- ours, real time: ``sacrum.signal.orientation.OrientationFilter`` fed the trial in
   chunks of 11 samples (one BLE notification each), the live path;
-- ours, offline: ``sacrum.orientation.orientation_offline``;
+- ours, offline: ``sacrum.signal.orientation.orientation_offline``;
 - VQF real time (``vqf.VQF(Ts).updateBatch``, ``quat6D``) and VQF offline
   (``vqf.offlineVQF``, ``quat6D``), default parameters (Laidig & Seel 2023);
 - x-io Fusion (``imufusion.Ahrs``, default settings, sample period set to
@@ -46,7 +47,7 @@ import numpy as np
 from vqf import VQF, offlineVQF
 
 from fusion_broad import errors_deg, load_trial
-from sacrum.orientation import OrientationFilter, orientation_offline
+from sacrum.signal.orientation import OrientationFilter, orientation_offline
 
 ROOT = Path(__file__).resolve().parents[1]
 LIVE_CHUNK = 11  # samples per BLE notification (protocol/SPEC.md 2.1)

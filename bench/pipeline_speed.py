@@ -1,6 +1,6 @@
 """Speed of the whole host pipeline: orientation → mounting → angles → gait events.
 
-One hour at 200 Hz (synthetic sacral walking, sacrum.generator.synthetic_walk)
+One hour at 200 Hz (synthetic sacral walking, sacrum.testing.generator.synthetic_walk)
 through ``analyze_recording`` (offline: smoothed orientation, mounting
 estimated, then the streaming stages fed everything) and through
 ``Pipeline.update`` one BLE notification (11 samples) at a time, as the live
@@ -19,9 +19,9 @@ import tracemalloc
 
 import numpy as np
 
-from sacrum.generator import synthetic_walk
-from sacrum.mounting import parse_mount
-from sacrum.pipeline import Pipeline, analyze_recording
+from sacrum.signal.mounting import parse_mount
+from sacrum.signal.pipeline import Pipeline, analyze_recording
+from sacrum.testing.generator import synthetic_walk
 
 RATE = 200
 

@@ -3,7 +3,7 @@
     .venv/bin/python bench/score_coverage.py [--data ../shared/data] [--subjects 1,2]
                                              [--jobs 2] [--detail]
 
-Runs ``sacrum.analyze.analyze`` (what ``sacrum analyze`` runs) on
+Runs ``sacrum.analysis.analyze`` (what ``sacrum analyze`` runs) on
 
 * every ipol walk-test trial in ``DATA/ipol`` (Voisard et al. 2023, AGPL-3.0: read from
   ``../shared/data``, never copied into the repository): stand, walk 10 m, U-turn, walk
@@ -20,7 +20,7 @@ Printed per subject: trials, the fraction of trials with a walk score, the media
 the median width of its 90 % interval (points), the median used steps per side (left,
 right) and the median number of turns found; then the same pooled over the subjects; the
 walk steps used and excluded by reason; then each subject's trials pooled as one session
-(:func:`sacrum.analyze.pool_sessions`).
+(:func:`sacrum.analysis.pool_sessions`).
 ``--detail`` prints every trial. ``--timing`` prints instead what the interval costs:
 ``score_walk`` with and without it on 20, 100 and 1,000 synthetic steps (the steps of
 tests/test_score.py), median of 20 calls.
@@ -78,7 +78,7 @@ def _write(out: Path, t: np.ndarray, rows: np.ndarray, p_hpa: np.ndarray | None 
 
 def run_one(job: tuple[str, str, str, str, str | None]) -> dict:
     """Analyse one trial: (subject, trial, kind, source, bands) → its analysis, slimmed."""
-    from sacrum.analyze import analyze
+    from sacrum.analysis import analyze
 
     subject, trial, kind, source, bands = job
     with tempfile.TemporaryDirectory() as tmp:
@@ -149,7 +149,7 @@ def timing() -> None:
     import time
 
     sys.path.insert(0, str(REPO / "tests"))
-    from sacrum.score import load_bands, score_walk
+    from sacrum.scoring.score import load_bands, score_walk
     from test_score import _steps, _summary_of
 
     bands = load_bands()
@@ -241,7 +241,7 @@ def main(argv: list[str] | None = None) -> int:
           + ", ".join(f"{v} {k}" for k, v in sorted(reasons.items(), key=lambda x: -x[1])))
     print()
     try:
-        from sacrum.analyze import pool_sessions
+        from sacrum.analysis import pool_sessions
     except ImportError:
         pool_sessions = None
     if pool_sessions is not None:

@@ -1,11 +1,12 @@
 """Speed of the scorer: a live update (per notification and per stride) and a whole hour offline.
 
-The recording is the pelvis-motion phantom (``sacrum.phantom.walking_phantom``) at 200 Hz
+The recording is the pelvis-motion phantom (``sacrum.testing.walking_phantom.walking_phantom``) at
+200 Hz
 (stand 3 s, walk 100 steps with known drops, stand 2 s; about a minute), repeated end to end to fill
 the session: one walking bout a minute, sensor noise and biases as in the tests.
-(``sacrum.generator.synthetic_walk`` has no heel strikes, so no gait events to score.)
+(``sacrum.testing.generator.synthetic_walk`` has no heel strikes, so no gait events to score.)
 
-Live: :class:`sacrum.livescore.LiveScorer` fed one BLE notification (11 samples) at a
+Live: :class:`sacrum.scoring.livescore.LiveScorer` fed one BLE notification (11 samples) at a
 time; the cost of every update, and separately of the updates in which steps come out
 (those recompute the rolling summary and score: once a step, twice a stride), then the
 session summary and score at the end. Offline, the ``sacrum analyze`` path:
@@ -23,12 +24,12 @@ import time
 
 import numpy as np
 
-from sacrum.livescore import LiveScorer
-from sacrum.metrics import body_acceleration, step_metrics, summarize_walk
-from sacrum.mounting import parse_mount
-from sacrum.phantom import walking_phantom
-from sacrum.pipeline import analyze_recording
-from sacrum.score import format_score, score_walk
+from sacrum.scoring.livescore import LiveScorer
+from sacrum.scoring.metrics import body_acceleration, step_metrics, summarize_walk
+from sacrum.scoring.score import format_score, score_walk
+from sacrum.signal.mounting import parse_mount
+from sacrum.signal.pipeline import analyze_recording
+from sacrum.testing.walking_phantom import walking_phantom
 
 RATE = 200.0
 CHUNK = 11

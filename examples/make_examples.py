@@ -8,7 +8,7 @@ This turns them into captures as a sacrum device would have streamed them:
 * axes from the recording sensor's frame (x up, y right, z forward) to a
   sacrum sensor worn as hardware/MOUNTING.md recommends (x up, y left,
   z backward): a 180° rotation about x, so y and z change sign;
-* firmware in the loop (``sacrum.simulate``): the firmware's own main loop runs
+* firmware in the loop (``sacrum.testing.simulate``): the firmware's own main loop runs
   under MicroPython with the emulated MPU-6050 playing the recording, fusing
   on-device and streaming over the (fake) BLE radio at ATT MTU 247;
 * the reference walking bouts (INDIP MicroWB) become ``walk`` task annotations;
@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import scipy.io
 
-from sacrum.simulate import simulate
+from sacrum.testing.simulate import simulate
 
 G_MPS2 = 9.80665
 HERE = Path(__file__).resolve().parent

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sacrum.cli import main
+from sacrum.apps.cli import main
 
 
 def run(capsys, *argv, ok_codes=(0,)) -> tuple[int, str, str]:

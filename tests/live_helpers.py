@@ -1,6 +1,7 @@
 """Fixtures shared by the live-view tests: captures with known pelvic motion.
 
-``phantom_capture`` writes ``sacrum.phantom.walking_phantom`` (left-stance drop 4°, right-
+``phantom_capture`` writes ``sacrum.testing.walking_phantom.walking_phantom`` (left-stance drop 4°,
+right-
 stance drop 9°, ±0.5° step to step) through the generator and the codec into a capture,
 as a device streaming its own orientation over BLE would; the orientation is the
 phantom's exact one (mounting "recommended", heading 30°, turning with ``turns``).
@@ -13,13 +14,13 @@ from pathlib import Path
 
 import numpy as np
 
-from sacrum.angles import quat_from_angles
-from sacrum.generator import LinkModel, make_capture
-from sacrum.mounting import parse_mount
-from sacrum.phantom import walking_phantom
-from sacrum.quaternion import quat_multiply
-from sacrum.transports import Packet
-from sacrum.transports.replay import ReplayTransport
+from sacrum.io.transports import Packet
+from sacrum.io.transports.replay import ReplayTransport
+from sacrum.signal.angles import quat_from_angles
+from sacrum.signal.mounting import parse_mount
+from sacrum.signal.quaternion import quat_multiply
+from sacrum.testing.generator import LinkModel, make_capture
+from sacrum.testing.walking_phantom import walking_phantom
 
 
 def phantom_capture(path: Path, *, n_steps: int = 40, stand_s: float = 3.0,

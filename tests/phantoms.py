@@ -10,11 +10,11 @@ from pathlib import Path
 
 import numpy as np
 
-from sacrum.angles import quat_from_angles
-from sacrum.generator import make_capture
-from sacrum.mounting import parse_mount
-from sacrum.phantom import walking_phantom
-from sacrum.quaternion import quat_multiply
+from sacrum.signal.angles import quat_from_angles
+from sacrum.signal.mounting import parse_mount
+from sacrum.signal.quaternion import quat_multiply
+from sacrum.testing.generator import make_capture
+from sacrum.testing.walking_phantom import walking_phantom
 
 FS = 100.0  # Hz, the task phantoms' rate
 D = math.radians

@@ -3,7 +3,7 @@
 Fixtures: the bundled real capture (examples/mobgap_ha001_daily_activities.sacrum:
 Mobilise-D HA/001, six marked walks full of turns), its CSV export, and a synthetic
 straight walk with a known contralateral drop per side (4° in left stance, 9° in right
-stance) written as a capture the way a device would stream it (sacrum.generator).
+stance) written as a capture the way a device would stream it (sacrum.testing.generator).
 """
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ import math
 import numpy as np
 import pytest
 
-from sacrum.angles import quat_from_angles
-from sacrum.cli import DEMO_CAPTURE, build_parser, main
-from sacrum.generator import LinkModel, make_capture
-from sacrum.mounting import parse_mount
-from sacrum.quaternion import quat_conjugate, quat_multiply, quat_rotate
+from sacrum.apps.cli import DEMO_CAPTURE, build_parser, main
+from sacrum.signal.angles import quat_from_angles
+from sacrum.signal.mounting import parse_mount
+from sacrum.signal.quaternion import quat_conjugate, quat_multiply, quat_rotate
+from sacrum.testing.generator import LinkModel, make_capture
 
 RATE = 100
 G = 9.80665
@@ -34,7 +34,7 @@ def _cli_has_analyze():
         build_parser().parse_args(["analyze", "in.sacrum", "--json", "out.json"])
     except SystemExit:
         pytest.fail("`sacrum analyze` is not registered: add `analyze.add_parser(sub)` to "
-                    "build_parser() in host/sacrum/cli.py")
+                    "build_parser() in host/sacrum/apps/cli.py")
 
 
 def _analyze(capsys, *args) -> tuple[int, str, str]:
@@ -148,7 +148,7 @@ def test_without_a_standing_calibration_the_angles_are_said_to_be_relative(daily
 def test_recordings_of_one_day_pool_into_one_score(phantom):
     """Two walk tests of one day (here the same phantom walk twice): their steps are pooled
     and scored together, with one interval over all of them."""
-    from sacrum.analyze import pool_sessions
+    from sacrum.analysis import pool_sessions
 
     one = pool_sessions([phantom])
     two = pool_sessions([phantom, phantom])
@@ -169,7 +169,7 @@ def test_a_slower_trial_is_not_read_as_variability_when_pooled(phantom):
     one pace, so the stride-time CV is the within-recording one, not the speed change."""
     import copy
 
-    from sacrum.analyze import pool_sessions
+    from sacrum.analysis import pool_sessions
 
     slow = copy.deepcopy(phantom)
     for x in slow["strides"]:
@@ -482,7 +482,7 @@ def test_stairs_found_in_a_walk_are_their_own_task_with_the_confidence(tmp_path,
                                                                       monkeypatch):
     """The wiring: the detector itself is tested in tests/test_tasks.py. Here it is made to
     report a flight of stairs up in the middle of the walk."""
-    import sacrum.tasks as tasks
+    import sacrum.scoring.tasks as tasks
 
     def fake_find_stairs(t_s, acc_body_mps2, **kw):
         assert len(kw["bouts"]) >= 1 and acc_body_mps2.shape == (len(t_s), 3)

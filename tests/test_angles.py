@@ -1,4 +1,4 @@
-"""sacrum.angles: pelvic tilt, obliquity and rotation as docs/pelvic-angles.md defines them.
+"""sacrum.signal.angles: pelvic tilt, obliquity and rotation as docs/pelvic-angles.md defines them.
 
 Orientations are built from known angles with the documented sequence (or, for
 the sign conventions, from the geometry alone) and must come back exactly.
@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rotations import rx, ry, rz
-from sacrum.angles import (
+from sacrum.signal.angles import (
     ROTATION,
     CalibrationError,
     PelvicAngles,
@@ -26,11 +26,11 @@ from sacrum.angles import (
     per_side,
     quat_from_angles,
 )
-from sacrum.mounting import (
+from sacrum.signal.mounting import (
     MountingEstimate,
     parse_mount,
 )
-from sacrum.quaternion import (
+from sacrum.signal.quaternion import (
     matrix_to_quat,
     quat_multiply,
     quat_to_matrix,

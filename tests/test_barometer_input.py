@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sacrum.analyze import analyze, read_input
-from sacrum.imucsv import UnitsError
+from sacrum.analysis import analyze, read_input
+from sacrum.io.imucsv import UnitsError
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "mobgap" / "HA" / "001"
 G = 9.80665

@@ -1,4 +1,4 @@
-"""``sacrum batch`` (sacrum.batch): parallel, resumable, one bad file reported without
+"""``sacrum batch`` (sacrum.apps.batch): parallel, resumable, one bad file reported without
 stopping the rest; the same per-capture function on a Dask LocalCluster. Fixtures: short
 phantom walks (tests/test_report.py) and a damaged file."""
 
@@ -11,8 +11,8 @@ import shutil
 import pytest
 
 from phantoms import phantom_capture
-from sacrum.batch import COLUMNS, run_batch
-from sacrum.cli import main
+from sacrum.apps.batch import COLUMNS, run_batch
+from sacrum.apps.cli import main
 
 
 @pytest.fixture(scope="module")

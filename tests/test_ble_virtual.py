@@ -1,8 +1,8 @@
 """BleTransport, unchanged, against the virtual sacrum sensor on a real Bumble BLE stack.
 
 Two Bumble hosts and controllers on Bumble's in-process virtual link: the sensor is a GATT
-server (sacrum.virtual_sensor), the host side is bleak with a backend over a Bumble GATT
-client (sacrum.transports.bumble_backend). Advertising, scanning, connection, MTU exchange,
+server (sacrum.testing.virtual_sensor), the host side is bleak with a backend over a Bumble GATT
+client (sacrum.io.transports.bumble_backend). Advertising, scanning, connection, MTU exchange,
 discovery, CCCD writes, notifications, writes and disconnects all go through the real
 stacks. The sensor runs faster than real time (``speed``) so a minute of data takes
 about a second.
@@ -17,12 +17,12 @@ import struct
 import pytest
 
 import sacrum_protocol as sp
-from sacrum.stream import StreamDecoder
-from sacrum.transports import LinkEvent, TransportError
-from sacrum.transports.ble import BleTransport, scan
-from sacrum.transports.bumble_backend import BumbleClient, BumbleScanner, VirtualRadio
-from sacrum.transports.simulator import PhantomSource, SimulatedDevice
-from sacrum.virtual_sensor import SENSOR_ADDRESS, VirtualSensor
+from sacrum.io.stream import StreamDecoder
+from sacrum.io.transports import LinkEvent, TransportError
+from sacrum.io.transports.ble import BleTransport, scan
+from sacrum.io.transports.bumble_backend import BumbleClient, BumbleScanner, VirtualRadio
+from sacrum.testing.simulator import PhantomSource, SimulatedDevice
+from sacrum.testing.virtual_sensor import SENSOR_ADDRESS, VirtualSensor
 
 NAME = "sacrum-1"
 

@@ -1,4 +1,4 @@
-"""sacrum.btsnoop: importing the sacrum ATT traffic from btsnoop HCI captures.
+"""sacrum.io.btsnoop: importing the sacrum ATT traffic from btsnoop HCI captures.
 
 Fixtures come from a real Bluetooth stack where possible: Bumble (Google's
 Python Bluetooth stack) runs a sacrum GATT server and a GATT client over its
@@ -26,7 +26,7 @@ from bumble.testing.test_utils import TwoDevices
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sacrum.btsnoop import BtsnoopError, BtsnoopImport, read_btsnoop
+from sacrum.io.btsnoop import BtsnoopError, BtsnoopImport, read_btsnoop
 
 SUFFIX = "-5e1d-4b6e-a1c3-7f0e2d9c4b10"
 SERVICE_UUID = "5ac10001" + SUFFIX
@@ -945,8 +945,8 @@ def test_random_records_after_a_valid_header(datalink: int, records, cut: int) -
 
 def test_cli_import_makes_a_capture_that_decodes(session: Session, tmp_path, capsys) -> None:
     """`sacrum import-btsnoop` -> capture -> decoder: the notified samples come back."""
-    from sacrum.cli import main
-    from sacrum.decode import decode_capture
+    from sacrum.apps.cli import main
+    from sacrum.io.decode import decode_capture
 
     log = tmp_path / "btsnoop_hci.log"
     log.write_bytes(session.btsnoop)

@@ -1,10 +1,10 @@
-"""sacrum.capture: capture files are written whole, read back exactly and survive damage.
+"""sacrum.io.capture: capture files are written whole, read back exactly and survive damage.
 
 Each test states one rule of protocol/SPEC.md section 5. Fixtures are made
 here and nowhere else: small captures written record by record with
 ``CaptureWriter`` (or packed with ``encode_record`` where a test needs bytes the
 writer would never produce), and synthetic walking sessions from
-``sacrum.generator.make_capture``, which streams ``synthetic_walk`` motion the
+``sacrum.testing.generator.make_capture``, which streams ``synthetic_walk`` motion the
 way a device would over BLE (MTU 247, or MTU 23 with every packet split into
 SEGMENTs) or a serial link. The killed-recorder test kills a real recorder
 process with SIGKILL.
@@ -30,7 +30,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import sacrum_protocol as sp
-from sacrum.capture import (
+from sacrum.io.capture import (
     CaptureError,
     CaptureReader,
     CaptureWriter,
@@ -39,8 +39,8 @@ from sacrum.capture import (
     encode_record,
     file_header,
 )
-from sacrum.decode import decode_capture
-from sacrum.generator import LinkModel, make_capture, synthetic_walk
+from sacrum.io.decode import decode_capture
+from sacrum.testing.generator import LinkModel, make_capture, synthetic_walk
 
 T0_NS = 1_790_000_000_000_000_000  # an arbitrary session start (2026-09-22, UTC)
 FILE_HEADER_SIZE = 16
@@ -227,7 +227,7 @@ def host_time_ns(i):
 
 
 if __name__ == "__main__":
-    from sacrum.capture import CaptureWriter, default_header
+    from sacrum.io.capture import CaptureWriter, default_header
 
     path, every = sys.argv[1], int(sys.argv[2])
     w = CaptureWriter(path, default_header(start_time_ns=1_790_000_000_000_000_000))
@@ -397,7 +397,7 @@ def test_a_missing_file_is_a_capture_error_naming_it(tmp_path):
 def test_a_file_of_only_the_file_header_reads_as_empty_and_warns(tmp_path, caplog):
     path = tmp_path / "header-only.sacrum"
     path.write_bytes(file_header())
-    with caplog.at_level(logging.WARNING, logger="sacrum.capture"):
+    with caplog.at_level(logging.WARNING, logger="sacrum.io.capture"):
         records, reader = read_all(path)
     assert records == []
     assert (reader.header, reader.device, reader.start_time_ns) == ({}, {}, None)
@@ -462,7 +462,7 @@ def test_a_damaged_header_record_costs_only_the_header(tmp_path, walks, caplog):
     data[clean_records[0].offset + 40] ^= 0x20  # inside the HEADER JSON
     path = tmp_path / "no-header.sacrum"
     path.write_bytes(bytes(data))
-    with caplog.at_level(logging.WARNING, logger="sacrum.capture"):
+    with caplog.at_level(logging.WARNING, logger="sacrum.io.capture"):
         records, reader = read_all(path)
     assert records == clean_records[1:]
     assert reader.header == {} and reader.start_time_ns is None

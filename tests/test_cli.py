@@ -12,11 +12,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sacrum.cli import CSV_COLUMNS, DEMO_CAPTURE, main
-from sacrum.decode import decode_capture
-from sacrum.generator import LinkModel, make_capture, synthetic_walk
-from sacrum.stream import StreamDecoder
-from sacrum.transports.replay import ReplayTransport
+from sacrum.apps.cli import CSV_COLUMNS, DEMO_CAPTURE, main
+from sacrum.io.decode import decode_capture
+from sacrum.io.stream import StreamDecoder
+from sacrum.io.transports.replay import ReplayTransport
+from sacrum.testing.generator import LinkModel, make_capture, synthetic_walk
 
 
 @pytest.fixture(scope="module")

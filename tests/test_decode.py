@@ -1,6 +1,6 @@
 """The decoder: exact sample values, exact loss accounting, timing without jitter.
 
-Fixtures are made by sacrum.generator, which reports what it did to every
+Fixtures are made by sacrum.testing.generator, which reports what it did to every
 packet (the truth the decoder is checked against).
 """
 
@@ -12,9 +12,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import sacrum_protocol as sp
-from sacrum.capture import CaptureWriter, default_header
-from sacrum.decode import decode_capture
-from sacrum.generator import LinkModel, make_capture, quantize, synthetic_walk
+from sacrum.io.capture import CaptureWriter, default_header
+from sacrum.io.decode import decode_capture
+from sacrum.testing.generator import LinkModel, make_capture, quantize, synthetic_walk
 
 RATE = 200
 
@@ -300,9 +300,9 @@ def test_orphan_segments_and_empty_notifications_are_counted_live_and_offline(tm
     """A segmented packet whose first segment never came, and a zero-length notification,
     are counted (LossReport), by the live and the offline decoder alike."""
     import sacrum_protocol as sp
-    from sacrum.capture import CaptureWriter, default_header
-    from sacrum.stream import StreamDecoder
-    from sacrum.transports import Packet
+    from sacrum.io.capture import CaptureWriter, default_header
+    from sacrum.io.stream import StreamDecoder
+    from sacrum.io.transports import Packet
 
     pkt = sp.encode_data(0, 0, 0, 5000, 0, 0, [[16384, 0, 0, 0, 0, 0, 2510, 0, 0, 0]] * 4)
     segs = sp.segment(pkt, 23, 7)

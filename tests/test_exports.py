@@ -1,4 +1,4 @@
-"""Exports (sacrum.exports): per-sample and per-step CSV, the mobgap table checked by running
+"""Exports (sacrum.apps.exports): per-sample and per-step CSV, the mobgap table checked by running
 mobgap's gait-sequence and initial-contact detectors and laterality on it, and the OpenSense
 quaternion .sto. Fixture: the Mobilise-D example walk (examples/, real data)."""
 
@@ -12,10 +12,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sacrum import exports
-from sacrum.analyze import analyze
-from sacrum.cli import main
-from sacrum.quaternion import quat_rotate
+from sacrum.analysis import analyze
+from sacrum.apps import exports
+from sacrum.apps.cli import main
+from sacrum.signal.quaternion import quat_rotate
 
 DAILY = Path(__file__).resolve().parents[1] / "examples" / "mobgap_ha001_daily_activities.sacrum"
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from sacrum.flash import PINS_FILE, FlashError, _cleanup_code, add_parser, flash
+from sacrum.apps.flash import PINS_FILE, FlashError, _cleanup_code, add_parser, flash
 
 MODULES = ("app.py", "boot.py", "config.py", "main.py", "mpu6050.py")
 

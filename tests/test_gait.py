@@ -361,8 +361,8 @@ def test_split_steps_of_a_real_recording_are_dropped():
     both have one IC (40.83 / 40.64 s). With ``min_step_ratio`` off both are returned; with
     ``min_step_ratio=0.7`` only the first, and every IC dropped anywhere was a split: closer to
     the IC kept before it than 0.7 × the shortest of the three steps kept before that."""
-    from sacrum.cli import DEMO_CAPTURE
-    from sacrum.decode import decode_capture
+    from sacrum.apps.cli import DEMO_CAPTURE
+    from sacrum.io.decode import decode_capture
 
     tab = decode_capture(DEMO_CAPTURE)
 
@@ -526,7 +526,7 @@ def test_detect_events_finds_the_steps_analyze_finds():
     """``detect_events`` (``sacrum events``) and ``analyze_recording`` (``sacrum analyze``) use
     the same orientation and the same estimated mounting, so they return the same steps."""
     from sacrum.gait import events_in_bouts
-    from sacrum.pipeline import analyze_recording
+    from sacrum.signal.pipeline import analyze_recording
 
     ph = phantom(MOUNTS["oblique"], seed=8)
     events, bouts = detect_events(ph["t"], ph["acc"], ph["gyr"], rate_hz=FS)

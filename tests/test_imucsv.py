@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sacrum.analyze import analyze
-from sacrum.imucsv import fill_time_gaps, read_imu_csv, read_pressure
-from sacrum.phantom import walking_phantom
+from sacrum.analysis import analyze
+from sacrum.io.imucsv import fill_time_gaps, read_imu_csv, read_pressure
+from sacrum.testing.walking_phantom import walking_phantom
 
 HEADER = "t,ax,ay,az,gx,gy,gz"
 

@@ -6,8 +6,8 @@ import pytest
 from matplotlib.image import imread
 
 from live_helpers import phantom_capture
-from sacrum.cli import main
-from sacrum.live.cli import display_available
+from sacrum.apps.cli import main
+from sacrum.apps.live.cli import display_available
 
 
 def _ink(png) -> float:
@@ -68,8 +68,8 @@ def test_a_session_without_steps_says_so_in_its_figures(tmp_path, capsys, monkey
     """Standing still for 5 s: no steps, so the stride and drop panels say so inside."""
     import numpy as np
 
-    from sacrum.generator import make_capture
-    from sacrum.live import headless
+    from sacrum.apps.live import headless
+    from sacrum.testing.generator import make_capture
 
     n = 500
     q = np.tile([1.0, 0.0, 0.0, 0.0], (n, 1))
@@ -97,10 +97,10 @@ def test_live_converges_on_the_offline_analysis_of_the_same_capture(tmp_path, ca
     --json document equals analyze's, and the printed score and drops are its numbers."""
     import json
 
-    from sacrum.analyze import analyze
-    from sacrum.live.cli import make_session
+    from sacrum.analysis import analyze
+    from sacrum.apps.live.cli import make_session
     from sacrum.resources import demo_capture
-    from sacrum.score import format_score
+    from sacrum.scoring.score import format_score
 
     cap = demo_capture()
     out = tmp_path / "live.json"

@@ -8,16 +8,16 @@ import numpy as np
 import pytest
 
 from live_helpers import packets_of, phantom_capture
-from sacrum.cli import DEMO_CAPTURE
-from sacrum.decode import decode_capture
-from sacrum.generator import LinkModel
-from sacrum.live.cli import make_session
-from sacrum.live.session import LiveSession
-from sacrum.livescore import LiveScorer
-from sacrum.mounting import parse_mount
-from sacrum.stream import StreamDecoder
-from sacrum.transports import LinkEvent, Packet, Transport, TransportError, TransportInfo
-from sacrum.transports.replay import ReplayTransport
+from sacrum.apps.cli import DEMO_CAPTURE
+from sacrum.apps.live.cli import make_session
+from sacrum.apps.live.session import LiveSession
+from sacrum.io.decode import decode_capture
+from sacrum.io.stream import StreamDecoder
+from sacrum.io.transports import LinkEvent, Packet, Transport, TransportError, TransportInfo
+from sacrum.io.transports.replay import ReplayTransport
+from sacrum.scoring.livescore import LiveScorer
+from sacrum.signal.mounting import parse_mount
+from sacrum.testing.generator import LinkModel
 
 
 @pytest.fixture(scope="module")
@@ -250,7 +250,7 @@ def test_after_the_calibration_cues_come_on_straight_steps_and_none_in_the_turn(
 
 
 def test_the_zero_in_use_is_named():
-    from sacrum.live.session import CalibrationState
+    from sacrum.apps.live.session import CalibrationState
 
     words = {CalibrationState().zero,
              CalibrationState(calibrated=True, reference="standing").zero,

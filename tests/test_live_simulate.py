@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from sacrum.cli import main
-from sacrum.live.cli import make_session
+from sacrum.apps.cli import main
+from sacrum.apps.live.cli import make_session
 
 
 def test_session_on_the_simulator_recovers_the_phantom_drops():
@@ -39,7 +39,7 @@ def test_live_simulate_headless_runs_for_its_duration(tmp_path, capsys):
 
 
 def test_a_held_task_is_scored_live_by_its_own_processor():
-    """Choosing single-leg stance hands the score to sacrum.livetask (the same code as
+    """Choosing single-leg stance hands the score to sacrum.scoring.livetask (the same code as
     sacrum analyze); walking the phantom is no single-leg stance, and the task says why;
     choosing walk again gives the walking score back."""
     s = make_session("simulate", None, speed=10.0)

@@ -9,14 +9,14 @@ import numpy as np
 import pytest
 
 from live_helpers import dark_pixels, packets_of, phantom_capture
-from sacrum.cli import DEMO_CAPTURE
-from sacrum.decode import decode_capture
-from sacrum.live.cli import make_session
-from sacrum.live.session import LiveSession
-from sacrum.transports.replay import ReplayTransport
+from sacrum.apps.cli import DEMO_CAPTURE
+from sacrum.apps.live.cli import make_session
+from sacrum.apps.live.session import LiveSession
+from sacrum.io.decode import decode_capture
+from sacrum.io.transports.replay import ReplayTransport
 
 pytest.importorskip("pytestqt")
-from sacrum.live.window import LiveWindow
+from sacrum.apps.live.window import LiveWindow
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 
@@ -274,14 +274,14 @@ def test_left_and_right_have_the_palettes_colours_in_the_live_view_demo_and_repo
         qtbot, tmp_path, phantom):
     """What is drawn, not the source: the live view's drop bars and stride means, the headless
     demo's drop figure (PNG pixels) and the report's drop bars (matplotlib artists) all show
-    left and right in sacrum.palette's colours."""
+    left and right in sacrum.apps.palette's colours."""
     import matplotlib.colors as mcolors
     import matplotlib.image as mimage
 
-    from sacrum import palette
-    from sacrum.analyze import analyze
-    from sacrum.live.headless import run_headless
-    from sacrum.report import figures
+    from sacrum.analysis import analyze
+    from sacrum.apps import palette
+    from sacrum.apps.live.headless import run_headless
+    from sacrum.apps.report import figures
 
     path, _ = phantom
     session = make_session("replay", str(path), speed=None)

@@ -1,4 +1,4 @@
-"""sacrum.livescore: the live scorer on the pelvis-motion phantom of tests/test_metrics.py.
+"""sacrum.scoring.livescore: the live scorer on the pelvis-motion phantom of tests/test_metrics.py.
 
 The phantom stands 3 s (the automatic standing calibration), then walks with a known
 contralateral drop per stance side (4° left, 9° right, ±0.5° from step to step) and
@@ -14,11 +14,11 @@ import numpy as np
 import pytest
 
 from sacrum.gait import Turn
-from sacrum.livescore import LiveScorer
-from sacrum.metrics import StepMetrics, is_scored
-from sacrum.mounting import parse_mount
-from sacrum.phantom import walking_phantom as phantom
-from sacrum.score import load_bands
+from sacrum.scoring.livescore import LiveScorer
+from sacrum.scoring.metrics import StepMetrics, is_scored
+from sacrum.scoring.score import load_bands
+from sacrum.signal.mounting import parse_mount
+from sacrum.testing.walking_phantom import walking_phantom as phantom
 
 RATE = 100.0
 RECOMMENDED = parse_mount("recommended")

@@ -1,4 +1,5 @@
-"""sacrum.livetask: single-leg stance and step-down/up scored live, with the offline code."""
+"""sacrum.scoring.livetask: single-leg stance and step-down/up scored live, with the offline
+code."""
 
 from __future__ import annotations
 
@@ -8,9 +9,9 @@ import numpy as np
 import pytest
 
 from phantoms import sls_phantom, step_phantom
-from sacrum.livetask import LiveTaskTracker
-from sacrum.score import load_bands, score_repetitions, score_single_leg_stance
-from sacrum.tasks import repetitions, single_leg_stance
+from sacrum.scoring.livetask import LiveTaskTracker
+from sacrum.scoring.score import load_bands, score_repetitions, score_single_leg_stance
+from sacrum.scoring.tasks import repetitions, single_leg_stance
 
 
 def _feed(tr: LiveTaskTracker, t, ang, gyr, acc, n: int = 40):

@@ -1,4 +1,4 @@
-"""sacrum.metrics: per-step pelvic metrics and their per-task summary.
+"""sacrum.scoring.metrics: per-step pelvic metrics and their per-task summary.
 
 The fixture is a pelvis-motion phantom (issue 5, "Validation"): pelvic angles with a known
 contralateral drop per step (4° in left stance, 9° in right stance, ±0.5° from step to step),
@@ -22,10 +22,10 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from sacrum.cli import DEMO_CAPTURE
-from sacrum.decode import decode_capture
+from sacrum.apps.cli import DEMO_CAPTURE
 from sacrum.gait import GaitEvent, Turn
-from sacrum.metrics import (
+from sacrum.io.decode import decode_capture
+from sacrum.scoring.metrics import (
     StepMetrics,
     StepMetricsStream,
     body_acceleration,
@@ -33,10 +33,10 @@ from sacrum.metrics import (
     summarize_walk,
     symmetry_index,
 )
-from sacrum.mounting import parse_mount
-from sacrum.phantom import walking_phantom
-from sacrum.pipeline import Pipeline, analyze_recording
-from sacrum.quaternion import quat_conjugate, quat_multiply, quat_rotate
+from sacrum.signal.mounting import parse_mount
+from sacrum.signal.pipeline import Pipeline, analyze_recording
+from sacrum.signal.quaternion import quat_conjugate, quat_multiply, quat_rotate
+from sacrum.testing.walking_phantom import walking_phantom
 
 RATE = 100.0
 G = 9.80665

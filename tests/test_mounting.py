@@ -1,4 +1,4 @@
-"""sacrum.mounting: the sensor-to-pelvis rotation, given (parse_mount) or estimated.
+"""sacrum.signal.mounting: the sensor-to-pelvis rotation, given (parse_mount) or estimated.
 
 The estimator is checked on a synthetic walking phantom (below: a pelvis that
 stands, walks straight at 1.8 steps/s with textbook sacral accelerations, and
@@ -18,9 +18,9 @@ import pytest
 import vqf
 
 from rotations import rx, ry, rz
-from sacrum.angles import euler_from_matrix
-from sacrum.decode import decode_capture
-from sacrum.mounting import (
+from sacrum.io.decode import decode_capture
+from sacrum.signal.angles import euler_from_matrix
+from sacrum.signal.mounting import (
     MOUNTINGS,
     MountingError,
     MountingEstimator,
@@ -28,7 +28,7 @@ from sacrum.mounting import (
     estimate_mounting,
     parse_mount,
 )
-from sacrum.quaternion import (
+from sacrum.signal.quaternion import (
     matrix_to_quat,
     quat_angle_rad,
     quat_conjugate,

@@ -1,4 +1,5 @@
-"""sacrum.orientation: OrientationFilter (causal) and orientation_offline on simulated sensors.
+"""sacrum.signal.orientation: OrientationFilter (causal) and orientation_offline on simulated
+sensors.
 
 The simulated sensor is exact: its true orientation is integrated from the
 body rate it is given (the same way the filter integrates: sample i's rate
@@ -24,7 +25,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sacrum.orientation import OrientationFilter, orientation_offline
+from sacrum.signal.orientation import OrientationFilter, orientation_offline
 
 ROOT = Path(__file__).resolve().parents[1]
 G = 9.81
@@ -386,7 +387,7 @@ def test_equals_the_firmware_filter_run_in_double_precision():
 PLAIN_PYTHON_RUN = """
 import sys
 import numpy as np
-from sacrum.orientation import OrientationFilter, orientation_offline, _filter_kernel
+from sacrum.signal.orientation import OrientationFilter, orientation_offline, _filter_kernel
 assert not hasattr(_filter_kernel, "signatures"), "numba compiled despite NUMBA_DISABLE_JIT"
 data = np.load(sys.argv[1])
 acc, gyr = data["acc"], data["gyr"]

@@ -7,7 +7,7 @@ import tomllib
 from pathlib import Path
 
 from sacrum import resources
-from sacrum.capture import CaptureReader
+from sacrum.io.capture import CaptureReader
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -6,14 +6,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sacrum.angles import quat_from_angles
-from sacrum.cli import DEMO_CAPTURE
-from sacrum.decode import decode_capture
-from sacrum.mounting import parse_mount
-from sacrum.phantom import walking_phantom
-from sacrum.phantom import walking_phantom as phantom
-from sacrum.pipeline import MountingError, Pipeline, analyze_recording
-from sacrum.quaternion import quat_conjugate, quat_multiply, quat_rotate
+from sacrum.apps.cli import DEMO_CAPTURE
+from sacrum.io.decode import decode_capture
+from sacrum.signal.angles import quat_from_angles
+from sacrum.signal.mounting import parse_mount
+from sacrum.signal.pipeline import MountingError, Pipeline, analyze_recording
+from sacrum.signal.quaternion import quat_conjugate, quat_multiply, quat_rotate
+from sacrum.testing.walking_phantom import walking_phantom
+from sacrum.testing.walking_phantom import walking_phantom as phantom
 
 RATE = 100
 RECOMMENDED = parse_mount("recommended")
@@ -97,7 +97,7 @@ def test_offline_heading_is_clear_of_a_u_turn_and_flags_it():
 def test_the_per_sample_export_carries_the_settled_flag(tmp_path):
     import csv
 
-    from sacrum.exports import SampleData, write_samples_csv
+    from sacrum.apps.exports import SampleData, write_samples_csv
 
     ph = _u_turn()
     t = ph["t"]

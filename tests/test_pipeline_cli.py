@@ -7,9 +7,9 @@ import csv
 import numpy as np
 import pytest
 
-from sacrum.cli import DEMO_CAPTURE, main
-from sacrum.decode import decode_capture
-from sacrum.imucsv import UnitsError, check_units, read_imu_csv
+from sacrum.apps.cli import DEMO_CAPTURE, main
+from sacrum.io.decode import decode_capture
+from sacrum.io.imucsv import UnitsError, check_units, read_imu_csv
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,5 @@
 """The README's command line and the behaviour agree (issue 13 item 5), and its error
-policy holds (README, "Errors"; ``sacrum.cli``). Fixtures: the bundled example captures
+policy holds (README, "Errors"; ``sacrum.apps.cli``). Fixtures: the bundled example captures
 (Mobilise-D HA/001 streamed by the firmware in the loop, examples/README.md)."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from cli_contract import run
-from sacrum.cli import main
-from sacrum.decode import decode_capture
+from sacrum.apps.cli import main
+from sacrum.io.decode import decode_capture
 
 EXAMPLES_DIR = Path(__file__).resolve().parents[1] / "examples"
 STRAIGHT = EXAMPLES_DIR / "mobgap_ha001_straight_walk.sacrum"
@@ -94,12 +94,12 @@ def test_a_capture_shorter_than_a_second_exits_non_zero(capsys, tmp_path):
 
 
 def test_a_bug_is_one_line_and_exit_3(capsys, monkeypatch):
-    import sacrum.cli
+    import sacrum.apps.cli
 
     def broken(path):
         return {}["no such key"]
 
-    monkeypatch.setattr(sacrum.cli, "decode_capture", broken)
+    monkeypatch.setattr(sacrum.apps.cli, "decode_capture", broken)
     code = main(["info", str(STRAIGHT)])
     err = capsys.readouterr().err
     assert code == 3 and len(err.strip().splitlines()) == 1 and "Traceback" not in err
@@ -122,12 +122,12 @@ def test_report_of_the_bundled_straight_walk(capsys, tmp_path):
 def test_a_logged_traceback_is_one_line_unless_verbose():
     import logging
 
-    from sacrum.cli import _LogFormat
+    from sacrum.apps.cli import _LogFormat
 
     try:
         {}["no such key"]
     except KeyError:
-        record = logging.LogRecord("sacrum.live.session", logging.ERROR, __file__, 1,
+        record = logging.LogRecord("sacrum.apps.live.session", logging.ERROR, __file__, 1,
                                    "live analysis failed at %d s", (3,), sys.exc_info())
     quiet, verbose = _LogFormat(False).format(record), _LogFormat(True).format(record)
     assert len(quiet.splitlines()) == 1 and "KeyError" in quiet and "at 3 s" in quiet

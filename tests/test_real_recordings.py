@@ -1,7 +1,7 @@
 """Never a traceback on a real recording (issue 12 item 4), and the README's commands do
 what it says (issue 13 item 5).
 
-Every analysis command runs, in this process through ``sacrum.cli.main``, on every real
+Every analysis command runs, in this process through ``sacrum.apps.cli.main``, on every real
 recording of ``../shared/data`` written as an IMU CSV into the test's temporary folder
 (Mobilise-D HA/001, every IPOL trial, every BROAD trial as non-walking IMU data; IPOL is
 AGPL: read from ../shared, never copied into the repository), on a subset made into
@@ -34,11 +34,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cli_contract import run, written
-from sacrum.analyze import read_input
-from sacrum.capture import CaptureError
-from sacrum.cli import main
-from sacrum.decode import decode_capture
-from sacrum.imucsv import UnitsError, read_imu_csv
+from sacrum.analysis import read_input
+from sacrum.apps.cli import main
+from sacrum.io.capture import CaptureError
+from sacrum.io.decode import decode_capture
+from sacrum.io.imucsv import UnitsError, read_imu_csv
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 G_MPS2 = 9.80665
@@ -161,8 +161,8 @@ def csv_commands(capsys, src: Path, out: Path, *, report: str = "pdf",
     in this process from the analysis (every figure made, none rendered to pixels: a
     rendered report takes seconds, and the figures are where it crashed). ``options``:
     analysis options for all three (e.g. ``("--mount", "recommended")``)."""
-    from sacrum.report import build_report
-    from sacrum.sessions import open_sessions
+    from sacrum.apps.report import build_report
+    from sacrum.apps.sessions import open_sessions
 
     out.mkdir(parents=True, exist_ok=True)
     codes = {}
@@ -317,8 +317,8 @@ def _figure_state(fig) -> list[tuple[bool, bool]]:
 
 
 def test_figures_without_steps_say_so(csvs, capsys, tmp_path):
-    from sacrum.analyze import analyze
-    from sacrum.report import figures
+    from sacrum.analysis import analyze
+    from sacrum.apps.report import figures
 
     doc = analyze(csvs["mobgap-Test5-Trial1"])
     task = dict(doc["summary"]["tasks"][0])

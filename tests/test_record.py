@@ -12,9 +12,9 @@ import time
 import numpy as np
 import pytest
 
-from sacrum.capture import CaptureReader
-from sacrum.cli import main
-from sacrum.decode import decode_capture
+from sacrum.apps.cli import main
+from sacrum.io.capture import CaptureReader
+from sacrum.io.decode import decode_capture
 
 
 def test_record_simulate_then_replay_gives_the_same_samples(tmp_path, capsys):
@@ -43,7 +43,7 @@ def _interrupted(tmp_path, sig):
     out = tmp_path / f"killed-{sig}.sacrum"
     # SIGINT as a terminal gives it: a shell without job control starts background jobs
     # (a CI runner's) with SIGINT ignored, and the child would inherit that
-    proc = subprocess.Popen([sys.executable, "-m", "sacrum.cli", "record", "--simulate",
+    proc = subprocess.Popen([sys.executable, "-m", "sacrum.apps.cli", "record", "--simulate",
                              "--out", str(out), "-q"], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE,
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))

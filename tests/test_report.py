@@ -1,10 +1,10 @@
-"""The clinician report (sacrum.report): figures hold the analysis' numbers, the summary
+"""The clinician report (sacrum.apps.report): figures hold the analysis' numbers, the summary
 quotes them, the HTML is self-contained, the PDF carries the same content.
 
 Fixtures: the Mobilise-D example capture (examples/, real walking, mostly turns, no
-standing) and a phantom walk with a known asymmetry (sacrum.phantom.walking_phantom:
+standing) and a phantom walk with a known asymmetry (sacrum.testing.walking_phantom.walking_phantom:
 4° drop in left stance, 9° in right stance, 80 steps) streamed into a capture by
-sacrum.generator.make_capture. Rendering with headless Chromium and pdftoppm runs when
+sacrum.testing.generator.make_capture. Rendering with headless Chromium and pdftoppm runs when
 they are installed (the PNGs go to the test's tmp folder to be looked at).
 """
 
@@ -19,10 +19,10 @@ import numpy as np
 import pytest
 
 from phantoms import phantom_capture
-from sacrum.capture import CaptureReader
-from sacrum.cli import main
-from sacrum.report import build_report, render_html, write_html, write_pdf
-from sacrum.sessions import Session, session_from_capture
+from sacrum.apps.cli import main
+from sacrum.apps.report import build_report, render_html, write_html, write_pdf
+from sacrum.apps.sessions import Session, session_from_capture
+from sacrum.io.capture import CaptureReader
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 DAILY = EXAMPLES / "mobgap_ha001_daily_activities.sacrum"

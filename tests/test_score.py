@@ -1,6 +1,6 @@
-"""sacrum.score: bands, points, reasons, too few steps, one side, TOML files, the session.
+"""sacrum.scoring.score: bands, points, reasons, too few steps, one side, TOML files, the session.
 
-The summaries here are small stand-ins with the fields of sacrum.metrics.WalkSummary that
+The summaries here are small stand-ins with the fields of sacrum.scoring.metrics.WalkSummary that
 the packaged bands read (``_summary``), so the scoring is tested on its own.
 """
 
@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sacrum.metrics import STEP_FIELDS, StepMetrics, step_statistics, summarize_walk
-from sacrum.score import (
+from sacrum.scoring.metrics import STEP_FIELDS, StepMetrics, step_statistics, summarize_walk
+from sacrum.scoring.score import (
     Band,
     BandsError,
     TaskScore,
@@ -46,7 +46,7 @@ class FakeSummary:
     side_difference_deg: dict | None = None
 
     def __post_init__(self):
-        if self.side_difference_deg is None:   # as sacrum.metrics makes it: |L - R|
+        if self.side_difference_deg is None:   # as sacrum.scoring.metrics makes it: |L - R|
             d = self.contralateral_drop_deg
             self.side_difference_deg = {"drop": abs(d["L"] - d["R"]), "obliquity_rom": 0.5}
 

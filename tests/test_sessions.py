@@ -1,4 +1,4 @@
-"""The sessions library (sacrum.sessions): add, list, report a person's progress, re-analyse
+"""The sessions library (sacrum.apps.sessions): add, list, report a person's progress, re-analyse
 with a diff. Fixtures: phantom walks (tests/test_report.py's phantom_capture: known drops)."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ import json
 import pytest
 
 from phantoms import phantom_capture
-from sacrum.cli import main
-from sacrum.sessions import Library, SessionError, diff_analyses, session_from_json
+from sacrum.apps.cli import main
+from sacrum.apps.sessions import Library, SessionError, diff_analyses, session_from_json
 
 
 @pytest.fixture(scope="module")

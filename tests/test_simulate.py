@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 
 import sacrum_protocol as sp
-from sacrum.cli import main
-from sacrum.decode import decode_capture
-from sacrum.generator import synthetic_walk
-from sacrum.imucsv import read_imu_csv
-from sacrum.simulate import resample, simulate
+from sacrum.apps.cli import main
+from sacrum.io.decode import decode_capture
+from sacrum.io.imucsv import read_imu_csv
+from sacrum.testing.generator import synthetic_walk
+from sacrum.testing.simulate import resample, simulate
 
 
 def _align(table, acc):
@@ -274,7 +274,7 @@ def test_heap_locked_with_every_fault(tmp_path, walk):
 
 def test_a_float_in_the_sample_path_fails_the_heap_locked_run(tmp_path, walk, monkeypatch):
     """The check has teeth: the previous float fusion in the sample step fails."""
-    import sacrum.simulate as simulate_module
+    import sacrum.testing.simulate as simulate_module
 
     fw = tmp_path / "fw"
     import shutil

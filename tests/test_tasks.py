@@ -1,4 +1,5 @@
-"""sacrum.tasks: stairs found in the motion, single-leg stance, step-down/step-up repetitions.
+"""sacrum.scoring.tasks: stairs found in the motion, single-leg stance, step-down/step-up
+repetitions.
 
 The fixtures are phantoms made here from known motion, with what the tasks module is
 supposed to recover written into them:
@@ -30,8 +31,8 @@ import numpy as np
 import pytest
 
 from phantoms import sls_phantom, step_phantom
-from sacrum.metrics import body_acceleration
-from sacrum.tasks import (
+from sacrum.scoring.metrics import body_acceleration
+from sacrum.scoring.tasks import (
     AIR_SCALE_HEIGHT_M,
     Findings,
     RepetitionCounter,
@@ -222,7 +223,7 @@ def test_gravity_included_and_sensor_frame_with_orientation():
     ang = D(20.0)
     q = np.array([math.cos(ang / 2), math.sin(ang / 2), 0.0, 0.0])   # about earth x
     q_yaw = np.array([math.cos(0.6), 0.0, 0.0, math.sin(0.6)])
-    from sacrum.quaternion import quat_conjugate, quat_multiply, quat_rotate
+    from sacrum.signal.quaternion import quat_conjugate, quat_multiply, quat_rotate
     q_s2e = quat_multiply(q_yaw, q)
     acc_sensor = quat_rotate(np.broadcast_to(quat_conjugate(q_s2e), (len(with_g), 4)),
                              quat_rotate(np.broadcast_to(q_yaw, (len(with_g), 4)), with_g))

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy.fft  # noqa: F401  (imported before the in-process runs: pytester removes
 import pytest  # the modules a run imports, and numpy's C modules cannot load twice)
 
-import sacrum.analyze
+import sacrum.analysis
 import sacrum.testing.plugin  # noqa: F401
 from sacrum.testing import phantom_walk
 

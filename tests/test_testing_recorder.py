@@ -17,13 +17,13 @@ from bumble.snoop import BtSnooper
 
 import sacrum_protocol as sp
 from sacrum import resources
-from sacrum.capture import CaptureReader
+from sacrum.io.capture import CaptureReader
+from sacrum.io.transports import LinkEvent, Packet
+from sacrum.io.transports.ble import BleTransport
+from sacrum.io.transports.bumble_backend import BumbleClient, BumbleScanner, VirtualRadio
 from sacrum.testing import Faults, Recorder, ReplayDevice, load_recording
-from sacrum.transports import LinkEvent, Packet
-from sacrum.transports.ble import BleTransport
-from sacrum.transports.bumble_backend import BumbleClient, BumbleScanner, VirtualRadio
-from sacrum.transports.simulator import PhantomSource, SimulatedDevice
-from sacrum.virtual_sensor import SENSOR_ADDRESS, VirtualSensor
+from sacrum.testing.simulator import PhantomSource, SimulatedDevice
+from sacrum.testing.virtual_sensor import SENSOR_ADDRESS, VirtualSensor
 
 DEMO = resources.demo_capture()
 

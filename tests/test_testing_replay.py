@@ -4,7 +4,7 @@ The app under test is ``examples/bleak_app.py``, a plain bleak program (its own 
 decoding, no sacrum import), run unmodified: ``ReplayDevice.patch_bleak`` makes the replay
 bleak's default backend, so its own ``BleakScanner`` and ``BleakClient`` talk to the
 recording. sacrum's ``BleTransport`` runs over it too (through bleak-retry-connector).
-Expected numbers come from the recordings themselves (decoded by ``sacrum.decode``).
+Expected numbers come from the recordings themselves (decoded by ``sacrum.io.decode``).
 """
 
 from __future__ import annotations
@@ -20,9 +20,10 @@ import pytest
 
 import sacrum_protocol as sp
 from sacrum import resources
-from sacrum.capture import CaptureReader, CaptureWriter
-from sacrum.decode import decode_capture
-from sacrum.stream import StreamDecoder
+from sacrum.io.capture import CaptureReader, CaptureWriter
+from sacrum.io.decode import decode_capture
+from sacrum.io.stream import StreamDecoder
+from sacrum.io.transports import LinkEvent
 from sacrum.testing import (
     Faults,
     RecordingError,
@@ -31,7 +32,6 @@ from sacrum.testing import (
     load_recording,
     phantom_walk,
 )
-from sacrum.transports import LinkEvent
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = resources.demo_capture()
@@ -327,7 +327,7 @@ def test_segmented_and_whole_packets_reach_ble_transport(tmp_path, mtu):
 
 
 def test_a_serial_capture_replays_as_ble_notifications(tmp_path):
-    from sacrum.generator import LinkModel, make_capture, synthetic_walk
+    from sacrum.testing.generator import LinkModel, make_capture, synthetic_walk
 
     path = tmp_path / "serial.sacrum"
     truth = make_capture(path, *synthetic_walk(6.0, 100), 100, link=LinkModel(serial=True))

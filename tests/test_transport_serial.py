@@ -17,10 +17,11 @@ import pytest
 from serial.tools.list_ports_common import ListPortInfo
 
 import sacrum_protocol as sp
-from sacrum.stream import StreamDecoder
-from sacrum.transports import LinkEvent, Packet, TransportError, open_transport
-from sacrum.transports.serial import SerialTransport, detect_port, find_ports
-from sacrum.transports.simulator import PhantomSource, SimulatedDevice
+from sacrum.apps.connect import open_transport
+from sacrum.io.stream import StreamDecoder
+from sacrum.io.transports import LinkEvent, Packet, TransportError
+from sacrum.io.transports.serial import SerialTransport, detect_port, find_ports
+from sacrum.testing.simulator import PhantomSource, SimulatedDevice
 
 N = sp.MAX_SAMPLES  # serial packets are never segmented: 11 samples each
 

@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 
 import sacrum_protocol as sp
-from sacrum.stream import StreamDecoder
-from sacrum.transports import LinkEvent, Packet, TransportError, open_transport
-from sacrum.transports.simulator import PhantomSource, SimulatorTransport
+from sacrum.apps.connect import open_transport
+from sacrum.io.stream import StreamDecoder
+from sacrum.io.transports import LinkEvent, Packet, TransportError
+from sacrum.testing.simulator import PhantomSource, SimulatorTransport
 
 
 async def _collect(tr: SimulatorTransport, on_packet=None):

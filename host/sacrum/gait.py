@@ -10,7 +10,7 @@ a recording whole or in chunks of any size, down to one sample, gives the same
 events, bouts, strides and turns.
 
 ``detect_events()`` is the offline convenience (whole recording, orientation
-from ``sacrum.orientation.orientation_offline`` when not given) and
+from ``sacrum.signal.orientation.orientation_offline`` when not given) and
 ``write_events_csv()`` writes the
 ``t,event,side`` table used by the ``sacrum events`` command.
 
@@ -33,9 +33,9 @@ from pathlib import Path
 import numpy as np
 from scipy.signal import butter, firwin, group_delay, sosfilt, sosfilt_zi
 
-from sacrum.mounting import MountingError, estimate_mounting
-from sacrum.orientation import orientation_offline
-from sacrum.quaternion import quat_conjugate, quat_rotate
+from sacrum.signal.mounting import MountingError, estimate_mounting
+from sacrum.signal.orientation import orientation_offline
+from sacrum.signal.quaternion import quat_conjugate, quat_rotate
 
 log = logging.getLogger(__name__)
 
@@ -1169,8 +1169,8 @@ def detect_events(
 
     Orientation, when not given, is ``orientation_offline``'s (lost samples stay NaN). The rate
     defaults to the median sample interval of ``t_s``. ``params`` go to ``GaitEventDetector``;
-    without ``q_sensor_to_body`` the mounting is ``sacrum.mounting.estimate_mounting``'s, as
-    ``sacrum.pipeline.analyze_recording`` estimates it, so that both find the same steps
+    without ``q_sensor_to_body`` the mounting is ``sacrum.signal.mounting.estimate_mounting``'s, as
+    ``sacrum.signal.pipeline.analyze_recording`` estimates it, so that both find the same steps
     (the detector's own walking-direction estimate, step 4, only where the mounting cannot
     be told from the recording).
     Returns (events in time order, bouts); the detector's strides and turns are lost here -

@@ -1,8 +1,9 @@
 """A capture of a synthetic walk whose pelvic drop and cadence are known.
 
-:func:`phantom_walk` runs :func:`sacrum.phantom.walking_phantom` (stand, walk with a known
+:func:`phantom_walk` runs :func:`sacrum.testing.walking_phantom.walking_phantom` (stand, walk with
+a known
 contralateral pelvic drop per stance side, stand) at any rate and mounting and writes what
-a sensor streaming it over BLE would have delivered (:func:`sacrum.generator.make_capture`,
+a sensor streaming it over BLE would have delivered (:func:`sacrum.testing.generator.make_capture`,
 with its model of connection events, delivery jitter and clock drift). Its
 :class:`PhantomWalk` says the truth to assert an app's numbers against.
 """
@@ -57,13 +58,13 @@ def phantom_walk(path: str | os.PathLike, *, rate_hz: float = 100.0,
     drop_deg: mean drop (deg) on left and right stance; step_s: mean step time (s) on left
     and right stance; n_steps: steps walked; mtu: the ATT MTU of the link (23 makes
     SEGMENTs); seed: the random draws (step-to-step variation, noise). Other keywords go to
-    :func:`sacrum.phantom.walking_phantom`.
+    :func:`sacrum.testing.walking_phantom.walking_phantom`.
     """
-    from sacrum.angles import quat_from_angles
-    from sacrum.generator import LinkModel, make_capture
-    from sacrum.mounting import parse_mount
-    from sacrum.phantom import walking_phantom
-    from sacrum.quaternion import quat_multiply
+    from sacrum.signal.angles import quat_from_angles
+    from sacrum.signal.mounting import parse_mount
+    from sacrum.signal.quaternion import quat_multiply
+    from sacrum.testing.generator import LinkModel, make_capture
+    from sacrum.testing.walking_phantom import walking_phantom
 
     q_mount = parse_mount(mount) if isinstance(mount, str) else np.asarray(mount, float)
     ph = walking_phantom(rate_hz=rate_hz, drop_deg=drop_deg, step_s=step_s, n_steps=n_steps,

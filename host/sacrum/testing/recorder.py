@@ -21,7 +21,7 @@ from bleak import BleakClient
 from bleak.backends.characteristic import BleakGATTCharacteristic
 
 import sacrum_protocol as sp
-from sacrum.capture import CaptureWriter, default_header
+from sacrum.io.capture import CaptureWriter, default_header
 
 log = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 outages.
 
 :func:`load_recording` reads a sacrum capture (``.sacrum``, SPEC 5) or a btsnoop HCI log
-(Android's ``btsnoop_hci.log``, ``btmon -w``; read by :mod:`sacrum.btsnoop`, as ``sacrum
+(Android's ``btsnoop_hci.log``, ``btmon -w``; read by :mod:`sacrum.io.btsnoop`, as ``sacrum
 import-btsnoop`` does) into a :class:`Recording`:
 
 1. Data-characteristic notifications (channel BLE_DATA) in arrival order, timed in seconds
@@ -103,7 +103,7 @@ def load_recording(path: str | os.PathLike) -> Recording:
 # items: (host_time_ns, what, value): what in "data", "response", "control",
 # "down" (link lost), "up" (link back)
 def _from_capture(path: Path) -> tuple[list[tuple[int, str, Any]], dict[str, Any]]:
-    from sacrum.capture import CaptureError, CaptureReader
+    from sacrum.io.capture import CaptureError, CaptureReader
 
     try:
         reader = CaptureReader(path)
@@ -155,7 +155,7 @@ def _from_capture(path: Path) -> tuple[list[tuple[int, str, Any]], dict[str, Any
 
 
 def _from_btsnoop(path: Path) -> tuple[list[tuple[int, str, Any]], dict[str, Any]]:
-    from sacrum.btsnoop import BtsnoopError, read_btsnoop
+    from sacrum.io.btsnoop import BtsnoopError, read_btsnoop
 
     try:
         imp = read_btsnoop(path)

@@ -121,7 +121,7 @@ class _ProtocolAnswers:
     rules (``SimulatedDevice.handle``), with any valid rate and link accepted."""
 
     def __init__(self, name: str, rate_hz: int, firmware: str) -> None:
-        from sacrum.transports.simulator import SimulatedDevice
+        from sacrum.testing.simulator import SimulatedDevice
 
         class _NoSamples:
             def __init__(self) -> None:
@@ -263,8 +263,8 @@ class ReplayDevice:
             bleak.get_platform_client_backend_type, bleak.get_platform_scanner_backend_type = saved
 
     def transport(self, **options: Any):
-        """sacrum's own :class:`~sacrum.transports.ble.BleTransport` over this device."""
-        from sacrum.transports.ble import BleTransport
+        """sacrum's own :class:`~sacrum.io.transports.ble.BleTransport` over this device."""
+        from sacrum.io.transports.ble import BleTransport
 
         options.setdefault("scan_timeout_s", 2.0)
         options.setdefault("backoff_s", (0.05, 0.4))

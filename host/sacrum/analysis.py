@@ -1,0 +1,769 @@
+"""``sacrum analyze``: a whole recording to pelvic metrics and scores, as one JSON document.
+
+Sits on top of the stages, with the CLI (it is the offline report's data):
+input → ``pipeline.analyze_recording`` (orientation, mounting, calibration,
+angles, gait events) → ``metrics.step_metrics`` → tasks (``tasks.find_stairs``
+without marks) → per task ``metrics.summarize_walk`` and ``score.score_walk``
+(walk, stairs), ``tasks.single_leg_stance`` and ``score.score_single_leg_stance``,
+or ``tasks.repetitions`` and ``score.score_repetitions`` → ``score.score_session``.
+The document is described field by field in docs/analysis-json.md.
+
+Steps of :func:`analyze`:
+
+1. Read the input: a capture (``decode_capture``: the device's orientation,
+   the task marks, the loss report) or an IMU CSV (``imucsv.read_imu_csv``:
+   orientation from the pipeline, no marks; lost samples are NaN rows).
+2. The pipeline over the whole recording: the mounting is estimated unless
+   given (``--mount``), tilt and obliquity are zeroed on the first quiet
+   standing. Gait events are kept within their walking bouts (as
+   ``gait.detect_events`` does offline).
+3. Step metrics of every step, with the gait stage's strides and turns.
+4. Tasks: the whole recording as ``task`` if given; else the task marks of a
+   capture; else the stair segments ``tasks.find_stairs`` finds inside the
+   walking bouts (``stairs-up``/``stairs-down``, with their confidence and
+   evidence) and every walking bout found as a ``walk`` segment. Segments of
+   the same task are pooled (six passes of a corridor are one walking task).
+   A step (and a stride) belongs to the first segment its initial contact
+   falls in, stairs before walks: steps on found stairs are not level walk.
+5. Per task, by its kind (:func:`task_kind`): for stepping tasks (walk,
+   stairs, any other name) the walking summary of its steps, with the angles
+   and the body acceleration of the samples outside its segments (beyond a 3-s
+   margin for the last stride) set to NaN, the pipeline's convention for "no
+   data", then ``score_walk``; for ``single-leg-stance-left|right``
+   ``tasks.single_leg_stance`` on each segment's samples (the trial with the
+   longest stable hold is the task's summary) then ``score_single_leg_stance``;
+   for ``step-down|step-up-left|right`` ``tasks.repetitions`` on each
+   segment's samples (pooled, medians over repetitions) then
+   ``score_repetitions``. The side in the name is the stance leg.
+6. The session score over the tasks, and the statements a reader needs:
+   no calibration, a doubtful mounting, gaps inside a task, steps outside
+   every task, tasks without steps or without a score.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import logging
+import math
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import sacrum_protocol as sp
+from sacrum import __version__
+from sacrum.scoring.score import (
+    Bands,
+    TaskScore,
+    load_bands,
+    score_repetitions,
+    score_session,
+    score_single_leg_stance,
+    score_walk,
+)
+
+# The signal stages (numba, scipy) are imported when an analysis runs, not when the CLI
+# registers the command: `sacrum info` should not wait for them.
+
+log = logging.getLogger(__name__)
+
+FORMAT = "sacrum-analysis"
+FORMAT_VERSION = 1
+#: Samples kept around a task's segments for the strides that start inside and end after (s).
+SEGMENT_MARGIN_S = 3.0
+#: Below this mounting confidence the document says the angles may be mixed.
+LOW_MOUNTING_CONFIDENCE = 0.5
+#: Gaps listed in the document (all are counted).
+MAX_GAPS_LISTED = 100
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A stretch of the recording analysed as one task: source is "annotation" (a task mark
+    of the capture), "option" (``--task``: the whole recording) or "detected" (a walking
+    bout found by the gait stage, or stairs found in it: then ``confidence`` 0..1 and
+    ``evidence``, as ``tasks.StairSegment``)."""
+
+    task: str
+    t_start_s: float
+    t_end_s: float
+    source: str
+    confidence: float | None = None
+    evidence: str | None = None
+
+
+_STANCE_TASK = re.compile(r"single-leg-stance-(left|right)")
+_REPETITION_TASK = re.compile(r"(step-down|step-up)-(left|right)")
+
+
+def task_kind(name: str) -> tuple[str, str | None, str | None]:
+    """(kind, repetition kind, stance side) of a task name: ("stance", None, "L") for
+    ``single-leg-stance-left``, ("repetitions", "step-down", "R") for ``step-down-right``,
+    ("steps", None, None) for walk, stairs and any other name. The side in a task name is
+    the stance leg."""
+    m = _STANCE_TASK.fullmatch(name)
+    if m:
+        return "stance", None, m.group(1)[0].upper()
+    m = _REPETITION_TASK.fullmatch(name)
+    if m:
+        return "repetitions", m.group(1), m.group(2)[0].upper()
+    return "steps", None, None
+
+
+@dataclass
+class Recording:
+    """The input, in SI units (step 1)."""
+
+    kind: str  # "capture" | "csv"
+    t_s: np.ndarray
+    acc_mps2: np.ndarray
+    gyr_radps: np.ndarray
+    q_sensor_to_earth: np.ndarray | None
+    rate_hz: float
+    marks: list[tuple[str, float, float | None]]
+    loss: dict[str, Any]
+    pressure_hpa: np.ndarray | None = None  # barometer (hPa), when the input has one
+
+
+def read_input(path: str | os.PathLike, *, check_units: bool = True) -> Recording:
+    """A capture (recognised by its magic bytes) or an IMU CSV (imucsv.COLUMNS)."""
+    path = Path(path)
+    with open(path, "rb") as f:
+        head = f.read(len(sp.CAPTURE_MAGIC))
+    if head == sp.CAPTURE_MAGIC:
+        from sacrum.io.decode import decode_capture
+
+        table = decode_capture(path)
+        if len(table) < 2:
+            raise ValueError(f"{path}: the capture holds {len(table)} samples; nothing to analyse")
+        from sacrum.io.imucsv import check_duration
+
+        check_duration(np.asarray(table.t_s, float), path)
+        loss = {k: v for k, v in vars(table.loss).items() if k != "gap_list"}
+        loss["loss_fraction"] = table.loss.loss_fraction
+        return Recording("capture", np.asarray(table.t_s, float),
+                         np.asarray(table.acc_mps2, float), np.asarray(table.gyr_radps, float),
+                         table.q, table.rate_hz, table.tasks(), loss)
+    from sacrum.io.imucsv import check_duration, rate_of, read_imu_csv, read_pressure
+
+    t, acc, gyr = read_imu_csv(path, check=check_units)
+    check_duration(t, path)
+    pressure = read_pressure(path, len(t))
+    lost = int(np.count_nonzero(~(np.isfinite(acc).all(axis=1) & np.isfinite(gyr).all(axis=1))))
+    loss = {"samples_expected": len(t), "samples_lost": lost, "loss_fraction": lost / len(t)}
+    return Recording("csv", t, acc, gyr, None, rate_of(t), [], loss, pressure)
+
+
+def _gaps(t_s: np.ndarray, valid: np.ndarray) -> list[tuple[float, float]]:
+    """(start_s, duration_s) of every run of missing samples."""
+    bad = np.r_[False, ~valid, False].astype(np.int8)
+    edges = np.flatnonzero(np.diff(bad))
+    out = []
+    for a, b in zip(edges[0::2], edges[1::2], strict=True):
+        t0 = float(t_s[a])
+        t1 = float(t_s[b]) if b < len(t_s) else float(t_s[-1])
+        out.append((t0, t1 - t0))
+    return out
+
+
+def _segments(rec: Recording, res, task: str | None,
+              acc_body: np.ndarray) -> tuple[list[Segment], dict[str, Any]]:
+    """Step 4: the segments, and the ``stairs`` object of the document."""
+    t0, t1 = float(rec.t_s[0]), float(rec.t_s[-1])
+    if task:
+        return [Segment(task, t0, t1, "option")], {
+            "searched": False, "segments": [],
+            "messages": ["not searched: the task was given with --task"]}
+    if rec.marks:
+        return ([Segment(name, float(a), float(b) if b is not None else t1, "annotation")
+                 for name, a, b in rec.marks],
+                {"searched": False, "segments": [],
+                 "messages": ["not searched: the capture's task marks say the tasks"]})
+    from sacrum.scoring.tasks import find_stairs
+
+    walks = [Segment("walk", b.t_start_s, b.t_end_s, "detected") for b in res.gait.bouts]
+    if not walks:
+        return [], {"searched": False, "segments": [],
+                    "messages": ["not searched: no walking bouts were found"]}
+    found = find_stairs(res.t_s, acc_body, pressure_hpa=rec.pressure_hpa, bouts=res.gait.bouts)
+    stairs = [Segment(f"stairs-{f.direction}", f.t_start_s, f.t_end_s, "detected",
+                      f.confidence, f.evidence) for f in found]
+    return stairs + walks, {"searched": True, "barometer": rec.pressure_hpa is not None,
+                            "segments": [dataclasses.asdict(f) for f in found],
+                            "messages": list(found.messages)}
+
+
+def _jsonable(x: Any) -> Any:
+    """Plain JSON values: NaN and infinities become null, arrays lists."""
+    if isinstance(x, dict):
+        return {str(k): _jsonable(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [_jsonable(v) for v in x]
+    if isinstance(x, np.ndarray):
+        return _jsonable(x.tolist())
+    if isinstance(x, bool | np.bool_):
+        return bool(x)
+    if isinstance(x, int | np.integer):
+        return int(x)
+    if isinstance(x, float | np.floating):
+        return float(x) if math.isfinite(x) else None
+    if x is None or isinstance(x, str):
+        return x
+    if dataclasses.is_dataclass(x) and not isinstance(x, type):
+        return _jsonable(dataclasses.asdict(x))
+    return str(x)
+
+
+def _mounting_doc(res, mount: str | None) -> tuple[dict[str, Any], list[str]]:
+    msgs = []
+    est = res.mounting
+    doc: dict[str, Any] = {"source": "given" if est is None else "estimated", "spec": mount,
+                           "q_sensor_to_body": res.q_sensor_to_body}
+    if est is not None:
+        doc.update(confidence=est.confidence, vertical_deg_sd=est.vertical_deg_sd,
+                   forward_deg_sd=est.forward_deg_sd, vertical_source=est.vertical_source,
+                   standing_s=est.standing_s, walking_s=est.walking_s, message=est.message)
+        if est.confidence < LOW_MOUNTING_CONFIDENCE:
+            cross = 100 * math.sin(math.radians(min(abs(est.forward_deg_sd), 90.0)))
+            msgs.append(
+                f"the mounting was estimated with low confidence ({est.confidence:.2f}; forward "
+                f"±{est.forward_deg_sd:.1f}°): tilt and obliquity may mix by about {cross:.0f} % "
+                "of each other (docs/pelvic-angles.md, 'Accuracy'); give --mount if it is known")
+    else:
+        doc.update(confidence=None, message="given")
+    return doc, msgs
+
+
+def _calibration_doc(res) -> tuple[dict[str, Any], list[str]]:
+    cal = res.calibration
+    if cal is None:
+        why = (f"a standing period was rejected: {res.calibration_error}"
+               if res.calibration_error else "no 2 s of quiet upright standing were found")
+        return ({"calibrated": False, "error": res.calibration_error},
+                [f"no standing calibration ({why}): tilt and obliquity, and so the "
+                 "contralateral drop, are relative to the mounting's vertical, not to this "
+                 "person's standing posture; start a recording with 2 s of quiet standing"])
+    doc = {"calibrated": True, "reference": cal.reference,
+           "tilt_offset_deg": math.degrees(cal.tilt_offset_rad),
+           "obliquity_offset_deg": math.degrees(cal.obliquity_offset_rad),
+           "samples": cal.samples, "sd_deg": math.degrees(cal.sd_rad),
+           "q_sensor_to_body": cal.q_sensor_to_body, "error": res.calibration_error}
+    if cal.reference == "walking":
+        why = res.calibration_error or "no 2 s of quiet upright standing were found"
+        return doc, [f"no standing calibration ({why}): tilt and obliquity are zeroed on "
+                     f"their means over the straight-walking strides ({cal.samples} samples), "
+                     "so the mean anterior tilt is not measured (null) and drops are measured "
+                     "from the mean walking obliquity: the sum of the left and right drops "
+                     "is right, but a left-right difference reads smaller (the mean is "
+                     "level only in symmetric gait); start a recording with 2 s of quiet "
+                     "standing"]
+    return doc, []
+
+
+def analyze(input_path: str | os.PathLike, task: str | None = None, mount: str | None = None,
+            bands: Bands | str | os.PathLike | None = None, *,
+            check_units: bool = True) -> dict[str, Any]:
+    """The analysis document of a recording (steps in the module docstring).
+
+    ``task``: analyse the whole recording as this task (e.g. "walk"); default: the
+    capture's task marks, or the walking bouts found. ``mount``: the mounting as
+    ``parse_mount`` reads it; default: estimated. ``bands``: a :class:`Bands`, a bands
+    file (docs/scoring.md) or None (the packaged bands). Returns plain JSON values
+    (NaN as None). Raises ValueError (MountingError, BandsError, UnitsError,
+    CaptureError) with a message that says what to do.
+    """
+    from sacrum.gait import events_in_bouts
+    from sacrum.scoring import metrics
+    from sacrum.scoring.tasks import to_body_frame
+    from sacrum.signal.mounting import parse_mount
+    from sacrum.signal.pipeline import analyze_recording
+
+    bands = bands if isinstance(bands, Bands) else load_bands(bands)
+    q_body = parse_mount(mount) if mount else None
+    rec = read_input(input_path, check_units=check_units)  # step 1
+    res = analyze_recording(rec.t_s, rec.acc_mps2, rec.gyr_radps, rec.rate_hz,  # step 2
+                            q_sensor_to_earth=rec.q_sensor_to_earth, q_sensor_to_body=q_body)
+    events = events_in_bouts(res.events, res.gait.bouts)
+    steps = metrics.step_metrics(res.t_s, res.angles_rad, events,  # step 3
+                                 strides=res.gait.strides, turns=res.gait.turns)
+    acc_body = metrics.body_acceleration(res.q_sensor_to_earth, rec.acc_mps2, res.heading_rad)
+    gyr_body = to_body_frame(rec.gyr_radps, res.q_sensor_to_body)
+
+    messages: list[str] = []
+    mounting, m = _mounting_doc(res, mount)
+    messages += m
+    calibration, m = _calibration_doc(res)
+    messages += m
+
+    segments, stairs_doc = _segments(rec, res, task, acc_body)  # step 4
+    for seg in segments:
+        if seg.confidence is not None:
+            messages.append(
+                f"{seg.task} found from the motion at {seg.t_start_s:.1f}–{seg.t_end_s:.1f} s "
+                f"(confidence {seg.confidence:.2f}): its steps are analysed as "
+                f"{seg.task}, not as level walking")
+    task_of = [_task_at(segments, s.t_ic_s) for s in steps]
+    outside = sum(t is None for t in task_of)
+    if outside:
+        messages.append(f"{outside} of {len(steps)} steps lie outside every task segment and are "
+                        "in no summary (strides[].task is null)")
+    if not steps:
+        if any(task_kind(g.task)[0] != "steps" for g in segments):
+            messages.append("no walking found: no steps were detected in this recording, so "
+                            "there are no walking metrics (the single-leg stance and "
+                            "step-down/up tasks have their own)")
+        else:
+            messages.append("no walking found: no steps were detected in this recording, so "
+                            "there are no metrics and no score")
+
+    valid = np.isfinite(rec.acc_mps2).all(axis=1) & np.isfinite(rec.gyr_radps).all(axis=1)
+    gaps = _gaps(rec.t_s, valid)
+    turns = metrics.turn_metrics(res.gait.turns, res.events)
+    turn_task = [_task_at(segments, 0.5 * (tr.t_start_s + tr.t_end_s)) for tr in turns]
+    angle_ref = angle_reference(calibration)
+    names = list(dict.fromkeys(g.task for g in segments))
+    tasks_doc, scores = [], []
+    for name in names:  # step 5
+        segs = [g for g in segments if g.task == name]
+        entry, ts = _task(name, segs, segments, steps, task_of, res, rec, acc_body, gyr_body,
+                          bands, gaps)
+        entry["angle_reference"] = angle_ref
+        if entry["kind"] == "steps":
+            entry["turns_summary"] = metrics.summarize_turns(
+                [tr for tr, tk in zip(turns, turn_task, strict=True) if tk == name])
+        tasks_doc.append(entry)
+        scores.append(ts)
+        messages += [f"{name}: {x}" for x in entry["messages"]]
+
+    session = score_session(scores)  # step 6
+    if session.score is None and len(scores) > 1:
+        messages.append(session.message)
+    strides_doc = []
+    for i, (s, name) in enumerate(zip(steps, task_of, strict=True)):
+        d = dataclasses.asdict(s)
+        strides_doc.append({"index": i, "task": name, "stance_side": d.pop("stance_side"),
+                            "t_ic": d.pop("t_ic_s"), **d})
+
+    stepping = [t for t in tasks_doc if t["kind"] == "steps" and t["n_steps"]]
+    head = next((t for t in stepping if t["task"] == "walk"), None) or max(
+        stepping, key=lambda t: t["n_steps_used"] or 0, default=None)
+    summary = {"metrics_task": head["task"] if head else None, "cadence_spm": None,
+               "contralateral_drop_deg": {"L": None, "R": None},
+               "symmetry_index": {"drop": None, "obliquity_rom": None, "step_time": None}}
+    if head:
+        summary.update({k: v for k, v in head.items()
+                        if k not in ("task", "kind", "side", "segments", "score",
+                                     "score_interval", "score_interval_level",
+                                     "score_message", "components", "messages", "curves",
+                                     "gaps")})
+    summary.update(score=session.score, score_interval=_iv(session.interval),
+                   score_interval_level=session.interval_level, score_message=session.message,
+                   score_n_steps_used=session.n_steps_used, angle_reference=angle_ref,
+                   components={k: c.as_dict() | {"by_task": c.value}
+                               for k, c in session.components.items()},
+                   tasks=tasks_doc)
+
+    if calibration.get("reference") == "walking":    # the zero is the walking mean
+        for part in (summary, *tasks_doc):
+            if "mean_tilt_deg" in part:
+                part["mean_tilt_deg"] = None
+    doc = {
+        "format": FORMAT, "format_version": FORMAT_VERSION, "sacrum_version": __version__,
+        "input": {"path": str(input_path), "kind": rec.kind, "samples": len(rec.t_s),
+                  "duration_s": float(rec.t_s[-1] - rec.t_s[0]), "rate_hz": rec.rate_hz,
+                  "task_marks": len(rec.marks)},
+        "mounting": mounting,
+        "calibration": calibration,
+        "loss": {"gaps": len(gaps)} | rec.loss | {"gap_list": gaps[:MAX_GAPS_LISTED]},
+        "bands": {"origin": bands.origin, "tasks": list(bands.tasks),
+                  "min_steps_per_side": bands.min_steps_per_side,
+                  "interval_level": bands.interval.level,
+                  "max_interval_width": bands.interval.max_width_points,
+                  "n_bootstrap": bands.interval.n_bootstrap, "seed": bands.interval.seed,
+                  "min_hold_s": (bands.single_leg_stance.min_hold_s
+                                 if bands.single_leg_stance else None),
+                  "min_repetitions": (bands.repetitions.min_repetitions
+                                      if bands.repetitions else None)},
+        "stairs": stairs_doc,
+        "strides": strides_doc,
+        "turns": [dataclasses.asdict(tr) | {"task": tk}
+                  for tr, tk in zip(turns, turn_task, strict=True)],
+        "summary": summary,
+        "messages": messages,
+    }
+    return _jsonable(doc)
+
+
+def _task_at(segments: list[Segment], t_s: float) -> str | None:
+    """The task of the first segment that holds ``t_s`` (None: none does)."""
+    seg = next((g for g in segments if g.t_start_s <= t_s <= g.t_end_s), None)
+    return seg.task if seg else None
+
+
+def _task(name: str, segs: list[Segment], segments: list[Segment], steps, task_of, res,
+          rec: Recording, acc_body: np.ndarray, gyr_body: np.ndarray, bands: Bands,
+          gaps) -> tuple[dict[str, Any], TaskScore]:
+    """Summary and score of one task (step 5)."""
+    from sacrum.scoring import metrics
+
+    kind, rep_kind, side = task_kind(name)
+    mine = [s for s, t in zip(steps, task_of, strict=True) if t == name]
+    seg_doc = [{"t_start_s": g.t_start_s, "t_end_s": g.t_end_s, "source": g.source,
+                "n_steps": sum(g.t_start_s <= s.t_ic_s <= g.t_end_s for s in mine)}
+               | ({"confidence": g.confidence, "evidence": g.evidence}
+                  if g.confidence is not None else {})
+               for g in segs]
+    msgs = []
+    in_gaps = [(a, d) for a, d in gaps
+               if any(a + d >= g.t_start_s and a <= g.t_end_s for g in segs)]
+    if in_gaps:
+        msgs.append(f"{len(in_gaps)} gap{'s' if len(in_gaps) > 1 else ''} in the data inside the "
+                    f"task ({sum(d for _, d in in_gaps):.2f} s in all, longest "
+                    f"{max(d for _, d in in_gaps):.2f} s); see strides[].excluded")
+    by_side = {s: sum(st.stance_side == s and st.excluded is None for st in mine) for s in "LR"}
+    entry: dict[str, Any] = {"task": name, "kind": kind, "side": side, "segments": seg_doc,
+                             "n_steps": len(mine), "n_steps_by_side": by_side, "gaps": in_gaps}
+    if kind != "steps":
+        return _held_task(entry, kind, rep_kind, side, segs, res, rec, acc_body, gyr_body,
+                          bands, msgs)
+    if not mine:
+        span = ", ".join(f"{g.t_start_s:.1f}–{g.t_end_s:.1f} s" for g in segs)
+        why = f"no steps found in this task ({span})"
+        if name == "walk":
+            why += ": was there walking?"
+        msgs.append(why)
+        ts = TaskScore(name, None, {}, 0, bands.min_steps_per_side, f"no score: {why}", by_side)
+        entry.update(n_steps_used=0, score=None, score_interval=None, score_message=ts.message,
+                     components={}, messages=msgs)
+        return entry, ts
+    keep = np.zeros(len(rec.t_s), bool)
+    for g in segs:
+        keep |= ((rec.t_s >= g.t_start_s - SEGMENT_MARGIN_S)
+                 & (rec.t_s <= g.t_end_s + SEGMENT_MARGIN_S))
+    angles = np.where(keep[:, None], res.angles_rad, np.nan)
+    acc = np.where(keep[:, None], acc_body, np.nan)
+    strides = [st for st in res.gait.strides if _task_at(segments, st.t_start_s) == name]
+    summ = metrics.summarize_walk(mine, res.t_s, angles, acc, strides=strides)
+    ts = score_walk(summ, bands, task=name, steps=mine)
+    found = [g.confidence for g in segs if g.confidence is not None]
+    if found:
+        ts.message += (f"; {name} found from the motion, not marked (confidence "
+                       + ", ".join(f"{c:.2f}" for c in found) + ")")
+    fields = (dataclasses.asdict(summ) if dataclasses.is_dataclass(summ) else dict(vars(summ)))
+    msgs += list(fields.pop("messages", []) or [])
+    if ts.score is None:
+        msgs.append(ts.message)
+    entry.update(fields)
+    entry.update(n_steps_by_side=by_side, score=ts.score, score_interval=_iv(ts.interval),
+                 score_interval_level=ts.interval_level, score_message=ts.message,
+                 components={k: c.as_dict() for k, c in ts.components.items()}, messages=msgs)
+    return entry, ts
+
+
+def _iv(interval) -> list[float] | None:
+    return None if interval is None else [float(interval[0]), float(interval[1])]
+
+
+#: What the angles are measured from, by calibration (``angle_reference`` in the document).
+ANGLE_REFERENCES = {
+    "standing": "the standing calibration",
+    "walking": "the walking mean (no standing calibration): relative angles",
+    "sensor": "the sensor's mounting (no calibration): relative angles",
+}
+
+
+def angle_reference(calibration: dict[str, Any]) -> str:
+    """``"standing"`` (tilt and obliquity zeroed in quiet standing), ``"walking"`` (on the
+    mean over the straight-walking strides: angles are relative to the walking posture) or
+    ``"sensor"`` (not zeroed: relative to the mounting's vertical)."""
+    if not calibration.get("calibrated"):
+        return "sensor"
+    return "walking" if calibration.get("reference") == "walking" else "standing"
+
+
+def _median(values: list[float]) -> float:
+    v = np.asarray([x for x in values if x is not None and math.isfinite(x)], float)
+    return float(np.median(v)) if len(v) else math.nan
+
+
+def repetition_summary(reps: list[dict[str, Any]]) -> dict[str, Any]:
+    """A step-down/up task's summary from its repetitions (``RepetitionResult.to_dict_deg``
+    each; numbered here): the count, medians over repetitions, the SD of the peak drop."""
+    for i, r in enumerate(reps):
+        r["index"] = i
+    drops = [r["peak_drop_deg"] for r in reps]
+    finite = [d for d in drops if math.isfinite(d)]
+    return {"n_repetitions": len(reps), "peak_drop_deg": _median(drops),
+            "peak_drop_sd_deg": float(np.std(finite, ddof=1)) if len(finite) > 1 else math.nan,
+            "drop_excursion_deg": _median([r["drop_excursion_deg"] for r in reps]),
+            "ldlj_a": _median([r["ldlj_a"] for r in reps]),
+            "jerk_rms_mps3": _median([r["jerk_rms_mps3"] for r in reps]),
+            "duration_s": _median([r["duration_s"] for r in reps]),
+            "depth_m": _median([r["depth_m"] for r in reps]),
+            "repetitions": reps}
+
+
+def _held_task(entry: dict[str, Any], kind: str, rep_kind: str | None, side: str,
+               segs: list[Segment], res, rec: Recording, acc_body: np.ndarray,
+               gyr_body: np.ndarray, bands: Bands, msgs: list[str],
+               ) -> tuple[dict[str, Any], TaskScore]:
+    """Step 5 for single-leg stance and step-down/up: the task's own analysis on the
+    samples of each of its segments."""
+    from sacrum.scoring import tasks
+
+    name = entry["task"]
+    parts = []
+    for g in segs:
+        m = (rec.t_s >= g.t_start_s) & (rec.t_s <= g.t_end_s)
+        parts.append((g, res.t_s[m], res.angles_rad[m], gyr_body[m], acc_body[m]))
+    multi = len(segs) > 1
+    if kind == "stance":
+        holds = []
+        for g, t, ang, gyr, acc in parts:
+            if len(t) < 3:
+                msgs.append(f"no samples in the segment at {g.t_start_s:.1f} s")
+                continue
+            r = tasks.single_leg_stance(t, ang, gyr, side, acc_body_mps2=acc)
+            holds.append(r.to_dict_deg() | {"t_start_s": g.t_start_s})
+            msgs += [f"trial at {g.t_start_s:.1f} s: {x}" if multi else x for x in r.messages]
+        best = max(holds, key=lambda h: h["hold_s"] if math.isfinite(h["hold_s"]) else -1.0,
+                   default=None)
+        summ = {k: v for k, v in (best or {}).items() if k not in ("messages", "side")}
+        summ |= {"n_trials": len(holds), "trials": holds}
+        ts = score_single_leg_stance(summ, bands, task=name)
+        if len(holds) > 1:
+            ts.message += f"; the trial with the longest stable hold of {len(holds)}"
+        entry["single_leg_stance"] = summ
+    else:
+        reps = []
+        for g, t, ang, _gyr, acc in parts:
+            if len(t) < 3:
+                msgs.append(f"no samples in the segment at {g.t_start_s:.1f} s")
+                continue
+            found = tasks.repetitions(t, ang, acc, rep_kind, side)
+            reps += [r.to_dict_deg() for r in found]
+            msgs += [f"segment at {g.t_start_s:.1f} s: {x}" if multi else x
+                     for x in found.messages]
+        summ = repetition_summary(reps)
+        ts = score_repetitions(summ, bands, task=name)
+        entry["repetitions"] = summ
+    if ts.score is None:
+        msgs.append(ts.message)
+    entry.update(n_steps_used=0, score=ts.score, score_interval=None, score_message=ts.message,
+                 components={k: c.as_dict() for k, c in ts.components.items()}, messages=msgs)
+    return entry, ts
+
+
+def pool_sessions(docs: list[dict[str, Any]], task: str = "walk",
+                  bands: Bands | str | os.PathLike | None = None) -> dict[str, Any]:
+    """One score for several recordings of one person and day (e.g. the trials of a walk
+    test: walk 10 m, turn, walk back, repeated), from their analysis documents.
+
+    The ``task`` steps of every document (``strides[]``, as :class:`metrics.StepMetrics`)
+    are pooled and summarised together (``metrics.summarize_walk``; the per-step values:
+    drop, ranges, times, their symmetry and variability), and scored with its interval
+    over the pooled steps (``score.score_walk``). Each recording's step and stride times
+    are first scaled so that its mean step time is the pooled one: a trial walked faster
+    than another is not stride-to-stride variability (the pooled time CVs are the
+    within-recording ones; the pooled mean and cadence are unchanged). Regularity and
+    harmonic ratios need the samples, which the documents do not keep: they are each
+    document's value, averaged weighted by its used steps (said in the messages); stance,
+    swing and the curves are not pooled. Returns {"task", "n_recordings", "n_steps", "n_steps_used",
+    "n_steps_by_side", "score", "score_interval", "score_interval_level",
+    "score_message", "components", "contralateral_drop_deg", "side_difference_deg",
+    "symmetry_index", "variability", "cadence_spm", "turns_summary", "messages"}.
+    """
+    from sacrum.scoring import metrics
+
+    bands = bands if isinstance(bands, Bands) else load_bands(bands)
+    names = {f.name for f in dataclasses.fields(metrics.StepMetrics)}
+    steps, weights, entries, turns = [], [], [], []
+    for doc in docs:
+        mine = []
+        for x in doc.get("strides", []):
+            if x.get("task") != task:
+                continue
+            d = {k: (math.nan if v is None else v) for k, v in x.items() if k in names}
+            d["excluded"] = x.get("excluded")
+            d["t_ic_s"] = x["t_ic"]
+            mine.append(metrics.StepMetrics(**d))
+        steps.append(mine)
+        entry = next((t for t in doc["summary"]["tasks"] if t["task"] == task), None)
+        if entry is not None:
+            entries.append(entry)
+            weights.append(sum(s.excluded is None for s in mine))
+        turns += [metrics.TurnMetrics(**{k: v for k, v in tr.items() if k != "task"})
+                  for tr in doc.get("turns", []) if tr.get("task") == task]
+    steps = _same_pace(steps)
+    summ = metrics.summarize_walk(steps, np.zeros(0), np.zeros((0, 3)))
+    msgs = [m for m in summ.messages if not m.startswith(("regularity", "harmonic", "stance",
+                                                          "left-stance curves",
+                                                          "right-stance curves"))]
+    for field_name in ("regularity", "harmonic_ratio"):
+        pooled = {}
+        for key in getattr(summ, field_name):
+            vals = [(e.get(field_name, {}).get(key), w) for e, w in zip(entries, weights,
+                                                                       strict=True)]
+            vals = [(v, w) for v, w in vals if v is not None and w > 0]
+            pooled[key] = (sum(v * w for v, w in vals) / sum(w for _, w in vals)
+                           if vals else math.nan)
+        setattr(summ, field_name, pooled)
+    msgs.append(f"pooled over {len(docs)} recordings: step and stride times scaled to one "
+                "pace (variability within recordings); regularity and harmonic ratios are "
+                "the recordings' values averaged by used steps; stance, swing and curves are "
+                "per recording")
+    ts = score_walk(summ, bands, task=task, steps=steps)
+    if ts.score is None:
+        msgs.append(ts.message)
+    out = {"task": task, "n_recordings": len(docs), "n_steps": len(steps),
+           "n_steps_used": summ.n_steps_used, "n_steps_by_side": ts.n_steps_by_side,
+           "score": ts.score, "score_interval": _iv(ts.interval),
+           "score_interval_level": ts.interval_level, "score_message": ts.message,
+           "components": {k: c.as_dict() for k, c in ts.components.items()},
+           "contralateral_drop_deg": summ.contralateral_drop_deg,
+           "side_difference_deg": summ.side_difference_deg,
+           "symmetry_index": summ.symmetry_index, "variability": summ.variability,
+           "cadence_spm": summ.cadence_spm, "turns_summary": metrics.summarize_turns(turns),
+           "messages": msgs}
+    return _jsonable(out)
+
+
+def _same_pace(groups: list[list]) -> list:
+    """The steps of several recordings as one list, each recording's step and stride times
+    scaled by (pooled mean step time / its mean step time) of its used steps."""
+    def mean_step(g):
+        v = [s.step_time_s for s in g if s.excluded is None and math.isfinite(s.step_time_s)]
+        return (sum(v) / len(v), len(v)) if v else (math.nan, 0)
+
+    stats = [mean_step(g) for g in groups]
+    n = sum(k for _, k in stats)
+    pooled = sum(m * k for m, k in stats if k) / n if n else math.nan
+    out = []
+    for g, (m, k) in zip(groups, stats, strict=True):
+        f = pooled / m if k and math.isfinite(pooled) else 1.0
+        out += [dataclasses.replace(s, step_time_s=s.step_time_s * f,
+                                    stride_time_s=s.stride_time_s * f) for s in g]
+    return out
+
+
+def write_json(doc: dict[str, Any], path: str | os.PathLike) -> None:
+    """The document as JSON (strict: no NaN)."""
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(doc, f, indent=1, ensure_ascii=False, allow_nan=False)
+        f.write("\n")
+
+
+# ---- command line --------------------------------------------------------------------------
+
+
+def _score_text(entry: dict[str, Any]) -> str:
+    from sacrum.scoring.score import format_score
+
+    if entry["score"] is None:
+        return f"no score ({entry['score_message'].removeprefix('no score: ')})"
+    parts = ", ".join(f"{k} {format_score(c['score'], c.get('interval'))}"
+                      for k, c in entry["components"].items())
+    level = entry.get("score_interval_level") or 0.9
+    iv = " and 90 % intervals" if level == 0.9 else f" and {100 * level:g} % intervals"
+    return (f"score {format_score(entry['score'], entry.get('score_interval'))} "
+            f"(components{iv if entry.get('score_interval') else ''}: {parts})")
+
+
+def _steps_text(t: dict[str, Any]) -> str:
+    by = t.get("n_steps_by_side") or {}
+    text = (f"{t['n_steps']} steps, {t.get('n_steps_used', 0)} used "
+            f"({by.get('L', 0)} left, {by.get('R', 0)} right stance)")
+    drop = t.get("contralateral_drop_deg") or {}
+    if any(drop.get(s) is not None for s in "LR"):
+        f = {s: "–" if drop.get(s) is None else f"{drop[s]:.1f}°" for s in "LR"}
+        text += f", drop {f['L']} left / {f['R']} right stance"
+    return text
+
+
+def _turns_text(t: dict[str, Any]) -> str | None:
+    ts = t.get("turns_summary") or {}
+    n = ts.get("n_turns") or 0
+    if not n:
+        return None
+    what = (f"{n} turn{'s' if n != 1 else ''} ({ts['n_left']} left, {ts['n_right']} right)")
+    if n == 1:
+        return (f"{what}: {ts['angle_deg']:.0f}° in {ts['duration_s']:.1f} s, peak "
+                f"{ts['peak_rate_dps']:.0f}°/s, {ts['n_steps']:.0f} steps")
+    return (f"{what}, median {ts['angle_deg']:.0f}° in {ts['duration_s']:.1f} s, peak "
+            f"{ts['peak_rate_dps']:.0f}°/s, {ts['n_steps']:.0f} steps")
+
+
+def cmd_analyze(args: argparse.Namespace) -> int:
+    from sacrum.signal.mounting import MountingError
+
+    try:
+        doc = analyze(args.input, task=args.task, mount=args.mount, bands=args.bands,
+                      check_units=not args.no_unit_check)
+    except MountingError as e:
+        if "--mount" in str(e):
+            raise
+        raise MountingError(f"{e}; give the mounting with --mount (e.g. --mount recommended)"
+                            ) from e
+    if args.json:
+        write_json(doc, args.json)
+    inp, strides, summ = doc["input"], doc["strides"], doc["summary"]
+    sides = {s: sum(x["stance_side"] == s for x in strides) for s in "LR"}
+    used = sum(x["excluded"] is None for x in strides)
+    print(f"analyzed {inp['path']} ({inp['kind']}, {inp['duration_s']:.1f} s at "
+          f"{inp['rate_hz']:.0f} Hz): {len(strides)} steps ({sides['L']} L, {sides['R']} R), "
+          f"{used} used, {len(summ['tasks'])} task{'s' if len(summ['tasks']) != 1 else ''}")
+    for t in summ["tasks"]:
+        if t["kind"] == "stance":
+            sls = t["single_leg_stance"]
+            held = sls.get("time_held_s")
+            what = (f"{sls['n_trials']} trial{'s' if sls['n_trials'] != 1 else ''}"
+                    + (f", held {held:.1f} s" if held is not None else ", no hold found"))
+        elif t["kind"] == "repetitions":
+            n = t["repetitions"]["n_repetitions"]
+            what = f"{n} repetition{'s' if n != 1 else ''}"
+        else:
+            what = _steps_text(t)
+        print(f"  {t['task']}: {what}, {_score_text(t)}")
+        turns = _turns_text(t) if t["kind"] == "steps" else None
+        if turns:
+            print(f"    turns: {turns}")
+    from sacrum.scoring.score import format_score
+
+    session = ("no score" if summ["score"] is None
+               else f"score {format_score(summ['score'], summ.get('score_interval'))}")
+    print(f"  session: {session}")
+    print(f"  angles relative to {ANGLE_REFERENCES[summ['angle_reference']]}")
+    if args.json:
+        print(f"wrote {args.json}")
+    return 0
+
+
+def add_parser(subparsers) -> None:
+    """Register ``sacrum analyze`` (cli.build_parser calls this)."""
+    s = subparsers.add_parser(
+        "analyze", help="pelvic metrics per step and the pelvic control score, as JSON")
+    s.add_argument("input", help="a capture (.sacrum) or an IMU CSV with t (s), ax ay az "
+                                 "(m/s²), gx gy gz (rad/s) in the sensor frame")
+    s.add_argument("--task", help="analyse the whole recording as this task (e.g. walk); "
+                                  "default: the capture's task marks, else the walking found")
+    s.add_argument("--mount", help='sensor axes in body terms, e.g. "x=up,y=left,z=back" or '
+                                   '"recommended"; default: estimated from the recording')
+    s.add_argument("--bands", metavar="FILE",
+                   help="TOML with a clinic's own bands, laid over the packaged ones "
+                        "(docs/scoring.md)")
+    s.add_argument("--json", metavar="OUT",
+                   help="also write the analysis here (fields: docs/analysis-json.md); "
+                        "without it the summary is printed only")
+    s.add_argument("--no-unit-check", action="store_true",
+                   help="skip the g / °/s check of a CSV")
+    s.set_defaults(func=cmd_analyze)
+
+
+__all__ = ["ANGLE_REFERENCES", "Recording", "Segment", "add_parser", "analyze",
+           "angle_reference", "cmd_analyze", "pool_sessions", "read_input", "task_kind",
+           "write_json"]

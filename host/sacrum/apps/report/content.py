@@ -1,0 +1,300 @@
+"""What the report says, as a list of blocks that the HTML and the PDF both render.
+
+:func:`build_report` reads one or more :class:`sacrum.apps.sessions.Session` of one person (their
+analysis documents, docs/analysis-json.md) and lays out: the header (person, date, device
+and firmware, mounting, calibration, data quality), the plain-language summary, per task
+the score with its components and reasons, the figures and tables, the progress across
+sessions, and every statement of the analysis. The most recent session is shown in full;
+earlier ones appear in the progress. Nothing is computed here that the analysis did not
+compute, but for the drop trend of the scatter figure (named as a least-squares trend).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from matplotlib.figure import Figure
+
+from sacrum import __version__
+from sacrum.apps.report import figures, summary
+from sacrum.apps.report.norms import drop_band
+from sacrum.apps.sessions import Session, SessionError
+
+
+@dataclass
+class Heading:
+    text: str
+    level: int = 2
+
+
+@dataclass
+class Para:
+    text: str
+    kind: str = "p"  # "p" | "summary" (the plain-language summary) | "note" (small print)
+
+
+@dataclass
+class Table:
+    columns: list[str]
+    rows: list[list[str]]
+    caption: str = ""
+
+
+@dataclass
+class Fig:
+    key: str  # "walk/drop", "walk/curves", "progress", ...
+    figure: Figure
+    caption: str
+
+
+@dataclass
+class Report:
+    title: str
+    blocks: list[Heading | Para | Table | Fig] = field(default_factory=list)
+
+    @property
+    def figures(self) -> dict[str, Figure]:
+        return {b.key: b.figure for b in self.blocks if isinstance(b, Fig)}
+
+    def summary_text(self) -> str:
+        return " ".join(b.text for b in self.blocks if isinstance(b, Para) and b.kind == "summary")
+
+
+def _f(x: Any, fmt: str = ".1f", unit: str = "") -> str:
+    if not isinstance(x, int | float) or isinstance(x, bool) or not math.isfinite(x):
+        return "–"
+    return f"{x:{fmt}}{unit}"
+
+
+def _mean_sd(d: dict | None, key: str = "", fmt: str = ".2f", unit: str = "") -> str:
+    d = d or {}
+    m, s = d.get(f"{key}mean"), d.get(f"{key}sd")
+    if m is None:
+        return "–"
+    return f"{_f(m, fmt)} ± {_f(s, fmt)}{unit}" if s is not None else f"{_f(m, fmt)}{unit}"
+
+
+def header_rows(s: Session) -> list[list[str]]:
+    """The header: person, date, device, mounting, calibration, data quality."""
+    doc = s.analysis
+    inp, mnt, cal, loss = doc["input"], doc["mounting"], doc["calibration"], doc["loss"]
+    dev = s.device
+    # as `sacrum info` prints it ("firmware: ..."; a firmware string may begin with the word)
+    device = (f"{dev.get('name', '?')} (firmware: {dev.get('firmware', '?')}; "
+              f"IMU: {dev.get('imu', '?')})") if dev else "not recorded (not a capture)"
+    if mnt.get("source") == "given":
+        mounting = f"given ({mnt.get('spec')})"
+    else:
+        mounting = (f"estimated from the recording, confidence {_f(mnt.get('confidence'), '.2f')}"
+                    f" (forward axis ± {_f(mnt.get('forward_deg_sd'))}°)")
+    if not cal.get("calibrated"):
+        calib = "none: angles relative to the mounting's vertical"
+    elif cal.get("reference") == "walking":
+        calib = ("none from standing: zeroed on the mean walking posture "
+                 f"({cal.get('samples')} samples)")
+    else:
+        calib = (f"standing, {cal.get('samples')} samples, still to {_f(cal.get('sd_deg'), '.2f')}°"
+                 " RMS")
+    frac = loss.get("loss_fraction")
+    quality = (f"{_f(100 * frac if frac is not None else None, '.2f')} % of samples lost "
+               f"({loss.get('samples_lost', 0):,} of {loss.get('samples_expected', 0):,}; "
+               f"{loss.get('gaps', 0)} gaps")
+    longest = loss.get("longest_gap_s")
+    quality += f", longest {longest:.2f} s)" if longest else ")"
+    rows = [["Person (pseudonymous ID)", s.person_id or "not given"],
+            ["Date", s.date or "not recorded"],
+            ["Device", device],
+            ["Recording", f"{Path(str(inp['path'])).name}: {inp['duration_s']:.1f} s at "
+                          f"{inp['rate_hz']:.0f} Hz, {inp['task_marks']} task marks"],
+            ["Mounting", mounting],
+            ["Calibration", calib],
+            ["Data quality", quality]]
+    for t in doc["summary"]["tasks"]:
+        if t["kind"] != "steps":
+            continue
+        why = ", ".join(f"{k} {r}" for r, k in (t.get("excluded_reasons") or {}).items() if k)
+        by = t.get("n_steps_by_side") or {}
+        rows.append([f"Steps ({t['task']})",
+                     f"{t.get('n_steps_used', 0)} used of {t['n_steps']} ({by.get('L', 0)} "
+                     f"left, {by.get('R', 0)} right stance)"
+                     + (f"; excluded: {why}" if why else "")])
+    return rows
+
+
+def _interval(iv) -> str:
+    if not iv or iv[0] is None:
+        return "–"
+    return f"{iv[0]:.0f}–{iv[1]:.0f}"
+
+
+def components_table(task: dict[str, Any]) -> Table:
+    rows = [[name, _f(c.get("score"), ".0f"), _interval(c.get("interval")),
+             _f(c.get("weight"), ".2f"), str(c.get("reason", ""))]
+            for name, c in (task.get("components") or {}).items()]
+    rows.append(["score", _f(task.get("score"), ".0f"), _interval(task.get("score_interval")),
+                 "", ""])
+    level = task.get("score_interval_level") or 0.9
+    return Table(["component", "points", f"{100 * level:.0f} % interval", "weight", "reason"],
+                 rows, "Score components (docs/scoring.md): every deduction with its reason; "
+                 "the interval is where the points would likely lie on another walk like "
+                 "this one (a bootstrap over the steps; '–': not estimated)")
+
+
+def turns_table(turns: list[dict[str, Any]], task: str) -> Table | None:
+    """Every turn of a task: when, how long, how far, which way, how fast, in how many
+    steps (the analysis' ``turns[]``); None without turns."""
+    rows = [[str(i + 1), _f(tr.get("t_start_s"), ".1f"), _f(tr.get("duration_s"), ".1f"),
+             _f(tr.get("angle_deg"), ".0f", "°"), str(tr.get("direction", "")),
+             _f(tr.get("peak_rate_dps"), ".0f"), str(tr.get("n_steps", ""))]
+            for i, tr in enumerate(t for t in turns if t.get("task") == task)]
+    if not rows:
+        return None
+    return Table(["#", "start (s)", "duration (s)", "angle", "direction", "peak rate (°/s)",
+                  "steps"], rows, "Every turn: slower turns, a lower peak rate and more "
+                  "steps to turn go with poorer balance and mobility (docs/report.md)")
+
+
+def _angles_note(task: dict[str, Any]) -> str:
+    ref = task.get("angle_reference")
+    if ref == "walking":
+        return " Angles relative to the mean walking posture (no standing calibration)."
+    if ref == "sensor":
+        return " Angles relative to the sensor's mounting (no calibration)."
+    return ""
+
+
+def timing_table(task: dict[str, Any]) -> Table:
+    """Cadence, step/stride times, stance/swing and the per-side pelvic values."""
+    def by_side(d: dict | None, fmt: str = ".2f", unit: str = "") -> list[str]:
+        return [_mean_sd(d, "L_", fmt, unit), _mean_sd(d, "R_", fmt, unit),
+                _mean_sd(d, "", fmt, unit)]
+
+    def lr(d: dict | None, unit: str = "°") -> list[str]:
+        d = d or {}
+        return [_f(d.get("L"), ".1f", unit), _f(d.get("R"), ".1f", unit), ""]
+
+    si = task.get("symmetry_index") or {}
+    diff = task.get("side_difference_deg") or {}
+    rows = [["cadence (steps/min)", "", "", _f(task.get("cadence_spm"), ".1f")],
+            ["step time (s)", *by_side(task.get("step_time_s"))],
+            ["stride time (s)", *by_side(task.get("stride_time_s"))],
+            ["stance (% of stride)", *by_side(task.get("stance_pct"), ".1f")],
+            ["swing (% of stride)", *by_side(task.get("swing_pct"), ".1f")],
+            ["contralateral drop, median", *lr(task.get("contralateral_drop_deg"))],
+            ["obliquity range, median", *lr(task.get("obliquity_rom_deg"))],
+            ["tilt range, median", *lr(task.get("tilt_rom_deg"))],
+            ["rotation range, median", *lr(task.get("rotation_rom_deg"))],
+            ["left-right difference: drop / obliquity range", "", "",
+             f"{_f(diff.get('drop'), '.1f', '°')} / {_f(diff.get('obliquity_rom'), '.1f', '°')}"],
+            ["symmetry index step time / drop (%)", "", "",
+             f"{_f(si.get('step_time'))} / {_f(si.get('drop'))}"]]
+    return Table(["", "left stance", "right stance", "all"], rows,
+                 "Cadence and timing (mean ± SD of the used steps), pelvic values per stance "
+                 "side (ranges: 5th-95th percentile span per stride; the drop symmetry index "
+                 "only for a mean drop of 5° or more; drops and ranges are compared in "
+                 "degrees)." + _angles_note(task))
+
+
+def repetition_table(task: dict[str, Any]) -> Table:
+    if task["kind"] == "repetitions":
+        rows = [[str(r["index"] + 1), _f(r.get("t_start_s"), ".1f"), _f(r.get("duration_s"), ".2f"),
+                 _f(r.get("depth_m"), ".2f"), _f(r.get("peak_drop_deg")),
+                 _f(r.get("drop_excursion_deg")), _f(r.get("ldlj_a"), ".2f")]
+                for r in task["repetitions"]["repetitions"]]
+        return Table(["#", "start (s)", "duration (s)", "depth (m)", "peak drop (°)",
+                      "drop excursion (°)", "LDLJ-A"], rows, "Every repetition")
+    rows = [[str(i + 1), _f(r.get("t_start_s"), ".1f"), _f(r.get("time_held_s"), ".1f"),
+             _f(r.get("hold_s"), ".1f"), _f(r.get("drop_mean_deg")), _f(r.get("drop_peak_deg")),
+             _f(r.get("gyr_rms_dps"), ".2f")]
+            for i, r in enumerate(task["single_leg_stance"]["trials"])]
+    return Table(["trial", "start (s)", "held (s)", "stable hold (s)", "mean drop (°)",
+                  "peak drop (°)", "sway (°/s RMS)"], rows, "Every trial")
+
+
+def progress_points(sessions: list[Session]) -> list[dict[str, Any]]:
+    """Per session: date, session score, drop per stance side of the metrics task and its
+    drop band (what the progress figure and sentences show)."""
+    out = []
+    for s in sessions:
+        summ = s.analysis["summary"]
+        head = next((t for t in summ["tasks"] if t["task"] == summ.get("metrics_task")), {})
+        drop = summ.get("contralateral_drop_deg") or {}
+        out.append({"date": s.date, "score": summ.get("score"), "drop_L": drop.get("L"),
+                    "drop_R": drop.get("R"), "normal_max": drop_band(head)[1] if head else None,
+                    "cadence_spm": summ.get("cadence_spm"),
+                    "steps_used": head.get("n_steps_used")})
+    return out
+
+
+def build_report(sessions: list[Session]) -> Report:
+    """The report's content for the sessions of one person (in date order)."""
+    if not sessions:
+        raise SessionError("no sessions to report")
+    people = {s.person_id for s in sessions}
+    if len(people) > 1:
+        raise SessionError("a report is for one person; these sessions belong to "
+                           + ", ".join(sorted(repr(p) for p in people)))
+    sessions = sorted(sessions, key=lambda s: s.date)
+    if len(sessions) > 1 and not all(s.date for s in sessions):
+        raise SessionError("a progress report needs each session's date; give --date or use "
+                           "the library (`sacrum sessions add`)")
+    last = sessions[-1]
+    doc = last.analysis
+    rep = Report(f"Pelvic control report — {last.person_id or 'no ID'}, {last.date or 'no date'}")
+    rep.blocks.append(Heading(rep.title, 1))
+    rep.blocks.append(Table(["", ""], header_rows(last), "Session"))
+    rep.blocks.append(Heading("Summary"))
+    points = progress_points(sessions)
+    for text in summary.session_sentences(doc) + summary.progress_sentences(points):
+        rep.blocks.append(Para(text, "summary"))
+    strides = doc["strides"]
+    for task in doc["summary"]["tasks"]:
+        name = task["task"]
+        rep.blocks.append(Heading(f"Task: {name}"))
+        rep.blocks.append(Para(task.get("score_message") or ""))
+        if task.get("components"):
+            rep.blocks.append(components_table(task))
+        if task["kind"] == "steps":
+            if not task.get("n_steps"):
+                continue
+            rep.blocks.append(Fig(f"{name}/drop", figures.drop_bars(task),
+                                  "Contralateral pelvic drop (median of the used steps, ± SD) "
+                                  "per stance side, against the drop band of the score"))
+            rep.blocks.append(Fig(f"{name}/curves", figures.curves(task),
+                                  "Pelvic obliquity, tilt and rotation over the gait cycle, "
+                                  "mean ± SD per side, over the reference envelope"))
+            rep.blocks.append(Fig(f"{name}/scatter", figures.drop_scatter(strides, task),
+                                  "Drop of every step over the recording (hollow: excluded "
+                                  "steps); a steady trend over the session would show as a slope"))
+            rep.blocks.append(timing_table(task))
+            table = turns_table(doc.get("turns") or [], name)
+            if table is not None:
+                rep.blocks.append(table)
+        else:
+            rep.blocks.append(Fig(f"{name}/repetitions", figures.repetition_bars(task),
+                                  "Per repetition or trial, against the drop band"))
+            rep.blocks.append(repetition_table(task))
+    if len(sessions) > 1:
+        rep.blocks.append(Heading("Progress"))
+        rep.blocks.append(Fig("progress", figures.progress(points),
+                              "Session score and contralateral drop per stance side by date"))
+        rep.blocks.append(Table(
+            ["date", "score", "drop left stance", "drop right stance", "cadence", "steps used"],
+            [[p["date"], _f(p["score"], ".0f"), _f(p["drop_L"], ".1f", "°"),
+              _f(p["drop_R"], ".1f", "°"), _f(p["cadence_spm"], ".0f"), str(p["steps_used"] or 0)]
+             for p in points], "Every session"))
+    rep.blocks.append(Heading("What the analysis says"))
+    for m in doc.get("messages") or ["nothing to add"]:
+        rep.blocks.append(Para(m, "note"))
+    rep.blocks.append(Para(
+        f"Analysed by sacrum {doc.get('sacrum_version')}, bands: {doc['bands']['origin']}; "
+        f"report by sacrum {__version__}. Angles in degrees, relative to "
+        + {"walking": "the mean walking posture (no standing calibration: relative angles)",
+           "sensor": "the sensor's mounting (no calibration: relative angles)"}.get(
+            doc["summary"].get("angle_reference"), "the standing calibration")
+        + " (docs/pelvic-angles.md). The score compares this measurement with "
+        "published values of healthy adults; it is not a diagnosis (docs/scoring.md).", "note"))
+    return rep

@@ -1,0 +1,221 @@
+"""The plain-language summary: sentences made from the analysis' numbers, nothing more.
+
+Each sentence quotes a number of the analysis document (rounded as the report prints it:
+degrees to 0.1°, scores to 1 point) and, where the analysis' bands give one, where it lies
+against the usual range. No cause, diagnosis or advice is inferred.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from sacrum.apps.report.norms import drop_band
+
+SIDE_WORD = {"L": "left", "R": "right"}
+OTHER = {"L": "R", "R": "L"}
+_REASON_WORDS = {"turn": "in turns", "gap": "across gaps in the data",
+                 "irregular": "irregular", "bout-edge": "at the start or end of a walk"}
+
+
+def _finite(x: Any) -> bool:
+    return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
+
+
+def deg(x: float) -> str:
+    """Degrees as the report prints them (0.1°, no "-0.0")."""
+    return f"{x:.1f}°".replace("-0.0°", "0.0°")
+
+
+def against_band(value: float, normal_min: float | None, normal_max: float | None) -> str:
+    """"above the usual range (up to 7.0°)", "within it", ... ("" with no band)."""
+    if normal_max is not None and value > normal_max:
+        return f"above the usual range (up to {deg(normal_max)})"
+    if normal_min is not None and value < normal_min:
+        return f"below the usual range (from {deg(normal_min)})"
+    if normal_max is None and normal_min is None:
+        return ""
+    return "within the usual range" + (f" (up to {deg(normal_max)})" if normal_max is not None
+                                       else "")
+
+
+def drop_sentence(task: dict[str, Any]) -> str | None:
+    """"In right stance the pelvis dropped 8.0° on the swinging (left) side, above the
+    usual range (up to 7.0°); in left stance 4.0°, within it." The larger drop first;
+    without a standing calibration the sentence says the drops are relative ones."""
+    drop = task.get("contralateral_drop_deg") or {}
+    lo, hi, _ = drop_band(task)
+    have = [s for s in "LR" if _finite(drop.get(s))]
+    if not have:
+        return None
+    first, *rest = sorted(have, key=lambda s: -drop[s])
+    parts = [_drop_clause(first, drop[first], lo, hi, full=True)]
+    parts += [_drop_clause(s, drop[s], lo, hi, full=False) for s in rest]
+    missing = [s for s in "LR" if s not in have]
+    text = "; ".join(parts)
+    for s in missing:
+        text += f"; in {SIDE_WORD[s]} stance there is no value (too few steps)"
+    ref = task.get("angle_reference")
+    if ref == "walking":
+        text += (" (relative drops: measured from the mean walking posture, as there was no "
+                 "standing calibration)")
+    elif ref == "sensor":
+        text += (" (relative drops: measured from the sensor's mounting, as there was no "
+                 "calibration)")
+    return text[0].upper() + text[1:] + "."
+
+
+def _drop_clause(side: str, value: float, lo, hi, *, full: bool) -> str:
+    band = against_band(value, lo, hi)
+    swing = SIDE_WORD[OTHER[side]]
+    if round(value, 1) == 0:
+        what = f"in {SIDE_WORD[side]} stance the pelvis did not drop ({deg(value)})"
+    elif value < 0:
+        what = (f"in {SIDE_WORD[side]} stance the swinging ({swing}) side stayed "
+                f"{deg(-value)} above its standing height instead of dropping")
+    elif full:
+        what = (f"in {SIDE_WORD[side]} stance the pelvis dropped {deg(value)} on the "
+                f"swinging ({swing}) side")
+    else:
+        what = f"in {SIDE_WORD[side]} stance {deg(value)}"
+    if not band:
+        return what
+    if not full and value >= 0 and band.startswith("within"):
+        return f"{what}, within it"
+    return f"{what}, {band}"
+
+
+def _with_interval(score: float, interval) -> str:
+    """"78 (70–85)" or "78" (no interval)."""
+    if not interval or interval[0] is None:
+        return f"{score:.0f}"
+    return f"{score:.0f} ({interval[0]:.0f}–{interval[1]:.0f})"
+
+
+def score_sentence(task: dict[str, Any], name: str) -> str:
+    if task.get("score") is None:
+        why = str(task.get("score_message") or "").removeprefix("no score: ")
+        return f"No pelvic control score for {name}: {why}."
+    comps = ", ".join(f"{k} {_with_interval(c['score'], c.get('interval'))}"
+                      for k, c in (task.get("components") or {}).items()
+                      if c.get("score") is not None)
+    iv = task.get("score_interval")
+    level = task.get("score_interval_level") or 0.9
+    sure = (f"; in brackets the range it would likely take on another walk like this one "
+            f"({100 * level:.0f} % interval from the steps)" if iv else "")
+    return (f"Pelvic control score for {name}: {_with_interval(task['score'], iv)} of 100 "
+            f"({comps}){sure}.")
+
+
+def turns_sentence(task: dict[str, Any]) -> str | None:
+    """"1 turn (right): 186° in 2.2 s, at up to 151°/s, in 4 steps." (None without turns)."""
+    ts = task.get("turns_summary") or {}
+    n = ts.get("n_turns") or 0
+    if not n:
+        return None
+    dirs = [f"{ts[k]} {w}" for k, w in (("n_left", "left"), ("n_right", "right")) if ts.get(k)]
+    if n == 1:
+        what = "left" if ts.get("n_left") else "right"
+        return (f"1 turn ({what}): {ts['angle_deg']:.0f}° in {ts['duration_s']:.1f} s, at up "
+                f"to {ts['peak_rate_dps']:.0f}°/s, in {ts['n_steps']:.0f} steps.")
+    return (f"{n} turns ({', '.join(dirs)}): typically {ts['angle_deg']:.0f}° in "
+            f"{ts['duration_s']:.1f} s, at up to {ts['peak_rate_dps']:.0f}°/s, in "
+            f"{ts['n_steps']:.0f} steps (medians).")
+
+
+def steps_sentence(task: dict[str, Any]) -> str:
+    used, n = task.get("n_steps_used") or 0, task.get("n_steps") or 0
+    reasons = task.get("excluded_reasons") or {}
+    why = ", ".join(f"{k} {_REASON_WORDS.get(r, r)}" for r, k in reasons.items() if k)
+    by = task.get("n_steps_by_side") or {}
+    text = f"{used} of {n} steps were used" + (f" ({why})" if why else "")
+    if used and by:
+        text += f", {by.get('L', 0)} in left and {by.get('R', 0)} in right stance"
+    cad = task.get("cadence_spm")
+    if _finite(cad):
+        text += f"; cadence {cad:.0f} steps/min"
+    return text + "."
+
+
+def task_sentences(task: dict[str, Any]) -> list[str]:
+    """The summary of one task (a ``summary.tasks[]`` object)."""
+    name = task["task"]
+    if task["kind"] == "steps":
+        out = [s for s in (drop_sentence(task),) if s]
+        out += [steps_sentence(task), score_sentence(task, name)]
+        out += [s for s in (turns_sentence(task),) if s]
+        return out
+    lo, hi, _ = drop_band(task)
+    side = task.get("side") or "L"
+    if task["kind"] == "stance":
+        sls = task.get("single_leg_stance") or {}
+        held, drop = sls.get("time_held_s"), sls.get("drop_mean_deg")
+        text = f"Standing on the {SIDE_WORD[side]} leg ({name})"
+        if _finite(held):
+            text += f": held {held:.1f} s" + (" or more" if sls.get("held_to_end") else "")
+        if _finite(drop):
+            band = against_band(drop, lo, hi)
+            text += (f"; the unsupported ({SIDE_WORD[OTHER[side]]}) side dropped {deg(drop)} "
+                     f"on average over the stable hold" + (f", {band}" if band else ""))
+        return [text + ".", score_sentence(task, name)]
+    reps = task.get("repetitions") or {}
+    n, drop = reps.get("n_repetitions", 0), reps.get("peak_drop_deg")
+    text = f"{name}: {n} repetition{'s' if n != 1 else ''}"
+    if _finite(drop):
+        band = against_band(drop, lo, hi)
+        text += f"; median peak drop {deg(drop)}" + (f", {band}" if band else "")
+    return [text + ".", score_sentence(task, name)]
+
+
+def quality_sentences(doc: dict[str, Any]) -> list[str]:
+    """What limits the numbers: calibration, mounting, data loss."""
+    out = []
+    cal = doc.get("calibration") or {}
+    if not cal.get("calibrated"):
+        out.append("There was no standing calibration: angles are relative to the sensor's "
+                   "mounting, not to this person's standing posture.")
+    elif cal.get("reference") == "walking":
+        out.append("There was no standing calibration: angles are relative to the mean "
+                   "walking posture, so a left-right difference in drop reads smaller than "
+                   "it is.")
+    conf = (doc.get("mounting") or {}).get("confidence")
+    if _finite(conf) and conf < 0.5:
+        out.append(f"The sensor's mounting was estimated with low confidence ({conf:.2f}): "
+                   "tilt and obliquity may be partly mixed.")
+    loss = (doc.get("loss") or {}).get("loss_fraction")
+    if _finite(loss) and loss > 0:
+        out.append(f"{100 * loss:.1f} % of the samples were lost in transmission.")
+    return out
+
+
+def session_sentences(doc: dict[str, Any]) -> list[str]:
+    """The whole summary of one session: each task, the session score, the caveats."""
+    summ = doc["summary"]
+    out = []
+    for task in summ["tasks"]:
+        out += task_sentences(task)
+    if len(summ["tasks"]) > 1:
+        out.append(f"Session score: {_with_interval(summ['score'], summ.get('score_interval'))}"
+                   " of 100." if summ.get("score") is not None
+                   else "No session score: no task could be scored.")
+    return out + quality_sentences(doc)
+
+
+def progress_sentences(points: list[dict[str, Any]]) -> list[str]:
+    """From the first to the last session: score and drop per stance side (``points`` as
+    :func:`sacrum.apps.report.figures.progress` takes them)."""
+    if len(points) < 2:
+        return []
+    a, b = points[0], points[-1]
+    parts = []
+    if _finite(a["score"]) and _finite(b["score"]):
+        parts.append(f"score {a['score']:.0f} → {b['score']:.0f}")
+    for s in "LR":
+        x, y = a[f"drop_{s}"], b[f"drop_{s}"]
+        if _finite(x) and _finite(y):
+            parts.append(f"{SIDE_WORD[s]}-stance drop {deg(x)} → {deg(y)}")
+    if not parts:
+        return [f"{len(points)} sessions from {a['date']} to {b['date']}: no value is in both "
+                "the first and the last."]
+    return [f"From {a['date']} to {b['date']} ({len(points)} sessions): " + "; ".join(parts)
+            + "."]

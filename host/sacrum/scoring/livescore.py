@@ -1,0 +1,397 @@
+"""Live scoring: the pipeline, per-step metrics, a rolling summary, the score and biofeedback cues.
+
+The stage that sits on ``pipeline``, ``metrics`` and ``score`` for the live view and the
+athlete's biofeedback (issue 5: "updated every stride ... within one stride of latency, and
+offline on a whole session, with the same code"). :class:`LiveScorer` is one streaming
+processor; an offline run is the same processor fed the whole recording and flushed.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from sacrum.gait import Turn
+from sacrum.scoring.metrics import (
+    SIDES,
+    StepMetrics,
+    StepMetricsStream,
+    WalkSummary,
+    body_acceleration,
+    is_scored,
+    summarize_walk,
+)
+from sacrum.scoring.score import Bands, TaskScore, load_bands, score_walk
+from sacrum.signal.pipeline import Pipeline, PipelineChunk
+
+log = logging.getLogger(__name__)
+
+_T_TOL_S = 1e-6  # as sacrum.scoring.metrics: two times closer than this are the same sample
+#: Exclusion reasons a turn found later takes precedence over (metrics.EXCLUSION_REASONS order).
+_BELOW_TURN = (None, "irregular", "bout-edge")
+#: A cue also needs the heading settled this long after the step's stride (s; step 5).
+_CUE_AFTER_S = 0.3
+
+
+@dataclass
+class LiveUpdate:
+    """What one chunk (or ``flush``) produced.
+
+    chunk: the pipeline's output for the chunk (orientation, angles, heading, gait events).
+    steps: the :class:`~sacrum.scoring.metrics.StepMetrics` that became final in this chunk, in
+        time order (each one stride after its IC plus the gait stage's event latency).
+    cues: one flag per entry of ``steps``: ``contralateral_drop_deg > threshold_deg`` of
+        its stance side, for a step the scorer counts (:meth:`LiveScorer.cue_allowed`; NaN
+        drops never cue).
+    summary: the rolling :class:`~sacrum.scoring.metrics.WalkSummary` over the last
+        ``window_steps`` used steps (see :class:`LiveScorer`), None before the first step.
+    score: :func:`sacrum.scoring.score.score_walk` of that summary with its steps (its ``score`` is
+        None while there are too few steps or its interval is too wide, and its ``message``
+        says why; ``score.interval``: its 90 % interval, computed live on every update from
+        the window's steps, as :meth:`LiveScorer.session_score` does at the end for the
+        whole session); None before the first step.
+    updated: whether ``summary`` and ``score`` were recomputed in this chunk (new steps).
+    message: the score's message, or why there is none yet.
+    acc_body_mps2: the chunk's sacral acceleration in the progression frame (N, 3; m/s²,
+        gravity removed; step 2), for consumers such as sacrum.scoring.livetask.
+    """
+
+    chunk: PipelineChunk
+    steps: list[StepMetrics]
+    cues: list[bool]
+    summary: WalkSummary | None
+    score: TaskScore | None
+    updated: bool
+    message: str
+    acc_body_mps2: np.ndarray | None = None
+
+
+class _Samples:
+    """Growing (N, k) float arrays with amortised O(1) appends (capacity doubles)."""
+
+    def __init__(self, widths: dict[str, int]) -> None:
+        self._widths = widths
+        self.n = 0
+        self._data = {k: np.empty((1024, w)) for k, w in widths.items()}
+
+    def append(self, **rows: np.ndarray) -> None:
+        m = len(next(iter(rows.values())))
+        if self.n + m > len(self._data[next(iter(self._widths))]):
+            cap = max(2 * (self.n + m), 1024)
+            for k, a in self._data.items():
+                new = np.empty((cap, a.shape[1]))
+                new[:self.n] = a[:self.n]
+                self._data[k] = new
+        for k, v in rows.items():
+            self._data[k][self.n:self.n + m] = np.asarray(v, float).reshape(m, -1)
+        self.n += m
+
+    def get(self, key: str, lo: int = 0, hi: int | None = None) -> np.ndarray:
+        hi = self.n if hi is None else hi
+        return self._data[key][lo:hi]
+
+    def keep_last(self, n_keep: int) -> bool:
+        """Forget all but the last ``n_keep`` rows once there are 1.5 × as many (so the
+        copy is amortised); whether rows were dropped."""
+        if self.n <= 1.5 * n_keep:
+            return False
+        drop = self.n - n_keep
+        for a in self._data.values():
+            a[:n_keep] = a[drop:self.n]
+        self.n = n_keep
+        return True
+
+
+class LiveScorer:
+    """Pelvic angles, gait events, per-step metrics, a rolling summary and score, and a
+    drop cue per step, from one sacral sensor, streaming.
+
+    ``update(t_s, acc_mps2, gyr_radps, q_sensor_to_earth=None)`` returns a
+    :class:`LiveUpdate` for the chunk; ``flush()`` ends a recording (the steps still
+    waiting for events that will not come); ``reset()`` starts over. Feeding a recording
+    whole or in chunks of any size gives the same steps, summaries and scores (tested),
+    with the caveat under "Live turns".
+
+    **Data required.** As :class:`sacrum.signal.pipeline.Pipeline`: ``t_s`` (N,) s, increasing;
+    ``acc_mps2`` (N, 3) specific force, gravity included, and ``gyr_radps`` (N, 3), in the
+    sensor frame; optionally the device's ``q_sensor_to_earth`` (N, 4); NaN rows for lost
+    samples; ``rate_hz`` constant; the mounting ``q_sensor_to_body``.
+
+    **Steps**, per chunk:
+
+    1. The pipeline (orientation, standing calibration, progression heading, pelvic
+       angles, gait events).
+    2. The sacrum's acceleration in the progression frame
+       (:func:`sacrum.scoring.metrics.body_acceleration` with the pipeline's heading), for the
+       summaries' regularity and harmonic ratios. Time, angles and that acceleration are
+       kept for the whole session (56 bytes a sample: 40 MB for an hour at 200 Hz), or for
+       the last ``keep_s`` (memory flat over any session).
+    3. Per-step metrics (:class:`sacrum.scoring.metrics.StepMetricsStream`) from the angles, the
+       gait events and the turns known so far.
+    4. Live turns: a turn the gait stage reports after steps overlapping it were emitted
+       re-marks those steps ``excluded="turn"`` in the session's steps (unless they were
+       already excluded for a gap), and a used step whose stride, not the step itself,
+       overlaps it loses its stride (stride time and ranges NaN), as
+       :class:`~sacrum.scoring.metrics.StepMetricsStream` does with turns known in time, so the
+       summaries agree with a run that knew the turn.
+    5. Cues: for each new step, ``contralateral_drop_deg > threshold_deg[stance side]``
+       where :meth:`cue_allowed`: the step is counted (``excluded`` None: not in a turn
+       known so far, not irregular, no gap), its IC comes after the calibration (standing,
+       or the walking zero) took effect (``Pipeline.calibrated_since_s``: before, its
+       angles had another zero or none), and the progression heading was settled from its
+       IC to 0.3 s after its stride (``PipelineChunk.heading_settled``: the live sign of a
+       turn, which the gait stage reports only after the turn has ended; 0.3 s is less
+       than the gait stage's least event latency, so those samples are there when the step
+       comes out, in any chunking). A step that ends within a few tenths of a second of a
+       turn's start can still cue before either knows of the turn.
+    6. When there are new steps: the rolling summary (:func:`sacrum.scoring.metrics.summarize_walk`)
+       over the window - the steps from the latest IC such that each stance side has
+       ``window_steps // 2`` used steps (or all steps so far), the excluded steps among
+       them included, so a window has ``window_steps`` used steps, balanced between the
+       sides - with the samples they span and the gait stage's strides; then its score
+       (:func:`sacrum.scoring.score.score_walk`; None with the reason while there are too few).
+    7. The whole session: :meth:`session_summary` and :meth:`session_score`, computed on
+       request (they cost time proportional to the session; the live view needs them only
+       at the end).
+
+    **Parameters.**
+
+    rate_hz, q_sensor_to_body
+        As :class:`~sacrum.signal.pipeline.Pipeline` (Hz; the mounting).
+    window_steps = 20
+        Used steps in the rolling summary (both sides together). The packaged bands try a
+        score from 5 used steps per stance side and give it when its 90 % interval is
+        narrow enough (docs/scoring.md, "How sure is the score"); 10 per side keeps the
+        live interval about as narrow as a 10-m walk test's.
+    threshold_deg = None
+        Cue threshold on the contralateral drop (deg): one number for both sides, or
+        {"L": .., "R": ..}; None: the ``normal_max`` of the bands' items on
+        ``contralateral_drop_deg.L`` / ``.R`` (7° in the packaged bands).
+    bands = None
+        :class:`sacrum.scoring.score.Bands` (default: the packaged ones, ``load_bands()``).
+    task = "walk"
+        The task name given to ``score_walk``.
+    keep_s = None
+        Seconds of samples kept for the summaries (None: the whole session). With it,
+        :meth:`session_summary` covers the steps of the last ``keep_s`` (and says so in
+        its messages); the rolling summary is unaffected while its window is shorter.
+    pipeline_params, step_params
+        Passed to :class:`~sacrum.signal.pipeline.Pipeline` and
+        :class:`~sacrum.scoring.metrics.StepMetricsStream`.
+
+    **Latency.** A step comes one stride after its IC plus the gait stage's event latency
+    (at most 0.52 s at 100 Hz): about 1.5 s at 105 steps/min. The last step of a walk comes
+    ``max_step_s + event_latency_s`` after the walk's last IC (or at ``flush``).
+
+    **Deviations from the offline analysis** (``sacrum analyze``): this is the live path:
+    the causal orientation filter unless the device's quaternion is given, the first quiet
+    standing as the zero, and the gait stage's strides are not used to judge steps (it
+    gives a bout's strides only when the bout has ended, after its steps have gone out,
+    which would make the steps depend on how the recording is chunked); they are used for
+    stance and swing in the summaries.
+
+    **Live turns.** The steps whose exclusion is re-marked by a late turn (step 4) were
+    counted in the step-time median of :class:`~sacrum.scoring.metrics.StepMetricsStream` when
+    they came out, which can change whether a later step is "irregular"; exact agreement
+    between chunkings holds when turns are known before their steps come out (or there
+    are none).
+    """
+
+    def __init__(self, rate_hz: float, q_sensor_to_body, *, window_steps: int = 20,
+                 threshold_deg: float | dict[str, float] | None = None,
+                 bands: Bands | None = None, task: str = "walk", keep_s: float | None = None,
+                 pipeline_params: dict | None = None, step_params: dict | None = None) -> None:
+        if window_steps < 2:
+            raise ValueError(f"window_steps must be at least 2 (one step per side), got "
+                             f"{window_steps}")
+        self.rate_hz = float(rate_hz)
+        self.q_sensor_to_body = q_sensor_to_body
+        self.window_steps = int(window_steps)
+        self.bands = bands or load_bands()
+        self.task = task
+        self.keep_s = keep_s
+        self.threshold_deg = self._thresholds(threshold_deg, self.bands)
+        self._pipeline_params = dict(pipeline_params or {})
+        self._step_params = dict(step_params or {})
+        self.reset()
+
+    @staticmethod
+    def _thresholds(threshold_deg, bands: Bands) -> dict[str, float]:
+        if isinstance(threshold_deg, dict):
+            missing = [s for s in SIDES if s not in threshold_deg]
+            if missing:
+                raise ValueError(f"threshold_deg needs a value for each stance side "
+                                 f"(L and R); missing {', '.join(missing)}")
+            return {s: float(threshold_deg[s]) for s in SIDES}
+        if threshold_deg is not None:
+            return {s: float(threshold_deg) for s in SIDES}
+        out = {}
+        for comp in bands.components.values():
+            for it in comp.items:
+                for s in SIDES:
+                    if it.metric == f"contralateral_drop_deg.{s}" and \
+                            it.band.normal_max is not None:
+                        out[s] = float(it.band.normal_max)
+        missing = [s for s in SIDES if s not in out]
+        if missing:
+            raise ValueError(f"the bands ({bands.origin}) have no normal_max on "
+                             f"contralateral_drop_deg.{missing[0]}: give threshold_deg")
+        return out
+
+    def reset(self) -> None:
+        """Forget everything (a new recording)."""
+        self.pipeline = Pipeline(self.rate_hz, self.q_sensor_to_body, **self._pipeline_params)
+        self.stream = StepMetricsStream(**self._step_params)
+        self.steps: list[StepMetrics] = []       # the session's steps (step 4 applied)
+        self._samples = _Samples({"t": 1, "angles": 3, "acc": 3, "settled": 1})
+        self._n_turns = 0
+        self.summary: WalkSummary | None = None
+        self.score: TaskScore | None = None
+        self._session: tuple[tuple, WalkSummary, TaskScore] | None = None
+        self._trimmed = False   # samples older than keep_s were dropped
+        self._revisions = 0
+
+    # -- the chunk -----------------------------------------------------------------------
+    def update(self, t_s, acc_mps2, gyr_radps, q_sensor_to_earth=None) -> LiveUpdate:
+        t = np.asarray(t_s, float).reshape(-1)
+        acc = np.asarray(acc_mps2, float).reshape(-1, 3)
+        chunk = self.pipeline.update(t, acc, gyr_radps, q_sensor_to_earth)        # 1.
+        acc_body = body_acceleration(chunk.q_sensor_to_earth, acc, chunk.heading_rad)  # 2.
+        self._samples.append(t=t, angles=chunk.angles_rad, acc=acc_body,
+                             settled=chunk.heading_settled)
+        if self.keep_s is not None:
+            self._trimmed |= self._samples.keep_last(max(1, round(self.keep_s * self.rate_hz)))
+        turns = self.pipeline.gait.turns
+        steps = self.stream.update(t, chunk.angles_rad, chunk.events, turns)      # 3.
+        out = self._finish(chunk, steps)
+        out.acc_body_mps2 = acc_body
+        return out
+
+    def flush(self) -> LiveUpdate:
+        """End of the recording: the events and steps still pending."""
+        events = self.pipeline.flush()
+        turns = self.pipeline.gait.turns
+        steps = self.stream.update(np.zeros(0), np.zeros((0, 3)), events, turns)
+        steps += self.stream.flush()
+        empty = PipelineChunk(np.zeros((0, 4)), np.zeros((0, 3)), np.zeros(0), events,
+                              self.pipeline.calibration is not None)
+        return self._finish(empty, steps)
+
+    def _finish(self, chunk: PipelineChunk, steps: list[StepMetrics]) -> LiveUpdate:
+        self.steps.extend(steps)
+        revised = self._late_turns()                                              # 4.
+        calibrated = self.pipeline.calibration is not None
+        cues = [self.cue_allowed(s) and
+                s.contralateral_drop_deg > self.threshold_deg[s.stance_side]
+                for s in steps]                                                   # 5.
+        updated = bool(steps) or revised
+        if updated:                                                               # 6.
+            self.summary, self.score = self._summarize(self._window())
+        if self.score is not None:
+            message = self.score.message
+        elif not calibrated:
+            message = "waiting for quiet standing to zero the angles (the standing calibration)"
+        else:
+            message = "no steps yet"
+        return LiveUpdate(chunk, steps, cues, self.summary, self.score, updated, message)
+
+    def cue_allowed(self, step: StepMetrics) -> bool:
+        """Step 5: whether ``step`` may cue: counted, after the calibration, heading settled
+        from its IC to ``_CUE_AFTER_S`` after its stride."""
+        if not is_scored(step) or not step.t_ic_s >= self.pipeline.calibrated_since_s:
+            return False
+        t = self._samples.get("t")[:, 0]
+        dur = step.stride_time_s if math.isfinite(step.stride_time_s) else step.step_time_s
+        lo = int(np.searchsorted(t, step.t_ic_s - _T_TOL_S))
+        hi = int(np.searchsorted(t, step.t_ic_s + dur + _CUE_AFTER_S, "right"))
+        return hi > lo and bool(self._samples.get("settled", lo, hi).all())
+
+    # -- step 4 ----------------------------------------------------------------------------
+    def _late_turns(self) -> bool:
+        turns: list[Turn] = self.pipeline.gait.turns
+        changed = False
+        for tr in turns[self._n_turns:]:
+            for i in range(len(self.steps) - 1, -1, -1):
+                s = self.steps[i]
+                t_end = s.t_ic_s + (s.stride_time_s if math.isfinite(s.stride_time_s)
+                                    else s.step_time_s)
+                if t_end < tr.t_start_s - 30.0:
+                    break                               # far enough back (a 10-s turn at most)
+                if not (tr.t_end_s >= s.t_ic_s and tr.t_start_s <= t_end):
+                    continue
+                if s.excluded in _BELOW_TURN and tr.t_start_s <= s.t_ic_s + s.step_time_s:
+                    self.steps[i] = replace(s, excluded="turn")     # the step turns
+                    changed = True
+                elif s.excluded is None and math.isfinite(s.stride_time_s):
+                    self.steps[i] = replace(                        # only its stride turns
+                        s, stride_time_s=math.nan, obliquity_rom_deg=math.nan,
+                        tilt_rom_deg=math.nan, rotation_rom_deg=math.nan)
+                    changed = True
+        self._n_turns = len(turns)
+        self._revisions += changed
+        return changed
+
+    # -- step 6 ----------------------------------------------------------------------------
+    def _window(self) -> list[StepMetrics]:
+        """The last steps holding ``window_steps // 2`` used steps of each side."""
+        need = self.window_steps // 2
+        left = {s: need for s in SIDES}
+        start = 0
+        for i in range(len(self.steps) - 1, -1, -1):
+            s = self.steps[i]
+            if s.excluded is None and left.get(s.stance_side, 0) > 0:
+                left[s.stance_side] -= 1
+            if not any(left.values()):
+                start = i
+                break
+        return self.steps[start:]
+
+    def _summarize(self, steps: list[StepMetrics]) -> tuple[WalkSummary, TaskScore]:
+        t = self._samples.get("t")[:, 0]
+        if steps:
+            t0 = min(s.t_ic_s for s in steps)
+            t1 = max(s.t_ic_s + (s.stride_time_s if math.isfinite(s.stride_time_s)
+                                 else s.step_time_s) for s in steps)
+            lo = int(np.searchsorted(t, t0 - 1e-3, "left"))
+            hi = int(np.searchsorted(t, t1 + 1e-3, "right"))
+        else:
+            lo = hi = len(t)
+            t0 = t1 = math.nan
+        strides = [st for st in self.pipeline.gait.strides
+                   if t0 - _T_TOL_S <= st.t_start_s <= t1 + _T_TOL_S]
+        summary = summarize_walk(steps, t[lo:hi], self._samples.get("angles", lo, hi),
+                                 self._samples.get("acc", lo, hi), strides)
+        return summary, score_walk(summary, self.bands, task=self.task, steps=steps)
+
+    # -- step 7 ----------------------------------------------------------------------------
+    def _session_results(self) -> tuple[WalkSummary, TaskScore]:
+        key = (len(self.steps), len(self.pipeline.gait.strides), self._revisions)
+        if self._session is None or self._session[0] != key:
+            t = self._samples.get("t")[:, 0]
+            steps = self.steps
+            if self._trimmed and len(t):   # only the steps whose samples are still here
+                steps = [s for s in steps if s.t_ic_s >= t[0]]
+            summary = summarize_walk(steps, t, self._samples.get("angles"),
+                                     self._samples.get("acc"), self.pipeline.gait.strides)
+            if len(steps) < len(self.steps):
+                summary.messages.append(
+                    f"session summary over the last {self.keep_s:g} s ({len(steps)} of "
+                    f"{len(self.steps)} steps): older samples are not kept live; "
+                    "sacrum analyze on the recording covers the whole session")
+            score = score_walk(summary, self.bands, task=self.task, steps=steps)
+            self._session = (key, summary, score)
+        return self._session[1], self._session[2]
+
+    def session_summary(self) -> WalkSummary:
+        """The :class:`~sacrum.scoring.metrics.WalkSummary` of every step so far."""
+        return self._session_results()[0]
+
+    def session_score(self) -> TaskScore:
+        """:func:`~sacrum.scoring.score.score_walk` of :meth:`session_summary`."""
+        return self._session_results()[1]
+
+
+__all__ = ["LiveScorer", "LiveUpdate"]
