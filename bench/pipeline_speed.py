@@ -7,8 +7,16 @@ estimated, then the streaming stages fed everything) and through
 view runs it. Peak memory by tracemalloc (numpy reports its buffers to it)
 in a second, separately timed run.
 
+The peer, on the same hour in the same run: mobgap's own full pipeline,
+``MobilisedPipelineHealthy`` (Mobilise-D P1: gait sequences, initial contacts, laterality,
+cadence, stride length, walking speed; Kirk et al. 2024, doi:10.1038/s41598-024-51766-5),
+given the same samples in its sensor frame (x up, y left, z forward; gyro in deg/s). The
+two do different work (ours: orientation, mounting, pelvic angles and gait events; theirs:
+no orientation, but stride length and speed), so the ratio says what one hour costs a
+user of each, not which algorithm is faster.
+
 Goal (issue 4): >= 1000x real time offline; well under 1 ms per notification live.
-Run: .venv/bin/python bench/pipeline_speed.py [--minutes 60]
+Run: .venv/bin/python bench/pipeline_speed.py [--minutes 60] [--no-peer]
 """
 
 from __future__ import annotations
@@ -31,6 +39,7 @@ def main() -> None:
     ap.add_argument("--minutes", type=float, default=60.0)
     ap.add_argument("--live-minutes", type=float, default=5.0,
                     help="length of the live (per notification) run")
+    ap.add_argument("--no-peer", action="store_true", help="skip mobgap's pipeline")
     args = ap.parse_args()
     _, acc, gyr = synthetic_walk(args.minutes * 60, RATE, seed=1)
     t = np.arange(len(acc)) / RATE
@@ -51,6 +60,13 @@ def main() -> None:
           f"{sum(e.kind == 'IC' for e in res.events):,} ICs; mounting confidence "
           f"{res.mounting.confidence:.2f}")
 
+    if not args.no_peer:
+        peer_s, n_strides = run_mobgap(acc, gyr)
+        print(f"mobgap MobilisedPipelineHealthy, same {args.minutes:g} min: {peer_s:.2f} s "
+              f"= {duration_s / peer_s:,.0f}x real time; {n_strides:,} strides; "
+              f"ours/mobgap time ratio {offline_s / peer_s:.2f} "
+              f"(ours {peer_s / offline_s:.1f}x as fast)")
+
     n_live = int(args.live_minutes * 60 * RATE)
     pipe = Pipeline(RATE, mount)
     costs = []
@@ -63,6 +79,30 @@ def main() -> None:
     print(f"live, one notification (11 samples) at a time over {args.live_minutes:g} min: "
           f"median {np.median(c):.0f} µs, 99th percentile {np.percentile(c, 99):.0f} µs, "
           f"max {c.max():.0f} µs; {c.sum() / 1e6 / (n_live / RATE) * 100:.1f} % of one core")
+
+
+def run_mobgap(acc_mps2: np.ndarray, gyr_radps: np.ndarray) -> tuple[float, int]:
+    """Seconds mobgap's P1 pipeline takes on the samples (body frame x fwd, y left, z up),
+    and the strides it found."""
+    import warnings
+
+    import pandas as pd
+    from mobgap.data import GaitDatasetFromData
+    from mobgap.pipeline import MobilisedPipelineHealthy
+
+    warnings.filterwarnings("ignore")  # sklearn's pickle-version notices from mobgap's models
+    gyr_dps = np.degrees(gyr_radps)
+    df = pd.DataFrame({"acc_x": acc_mps2[:, 2], "acc_y": acc_mps2[:, 1], "acc_z": acc_mps2[:, 0],
+                       "gyr_x": gyr_dps[:, 2], "gyr_y": gyr_dps[:, 1], "gyr_z": gyr_dps[:, 0]})
+    ds = GaitDatasetFromData({"hour": {"LowerBack": df}}, RATE,
+                             {"hour": {"height_m": 1.75, "cohort": "HA",
+                                       "sensor_height_m": 0.95}},
+                             {"hour": {"measurement_condition": "free_living"}})
+    MobilisedPipelineHealthy().run(ds[0])  # warm-up: its model loading is not measured
+    t0 = time.perf_counter()
+    p = MobilisedPipelineHealthy().run(ds[0])
+    strides = p.per_stride_parameters_
+    return time.perf_counter() - t0, 0 if strides is None else len(strides)
 
 
 if __name__ == "__main__":
