@@ -18,7 +18,6 @@ import json
 import logging
 import os
 import platform
-import socket
 import struct
 import time
 import zlib
@@ -32,6 +31,7 @@ import numpy as np
 
 import sacrum_protocol as sp
 from sacrum import __version__
+from sacrum.io.private_files import open_private_stream
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +71,14 @@ def file_header() -> bytes:
 
 
 def default_header(**fields: Any) -> dict[str, Any]:
-    """HEADER record contents (SPEC 5.2) with host facts filled in."""
+    """HEADER record contents (SPEC 5.2) with host facts filled in.
+
+    ``host`` says which software made the capture -- the sacrum version and the operating
+    system's name ("Linux", "Darwin", "Windows") -- and nothing that names a person or a
+    machine: no host name, user name, home folder or OS build (docs/security.md; captures
+    are copied into libraries and mailed). Captures of earlier versions that carry a
+    ``hostname`` read as before.
+    """
     start_ns = fields.pop("start_time_ns", None)
     start_ns = now_ns() if start_ns is None else start_ns
     header: dict[str, Any] = {
@@ -79,8 +86,7 @@ def default_header(**fields: Any) -> dict[str, Any]:
         "created_utc": datetime.fromtimestamp(start_ns / 1e9, UTC).isoformat(),
         "start_time_ns": start_ns,
         "host": {
-            "hostname": socket.gethostname(),
-            "platform": platform.platform(),
+            "platform": platform.system() or "unknown",
             "sacrum_version": __version__,
         },
         "transport": "unknown",
@@ -103,7 +109,9 @@ class CaptureWriter:
     ) -> None:
         self.path = Path(path)
         self.header = header if header is not None else default_header()
-        self._f: BinaryIO = open(self.path, "wb")  # noqa: SIM115 (closed in close())
+        # 0600: a person's movement data (sacrum.io.private_files); written in place, each
+        # record flushed, so a killed recorder loses only its last record
+        self._f: BinaryIO = open_private_stream(self.path)
         self._fsync_interval_s = fsync_interval_s
         self._last_sync = time.monotonic()
         self.records = 0
