@@ -27,7 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
-G_MPS2 = 9.80665
+from sacrum.units import G_MPS2
+
 COLUMNS = ("t", "ax", "ay", "az", "gx", "gy", "gz")
 PRESSURE_COLUMN = "p_hpa"
 # pressure at any inhabited altitude is within this range (hPa); Pa or kPa fall outside

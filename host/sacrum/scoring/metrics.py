@@ -31,10 +31,10 @@ import numpy as np
 from sacrum.gait import GaitEvent, Stride, Turn
 from sacrum.signal.angles import OBLIQUITY, ROTATION, TILT
 from sacrum.signal.quaternion import quat_rotate
+from sacrum.units import G_MPS2
 
 log = logging.getLogger(__name__)
 
-G_MPS2 = 9.80665
 SIDES = ("L", "R")
 #: Why a step is not used in the summaries, in the order they are checked (the first wins).
 EXCLUSION_REASONS = ("gap", "turn", "irregular", "bout-edge")

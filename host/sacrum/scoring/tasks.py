@@ -56,10 +56,10 @@ from scipy.signal import find_peaks, firwin, savgol_filter
 from scipy.special import ndtr
 
 from sacrum.signal.quaternion import quat_rotate
+from sacrum.units import G_MPS2
 
 log = logging.getLogger(__name__)
 
-G_MPS2 = 9.80665
 #: Isothermal scale height of the air (m): R·T/g at 15 °C. Near the ground a height
 #: change dh goes with a pressure change dp = -p·dh/H: 0.120 hPa per metre at 1013 hPa
 #: (one 3-m floor ≈ 0.36 hPa, one 17-cm stair ≈ 0.02 hPa).
@@ -493,7 +493,7 @@ class StairDetector:
             a_v = acc[:, 2].copy()
             if np.isfinite(a_v).any() and np.nanmedian(a_v) > G_MPS2 / 2:
                 a_v -= G_MPS2
-                msgs.append("vertical acceleration includes gravity: 9.81 m/s² subtracted")
+                msgs.append(f"vertical acceleration includes gravity: {G_MPS2} m/s² subtracted")
             a_ap = acc[:, 0]
             ap_name = "AP"
         x, gaps = _bridge(t, np.c_[a_v, a_ap], self.max_gap_s)

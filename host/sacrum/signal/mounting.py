@@ -32,8 +32,6 @@ from sacrum.signal.quaternion import (
 
 log = logging.getLogger(__name__)
 
-G_MPS2 = 9.80665  # standard gravity; only its direction matters below
-
 
 # ---- parse_mount ----------------------------------------------------------------------------
 

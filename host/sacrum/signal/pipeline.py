@@ -25,10 +25,9 @@ from sacrum.signal.angles import (
 )
 from sacrum.signal.mounting import MountingError, MountingEstimate, MountingEstimator
 from sacrum.signal.orientation import OrientationFilter, orientation_offline
+from sacrum.units import G_MPS2
 
 log = logging.getLogger(__name__)
-
-G_MPS2 = 9.80665
 
 
 @dataclass

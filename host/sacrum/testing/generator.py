@@ -19,6 +19,7 @@ import numpy as np
 
 import sacrum_protocol as sp
 from sacrum.io.capture import CaptureWriter, default_header
+from sacrum.units import G_MPS2
 
 
 @dataclass
@@ -210,7 +211,7 @@ def synthetic_walk(duration_s: float, rate_hz: int, seed: int = 0) -> tuple[np.n
         sr * co * ct - cr * so * st,
     ], axis=1)
     acc = np.zeros((t.size, 3))
-    acc[:, 2] = 9.81 + 2.0 * np.sin(2 * w * t)
+    acc[:, 2] = G_MPS2 + 2.0 * np.sin(2 * w * t)
     acc[:, 0] = 1.0 * np.sin(2 * w * t + 1.0)
     acc[:, 1] = 0.8 * np.sin(w * t)
     acc += rng.normal(0, 0.05, acc.shape)

@@ -17,8 +17,7 @@ from sacrum.gait import GaitEvent
 from sacrum.signal.angles import quat_from_angles
 from sacrum.signal.mounting import parse_mount
 from sacrum.signal.quaternion import quat_conjugate, quat_multiply, quat_rotate
-
-G = 9.80665
+from sacrum.units import G_MPS2 as G
 
 
 def _smoothstep(x):
