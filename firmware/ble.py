@@ -20,6 +20,14 @@ works. ``conn`` is read once per notification: a disconnect IRQ may run
 between any two bytecodes (the ESP32 port schedules BLE events), so a second
 read could give None.
 
+Data goes out only after the host asked for it on this connection: MicroPython
+sends a notification whether or not the central subscribed (docs: "regardless
+of the subscription status"), and a reconnecting host subscribes to data only
+before its START_STREAM (SPEC 3), so what the firmware sent in between was
+discarded by the central's stack yet counted as sent (found on a real stack:
+sacrum.testing.radio). Until a START_STREAM arrives on the new connection the
+link refuses DATA, and the device counts those packets as dropped.
+
 Segmentation (MTU below 239: a DATA packet does not fit one notification)
 writes each SEGMENT into one buffer allocated at start-up and notifies a
 memoryview of it cached per length, so the sample path allocates nothing at
@@ -86,6 +94,7 @@ class BleLink:
         self.disconnects = 0
         self.battery_pct = -1
         self._adv_due = True
+        self._host_ready = False  # a START_STREAM came on this connection (DATA allowed)
         self._cmds = []
         self._out = []  # reused by poll()
         self._reasm = sp.Reassembler()
@@ -158,6 +167,7 @@ class BleLink:
             conn = data[0]
             self.conn = conn
             self.mtu = sp.MIN_MTU
+            self._host_ready = False
             try:  # ask for the larger MTU ourselves: some centrals never do
                 self.ble.gattc_exchange_mtu(conn)
             except OSError:
@@ -165,6 +175,7 @@ class BleLink:
         elif event == _IRQ_CENTRAL_DISCONNECT:
             self.conn = None
             self.mtu = sp.MIN_MTU
+            self._host_ready = False
             self.disconnects += 1
             self._reasm.reset()
             self._adv_due = True  # advertised again from poll(): a host can reconnect
@@ -205,6 +216,9 @@ class BleLink:
             except sp.ProtocolError:
                 packet = value  # the command handler answers BAD_PACKET
             if packet is not None:
+                if len(packet) > 3 and packet[0] == sp.PTYPE_COMMAND \
+                        and packet[3] == sp.OP_START_STREAM:
+                    self._host_ready = True  # SPEC 3: subscribed to data before this
                 out.append(packet)
         return out
 
@@ -250,6 +264,8 @@ class BleLink:
         return True
 
     def send_data(self, packet):
+        if not self._host_ready:
+            return False  # not asked for on this connection: dropped, counted
         return self._notify(self.h_data, packet)
 
     def send_response(self, packet):

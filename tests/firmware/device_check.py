@@ -335,6 +335,9 @@ def test_ble_link_serves_the_gatt_layout_segments_and_drops_when_congested():
     check(not link.send_data(b"\x01" * 36), "nothing goes out unconnected")
     ble.connect(23)
     check(link.connected and link.mtu == 23 and ble.mtu_requests == 1, "asks for a larger MTU")
+    check(not link.send_data(b"\x01" * 96), "no DATA before this connection's START_STREAM")
+    ble.central_write(sp.encode_command(9, sp.OP_START_STREAM))
+    link.poll()
     check(link.send_data(b"\x01" * 96), "6 segments at MTU 23 ...")
     ble.deliver(21, (64, 247))
     ble.congestion = 2
@@ -348,6 +351,8 @@ def test_ble_link_serves_the_gatt_layout_segments_and_drops_when_congested():
     check(not link.connected and link.disconnects == 1)
     link.poll()
     check(ble.advertising == 2, "re-advertises (from the main loop) after a disconnect")
+    ble.connect(247)
+    check(not link.send_data(b"\x01" * 236), "a new connection: no DATA before START_STREAM")
     check(ble.gap_name == "sacrum-test", "GAP name set at boot")
     out.close()
     adv, resp = advertising_payload("a-name-longer-than-twenty-bytes")
@@ -576,6 +581,8 @@ def test_disconnect_between_check_and_notify_is_a_refused_notify_not_a_crash():
     ble = FakeBLE(out, clock, congestion=0)
     link = BleLink(ble, "sacrum-test", uuid=UUID)
     ble.connect(23)
+    ble.central_write(sp.encode_command(9, sp.OP_START_STREAM))
+    link.poll()
     ble.drop_at_us = 0  # the disconnect event runs inside the next notify
     check(not link.send_data(b"\x01" * 96), "segmented notify fails cleanly")
     check(not link.connected and link.disconnects == 1 and link.mtu == 23)
