@@ -33,7 +33,8 @@ from pathlib import Path
 import numpy as np
 
 import sacrum_protocol as sp
-from sacrum import __version__, analysis
+from sacrum import __version__
+from sacrum.apps import analyze as analyze_cmd
 from sacrum.apps import flash, record
 from sacrum.apps.live import cli as live_cli
 from sacrum.apps.report import cli as report_cli
@@ -205,7 +206,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
     res = simulate_csv(args.imu, args.out, args.rate, link=args.link, mtu=args.mtu,
                        congestion=args.congestion, faults=args.fault or (),
-                       heap_locked=args.heap_locked, imu_chip=args.imu_chip)
+                       heap_locked=args.heap_locked, imu_chip=args.imu_chip,
+                       radio=args.radio)
     print(f"firmware in the loop: {res.samples_in:,} samples at {args.rate} Hz -> "
           f"{res.values_out:,} link values; {res.stdout}")
     print(f"wrote {args.out}")
@@ -231,17 +233,23 @@ def cmd_orient(args: argparse.Namespace) -> int:
 
 
 def cmd_events(args: argparse.Namespace) -> int:
-    from sacrum.gait import detect_events, write_events_csv
-    from sacrum.io.imucsv import rate_of, read_imu_csv
-    from sacrum.signal.mounting import parse_mount
+    """The gait events of the input's analysis (``sacrum.analyze``): the ICs and FCs inside
+    the walking bouts, the ones its steps are made of."""
+    import csv
 
-    t, acc, gyr = read_imu_csv(args.imu_csv, check=not args.no_unit_check)
-    mount = parse_mount(args.mount) if args.mount else None
-    events, bouts = detect_events(t, acc, gyr, rate_hz=rate_of(t), q_sensor_to_body=mount)
-    write_events_csv(events, args.out)
-    ics = [e for e in events if e.kind == "IC"]
-    print(f"{len(ics):,} initial contacts ({sum(e.side == 'L' for e in ics)} L, "
-          f"{sum(e.side == 'R' for e in ics)} R) in {len(bouts)} walking bouts; "
+    from sacrum.analysis import analyze
+
+    result = analyze(args.imu_csv, mount=args.mount, check_units=not args.no_unit_check)
+    events = result.events.sort_values("t_s", kind="stable")
+    with open(args.out, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["t", "event", "side"])
+        for t, kind, side in zip(events["t_s"], events["kind"], events["side"], strict=True):
+            w.writerow([f"{t:.3f}", kind, side])
+    ics = events[events["kind"] == "IC"]
+    n_bouts = events["bout"].nunique()
+    print(f"{len(ics):,} initial contacts ({int((ics['side'] == 'L').sum())} L, "
+          f"{int((ics['side'] == 'R').sum())} R) in {n_bouts} walking bouts; "
           f"written to {args.out}")
     return 0
 
@@ -295,7 +303,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("imu_csv", help=imu_help)
     s.add_argument("--out", required=True, help="CSV with t, event (IC|FC), side (L|R)")
     s.add_argument("--mount", help='sensor axes in body terms, e.g. "x=up,y=left,z=back"; '
-                                   "default: found from the walking itself")
+                                   "default: found from the walking itself (as sacrum analyze)")
     s.add_argument("--no-unit-check", action="store_true", help="skip the g / °/s check")
     s.set_defaults(func=cmd_events)
 
@@ -316,6 +324,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="lock the MicroPython heap around every sample step (fail on allocation)")
     s.add_argument("--imu-chip", default="mpu6050",
                    help="emulated IMU: mpu6050, mpu6500, icm42688")
+    s.add_argument("--radio", choices=("fake", "bumble"), default="fake",
+                   help="fake: scripted central, virtual time; bumble: the firmware's "
+                        "bluetooth calls on a real BLE stack, recorded by this host's BLE "
+                        "transport in real time (docs/ble.md)")
     s.set_defaults(func=cmd_simulate)
 
     s = sub.add_parser("import-btsnoop",
@@ -329,7 +341,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_import_btsnoop)
 
     flash.add_parser(sub)
-    analysis.add_parser(sub)
+    analyze_cmd.add_parser(sub)
     record.add_parser(sub)
     report_cli.add_parser(sub)
     live_cli.add_parser(sub)

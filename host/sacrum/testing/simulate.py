@@ -109,9 +109,13 @@ def simulate(
     header: dict[str, Any] | None = None, start_time_ns: int | None = None,
     annotations: list[tuple[float, dict[str, Any]]] = (),
     faults: list[str] = (), heap_locked: bool = False, reconnect_mtu: int | None = None,
-    imu_chip: str = "mpu6050",
+    imu_chip: str = "mpu6050", radio: str = "fake",
 ) -> SimulationResult:
     """Run the firmware on samples already at ``rate_hz``; write a capture to ``out``.
+
+    ``radio``: "fake" (FakeBLE and a scripted central, virtual time) or "bumble" (the
+    firmware's ``bluetooth`` calls relayed to a Bumble peripheral and recorded by the
+    host's own BleTransport, in real time: ``_simulate_over_radio``).
 
     ``faults``: ``KIND@SECONDS`` strings injected into the emulated hardware and
     radio (firmware/sim/run.py); ``heap_locked``: the firmware's sample step
@@ -122,6 +126,12 @@ def simulate(
     """
     if rate_hz not in sp.RATES_HZ:
         raise ValueError(f"rate {rate_hz} Hz is not one the device supports {sp.RATES_HZ}")
+    if radio == "bumble":
+        return _simulate_over_radio(acc_mps2, gyr_radps, rate_hz, out, link=link, mtu=mtu,
+                                    congestion=congestion, header=header, faults=faults,
+                                    heap_locked=heap_locked, imu_chip=imu_chip)
+    if radio != "fake":
+        raise ValueError(f"radio {radio!r} is not 'fake' or 'bumble'")
     if link not in ("ble", "serial"):
         raise ValueError("link is 'ble' or 'serial'")
     if imu_chip not in IMU_CHIPS:
@@ -192,6 +202,42 @@ def simulate(
         for t, a in ann[ai:]:
             w.annotate(a, start + round(t * 1e9))
     return SimulationResult(samples.shape[0], len(values), summary, stats, values)
+
+
+def _simulate_over_radio(acc_mps2: np.ndarray, gyr_radps: np.ndarray, rate_hz: int,
+                         out: str | os.PathLike, *, link: str, mtu: int, congestion: int,
+                         header: dict[str, Any] | None, faults: list[str], heap_locked: bool,
+                         imu_chip: str) -> SimulationResult:
+    """``--radio bumble``: the real firmware on a real BLE stack (sacrum.testing.radio),
+    recorded by the host's BleTransport; ``disconnect@S`` faults break the link at S s."""
+    import asyncio
+
+    from sacrum.testing.radio.firmware import FirmwareRadioError
+    from sacrum.testing.radio.session import record_over_radio
+
+    if link != "ble":
+        raise ValueError("--radio bumble is a BLE link (--link ble)")
+    if congestion or heap_locked or imu_chip != "mpu6050":
+        raise ValueError("--radio bumble runs the firmware as on the board: the stack's own "
+                         "buffers set the congestion; --congestion, --heap-locked and "
+                         "--imu-chip are for the fake radio")
+    losses = []
+    for spec in faults:
+        kind, t = parse_fault(spec)
+        if kind != "disconnect":
+            raise ValueError(f"--radio bumble injects only disconnect@S (not {kind})")
+        losses.append(t)
+    if not 23 <= mtu <= 517:
+        raise ValueError(f"MTU {mtu} is not an ATT MTU (23-517)")
+    note = (header or {}).get("source", "")
+    try:
+        session = asyncio.run(record_over_radio(
+            acc_mps2, gyr_radps, rate_hz, out, mtu=mtu, link_losses_s=tuple(losses),
+            note=f"firmware in the loop on Bumble's BLE stack; {note}".rstrip("; ")))
+    except FirmwareRadioError as e:
+        raise SimulationError(str(e)) from e
+    return SimulationResult(acc_mps2.shape[0], session.record.packets,
+                            "\n".join(session.lines()), session.firmware, [])
 
 
 def _firmware_error(stdout: str, returncode: int) -> str:
