@@ -59,10 +59,13 @@ MOUNTS = {
 
 
 def phantom(q_sensor_to_body: np.ndarray, seed: int = 0, gaps: bool = True,
-            pause_s: float = 4.0, in_place: int = 0) -> dict:
+            pause_s: float = 4.0, in_place: int = 0, pivot_hs_mps2: float = 3.0) -> dict:
     """Stand 2 s, walk 16 steps with a 180° turn in the middle (and then ``in_place`` steps on
     the spot: no forward acceleration), stand ``pause_s`` (from the step after the last IC),
-    walk 24 steps (with a 0.05-s and a 1-s NaN gap), stand 2 s."""
+    walk 24 steps (with a 0.05-s and a 1-s NaN gap), stand 2 s. ``pivot_hs_mps2``: the
+    heel-strike pulse of the steps that land in the turn's middle 2 s (3 m/s² as the others
+    by default; soft pivot steps have a fraction of it), the push-off bump a third of it and
+    the vertical oscillation scaled alike there."""
     rng = np.random.default_rng(seed)
     step = 60.0 / CADENCE_SPM
     walks = [(2.0, 16 + in_place), (2.0 + (16 + in_place) * step + pause_s, 24)]
@@ -73,11 +76,13 @@ def phantom(q_sensor_to_body: np.ndarray, seed: int = 0, gaps: bool = True,
     aml = np.zeros_like(t)                  # + = to the right
     yaw_rate = np.zeros_like(t)
     ics, sides = [], []
+    turn = (walks[0][0] + 2.5, walks[0][0] + 5.5)     # 180° to the left over 3 s (below)
     for w, (t0, n) in enumerate(walks):
         walking = (t >= t0) & (t < t0 + (n - 0.5) * step)
         forward = walking & (t < t0 + (n - (in_place if w == 0 else 0) - 0.5) * step)
         ph = 2 * np.pi * (t - t0) / step     # step phase, 0 at each IC
-        av += walking * 1.0 * np.sin(ph)
+        pivot = (t >= turn[0] + 0.5) & (t < turn[1] - 0.5)
+        av += walking * np.where(pivot, pivot_hs_mps2 / 3.0, 1.0) * np.sin(ph)
         af += forward * 1.0 * np.cos(ph)
         aml += walking * 0.1 * (np.pi / step) * np.sin(ph / 2)   # v_ml = -0.1 cos(ph/2)
         yaw_rate += walking * -0.3 * np.cos(ph / 2)
@@ -85,11 +90,11 @@ def phantom(q_sensor_to_body: np.ndarray, seed: int = 0, gaps: bool = True,
             tk = t0 + k * step
             ics.append(tk)
             sides.append("L" if k % 2 == 0 else "R")
-            av += 3.0 * np.exp(-0.5 * ((t - tk - 0.03) / 0.03) ** 2)
+            hs = pivot_hs_mps2 if turn[0] + 0.5 <= tk < turn[1] - 0.5 else 3.0
+            av += hs * np.exp(-0.5 * ((t - tk - 0.03) / 0.03) ** 2)
             if k < n - 1:
-                av += 1.0 * np.exp(-0.5 * ((t - tk - 0.22 - 0.03) / 0.03) ** 2)
+                av += hs / 3 * np.exp(-0.5 * ((t - tk - 0.22 - 0.03) / 0.03) ** 2)
     # 180° turn to the left over 3 s in the middle of the first walk
-    turn = (walks[0][0] + 2.5, walks[0][0] + 5.5)
     in_turn = (t >= turn[0]) & (t < turn[1])
     yaw_rate += in_turn * (np.pi / 3) * (1 - np.cos(2 * np.pi * (t - turn[0]) / 3))
     heading = np.cumsum(yaw_rate) / FS
@@ -189,6 +194,52 @@ def test_chunk_invariance():
         assert det.strides == whole.strides
         assert det.turns == whole.turns
         assert det.pauses == whole.pauses
+
+
+def test_soft_pivot_steps_in_a_turn_are_filled_in():
+    """The steps landing in the middle of the U-turn are soft (a heel-strike pulse of 0.3 m/s²,
+    below ``min_rise_mps2``): without step 2(e) they are missing; with it the hole (yaw rate
+    60-120 °/s) gets ICs, each at one of those steps, nothing is added outside the turn, and
+    fed one sample at a time the events are the same as fed whole."""
+    ph = phantom(MOUNTS["oblique"], seed=2, gaps=False, pivot_hs_mps2=0.3)
+    soft = (ph["ics"] >= ph["turn"][0] + 0.5) & (ph["ics"] < ph["turn"][1] - 0.5)
+    assert soft.sum() >= 1
+    off = _ic_times(run(GaitEventDetector(FS, fill_gap_ratio=0.0), ph))
+    assert _matched(off, ph["ics"][soft], tol=0.1) == 0
+    det = GaitEventDetector(FS)
+    on = _ic_times(run(det, ph))
+    # a hole of n + 1 steps is taken to hold round((n + 1) / fill_step_ratio) of them (turning
+    # steps are longer than straight ones; here they are not, so fewer are filled than missed)
+    n_hole = int(soft.sum()) + 1
+    assert det.n_filled == max(1, round(n_hole / det.fill_step_ratio) - 1) >= 1
+    assert _matched(on, ph["ics"][soft], tol=0.05) == det.n_filled
+    # the other ICs are the same as without the filling
+    rest = np.array([x for x in on if np.min(np.abs(ph["ics"][soft] - x)) > 0.1])
+    assert np.array_equal(rest, off)
+    one = GaitEventDetector(FS)
+    ev = run(one, ph, list(range(len(ph["t"]) + 1)))
+    assert ev == run(GaitEventDetector(FS), ph) and one.bouts == det.bouts
+
+
+def test_the_soft_closing_step_of_a_walk_is_found():
+    """A walk ends with the trailing foot set down beside the other, a soft landing (a pulse
+    of 0.6 m/s², below ``min_rise_mps2``, and no step oscillation after it). Without step
+    2(f) that last IC is missing; with it, it is found, and nothing else changes; fed one
+    sample at a time the events are the same."""
+    steps = [0.55] * 16
+    ph = straight_walk(steps, MOUNTS["oblique"], last_hs_mps2=0.6, seed=3)
+    off = _ic_times(run(GaitEventDetector(FS, close_min_rise_mps2=0.0), ph))
+    assert np.min(np.abs(off - ph["ics"][-1])) > 0.1
+    det = GaitEventDetector(FS)
+    ev = run(det, ph)
+    on = _ic_times(ev)
+    assert det.n_closing == 1
+    assert abs(on[-1] - ph["ics"][-1]) <= 0.03
+    assert np.array_equal(on[:-1], off)
+    one = GaitEventDetector(FS)
+    assert run(one, ph, list(range(len(ph["t"]) + 1))) == ev
+    # the closing step ends the bout (the step to it is a forward step)
+    assert det.bouts[-1].t_end_s == pytest.approx(ph["ics"][-1], abs=0.03)
 
 
 def test_latency_within_one_step():
@@ -384,7 +435,7 @@ def test_split_steps_of_a_real_recording_are_dropped():
 
 def straight_walk(step_s, q_sensor_to_body, *, hs_amp_mps2: float = 3.0, seed: int = 0,
                   toe_off: bool = False, stand_s: float = 2.0,
-                  loading_bump: float = 0.0) -> dict:
+                  loading_bump: float = 0.0, last_hs_mps2: float | None = None) -> dict:
     """Stand ``stand_s``, walk straight with the given step times (s, one per step: IC k to
     IC k+1), stand 2 s: the physics of ``phantom`` (heel-strike pulse ``hs_amp_mps2``, a
     push-off bump a third of it, step-frequency oscillation, forward acceleration with the
@@ -392,7 +443,9 @@ def straight_walk(step_s, q_sensor_to_body, *, hs_amp_mps2: float = 3.0, seed: i
     ``toe_off``: before the first IC, a weight-shift bump 0.8 steps before it (the first
     toe-off of a walk from standing, which is not a landing). ``loading_bump``: a second rise
     after each landing, this many times the heel-strike pulse, steepest 0.13 s after the IC
-    (a loading response some people show at the trunk)."""
+    (a loading response some people show at the trunk). ``last_hs_mps2``: the heel-strike
+    pulse of the last IC (the closing step, the trailing foot set beside the other), with no
+    step oscillation after it."""
     rng = np.random.default_rng(seed)
     step_s = np.asarray(step_s, float)
     ics = stand_s + np.concatenate([[0.0], np.cumsum(step_s)])
@@ -403,11 +456,15 @@ def straight_walk(step_s, q_sensor_to_body, *, hs_amp_mps2: float = 3.0, seed: i
     k = np.clip(np.searchsorted(osc, t, side="right") - 1, 0, len(d) - 1)
     walking = (t >= osc[0]) & (t < osc[-1])
     ph = 2 * np.pi * (k + (t - osc[k]) / d[k])                # step phase, 2πk at IC k
+    if last_hs_mps2 is not None:
+        walking &= t < ics[-2]
     av = walking * 1.0 * np.sin(ph)
     af = walking * 1.0 * np.cos(ph)
     aml = walking * 0.1 * (np.pi / d[k]) * np.sin(ph / 2)
     for j, tk in enumerate(ics[:-1]):
-        av += hs_amp_mps2 * np.exp(-0.5 * ((t - tk - 0.03) / 0.03) ** 2)
+        last = j == len(ics) - 2 and last_hs_mps2 is not None
+        av += (last_hs_mps2 if last else hs_amp_mps2) * np.exp(
+            -0.5 * ((t - tk - 0.03) / 0.03) ** 2)
         if loading_bump:
             av += loading_bump * hs_amp_mps2 * np.exp(-0.5 * ((t - tk - 0.16) / 0.03) ** 2)
         if j < len(ics) - 2:
