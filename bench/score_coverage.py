@@ -89,7 +89,7 @@ def run_one(job: tuple[str, str, str, str, str | None]) -> dict:
             test, tr = trial.split("/")
             mobgap_csv(Path(source), test, tr, csv)
         try:
-            doc = analyze(csv, bands=bands)
+            doc = analyze(csv, bands=bands).to_json()
         except ValueError as e:
             return {"subject": subject, "trial": trial, "error": str(e)}
     return {"subject": subject, "trial": trial, "doc": _slim(doc)}

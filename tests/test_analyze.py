@@ -65,15 +65,15 @@ def daily(tmp_path_factory):
 
 
 def test_the_capture_gives_a_document_with_the_contract_fields(daily):
-    for key in ("strides", "summary", "mounting", "calibration", "loss", "messages", "input"):
+    for key in ("steps", "summary", "mounting", "calibration", "loss", "messages", "input"):
         assert key in daily
     assert daily["input"]["kind"] == "capture"
-    assert daily["strides"], "no steps"
-    for s in daily["strides"]:
+    assert daily["steps"], "no steps"
+    for s in daily["steps"]:
         for k in STRIDE_KEYS:
             assert k in s
         assert s["stance_side"] in ("L", "R")
-    assert {s["stance_side"] for s in daily["strides"]} == {"L", "R"}
+    assert {s["stance_side"] for s in daily["steps"]} == {"L", "R"}
     for k in SUMMARY_KEYS:
         assert k in daily["summary"]
     assert set(daily["summary"]["contralateral_drop_deg"]) == {"L", "R"}
@@ -89,11 +89,11 @@ def test_the_capture_steps_are_split_by_its_task_marks(daily):
     assert [t["task"] for t in walk] == ["walk"]
     assert len(walk[0]["segments"]) == 6
     assert all(g["source"] == "annotation" for g in walk[0]["segments"])
-    in_walk = [s for s in daily["strides"] if s["task"] == "walk"]
+    in_walk = [s for s in daily["steps"] if s["task"] == "walk"]
     assert len(in_walk) == walk[0]["n_steps"]
     for s in in_walk:
         assert any(g["t_start_s"] <= s["t_ic"] <= g["t_end_s"] for g in walk[0]["segments"])
-    times = [s["t_ic"] for s in daily["strides"]]
+    times = [s["t_ic"] for s in daily["steps"]]
     assert times == sorted(times)
 
 
@@ -111,7 +111,7 @@ def test_the_capture_gets_a_score_with_its_interval(daily):
     for c in task["components"].values():
         if c["score"] is not None and c["interval"] is not None:
             assert c["interval"][0] <= c["score"] <= c["interval"][1]
-    used = [s for s in daily["strides"] if s["task"] == "walk" and s["excluded"] is None]
+    used = [s for s in daily["steps"] if s["task"] == "walk" and s["excluded"] is None]
     assert task["n_steps_used"] == len(used)
     assert task["n_steps_by_side"] == {
         side: sum(s["stance_side"] == side for s in used) for side in "LR"}
@@ -122,7 +122,7 @@ def test_the_turns_are_measured_and_belong_to_their_task(daily):
     task's summary counts them; the steps in a turn are the ICs inside it."""
     turns = daily["turns"]
     assert turns, "the daily-activities example turns many times"
-    ics = [s["t_ic"] for s in daily["strides"]]
+    ics = [s["t_ic"] for s in daily["steps"]]
     for i, tr in enumerate(turns):
         assert tr["index"] == i
         assert tr["duration_s"] == pytest.approx(tr["t_end_s"] - tr["t_start_s"])
@@ -172,7 +172,7 @@ def test_a_slower_trial_is_not_read_as_variability_when_pooled(phantom):
     from sacrum.analysis import pool_sessions
 
     slow = copy.deepcopy(phantom)
-    for x in slow["strides"]:
+    for x in slow["steps"]:
         for k in ("step_time_s", "stride_time_s"):
             if x[k] is not None:
                 x[k] *= 1.25
@@ -193,8 +193,8 @@ def test_a_csv_input_works(tmp_path, capsys):
     assert doc["mounting"]["source"] == "given"
     assert [t["task"] for t in doc["summary"]["tasks"]] == ["walk"]
     assert doc["summary"]["tasks"][0]["segments"][0]["source"] == "option"
-    assert {s["stance_side"] for s in doc["strides"]} == {"L", "R"}
-    assert all(s["task"] == "walk" for s in doc["strides"])
+    assert {s["stance_side"] for s in doc["steps"]} == {"L", "R"}
+    assert all(s["task"] == "walk" for s in doc["steps"])
     _no_nan(doc)
 
 
@@ -225,7 +225,7 @@ def test_no_walking_with_a_mounting_says_so_in_the_document(tmp_path, capsys):
                            "--json", out)
     assert rc == 0 and "no score" in text
     doc = json.loads(out.read_text())
-    assert doc["strides"] == []
+    assert doc["steps"] == []
     assert doc["summary"]["score"] is None
     assert doc["summary"]["contralateral_drop_deg"] == {"L": None, "R": None}
     assert any("no walking found" in m for m in doc["messages"])
@@ -355,7 +355,7 @@ def test_a_gap_inside_a_task_is_stated_and_its_steps_excluded(tmp_path):
     task = doc["summary"]["tasks"][0]
     assert task["gaps"] and any(m.startswith("walk: 1 gap in the data inside the task")
                                 for m in doc["messages"])
-    across = [s for s in doc["strides"]
+    across = [s for s in doc["steps"]
               if s["t_ic"] <= t0 + dur and s["t_ic"] + (s["stride_time_s"] or 1.2) >= t0]
     assert across and all(s["excluded"] is not None for s in across)
     _no_nan(doc)
@@ -500,9 +500,9 @@ def test_stairs_found_in_a_walk_are_their_own_task_with_the_confidence(tmp_path,
     assert found["evidence"] == "rise 0.17 m/step"
     up = _task_entry(doc, "stairs-up")
     assert up["segments"][0]["confidence"] == 0.9 and up["segments"][0]["source"] == "detected"
-    on_stairs = [s for s in doc["strides"] if 10.0 <= s["t_ic"] <= 20.0]
+    on_stairs = [s for s in doc["steps"] if 10.0 <= s["t_ic"] <= 20.0]
     assert on_stairs and all(s["task"] == "stairs-up" for s in on_stairs)
-    assert not any(s["task"] == "walk" and 10.0 <= s["t_ic"] <= 20.0 for s in doc["strides"])
+    assert not any(s["task"] == "walk" and 10.0 <= s["t_ic"] <= 20.0 for s in doc["steps"])
     assert up["n_steps"] == len(on_stairs)
     assert "found from the motion, not marked (confidence 0.90)" in up["score_message"]
     assert any(m.startswith("stairs-up found from the motion at 10.0–20.0 s (confidence 0.90)")

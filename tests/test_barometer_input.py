@@ -53,7 +53,7 @@ def test_pressure_in_pascal_is_refused_with_the_factor(tmp_path):
 
 
 def test_real_daily_activities_with_their_barometer_have_no_stairs(daily_csv):
-    doc = analyze(daily_csv)
+    doc = analyze(daily_csv).to_json()
     stairs = doc["stairs"]
     assert stairs["searched"] is True and stairs["barometer"] is True
     assert stairs["segments"] == [], stairs
@@ -66,7 +66,7 @@ def test_the_barometer_reaches_the_stair_finder(daily_csv, tmp_path):
     rec = read_input(daily_csv)
     t = rec.t_s
     p = rec.pressure_hpa - 0.36 * np.clip((t - 40.0) / 10.0, 0.0, 1.0)
-    doc = analyze(_write_csv(tmp_path / "up.csv", t, rec.acc_mps2, rec.gyr_radps, p))
+    doc = analyze(_write_csv(tmp_path / "up.csv", t, rec.acc_mps2, rec.gyr_radps, p)).to_json()
     assert doc["stairs"]["barometer"] is True
     (seg,) = doc["stairs"]["segments"]
     assert seg["direction"] == "up" and 38.0 < seg["t_start_s"] < seg["t_end_s"] < 52.0

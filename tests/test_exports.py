@@ -21,13 +21,14 @@ DAILY = Path(__file__).resolve().parents[1] / "examples" / "mobgap_ha001_daily_a
 
 
 @pytest.fixture(scope="module")
-def data() -> exports.SampleData:
-    return exports.sample_data(DAILY)
+def data():
+    """The one analysis every table is written from."""
+    return analyze(DAILY)
 
 
 @pytest.fixture(scope="module")
-def doc() -> dict:
-    return analyze(DAILY)
+def doc(data) -> dict:
+    return data.to_json()
 
 
 def _read(path: Path) -> list[dict[str, str]]:
@@ -45,26 +46,26 @@ def test_per_sample_angles_are_the_ones_the_drops_came_from(data, doc, tmp_path)
     # every used step's drop, from the exported obliquity: the peak towards the swing side
     # in the first 60 % of the step (StepMetrics.contralateral_drop_deg)
     checked = 0
-    for s in doc["strides"]:
+    for s in doc["steps"]:
         if s["excluded"] is not None:
             continue
         m = (t >= s["t_ic"] - 1e-6) & (t <= s["t_ic"] + 0.6 * s["step_time_s"] + 1e-6)
         sign = 1.0 if s["stance_side"] == "L" else -1.0
         assert np.max(sign * obl[m]) == pytest.approx(s["contralateral_drop_deg"], abs=0.05)
         checked += 1
-    assert checked == sum(s["excluded"] is None for s in doc["strides"]) > 5
+    assert checked == sum(s["excluded"] is None for s in doc["steps"]) > 5
     ics = [(float(r["t_s"]), r["ic"]) for r in rows if r["ic"]]
-    assert len(ics) >= len(doc["strides"])
+    assert len(ics) >= len(doc["steps"])
     q = np.array([[float(r[c]) for c in ("qw", "qx", "qy", "qz")] for r in rows[:50]])
     np.testing.assert_allclose(np.linalg.norm(q, axis=1), 1.0, atol=1e-3)  # int16 on the wire
 
 
-def test_per_step_csv_is_the_analysis_strides(doc, tmp_path):
-    out = tmp_path / "strides.csv"
-    exports.write_strides_csv(doc, out)
+def test_per_step_csv_is_the_analysis_steps(data, doc, tmp_path):
+    out = tmp_path / "steps.csv"
+    assert exports.write_steps_csv(data, out) == len(doc["steps"])
     rows = _read(out)
-    assert len(rows) == len(doc["strides"])
-    for r, s in zip(rows, doc["strides"], strict=True):
+    assert len(rows) == len(doc["steps"])
+    for r, s in zip(rows, doc["steps"], strict=True):
         assert float(r["t_ic_s"]) == pytest.approx(s["t_ic"])
         assert r["stance_side"] == s["stance_side"]
         assert r["excluded"] == (s["excluded"] or "")
@@ -88,7 +89,7 @@ def test_mobgap_reads_the_table_and_finds_our_steps(data, doc, tmp_path):
     # the Mobilise-D sensor frame: x up (≈ +g upright), gyroscope in deg/s
     assert df["acc_x"].median() == pytest.approx(9.81, abs=0.5)
     body = to_body_frame(df.reset_index(drop=True))
-    fs = data.rate_hz
+    fs = data.recording.rate_hz
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         gs = GsdIluz().detect(body, sampling_rate_hz=fs).gs_list_
@@ -101,7 +102,7 @@ def test_mobgap_reads_the_table_and_finds_our_steps(data, doc, tmp_path):
             found += [(df.index[g.start + int(r.ic)], r.lr_label[0].upper())
                       for _, r in lr.iterrows()]
     t_mg = np.array([t for t, _ in found])
-    ours = [(s["t_ic"], s["stance_side"]) for s in doc["strides"]]
+    ours = [(s["t_ic"], s["stance_side"]) for s in doc["steps"]]
     matched = side_agrees = 0
     for t, side in ours:
         j = int(np.argmin(np.abs(t_mg - t)))
@@ -122,18 +123,19 @@ def test_sto_has_the_opensense_header_and_the_orientation(data, tmp_path):
     assert "\nendheader\ntime\tpelvis_imu\n" in text
     header, cols, t, q = exports.read_opensense_sto(out)
     assert header["DataType"] == "Quaternion" and cols == ["time", "pelvis_imu"]
-    assert len(t) == n == len(data.t_s) and t[0] == 0.0
-    np.testing.assert_allclose(t, data.t_s - data.t_s[0], atol=1e-6)  # the capture's clock
-    assert np.median(np.diff(t)) == pytest.approx(1 / data.rate_hz, abs=1e-4)
+    rec = data.recording
+    assert len(t) == n == len(rec.t_s) and t[0] == 0.0
+    np.testing.assert_allclose(t, rec.t_s - rec.t_s[0], atol=1e-6)  # the capture's clock
+    assert np.median(np.diff(t)) == pytest.approx(1 / rec.rate_hz, abs=1e-4)
     # the quaternion turns the sensor's measured gravity to earth z (up) when still
-    k = int(np.argmin(np.linalg.norm(data.gyr_radps, axis=1)))
-    up = quat_rotate(q[k], data.acc_mps2[k])
+    k = int(np.argmin(np.linalg.norm(rec.gyr_radps, axis=1)))
+    up = quat_rotate(q[k], rec.acc_mps2[k])
     assert up[2] / np.linalg.norm(up) > math.cos(math.radians(5))
 
 
 def test_the_cli_writes_all_four(tmp_path, capsys):
     cap = Path(__file__).resolve().parents[1] / "examples" / "mobgap_ha001_straight_walk.sacrum"
-    outs = {k: tmp_path / f"x.{k}" for k in ("samples", "strides", "mobgap", "sto")}
+    outs = {k: tmp_path / f"x.{k}" for k in ("samples", "steps", "mobgap", "sto")}
     args = ["export-tables", str(cap)] + [a for k, p in outs.items() for a in (f"--{k}", str(p))]
     assert main(args) == 0
     assert all(p.stat().st_size > 100 for p in outs.values())

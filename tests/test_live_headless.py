@@ -108,7 +108,7 @@ def test_live_converges_on_the_offline_analysis_of_the_same_capture(tmp_path, ca
                  "--out-dir", str(tmp_path / "figs")]) == 0
     text = capsys.readouterr().out
     live_doc = json.loads(out.read_text())
-    offline = json.loads(json.dumps(analyze(cap)))  # JSON values, as written
+    offline = json.loads(json.dumps(analyze(cap).to_json()))  # JSON values, as written
     for doc in (live_doc, offline):
         doc["input"].pop("path")
     assert live_doc == offline
@@ -122,7 +122,7 @@ def test_live_converges_on_the_offline_analysis_of_the_same_capture(tmp_path, ca
     session.run_sync()
     snap = session.snapshot()
     assert snap.final and snap.score == pytest.approx(s["score"])
-    assert snap.steps_total == len(offline["strides"])
+    assert snap.steps_total == len(offline["steps"])
     assert snap.drop_deg["R"] == pytest.approx(s["contralateral_drop_deg"]["R"])
 
 

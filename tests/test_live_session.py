@@ -57,7 +57,7 @@ def test_replayed_demo_fills_the_snapshot_with_the_scorers_angles_steps_and_task
     # the capture ended: the snapshot shows its offline analysis (one answer with analyze)
     final = demo_session.final_analysis
     assert snap.final and final is not None
-    assert snap.steps_total == len(final["strides"])
+    assert snap.steps_total == len(final["steps"])
     assert snap.steps_used == final["summary"]["n_steps_used"]
     assert snap.drop_deg == pytest.approx(final["summary"]["contralateral_drop_deg"])
     # gait events in the span, stance phases from IC to the same foot's FC

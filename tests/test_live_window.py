@@ -299,7 +299,7 @@ def test_left_and_right_have_the_palettes_colours_in_the_live_view_demo_and_repo
     for side, rgb in palette.SIDE_RGB.items():
         assert _pixels(img, rgb) > 500, side
     # the report: the drop bars of the analysis of the same capture
-    doc = analyze(path, mount="recommended")
+    doc = analyze(path, mount="recommended").to_json()
     task = doc["summary"]["tasks"][0]
     fig = figures.drop_bars(task)
     drawn = {a.get_gid(): a.get_facecolor() for ax in fig.axes for a in ax.patches

@@ -97,15 +97,16 @@ def test_offline_heading_is_clear_of_a_u_turn_and_flags_it():
 def test_the_per_sample_export_carries_the_settled_flag(tmp_path):
     import csv
 
-    from sacrum.apps.exports import SampleData, write_samples_csv
+    from sacrum.analysis import Recording, analyze
+    from sacrum.apps.exports import write_samples_csv
 
     ph = _u_turn()
     t = ph["t"]
     res = analyze_recording(t, ph["acc"], ph["gyr"], RATE, q_sensor_to_body=RECOMMENDED)
-    data = SampleData(t, res.q_sensor_to_earth, ph["acc"], ph["gyr"], res.angles_rad,
-                      res.heading_rad, [], res.q_sensor_to_body, RATE, res.heading_settled)
+    rec = Recording("csv", t, ph["acc"], ph["gyr"], None, RATE, [],
+                    {"samples_expected": len(t), "samples_lost": 0, "loss_fraction": 0.0})
     out = tmp_path / "samples.csv"
-    write_samples_csv(data, out)
+    write_samples_csv(analyze(rec, mount="recommended"), out)
     with open(out, newline="") as f:
         col = [int(r["heading_settled"]) for r in csv.DictReader(f)]
     np.testing.assert_array_equal(np.array(col, bool), res.heading_settled)

@@ -320,10 +320,10 @@ def test_figures_without_steps_say_so(csvs, capsys, tmp_path):
     from sacrum.analysis import analyze
     from sacrum.apps.report import figures
 
-    doc = analyze(csvs["mobgap-Test5-Trial1"])
+    doc = analyze(csvs["mobgap-Test5-Trial1"]).to_json()
     task = dict(doc["summary"]["tasks"][0])
     for fig in (figures.drop_bars(task), figures.curves(task),
-                figures.drop_scatter(doc["strides"], task)):
+                figures.drop_scatter(doc["steps"], task)):
         for data, nothing in _figure_state(fig):
             assert data != nothing  # each axes draws or says why not, never both, never none
     empty = {**task, "contralateral_drop_deg": {"L": None, "R": None}, "curves": {},

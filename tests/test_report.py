@@ -66,7 +66,7 @@ def test_the_curves_are_the_analysis_curves_in_the_per_side_form(phantom):
 
 
 def test_the_scatter_holds_every_used_step(phantom):
-    strides = phantom.analysis["strides"]
+    strides = phantom.analysis["steps"]
     fig = build_report([phantom]).figures["walk/scatter"]
     pts = {c.get_gid(): c for c in fig.axes[0].collections if c.get_gid()}
     for s in "LR":

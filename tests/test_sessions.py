@@ -61,12 +61,12 @@ def test_reanalysis_says_what_changed(library, capsys):
     stored = s.folder / "analysis.json"
     doc = json.loads(stored.read_text())
     doc["summary"]["contralateral_drop_deg"]["R"] += 0.5   # as an older version might have had
-    doc["strides"] = doc["strides"][:-1]
+    doc["steps"] = doc["steps"][:-1]
     stored.write_text(json.dumps(doc))
     changes = lib.reanalyze(lib.sessions("P007")[0])
     paths = [c.path for c in changes]
     assert paths[0] == "summary.contralateral_drop_deg.R"  # the summary first
-    assert "strides.length" in paths
+    assert "steps.length" in paths
     assert changes[0].old - changes[0].new == pytest.approx(0.5)
     assert main(["sessions", "reanalyze", "--library", str(lib.root), "--update"]) == 0
     out = capsys.readouterr().out

@@ -1,16 +1,22 @@
-"""``sacrum analyze``: a whole recording to pelvic metrics and scores, as one JSON document.
+"""One recording analysed: the object every command reads (``sacrum.load``, ``sacrum.analyze``).
 
-Sits on top of the stages, with the CLI (it is the offline report's data):
-input → ``pipeline.analyze_recording`` (orientation, mounting, calibration,
-angles, gait events) → ``metrics.step_metrics`` → tasks (``tasks.find_stairs``
-without marks) → per task ``metrics.summarize_walk`` and ``score.score_walk``
-(walk, stairs), ``tasks.single_leg_stance`` and ``score.score_single_leg_stance``,
-or ``tasks.repetitions`` and ``score.score_repetitions`` → ``score.score_session``.
-The document is described field by field in docs/analysis-json.md.
+:func:`load` reads a capture or an IMU CSV into a :class:`Recording`; :func:`analyze` runs
+the stages on it and returns an :class:`Analysis`: tidy tables (``samples``, ``events``,
+``steps``, ``turns``, ``tasks``), the ``summary``, the ``score`` with its interval, and
+``to_json()``, the document ``sacrum analyze --json`` writes (docs/analysis-json.md, field
+by field). ``sacrum analyze``, ``report``, ``batch``, ``export-tables``, ``events``,
+``sessions`` and the live view's end-of-session summary all show this one object
+(``sacrum.apps.*``); none wires the stages itself.
+
+Sits on top of the stages: input → ``pipeline.analyze_recording`` (orientation, mounting,
+calibration, angles, gait events) → ``metrics.step_metrics`` → tasks (``tasks.find_stairs``
+without marks) → per task ``metrics.summarize_walk`` and ``score.score_walk`` (walk,
+stairs), ``tasks.single_leg_stance`` and ``score.score_single_leg_stance``, or
+``tasks.repetitions`` and ``score.score_repetitions`` → ``score.score_session``.
 
 Steps of :func:`analyze`:
 
-1. Read the input: a capture (``decode_capture``: the device's orientation,
+1. Read the input (:func:`load`): a capture (``decode_capture``: the device's orientation,
    the task marks, the loss report) or an IMU CSV (``imucsv.read_imu_csv``:
    orientation from the pipeline, no marks; lost samples are NaN rows).
 2. The pipeline over the whole recording: the mounting is estimated unless
@@ -42,14 +48,13 @@ Steps of :func:`analyze`:
 
 from __future__ import annotations
 
-import argparse
+import copy
 import dataclasses
 import json
 import logging
 import math
 import os
-import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +71,7 @@ from sacrum.scoring.score import (
     score_single_leg_stance,
     score_walk,
 )
+from sacrum.scoring.task_kinds import repetition_summary, task_kind
 
 # The signal stages (numba, scipy) are imported when an analysis runs, not when the CLI
 # registers the command: `sacrum info` should not wait for them.
@@ -73,7 +79,8 @@ from sacrum.scoring.score import (
 log = logging.getLogger(__name__)
 
 FORMAT = "sacrum-analysis"
-FORMAT_VERSION = 1
+#: 2: ``strides`` renamed ``steps`` (one object per step; docs/analysis-json.md, Changes).
+FORMAT_VERSION = 2
 #: Samples kept around a task's segments for the strides that start inside and end after (s).
 SEGMENT_MARGIN_S = 3.0
 #: Below this mounting confidence the document says the angles may be mixed.
@@ -97,27 +104,38 @@ class Segment:
     evidence: str | None = None
 
 
-_STANCE_TASK = re.compile(r"single-leg-stance-(left|right)")
-_REPETITION_TASK = re.compile(r"(step-down|step-up)-(left|right)")
-
-
-def task_kind(name: str) -> tuple[str, str | None, str | None]:
-    """(kind, repetition kind, stance side) of a task name: ("stance", None, "L") for
-    ``single-leg-stance-left``, ("repetitions", "step-down", "R") for ``step-down-right``,
-    ("steps", None, None) for walk, stairs and any other name. The side in a task name is
-    the stance leg."""
-    m = _STANCE_TASK.fullmatch(name)
-    if m:
-        return "stance", None, m.group(1)[0].upper()
-    m = _REPETITION_TASK.fullmatch(name)
-    if m:
-        return "repetitions", m.group(1), m.group(2)[0].upper()
-    return "steps", None, None
-
-
 @dataclass
 class Recording:
-    """The input, in SI units (step 1)."""
+    """A recording read in SI units (step 1), as :func:`load` returns it.
+
+    Attributes
+    ----------
+    kind : str
+        ``"capture"`` (a sacrum capture) or ``"csv"`` (an IMU CSV).
+    t_s : numpy.ndarray
+        (N,) sample times (s): for a capture seconds since its start, for a CSV its ``t``.
+    acc_mps2 : numpy.ndarray
+        (N, 3) acceleration (m/s²), sensor frame; NaN rows are lost samples.
+    gyr_radps : numpy.ndarray
+        (N, 3) angular rate (rad/s), sensor frame; NaN rows are lost samples.
+    q_sensor_to_earth : numpy.ndarray or None
+        (N, 4) the device's orientation (w, x, y, z; earth z up) of a capture; None for a
+        CSV (the analysis runs the host filter).
+    rate_hz : float
+        Sample rate (Hz).
+    marks : list of tuple
+        Task marks ``(task, t_start_s, t_stop_s or None)`` of a capture; empty for a CSV.
+    loss : dict
+        The loss report (docs/analysis-json.md, ``loss``): for a capture the decoder's, for
+        a CSV ``samples_expected`` and ``samples_lost``; both ``loss_fraction`` (0–1).
+    pressure_hpa : numpy.ndarray or None
+        (N,) barometer (hPa) when a CSV has a ``p_hpa`` column.
+    path : str
+        The input as given.
+    device : dict
+        The capture's device record (name, firmware, IMU, ...), as ``sacrum info`` shows
+        it; empty for a CSV.
+    """
 
     kind: str  # "capture" | "csv"
     t_s: np.ndarray
@@ -128,10 +146,63 @@ class Recording:
     marks: list[tuple[str, float, float | None]]
     loss: dict[str, Any]
     pressure_hpa: np.ndarray | None = None  # barometer (hPa), when the input has one
+    path: str = ""
+    device: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def tasks(self):
+        """The task marks as a DataFrame: ``task``, ``t_start_s``, ``t_end_s`` (NaN: the mark
+        was never stopped, the task runs to the end)."""
+        import pandas as pd
+
+        return pd.DataFrame([(n, float(a), math.nan if b is None else float(b))
+                             for n, a, b in self.marks],
+                            columns=["task", "t_start_s", "t_end_s"])
+
+    @property
+    def samples(self):
+        """The samples as a DataFrame: ``t_s``, ``acc_x_mps2`` ... ``gyr_z_radps`` (sensor
+        frame), ``qw`` ... ``qz`` (a capture's device orientation), ``p_hpa`` (a CSV's
+        barometer), ``lost`` (bool)."""
+        import pandas as pd
+
+        cols: dict[str, Any] = {"t_s": self.t_s}
+        for j, ax in enumerate("xyz"):
+            cols[f"acc_{ax}_mps2"] = self.acc_mps2[:, j]
+        for j, ax in enumerate("xyz"):
+            cols[f"gyr_{ax}_radps"] = self.gyr_radps[:, j]
+        if self.q_sensor_to_earth is not None:
+            for j, c in enumerate("wxyz"):
+                cols[f"q{c}"] = np.asarray(self.q_sensor_to_earth[:, j], float)
+        if self.pressure_hpa is not None:
+            cols["p_hpa"] = self.pressure_hpa
+        cols["lost"] = ~(np.isfinite(self.acc_mps2).all(axis=1)
+                         & np.isfinite(self.gyr_radps).all(axis=1))
+        return pd.DataFrame(cols)
 
 
-def read_input(path: str | os.PathLike, *, check_units: bool = True) -> Recording:
-    """A capture (recognised by its magic bytes) or an IMU CSV (imucsv.COLUMNS)."""
+def load(path: str | os.PathLike, *, check_units: bool = True) -> Recording:
+    """Read a recording: a capture (recognised by its magic bytes) or an IMU CSV.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A sacrum capture (``.sacrum``) or an IMU CSV with ``t`` (s), ``ax ay az`` (m/s²),
+        ``gx gy gz`` (rad/s) in the sensor frame (``sacrum.io.imucsv``; an optional
+        ``p_hpa`` barometer column).
+    check_units : bool
+        Refuse a CSV in g, °/s or ms (the message says the fix); False skips the check.
+
+    Returns
+    -------
+    Recording
+
+    Raises
+    ------
+    ValueError
+        ``CaptureError``, ``UnitsError`` or a recording shorter than a second, with a
+        message that says what to do.
+    """
     path = Path(path)
     with open(path, "rb") as f:
         head = f.read(len(sp.CAPTURE_MAGIC))
@@ -148,7 +219,8 @@ def read_input(path: str | os.PathLike, *, check_units: bool = True) -> Recordin
         loss["loss_fraction"] = table.loss.loss_fraction
         return Recording("capture", np.asarray(table.t_s, float),
                          np.asarray(table.acc_mps2, float), np.asarray(table.gyr_radps, float),
-                         table.q, table.rate_hz, table.tasks(), loss)
+                         table.q, table.rate_hz, table.tasks(), loss, path=str(path),
+                         device=dict(table.device or {}))
     from sacrum.io.imucsv import check_duration, rate_of, read_imu_csv, read_pressure
 
     t, acc, gyr = read_imu_csv(path, check=check_units)
@@ -156,7 +228,225 @@ def read_input(path: str | os.PathLike, *, check_units: bool = True) -> Recordin
     pressure = read_pressure(path, len(t))
     lost = int(np.count_nonzero(~(np.isfinite(acc).all(axis=1) & np.isfinite(gyr).all(axis=1))))
     loss = {"samples_expected": len(t), "samples_lost": lost, "loss_fraction": lost / len(t)}
-    return Recording("csv", t, acc, gyr, None, rate_of(t), [], loss, pressure)
+    return Recording("csv", t, acc, gyr, None, rate_of(t), [], loss, pressure, path=str(path))
+
+
+#: The former name of :func:`load`.
+read_input = load
+
+
+@dataclass(frozen=True)
+class Score:
+    """The session's pelvic control score (docs/scoring.md).
+
+    Attributes
+    ----------
+    value : float or None
+        0–100; None when no task could be scored (``message`` says why).
+    interval : tuple of float or None
+        ``(low, high)``, its ``level`` interval (0–100); None when not estimated.
+    level : float
+        Coverage of the interval (0.90).
+    message : str
+        How the score was made, or why there is none.
+    n_steps_used : int
+        Used steps the score comes from.
+    components : dict
+        By component name (``drop``, ``symmetry``, ...): ``score``, ``interval``,
+        ``weight``, ``reason``, ``by_task`` (docs/analysis-json.md, ``summary.components``).
+    """
+
+    value: float | None
+    interval: tuple[float, float] | None
+    level: float
+    message: str
+    n_steps_used: int
+    components: dict[str, Any]
+
+
+def steps_of(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    """The per-step objects of an analysis document: ``steps`` (format 2), or ``strides``
+    (format 1, stored by an older sacrum)."""
+    return doc.get("steps", doc.get("strides")) or []
+
+
+#: Columns of :attr:`Analysis.steps`, in order (the document's ``steps[]``, ``t_ic`` as ``t_ic_s``).
+STEP_COLUMNS = ("index", "task", "stance_side", "t_ic_s", "step_time_s", "stride_time_s",
+                "contralateral_drop_deg", "drop_time_pct", "obliquity_rom_deg",
+                "tilt_rom_deg", "rotation_rom_deg", "mean_tilt_deg", "excluded", "bout")
+#: Columns of :attr:`Analysis.turns`, in order (the document's ``turns[]``).
+TURN_COLUMNS = ("index", "task", "t_start_s", "t_end_s", "duration_s", "angle_deg",
+                "direction", "peak_rate_dps", "mean_rate_dps", "n_steps", "bout")
+
+
+@dataclass
+class Analysis:
+    """One recording analysed: what every command shows (:func:`analyze` makes it).
+
+    The tables are tidy pandas DataFrames, one row per sample / event / step / turn / task,
+    with the unit in each column name: SI inside (``_s``, ``_rad``, ``_mps2``, ``_radps``);
+    the per-step, per-turn and per-task tables are in degrees (``_deg``) as the document
+    is. ``to_json()`` is the document ``sacrum analyze --json`` writes
+    (docs/analysis-json.md); the tables are the same numbers.
+
+    Attributes
+    ----------
+    recording : Recording
+        The input (:func:`load`).
+    samples : pandas.DataFrame
+        One row per sample on the sample grid (lost samples included): ``t_s``;
+        ``qw, qx, qy, qz`` (``q_sensor_to_earth``: the device's, or the host filter's for a
+        CSV); ``acc_x_mps2`` ... ``acc_z_mps2``, ``gyr_x_radps`` ... ``gyr_z_radps``
+        (sensor frame); ``tilt_rad``, ``obliquity_rad``, ``rotation_rad`` (the pelvic
+        angles, docs/pelvic-angles.md; NaN where lost); ``heading_rad`` (progression
+        heading, earth frame); flags ``gap`` (the sample is lost), ``in_bout`` (inside a
+        walking bout, first to last IC), ``in_turn`` (inside a turn the gait stage found),
+        ``heading_settled`` (the heading window is a stride clear of turns); ``bout`` (the
+        bout index, -1 outside) and ``task`` (the task segment holding the sample, None
+        outside every one).
+    events : pandas.DataFrame
+        The gait events the analysis used (those inside their walking bouts): ``t_s``,
+        ``kind`` (``"IC"``/``"FC"``), ``side`` (``"L"``/``"R"``, the foot), ``bout``.
+    steps : pandas.DataFrame
+        One row per step (IC to the next IC), used or not: ``index``, ``task`` (None: in
+        no task), ``stance_side``, ``t_ic_s``, ``step_time_s``, ``stride_time_s``,
+        ``contralateral_drop_deg``, ``drop_time_pct``, ``obliquity_rom_deg``,
+        ``tilt_rom_deg``, ``rotation_rom_deg``, ``mean_tilt_deg``, ``excluded`` (None =
+        used, else the reason: ``"gap"``, ``"turn"``, ``"irregular"``, ``"bout-edge"``),
+        ``bout`` (docs/analysis-json.md, ``steps``).
+    turns : pandas.DataFrame
+        One row per turn: ``index``, ``task``, ``t_start_s``, ``t_end_s``, ``duration_s``,
+        ``angle_deg``, ``direction``, ``peak_rate_dps``, ``mean_rate_dps``, ``n_steps``,
+        ``bout``.
+    tasks : pandas.DataFrame
+        One row per task (segments of a task pooled): ``task``, ``kind`` (``"steps"``,
+        ``"stance"``, ``"repetitions"``), ``side``, ``n_segments``, ``t_start_s`` (its first
+        segment), ``n_steps``, ``n_steps_used``, ``score`` (0–100 or None),
+        ``score_low``, ``score_high`` (its interval), ``cadence_spm``,
+        ``contralateral_drop_L_deg``, ``contralateral_drop_R_deg`` (left / right stance
+        medians; NaN for a stance or repetitions task).
+    summary : dict
+        The session's headline and every task in full (docs/analysis-json.md, ``summary``).
+    score : Score
+        The session score with its interval.
+    mounting : dict
+        How the sensor sits on the pelvis (docs/analysis-json.md, ``mounting``).
+    calibration : dict
+        The standing calibration (docs/analysis-json.md, ``calibration``).
+    messages : list of str
+        Every statement a reader needs (no calibration, a doubtful mounting, gaps, ...).
+    q_sensor_to_body : numpy.ndarray
+        (4,) the levelled mounting the angles used (w, x, y, z).
+    """
+
+    recording: Recording
+    samples: Any
+    events: Any
+    steps: Any
+    turns: Any
+    tasks: Any
+    summary: dict[str, Any]
+    score: Score
+    mounting: dict[str, Any]
+    calibration: dict[str, Any]
+    messages: list[str]
+    q_sensor_to_body: np.ndarray
+    _document: dict[str, Any] = field(repr=False, default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        """The analysis document (plain JSON values, NaN as None; docs/analysis-json.md), a
+        copy the caller may change."""
+        return copy.deepcopy(self._document)
+
+    def write_json(self, path: str | os.PathLike) -> None:
+        """Write :meth:`to_json` to ``path`` (strict JSON: no NaN)."""
+        write_json(self._document, path)
+
+    @property
+    def used_steps(self):
+        """The rows of :attr:`steps` used in the summaries (``excluded`` is None)."""
+        return self.steps[self.steps["excluded"].isna()]
+
+    @classmethod
+    def _build(cls, rec: Recording, res, doc: dict[str, Any], events,
+               segments: list[Segment]) -> Analysis:
+        import pandas as pd
+
+        summ = doc["summary"]
+        n = len(res.t_s)
+        t = np.asarray(res.t_s, float)
+        cols: dict[str, Any] = {"t_s": t}
+        q = np.asarray(res.q_sensor_to_earth, float)
+        for j, c in enumerate("wxyz"):
+            cols[f"q{c}"] = q[:, j]
+        for j, ax in enumerate("xyz"):
+            cols[f"acc_{ax}_mps2"] = rec.acc_mps2[:, j]
+        for j, ax in enumerate("xyz"):
+            cols[f"gyr_{ax}_radps"] = rec.gyr_radps[:, j]
+        for j, name in enumerate(("tilt", "obliquity", "rotation")):
+            cols[f"{name}_rad"] = np.asarray(res.angles_rad[:, j], float)
+        cols["heading_rad"] = np.asarray(res.heading_rad, float)
+        cols["gap"] = ~(np.isfinite(rec.acc_mps2).all(axis=1)
+                        & np.isfinite(rec.gyr_radps).all(axis=1))
+        bout = np.full(n, -1, np.int64)
+        for b in res.gait.bouts:
+            bout[(t >= b.t_start_s) & (t <= b.t_end_s)] = b.index
+        cols["in_bout"] = bout >= 0
+        in_turn = np.zeros(n, bool)
+        for tr in res.gait.turns:
+            in_turn |= (t >= tr.t_start_s) & (t <= tr.t_end_s)
+        cols["in_turn"] = in_turn
+        settled = np.asarray(res.heading_settled, bool)
+        cols["heading_settled"] = settled if len(settled) == n else np.zeros(n, bool)
+        cols["bout"] = bout
+        task = np.full(n, None, dtype=object)
+        for g in reversed(segments):  # the first segment holding a sample wins
+            task[(t >= g.t_start_s) & (t <= g.t_end_s)] = g.task
+        cols["task"] = task
+        samples = pd.DataFrame(cols)
+
+        ev = pd.DataFrame([(e.t_s, e.kind, e.side, e.bout) for e in events],
+                          columns=["t_s", "kind", "side", "bout"])
+        steps = pd.DataFrame([{**x, "t_ic_s": x["t_ic"]} for x in doc["steps"]],
+                             columns=list(STEP_COLUMNS)).astype({"index": "int64"})
+        steps = steps.fillna({c: math.nan for c in STEP_COLUMNS
+                              if c.endswith(("_s", "_deg", "_pct"))})
+        turns = pd.DataFrame(doc["turns"], columns=list(TURN_COLUMNS))
+        rows = []
+        for entry in summ["tasks"]:
+            drop = entry.get("contralateral_drop_deg") or {}
+            iv = entry.get("score_interval") or (None, None)
+            segs = entry.get("segments") or []
+            rows.append({
+                "task": entry["task"], "kind": entry["kind"], "side": entry.get("side"),
+                "n_segments": len(segs),
+                "t_start_s": segs[0]["t_start_s"] if segs else math.nan,
+                "n_steps": entry.get("n_steps", 0), "n_steps_used": entry.get("n_steps_used", 0),
+                "score": entry.get("score"),
+                "score_low": math.nan if iv[0] is None else iv[0],
+                "score_high": math.nan if iv[1] is None else iv[1],
+                "cadence_spm": _num(entry.get("cadence_spm")),
+                "contralateral_drop_L_deg": _num(drop.get("L")),
+                "contralateral_drop_R_deg": _num(drop.get("R"))})
+        tasks = pd.DataFrame(rows, columns=["task", "kind", "side", "n_segments", "t_start_s",
+                                            "n_steps", "n_steps_used", "score", "score_low",
+                                            "score_high", "cadence_spm",
+                                            "contralateral_drop_L_deg",
+                                            "contralateral_drop_R_deg"])
+        iv = summ.get("score_interval")
+        score = Score(summ.get("score"), tuple(iv) if iv else None,
+                      float(summ.get("score_interval_level") or 0.9),
+                      summ.get("score_message") or "", int(summ.get("score_n_steps_used") or 0),
+                      summ.get("components") or {})
+        cal = res.calibration
+        q_body = np.asarray(cal.q_sensor_to_body if cal is not None else res.q_sensor_to_body,
+                            float)
+        return cls(rec, samples, ev, steps, turns, tasks, summ, score, doc["mounting"],
+                   doc["calibration"], doc["messages"], q_body, doc)
+
+
+def _num(x: Any) -> float:
+    return math.nan if x is None else float(x)
 
 
 def _gaps(t_s: np.ndarray, valid: np.ndarray) -> list[tuple[float, float]]:
@@ -265,17 +555,36 @@ def _calibration_doc(res) -> tuple[dict[str, Any], list[str]]:
     return doc, []
 
 
-def analyze(input_path: str | os.PathLike, task: str | None = None, mount: str | None = None,
-            bands: Bands | str | os.PathLike | None = None, *,
-            check_units: bool = True) -> dict[str, Any]:
-    """The analysis document of a recording (steps in the module docstring).
+def analyze(recording_or_path: Recording | str | os.PathLike, task: str | None = None,
+            mount: str | None = None, bands: Bands | str | os.PathLike | None = None, *,
+            check_units: bool = True) -> Analysis:
+    """Analyse a recording (the steps in the module docstring).
 
-    ``task``: analyse the whole recording as this task (e.g. "walk"); default: the
-    capture's task marks, or the walking bouts found. ``mount``: the mounting as
-    ``parse_mount`` reads it; default: estimated. ``bands``: a :class:`Bands`, a bands
-    file (docs/scoring.md) or None (the packaged bands). Returns plain JSON values
-    (NaN as None). Raises ValueError (MountingError, BandsError, UnitsError,
-    CaptureError) with a message that says what to do.
+    Parameters
+    ----------
+    recording_or_path : Recording or str or os.PathLike
+        A :class:`Recording` (:func:`load`), or a capture or IMU CSV to load.
+    task : str, optional
+        Analyse the whole recording as this task (e.g. ``"walk"``); default: the capture's
+        task marks, else the walking bouts (and stairs) found.
+    mount : str, optional
+        The mounting as ``sacrum.signal.mounting.parse_mount`` reads it (``"recommended"``,
+        ``"x=up,y=left,z=back"``); default: estimated from the recording.
+    bands : Bands or str or os.PathLike, optional
+        A :class:`~sacrum.scoring.score.Bands`, a bands file (docs/scoring.md) or None
+        (the packaged bands).
+    check_units : bool
+        Refuse a CSV in g, °/s or ms (when a path is given).
+
+    Returns
+    -------
+    Analysis
+
+    Raises
+    ------
+    ValueError
+        ``MountingError``, ``BandsError``, ``UnitsError``, ``CaptureError``, with a message
+        that says what to do.
     """
     from sacrum.gait import events_in_bouts
     from sacrum.scoring import metrics
@@ -285,7 +594,8 @@ def analyze(input_path: str | os.PathLike, task: str | None = None, mount: str |
 
     bands = bands if isinstance(bands, Bands) else load_bands(bands)
     q_body = parse_mount(mount) if mount else None
-    rec = read_input(input_path, check_units=check_units)  # step 1
+    rec = (recording_or_path if isinstance(recording_or_path, Recording)
+           else load(recording_or_path, check_units=check_units))  # step 1
     res = analyze_recording(rec.t_s, rec.acc_mps2, rec.gyr_radps, rec.rate_hz,  # step 2
                             q_sensor_to_earth=rec.q_sensor_to_earth, q_sensor_to_body=q_body)
     events = events_in_bouts(res.events, res.gait.bouts)
@@ -311,7 +621,7 @@ def analyze(input_path: str | os.PathLike, task: str | None = None, mount: str |
     outside = sum(t is None for t in task_of)
     if outside:
         messages.append(f"{outside} of {len(steps)} steps lie outside every task segment and are "
-                        "in no summary (strides[].task is null)")
+                        "in no summary (steps[].task is null)")
     if not steps:
         if any(task_kind(g.task)[0] != "steps" for g in segments):
             messages.append("no walking found: no steps were detected in this recording, so "
@@ -343,10 +653,10 @@ def analyze(input_path: str | os.PathLike, task: str | None = None, mount: str |
     session = score_session(scores)  # step 6
     if session.score is None and len(scores) > 1:
         messages.append(session.message)
-    strides_doc = []
+    steps_doc = []
     for i, (s, name) in enumerate(zip(steps, task_of, strict=True)):
         d = dataclasses.asdict(s)
-        strides_doc.append({"index": i, "task": name, "stance_side": d.pop("stance_side"),
+        steps_doc.append({"index": i, "task": name, "stance_side": d.pop("stance_side"),
                             "t_ic": d.pop("t_ic_s"), **d})
 
     stepping = [t for t in tasks_doc if t["kind"] == "steps" and t["n_steps"]]
@@ -374,7 +684,7 @@ def analyze(input_path: str | os.PathLike, task: str | None = None, mount: str |
                 part["mean_tilt_deg"] = None
     doc = {
         "format": FORMAT, "format_version": FORMAT_VERSION, "sacrum_version": __version__,
-        "input": {"path": str(input_path), "kind": rec.kind, "samples": len(rec.t_s),
+        "input": {"path": rec.path, "kind": rec.kind, "samples": len(rec.t_s),
                   "duration_s": float(rec.t_s[-1] - rec.t_s[0]), "rate_hz": rec.rate_hz,
                   "task_marks": len(rec.marks)},
         "mounting": mounting,
@@ -390,13 +700,13 @@ def analyze(input_path: str | os.PathLike, task: str | None = None, mount: str |
                   "min_repetitions": (bands.repetitions.min_repetitions
                                       if bands.repetitions else None)},
         "stairs": stairs_doc,
-        "strides": strides_doc,
+        "steps": steps_doc,
         "turns": [dataclasses.asdict(tr) | {"task": tk}
                   for tr, tk in zip(turns, turn_task, strict=True)],
         "summary": summary,
         "messages": messages,
     }
-    return _jsonable(doc)
+    return Analysis._build(rec, res, _jsonable(doc), events, segments)
 
 
 def _task_at(segments: list[Segment], t_s: float) -> str | None:
@@ -424,7 +734,7 @@ def _task(name: str, segs: list[Segment], segments: list[Segment], steps, task_o
     if in_gaps:
         msgs.append(f"{len(in_gaps)} gap{'s' if len(in_gaps) > 1 else ''} in the data inside the "
                     f"task ({sum(d for _, d in in_gaps):.2f} s in all, longest "
-                    f"{max(d for _, d in in_gaps):.2f} s); see strides[].excluded")
+                    f"{max(d for _, d in in_gaps):.2f} s); see steps[].excluded")
     by_side = {s: sum(st.stance_side == s and st.excluded is None for st in mine) for s in "LR"}
     entry: dict[str, Any] = {"task": name, "kind": kind, "side": side, "segments": seg_doc,
                              "n_steps": len(mine), "n_steps_by_side": by_side, "gaps": in_gaps}
@@ -486,28 +796,6 @@ def angle_reference(calibration: dict[str, Any]) -> str:
     return "walking" if calibration.get("reference") == "walking" else "standing"
 
 
-def _median(values: list[float]) -> float:
-    v = np.asarray([x for x in values if x is not None and math.isfinite(x)], float)
-    return float(np.median(v)) if len(v) else math.nan
-
-
-def repetition_summary(reps: list[dict[str, Any]]) -> dict[str, Any]:
-    """A step-down/up task's summary from its repetitions (``RepetitionResult.to_dict_deg``
-    each; numbered here): the count, medians over repetitions, the SD of the peak drop."""
-    for i, r in enumerate(reps):
-        r["index"] = i
-    drops = [r["peak_drop_deg"] for r in reps]
-    finite = [d for d in drops if math.isfinite(d)]
-    return {"n_repetitions": len(reps), "peak_drop_deg": _median(drops),
-            "peak_drop_sd_deg": float(np.std(finite, ddof=1)) if len(finite) > 1 else math.nan,
-            "drop_excursion_deg": _median([r["drop_excursion_deg"] for r in reps]),
-            "ldlj_a": _median([r["ldlj_a"] for r in reps]),
-            "jerk_rms_mps3": _median([r["jerk_rms_mps3"] for r in reps]),
-            "duration_s": _median([r["duration_s"] for r in reps]),
-            "depth_m": _median([r["depth_m"] for r in reps]),
-            "repetitions": reps}
-
-
 def _held_task(entry: dict[str, Any], kind: str, rep_kind: str | None, side: str,
                segs: list[Segment], res, rec: Recording, acc_body: np.ndarray,
                gyr_body: np.ndarray, bands: Bands, msgs: list[str],
@@ -564,7 +852,7 @@ def pool_sessions(docs: list[dict[str, Any]], task: str = "walk",
     """One score for several recordings of one person and day (e.g. the trials of a walk
     test: walk 10 m, turn, walk back, repeated), from their analysis documents.
 
-    The ``task`` steps of every document (``strides[]``, as :class:`metrics.StepMetrics`)
+    The ``task`` steps of every document (``steps[]``, as :class:`metrics.StepMetrics`)
     are pooled and summarised together (``metrics.summarize_walk``; the per-step values:
     drop, ranges, times, their symmetry and variability), and scored with its interval
     over the pooled steps (``score.score_walk``). Each recording's step and stride times
@@ -585,7 +873,7 @@ def pool_sessions(docs: list[dict[str, Any]], task: str = "walk",
     steps, weights, entries, turns = [], [], [], []
     for doc in docs:
         mine = []
-        for x in doc.get("strides", []):
+        for x in steps_of(doc):
             if x.get("task") != task:
                 continue
             d = {k: (math.nan if v is None else v) for k, v in x.items() if k in names}
@@ -652,118 +940,14 @@ def _same_pace(groups: list[list]) -> list:
 
 
 def write_json(doc: dict[str, Any], path: str | os.PathLike) -> None:
-    """The document as JSON (strict: no NaN)."""
-    with open(path, "w", encoding="utf-8") as f:
+    """The document as JSON (strict: no NaN); 0600, atomic (sacrum.io.private_files)."""
+    from sacrum.io.private_files import open_private
+
+    with open_private(path, "w") as f:
         json.dump(doc, f, indent=1, ensure_ascii=False, allow_nan=False)
         f.write("\n")
 
 
-# ---- command line --------------------------------------------------------------------------
-
-
-def _score_text(entry: dict[str, Any]) -> str:
-    from sacrum.scoring.score import format_score
-
-    if entry["score"] is None:
-        return f"no score ({entry['score_message'].removeprefix('no score: ')})"
-    parts = ", ".join(f"{k} {format_score(c['score'], c.get('interval'))}"
-                      for k, c in entry["components"].items())
-    level = entry.get("score_interval_level") or 0.9
-    iv = " and 90 % intervals" if level == 0.9 else f" and {100 * level:g} % intervals"
-    return (f"score {format_score(entry['score'], entry.get('score_interval'))} "
-            f"(components{iv if entry.get('score_interval') else ''}: {parts})")
-
-
-def _steps_text(t: dict[str, Any]) -> str:
-    by = t.get("n_steps_by_side") or {}
-    text = (f"{t['n_steps']} steps, {t.get('n_steps_used', 0)} used "
-            f"({by.get('L', 0)} left, {by.get('R', 0)} right stance)")
-    drop = t.get("contralateral_drop_deg") or {}
-    if any(drop.get(s) is not None for s in "LR"):
-        f = {s: "–" if drop.get(s) is None else f"{drop[s]:.1f}°" for s in "LR"}
-        text += f", drop {f['L']} left / {f['R']} right stance"
-    return text
-
-
-def _turns_text(t: dict[str, Any]) -> str | None:
-    ts = t.get("turns_summary") or {}
-    n = ts.get("n_turns") or 0
-    if not n:
-        return None
-    what = (f"{n} turn{'s' if n != 1 else ''} ({ts['n_left']} left, {ts['n_right']} right)")
-    if n == 1:
-        return (f"{what}: {ts['angle_deg']:.0f}° in {ts['duration_s']:.1f} s, peak "
-                f"{ts['peak_rate_dps']:.0f}°/s, {ts['n_steps']:.0f} steps")
-    return (f"{what}, median {ts['angle_deg']:.0f}° in {ts['duration_s']:.1f} s, peak "
-            f"{ts['peak_rate_dps']:.0f}°/s, {ts['n_steps']:.0f} steps")
-
-
-def cmd_analyze(args: argparse.Namespace) -> int:
-    from sacrum.signal.mounting import MountingError
-
-    try:
-        doc = analyze(args.input, task=args.task, mount=args.mount, bands=args.bands,
-                      check_units=not args.no_unit_check)
-    except MountingError as e:
-        if "--mount" in str(e):
-            raise
-        raise MountingError(f"{e}; give the mounting with --mount (e.g. --mount recommended)"
-                            ) from e
-    if args.json:
-        write_json(doc, args.json)
-    inp, strides, summ = doc["input"], doc["strides"], doc["summary"]
-    sides = {s: sum(x["stance_side"] == s for x in strides) for s in "LR"}
-    used = sum(x["excluded"] is None for x in strides)
-    print(f"analyzed {inp['path']} ({inp['kind']}, {inp['duration_s']:.1f} s at "
-          f"{inp['rate_hz']:.0f} Hz): {len(strides)} steps ({sides['L']} L, {sides['R']} R), "
-          f"{used} used, {len(summ['tasks'])} task{'s' if len(summ['tasks']) != 1 else ''}")
-    for t in summ["tasks"]:
-        if t["kind"] == "stance":
-            sls = t["single_leg_stance"]
-            held = sls.get("time_held_s")
-            what = (f"{sls['n_trials']} trial{'s' if sls['n_trials'] != 1 else ''}"
-                    + (f", held {held:.1f} s" if held is not None else ", no hold found"))
-        elif t["kind"] == "repetitions":
-            n = t["repetitions"]["n_repetitions"]
-            what = f"{n} repetition{'s' if n != 1 else ''}"
-        else:
-            what = _steps_text(t)
-        print(f"  {t['task']}: {what}, {_score_text(t)}")
-        turns = _turns_text(t) if t["kind"] == "steps" else None
-        if turns:
-            print(f"    turns: {turns}")
-    from sacrum.scoring.score import format_score
-
-    session = ("no score" if summ["score"] is None
-               else f"score {format_score(summ['score'], summ.get('score_interval'))}")
-    print(f"  session: {session}")
-    print(f"  angles relative to {ANGLE_REFERENCES[summ['angle_reference']]}")
-    if args.json:
-        print(f"wrote {args.json}")
-    return 0
-
-
-def add_parser(subparsers) -> None:
-    """Register ``sacrum analyze`` (cli.build_parser calls this)."""
-    s = subparsers.add_parser(
-        "analyze", help="pelvic metrics per step and the pelvic control score, as JSON")
-    s.add_argument("input", help="a capture (.sacrum) or an IMU CSV with t (s), ax ay az "
-                                 "(m/s²), gx gy gz (rad/s) in the sensor frame")
-    s.add_argument("--task", help="analyse the whole recording as this task (e.g. walk); "
-                                  "default: the capture's task marks, else the walking found")
-    s.add_argument("--mount", help='sensor axes in body terms, e.g. "x=up,y=left,z=back" or '
-                                   '"recommended"; default: estimated from the recording')
-    s.add_argument("--bands", metavar="FILE",
-                   help="TOML with a clinic's own bands, laid over the packaged ones "
-                        "(docs/scoring.md)")
-    s.add_argument("--json", metavar="OUT",
-                   help="also write the analysis here (fields: docs/analysis-json.md); "
-                        "without it the summary is printed only")
-    s.add_argument("--no-unit-check", action="store_true",
-                   help="skip the g / °/s check of a CSV")
-    s.set_defaults(func=cmd_analyze)
-
-
-__all__ = ["ANGLE_REFERENCES", "Recording", "Segment", "add_parser", "analyze",
-           "angle_reference", "cmd_analyze", "pool_sessions", "read_input", "task_kind",
-           "write_json"]
+__all__ = ["ANGLE_REFERENCES", "Analysis", "Recording", "Score", "Segment", "analyze",
+           "angle_reference", "load", "pool_sessions", "read_input", "repetition_summary",
+           "task_kind", "write_json"]

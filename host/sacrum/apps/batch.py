@@ -72,7 +72,7 @@ def analyze_capture(path: str, options: dict[str, Any]) -> dict[str, Any]:
 
     try:
         CaptureReader(path)  # a *.sacrum that is not a capture: say so, not "missing columns"
-        return {"doc": analyze(path, **options)}
+        return {"doc": analyze(path, **options).to_json()}
     except Exception as e:  # every failure is reported per file, not lost
         text = " ".join(x.strip() for x in str(e).splitlines() if x.strip())
         if isinstance(e, ValueError | RuntimeError | OSError):  # the file's fault
@@ -84,6 +84,8 @@ def analyze_capture(path: str, options: dict[str, Any]) -> dict[str, Any]:
 
 def row_of(doc: dict[str, Any]) -> dict[str, Any]:
     """The table row of an analysis document (the session-level numbers)."""
+    from sacrum.analysis import steps_of
+
     summ = doc["summary"]
     head = next((t for t in summ["tasks"] if t["task"] == summ.get("metrics_task")), {})
     drop = summ.get("contralateral_drop_deg") or {}
@@ -99,7 +101,7 @@ def row_of(doc: dict[str, Any]) -> dict[str, Any]:
         "mounting_confidence": doc["mounting"].get("confidence"),
         "tasks": ",".join(t["task"] for t in summ["tasks"]),
         "metrics_task": summ.get("metrics_task"), "score": summ.get("score"),
-        "n_steps": len(doc["strides"]), "n_steps_used": head.get("n_steps_used"),
+        "n_steps": len(steps_of(doc)), "n_steps_used": head.get("n_steps_used"),
         "cadence_spm": summ.get("cadence_spm"),
         "contralateral_drop_L_deg": drop.get("L"), "contralateral_drop_R_deg": drop.get("R"),
         "contralateral_drop_sd_L_deg": sd.get("L"), "contralateral_drop_sd_R_deg": sd.get("R"),

@@ -40,6 +40,7 @@ from sacrum.apps.live import cli as live_cli
 from sacrum.apps.report import cli as report_cli
 from sacrum.io.capture import CaptureError, CaptureWriter, default_header
 from sacrum.io.decode import SampleTable, decode_capture
+from sacrum.io.private_files import open_private
 from sacrum.io.stream import StreamDecoder
 from sacrum.io.transports.replay import ReplayTransport
 from sacrum.resources import demo_capture
@@ -108,8 +109,8 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 def write_csv(table: SampleTable, out: Path | str, chunk_rows: int = 100_000) -> int:
-    """Per-sample CSV in SI units; lost samples are rows of NaN with lost=1."""
-    with open(out, "w", newline="") as f:
+    """Per-sample CSV in SI units; lost samples are rows of NaN with lost=1 (0600)."""
+    with open_private(out, "w", newline="") as f:
         f.write(",".join(CSV_COLUMNS) + "\n")
         for a in range(0, len(table), chunk_rows):
             b = min(a + chunk_rows, len(table))
@@ -187,7 +188,8 @@ def cmd_import_btsnoop(args: argparse.Namespace) -> int:
     header = default_header(
         start_time_ns=imp.start_time_ns or (imp.records[0].host_time_ns if imp.records else None),
         transport="btsnoop-import",
-        source={"btsnoop": str(args.log), "datalink": imp.datalink, "handles": imp.handles,
+        # the log's file name, not its folder (a path names the account: docs/security.md)
+        source={"btsnoop": Path(args.log).name, "datalink": imp.datalink, "handles": imp.handles,
                 "handle_source": imp.handle_source},
     )
     with CaptureWriter(args.out, header) as w:
@@ -224,8 +226,9 @@ def cmd_orient(args: argparse.Namespace) -> int:
         q = orientation_offline(acc, gyr, rate)
     else:
         q = OrientationFilter(rate).update(acc, gyr)
-    np.savetxt(args.out, np.column_stack([t, q]), delimiter=",", fmt=["%.6f"] + ["%.9f"] * 4,
-               header="t,qw,qx,qy,qz", comments="")
+    with open_private(args.out, "w", newline="") as f:
+        np.savetxt(f, np.column_stack([t, q]), delimiter=",", fmt=["%.6f"] + ["%.9f"] * 4,
+                   header="t,qw,qx,qy,qz", comments="")
     mode = "offline" if args.offline else "real-time"
     print(f"{mode} orientation of {len(t):,} samples at {rate:.1f} Hz "
           f"(q_sensor_to_earth, earth z up) written to {args.out}")
@@ -241,7 +244,7 @@ def cmd_events(args: argparse.Namespace) -> int:
 
     result = analyze(args.imu_csv, mount=args.mount, check_units=not args.no_unit_check)
     events = result.events.sort_values("t_s", kind="stable")
-    with open(args.out, "w", newline="") as f:
+    with open_private(args.out, "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["t", "event", "side"])
         for t, kind, side in zip(events["t_s"], events["kind"], events["side"], strict=True):

@@ -2,17 +2,17 @@
 
 - :func:`write_samples_csv`: one row per sample: time, loss, the orientation, the IMU in the
   sensor frame (SI), and the pelvic angles (degrees) and initial contacts the analysis used.
-- :func:`write_strides_csv`: one row per step of the analysis document (``strides``).
+- :func:`write_steps_csv`: one row per step of the analysis (``Analysis.steps``).
 - :func:`write_mobgap_csv`: the lower-back IMU table mobgap (the Mobilise-D pipeline) reads:
   ``acc_x/y/z`` (m/s²) and ``gyr_x/y/z`` (deg/s) in the Mobilise-D sensor frame (x up,
   y right, z forward), indexed by ``t_s``.
 - :func:`write_opensense_sto`: the orientation of the pelvis sensor as the quaternion table
   OpenSense's IMU inverse kinematics reads (``DataType=Quaternion``).
 
-Everything comes from the analysis: the per-stride table is the analysis document's
-``strides``; the per-sample angles, orientation and mounting are those of
-``pipeline.analyze_recording`` run on the same input with the same options, the function
-``sacrum.analysis.analyze`` runs (steps 1–2 of its docstring), not a second implementation.
+Every table is a rendering of one :class:`sacrum.analysis.Analysis` (``sacrum.analyze``
+of the input, run once): the per-step table is its ``steps``, the per-sample angles,
+orientation, mounting and ICs its ``samples``, ``events`` and ``q_sensor_to_body``; nothing
+here wires a stage.
 """
 
 from __future__ import annotations
@@ -21,11 +21,13 @@ import csv
 import logging
 import math
 import os
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from sacrum.analysis import Analysis
 
 log = logging.getLogger(__name__)
 
@@ -34,9 +36,11 @@ SAMPLE_COLUMNS = ("t_s", "lost", "qw", "qx", "qy", "qz",
                   "gyr_x_radps", "gyr_y_radps", "gyr_z_radps",
                   "tilt_deg", "obliquity_deg", "rotation_deg", "heading_deg", "ic",
                   "heading_settled")
-STRIDE_COLUMNS = ("index", "task", "stance_side", "t_ic_s", "step_time_s", "stride_time_s",
+STEP_COLUMNS = ("index", "task", "stance_side", "t_ic_s", "step_time_s", "stride_time_s",
                   "contralateral_drop_deg", "drop_time_pct", "obliquity_rom_deg",
                   "tilt_rom_deg", "rotation_rom_deg", "mean_tilt_deg", "excluded", "bout")
+#: The former name of :data:`STEP_COLUMNS`.
+STRIDE_COLUMNS = STEP_COLUMNS
 MOBGAP_COLUMNS = ("acc_x", "acc_y", "acc_z", "gyr_x", "gyr_y", "gyr_z")
 #: The Mobilise-D lower-back sensor frame in our body frame (x anterior, y left, z up):
 #: x = up (inferior→superior), y = right, z = forward (posterior→anterior).
@@ -44,95 +48,70 @@ _MOBGAP_FROM_BODY = np.array([[0.0, 0.0, 1.0], [0.0, -1.0, 0.0], [1.0, 0.0, 0.0]
 STO_COLUMN = "pelvis_imu"
 
 
-@dataclass
-class SampleData:
-    """The analysis' per-sample data, SI: t_s (N,) s; q_sensor_to_earth (N, 4); acc_mps2,
-    gyr_radps (N, 3) sensor frame; angles_rad (N, 3) tilt, obliquity, rotation;
-    heading_rad (N,); ics [(t_s, side)]; q_sensor_to_body (4,) the levelled mounting the
-    angles used; rate_hz; heading_settled (N,) bool, RecordingAnalysis.heading_settled."""
-
-    t_s: np.ndarray
-    q_sensor_to_earth: np.ndarray
-    acc_mps2: np.ndarray
-    gyr_radps: np.ndarray
-    angles_rad: np.ndarray
-    heading_rad: np.ndarray
-    ics: list[tuple[float, str]]
-    q_sensor_to_body: np.ndarray
-    rate_hz: float
-    heading_settled: np.ndarray | None = None
-
-
-def sample_data(input_path: str | os.PathLike, *, mount: str | None = None,
-                check_units: bool = True) -> SampleData:
-    """Steps 1–2 of ``sacrum.analysis.analyze`` on the input: the samples and what the
-    pipeline made of them."""
-    from sacrum.analysis import read_input
-    from sacrum.gait import events_in_bouts
-    from sacrum.signal.mounting import parse_mount
-    from sacrum.signal.pipeline import analyze_recording
-
-    rec = read_input(input_path, check_units=check_units)
-    res = analyze_recording(rec.t_s, rec.acc_mps2, rec.gyr_radps, rec.rate_hz,
-                            q_sensor_to_earth=rec.q_sensor_to_earth,
-                            q_sensor_to_body=parse_mount(mount) if mount else None)
-    events = events_in_bouts(res.events, res.gait.bouts)
-    q_body = (res.calibration.q_sensor_to_body if res.calibration is not None
-              else res.q_sensor_to_body)
-    return SampleData(res.t_s, np.asarray(res.q_sensor_to_earth, float), rec.acc_mps2,
-                      rec.gyr_radps, res.angles_rad, res.heading_rad,
-                      [(e.t_s, e.side) for e in events if e.kind == "IC"],
-                      np.asarray(q_body, float), rec.rate_hz, res.heading_settled)
-
-
 def _nearest_rows(t_s: np.ndarray, times: list[float]) -> np.ndarray:
     i = np.clip(np.searchsorted(t_s, times), 1, len(t_s) - 1)
     return np.where(np.abs(t_s[i - 1] - times) <= np.abs(t_s[i] - times), i - 1, i)
 
 
-def write_samples_csv(data: SampleData, path: str | os.PathLike) -> int:
-    """One row per sample (columns :data:`SAMPLE_COLUMNS`, docs/exports.md); lost samples
-    are rows of empty values with ``lost`` 1. Returns the rows written."""
-    n = len(data.t_s)
-    lost = ~(np.isfinite(data.acc_mps2).all(axis=1) & np.isfinite(data.gyr_radps).all(axis=1))
+def write_samples_csv(analysis: Analysis, path: str | os.PathLike) -> int:
+    """One row per sample of ``analysis.samples`` (columns :data:`SAMPLE_COLUMNS`,
+    docs/exports.md; angles in degrees, the ICs of ``analysis.events``); lost samples are
+    rows of empty values with ``lost`` 1. Returns the rows written."""
+    smp = analysis.samples
+    t_s = smp["t_s"].to_numpy(float)
+    n = len(t_s)
+    lost = smp["gap"].to_numpy(bool)
     ic = np.full(n, "", dtype=object)
-    if data.ics:
-        ic[_nearest_rows(data.t_s, [t for t, _ in data.ics])] = [s for _, s in data.ics]
-    num = np.column_stack([data.q_sensor_to_earth, data.acc_mps2, data.gyr_radps,
-                           np.degrees(data.angles_rad), np.degrees(data.heading_rad)])
-    settled = (np.zeros(n, bool) if data.heading_settled is None
-               else np.asarray(data.heading_settled, bool))
+    ev = analysis.events
+    ics = ev[ev["kind"] == "IC"]
+    if len(ics):
+        ic[_nearest_rows(t_s, ics["t_s"].to_numpy(float))] = ics["side"].to_numpy(object)
+    num = np.column_stack(
+        [smp[c].to_numpy(float) for c in ("qw", "qx", "qy", "qz")]
+        + [smp[f"acc_{a}_mps2"].to_numpy(float) for a in "xyz"]
+        + [smp[f"gyr_{a}_radps"].to_numpy(float) for a in "xyz"]
+        + [np.degrees(smp[c].to_numpy(float))
+           for c in ("tilt_rad", "obliquity_rad", "rotation_rad", "heading_rad")])
+    settled = smp["heading_settled"].to_numpy(bool)
     with open(path, "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
         w.writerow(SAMPLE_COLUMNS)
         for k in range(n):
-            w.writerow([f"{data.t_s[k]:.6f}", int(lost[k])]
+            w.writerow([f"{t_s[k]:.6f}", int(lost[k])]
                        + ["" if not math.isfinite(v) else f"{v:.7g}" for v in num[k]]
                        + [ic[k], int(settled[k])])
     return n
 
 
-def write_strides_csv(doc: dict[str, Any], path: str | os.PathLike) -> int:
-    """One row per step of the analysis document (columns :data:`STRIDE_COLUMNS`; a null
-    value is an empty cell). Returns the rows written."""
+def write_steps_csv(analysis: Analysis, path: str | os.PathLike) -> int:
+    """One row per step of ``analysis.steps`` (columns :data:`STEP_COLUMNS`, degrees as the
+    document; a null or NaN value is an empty cell). Returns the rows written."""
+    steps = analysis.steps
     with open(path, "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
-        w.writerow(STRIDE_COLUMNS)
-        for s in doc["strides"]:
-            row = {**s, "t_ic_s": s["t_ic"]}
-            w.writerow(["" if row.get(c) is None else row[c] for c in STRIDE_COLUMNS])
-    return len(doc["strides"])
+        w.writerow(STEP_COLUMNS)
+        for row in steps[list(STEP_COLUMNS)].itertuples(index=False):
+            w.writerow(["" if v is None or (isinstance(v, float) and not math.isfinite(v))
+                        else v for v in row])
+    return len(steps)
 
 
-def mobgap_table(data: SampleData) -> tuple[np.ndarray, np.ndarray, int]:
+def _columns(analysis: Analysis, kind: str, unit: str) -> np.ndarray:
+    return np.column_stack([analysis.samples[f"{kind}_{a}_{unit}"].to_numpy(float)
+                            for a in "xyz"])
+
+
+def mobgap_table(analysis: Analysis) -> tuple[np.ndarray, np.ndarray, int]:
     """(t_s (N,), values (N, 6) acc m/s² then gyr deg/s in the Mobilise-D sensor frame,
     number of lost samples filled by linear interpolation: mobgap's filters need
-    gap-free data)."""
-    from sacrum.scoring.tasks import to_body_frame
+    gap-free data). The body frame is the analysis' levelled mounting."""
+    from sacrum.signal.quaternion import quat_rotate
 
     rot = _MOBGAP_FROM_BODY
-    acc = to_body_frame(data.acc_mps2, data.q_sensor_to_body) @ rot.T
-    gyr = np.degrees(to_body_frame(data.gyr_radps, data.q_sensor_to_body) @ rot.T)
+    acc_s = _columns(analysis, "acc", "mps2")
+    q_body = np.broadcast_to(analysis.q_sensor_to_body, (len(acc_s), 4))
+    acc = quat_rotate(q_body, acc_s) @ rot.T
+    gyr = np.degrees(quat_rotate(q_body, _columns(analysis, "gyr", "radps")) @ rot.T)
     values = np.column_stack([acc, gyr])
     bad = ~np.isfinite(values).all(axis=1)
     if bad.all():
@@ -141,15 +120,15 @@ def mobgap_table(data: SampleData) -> tuple[np.ndarray, np.ndarray, int]:
         good = np.flatnonzero(~bad)
         for j in range(values.shape[1]):
             values[bad, j] = np.interp(np.flatnonzero(bad), good, values[good, j])
-    return data.t_s, values, int(bad.sum())
+    return analysis.samples["t_s"].to_numpy(float), values, int(bad.sum())
 
 
-def write_mobgap_csv(data: SampleData, path: str | os.PathLike) -> int:
+def write_mobgap_csv(analysis: Analysis, path: str | os.PathLike) -> int:
     """The mobgap input table (:func:`mobgap_table`) as CSV with a ``t_s`` index column;
     ``pandas.read_csv(path, index_col="t_s")`` gives the DataFrame mobgap's algorithms take
     (sensor frame; ``mobgap.utils.conversions.to_body_frame`` gives the body frame).
     Returns the number of interpolated (lost) samples."""
-    t, values, filled = mobgap_table(data)
+    t, values, filled = mobgap_table(analysis)
     with open(path, "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
         w.writerow(("t_s", *MOBGAP_COLUMNS))
@@ -160,7 +139,7 @@ def write_mobgap_csv(data: SampleData, path: str | os.PathLike) -> int:
     return filled
 
 
-def write_opensense_sto(data: SampleData, path: str | os.PathLike,
+def write_opensense_sto(analysis: Analysis, path: str | os.PathLike,
                         column: str = STO_COLUMN) -> int:
     """The orientation ``q_sensor_to_earth`` of the pelvis sensor as an OpenSim Storage
     quaternion table (the orientations file OpenSense's IMU inverse kinematics reads)::
@@ -177,12 +156,14 @@ def write_opensense_sto(data: SampleData, path: str | os.PathLike,
     IMU frame (``pelvis_imu``). Time starts at 0. The earth frame is z up: OpenSense's
     ``sensor_to_opensim_rotations`` of -90° about x turns it into OpenSim's y-up ground.
     Lost samples are left out (the times say where). Returns the rows written."""
-    q = np.asarray(data.q_sensor_to_earth, float)
+    smp = analysis.samples
+    q = np.column_stack([smp[c].to_numpy(float) for c in ("qw", "qx", "qy", "qz")])
+    t_s = smp["t_s"].to_numpy(float)
     ok = np.isfinite(q).all(axis=1)
     q = q[ok] / np.linalg.norm(q[ok], axis=1, keepdims=True)
-    t = data.t_s[ok] - data.t_s[0]
+    t = t_s[ok] - t_s[0]
     with open(path, "w", newline="\n", encoding="ascii") as f:
-        f.write(f"DataRate={data.rate_hz:.6f}\nDataType=Quaternion\nversion=3\n"
+        f.write(f"DataRate={analysis.recording.rate_hz:.6f}\nDataType=Quaternion\nversion=3\n"
                 f"OpenSimVersion=4.5\nendheader\ntime\t{column}\n")
         for k in range(len(t)):
             f.write(f"{t[k]:.6f}\t{q[k, 0]:.8f},{q[k, 1]:.8f},{q[k, 2]:.8f},{q[k, 3]:.8f}\n")

@@ -117,13 +117,13 @@ def session_from_capture(path: str | os.PathLike, person_id: str = "", day: str 
     """Analyse a capture (or IMU CSV) with ``sacrum.analysis.analyze`` and wrap it."""
     from sacrum.analysis import analyze
 
-    doc = analyze(path, **analyze_options)
+    doc = analyze(path, **analyze_options).to_json()
     device, created = capture_facts(path)
     return Session(doc, person_id, check_date(day) if day else created, device, Path(path))
 
 
 #: The parts of an analysis document the report and the library read (docs/analysis-json.md).
-_ANALYSIS_PARTS = ("input", "mounting", "calibration", "loss", "summary", "strides")
+_ANALYSIS_PARTS = ("input", "mounting", "calibration", "loss", "summary", "steps")
 
 
 def read_json(path: str | os.PathLike) -> Any:
@@ -151,6 +151,8 @@ def check_analysis(doc: Any, path: str | os.PathLike) -> dict[str, Any]:
         raise SessionError(f"{path} is an analysis of format {version}, newer than this sacrum "
                            f"reads ({FORMAT_VERSION}): update sacrum, or analyse the capture "
                            "again with this one")
+    if version == 1 and "strides" in doc and "steps" not in doc:  # format 1: steps were strides
+        doc["steps"] = doc.pop("strides")
     missing = [k for k in _ANALYSIS_PARTS if not isinstance(doc.get(k), dict | list)]
     if missing or not isinstance(doc["summary"].get("tasks"), list):
         raise SessionError(f"{path} is an incomplete analysis (missing {missing or ['tasks']}); "
@@ -268,7 +270,8 @@ class Library:
             if bands is not None:
                 bands_file = folder / "bands.toml"
                 shutil.copyfile(bands, bands_file)
-            doc = analyze(folder / "capture.sacrum", task=task, mount=mount, bands=bands_file)
+            doc = analyze(folder / "capture.sacrum", task=task, mount=mount,
+                          bands=bands_file).to_json()
             write_json(doc, folder / "analysis.json")
             meta = {"person_id": person_id, "date": day, "original_name": capture.name,
                     "capture_sha256": digest, "device": device,
@@ -300,7 +303,7 @@ class Library:
         opts = dict(meta.get("options") or {})
         if opts.get("bands"):
             opts["bands"] = folder / opts["bands"]
-        new = analyze(folder / "capture.sacrum", **opts)
+        new = analyze(folder / "capture.sacrum", **opts).to_json()
         # The stored path is the one analysed: compare like with like.
         new["input"]["path"] = session.analysis.get("input", {}).get("path")
         changes = diff_analyses(session.analysis, new, rel_tol=rel_tol, abs_tol=abs_tol)

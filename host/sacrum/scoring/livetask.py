@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from sacrum.analysis import repetition_summary, task_kind
+from sacrum.scoring.task_kinds import repetition_summary, task_kind
 from sacrum.scoring.score import (
     Bands,
     TaskScore,

@@ -219,7 +219,7 @@ def _drops(session: LiveSession, snap: LiveSnapshot, path: Path) -> Path:
     # (t_ic_s, drop_deg, side, excluded) per step: the final analysis' once the data ended
     # (the bars beside are its medians), else the live scorer's
     rows = ([(d["t_ic"], d["contralateral_drop_deg"], d["stance_side"], d["excluded"])
-             for d in session.final_analysis["strides"]] if snap.final else
+             for d in session.final_analysis["steps"]] if snap.final else
             [(s.t_ic_s, s.contralateral_drop_deg, s.stance_side, s.excluded) for s in steps])
     rows = [(t, math.nan if d is None else d, sd, ex) for t, d, sd, ex in rows]
     for side, col in SIDE_COLOURS.items():

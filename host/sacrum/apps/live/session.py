@@ -428,7 +428,7 @@ class LiveSession:
         from sacrum.analysis import analyze
 
         try:
-            doc = analyze(path)
+            doc = analyze(path).to_json()
         except Exception as e:  # a capture too short or damaged: the live values stay
             log.warning("final analysis of %s failed: %s", path, e)
             with self._lock:
@@ -960,7 +960,7 @@ class LiveSession:
             "components": {k: c.get("score") for k, c in (s.get("components") or {}).items()},
             "drop_deg": {k: math.nan if drop.get(k) is None else float(drop[k]) for k in "LR"},
             "cadence_spm": math.nan if s.get("cadence_spm") is None else float(s["cadence_spm"]),
-            "steps_total": len(doc.get("strides") or []),
+            "steps_total": len(doc.get("steps") or []),
             "steps_used": int(s.get("n_steps_used") or 0),
             "message": "final: the analysis of the whole capture, as `sacrum analyze` gives it "
                        f"— {s.get('score_message') or ''}",

@@ -89,27 +89,27 @@ def cmd_sessions(args: argparse.Namespace) -> int:
 
 
 def cmd_export_tables(args: argparse.Namespace) -> int:
+    """Every table from the one analysis of the input (``sacrum.analyze``, run once)."""
     from sacrum.analysis import analyze
     from sacrum.apps import exports
 
-    if not (args.samples or args.strides or args.mobgap or args.sto):
-        raise ValueError("give at least one of --samples, --strides, --mobgap, --sto")
-    if args.strides:
-        doc = analyze(args.input, **_analyze_options(args))
-        n = exports.write_strides_csv(doc, args.strides)
-        print(f"wrote {n} steps to {args.strides}")
-    if args.samples or args.mobgap or args.sto:
-        data = exports.sample_data(args.input, mount=args.mount)
-        if args.samples:
-            n = exports.write_samples_csv(data, args.samples)
-            print(f"wrote {n:,} samples to {args.samples}")
-        if args.mobgap:
-            filled = exports.write_mobgap_csv(data, args.mobgap)
-            print(f"wrote the mobgap table to {args.mobgap}"
-                  + (f" ({filled} lost samples interpolated)" if filled else ""))
-        if args.sto:
-            n = exports.write_opensense_sto(data, args.sto)
-            print(f"wrote {n:,} orientations to {args.sto}")
+    steps_out = args.steps or args.strides
+    if not (args.samples or steps_out or args.mobgap or args.sto):
+        raise ValueError("give at least one of --samples, --steps, --mobgap, --sto")
+    result = analyze(args.input, **_analyze_options(args))
+    if steps_out:
+        n = exports.write_steps_csv(result, steps_out)
+        print(f"wrote {n} steps to {steps_out}")
+    if args.samples:
+        n = exports.write_samples_csv(result, args.samples)
+        print(f"wrote {n:,} samples to {args.samples}")
+    if args.mobgap:
+        filled = exports.write_mobgap_csv(result, args.mobgap)
+        print(f"wrote the mobgap table to {args.mobgap}"
+              + (f" ({filled} lost samples interpolated)" if filled else ""))
+    if args.sto:
+        n = exports.write_opensense_sto(result, args.sto)
+        print(f"wrote {n:,} orientations to {args.sto}")
     return 0
 
 
@@ -177,7 +177,8 @@ def add_parser(sub) -> None:
                        help="per-sample and per-step CSV, mobgap table, OpenSense .sto")
     s.add_argument("input", help="a capture (.sacrum) or an IMU CSV (as sacrum analyze)")
     s.add_argument("--samples", metavar="CSV", help="one row per sample (docs/exports.md)")
-    s.add_argument("--strides", metavar="CSV", help="one row per step (docs/exports.md)")
+    s.add_argument("--steps", metavar="CSV", help="one row per step (docs/exports.md)")
+    s.add_argument("--strides", metavar="CSV", help=argparse.SUPPRESS)  # the former --steps
     s.add_argument("--mobgap", metavar="CSV", help="the lower-back IMU table mobgap reads")
     s.add_argument("--sto", metavar="FILE", help="OpenSense quaternion orientations (.sto)")
     _analysis_args(s)

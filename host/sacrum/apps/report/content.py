@@ -250,7 +250,7 @@ def build_report(sessions: list[Session]) -> Report:
     points = progress_points(sessions)
     for text in summary.session_sentences(doc) + summary.progress_sentences(points):
         rep.blocks.append(Para(text, "summary"))
-    strides = doc["strides"]
+    steps = doc["steps"]
     for task in doc["summary"]["tasks"]:
         name = task["task"]
         rep.blocks.append(Heading(f"Task: {name}"))
@@ -266,7 +266,7 @@ def build_report(sessions: list[Session]) -> Report:
             rep.blocks.append(Fig(f"{name}/curves", figures.curves(task),
                                   "Pelvic obliquity, tilt and rotation over the gait cycle, "
                                   "mean ± SD per side, over the reference envelope"))
-            rep.blocks.append(Fig(f"{name}/scatter", figures.drop_scatter(strides, task),
+            rep.blocks.append(Fig(f"{name}/scatter", figures.drop_scatter(steps, task),
                                   "Drop of every step over the recording (hollow: excluded "
                                   "steps); a steady trend over the session would show as a slope"))
             rep.blocks.append(timing_table(task))

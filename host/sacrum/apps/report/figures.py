@@ -1,7 +1,7 @@
 """The report's figures, drawn with matplotlib from an analysis document (degrees, seconds).
 
 Every function takes the analysis' own numbers (a task object of ``summary.tasks`` or the
-``strides`` list, docs/analysis-json.md) and returns a :class:`matplotlib.figure.Figure`
+``steps`` list, docs/analysis-json.md) and returns a :class:`matplotlib.figure.Figure`
 (no pyplot: no global state, safe in threads). Nothing is recomputed but a straight-line
 trend of the stride-by-stride drop, which is drawn and named as such. Bars and lines carry
 a ``gid`` ("drop-L", "curve-R-obliquity", ...) so tests can find them and check that they
