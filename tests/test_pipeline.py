@@ -181,7 +181,7 @@ def test_live_rotation_rom_at_fast_and_slow_cadence(step_s):
         pipe.update(ph["t"][i:i + 11], ph["acc"][i:i + 11], ph["gyr"][i:i + 11]).angles_rad[:, 2]
         for i in range(0, len(ph["t"]), 11)]))
     assert pipe.calibration is not None
-    assert pipe._window_n / RATE == pytest.approx(2 * step_s, rel=0.03)
+    assert pipe.heading.window_n / RATE == pytest.approx(2 * step_s, rel=0.03)
     t, ic = ph["t"], ph["t_ic"]
     roms = [np.ptp(rot[(t >= a) & (t < b)]) for a, b in zip(ic[4:-2:2], ic[6::2], strict=True)]
     assert np.median(roms) == pytest.approx(2 * ph["rot_amp"], abs=0.5)

@@ -16,16 +16,17 @@ import numpy as np
 
 from sacrum.gait import GaitEvent, GaitEventDetector
 from sacrum.signal.angles import (
-    OBLIQUITY,
     ROTATION,
     TILT,
     CalibrationError,
     PelvicAngles,
     PelvicCalibration,
 )
+from sacrum.signal.heading import ProgressionHeading, stride_heading
 from sacrum.signal.mounting import MountingError, MountingEstimate, MountingEstimator
 from sacrum.signal.orientation import OrientationFilter, orientation_offline
-from sacrum.units import G_MPS2
+from sacrum.signal.sitting import SittingCheck
+from sacrum.signal.standing import StandingDetector
 
 log = logging.getLogger(__name__)
 
@@ -54,65 +55,49 @@ class PipelineChunk:
 class Pipeline:
     """Orientation, pelvic angles and gait events for one sacral sensor, streaming.
 
-    Steps, per chunk of samples (t_s, acc_mps2, gyr_radps in the sensor frame,
-    optionally the device's q_sensor_to_earth):
+    A composition of the stages, each a streaming processor of its own module; the
+    pipeline feeds them and keeps the calibration they decide. Steps, per chunk of
+    samples (t_s, acc_mps2, gyr_radps in the sensor frame, optionally the device's
+    q_sensor_to_earth):
 
     1. Orientation: the device's quaternion if given, else the host's
        :class:`~sacrum.signal.orientation.OrientationFilter` (raw acc/gyr streams).
-    2. Standing calibration, automatic: the first ``calibrate_s`` of quiet
-       upright standing (every sample: |gyr| below ``still_gyr_radps``, |acc|
-       within ``still_acc_mps2`` of g, and the body's vertical axis within
-       ``upright_max_rad`` of earth up) zeroes tilt and obliquity
+    2. Standing calibration, automatic: the first ``calibrate_s`` of quiet upright
+       standing (:class:`~sacrum.signal.standing.StandingDetector`: every sample |gyr|
+       below ``still_gyr_radps``, |acc| within ``still_acc_mps2`` of g, the body's
+       vertical axis within ``upright_max_rad`` of earth up) zeroes tilt and obliquity
        (:meth:`PelvicAngles.calibrate`). :meth:`calibrate` does it on demand.
        A still period that was sitting is undone (as offline, :func:`_was_sitting`):
-       when, after it, the pelvis leans forward by more than ``sit_lean_rad`` (a
-       sit-to-stand) and then, once back below half the lean's peak, reads more than
-       ``sit_tilt_rad`` anterior on average over the next ``sit_window_s``, the zero
-       becomes the mean over that window (:meth:`PelvicAngles.calibrate_walking`,
-       ``calibration.reference == "walking"``, the reason in ``calibration_error``) until
-       a quiet upright standing comes. Decided per sample: any chunking gives the same
-       output. The check gives up ``sit_watch_s`` (60 s) after the calibration without a
-       lean. ``calibrated_since_s`` is the time of the first sample on the current zero
-       (inf before any): steps before it were measured from another zero or none.
-    3. Progression heading: the pelvis heading averaged over the last stride
-       (which cancels the pelvis' own rotation within the stride), so rotation
-       is measured against the current walking direction and follows it after
-       turns, with half a stride of lag. The stride is the period of the pelvis
-       heading itself: every ``stride_every_s`` of samples, the lag of the
-       autocorrelation peak of the high-passed heading (less its centred
-       ``heading_window_s`` mean: turns and drift out) over the last
-       ``stride_span_s`` within ``stride_range_s`` (parabolically refined), used
-       from then on as a fractional-length window; ``heading_window_s`` when
-       there is no such periodicity (standing, turning on the spot). The blocks
-       count samples, so any chunking gives the same output. NaN samples are
-       left out of the average.
-       Turns: a sample is *turning* when the mean pelvis heading over the window before
-       it differs by more than ``heading_settle_rad`` from the mean over the window
-       before that (whole strides: the pelvis' own rotation cancels, so in straight
-       walking the change is the stride-to-stride variability, a degree or two; a mean,
-       not single samples, as those vary by several degrees from stride to stride in
-       real walks); a turning sample's window is half as long (one
-       step: the lag behind the new direction halves, at the cost of up to 0.64 × the
-       rotation amplitude), and the heading is *settled* (``heading_settled``) once a
-       whole window has passed without turning. The flag comes about half a second into
-       a turn (the trailing mean has to move by ``heading_settle_rad`` first: the first
-       samples of a turn are still called settled). A trailing window cannot do better
-       than about a stride after a turn: the pelvis' own rotation and the end of a
-       turn look alike for less than a stride. ``analyze_recording`` knows the turns and
-       does (:func:`stride_heading`).
+       :class:`~sacrum.signal.sitting.SittingCheck` watches what follows the calibration;
+       when the pelvis leans forward by more than ``sit_lean_rad`` (a sit-to-stand) and
+       then, once back below half the lean's peak, reads more than ``sit_tilt_rad``
+       anterior on average over the next ``sit_window_s``, the zero becomes the mean over
+       that window (:meth:`PelvicAngles.calibrate_walking`, ``calibration.reference ==
+       "walking"``, the reason in ``calibration_error``) until a quiet upright standing
+       comes. The check gives up ``sit_watch_s`` (60 s) after the calibration without a
+       lean. Decided per sample: any chunking gives the same output.
+       ``calibrated_since_s`` is the time of the first sample on the current zero (inf
+       before any): steps before it were measured from another zero or none.
+    3. Progression heading (:class:`~sacrum.signal.heading.ProgressionHeading`): the
+       pelvis heading averaged over the last stride (the stride from the heading's own
+       autocorrelation), so rotation is measured against the current walking direction
+       and follows it after turns, with half a stride of lag; ``heading_settled`` where a
+       whole window has passed without turning. ``analyze_recording`` knows the turns
+       and uses the centred one-stride heading instead (:func:`stride_heading`).
     4. Pelvic angles relative to the calibration and that heading.
     5. Gait events (:class:`~sacrum.gait.GaitEventDetector`, the mounting
        given so left and right are the body's).
 
     Parameters: ``rate_hz`` (Hz); ``q_sensor_to_body`` (the mounting:
-    ``sacrum.signal.mounting.parse_mount`` or an estimate); ``calibrate_s`` (s, 2.0);
-    ``still_gyr_radps`` (0.15); ``still_acc_mps2`` (0.5); ``upright_max_rad``
-    (30°); ``heading_window_s`` (s, 1.1); ``stride_range_s`` (s, (0.7, 2.0));
-    ``stride_every_s`` (s, 0.5); ``stride_span_s`` (s, 5.0); ``stride_min_r``
-    (0.4, the least autocorrelation at the stride lag that counts as walking);
-    ``heading_settle_rad`` (5°: a steady turn of that much per stride puts the trailing
-    mean 2.5° behind, the tolerance of the rotation's zero; the slowest turn the gait
-    stage counts, 45° in 10 s, turns 5° in a 1.1-s stride).
+    ``sacrum.signal.mounting.parse_mount`` or an estimate); the standing detector's
+    ``calibrate_s`` (s, 2.0), ``still_gyr_radps`` (0.15), ``still_acc_mps2`` (0.5),
+    ``upright_max_rad`` (30°); the heading's ``heading_window_s`` (s, 1.1),
+    ``stride_range_s`` (s, (0.7, 2.0)), ``stride_every_s`` (s, 0.5), ``stride_span_s``
+    (s, 5.0), ``stride_min_r`` (0.4), ``heading_settle_rad`` (5°); ``live_heading``
+    (False: no progression heading, rotation NaN); the sitting check's ``sit_lean_rad``
+    (30°), ``sit_tilt_rad`` (8°), ``sit_window_s`` (s, 4.0), ``sit_watch_s`` (s, 60);
+    the rest go to the gait detector. Each component's docstring gives the method and
+    the references.
     """
 
     def __init__(self, rate_hz: float, q_sensor_to_body, *, calibrate_s: float = 2.0,
@@ -130,28 +115,20 @@ class Pipeline:
         self.live_heading = live_heading
         self.q_sensor_to_body = np.asarray(
             getattr(q_sensor_to_body, "q_sensor_to_body", q_sensor_to_body), float)
-        self.calibrate_n = max(1, round(calibrate_s * rate_hz))
-        self.still_gyr_radps = still_gyr_radps
-        self.still_acc_mps2 = still_acc_mps2
-        self.cos_upright = math.cos(upright_max_rad)
-        self.heading_n = max(1, round(heading_window_s * rate_hz))
-        self.heading_default_n = max(1.0, heading_window_s * rate_hz)  # samples, fractional
-        self.stride_lags = (max(1, math.floor(stride_range_s[0] * rate_hz)),
-                            max(2, math.ceil(stride_range_s[1] * rate_hz)))
-        self.stride_every_n = max(1, round(stride_every_s * rate_hz))
-        self._highpass_n = 2 * round(0.5 * self.heading_default_n) + 1  # odd: centred
-        self.stride_span_n = max(self.stride_lags[1] + self._highpass_n + 2,
-                                 round(stride_span_s * rate_hz))
-        self.stride_min_r = stride_min_r
-        self.heading_settle_rad = heading_settle_rad
-        # history kept for the windows and the stride estimate
-        self._history_n = max(self.stride_span_n,
-                              math.ceil(max(self.heading_default_n, self.stride_lags[1])) + 1)
-        self._fft_n = 1 << (2 * self.stride_span_n - 1).bit_length()
+        self.standing = StandingDetector(
+            rate_hz, calibrate_s=calibrate_s, still_gyr_radps=still_gyr_radps,
+            still_acc_mps2=still_acc_mps2, upright_max_rad=upright_max_rad)
+        self.sitting = SittingCheck(rate_hz, sit_lean_rad=sit_lean_rad,
+                                    sit_tilt_rad=sit_tilt_rad, sit_window_s=sit_window_s,
+                                    sit_watch_s=sit_watch_s)
+        self.heading = ProgressionHeading(
+            rate_hz, heading_window_s=heading_window_s, stride_range_s=stride_range_s,
+            stride_every_s=stride_every_s, stride_span_s=stride_span_s,
+            stride_min_r=stride_min_r, heading_settle_rad=heading_settle_rad)
+        self.calibrate_n = self.standing.calibrate_n  # samples of standing a zero takes
+        self.heading_n = self.heading.heading_n  # samples of the default heading window
         self.sit_lean_rad = sit_lean_rad
         self.sit_tilt_rad = sit_tilt_rad
-        self.sit_window_n = max(1, round(sit_window_s * rate_hz))
-        self.sit_watch_n = max(1, round(sit_watch_s * rate_hz))
         self._gait_params = gait_params
         self.reset()
 
@@ -165,17 +142,9 @@ class Pipeline:
         #: none yet). A step from before it was measured from another zero or none.
         self.calibrated_since_s = math.inf
         self._zero_pending = False  # a calibration whose first sample is the next one
-        self._still_run = 0
-        self._q_tail = np.zeros((0, 4))  # the last calibrate_n orientations
-        self._reset_heading()
-        self._sit_check: dict | None = None  # armed by an automatic standing calibration
-
-    def _reset_heading(self) -> None:
-        self._yaw_tail = np.zeros(0)  # the last _history_n unwrapped yaws
-        self._yaw_last = math.nan
-        self._yaw_count = 0  # samples since the heading (re)started: the block clock
-        self._window_n = self.heading_default_n  # the current window (samples)
-        self._since_turning = 0  # samples since the last turning one (step 3)
+        self.standing.reset()
+        self.heading.reset()
+        self.sitting.reset()  # armed by an automatic standing calibration
 
     # -- step 2 ----------------------------------------------------------------
     def calibrate(self, q_sensor_to_earth_standing: np.ndarray) -> PelvicCalibration:
@@ -183,151 +152,24 @@ class Pipeline:
         self.calibration = self.angles.calibrate(q_sensor_to_earth_standing)
         self.calibration_error = None
         self._zero_pending = True  # from the next sample (update says which, if it knows)
-        self._sit_check = None  # a deliberate standing (the automatic one re-arms it)
-        self._reset_heading()  # the levelled mounting redefines the heading
+        self.sitting.reset()  # a deliberate standing (the automatic one re-arms it)
+        self.heading.reset()  # the levelled mounting redefines the heading
         return self.calibration
-
-    def _still(self, body: np.ndarray, acc: np.ndarray, gyr: np.ndarray) -> np.ndarray:
-        """Quiet upright standing, per sample; ``body`` from PelvicAngles.decompose."""
-        with np.errstate(invalid="ignore"):
-            # the body's vertical axis against earth up: R[2, 2] of Rz·Rx(o)·Ry(t) = cos o cos t
-            upright = np.cos(body[:, TILT]) * np.cos(body[:, OBLIQUITY]) > self.cos_upright
-            return ((np.sqrt(np.einsum("ij,ij->i", gyr, gyr)) < self.still_gyr_radps)
-                    & (np.abs(np.sqrt(np.einsum("ij,ij->i", acc, acc)) - G_MPS2)
-                       < self.still_acc_mps2)
-                    & upright)
 
     def _standing_end(self, q, body, acc, gyr) -> tuple[int, np.ndarray] | None:
         """(index in the chunk, standing orientations) when a standing period
         completes in this chunk and no calibration is in place; else None."""
         if self.calibration is not None and self.calibration.reference == "standing":
             return None  # (a walking reference gives way to the first real standing)
-        still = self._still(body, acc, gyr)
-        # length of the still run ending at each sample, continuing the previous chunk's
-        idx = np.arange(len(still))
-        last_moving = np.maximum.accumulate(np.where(still, -1, idx)) if len(still) else idx
-        run = np.where(last_moving >= 0, idx - last_moving, idx + 1 + self._still_run)
-        done = np.flatnonzero(run >= self.calibrate_n)
-        if done.size:
-            i = int(done[0])
-            self._still_run = 0
-            return i, np.concatenate([self._q_tail, q[:i + 1]])[-self.calibrate_n:]
-        self._still_run = int(run[-1]) if len(run) else self._still_run
-        self._q_tail = np.concatenate([self._q_tail, q])[-self.calibrate_n:]
-        return None
+        return self.standing.update(q, body, acc, gyr)
 
-    # -- step 3 ----------------------------------------------------------------
+    # -- steps 3 and 4 ---------------------------------------------------------
     def _heading(self, yaw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Progression heading from the pelvis heading ψ of each sample (rad), and
         whether it is settled."""
         if not self.live_heading:
             return np.full(len(yaw), np.nan), np.zeros(len(yaw), bool)
-        # unwrap through NaN rows, continuing from the previous chunk
-        out = np.full_like(yaw, np.nan)
-        last = self._yaw_last
-        ok = np.flatnonzero(np.isfinite(yaw))
-        if ok.size:
-            seq = np.unwrap(np.r_[last if math.isfinite(last) else yaw[ok[0]], yaw[ok]])[1:]
-            out[ok] = seq
-            self._yaw_last = float(seq[-1])
-        n_tail, n = len(self._yaw_tail), len(yaw)
-        allv = np.concatenate([self._yaw_tail, out])
-        valid = np.isfinite(allv)
-        # running sums with a leading zero: csum[m] is the sum of the first m samples
-        csum = np.r_[0.0, np.cumsum(np.where(valid, allv, 0.0))]
-        ccnt = np.r_[0.0, np.cumsum(valid)]
-        # the window of each new sample: the stride estimated at the last block
-        # boundary (a multiple of stride_every_n samples since the heading started)
-        # at or before it, from the samples before that boundary
-        c0 = self._yaw_count
-        every = self.stride_every_n
-        starts = np.arange((c0 // every + 1) * every, c0 + n + 1, every) - c0  # in the chunk
-        windows = [self._window_n]
-        for b in starts:
-            end = b + n_tail  # the boundary's position in allv
-            windows.append(self._stride_n(allv[max(0, end - self.stride_span_n):end]))
-        self._window_n = windows[-1]
-        window = np.asarray(windows)[np.searchsorted(starts, np.arange(n), "right")]
-        self._yaw_count = c0 + n
-        # turning: the one-stride mean heading moved by more than heading_settle_rad since
-        # a stride before (two means over whole strides: the pelvis' own rotation cancels)
-        grid = np.arange(len(csum), dtype=float)
-        hi = np.arange(n_tail + 1, n_tail + n + 1, dtype=float)
-
-        def mean_before(end):
-            lo = np.maximum(end - window, 0.0)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                return ((np.interp(end, grid, csum) - np.interp(lo, grid, csum))
-                        / (np.interp(end, grid, ccnt) - np.interp(lo, grid, ccnt)))
-
-        with np.errstate(invalid="ignore"):
-            change = np.abs(mean_before(hi) - mean_before(hi - window))
-            turning = (hi - 2 * window >= 0) & (change > self.heading_settle_rad)
-        idx = np.arange(n)
-        last = np.maximum.accumulate(np.where(turning, idx, -1)) if n else idx
-        since = np.where(last >= 0, idx - last, self._since_turning + idx + 1)
-        if n:
-            self._since_turning = int(since[-1])
-        # trailing mean over a fractional window (a step while turning), at fractional
-        # positions of the sums
-        lo = np.maximum(hi - np.where(turning, 0.5 * window, window), 0.0)
-        i0 = np.minimum(np.floor(lo).astype(np.intp), len(allv) - 1)
-        frac = lo - i0
-        s_lo = csum[i0] + frac * (csum[i0 + 1] - csum[i0])
-        c_lo = ccnt[i0] + frac * (ccnt[i0 + 1] - ccnt[i0])
-        with np.errstate(invalid="ignore", divide="ignore"):
-            count = ccnt[n_tail + 1:] - c_lo
-            heading = np.where(count > 0.5, (csum[n_tail + 1:] - s_lo) / count, np.nan)
-        self._yaw_tail = allv[-self._history_n:]
-        return heading, (since >= window) & np.isfinite(heading)
-
-    def _stride_n(self, y: np.ndarray) -> float:
-        """The stride (samples, fractional) in the unwrapped pelvis heading ``y``: the lag
-        of the autocorrelation peak of the high-passed heading within the stride range;
-        the default window when there is no such periodicity."""
-        lag_lo, lag_hi = self.stride_lags
-        m = np.isfinite(y)
-        if len(y) < self.stride_span_n or m.sum() < 0.8 * len(y):
-            return self.heading_default_n
-        # high-pass: less the centred mean over the default window, which takes out
-        # turns and drift (their linear parts exactly) and keeps the stride's period
-        w = self._highpass_n
-        csum = np.r_[0.0, np.cumsum(np.where(m, y, 0.0))]
-        ccnt = np.r_[0.0, np.cumsum(m)]
-        count = ccnt[w:] - ccnt[:-w]
-        mid = np.arange(len(count)) + (w - 1) // 2
-        with np.errstate(invalid="ignore", divide="ignore"):
-            mean = (csum[w:] - csum[:-w]) / count
-        m = m[mid] & (count > 0.5 * w)
-        n_ok = int(m.sum())
-        if n_ok < 0.5 * len(y):
-            return self.heading_default_n
-        d = np.where(m, y[mid] - mean, 0.0)
-        # normalised autocorrelation: the correlation of the span's head and tail
-        # ``lag`` apart (1 at the exact period of a periodic signal), by FFT
-        fd = np.fft.rfft(d, self._fft_n)
-        acf = np.fft.irfft(fd * fd.conj(), self._fft_n)[:lag_hi + 2]
-        energy = np.r_[0.0, np.cumsum(d * d)]
-        k = np.arange(lag_hi + 2)
-        norm = np.sqrt(energy[len(d) - k] * (energy[-1] - energy[k]))
-        if not energy[-1] > 1e-12 * n_ok:  # no motion at all
-            return self.heading_default_n
-        with np.errstate(invalid="ignore", divide="ignore"):
-            r = np.where(norm > 0, acf / norm, 0.0)
-        lags = np.arange(max(lag_lo, 1), lag_hi + 1)
-        rl = r[lags]
-        peak = (rl >= r[lags - 1]) & (rl > r[lags + 1])
-        if not peak.any():
-            return self.heading_default_n
-        best = float(rl[peak].max())
-        if best < self.stride_min_r:
-            return self.heading_default_n
-        # the first peak nearly as high as the best: the stride, not a multiple of it
-        k = int(lags[peak][np.argmax(rl[peak] >= 0.9 * best)])
-        a, b, c = r[k - 1], r[k], r[k + 1]
-        den = a - 2 * b + c
-        delta = 0.5 * (a - c) / den if den < 0 else 0.0
-        return float(k + np.clip(delta, -0.5, 0.5))
+        return self.heading.update(yaw)
 
     def _angles(self, q: np.ndarray):
         """(heading, angles, body, heading settled) of orientations ``q``."""
@@ -349,14 +191,14 @@ class Pipeline:
         heading, angles, body, settled = self._angles(q)  # steps 3 and 4
         pos = 0
         while pos < len(q):  # step 2: each sample is seen once, by the search or the check
-            if self._sit_check is not None:
+            if self.sitting.armed:
                 done = self._check_sitting(q, heading, angles, body, settled, pos)
                 if done is None:
                     break
                 # re-zeroed on the walking mean after sample `done`: look for standing again
                 pos = done + 1
                 self._zero_from(t, pos)
-                self._still_run, self._q_tail = 0, np.zeros((0, 4))
+                self.standing.reset()
                 continue
             rest = slice(pos, None)
             standing = self._standing_end(q[rest], body[rest], acc[rest], gyr[rest])
@@ -371,8 +213,7 @@ class Pipeline:
                 (heading[cut + 1:], angles[cut + 1:], body[cut + 1:],
                  settled[cut + 1:]) = self._angles(q[cut + 1:])
                 self._zero_from(t, cut + 1)
-                self._sit_check = {"lean": False, "back": False, "n": 0, "sum": 0.0,
-                                   "lean_rad": 0.0, "q": [], "seen": 0}
+                self.sitting.arm()
             pos = cut + 1
         events = self.gait.update(t, acc, gyr, q)  # step 5
         return PipelineChunk(q, angles, heading, events, self.calibration is not None, settled)
@@ -386,64 +227,26 @@ class Pipeline:
     def _check_sitting(self, q, heading, angles, body, settled, start: int) -> int | None:
         """Step 2's sitting check on samples ``start:`` of the chunk (``angles`` relative
         to the current calibration). When it finds sitting, it re-zeroes the rest of the
-        chunk and returns the sample it decided at; otherwise None. Vectorised per phase
-        (lean, back down, window), and given up ``sit_watch_s`` after the calibration
-        without a lean, so it costs nothing in a long recording."""
-        chk = self._sit_check
-        if chk is None:
+        chunk on the walking mean and returns the sample it decided at; otherwise None."""
+        found = self.sitting.update(angles[start:, TILT], q[start:])
+        if found is None:
             return None
-        tilt = angles[:, TILT]
-        i = start
-        n = len(q)
-        while i < n:
-            x = tilt[i:]
-            ok = np.isfinite(x)
-            if not chk["lean"]:
-                hit = np.flatnonzero(ok & (x > self.sit_lean_rad))
-                left = self.sit_watch_n - chk["seen"]
-                if not hit.size or hit[0] >= left:
-                    chk["seen"] += min(n - i, left)
-                    if chk["seen"] >= self.sit_watch_n:
-                        self._sit_check = None  # no sit-to-stand: the standing was one
-                    return None
-                chk["lean"], i = True, i + int(hit[0])
-                continue
-            if not chk["back"]:  # the lean is over once down to half its peak
-                peak = np.maximum.accumulate(np.where(ok, x, -np.inf))
-                peak = np.maximum(peak, chk["lean_rad"])
-                down = np.flatnonzero(ok & (x < 0.5 * peak))
-                if not down.size:
-                    chk["lean_rad"] = float(peak[-1])
-                    return None
-                chk["lean_rad"] = float(peak[down[0]])
-                chk["back"], i = True, i + int(down[0])
-                continue
-            take = np.flatnonzero(ok)[:self.sit_window_n - chk["n"]]
-            chk["n"] += len(take)
-            chk["sum"] += float(x[take].sum())
-            chk["q"].append(q[i + take])
-            if chk["n"] < self.sit_window_n:
-                return None
-            end = i + int(take[-1])
-            self._sit_check = None
-            mean = chk["sum"] / chk["n"]
-            if mean <= self.sit_tilt_rad:
-                return None  # a forward bend while standing: the standing zero stands
-            try:
-                self.angles.calibrate_walking(np.concatenate(chk["q"]))
-            except CalibrationError:
-                return None
-            self.calibration = self.angles.calibration
-            self.calibration_error = (
-                f"the still period before was sitting, not standing: a "
-                f"{math.degrees(chk['lean_rad']):.0f}° forward lean (sit-to-stand), then "
-                f"{math.degrees(mean):+.0f}° tilt from it over {self.sit_window_n / self.rate_hz:g}"
-                " s; zeroed on that mean until a quiet standing")
-            self._reset_heading()
-            (heading[end + 1:], angles[end + 1:], body[end + 1:],
-             settled[end + 1:]) = self._angles(q[end + 1:])
-            return end
-        return None
+        end = start + found.index
+        try:
+            self.angles.calibrate_walking(found.q_window)
+        except CalibrationError:
+            return None
+        self.calibration = self.angles.calibration
+        self.calibration_error = (
+            f"the still period before was sitting, not standing: a "
+            f"{math.degrees(found.lean_rad):.0f}° forward lean (sit-to-stand), then "
+            f"{math.degrees(found.tilt_mean_rad):+.0f}° tilt from it over "
+            f"{self.sitting.sit_window_n / self.rate_hz:g} s; zeroed on that mean until a "
+            "quiet standing")
+        self.heading.reset()
+        (heading[end + 1:], angles[end + 1:], body[end + 1:],
+         settled[end + 1:]) = self._angles(q[end + 1:])
+        return end
 
     def flush(self) -> list[GaitEvent]:
         """Events still pending at the end of a recording."""
@@ -539,79 +342,6 @@ def analyze_recording(t_s, acc_mps2, gyr_radps, rate_hz: float, *, q_sensor_to_e
         calibration, calibration_error, pipe.gait, settled)
 
 
-def stride_heading(yaw_rad: np.ndarray, t_s: np.ndarray, events, default_window_s: float,
-                   turns=(), settled: bool = False):
-    """Offline progression heading: the pelvis heading averaged over one stride centred
-    on each sample, the window kept clear of turns.
-
-    The pelvis rotates about the walking direction once per stride, so its mean over
-    exactly one stride is the walking direction, at any cadence and with no lag (the
-    live pipeline's trailing window can do neither). The local stride time is
-    interpolated between consecutive ICs (IC to the next-but-one IC); away from walking
-    the window is ``default_window_s``. NaN samples are left out of the average.
-
-    ``turns`` (the gait stage's :class:`~sacrum.gait.Turn`): a window that would reach into
-    a turn from outside it is slid, still one stride long, to end where the turn starts
-    (before it) or to start where it ends (after it), so the stride after a U-turn is
-    measured against the new direction rather than a mean of both (about 6° off over that
-    stride on a phantom otherwise; clipped to the stretch between two turns closer than a
-    stride; at the recording's ends likewise slid inside it). Inside a turn the window
-    stays centred (the heading follows the turn).
-    With ``settled=True`` it returns (heading, settled), settled the samples outside turns
-    whose window is a whole stride (RecordingAnalysis.heading_settled).
-    """
-    t = np.asarray(t_s, float)
-    n = len(t)
-    if n == 0:
-        return (np.zeros(0), np.zeros(0, bool)) if settled else np.zeros(0)
-    dt = float(np.median(np.diff(t))) if n > 1 else 1.0
-    ok = np.isfinite(yaw_rad)
-    y = np.zeros(n)
-    if ok.any():
-        y[ok] = np.unwrap(yaw_rad[ok])
-    ic = np.array(sorted(e.t_s for e in events if e.kind == "IC"))
-    window = np.full(n, default_window_s)
-    if ic.size >= 3:
-        stride = ic[2:] - ic[:-2]
-        mid = ic[1:-1]
-        plausible = stride < 3.0  # IC to next-but-one IC within a bout
-        if plausible.any():
-            inside = (t >= ic[0]) & (t <= ic[-1])
-            window[inside] = np.interp(t[inside], mid[plausible], stride[plausible])
-    # running sums at fractional sample positions: an exact one-stride mean
-    csum = np.r_[0.0, np.cumsum(np.where(ok, y, 0.0))]
-    ccnt = np.r_[0.0, np.cumsum(ok)]
-    idx = np.arange(n, dtype=float)
-    width = window / dt
-    lo = idx + 0.5 - 0.5 * width
-    hi = lo + width
-    # the stretch of samples clear of turns each sample is in: [seg_lo, seg_hi)
-    seg_lo, seg_hi = np.zeros(n), np.full(n, float(n))
-    in_turn = np.zeros(n, bool)
-    for tr in sorted(turns, key=lambda tr: tr.t_start_s):
-        a = float(np.searchsorted(t, tr.t_start_s))
-        b = float(np.searchsorted(t, tr.t_end_s, "right"))
-        in_turn[int(a):int(b)] = True
-        seg_hi = np.where(idx < a, np.minimum(seg_hi, a), seg_hi)
-        seg_lo = np.where(idx >= b, np.maximum(seg_lo, b), seg_lo)
-    # slide the window into the stretch (not turning samples only), then clip to it
-    slide = ~in_turn
-    shift = np.where(slide, np.maximum(0.0, seg_lo - lo) - np.maximum(0.0, hi - seg_hi), 0.0)
-    lo, hi = lo + shift, hi + shift
-    lo = np.where(slide, np.maximum(lo, seg_lo), lo)
-    hi = np.where(slide, np.minimum(hi, seg_hi), hi)
-    full = (hi - lo >= width - 1e-9) & (lo >= 0) & (hi <= n)
-    lo, hi = np.clip(lo, 0, n), np.clip(hi, 0, n)
-    grid = np.arange(n + 1, dtype=float)
-    total = np.interp(hi, grid, csum) - np.interp(lo, grid, csum)
-    count = np.interp(hi, grid, ccnt) - np.interp(lo, grid, ccnt)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        heading = np.where(count > 0.5, total / count, np.nan)
-    if not settled:
-        return heading
-    return heading, full & slide & np.isfinite(heading) & ok
-
-
 def _runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Start and stop (exclusive) indices of the runs of True in mask."""
     edges = np.diff(np.r_[0, mask.astype(np.int8), 0])
@@ -624,7 +354,7 @@ def _standing_before_walking(pipe: Pipeline, q, acc, gyr, t_s, events,
     before walking starts -- the first IC, or without ICs the first stretch
     of ``min_moving_s`` not still -- or None."""
     body = PelvicAngles(pipe.q_sensor_to_body).decompose(q)
-    still = pipe._still(body, acc, gyr)
+    still = pipe.standing.still(body, acc, gyr)
     ics = [e.t_s for e in events if e.kind == "IC"]
     if ics:
         start = int(np.searchsorted(t_s, ics[0]))
@@ -709,4 +439,4 @@ def _estimate_mounting(q, acc, gyr, rate_hz: float, *, block_s: float = 60.0,
 
 
 __all__ = ["MountingError", "Pipeline", "PipelineChunk", "RecordingAnalysis",
-           "analyze_recording"]
+           "analyze_recording", "stride_heading"]
