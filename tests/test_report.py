@@ -117,7 +117,11 @@ def test_the_example_gets_a_score_with_its_interval_or_says_why_not(daily):
 
 
 def test_the_header_has_person_date_device_and_data_quality(daily):
-    html = render_html(build_report([daily]))
+    from sacrum.apps.report.content import Disclosure
+
+    # the device's name only when the clinician asks (docs/security.md)
+    assert "sacrum-mobgap" not in render_html(build_report([daily]))
+    html = render_html(build_report([daily], Disclosure(device_name=True)))
     walk = daily.analysis["summary"]["tasks"][0]
     why = ", ".join(f"{k} {r}" for r, k in walk["excluded_reasons"].items())
     assert walk["n_steps_excluded"] > 0  # the example's turns: the header must say why

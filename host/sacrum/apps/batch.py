@@ -35,6 +35,7 @@ from typing import Any, TextIO
 
 from sacrum import __version__
 from sacrum.apps.sessions import sha256_of
+from sacrum.io.private_files import make_private_dir, open_private, write_private_text
 
 log = logging.getLogger(__name__)
 
@@ -156,9 +157,7 @@ def parts_dir(out: str | os.PathLike) -> Path:
 
 
 def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+    write_private_text(path, text)  # 0600, atomic (sacrum.io.private_files)
 
 
 def _submit_local(jobs: int) -> tuple[Callable, Callable[[], None]]:
@@ -227,7 +226,7 @@ def run_batch(folder: str | os.PathLike, out: str | os.PathLike, *, jobs: int = 
     if not paths:
         raise BatchError(f"no captures (*.sacrum) under {folder}")
     parts = parts_dir(out)
-    parts.mkdir(parents=True, exist_ok=True)
+    make_private_dir(parts)
     result = BatchResult()
     bar = Progress(len(paths), progress)
     rows: list[dict[str, Any] | None] = [None] * len(paths)
@@ -297,7 +296,6 @@ def _pyarrow():
 def write_table(rows: list[dict[str, Any]], out: str | os.PathLike) -> None:
     """The rows as CSV (empty cell = no value) or Parquet (typed columns, nulls)."""
     out = Path(out)
-    tmp = out.with_name(out.name + ".tmp")
     if out.suffix.lower() == ".parquet":
         pa = _pyarrow()
         types = {"str": pa.string(), "float": pa.float64(), "int": pa.int64(),
@@ -305,14 +303,14 @@ def write_table(rows: list[dict[str, Any]], out: str | os.PathLike) -> None:
         schema = pa.schema([(k, types[t]) for k, t in COLUMNS.items()])
         table = pa.Table.from_pylist([{k: r.get(k) for k in COLUMNS} for r in rows],
                                      schema=schema)
-        pa.parquet.write_table(table, tmp)
+        with open_private(out, "wb") as f:  # 0600, atomic
+            pa.parquet.write_table(table, f)
     else:
-        with open(tmp, "w", newline="", encoding="utf-8") as f:
+        with open_private(out, "w", newline="") as f:
             w = csv.writer(f)
             w.writerow(COLUMNS)
             for r in rows:
                 w.writerow(["" if r.get(k) is None else r[k] for k in COLUMNS])
-    tmp.replace(out)
 
 
 def print_summary(result: BatchResult, out: Path, stream: TextIO | None = None) -> None:

@@ -26,6 +26,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from sacrum.io.private_files import open_private
+
 if TYPE_CHECKING:
     from sacrum.analysis import Analysis
 
@@ -73,7 +75,7 @@ def write_samples_csv(analysis: Analysis, path: str | os.PathLike) -> int:
         + [np.degrees(smp[c].to_numpy(float))
            for c in ("tilt_rad", "obliquity_rad", "rotation_rad", "heading_rad")])
     settled = smp["heading_settled"].to_numpy(bool)
-    with open(path, "w", newline="", encoding="utf-8") as f:
+    with open_private(path, "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(SAMPLE_COLUMNS)
         for k in range(n):
@@ -87,7 +89,7 @@ def write_steps_csv(analysis: Analysis, path: str | os.PathLike) -> int:
     """One row per step of ``analysis.steps`` (columns :data:`STEP_COLUMNS`, degrees as the
     document; a null or NaN value is an empty cell). Returns the rows written."""
     steps = analysis.steps
-    with open(path, "w", newline="", encoding="utf-8") as f:
+    with open_private(path, "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(STEP_COLUMNS)
         for row in steps[list(STEP_COLUMNS)].itertuples(index=False):
@@ -129,7 +131,7 @@ def write_mobgap_csv(analysis: Analysis, path: str | os.PathLike) -> int:
     (sensor frame; ``mobgap.utils.conversions.to_body_frame`` gives the body frame).
     Returns the number of interpolated (lost) samples."""
     t, values, filled = mobgap_table(analysis)
-    with open(path, "w", newline="", encoding="utf-8") as f:
+    with open_private(path, "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(("t_s", *MOBGAP_COLUMNS))
         for k in range(len(t)):
@@ -162,7 +164,7 @@ def write_opensense_sto(analysis: Analysis, path: str | os.PathLike,
     ok = np.isfinite(q).all(axis=1)
     q = q[ok] / np.linalg.norm(q[ok], axis=1, keepdims=True)
     t = t_s[ok] - t_s[0]
-    with open(path, "w", newline="\n", encoding="ascii") as f:
+    with open_private(path, "w", newline="\n", encoding="ascii") as f:
         f.write(f"DataRate={analysis.recording.rate_hz:.6f}\nDataType=Quaternion\nversion=3\n"
                 f"OpenSimVersion=4.5\nendheader\ntime\t{column}\n")
         for k in range(len(t)):

@@ -4,15 +4,24 @@ A session is what the report shows: the analysis document of ``sacrum analyze``
 (docs/analysis-json.md) plus the facts the analysis does not hold: the person's
 pseudonymous ID, the date, the device and firmware (from the capture's header).
 
-The library is a folder per person (docs/report.md, "Sessions library")::
+The library is a folder per person, named by pseudonym only (docs/report.md, "Sessions
+library"; docs/security.md)::
 
-    LIBRARY/<person>/<date>_<capture stem>/
+    LIBRARY/library.json  {"format": "sacrum-library", "format_version": 2}
+    LIBRARY/<person>/<date>_<n>/
         capture.sacrum    the capture, byte for byte (its SHA-256 in session.json)
-        analysis.json     the analysis of it (sacrum analyze)
-        session.json      person, date, original file name, sha256, analysis options,
+        analysis.json     the analysis of it (sacrum analyze; input.path "capture.sacrum")
+        session.json      person, date, sha256, device, analysis options,
                           sacrum version, history of re-analyses
         bands.toml        the bands file the analysis used, when one was given
-        report.html       written by ``sacrum report``
+
+No name is in a path, a file name or a file: ``<person>`` is a code with a digit (P017),
+``<n>`` counts the sessions of a day, and the capture's own file name (which may name the
+person) is not kept. Files are 0600, folders 0700 (:mod:`sacrum.io.private_files`). Names
+live in the clinician's separate name map (:mod:`sacrum.apps.names`). A library written
+before format 2 (session folders named after the capture files, the original file name in
+session.json, files readable by other accounts) is refused until :func:`migrate_library`
+(``sacrum sessions migrate``) has converted it.
 
 Re-analysis (:meth:`Library.reanalyze`) runs the current sacrum on the stored capture with
 the stored options and compares the result with the stored numbers field by field
@@ -35,13 +44,26 @@ from pathlib import Path
 from typing import Any
 
 from sacrum import __version__
+from sacrum.io.private_files import (
+    DIR_MODE,
+    FILE_MODE,
+    copy_private,
+    make_private,
+    make_private_dir,
+    write_private_text,
+)
 
 log = logging.getLogger(__name__)
 
 #: Environment variable naming the default library folder.
 LIBRARY_ENV = "SACRUM_LIBRARY"
 DEFAULT_LIBRARY = Path.home() / "sacrum-sessions"
-_PERSON_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+_PERSON_ID = re.compile(r"(?=[^0-9]*[0-9])[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+#: The library's format marker, in its root folder; format 2: pseudonymous folder names,
+#: private modes, no original file names.
+LIBRARY_FILE = "library.json"
+LIBRARY_FORMAT_VERSION = 2
+_SESSION_DIR = re.compile(r"\d{4}-\d\d-\d\d_\d+")
 #: Fields that differ between any two runs and say nothing about the numbers.
 DIFF_IGNORE = ("sacrum_version", "input.path")
 
@@ -75,11 +97,13 @@ class Session:
 
 
 def check_person_id(person_id: str) -> str:
-    """The ID, or SessionError: a pseudonym of letters, digits, '.', '_', '-' (it names a
-    folder; a real name does not belong in a report file name)."""
+    """The ID, or SessionError: a pseudonymous code of letters, digits, '.', '_', '-' with
+    at least one digit (it names a folder and heads a report; the digit keeps a name from
+    being taken for one: "P017" is a code, "Anna" is not)."""
     if not _PERSON_ID.fullmatch(person_id or ""):
-        raise SessionError(f"person ID {person_id!r} cannot be used: give a pseudonymous ID of "
-                           "letters, digits, '.', '_' or '-' (up to 64), e.g. P017")
+        raise SessionError(f"person ID {person_id!r} cannot be used: give a pseudonymous code "
+                           "of letters, digits, '.', '_' or '-' (up to 64) with a digit, e.g. "
+                           "P017 (a name goes in the name map: `sacrum sessions names set`)")
     return person_id
 
 
@@ -222,13 +246,43 @@ class Library:
     def __init__(self, root: str | os.PathLike | None = None) -> None:
         self.root = Path(root) if root is not None else default_library()
 
+    def check_format(self) -> None:
+        """SessionError unless the library is absent, empty or of this format: a library of
+        an earlier sacrum is converted first (``sacrum sessions migrate``), one of a newer
+        sacrum is not touched."""
+        marker = self.root / LIBRARY_FILE
+        if marker.is_file():
+            doc = read_json(marker)
+            version = doc.get("format_version") if isinstance(doc, dict) else None
+            if not isinstance(version, int) or doc.get("format") != "sacrum-library":
+                raise SessionError(f"{marker} is not a sacrum library marker; is {self.root} "
+                                   "the library?")
+            if version > LIBRARY_FORMAT_VERSION:
+                raise SessionError(f"{self.root} is a library of format {version}, newer than "
+                                   f"this sacrum reads ({LIBRARY_FORMAT_VERSION}): update sacrum")
+            if version == LIBRARY_FORMAT_VERSION:
+                return
+        elif not (self.root.is_dir() and any(self.root.glob("*/*/session.json"))):
+            return  # absent or empty: format 2 from its first session on
+        raise SessionError(f"{self.root} was written by an earlier sacrum (session folders "
+                           "named after the capture files, files other accounts can read): "
+                           "convert it once with `sacrum sessions migrate --library "
+                           f"{self.root}`")
+
+    def person_folder(self, person_id: str) -> Path:
+        """The folder of a person's sessions (checked ID, checked library format)."""
+        self.check_format()
+        return self.root / check_person_id(person_id)
+
     def persons(self) -> list[str]:
         if not self.root.is_dir():
             return []
+        self.check_format()
         return sorted(p.name for p in self.root.iterdir()
                       if p.is_dir() and any(p.glob("*/session.json")))
 
     def sessions(self, person_id: str | None = None) -> list[Session]:
+        self.check_format()
         people = [person_id] if person_id else self.persons()
         out = []
         for person in people:
@@ -241,10 +295,11 @@ class Library:
             bands: str | os.PathLike | None = None) -> Session:
         """Copy a capture into the library, analyse it and store the analysis. The same
         capture (by content) added twice for the same person is refused."""
-        from sacrum.analysis import analyze, write_json
+        from sacrum.analysis import analyze
 
         capture = Path(capture)
         check_person_id(person_id)
+        self.check_format()
         device, created = capture_facts(capture)
         if not device and not created:
             raise SessionError(f"{capture} is not a sacrum capture: the library keeps captures "
@@ -256,24 +311,29 @@ class Library:
         for s in self.sessions(person_id):
             if s.meta.get("capture_sha256") == digest:
                 raise SessionError(f"{capture} is already in the library as {s.folder}")
-        person_dir = self.root / person_id
-        stem = re.sub(r"[^A-Za-z0-9._-]+", "-", capture.stem)[:40] or "capture"
-        folder = person_dir / f"{day}_{stem}"
-        k = 2
-        while folder.exists():
-            folder = person_dir / f"{day}_{stem}-{k}"
-            k += 1
-        folder.mkdir(parents=True)
+        self._make_root()
+        person_dir = make_private_dir(self.root / person_id)
+        # <date>_<n>: the capture's file name may name the person, so it names nothing here
+        k = 1
+        while True:
+            folder = person_dir / f"{day}_{k}"
+            try:
+                os.mkdir(folder, DIR_MODE)
+                break
+            except FileExistsError:
+                k += 1
+        make_private_dir(folder)
         try:
-            shutil.copyfile(capture, folder / "capture.sacrum")
+            copy_private(capture, folder / "capture.sacrum")
             bands_file = None
             if bands is not None:
                 bands_file = folder / "bands.toml"
-                shutil.copyfile(bands, bands_file)
+                copy_private(bands, bands_file)
             doc = analyze(folder / "capture.sacrum", task=task, mount=mount,
                           bands=bands_file).to_json()
-            write_json(doc, folder / "analysis.json")
-            meta = {"person_id": person_id, "date": day, "original_name": capture.name,
+            doc["input"]["path"] = "capture.sacrum"  # relative to the session folder
+            _write_analysis(doc, folder / "analysis.json")
+            meta = {"person_id": person_id, "date": day,
                     "capture_sha256": digest, "device": device,
                     "options": {"task": task, "mount": mount,
                                 "bands": "bands.toml" if bands_file else None},
@@ -291,7 +351,7 @@ class Library:
         """Analyse the stored capture again with this sacrum and the stored options; the
         changes against the stored analysis (empty: reproduced). With ``update`` a changed
         analysis replaces the stored one, which is kept as ``analysis-<version>-<n>.json``."""
-        from sacrum.analysis import analyze, write_json
+        from sacrum.analysis import analyze
 
         folder = session.folder
         if folder is None:
@@ -314,7 +374,7 @@ class Library:
             n = len(list(folder.glob("analysis-*.json"))) + 1
             old = folder / f"analysis-{session.analysis.get('sacrum_version')}-{n}.json"
             (folder / "analysis.json").rename(old)
-            write_json(new, folder / "analysis.json")
+            _write_analysis(new, folder / "analysis.json")
             entry.update(updated=True, previous=old.name)
             meta["sacrum_version"] = __version__
         meta.setdefault("history", []).append(entry)
@@ -322,10 +382,139 @@ class Library:
         return changes
 
 
+    def _make_root(self) -> None:
+        """The library's root folder (0700 when created here) and its format marker."""
+        make_private_dir(self.root)
+        marker = self.root / LIBRARY_FILE
+        if not marker.exists():
+            write_private_text(marker, json.dumps(
+                {"format": "sacrum-library", "format_version": LIBRARY_FORMAT_VERSION}) + "\n")
+
+
 def _write_meta(folder: Path, meta: dict[str, Any]) -> None:
-    tmp = folder / "session.json.tmp"
-    tmp.write_text(json.dumps(meta, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    tmp.replace(folder / "session.json")
+    write_private_text(folder / "session.json",
+                       json.dumps(meta, indent=1, ensure_ascii=False) + "\n")
+
+
+def _write_analysis(doc: dict[str, Any], path: Path) -> None:
+    """An analysis document as ``sacrum.analysis.write_json`` writes it, 0600, atomically."""
+    write_private_text(path, json.dumps(doc, indent=1, ensure_ascii=False, allow_nan=False)
+                       + "\n")
+
+
+# ---- migration from format 1 --------------------------------------------------------------
+
+
+@dataclass
+class Migration:
+    """What :func:`migrate_library` did: session folders renamed (old → new, relative to the
+    library), original file names moved to the name map, files and folders made private,
+    analyses whose ``input.path`` (an absolute path, maybe with a user name) was replaced."""
+
+    renamed: dict[str, str] = field(default_factory=dict)
+    original_files: dict[str, str] = field(default_factory=dict)
+    made_private: int = 0
+    analyses_rewritten: int = 0
+    persons_renamed: dict[str, str] = field(default_factory=dict)
+
+
+def migrate_library(root: str | os.PathLike, names: Any | None = None, *,
+                    rename: dict[str, str] | None = None) -> Migration:
+    """Convert a library of an earlier sacrum (format 1) to format 2 in place.
+
+    1. Person folders: each must be a pseudonymous code (:func:`check_person_id`); one that
+       is not (a name, "anna") is refused unless ``rename`` maps it to a code, and then the
+       old folder name becomes that code's name in the name map.
+    2. Session folders ``<date>_<capture stem>`` become ``<date>_<n>``; the ``original_name``
+       in session.json moves to the name map's ``original_files`` (``names``: a
+       :class:`sacrum.apps.names.NameMap`; without one the migration refuses to drop it).
+    3. Every ``analysis*.json``: ``input.path`` becomes "capture.sacrum".
+    4. Every file 0600, every folder 0700, the root included; the marker written last, so
+       an interrupted migration is simply run again.
+    """
+    root = Path(root)
+    rename = dict(rename or {})
+    lib = Library(root)
+    marker = root / LIBRARY_FILE
+    if not root.is_dir():
+        raise SessionError(f"{root} is not a folder: no library to migrate")
+    out = Migration()
+    if marker.is_file():
+        lib.check_format()  # raises for a foreign or newer marker
+        return out  # already format 2
+    people = sorted(p for p in root.iterdir() if p.is_dir() and any(p.glob("*/session.json")))
+    bad = [p.name for p in people if p.name not in rename and not _PERSON_ID.fullmatch(p.name)]
+    if bad:
+        raise SessionError(f"{root}: person folders {', '.join(map(repr, bad))} are not "
+                           "pseudonymous codes; give --rename OLD=NEW for each (e.g. --rename "
+                           f"{bad[0]}=P001; the old name goes to the name map)")
+    for old, new in rename.items():
+        check_person_id(new)
+        if (root / new).exists():
+            raise SessionError(f"{root / new} exists: choose another code for {old!r}")
+    has_names = any(_original_name(m) for p in people for m in p.glob("*/session.json"))
+    if (has_names or rename) and names is None:
+        raise SessionError("the library holds file or person names that move to the name map: "
+                           "give the name map (--names FILE)")
+    for person in people:
+        was = person.name
+        pid = rename.get(was, was)
+        if pid != was:
+            person.rename(root / pid)
+            person = root / pid
+            out.persons_renamed[was] = pid
+        used = {f.name for f in person.iterdir() if _SESSION_DIR.fullmatch(f.name)}
+        for meta_file in sorted(person.glob("*/session.json")):
+            folder = meta_file.parent
+            meta = read_json(meta_file)
+            if not isinstance(meta, dict):
+                raise SessionError(f"{meta_file} is not a session's metadata; move the folder "
+                                   "out of the library and add its capture again")
+            day = meta.get("date")
+            day = day if isinstance(day, str) and re.fullmatch(r"\d{4}-\d\d-\d\d", day) \
+                else "0000-00-00"  # (every session of format 1 has its ISO date)
+            if not _SESSION_DIR.fullmatch(folder.name):
+                k = 1
+                while f"{day}_{k}" in used:
+                    k += 1
+                used.add(f"{day}_{k}")
+                folder.rename(person / f"{day}_{k}")
+                out.renamed[f"{was}/{folder.name}"] = f"{pid}/{day}_{k}"
+                folder = person / f"{day}_{k}"
+            original = meta.pop("original_name", None)
+            if original:
+                out.original_files[f"{pid}/{folder.name}"] = str(original)
+            meta["person_id"] = pid
+            for doc_file in folder.glob("analysis*.json"):
+                doc = read_json(doc_file)
+                if isinstance(doc, dict) and isinstance(doc.get("input"), dict) \
+                        and doc["input"].get("path") != "capture.sacrum":
+                    doc["input"]["path"] = "capture.sacrum"
+                    _write_analysis(doc, doc_file)
+                    out.analyses_rewritten += 1
+            _write_meta(folder, meta)
+    if names is not None:
+        names.add_original_files(out.original_files)
+        for old, new in rename.items():
+            names.set(new, old)
+    for p in [root, *root.rglob("*")]:
+        if p.is_symlink():
+            continue
+        mode = os.stat(p).st_mode & 0o777
+        if mode != (DIR_MODE if p.is_dir() else FILE_MODE):
+            make_private(p)
+            out.made_private += 1
+    write_private_text(marker, json.dumps({"format": "sacrum-library",
+                                           "format_version": LIBRARY_FORMAT_VERSION}) + "\n")
+    return out
+
+
+def _original_name(meta_file: Path) -> bool:
+    try:
+        meta = json.loads(meta_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(meta, dict) and bool(meta.get("original_name"))
 
 
 # ---- re-analysis diff ---------------------------------------------------------------------

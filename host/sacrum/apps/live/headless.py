@@ -18,6 +18,7 @@ from matplotlib.figure import Figure
 from sacrum.apps import palette
 from sacrum.apps.live.session import TASK_LABELS, LiveSession, LiveSnapshot
 from sacrum.io.imucsv import MIN_DURATION_S
+from sacrum.io.private_files import make_private_dir, open_private
 from sacrum.scoring.score import Band, format_score
 
 SIDE_COLOURS = palette.SIDE
@@ -44,8 +45,7 @@ def run_headless(session: LiveSession, out_dir: str | Path) -> HeadlessResult:
     if not span >= MIN_DURATION_S:  # a truncated capture, a link that never streamed
         raise ValueError(f"the session holds {span:.2f} s of samples ({len(snap.t_s)}); at "
                          f"least {MIN_DURATION_S:g} s is needed for its figures and summary")
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out = make_private_dir(out_dir)  # the figures show a person's walking: 0700, 0600
     figures = [_traces(snap, out / "traces.png"), _strides(snap, out / "strides.png"),
                _drops(session, snap, out / "drops.png")]
     return HeadlessResult(figures, summary_lines(session, snap))
@@ -135,7 +135,8 @@ def _nothing(ax, text: str = "no usable steps") -> None:
 
 def _save(fig: Figure, path: Path) -> Path:
     FigureCanvasAgg(fig)
-    fig.savefig(path, dpi=100)
+    with open_private(path, "wb") as f:
+        fig.savefig(f, format="png", dpi=100)
     return path
 
 

@@ -17,17 +17,39 @@ def _analyze_options(args: argparse.Namespace) -> dict:
                               ("bands", args.bands)) if v is not None}
 
 
+def _names(args: argparse.Namespace):
+    """The clinician's name map: --names, else $SACRUM_NAMES, else beside the library."""
+    from sacrum.apps.names import NameMap, default_names_path
+    from sacrum.apps.sessions import Library
+
+    names = getattr(args, "names", None)
+    return NameMap(names or default_names_path(Library(args.library).root))
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     from sacrum.apps.report import build_report, write_html, write_pdf
+    from sacrum.apps.report.content import Disclosure
     from sacrum.apps.sessions import Library, check_person_id, open_sessions
 
     items = list(args.session)
+    if args.person:
+        check_person_id(args.person)  # a name never heads a report as if it were an ID
     if args.person and not items:  # the person's whole folder in the library
-        items = [str(Library(args.library).root / check_person_id(args.person))]
+        items = [str(Library(args.library).person_folder(args.person))]
     if not items:
         raise ValueError("give SESSION (capture, analysis JSON, library folder) or --person")
     sessions = open_sessions(items, args.person or "", args.date, **_analyze_options(args))
-    report = build_report(sessions)
+    name = None
+    if args.show_name:
+        person = sessions[-1].person_id if sessions else ""
+        names = _names(args)
+        name = names.get(person) if person else None
+        if not name:
+            raise ValueError(f"--show-name: no name for {person or 'a session without an ID'} "
+                             f"in {names.path}; set one with `sacrum sessions names set "
+                             f"{person or 'ID'} NAME`, or leave --show-name out")
+    report = build_report(sessions, Disclosure(name=name, file_name=args.show_file,
+                                               device_name=args.show_device))
     write_html(report, args.out)
     print(f"wrote {args.out} ({len(sessions)} session{'s' if len(sessions) > 1 else ''}, "
           f"{len(report.figures)} figures)")
@@ -42,7 +64,14 @@ def cmd_sessions(args: argparse.Namespace) -> int:
 
     lib = Library(args.library)
     action = getattr(args, "action", None)
+    if action == "names":
+        return _cmd_names(args)
+    if action == "migrate":
+        return _cmd_migrate(args, lib)
     if action == "add":
+        if _names(args).is_a_name(args.person):
+            raise ValueError(f"{args.person!r} is a name in the name map, not a pseudonym: give "
+                             "the person's ID (e.g. P017)")
         s = lib.add(args.capture, args.person, args.date, task=args.task, mount=args.mount,
                     bands=args.bands)
         summ = s.analysis["summary"]
@@ -85,6 +114,52 @@ def cmd_sessions(args: argparse.Namespace) -> int:
         print(f"{s.person_id:<12} {s.date:<10}  {f(summ.get('score'), '5.0f'):>5}  "
               f"{f(drop.get('L'), '5.1f'):>6}  {f(drop.get('R'), '5.1f'):>6}  "
               f"{s.analysis.get('sacrum_version', '?'):<8} {s.folder}")
+    return 0
+
+
+def _cmd_names(args: argparse.Namespace) -> int:
+    from sacrum.apps.sessions import check_person_id
+
+    names = _names(args)
+    what = getattr(args, "names_action", None)
+    if what == "set":
+        names.set(check_person_id(args.id), args.name)
+        print(f"{args.id}: name set in {names.path} (0600; shown only by `sacrum report "
+              "--show-name`)")
+        return 0
+    if what == "remove":
+        if not names.remove(args.id):
+            raise ValueError(f"{args.id} has no name in {names.path}")
+        print(f"{args.id}: name removed from {names.path}")
+        return 0
+    known = names.names
+    if not known:
+        print(f"no names in {names.path}; set one with `sacrum sessions names set ID NAME`")
+    for pid, name in sorted(known.items()):
+        print(f"{pid:<12} {name}")
+    return 0
+
+
+def _cmd_migrate(args: argparse.Namespace, lib) -> int:
+    from sacrum.apps.sessions import migrate_library
+
+    rename = {}
+    for item in args.rename or []:
+        old, sep, new = item.partition("=")
+        if not sep or not old or not new:
+            raise ValueError(f"--rename {item!r}: give OLD=NEW, e.g. --rename anna=P018")
+        rename[old] = new
+    m = migrate_library(lib.root, _names(args), rename=rename)
+    if not (m.renamed or m.made_private or m.analyses_rewritten or m.persons_renamed):
+        print(f"{lib.root} is already a library of this format: nothing to do")
+        return 0
+    print(f"migrated {lib.root}: {len(m.renamed)} session folders renamed to <date>_<n>, "
+          f"{len(m.persons_renamed)} person folders renamed, {m.analyses_rewritten} analyses "
+          f"without their file paths, {m.made_private} files and folders made private "
+          f"(0600/0700); {len(m.original_files)} original file names moved to "
+          f"{_names(args).path}")
+    for old, new in sorted(m.renamed.items()):
+        print(f"  {old} -> {new}")
     return 0
 
 
@@ -133,6 +208,8 @@ def _analysis_args(s: argparse.ArgumentParser) -> None:
 def add_parser(sub) -> None:
     """Register the commands (``sacrum.apps.cli.build_parser`` calls this)."""
     lib_help = "the sessions library (default: $SACRUM_LIBRARY or ~/sacrum-sessions)"
+    names_help = ("the clinician's name map (default: $SACRUM_NAMES or LIBRARY.names.json "
+                  "beside the library)")
 
     s = sub.add_parser("report", help="clinician report of one or more sessions (HTML, PDF)")
     s.add_argument("session", nargs="*",
@@ -143,11 +220,21 @@ def add_parser(sub) -> None:
                                     "sessions in the library")
     s.add_argument("--date", help="recording date (YYYY-MM-DD); default: the capture's")
     s.add_argument("--library", help=lib_help)
+    s.add_argument("--names", metavar="FILE", help=names_help)
+    s.add_argument("--show-name", action="store_true",
+                   help="show the person's name from the clinician's name map (default: the "
+                        "pseudonym only)")
+    s.add_argument("--show-file", action="store_true",
+                   help="show the recording's file name (default: not shown)")
+    s.add_argument("--show-device", action="store_true",
+                   help="show the sensor's name (default: firmware and IMU only)")
     _analysis_args(s)
     s.set_defaults(func=cmd_report)
 
-    s = sub.add_parser("sessions", help="list, add or re-analyse the sessions library")
+    s = sub.add_parser("sessions", help="list, add or re-analyse the sessions library; "
+                                        "names, migrate")
     s.add_argument("--library", help=lib_help)
+    s.add_argument("--names", metavar="FILE", help=names_help)
     s.add_argument("--person", help="only this person")
     s.set_defaults(func=cmd_sessions, action=None)
     acts = s.add_subparsers(dest="action")
@@ -172,6 +259,28 @@ def add_parser(sub) -> None:
     a.add_argument("--abs-tol", type=float, default=1e-6,
                    help="absolute tolerance, in each field's unit")
     a.add_argument("--show", type=int, default=20, help="changes listed per session")
+    a = acts.add_parser("migrate", help="convert a library of an earlier sacrum: pseudonymous "
+                                        "folder names, private files, names to the name map")
+    a.add_argument("--library", default=argparse.SUPPRESS, help=lib_help)
+    a.add_argument("--names", metavar="FILE", default=argparse.SUPPRESS, help=names_help)
+    a.add_argument("--rename", action="append", metavar="OLD=NEW",
+                   help="a person folder named by a name: its new code (the old name goes to "
+                        "the name map)")
+    a = acts.add_parser("names", help="the clinician's name map (pseudonym -> name), kept "
+                                      "apart from the library")
+    a.add_argument("--names", metavar="FILE", default=argparse.SUPPRESS, help=names_help)
+    a.add_argument("--library", default=argparse.SUPPRESS, help=lib_help)
+    a.set_defaults(names_action="list")
+    na = a.add_subparsers(dest="names_action")
+    n_list = na.add_parser("list", help="every pseudonym with its name")
+    n_set = na.add_parser("set", help="set a pseudonym's name")
+    n_set.add_argument("id", help="the pseudonymous ID (e.g. P017)")
+    n_set.add_argument("name", help="the person's name")
+    n_remove = na.add_parser("remove", help="forget a pseudonym's name")
+    n_remove.add_argument("id", help="the pseudonymous ID")
+    for n in (n_list, n_set, n_remove):
+        n.add_argument("--names", metavar="FILE", default=argparse.SUPPRESS, help=names_help)
+        n.add_argument("--library", default=argparse.SUPPRESS, help=lib_help)
 
     s = sub.add_parser("export-tables",
                        help="per-sample and per-step CSV, mobgap table, OpenSense .sto")

@@ -24,6 +24,23 @@ from sacrum.apps.report.norms import drop_band
 from sacrum.apps.sessions import Session, SessionError
 
 
+@dataclass(frozen=True)
+class Disclosure:
+    """What a report shows beyond the pseudonym, the dates and the numbers: by default
+    nothing that names the person, a file or a device (docs/security.md). Each is the
+    clinician's explicit choice on the command line.
+
+    name: the person's name, from the clinician's name map (``--show-name``); shown beside
+    the pseudonym in the header. file_name: the recording's file name (``--show-file``).
+    device_name: the sensor's advertised name (``--show-device``; it may have been set to a
+    person's name; firmware and IMU are always shown).
+    """
+
+    name: str | None = None
+    file_name: bool = False
+    device_name: bool = False
+
+
 @dataclass
 class Heading:
     text: str
@@ -77,14 +94,20 @@ def _mean_sd(d: dict | None, key: str = "", fmt: str = ".2f", unit: str = "") ->
     return f"{_f(m, fmt)} ± {_f(s, fmt)}{unit}" if s is not None else f"{_f(m, fmt)}{unit}"
 
 
-def header_rows(s: Session) -> list[list[str]]:
-    """The header: person, date, device, mounting, calibration, data quality."""
+def header_rows(s: Session, show: Disclosure = Disclosure()) -> list[list[str]]:
+    """The header: person, date, device, mounting, calibration, data quality; a name, a file
+    name and the device's name only as ``show`` allows."""
     doc = s.analysis
     inp, mnt, cal, loss = doc["input"], doc["mounting"], doc["calibration"], doc["loss"]
     dev = s.device
     # as `sacrum info` prints it ("firmware: ..."; a firmware string may begin with the word)
-    device = (f"{dev.get('name', '?')} (firmware: {dev.get('firmware', '?')}; "
-              f"IMU: {dev.get('imu', '?')})") if dev else "not recorded (not a capture)"
+    facts = f"firmware: {dev.get('firmware', '?')}; IMU: {dev.get('imu', '?')}"
+    device = ((f"{dev.get('name', '?')} ({facts})" if show.device_name else facts)
+              if dev else "not recorded (not a capture)")
+    recording = (f"{inp['duration_s']:.1f} s at {inp['rate_hz']:.0f} Hz, "
+                 f"{inp['task_marks']} task marks")
+    if show.file_name:
+        recording = f"{Path(str(inp['path'])).name}: {recording}"
     if mnt.get("source") == "given":
         mounting = f"given ({mnt.get('spec')})"
     else:
@@ -104,14 +127,15 @@ def header_rows(s: Session) -> list[list[str]]:
                f"{loss.get('gaps', 0)} gaps")
     longest = loss.get("longest_gap_s")
     quality += f", longest {longest:.2f} s)" if longest else ")"
-    rows = [["Person (pseudonymous ID)", s.person_id or "not given"],
-            ["Date", s.date or "not recorded"],
-            ["Device", device],
-            ["Recording", f"{Path(str(inp['path'])).name}: {inp['duration_s']:.1f} s at "
-                          f"{inp['rate_hz']:.0f} Hz, {inp['task_marks']} task marks"],
-            ["Mounting", mounting],
-            ["Calibration", calib],
-            ["Data quality", quality]]
+    rows = [["Person (pseudonymous ID)", s.person_id or "not given"]]
+    if show.name:
+        rows.append(["Name (from the clinician's name map)", show.name])
+    rows += [["Date", s.date or "not recorded"],
+             ["Device", device],
+             ["Recording", recording],
+             ["Mounting", mounting],
+             ["Calibration", calib],
+             ["Data quality", quality]]
     for t in doc["summary"]["tasks"]:
         if t["kind"] != "steps":
             continue
@@ -229,8 +253,15 @@ def progress_points(sessions: list[Session]) -> list[dict[str, Any]]:
     return out
 
 
-def build_report(sessions: list[Session]) -> Report:
-    """The report's content for the sessions of one person (in date order)."""
+def _bands_origin(origin: str) -> str:
+    """The bands' origin as the report names it: a clinic's file by its file name only (its
+    folder may hold a user name), the packaged bands as they are."""
+    return origin if origin.startswith("packaged") else Path(origin).name
+
+
+def build_report(sessions: list[Session], show: Disclosure = Disclosure()) -> Report:
+    """The report's content for the sessions of one person (in date order); ``show`` says
+    what beyond the pseudonym it may name (:class:`Disclosure`; by default nothing)."""
     if not sessions:
         raise SessionError("no sessions to report")
     people = {s.person_id for s in sessions}
@@ -245,7 +276,7 @@ def build_report(sessions: list[Session]) -> Report:
     doc = last.analysis
     rep = Report(f"Pelvic control report — {last.person_id or 'no ID'}, {last.date or 'no date'}")
     rep.blocks.append(Heading(rep.title, 1))
-    rep.blocks.append(Table(["", ""], header_rows(last), "Session"))
+    rep.blocks.append(Table(["", ""], header_rows(last, show), "Session"))
     rep.blocks.append(Heading("Summary"))
     points = progress_points(sessions)
     for text in summary.session_sentences(doc) + summary.progress_sentences(points):
@@ -290,11 +321,26 @@ def build_report(sessions: list[Session]) -> Report:
     for m in doc.get("messages") or ["nothing to add"]:
         rep.blocks.append(Para(m, "note"))
     rep.blocks.append(Para(
-        f"Analysed by sacrum {doc.get('sacrum_version')}, bands: {doc['bands']['origin']}; "
+        f"Analysed by sacrum {doc.get('sacrum_version')}, bands: "
+        f"{_bands_origin(str(doc['bands']['origin']))}; "
         f"report by sacrum {__version__}. Angles in degrees, relative to "
         + {"walking": "the mean walking posture (no standing calibration: relative angles)",
            "sensor": "the sensor's mounting (no calibration: relative angles)"}.get(
             doc["summary"].get("angle_reference"), "the standing calibration")
         + " (docs/pelvic-angles.md). The score compares this measurement with "
         "published values of healthy adults; it is not a diagnosis (docs/scoring.md).", "note"))
+    _without_folders(rep, str(doc["bands"]["origin"]))
     return rep
+
+
+def _without_folders(rep: Report, origin: str) -> None:
+    """A clinic's bands file named by its file name wherever a message quotes its path (a
+    score message says which bands it used)."""
+    short = _bands_origin(origin)
+    if short == origin:
+        return
+    for b in rep.blocks:
+        if isinstance(b, Para | Heading):
+            b.text = b.text.replace(origin, short)
+        elif isinstance(b, Table):
+            b.rows = [[c.replace(origin, short) for c in r] for r in b.rows]

@@ -13,6 +13,7 @@ from matplotlib.figure import Figure
 
 from sacrum.apps.report.content import Fig, Heading, Para, Report, Table
 from sacrum.apps.report.figures import WIDTH_IN
+from sacrum.io.private_files import write_private_text
 
 #: PNG resolution: an A4-wide figure at 200 dpi prints sharp at full page width.
 PNG_DPI = 200
@@ -69,8 +70,6 @@ def render_html(report: Report) -> str:
 
 
 def write_html(report: Report, path: str | os.PathLike) -> Path:
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(render_html(report), encoding="utf-8")
-    tmp.replace(path)  # a reader never sees half a report
-    return path
+    """Write the report, 0600 and atomically: a reader never sees half a report, and no
+    other account on the computer reads it (sacrum.io.private_files)."""
+    return write_private_text(path, render_html(report))

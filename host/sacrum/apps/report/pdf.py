@@ -19,6 +19,7 @@ from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 
 from sacrum.apps.report.content import Fig, Heading, Para, Report, Table
+from sacrum.io.private_files import open_private
 
 A4_IN = (8.27, 11.69)
 MARGIN_IN = 0.6
@@ -119,11 +120,12 @@ def _figure(p: _Pages, b: Fig) -> None:
 
 
 def write_pdf(report: Report, path: str | os.PathLike) -> Path:
-    """Write the report as a PDF (A4)."""
+    """Write the report as a PDF (A4), 0600 and atomically (sacrum.io.private_files). The
+    document's metadata hold the title (pseudonym and date) and the creator, no author."""
     path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    with PdfPages(tmp, metadata={"Title": report.title, "Creator": "sacrum report",
-                                 "CreationDate": datetime.now(UTC)}) as pdf:
+    with open_private(path, "wb") as f, \
+            PdfPages(f, metadata={"Title": report.title, "Creator": "sacrum report",
+                                  "CreationDate": datetime.now(UTC)}) as pdf:
         pages = _Pages(pdf, report.title)
         for b in report.blocks:
             if isinstance(b, Heading):
@@ -146,5 +148,4 @@ def write_pdf(report: Report, path: str | os.PathLike) -> Path:
             elif isinstance(b, Fig):
                 _figure(pages, b)
         pages.flush()
-    tmp.replace(path)
     return path
