@@ -76,7 +76,8 @@ def cmd_sessions(args: argparse.Namespace) -> int:
                     bands=args.bands)
         summ = s.analysis["summary"]
         score = "no score" if summ["score"] is None else f"score {summ['score']:.0f}"
-        print(f"added {s.folder} ({score})")
+        # the file name (which may name the person) is said here, not kept in the library
+        print(f"added {s.folder} ({score}; from {Path(args.capture).name})")
         return 0
     if action == "reanalyze":
         sessions = lib.sessions(args.person)
