@@ -110,6 +110,24 @@ def test_an_atomic_write_that_fails_leaves_the_old_file_and_no_temporary(tmp_pat
     assert sorted(x.name for x in tmp_path.iterdir()) == ["report.html"]
 
 
+def test_a_device_or_a_symlink_is_written_through_never_replaced_or_chmodded(tmp_path):
+    null = Path(os.devnull)
+    before = os.stat(null)
+    with open_private(null, "w") as f:
+        f.write("discarded")
+    with open_private_stream(null) as f:
+        f.write(b"discarded")
+    after = os.stat(null)
+    assert null.is_char_device() and (after.st_ino, after.st_mode) == (before.st_ino,
+                                                                       before.st_mode)
+    real = tmp_path / "real.json"
+    real.write_text("old")
+    link = tmp_path / "link.json"
+    link.symlink_to(real)
+    write_private_text(link, "new")
+    assert link.is_symlink() and real.read_text() == "new" and mode(real) == 0o600
+
+
 # ---- captures -----------------------------------------------------------------------------
 
 
@@ -245,6 +263,25 @@ def test_exports_and_json_are_private(captures, tmp_path, capsys):
         tmp_path / "t.csv", "--sto", tmp_path / "o.sto")
     for name in ("a.json", "samples.csv", "t.csv", "o.sto"):
         assert mode(tmp_path / name) == 0o600, name
+
+
+def test_recordings_batch_tables_and_headless_figures_are_private(captures, tmp_path, capsys):
+    cap = captures[0]
+    run(capsys, "record", "--replay", cap, "--speed", "0", "--out", tmp_path / "rec.sacrum")
+    assert mode(tmp_path / "rec.sacrum") == 0o600
+    figures = tmp_path / "figures" / "P017"
+    run(capsys, "live", "--replay", cap, "--speed", "0", "--headless", "--out-dir", figures,
+        "--record", tmp_path / "live.sacrum", "--json", tmp_path / "live.json")
+    assert_private_tree(tmp_path / "figures")
+    assert any(figures.glob("*.png"))
+    assert mode(tmp_path / "live.sacrum") == mode(tmp_path / "live.json") == 0o600
+    folder = tmp_path / "batch-in"
+    folder.mkdir()
+    shutil.copy(cap, folder / "a.sacrum")
+    run(capsys, "batch", folder, "--out", tmp_path / "results.csv", "--mount", "recommended",
+        "-q")
+    assert mode(tmp_path / "results.csv") == 0o600
+    assert_private_tree(tmp_path / "results.parts")
 
 
 # ---- migration from the earlier library format --------------------------------------------

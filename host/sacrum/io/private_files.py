@@ -66,9 +66,22 @@ def make_private_dir(path: str | os.PathLike, *, parents: bool = True) -> Path:
 def _create(path: Path, flags: int) -> int:
     fd = os.open(path, flags | os.O_WRONLY | os.O_CREAT | getattr(os, "O_BINARY", 0),
                  FILE_MODE)
-    with contextlib.suppress(OSError):  # a file system without modes (FAT, SMB)
-        os.fchmod(fd, FILE_MODE)  # an existing file, or a umask that took the owner's bits
+    # an existing file, or a umask that took the owner's bits: 0600 -- but a regular file
+    # only (never /dev/null or a terminal), and not where modes do not exist (FAT, Windows)
+    if hasattr(os, "fchmod") and stat.S_ISREG(os.fstat(fd).st_mode):
+        with contextlib.suppress(OSError):
+            os.fchmod(fd, FILE_MODE)
     return fd
+
+
+def _replaceable(path: Path) -> bool:
+    """True if ``path`` may be replaced by a new file: absent, or a regular file that is
+    no symlink (``--out /dev/stdout`` or a symlink is written through, in place)."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return True
+    return stat.S_ISREG(st.st_mode)
 
 
 @contextlib.contextmanager
@@ -82,22 +95,31 @@ def open_private(path: str | os.PathLike, mode: str = "w", *, atomic: bool = Tru
     and rename it over ``path`` when the block ends without an exception; on an
     exception the temporary file is removed and ``path`` is untouched. fsync: flush the
     file to disk before the rename (a power loss then leaves the old or the new file).
-    With ``atomic=False`` the target itself is truncated and written.
+    With ``atomic=False`` the target itself is truncated and written; so is a target that
+    is not a plain file (a device such as /dev/stdout, a symlink, a FIFO), or one in a
+    folder where no temporary file can be made.
     """
     if mode not in ("w", "wb"):
         raise ValueError(f"open_private writes with mode 'w' or 'wb', not {mode!r}")
     path = Path(path)
     binary = mode == "wb"
     kw: dict[str, Any] = {} if binary else {"encoding": encoding, "newline": newline}
+    atomic = atomic and _replaceable(path)
     if atomic:  # mkstemp: a fresh name, O_EXCL, mode 0600
-        fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        target = Path(name)
-    else:
+        try:
+            fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp",
+                                        dir=path.parent)
+            target = Path(name)
+        except PermissionError:
+            if not path.exists():
+                raise
+            atomic = False  # a writable file in a folder we may not write: in place
+    if not atomic:
         target, fd = path, _create(path, os.O_TRUNC)
     try:
         with os.fdopen(fd, mode, **kw) as f:
             yield f
-            if fsync:
+            if fsync and stat.S_ISREG(os.fstat(f.fileno()).st_mode):
                 f.flush()
                 os.fsync(f.fileno())
         if atomic:
