@@ -245,6 +245,15 @@ def test_a_report_of_a_capture_names_its_file_only_when_asked(captures, tmp_path
     assert STEM in out.read_text()
 
 
+def test_a_library_analysis_given_alone_still_finds_its_capture(library):
+    from sacrum.apps.sessions import session_from_json
+
+    stored = library.sessions("P017")[0]
+    alone = session_from_json(stored.folder / "analysis.json", "P017")
+    assert alone.device == stored.device and alone.device
+    assert alone.date == stored.date
+
+
 def test_show_name_without_a_name_is_one_line(library, tmp_path, capsys):
     code, _, _ = run(capsys, "report", "--library", library.root, "--person", "P017",
                      "--names", tmp_path / "empty.names.json", "--show-name",

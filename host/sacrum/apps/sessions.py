@@ -186,9 +186,12 @@ def check_analysis(doc: Any, path: str | os.PathLike) -> dict[str, Any]:
 
 def session_from_json(path: str | os.PathLike, person_id: str = "",
                       day: str | None = None) -> Session:
-    """A stored analysis document; the device from its capture when that is still there."""
+    """A stored analysis document; the device from its capture when that is still there
+    (a relative ``input.path``, as a library stores it, is relative to the document)."""
     doc = check_analysis(read_json(path), path)
     capture = Path(doc.get("input", {}).get("path") or "")
+    if str(capture) and not capture.is_absolute() and not capture.is_file():
+        capture = Path(path).parent / capture
     device, created = capture_facts(capture) if capture.is_file() else ({}, "")
     return Session(doc, person_id, check_date(day) if day else created, device,
                    capture if capture.is_file() else None)
