@@ -35,6 +35,7 @@ from sacrum.signal.quaternion import (
     quat_multiply,
     quat_to_matrix,
 )
+from streaming import assert_chunk_invariant
 
 D = math.radians
 EXACT = 1e-9
@@ -259,25 +260,29 @@ def walking_like(n=2000, seed=0):
 
 
 def test_chunk_invariance():
+    """Angles whole or in random chunks, with the calibration's heading or the progression
+    heading given per sample, calibrated or not (the uncalibrated rotation is from the
+    first valid sample, kept across chunks)."""
     _, q = walking_like()
     heading = np.full(len(q), 0.4)
-    whole = PelvicAngles(RECOMMENDED)
-    whole.calibrate(q[:1])
-    expected = whole.update(q, heading)
+
+    def angles(calibrate):
+        def make():
+            pa = PelvicAngles(RECOMMENDED)
+            if calibrate:
+                pa.calibrate(q[:1])
+            return pa
+        return make
+
+    sizes = [np.diff(np.r_[0, np.sort(np.random.default_rng(1).choice(
+        np.arange(1, len(q)), 40, replace=False)), len(q)]).tolist()]
     for calibrate in (True, False):
-        pa = PelvicAngles(RECOMMENDED)
+        assert_chunk_invariant(angles(calibrate), (q,), [*sizes, 1, 11])
+        with_heading = assert_chunk_invariant(angles(calibrate), (q, heading), sizes)
         if calibrate:
-            pa.calibrate(q[:1])
-        ref = pa.update(q)
-        pa.reset()
-        rng = np.random.default_rng(1)
-        cuts = np.sort(rng.choice(np.arange(1, len(q)), 40, replace=False))
-        parts = [pa.update(c) for c in np.split(q, cuts)]
-        np.testing.assert_array_equal(np.concatenate(parts), ref)
-        parts = [pa.update(c, h) for c, h in zip(np.split(q, cuts), np.split(heading, cuts),
-                                                 strict=True)]
-        if calibrate:
-            np.testing.assert_array_equal(np.concatenate(parts), expected)
+            whole = PelvicAngles(RECOMMENDED)
+            whole.calibrate(q[:1])
+            np.testing.assert_array_equal(with_heading, whole.update(q, heading))
 
 
 def test_uncalibrated_rotation_is_from_the_first_valid_sample():

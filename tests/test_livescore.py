@@ -19,6 +19,7 @@ from sacrum.scoring.metrics import StepMetrics, is_scored
 from sacrum.scoring.score import load_bands
 from sacrum.signal.mounting import parse_mount
 from sacrum.testing.walking_phantom import walking_phantom as phantom
+from streaming import bounds, feed
 
 RATE = 100.0
 RECOMMENDED = parse_mount("recommended")
@@ -34,15 +35,9 @@ def walk() -> dict:
 def _feed(ph: dict, sizes, **params) -> tuple[LiveScorer, list]:
     """Feed the phantom in chunks of the given sizes (cycled); (scorer, [(t_end, update)])."""
     ls = LiveScorer(RATE, RECOMMENDED, **params)
-    out = []
-    i, k, n = 0, 0, len(ph["t"])
-    while i < n:
-        m = int(sizes[k % len(sizes)])
-        u = ls.update(ph["t"][i:i + m], ph["acc"][i:i + m], ph["gyr"][i:i + m])
-        out.append((float(ph["t"][min(i + m, n) - 1]), u))
-        i, k = i + m, k + 1
-    out.append((float(ph["t"][-1]), ls.flush()))
-    return ls, out
+    ends = [float(ph["t"][b - 1]) for _, b in bounds(len(ph["t"]), sizes)]
+    updates = feed(ls, (ph["t"], ph["acc"], ph["gyr"]), sizes)
+    return ls, list(zip([*ends, float(ph["t"][-1])], updates, strict=True))
 
 
 @pytest.fixture(scope="module")

@@ -37,6 +37,7 @@ from sacrum.signal.mounting import parse_mount
 from sacrum.signal.pipeline import Pipeline, analyze_recording
 from sacrum.signal.quaternion import quat_conjugate, quat_multiply, quat_rotate
 from sacrum.testing.walking_phantom import walking_phantom
+from streaming import bounds, random_sizes
 
 RATE = 100.0
 G = 9.80665
@@ -338,10 +339,7 @@ def test_stream_in_chunks_with_the_live_pipeline_gives_the_offline_steps():
     assert any(holds_gap(x) for x in whole)
     assert all(x.excluded == "gap" for x in whole if holds_gap(x))
     assert sum(x.excluded is None for x in whole) >= len(whole) - 2 - 5
-    rng = np.random.default_rng(1)
-    cuts = np.cumsum(rng.integers(1, 60, size=len(t)))
-    cuts = [0, *[int(c) for c in cuts if c < len(t)], len(t)]
-    chunked, when, _, _ = live(cuts)
+    chunked, when, _, _ = live([0, *(b for _, b in bounds(len(t), random_sizes(1, 1, 60)))])
     _assert_same_steps(chunked, whole)      # the pipeline's angles agree to ~1e-9 rad
     # latency: one stride + the gait stage's event latency (its first ICs come when the bout
     # is confirmed, at its third IC: the first step a little later)
@@ -374,17 +372,12 @@ def test_stream_chunk_invariance_with_late_events_and_turns(seed):
     angles[250:262] = np.nan      # 12 lost samples: a gap
     turns = [Turn(6.0, 7.5, 90.0, 40.0)]
     offline = step_metrics(t, angles, ev, turns=turns)
-    rng = np.random.default_rng(seed)
     stream = StepMetricsStream()
-    got, i = [], 0
-    delivered = 0
-    while i < len(t):
-        k = int(rng.integers(1, 80))
-        t_end = t[min(i + k, len(t)) - 1]
-        new_ev = [e for e in ev[delivered:] if e.t_s + 0.5 <= t_end]   # events 0.5 s late
+    got, delivered = [], 0
+    for a, b in bounds(len(t), random_sizes(seed, 1, 80)):
+        new_ev = [e for e in ev[delivered:] if e.t_s + 0.5 <= t[b - 1]]   # events 0.5 s late
         delivered += len(new_ev)
-        got += stream.update(t[i:i + k], angles[i:i + k], new_ev, turns)
-        i += k
+        got += stream.update(t[a:b], angles[a:b], new_ev, turns)
     got += stream.update(t[:0], angles[:0], ev[delivered:], turns) + stream.flush()
     assert got == offline
     assert {x.excluded for x in got} == {None, "gap", "turn", "bout-edge"}

@@ -36,6 +36,7 @@ from sacrum.signal.quaternion import (
     quat_rotate,
     quat_to_matrix,
 )
+from streaming import assert_chunk_invariant, feed, random_sizes
 
 REPO = Path(__file__).resolve().parents[1]
 MOUNTING_JSON = json.loads((REPO / "hardware" / "mounting.json").read_text())
@@ -308,20 +309,19 @@ def test_estimator_is_chunk_invariant_and_streams():
     q, acc, gyr = walking_phantom(YAWED_35, fusion="true", seed=3)
     whole = estimate_mounting(q, acc, gyr, RATE_HZ)
     est = MountingEstimator(RATE_HZ)
-    rng = np.random.default_rng(0)
-    i, results = 0, []
-    while i < len(q):
-        k = int(rng.integers(1, 300))
-        results.append(est.update(q[i:i + k], acc[i:i + k], gyr[i:i + k]))
-        i += k
+    results = feed(est, (q, acc, gyr), random_sizes(0, 1, 300))
     assert results[0] is None  # nothing before enough walking
-    assert results[-1] is not None
+    assert results[-2] is not None and results[-1] is not None  # the last update, flush()
     np.testing.assert_allclose(results[-1].q_sensor_to_body, whole.q_sensor_to_body,
                                atol=1e-12)
     assert results[-1].confidence == pytest.approx(whole.confidence, abs=1e-12)
+    assert_chunk_invariant(lambda: MountingEstimator(RATE_HZ), (q, acc, gyr),
+                           [random_sizes(0, 1, 300), 11], collect=lambda outs: outs[-1],
+                           atol=1e-12)
     est.reset()
     with pytest.raises(MountingError, match="no walking"):
         est.estimate()
+    assert est.flush() is None
 
 
 def test_estimator_bridges_lost_samples():

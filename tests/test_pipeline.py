@@ -14,6 +14,7 @@ from sacrum.signal.pipeline import MountingError, Pipeline, analyze_recording
 from sacrum.signal.quaternion import quat_conjugate, quat_multiply, quat_rotate
 from sacrum.testing.walking_phantom import walking_phantom
 from sacrum.testing.walking_phantom import walking_phantom as phantom
+from streaming import assert_chunk_invariant, join, random_sizes
 
 RATE = 100
 RECOMMENDED = parse_mount("recommended")
@@ -142,32 +143,24 @@ def test_live_heading_recovers_after_a_u_turn_and_says_when_it_is_settled():
     assert rms(err[settled & straight]) < 0.5
 
 
+def _angles_settled_events(outs):
+    """A pipeline run's outputs (each chunk's, then flush's events) as one."""
+    run = join(outs[:-1])
+    return (run.angles_rad, run.heading_settled,
+            [(e.t_s, e.kind, e.side) for e in run.events + outs[-1]])
+
+
 @pytest.mark.parametrize("seed", [1, 2])
 def test_any_chunking_gives_the_same_output(seed):
     t, acc, gyr, _, _ = _body_motion(seconds_walk=30.0, turn_at=15.0)
     acc = acc + np.random.default_rng(seed).normal(0, 0.05, acc.shape)
     acc[900:920] = np.nan  # lost samples
     gyr[900:920] = np.nan
-    whole = Pipeline(RATE, RECOMMENDED)
-    a = whole.update(t, acc, gyr)
-    ev_a = a.events + whole.flush()
-    rng = np.random.default_rng(seed)
-    parts = Pipeline(RATE, RECOMMENDED)
-    outs, ev_b, i = [], [], 0
-    while i < len(t):
-        k = int(rng.integers(1, 40))
-        o = parts.update(t[i:i + k], acc[i:i + k], gyr[i:i + k])
-        outs.append(o)
-        ev_b += o.events
-        i += k
-    ev_b += parts.flush()
-    angles = np.vstack([o.angles_rad for o in outs])
-    np.testing.assert_allclose(angles, a.angles_rad, atol=1e-9, equal_nan=True)
-    settled = np.concatenate([o.heading_settled for o in outs])
-    np.testing.assert_array_equal(settled, a.heading_settled)
-    assert 0 < a.heading_settled.mean() < 1  # the turn is flagged
-    assert [(e.t_s, e.kind, e.side) for e in ev_b] == [(e.t_s, e.kind, e.side) for e in ev_a]
-    assert np.isnan(a.angles_rad[900:920]).all()
+    angles, settled, _ = assert_chunk_invariant(
+        lambda: Pipeline(RATE, RECOMMENDED), (t, acc, gyr),
+        [random_sizes(seed, 1, 40, 200), 11], collect=_angles_settled_events, atol=1e-9)
+    assert 0 < settled.mean() < 1  # the turn is flagged
+    assert np.isnan(angles[900:920]).all()
 
 
 @pytest.mark.parametrize("step_s", [0.45, 0.70])
@@ -361,8 +354,7 @@ def test_a_manual_calibration_restarts_the_heading_as_the_automatic_one_does():
     np.testing.assert_allclose(a.heading_rad, b.heading_rad, atol=1e-9)
 
 
-@pytest.mark.parametrize("chunk", [None, 7, 64])
-def test_live_sitting_calibration_is_undone_the_same_in_any_chunks(chunk):
+def test_live_sitting_calibration_is_undone_the_same_in_any_chunks():
     """Live: seated 4 s (calibrated there), a sit-to-stand, walking. The pipeline sees the
     lean and the anterior walking that follows and re-zeroes on the walking mean, at the
     same sample whatever the chunking; after it walking reads about level tilt. (A quiet
@@ -373,17 +365,16 @@ def test_live_sitting_calibration_is_undone_the_same_in_any_chunks(chunk):
     # up to the last step: the phantom's closing standing would give a real zero again
     end = int(np.searchsorted(t, ph["t_ic"][-1] + n / RATE))
     t, acc, gyr, q = t[:end], acc[:end], gyr[:end], q[:end]
-    pipe = Pipeline(RATE, RECOMMENDED)
-    step = len(t) if chunk is None else chunk
-    angles = np.vstack([pipe.update(t[i:i + step], acc[i:i + step], gyr[i:i + step],
-                                    q[i:i + step]).angles_rad
-                        for i in range(0, len(t), step)])
-    assert pipe.calibration.reference == "walking"
-    assert "sit-to-stand" in pipe.calibration_error
     later = t > t[n] + 8.0
-    assert abs(np.mean(np.rad2deg(angles[later, 0]))) < 2.0    # was about +20° from sitting
-    whole = Pipeline(RATE, RECOMMENDED).update(t, acc, gyr, q).angles_rad
-    np.testing.assert_allclose(angles, whole, atol=1e-9)
+
+    def re_zeroed(pipe, angles):
+        assert pipe.calibration.reference == "walking"
+        assert "sit-to-stand" in pipe.calibration_error
+        assert abs(np.mean(np.rad2deg(angles[later, 0]))) < 2.0    # was about +20° from sitting
+
+    assert_chunk_invariant(lambda: Pipeline(RATE, RECOMMENDED), (t, acc, gyr, q), [7, 64],
+                           collect=lambda outs: join(outs[:-1]).angles_rad, atol=1e-9,
+                           check=re_zeroed)
 
 
 def test_live_forward_bend_while_standing_keeps_the_standing_zero():

@@ -46,6 +46,7 @@ from sacrum.scoring.tasks import (
     single_leg_stance,
     to_body_frame,
 )
+from streaming import assert_chunk_invariant, bounds, random_sizes
 
 FS = 100.0
 G = 9.80665
@@ -309,10 +310,11 @@ def test_single_leg_stance_without_acceleration_and_held_to_the_end():
 def test_single_leg_stance_streaming_equals_offline():
     t, ang, gyr, acc, _ = sls_phantom()
     whole = single_leg_stance(t, ang, gyr, "L", acc_body_mps2=acc)
-    mon = SingleLegStanceMonitor("L")
-    for i in range(0, len(t), 173):
-        live = mon.update(t[i:i + 173], ang[i:i + 173], gyr[i:i + 173], acc[i:i + 173])
-    assert live == whole
+    # each update gives the result so far; flush() (last) the task's
+    for last in (lambda outs: outs[-2], lambda outs: outs[-1]):
+        live = assert_chunk_invariant(lambda: SingleLegStanceMonitor("L"), (t, ang, gyr, acc),
+                                      [173, random_sizes(3, 50, 400)], collect=last)
+        assert live == whole
 
 
 def test_single_leg_stance_bad_input():
@@ -372,10 +374,10 @@ def test_repetitions_streaming_equals_offline():
     whole = repetitions(t, ang, acc, "step-down", "R")
     rc = RepetitionCounter("step-down", "R")
     live, when = [], []
-    for i in range(0, len(t), 37):
-        new = rc.update(t[i:i + 37], ang[i:i + 37], acc[i:i + 37])
+    for a, b in bounds(len(t), 37):
+        new = rc.update(t[a:b], ang[a:b], acc[a:b])
         live += new
-        when += [t[min(i + 36, len(t) - 1)]] * len(new)
+        when += [t[b - 1]] * len(new)
     live += rc.flush()
     assert len(live) == len(whole)
     for a, b in zip(live, whole, strict=True):

@@ -68,6 +68,13 @@ class LiveTaskTracker:
         self._reps = RepetitionCounter(rep_kind, side) if kind == "repetitions" else None
         self.last: TaskUpdate | None = None
 
+    def reset(self) -> None:
+        """Forget the task's samples (a new attempt); keep the task and the bands."""
+        for processor in (self._stance, self._reps):
+            if processor is not None:
+                processor.reset()
+        self.last = None
+
     def update(self, t_s, angles_rad, gyr_body_radps, acc_body_mps2) -> TaskUpdate:
         t = np.asarray(t_s, float).reshape(-1)
         if self._stance is not None:

@@ -270,6 +270,10 @@ class PelvicAngles:
         """
         return self.relative(self.decompose(q_sensor_to_earth), heading_rad)
 
+    def flush(self) -> np.ndarray:
+        """Nothing is held back (each sample's angles are final in its chunk): (0, 3)."""
+        return np.zeros((0, 3))
+
     def decompose(self, q_sensor_to_earth: np.ndarray) -> np.ndarray:
         """Steps 1-2: (N, 3) tilt, obliquity and the pelvis heading ψ (rad, from earth x)."""
         q = np.asarray(q_sensor_to_earth, float).reshape(-1, 4)

@@ -406,6 +406,14 @@ class MountingEstimator:
         except MountingError:
             return None
 
+    def flush(self) -> MountingEstimate | None:
+        """The input has ended: the estimate from everything fed (the samples short of a
+        whole block are not used, as in ``update``), or None when there is none."""
+        try:
+            return self.estimate()
+        except MountingError:
+            return None
+
     def _block(self, block: np.ndarray) -> None:
         self._blocks.append(block)
         if len(self._blocks) > self.window_blocks:

@@ -515,6 +515,10 @@ class OrientationFilter:
         """One chunk of samples (N, 3) each -> ``q_sensor_to_earth`` (N, 4)."""
         return self._run(*_as_samples(acc_mps2, gyr_radps))[0]
 
+    def flush(self) -> np.ndarray:
+        """Nothing is held back (each sample's orientation is final in its chunk): (0, 4)."""
+        return np.zeros((0, 4))
+
     def _run(self, acc, gyr):
         """q (N, 4), bias (N, 3) and at_rest (N,) for checked samples."""
         n = len(acc)

@@ -249,7 +249,8 @@ class Pipeline:
         return end
 
     def flush(self) -> list[GaitEvent]:
-        """Events still pending at the end of a recording."""
+        """Events still pending at the end of a recording (the samples' rows are final in
+        their chunks: only events are held back)."""
         return self.gait.flush()
 
 

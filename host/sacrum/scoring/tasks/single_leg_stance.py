@@ -161,6 +161,12 @@ class SingleLegStanceMonitor:
         self._chunks = [data]
         return self._analyse(data)
 
+    def flush(self) -> SingleLegStanceResult:
+        """The task has ended: its result, as the last ``update`` gave it (nothing is held
+        back; a stance still held at the end stays ``held_to_end``)."""
+        data = np.vstack(self._chunks) if self._chunks else np.zeros((0, 7))
+        return self._analyse(data)
+
     # ------------------------------------------------------------------------------------
     def _analyse(self, data: np.ndarray) -> SingleLegStanceResult:
         res = SingleLegStanceResult(self.side)
