@@ -16,10 +16,16 @@ stairs), ``tasks.single_leg_stance`` and ``score.score_single_leg_stance``, or
 
 Steps of :func:`analyze`:
 
-1. Read the input (:func:`load`): a capture (``decode_capture``: the device's orientation,
-   the task marks, the loss report) or an IMU CSV (``imucsv.read_imu_csv``:
-   orientation from the pipeline, no marks; lost samples are NaN rows).
-2. The pipeline over the whole recording: the mounting is estimated unless
+1. Read the input (:func:`load`): a capture (``decode_capture``: the samples, the
+   device's orientation, the task marks, the loss report) or an IMU CSV
+   (``imucsv.read_imu_csv``: no marks; lost samples are NaN rows).
+2. The pipeline over the whole recording. The orientation is the host's offline filter
+   (``orientation_offline``, the whole recording smoothed) on the samples, for a capture
+   too: its device quaternion is the real-time estimate the live view shows, and a capture
+   and the same samples as a CSV must give one answer (bench/consistency.py: with the
+   device's quaternion a capture's drops differed from its CSV's by up to 1.3°, with the
+   host filter on both by 0.13°); ``device_orientation=True`` uses the device's instead.
+   The mounting is estimated unless
    given (``--mount``), tilt and obliquity are zeroed on the first quiet
    standing. Gait events are kept within their walking bouts (as
    ``gait.detect_events`` does offline).
@@ -311,9 +317,10 @@ class Analysis:
         One row per step (IC to the next IC), used or not: ``index``, ``task`` (None: in
         no task), ``stance_side``, ``t_ic_s``, ``step_time_s``, ``stride_time_s``,
         ``contralateral_drop_deg``, ``drop_time_pct``, ``obliquity_rom_deg``,
-        ``tilt_rom_deg``, ``rotation_rom_deg``, ``mean_tilt_deg``, ``excluded`` (None =
-        used, else the reason: ``"gap"``, ``"turn"``, ``"irregular"``, ``"bout-edge"``),
-        ``bout`` (docs/analysis-json.md, ``steps``).
+        ``tilt_rom_deg``, ``rotation_rom_deg``, ``mean_tilt_deg``, ``excluded`` (missing,
+        ``isna()``, = used; else the reason: ``"gap"``, ``"turn"``, ``"irregular"``,
+        ``"bout-edge"``), ``bout`` (docs/analysis-json.md, ``steps``). A step in no task
+        has a missing ``task``.
     turns : pandas.DataFrame
         One row per turn: ``index``, ``task``, ``t_start_s``, ``t_end_s``, ``duration_s``,
         ``angle_deg``, ``direction``, ``peak_rate_dps``, ``mean_rate_dps``, ``n_steps``,
@@ -364,7 +371,7 @@ class Analysis:
 
     @property
     def used_steps(self):
-        """The rows of :attr:`steps` used in the summaries (``excluded`` is None)."""
+        """The rows of :attr:`steps` used in the summaries (``excluded`` missing)."""
         return self.steps[self.steps["excluded"].isna()]
 
     @classmethod
@@ -557,7 +564,7 @@ def _calibration_doc(res) -> tuple[dict[str, Any], list[str]]:
 
 def analyze(recording_or_path: Recording | str | os.PathLike, task: str | None = None,
             mount: str | None = None, bands: Bands | str | os.PathLike | None = None, *,
-            check_units: bool = True) -> Analysis:
+            check_units: bool = True, device_orientation: bool = False) -> Analysis:
     """Analyse a recording (the steps in the module docstring).
 
     Parameters
@@ -575,6 +582,9 @@ def analyze(recording_or_path: Recording | str | os.PathLike, task: str | None =
         (the packaged bands).
     check_units : bool
         Refuse a CSV in g, °/s or ms (when a path is given).
+    device_orientation : bool
+        For a capture, the device's real-time quaternion instead of the host's offline
+        filter on its samples (step 2; the default gives a capture and its CSV one answer).
 
     Returns
     -------
@@ -597,7 +607,9 @@ def analyze(recording_or_path: Recording | str | os.PathLike, task: str | None =
     rec = (recording_or_path if isinstance(recording_or_path, Recording)
            else load(recording_or_path, check_units=check_units))  # step 1
     res = analyze_recording(rec.t_s, rec.acc_mps2, rec.gyr_radps, rec.rate_hz,  # step 2
-                            q_sensor_to_earth=rec.q_sensor_to_earth, q_sensor_to_body=q_body)
+                            q_sensor_to_earth=(rec.q_sensor_to_earth if device_orientation
+                                               else None),
+                            q_sensor_to_body=q_body)
     events = events_in_bouts(res.events, res.gait.bouts)
     steps = metrics.step_metrics(res.t_s, res.angles_rad, events,  # step 3
                                  strides=res.gait.strides, turns=res.gait.turns)
@@ -686,7 +698,9 @@ def analyze(recording_or_path: Recording | str | os.PathLike, task: str | None =
         "format": FORMAT, "format_version": FORMAT_VERSION, "sacrum_version": __version__,
         "input": {"path": rec.path, "kind": rec.kind, "samples": len(rec.t_s),
                   "duration_s": float(rec.t_s[-1] - rec.t_s[0]), "rate_hz": rec.rate_hz,
-                  "task_marks": len(rec.marks)},
+                  "task_marks": len(rec.marks),
+                  "orientation": ("device" if device_orientation
+                                  and rec.q_sensor_to_earth is not None else "host")},
         "mounting": mounting,
         "calibration": calibration,
         "loss": {"gaps": len(gaps)} | rec.loss | {"gap_list": gaps[:MAX_GAPS_LISTED]},

@@ -1,0 +1,275 @@
+"""One answer from every command (issue 13 item 2): the differences between every pair of
+commands and input paths, per real recording of ``../shared/data``.
+
+For each recording (Mobilise-D HA001's three trials; IPOL walk tests: 10 m, U-turn, 10 m
+back; BROAD trials: hand-held motion, no walking, so every path must agree on none),
+written as an IMU CSV into a temporary folder (IPOL is AGPL: read from ../shared, never
+copied), these paths are run:
+
+``csv``
+    ``sacrum analyze`` of the CSV: the host's offline orientation filter.
+``capture``
+    the CSV through ``sacrum simulate`` (the firmware under MicroPython: its sample
+    clock, int16 quantisation, its fusion, the packetizer), then ``sacrum analyze`` of
+    that capture (the host's offline filter on the capture's samples).
+``device``
+    the same capture analysed with the device's real-time quaternion
+    (``sacrum.analyze(capture, device_orientation=True)``): measured, not bounded.
+``export``
+    ``sacrum export`` of that capture (its samples as CSV), then ``sacrum analyze``.
+``report``, ``batch``, ``live``
+    the capture as ``sacrum report`` reads it (``sessions.open_sessions``), as a
+    ``sacrum batch`` row, and ``sacrum live --replay CAPTURE --headless --json OUT``.
+
+Each gives the used steps (of the metrics task), the contralateral drop per stance side
+(°) and the session score. The bounds (issue 13): used steps ±1, drops within 0.2°,
+score within 2 points, for the pairs capture↔export (device vs host filter),
+csv↔capture (firmware in the loop) and capture↔report/batch/live (the same analysis, so
+0). Run::
+
+    .venv/bin/python bench/consistency.py            # a subset: 3 mobgap, 6 IPOL, 2 BROAD
+    .venv/bin/python bench/consistency.py --all      # every recording (about 15 min)
+    .venv/bin/python bench/consistency.py --only ipol-1-1 mobgap-Test5-Trial1
+
+tests/test_consistency.py asserts the bounds on a few of them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import math
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+G_MPS2 = 9.80665
+#: The bounds of issue 13 item 2: used steps, drop (°), score (points).
+BOUNDS = {"steps_used": 1, "drop_L_deg": 0.2, "drop_R_deg": 0.2, "score": 2.0}
+#: (a, b) path pairs compared, and what differs between them.
+PAIRS = {
+    ("capture", "export"): "a capture vs its exported CSV",
+    ("csv", "capture"): "CSV vs firmware in the loop",
+    ("csv", "export"): "CSV vs the firmware's samples (both host filter)",
+    ("capture", "report"): "analyze vs report",
+    ("capture", "batch"): "analyze vs batch",
+    ("capture", "live"): "analyze vs live --headless --json",
+    ("capture", "device"): "host offline filter vs the device's real-time quaternion",
+}
+#: Pairs whose difference is measured, not bounded: the device's real-time fusion against
+#: the host's offline smoother on the same samples (analyze uses the latter for both).
+MEASURED_ONLY = {("capture", "device")}
+SUBSET = ["mobgap-Test5-Trial1", "mobgap-Test5-Trial2", "mobgap-Test11-Trial1",
+          "ipol-1-1", "ipol-2-1", "ipol-3-1", "ipol-4-1", "ipol-5-1", "ipol-6-1",
+          "broad-10", "broad-24"]
+
+
+# -- the recordings ---------------------------------------------------------------------
+def recordings(names: list[str] | None = None):
+    """(name, t_s, acc_mps2, gyr_radps) of every real recording (or of ``names``)."""
+    import scipy.io
+
+    want = set(names) if names else None
+
+    def wanted(name: str) -> bool:
+        return want is None or name in want
+
+    mat = scipy.io.loadmat(DATA / "mobgap/HA/001/data.mat", simplify_cells=True)
+    for test, trials in mat["data"]["TimeMeasure1"].items():
+        for trial, rec in trials.items():
+            name = f"mobgap-{test}-{trial}"
+            if wanted(name):
+                su = rec["SU"]["LowerBack"]  # g and deg/s
+                yield (name, np.asarray(su["Timestamp"], float),
+                       np.asarray(su["Acc"], float) * G_MPS2,
+                       np.deg2rad(np.asarray(su["Gyr"], float)))
+    for p in sorted((DATA / "ipol").glob("*_lb.txt")):
+        name = f"ipol-{p.name[:-7]}"
+        if wanted(name):
+            d = np.loadtxt(p, skiprows=2)
+            k = (d[:, 0] - d[0, 0]).astype(int)  # the packet timeline: gaps are lost samples
+            full = np.full((k[-1] + 1, 6), np.nan)
+            full[k] = d[:, 1:7]
+            yield name, np.arange(len(full)) / 100.0, full[:, :3], full[:, 3:]
+    for p in sorted((DATA / "broad").glob("*.mat")):
+        name = f"broad-{p.stem[:2]}"
+        if wanted(name):
+            b = scipy.io.loadmat(p, simplify_cells=True)
+            rate = float(b["sampling_rate"])
+            n = int(60 * rate)  # the first 60 s: the firmware runs in real code
+            yield (name, np.arange(n) / rate, np.asarray(b["imu_acc"], float)[:n],
+                   np.asarray(b["imu_gyr"], float)[:n])
+
+
+def write_imu_csv(path: Path, t, acc, gyr) -> Path:
+    """t (s), acc (m/s²), gyr (rad/s); lost samples as "nan"."""
+    np.savetxt(path, np.column_stack([t, acc, gyr]), fmt=["%.6f"] + ["%.7g"] * 6,
+               delimiter=",", header="t,ax,ay,az,gx,gy,gz", comments="")
+    return path
+
+
+# -- the paths --------------------------------------------------------------------------
+def numbers(doc: dict) -> dict[str, float]:
+    """What a reader compares: used steps of the metrics task, drop per stance side (°),
+    the session score (NaN: none)."""
+    summ = doc["summary"]
+    head = next((t for t in summ["tasks"] if t["task"] == summ.get("metrics_task")), {})
+    drop = summ.get("contralateral_drop_deg") or {}
+
+    def f(x):
+        return math.nan if x is None else float(x)
+
+    return {"steps_used": float(head.get("n_steps_used") or 0), "drop_L_deg": f(drop.get("L")),
+            "drop_R_deg": f(drop.get("R")), "score": f(summ.get("score"))}
+
+
+def _cli(*args: str) -> None:
+    from sacrum.apps.cli import main
+
+    err = io.StringIO()
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
+        rc = main([str(a) for a in args])
+    if rc != 0:
+        raise RuntimeError(err.getvalue().strip() or f"sacrum {args[0]}: exit {rc}")
+
+
+def run_paths(csv: Path, work: Path) -> tuple[dict[str, dict[str, float]], dict[str, float]]:
+    """Every path on one recording: ({path: numbers}, {path: seconds})."""
+    from sacrum.analysis import analyze
+    from sacrum.apps.batch import row_of
+    from sacrum.apps.sessions import open_sessions
+
+    out, took = {}, {}
+
+    def timed(name, fn):
+        t0 = time.perf_counter()
+        try:
+            out[name] = fn()
+        except (ValueError, RuntimeError) as e:  # e.g. no walking to find the mounting from
+            out[name] = dict.fromkeys(BOUNDS, math.nan) | {"error": str(e).splitlines()[0]}
+        took[name] = time.perf_counter() - t0
+
+    cap = work / (csv.stem + ".sacrum")
+    exp = work / (csv.stem + ".export.csv")
+    timed("csv", lambda: numbers(analyze(csv).to_json()))
+    t0 = time.perf_counter()
+    _cli("simulate", "--imu", csv, "--out", cap)
+    took["simulate"] = time.perf_counter() - t0
+    timed("capture", lambda: numbers(analyze(cap).to_json()))
+    timed("device", lambda: numbers(analyze(cap, device_orientation=True).to_json()))
+    with contextlib.redirect_stdout(io.StringIO()):
+        _cli("export", cap, "--csv", exp)
+    timed("export", lambda: numbers(analyze(exp).to_json()))
+    timed("report", lambda: numbers(open_sessions([str(cap)])[0].analysis))
+
+    def batch():
+        from sacrum.apps.batch import analyze_capture
+
+        r = analyze_capture(str(cap), {})
+        if "error" in r:
+            raise RuntimeError(r["error"])
+        row = row_of(r["doc"])
+
+        def f(x):
+            return math.nan if x is None else float(x)
+
+        return {"steps_used": float(row["n_steps_used"] or 0),
+                "drop_L_deg": f(row["contralateral_drop_L_deg"]),
+                "drop_R_deg": f(row["contralateral_drop_R_deg"]), "score": f(row["score"])}
+
+    timed("batch", batch)
+
+    def live():
+        js = work / (csv.stem + ".live.json")
+        _cli("live", "--replay", cap, "--headless", "--out-dir", work / "live", "--json", js)
+        return numbers(json.loads(js.read_text()))
+
+    timed("live", live)
+    return out, took
+
+
+def differences(res: dict[str, dict[str, float]]) -> dict[tuple[str, str], dict[str, float]]:
+    """|a − b| per pair and quantity (0 where both are NaN, inf where one is; both failing
+    with an error is agreement, one failing is not)."""
+    out = {}
+    for a, b in PAIRS:
+        d = {}
+        if ("error" in res[a]) != ("error" in res[b]):
+            out[(a, b)] = dict.fromkeys(BOUNDS, math.inf)
+            continue
+        for k in BOUNDS:
+            x, y = res[a][k], res[b][k]
+            d[k] = 0.0 if (math.isnan(x) and math.isnan(y)) else (
+                math.inf if (math.isnan(x) or math.isnan(y)) else abs(x - y))
+        out[(a, b)] = d
+    return out
+
+
+def holds(d: dict[str, float]) -> bool:
+    return all(d[k] <= BOUNDS[k] + 1e-9 for k in BOUNDS)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--all", action="store_true", help="every recording, not the subset")
+    p.add_argument("--only", nargs="+", metavar="NAME", help="these recordings")
+    args = p.parse_args(argv)
+    if not DATA.is_dir():
+        print(f"no reference data at {DATA}")
+        return 1
+    names = args.only or (None if args.all else SUBSET)
+    print(f"bounds: used steps ±{BOUNDS['steps_used']}, drops ±{BOUNDS['drop_L_deg']}°, "
+          f"score ±{BOUNDS['score']} points; |a − b| per pair (— : both none)")
+    head = f"{'recording':<22} {'pair':<18} {'steps':>5} {'drop L':>7} {'drop R':>7} {'score':>6}"
+    failed: dict[tuple[str, str], int] = {}
+    one_failed: dict[tuple[str, str], int] = {}
+    worst: dict[tuple[str, str], dict[str, float]] = {}
+    n = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        for name, t, acc, gyr in recordings(names):
+            csv = write_imu_csv(work / f"{name}.csv", t, acc, gyr)
+            res, took = run_paths(csv, work)
+            n += 1
+            print(f"\n{name}: " + "; ".join(
+                (f"{k} error: {v['error']}" if "error" in v else
+                 f"{k} {v['steps_used']:.0f} steps, drop {v['drop_L_deg']:.2f}/"
+                 f"{v['drop_R_deg']:.2f}°, score {v['score']:.1f}") for k, v in res.items()
+                if k in ("csv", "capture", "export"))
+                + f" ({sum(took.values()):.0f} s)")
+            print(head)
+            for pair, d in differences(res).items():
+                ok = holds(d) or pair in MEASURED_ONLY
+                failed[pair] = failed.get(pair, 0) + (not ok)
+                w = worst.setdefault(pair, dict.fromkeys(BOUNDS, 0.0))
+                if math.isinf(d["steps_used"]):  # one path failed, the other did not
+                    one_failed[pair] = one_failed.get(pair, 0) + 1
+                    continue
+                for k in BOUNDS:
+                    w[k] = max(w[k], d[k])
+                cells = [f"{d['steps_used']:5.0f}", f"{d['drop_L_deg']:7.2f}",
+                         f"{d['drop_R_deg']:7.2f}", f"{d['score']:6.1f}"]
+                print(f"{'':<22} {pair[0] + '–' + pair[1]:<18} " + " ".join(cells)
+                      + ("" if ok else "  ✗ out of bounds"))
+            sys.stdout.flush()
+    print(f"\nover {n} recordings: largest |a − b| where both paths ran, recordings out of "
+          "bounds (of them: one path failed, the other not)")
+    print(f"{'pair':<18} {'steps':>5} {'drop L':>7} {'drop R':>7} {'score':>6}  out  what")
+    for pair, what in PAIRS.items():
+        w = worst.get(pair, dict.fromkeys(BOUNDS, math.nan))
+        print(f"{pair[0] + '–' + pair[1]:<18} {w['steps_used']:5.0f} {w['drop_L_deg']:7.2f} "
+              f"{w['drop_R_deg']:7.2f} {w['score']:6.1f}  "
+              + (" – " if pair in MEASURED_ONLY else f"{failed.get(pair, 0):3d}")
+              + f"  {what}" + (f" ({one_failed[pair]} failed on one side)"
+                               if one_failed.get(pair) else ""))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
