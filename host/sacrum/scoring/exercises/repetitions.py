@@ -1,0 +1,519 @@
+"""Repetitions of an exercise, streaming: one segmenter for the cyclic movement families.
+
+:class:`RepetitionSegmenter` counts the repetitions of the ``repetition`` (bridge,
+single-leg bridge, clamshell, single-leg deadlift: one angle moves), ``alternating``
+(bird dog, dead bug: the pelvis should not move at all; any rotation is the signal, its
+sign the side) and ``vertical`` (split squat: the sacrum goes down and up) families of
+:mod:`sacrum.scoring.exercises.catalogue`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+from scipy.signal import savgol_coeffs
+
+from sacrum.scoring.exercises._buffer import SampleBuffer
+from sacrum.scoring.exercises.catalogue import Exercise, exercise
+from sacrum.scoring.exercises.control import control_metrics, to_deg
+from sacrum.scoring.exercises.posture import (
+    classify_posture,
+    mean_orientation,
+    measurement_note,
+    relative_angles,
+)
+from sacrum.signal.quaternion import quat_rotate
+from sacrum.units import G_MPS2
+
+_SEEK, _REST, _MOVING, _RETURNING, _SETTLE = range(5)
+
+
+@dataclass
+class ExerciseRepetition:
+    """One repetition (or partial repetition) of an exercise.
+
+    index: 0, 1, ... over the task (partials included); set_index: 0, 1, ... (a new set
+    after an adjustment or a pause longer than ``set_break_s``); side: "L", "R", None
+    (both legs) or "?" (alternating, side not seen). Times (s): t_start_s, t_end_s where
+    the drive leaves and comes back within ``edge_fraction`` of its peak; t_top_s and
+    t_release_s where it first reaches and last leaves ``top_fraction`` of the peak;
+    up_s, hold_s, down_s the tempo between them; duration_s. partial: it did not reach
+    the exercise's full excursion or was shorter than its shortest full repetition
+    (``why_partial``). peak: the drive's peak (rad; m for the vertical family).
+
+    Control, against the posture at the repetition's start (rad, rad/s): the three
+    ``*_excursion_rad`` (largest signed deviation), the exercise's own metrics
+    (``<metric>_rad``), ``sway_rms_radps``, ``ldlj_v``: in ``control``.
+    """
+
+    index: int
+    set_index: int
+    side: str | None
+    t_start_s: float
+    t_top_s: float
+    t_release_s: float
+    t_end_s: float
+    up_s: float
+    hold_s: float
+    down_s: float
+    duration_s: float
+    partial: bool
+    why_partial: str
+    peak: float
+    control: dict = field(default_factory=dict)
+    messages: list[str] = field(default_factory=list)
+
+    def to_dict_deg(self) -> dict:
+        """Flat fields for a report or JSON: angles in degrees (``*_deg``), rates in
+        deg/s (``*_dps``)."""
+        d = asdict(self)
+        ctrl = d.pop("control")
+        d.update(to_deg(ctrl))
+        return d
+
+
+@dataclass
+class Adjustment:
+    """A movement that was not a repetition: the posture moved on another axis (or too
+    far) and came to rest somewhere else; the next set's reference is taken after it."""
+
+    t_start_s: float
+    t_end_s: float
+    reason: str
+
+
+class RepetitionSegmenter:
+    """Repetitions of one exercise task, streaming and chunk-invariant.
+
+    ``update(t_s, q_body_to_earth, gyr_body_radps, acc_body_mps2=None)`` returns the
+    repetitions that became final with the chunk; ``flush()`` those still open at the end
+    of the task; ``reps`` holds them all, ``adjustments`` the movements that were not
+    repetitions, ``messages`` what limits the result, ``posture`` and ``measured`` what
+    the angles are (:func:`sacrum.scoring.exercises.posture.measurement_note`). The same
+    processor fed a whole task at once is the offline analysis.
+
+    **Data required.** ``q_body_to_earth`` (N, 4): the pelvis orientation
+    (:func:`~sacrum.scoring.exercises.posture.body_orientation` of the device's
+    orientation and the mounting; levelled by a standing calibration when there is one:
+    only relative rotations are used, so an unlevelled mounting only mixes the axes by its
+    error); ``gyr_body_radps`` (N, 3) body frame; ``acc_body_mps2`` (N, 3, body frame,
+    gravity included: the specific force) for the vertical family. Constant rate
+    ``rate_hz``; lost samples NaN rows (skipped; a repetition over a gap longer than
+    ``max_gap_s`` says so).
+
+    **Steps** (per sample, in order; a sample is processed once the still flag's window
+    around it is complete, and, for the vertical family, the excursion's):
+
+    1. *Still*: the RMS angular speed over a centred ``still_s`` is below ``still_radps``.
+    2. *Set reference*: the mean orientation over the first ``ref_s`` of still samples
+       (at the start, and after each adjustment): the angles from here on are relative to
+       it (posture module, tilt-rotation-obliquity about the body's own axes).
+    3. *Rest*: while still, the rest posture is updated to the current angles; the
+       *drive* is the exercise's signal (:class:`~sacrum.scoring.exercises.catalogue.Exercise`
+       ``drive``) of the angles less the rest posture - for the vertical family, the
+       sacrum's downward excursion: the vertical acceleration integrated twice less its
+       quadratic Savitzky-Golay fit over ``excursion_window_s`` (as
+       ``sacrum.scoring.tasks.RepetitionCounter``), less its value at rest.
+    4. *Onset*: the drive exceeds the exercise's ``onset``. Until it falls back to half
+       of that, its peak is tracked, and the deviation on the other axes (the drive's
+       magnitude itself for the alternating family; all three angles for the vertical
+       one): past ``off_axis_rad`` the movement is an **adjustment** (re-positioning),
+       not a repetition; the next still ``ref_s`` gives the next set's reference.
+       A movement that does not come back within ``max_rep_s`` is an adjustment too, and
+       so is a rest posture that moved past ``off_axis_rad`` from the set's start posture
+       (a shift without a repetition-like movement).
+    5. *End*: after the drive fell below half the onset, the first sample at or below
+       ``edge_fraction`` of the peak, or still again, or the next onset. The start is the
+       last sample before the onset at or below ``edge_fraction`` of the peak.
+       Tempo: up from the start to the first sample at ``top_fraction`` of the peak, hold
+       to the last one, down to the end.
+    6. *Classify*: shorter than ``min_rep_s``: ignored (a twitch; counted in
+       ``messages``). Partial: the peak below the exercise's ``full`` excursion, or below
+       ``full_fraction`` of the median peak of the set's full repetitions so far (only
+       where the drive measures the exercise's range: ``full > onset``), or shorter than
+       the exercise's ``min_full_s``. Side: the task's; alternating: the sign of the
+       exercise's ``side_signal`` at its largest (+ = left), or, below ``side_min_rad``,
+       the other side than the previous repetition's.
+    7. *Control* of the repetition (:func:`~sacrum.scoring.exercises.control.control_metrics`)
+       over [start, end] against its start posture: the mean orientation of the still
+       samples in the ``ref_s`` before the start, if any, else the orientation at the
+       start.
+
+    **Parameters.** rate_hz (Hz); still_radps = 0.05 (rad/s, ~3°/s: a person lying or
+    holding a position still turns the pelvis at a degree or two per second; the slowest
+    repetition of these exercises, 5° in 1 s, turns it at twice that at its fastest);
+    still_s = 0.4 (s); ref_s = 0.5 (s); edge_fraction = 0.05; top_fraction = 0.95;
+    min_rep_s = 0.4 (s); max_rep_s = 30 (s: a held repetition longer than this is a hold
+    exercise); set_break_s = 20 (s: a longer pause begins a new set); full_fraction =
+    0.6; side_min_rad = 0.5° ; excursion_window_s = 10.0 (s: a 3-4-s repetition keeps
+    most of its depth, and the vertical family's repetitions are final 5 s late);
+    lowpass_hz = 6.0 (Hz, for
+    the smoothness); max_gap_s = 0.25 (s). None fitted to data (no recordings of these
+    exercises here): provisional.
+
+    **Limits.** A sacral sensor sees the pelvis, not the limbs: in exercises where the
+    pelvis should stay still (clamshell, bird dog, dead bug) a repetition done with less
+    pelvic motion than the onset is not counted, and the range of the limb (a partial)
+    cannot be seen, only a movement too short to be a repetition. The vertical family's
+    depth is approximate (the high-pass takes part of it).
+
+    **References.** S. M. McGill (2016). Low Back Disorders: Evidence-Based Prevention
+    and Rehabilitation, 3rd ed. Human Kinetics (the exercises' execution, bird dog and
+    side bridge holds). A. Savitzky, M. J. E. Golay (1964). Anal Chem 36:1627-1639.
+    """
+
+    def __init__(self, task: str | Exercise, rate_hz: float, *, still_radps: float = 0.05,
+                 still_s: float = 0.4, ref_s: float = 0.5, edge_fraction: float = 0.05,
+                 top_fraction: float = 0.95, min_rep_s: float = 0.4, max_rep_s: float = 30.0,
+                 set_break_s: float = 20.0, full_fraction: float = 0.6,
+                 side_min_rad: float = math.radians(0.5), excursion_window_s: float = 10.0,
+                 lowpass_hz: float = 6.0, max_gap_s: float = 0.25) -> None:
+        self.ex = task if isinstance(task, Exercise) else exercise(task)
+        if self.ex.held:
+            raise ValueError(f"{self.ex.task} is a hold: use HoldSegmenter")
+        if not rate_hz > 0:
+            raise ValueError(f"rate_hz must be positive, not {rate_hz}")
+        self.fs = float(rate_hz)
+        self.still_radps, self.still_s, self.ref_s = still_radps, still_s, ref_s
+        self.edge_fraction, self.top_fraction = edge_fraction, top_fraction
+        self.min_rep_s, self.max_rep_s, self.set_break_s = min_rep_s, max_rep_s, set_break_s
+        self.full_fraction, self.side_min_rad = full_fraction, side_min_rad
+        self.excursion_window_s, self.lowpass_hz = excursion_window_s, lowpass_hz
+        self.max_gap_s = max_gap_s
+        self._vertical = self.ex.family == "vertical"
+        w = round(excursion_window_s * self.fs) | 1
+        self._w = w
+        self._sg = savgol_coeffs(w, 2, use="dot")
+        self.reset()
+
+    # ---- state -----------------------------------------------------------------------
+    def reset(self) -> None:
+        self.buf = SampleBuffer(self.fs, self.still_s, self.still_radps)
+        self.reps: list[ExerciseRepetition] = []
+        self.adjustments: list[Adjustment] = []
+        self.messages: list[str] = []
+        self.posture: str | None = None
+        self.measured: str | None = None
+        self._pos = 0
+        self._state = _SEEK
+        self._run = 0
+        self._ref_q: np.ndarray | None = None
+        self._ang = np.zeros((0, 3))        # angles vs the set reference, rows [_a0, ...)
+        self._a0 = 0
+        self._drive = np.zeros(0)            # drive per processed row
+        self._base = np.zeros(3)
+        self._base_v = 0.0
+        self._set = -1
+        self._full_peaks: list[float] = []
+        self._last_end_t = -math.inf
+        self._twitches = 0
+        self._mv: dict = {}
+        # vertical excursion: running integrals and the excursion per row
+        self._vz = _Vertical(self._w, self._sg, self.fs) if self._vertical else None
+
+    # ---- streaming -------------------------------------------------------------------
+    def update(self, t_s, q_body_to_earth, gyr_body_radps, acc_body_mps2=None,
+               ) -> list[ExerciseRepetition]:
+        if self._vertical and acc_body_mps2 is None:
+            raise ValueError(f"{self.ex.task}: the vertical family needs acc_body_mps2")
+        self.buf.append(t_s, q_body_to_earth, gyr_body_radps, acc_body_mps2)
+        return self._advance(final=False)
+
+    def flush(self) -> list[ExerciseRepetition]:
+        out = self._advance(final=True)
+        mv = self._mv
+        if self._state == _RETURNING:
+            out += self._finish(self.buf.n - 1)
+        elif self._state == _MOVING:
+            self.messages.append(f"a movement from {self.buf.t[mv['onset']]:.1f} s had not come "
+                                 "back when the data ended: not counted")
+        if self._twitches:
+            self.messages.append(f"{self._twitches} movement(s) shorter than "
+                                 f"{self.min_rep_s:.1f} s ignored")
+        if self._ref_q is None:
+            self.messages.append(f"never still for {self.ref_s:.1f} s: no start posture, no "
+                                 "repetitions counted")
+        elif not self.reps:
+            self.messages.append(self._none_message())
+        return out
+
+    # ---- the per-sample state machine --------------------------------------------------
+    def _ready(self, final: bool) -> int:
+        n_still = self.buf.fill_still(final)
+        if self._vertical:
+            n_v = self._vz.fill(self.buf, final)
+            return min(n_still, n_v)
+        return n_still
+
+    def _angles(self, i: int, hi: int) -> np.ndarray:
+        if i - self._a0 >= len(self._ang):
+            q = self.buf.q[i:hi]
+            self._ang = relative_angles(q, self._ref_q)
+            self._a0 = i
+        return self._ang[i - self._a0]
+
+    def _advance(self, final: bool) -> list[ExerciseRepetition]:
+        hi = self._ready(final)
+        out: list[ExerciseRepetition] = []
+        if len(self._drive) < hi:
+            self._drive = np.concatenate([self._drive, np.full(hi - len(self._drive), np.nan)])
+        t, still, q = self.buf.t, self.buf.still.a[:, 0], self.buf.q
+        ex = self.ex
+        n_ref = max(1, round(self.ref_s * self.fs))
+        for i in range(self._pos, hi):
+            if not np.all(np.isfinite(q[i])):
+                continue
+            st = self._state
+            if st in (_SEEK, _SETTLE):
+                self._run = self._run + 1 if still[i] else 0
+                if self._run >= n_ref:
+                    self._new_set(i - n_ref + 1, i)
+                continue
+            a = self._angles(i, hi)
+            if st == _REST:
+                if still[i]:
+                    self._base = a.copy()
+                    if self._vertical:
+                        self._base_v = self._vz.e[i]
+                d = self._drive_at(a, i)
+                self._drive[i] = d
+                off = self._off_axis(a, rest=False)
+                if ex.off_axis_rad is not None and off > ex.off_axis_rad:
+                    self._mv = {"onset": i, "peak": d, "peak_i": i, "off": off}
+                    self._adjust(i, f"the rest posture moved {math.degrees(off):.0f}° off the "
+                                    "set's start posture")
+                elif d > ex.onset:
+                    self._mv = {"onset": i, "peak": d, "peak_i": i, "off": 0.0}
+                    self._state = _MOVING
+                continue
+            d = self._drive_at(a, i)
+            self._drive[i] = d
+            mv = self._mv
+            if st == _MOVING:
+                if d > mv["peak"]:
+                    mv["peak"], mv["peak_i"] = d, i
+                off = self._off_axis(a)
+                mv["off"] = max(mv["off"], off)
+                if ex.off_axis_rad is not None and off > ex.off_axis_rad:
+                    self._adjust(i, f"moved {math.degrees(off):.0f}° off the exercise's "
+                                    f"axis (limit {math.degrees(ex.off_axis_rad):.0f}°)")
+                elif t[i] - t[mv["onset"]] > self.max_rep_s:
+                    self._adjust(i, f"did not come back within {self.max_rep_s:.0f} s")
+                elif d < 0.5 * ex.onset:
+                    self._state = _RETURNING
+                    mv["min"], mv["min_i"] = d, i
+                continue
+            # _RETURNING
+            if d < mv["min"]:
+                mv["min"], mv["min_i"] = d, i
+            if d <= self.edge_fraction * mv["peak"] or still[i]:
+                out += self._finish(i)
+            elif d > ex.onset:
+                out += self._finish(mv["min_i"])
+                self._mv = {"onset": i, "peak": d, "peak_i": i, "off": 0.0}
+                self._state = _MOVING
+        self._pos = max(self._pos, hi)
+        return out
+
+    def _drive_at(self, a: np.ndarray, i: int) -> float:
+        if self._vertical:
+            return float(self._vz.e[i] - self._base_v)
+        return float(self.ex.drive(a - self._base))
+
+    def _off_axis(self, a: np.ndarray, rest: bool = True) -> float:
+        rel = np.abs(a - self._base) if rest else np.abs(a)
+        ex = self.ex
+        if self._vertical:
+            return float(rel.max())
+        if ex.family == "alternating":
+            return float(np.sqrt(np.sum(rel ** 2)))
+        return float(np.delete(rel, ex.drive_axis).max())
+
+    def _new_set(self, i0: int, i1: int) -> None:
+        q = self.buf.q[i0:i1 + 1]
+        self._ref_q = mean_orientation(q)
+        self._ang = np.zeros((0, 3))
+        self._base = np.zeros(3)
+        if self._vertical:
+            self._base_v = self._vz.e[i1]
+        self._set += 1
+        self._state = _REST
+        if self.posture is None:
+            self.posture = classify_posture(self._ref_q[None, :])
+            self.measured = measurement_note(self.posture)
+            if self.posture != self.ex.posture:
+                self.messages.append(f"the pelvis was {self.posture} at the start; "
+                                     f"{self.ex.task} is done {self.ex.posture}: check the "
+                                     "task")
+        if self.adjustments and math.isnan(self.adjustments[-1].t_end_s):
+            self.adjustments[-1].t_end_s = float(self.buf.t[i0])
+
+    def _adjust(self, i: int, reason: str) -> None:
+        mv = self._mv
+        s = self._start_index(mv["onset"], mv["peak"])
+        self.adjustments.append(Adjustment(float(self.buf.t[s]), math.nan, reason))
+        self._state, self._run = _SETTLE, 0
+        self._full_peaks = []
+
+    def _start_index(self, onset: int, peak: float) -> int:
+        lim = self.edge_fraction * peak
+        d = self._drive
+        j = onset
+        while j > 0 and not (d[j] <= lim) and np.isfinite(d[j - 1]):
+            j -= 1
+        return j
+
+    def _finish(self, end: int) -> list[ExerciseRepetition]:
+        mv, ex, t = self._mv, self.ex, self.buf.t
+        self._state = _REST
+        peak, pi = mv["peak"], mv["peak_i"]
+        s = self._start_index(mv["onset"], peak)
+        d = self._drive[s:end + 1]
+        dur = float(t[end] - t[s])
+        if dur < self.min_rep_s:
+            self._twitches += 1
+            return []
+        top = np.flatnonzero(d >= self.top_fraction * peak)
+        i_top, i_rel = s + int(top[0]), s + int(top[-1])
+        why = []
+        if ex.full > ex.onset:
+            if peak < ex.full:
+                why.append(f"reached {self._fmt(peak)} of the {self._fmt(ex.full)} of a full "
+                           "repetition")
+            elif (self._full_peaks
+                  and peak < self.full_fraction * float(np.median(self._full_peaks))):
+                why.append(f"reached {self._fmt(peak)}, under {100 * self.full_fraction:.0f} % "
+                           f"of the set's median {self._fmt(float(np.median(self._full_peaks)))}")
+        if dur < ex.min_full_s:
+            why.append(f"lasted {dur:.1f} s, under the {ex.min_full_s:.1f} s of a full "
+                       "repetition")
+        new_set = (t[s] - self._last_end_t > self.set_break_s) and bool(self.reps)
+        if new_set and self.reps[-1].set_index == self._set:
+            self._set += 1
+            self._full_peaks = []
+        q_start = self._start_posture(s)
+        sl = slice(s, end + 1)
+        ctrl = control_metrics(ex, self.buf.q[sl], self.buf.gyr[sl], q_start, self.fs,
+                               self.lowpass_hz)
+        side = self._side(ctrl, self.buf.q[sl], q_start)
+        msgs = []
+        gap = self._longest_gap(s, end)
+        if gap > self.max_gap_s:
+            msgs.append(f"{gap:.2f}-s gap in the repetition: its control values may miss "
+                        "the largest deviation")
+        rep = ExerciseRepetition(
+            index=len(self.reps), set_index=self._set, side=side,
+            t_start_s=float(t[s]), t_top_s=float(t[i_top]), t_release_s=float(t[i_rel]),
+            t_end_s=float(t[end]), up_s=float(t[i_top] - t[s]),
+            hold_s=float(t[i_rel] - t[i_top]), down_s=float(t[end] - t[i_rel]),
+            duration_s=dur, partial=bool(why), why_partial="; ".join(why), peak=float(peak),
+            control=ctrl, messages=msgs)
+        del pi
+        if not why:
+            self._full_peaks.append(float(peak))
+        self._last_end_t = float(t[end])
+        self.reps.append(rep)
+        return [rep]
+
+    def _start_posture(self, s: int) -> np.ndarray:
+        n = max(1, round(self.ref_s * self.fs))
+        lo = max(0, s - n)
+        still = self.buf.still.a[lo:s + 1, 0] > 0
+        if still.any():
+            return mean_orientation(self.buf.q[lo:s + 1][still])
+        return self.buf.q[s]
+
+    def _side(self, ctrl: dict, q: np.ndarray, q_start: np.ndarray) -> str | None:
+        ex = self.ex
+        if ex.side != "alternating":
+            return ex.side
+        v = ex.side_signal(relative_angles(q, q_start))
+        v = v[np.isfinite(v)]
+        ext = float(v[int(np.argmax(np.abs(v)))]) if len(v) else 0.0
+        if abs(ext) >= self.side_min_rad:
+            return "L" if ext > 0 else "R"
+        prev = next((r.side for r in reversed(self.reps) if r.side in ("L", "R")), None)
+        return {"L": "R", "R": "L"}.get(prev, "?")
+
+    def _longest_gap(self, s: int, e: int) -> float:
+        ok = np.all(np.isfinite(self.buf.q[s:e + 1]), axis=1)
+        if ok.all():
+            return 0.0
+        best = run = 0
+        for v in ok:
+            run = 0 if v else run + 1
+            best = max(best, run)
+        return best / self.fs
+
+    def _fmt(self, x: float) -> str:
+        return f"{100 * x:.0f} cm" if self._vertical else f"{math.degrees(x):.1f}°"
+
+    def _none_message(self) -> str:
+        return (f"no {self.ex.task} repetitions: the drive never exceeded "
+                f"{self._fmt(self.ex.onset)} from rest and came back"
+                + (" (a sacral sensor sees only the pelvis: " + self.ex.notes[0] + ")"
+                   if self.ex.notes else ""))
+
+
+class _Vertical:
+    """The sacrum's downward excursion (m) per row: the vertical acceleration (earth
+    frame, gravity removed) integrated twice, less its quadratic Savitzky-Golay fit over
+    ``w`` rows; filled for rows whose window is complete (all at the end)."""
+
+    def __init__(self, w: int, coeffs: np.ndarray, fs: float) -> None:
+        self.w, self.h, self.c, self.fs = w, w // 2, coeffs, fs
+        self.z = np.zeros(0)
+        self.e = np.zeros(0)
+        self._v = 0.0
+        self._z = 0.0
+        self._head_done = False
+
+    def fill(self, buf: SampleBuffer, final: bool) -> int:
+        n = buf.n
+        if len(self.z) < n:
+            rows = buf.rows.a[len(self.z):n]
+            q, acc = rows[:, 1:5], rows[:, 8:11]
+            with np.errstate(invalid="ignore"):
+                av = quat_rotate(q, acc)[:, 2] - G_MPS2
+            av = np.where(np.isfinite(av), av, 0.0)
+            dt = 1.0 / self.fs
+            z = np.empty(len(av))
+            v, zz = self._v, self._z
+            for k, a in enumerate(av):
+                v += a * dt
+                zz += v * dt
+                z[k] = zz
+            self._v, self._z = v, zz
+            self.z = np.concatenate([self.z, z])
+            self.e = np.concatenate([self.e, np.full(len(z), np.nan)])
+        w, h = self.w, self.h
+        if n < w:
+            if final and n >= 5:
+                m = n if n % 2 else n - 1
+                self.e[:n] = self._fit_rows(0, m, np.arange(n))
+                return n
+            return 0
+        if not self._head_done:
+            self.e[:h] = self._fit_rows(0, w, np.arange(h))
+            self._head_done = True
+        lo = int(np.flatnonzero(np.isnan(self.e))[0]) if np.isnan(self.e).any() else n
+        upto = n - h
+        if upto > lo:
+            idx = np.arange(max(lo, h), upto)
+            win = np.lib.stride_tricks.sliding_window_view(self.z, w)[idx - h]
+            self.e[idx] = -(self.z[idx] - win @ self.c)
+        if final:
+            tail = np.arange(max(n - h, h), n)
+            self.e[tail] = self._fit_rows(n - w, w, tail)
+            return n
+        return max(0, upto)
+
+    def _fit_rows(self, a: int, m: int, rows: np.ndarray) -> np.ndarray:
+        x = np.arange(a, a + m) - a
+        p = np.polyfit(x, self.z[a:a + m], 2)
+        return -(self.z[rows] - np.polyval(p, rows - a))
+
+
+__all__ = ["Adjustment", "ExerciseRepetition", "RepetitionSegmenter"]

@@ -1,0 +1,435 @@
+"""Kinematic phantoms of the exercises: pelvis and sensor motion with known repetitions.
+
+For every exercise of :mod:`sacrum.scoring.exercises` (issue 16 item 7): the pelvis lies
+(or stands) in the exercise's posture, does two sets of repetitions (or holds) with known
+tempo and known pelvic deviations, pauses of different lengths, one partial repetition
+per set and, between the sets, a re-positioning (a turn of the whole body and a shift of
+the posture that is no repetition); the sensor sits in any mounting. Out come what the
+sensor measures, specific force and angular rate in the sensor frame with noise and a
+small gyroscope bias, and the true orientation, so a test can run the data through the
+host's fusion, the firmware in the loop (:mod:`sacrum.testing.simulate`) or a capture
+(:func:`sacrum.testing.generator.make_capture`) and compare with the truth.
+
+The truth is designed, not measured: each repetition is a smoothstep rise, a hold and a
+smoothstep fall of the relative angles (tilt, obliquity, rotation against the set's
+start posture, decomposed as :mod:`sacrum.scoring.exercises.posture` defines), all three
+with one shape, so the drive of every family crosses a fraction of its peak at known
+times; the slow sway added (0.1° at 0.23-0.41 Hz) is part of the truth's excursions
+(computed from the designed angles on the sample grid). Times are those of the
+segmenters' definitions (5 % and 95 % of the peak) solved on the smoothstep.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from sacrum.scoring.exercises.catalogue import EXERCISES, Exercise
+from sacrum.scoring.exercises.posture import relative_quat
+from sacrum.signal.mounting import parse_mount
+from sacrum.signal.quaternion import (
+    matrix_to_quat,
+    quat_conjugate,
+    quat_multiply,
+    quat_normalize,
+    quat_rotate,
+)
+from sacrum.units import G_MPS2
+
+#: The four mountings the phantoms are run in: the three of hardware/mounting.json and the
+#: breakout turned sideways (face out, its X arrow to the left).
+MOUNTS = ("recommended", "upside-down", "mobilise-d-examples", "x=left,y=down,z=back")
+
+D = math.radians
+
+
+def _smoothstep(x):
+    x = np.clip(x, 0.0, 1.0)
+    return x * x * (3 - 2 * x)
+
+
+def _smoothstep_inv(p: float) -> float:
+    """x in [0, 1] with smoothstep(x) = p."""
+    return 0.5 - math.sin(math.asin(1 - 2 * p) / 3)
+
+
+@dataclass(frozen=True)
+class _Move:
+    """One movement: angles (3, rad) and translation (3, m, earth) rise over ``up_s``, are
+    held ``hold_s``, fall over ``down_s``, from ``t0``."""
+
+    t0: float
+    up_s: float
+    hold_s: float
+    down_s: float
+    angles: np.ndarray
+    shift_m: np.ndarray
+
+    @property
+    def t1(self) -> float:
+        return self.t0 + self.up_s + self.hold_s + self.down_s
+
+    def shape(self, t):
+        rise = _smoothstep((t - self.t0) / self.up_s)
+        fall = _smoothstep((t - self.t0 - self.up_s - self.hold_s) / self.down_s)
+        return rise - fall
+
+
+@dataclass
+class PhantomRepetition:
+    """The truth of one repetition: set, side, partial; times at 5 %/95 % of the peak
+    (s); tempo (s); the excursions and own metrics (deg) against the start posture."""
+
+    set_index: int
+    side: str | None
+    partial: bool
+    t_start_s: float
+    t_top_s: float
+    t_release_s: float
+    t_end_s: float
+    up_s: float
+    hold_s: float
+    down_s: float
+    excursions_deg: dict
+    metrics_deg: dict
+
+
+@dataclass
+class PhantomHold:
+    """The truth of one hold: start (the entry ends), end (the exit begins), hold time,
+    control lost (the first of ``loss_s`` over the exercise's ``loss_rad``; NaN: never),
+    excursions and own metrics (deg) against the hold's
+    reference (its first 0.5 s)."""
+
+    t_start_s: float
+    t_end_s: float
+    hold_s: float
+    t_control_lost_s: float
+    excursions_deg: dict
+    metrics_deg: dict
+
+
+@dataclass
+class ExercisePhantom:
+    """A phantom recording and its truth.
+
+    t_s (N,); acc_mps2, gyr_radps (N, 3): what the sensor measures (sensor frame, noise
+    and bias added); q_sensor_to_earth (N, 4): the true orientation; q_sensor_to_body:
+    the mounting; q_body_to_earth (N, 4): the true pelvis; angles_rad (N, 3): the
+    designed relative angles against the current set's posture; reps / holds: the
+    truth; adjustments: (t_start_s, t_end_s) of each re-positioning.
+    """
+
+    task: str
+    rate_hz: float
+    t_s: np.ndarray
+    acc_mps2: np.ndarray
+    gyr_radps: np.ndarray
+    q_sensor_to_earth: np.ndarray
+    q_sensor_to_body: np.ndarray
+    q_body_to_earth: np.ndarray
+    angles_rad: np.ndarray
+    reps: list[PhantomRepetition] = field(default_factory=list)
+    holds: list[PhantomHold] = field(default_factory=list)
+    adjustments: list[tuple[float, float]] = field(default_factory=list)
+
+    @property
+    def gyr_body_radps(self) -> np.ndarray:
+        return quat_rotate(self.q_sensor_to_body, self.gyr_radps)
+
+    @property
+    def acc_body_mps2(self) -> np.ndarray:
+        return quat_rotate(self.q_sensor_to_body, self.acc_mps2)
+
+
+# ---- postures ---------------------------------------------------------------------------
+
+def _posture_quat(posture: str, heading_rad: float) -> np.ndarray:
+    """q_body_to_earth of a pelvis in ``posture`` with its long (or anterior) axis along
+    ``heading_rad``, plus a small tilt and obliquity so no axis lies exactly on the
+    earth's."""
+    h = np.array([math.cos(heading_rad), math.sin(heading_rad), 0.0])
+    up = np.array([0.0, 0.0, 1.0])
+    if posture == "upright":
+        z, x = up, h
+        y = np.cross(z, x)
+    elif posture in ("supine", "prone"):
+        x = up if posture == "supine" else -up
+        z = h
+        y = np.cross(z, x)
+    elif posture in ("side-lying-left", "side-lying-right"):
+        y = -up if posture == "side-lying-left" else up
+        z = h
+        x = np.cross(y, z)
+    else:
+        raise ValueError(f"no phantom posture {posture!r}")
+    q = matrix_to_quat(np.column_stack([x, y, z]))
+    return quat_multiply(q, relative_quat(D(4.0), D(-2.0), D(1.5)))
+
+
+# ---- exercise designs ---------------------------------------------------------------------
+
+def _design(ex: Exercise, rng) -> dict:
+    """Per exercise: a function (k, side, partial) -> (angles_deg, shift_m, tempo)."""
+    s = 1.0 if ex.side == "L" else -1.0
+    b = ex.base
+
+    def amp(lo, hi):
+        return lo + (hi - lo) * rng.random()
+
+    if b in ("bridge", "single-leg-bridge"):
+        def rep(k, side, partial):
+            tilt = -(amp(6.5, 8.0) if partial else amp(20.0, 28.0))
+            rot = amp(1.0, 4.0) * (1 if k % 2 else -1) if b == "bridge" else -s * amp(3.0, 9.0)
+            return (np.array([tilt, amp(-1.5, 1.5), rot]), np.array([0, 0, 0.12]),
+                    (amp(1.0, 1.4), amp(1.0, 2.0), amp(1.2, 1.6)))
+    elif b == "clamshell":
+        def rep(k, side, partial):
+            roll = amp(1.6, 2.2) if partial else amp(2.0, 8.0)
+            tempo = (0.3, 0.05, 0.3) if partial else (amp(0.7, 0.9), amp(0.3, 0.6),
+                                                       amp(0.7, 0.9))
+            return (np.array([amp(-0.8, 0.8), amp(-0.8, 0.8), s * roll]), np.zeros(3), tempo)
+    elif b == "single-leg-deadlift":
+        def rep(k, side, partial):
+            tilt = amp(18.0, 22.0) if partial else amp(50.0, 70.0)
+            return (np.array([tilt, s * amp(1.0, 4.0), -s * amp(3.0, 10.0)]),
+                    np.array([-0.10, 0, -0.06]), (amp(1.3, 1.7), amp(0.8, 1.2),
+                                                  amp(1.3, 1.7)))
+    elif b == "split-squat":
+        def rep(k, side, partial):
+            depth = amp(0.07, 0.08) if partial else amp(0.26, 0.32)
+            return (np.array([amp(2.0, 6.0), s * amp(2.0, 6.0), amp(-4.0, 4.0)]),
+                    np.array([0, 0, -depth]), (amp(1.4, 1.7), amp(0.4, 0.7), amp(1.4, 1.7)))
+    elif b in ("bird-dog", "dead-bug"):
+        def rep(k, side, partial):
+            g = 1.0 if side == "L" else -1.0
+            if b == "bird-dog":
+                a = np.array([amp(-3.0, 3.0), amp(-1.0, 1.0), g * amp(2.0, 6.0)])
+            else:
+                a = np.array([amp(1.0, 5.0), amp(-0.5, 0.5), g * amp(1.5, 4.0)])
+            if partial:
+                return a * 0.6, np.zeros(3), (0.4, 0.05, 0.4)
+            return a, np.zeros(3), (amp(0.9, 1.2), amp(2.0, 3.0), amp(0.9, 1.2))
+    else:
+        raise ValueError(f"no repetition design for {ex.task}")
+    return {"rep": rep}
+
+
+_HOLD_ENTRY = {  # relative angles (deg) of the position against the posture before it
+    "plank": (np.array([-15.0, 0.0, 0.0]), np.array([0, 0, 0.25])),
+    "side-plank": (None, np.array([0, 0, 0.20])),
+    "bridge-hold": (np.array([-25.0, 0.0, 0.0]), np.array([0, 0, 0.12])),
+}
+
+
+def _hold_fault(ex: Exercise) -> np.ndarray:
+    """The unit direction (relative angles) in which the hold's control fails."""
+    if ex.base == "plank":
+        return np.array([1.0, 0.0, 0.0])            # sag: anterior tilt
+    if ex.base == "side-plank":
+        return np.array([0.0, -1.0 if ex.side == "L" else 1.0, 0.0])   # hips towards floor
+    return np.array([0.8, 0.0, 0.6])                   # bridge: hips sinking and tipping
+
+
+# ---- the phantom --------------------------------------------------------------------------
+
+def exercise_phantom(task: str, *, mount: str | np.ndarray = "recommended",
+                     rate_hz: float = 100.0, reps_per_set: int = 5, hold_s=(12.0, 9.0),
+                     seed: int = 0, acc_noise_mps2: float = 0.02,
+                     gyr_noise_radps: float = 0.002, gyr_bias_dps=(0.15, -0.2, 0.1),
+                     heading_deg: float = 30.0, loss_s: float = 1.0) -> ExercisePhantom:
+    """A phantom of ``task`` (a name of :data:`sacrum.scoring.exercises.EXERCISES`).
+
+    Repetition exercises: 4 s still, then set 0 (``reps_per_set`` full repetitions, a
+    partial one third, pauses of 1-3 s and one of 6 s), a re-positioning (the body turns
+    by 40° about the vertical and the posture shifts by a few degrees over 2 s), 4 s still,
+    set 1 (the same). Alternating exercises alternate L, R from the left. Held
+    exercises: 4 s in the posture before, the entry (1 s), a hold of ``hold_s[k]`` s
+    whose control fails by 7.5° in the exercise's fault direction over its second half
+    (control lost where it passes the exercise's 5° for ``loss_s``), the exit (0.8 s), a
+    re-positioning, the second hold. Mount: a spec of
+    :func:`sacrum.signal.mounting.parse_mount` or a quaternion; noise: white, on acc and
+    gyr; bias: constant on gyr (°/s).
+    """
+    ex = EXERCISES[task]
+    rng = np.random.default_rng(seed)
+    q_mount = parse_mount(mount) if isinstance(mount, str) else quat_normalize(mount)
+    hd = D(heading_deg)
+    moves: list[tuple[int, _Move]] = []       # (set, move) in set-relative angles
+    reps: list[tuple[int, str | None, bool, _Move]] = []
+    holds: list[tuple[int, _Move, float]] = []
+    adjust: list[tuple[float, float, np.ndarray]] = []  # (t0, t1, relative quat)
+    t = 4.0
+    if ex.held:
+        entry_deg, lift = _HOLD_ENTRY[ex.base]
+        if entry_deg is None:
+            entry_deg = np.array([0.0, 15.0 if ex.side == "L" else -15.0, 0.0])
+        for k in range(2):
+            m = _Move(t, 1.0, hold_s[k], 0.8, np.deg2rad(entry_deg), np.asarray(lift, float))
+            moves.append((k, m))
+            holds.append((k, m, 0.5))
+            t = m.t1 + 3.0
+            if k == 0:
+                adjust.append((t, t + 2.0, _reposition(ex, rng)))
+                t += 6.0
+        t_end = t + 1.0
+    else:
+        design = _design(ex, rng)["rep"]
+        for k in range(2):
+            for j in range(reps_per_set + 1):
+                partial = j == 2
+                side = (("L", "R")[j % 2] if ex.side == "alternating" else ex.side)
+                a_deg, shift, tempo = design(j, side, partial)
+                m = _Move(t, *tempo, np.deg2rad(a_deg), np.asarray(shift, float))
+                moves.append((k, m))
+                reps.append((k, side, partial, m))
+                pause = 6.0 if j == 3 else 1.0 + 2.0 * rng.random()
+                t = m.t1 + pause
+            if k == 0:
+                adjust.append((t, t + 2.0, _reposition(ex, rng)))
+                t += 6.0
+        t_end = t + 1.0
+    q_p0 = _posture_quat(ex.posture, hd)
+    set_q = [q_p0]
+    for _, _, dq in adjust:
+        set_q.append(quat_multiply(set_q[-1], dq))
+    n = round(t_end * rate_hz)
+    tt = np.arange(n) / rate_hz
+
+    def sway(x):
+        return np.deg2rad(0.1) * np.stack([np.sin(2 * np.pi * 0.23 * x + 0.3),
+                                           np.sin(2 * np.pi * 0.31 * x + 1.1),
+                                           np.sin(2 * np.pi * 0.41 * x + 2.0)], -1)
+
+    def hold_fault(x):
+        out = np.zeros((len(x), 3))
+        fd = _hold_fault(ex)
+        for _, m, frac in holds:
+            a = m.t0 + m.up_s + frac * m.hold_s
+            b = m.t0 + m.up_s + m.hold_s
+            ramp = _smoothstep((x - a) / (b - a)) * (1 - _smoothstep((x - b) / m.down_s))
+            out += np.deg2rad(7.5) * ramp[:, None] * fd
+        return out
+
+    def pose(x):
+        """(q_body_to_earth, relative angles, position) at times x."""
+        ang = sway(x)
+        pos = np.zeros((len(x), 3))
+        for _, m in moves:
+            s = m.shape(x)[:, None]
+            ang = ang + s * m.angles
+            pos = pos + s * m.shift_m
+        if ex.held:
+            ang = ang + hold_fault(x)
+        set_k = np.zeros(len(x), int)
+        q = np.empty((len(x), 4))
+        for k, (_, t1, _) in enumerate(adjust):
+            set_k[x >= t1] = k + 1
+        q[:] = np.nan
+        for k in range(len(set_q)):
+            sel = set_k == k
+            q[sel] = quat_multiply(set_q[k], relative_quat(ang[sel, 0], ang[sel, 1],
+                                                           ang[sel, 2]))
+        for k, (t0, t1, dq) in enumerate(adjust):   # the re-positioning: slerp, then set k+1
+            sel = (x >= t0) & (x < t1)
+            if sel.any():
+                u = _smoothstep((x[sel] - t0) / (t1 - t0))
+                q[sel] = quat_multiply(quat_multiply(set_q[k], _slerp_identity(dq, u)),
+                                       relative_quat(ang[sel, 0], ang[sel, 1], ang[sel, 2]))
+                pos[sel] += u[:, None] * np.array([0.15, 0.1, 0.0])
+        if adjust:
+            pos[x >= adjust[-1][1]] += [0.15, 0.1, 0.0]
+        return q, ang, pos
+
+    q_be, ang, pos = pose(tt)
+    q_se = quat_multiply(q_be, q_mount)
+    dt = 1.0 / rate_hz
+    qa = quat_multiply(pose(tt - dt / 2)[0], q_mount)
+    qb = quat_multiply(pose(tt + dt / 2)[0], q_mount)
+    dq = quat_multiply(quat_conjugate(qa), qb)
+    dq *= np.sign(dq[:, :1])
+    norm = np.linalg.norm(dq[:, 1:], axis=1, keepdims=True)
+    gyr = dq[:, 1:] / np.maximum(norm, 1e-300) * 2 * np.arctan2(norm, dq[:, :1]) / dt
+    # the sacrum's position rotates into earth coordinates with the body's heading
+    c, s_ = math.cos(hd), math.sin(hd)
+    pos_e = np.stack([c * pos[:, 0] - s_ * pos[:, 1], s_ * pos[:, 0] + c * pos[:, 1],
+                      pos[:, 2]], 1)
+    a_lin = np.gradient(np.gradient(pos_e, dt, axis=0), dt, axis=0)
+    f_earth = a_lin + np.array([0.0, 0.0, G_MPS2])
+    acc = quat_rotate(quat_conjugate(q_se), f_earth)
+    acc = acc + acc_noise_mps2 * rng.standard_normal(acc.shape)
+    gyr = gyr + np.deg2rad(gyr_bias_dps) + gyr_noise_radps * rng.standard_normal(gyr.shape)
+    ph = ExercisePhantom(task, float(rate_hz), tt, acc, gyr, q_se, q_mount, q_be, ang,
+                         adjustments=[(a, b) for a, b, _ in adjust])
+    for k, side, partial, m in reps:
+        ph.reps.append(_rep_truth(ex, k, side, partial, m, tt, ang))
+    for _, m, _ in holds:
+        ph.holds.append(_hold_truth(ex, m, tt, ang, rate_hz, loss_s))
+    return ph
+
+
+def _reposition(ex: Exercise, rng) -> np.ndarray:
+    """The rotation (relative, in the body frame) of a re-positioning between sets: the
+    whole body turns by 40° about the vertical and the posture shifts by a few degrees."""
+    turn = D(40.0)
+    # about the earth vertical = about the body axis that is vertical in this posture
+    axis = {"upright": 2, "supine": 0, "prone": 0, "side-lying-left": 1,
+            "side-lying-right": 1}[ex.posture]
+    sign = {"upright": 1, "supine": 1, "prone": -1, "side-lying-left": -1,
+            "side-lying-right": 1}[ex.posture]
+    v = np.zeros(3)
+    v[axis] = sign * turn
+    v += np.deg2rad(rng.uniform(-3.0, 3.0, 3)) * (np.arange(3) != axis)
+    ang = np.linalg.norm(v)
+    return np.r_[math.cos(ang / 2), math.sin(ang / 2) * v / ang]
+
+
+def _slerp_identity(dq: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """The rotation u (0..1) of the way from identity to dq (N, 4)."""
+    ang = 2 * math.acos(min(1.0, abs(dq[0])))
+    axis = dq[1:] / max(np.linalg.norm(dq[1:]), 1e-300) * (1 if dq[0] >= 0 else -1)
+    half = u[:, None] * ang / 2
+    return np.hstack([np.cos(half), np.sin(half) * axis])
+
+
+def _rep_truth(ex: Exercise, k: int, side, partial: bool, m: _Move, tt, ang,
+               ) -> PhantomRepetition:
+    x0, x1 = _smoothstep_inv(0.05), _smoothstep_inv(0.95)
+    t_start = m.t0 + x0 * m.up_s
+    t_top = m.t0 + x1 * m.up_s
+    t_rel = m.t0 + m.up_s + m.hold_s + (1 - x1) * m.down_s
+    t_end = m.t0 + m.up_s + m.hold_s + (1 - x0) * m.down_s
+    sel = (tt >= m.t0) & (tt <= m.t1)
+    a = ang[sel] - ang[np.flatnonzero(sel)[0]]
+    exc = {n: math.degrees(_signed_extreme(a[:, i]))
+           for i, n in enumerate(("tilt", "obliquity", "rotation"))}
+    mets = {me.name: math.degrees(float(np.max(me.signal(a)))) for me in ex.metrics}
+    return PhantomRepetition(k, side, partial, t_start, t_top, t_rel, t_end,
+                             t_top - t_start, t_rel - t_top, t_end - t_rel, exc, mets)
+
+
+def _hold_truth(ex: Exercise, m: _Move, tt, ang, rate_hz, loss_s) -> PhantomHold:
+    t0, t1 = m.t0 + m.up_s, m.t0 + m.up_s + m.hold_s
+    sel = (tt >= t0) & (tt <= t1)
+    idx = np.flatnonzero(sel)
+    ref = ang[idx[:round(0.5 * rate_hz)]].mean(axis=0)
+    a = ang[sel] - ref
+    c = ex.control(a)
+    over = c > ex.loss_rad
+    n = round(loss_s * rate_hz)
+    run = np.convolve(over, np.ones(n), "valid") >= n      # runs of n samples above
+    lost = float(tt[idx[np.flatnonzero(run)[0]]]) if run.any() else math.nan
+    exc = {n: math.degrees(_signed_extreme(a[:, i]))
+           for i, n in enumerate(("tilt", "obliquity", "rotation"))}
+    mets = {me.name: math.degrees(float(np.max(me.signal(a)))) for me in ex.metrics}
+    return PhantomHold(t0, t1, t1 - t0, lost, exc, mets)
+
+
+def _signed_extreme(x: np.ndarray) -> float:
+    return float(x[int(np.argmax(np.abs(x)))])
+
+
+__all__ = ["MOUNTS", "ExercisePhantom", "PhantomHold", "PhantomRepetition",
+           "exercise_phantom"]
