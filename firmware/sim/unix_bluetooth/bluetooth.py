@@ -172,7 +172,9 @@ class BLE:
         self._handler = None
         self._active = False
         self._in_irq = False
+        self._in_call = False
         self._pumping = False
+        self._reading = False
         self._scheduled = [0]  # 1 while a pump is scheduled (the reader thread waits)
         self._reply = None
         # conn handle -> [addr_type, addr, fragments the stack holds, of ours it has seen]
@@ -231,18 +233,23 @@ class BLE:
                     self._poll.poll(100)
                     self._poll.modify(self._sock, select.POLLIN)
                     continue
-                raise
+                self._gone("send: %r" % (e,))
+                return
             view = view[n:]
 
     def _call(self, method, *args):
-        """Synchronous call into the Bumble side; events that arrive meanwhile queue."""
-        self._send(_K_CALL, json.dumps([method] + list(args)).encode())  # noqa: RUF005
-        self._reply = None
-        while self._reply is None:
-            self._poll.poll(1000)
-            self._read()
-            self._apply()
-        err, result = self._reply
+        """Synchronous call into the Bumble side; events that arrive meanwhile queue (a C
+        call of the real module is not preempted by the handler either)."""
+        self._reply = None  # before sending: a scheduled pump may read the reply first
+        self._in_call = True
+        try:
+            self._send(_K_CALL, json.dumps([method] + list(args)).encode())  # noqa: RUF005
+            while self._reply is None and not self.closed:
+                self._poll.poll(1000)
+                self._take()
+        finally:
+            self._in_call = False
+        err, result = self._reply or (_ENODEV, None)
         self._reply = None
         if err:
             raise OSError(err)
@@ -254,15 +261,21 @@ class BLE:
         try:
             while True:
                 chunk = self._sock.recv(4096)
-                if not chunk:  # the Bumble side ended the run: as if powered off
-                    self.closed = True
-                    self._conns.clear()
-                    self._reply = [_ENODEV, None]
+                if not chunk:
+                    self._gone("closed")
                     return
                 self._rx += chunk
         except OSError as e:
             if e.errno != 11:
-                raise
+                self._gone("recv: %r" % (e,))
+
+    def _gone(self, why):
+        """The Bumble side ended the run (socket closed or reset): as if powered off."""
+        if not self.closed:
+            print("sacrum radio: the Bumble side is gone (%s)" % why)
+        self.closed = True
+        self._conns.clear()
+        self._reply = [_ENODEV, None]
 
     def _apply(self):
         """Parse what arrived: replies, flow credits and the stack's own view of the
@@ -307,17 +320,28 @@ class BLE:
         self._scheduled[0] = 0
         self._pump()
 
-    def _pump(self):
-        """Read the socket and run the handler for every queued event (not nested)."""
-        if self._pumping:
+    def _take(self):
+        """Read what arrived and apply it; not re-entered (a scheduled pump that
+        preempts it leaves the bytes to it, so the stream is never reordered)."""
+        if self._reading:
             return
-        self._pumping = True
+        self._reading = True
         try:
             self._read()
             self._apply()
-            if not self._in_irq:
-                while self._events:
-                    self._dispatch(*self._events.pop(0))
+        finally:
+            self._reading = False
+
+    def _pump(self):
+        """Take what arrived; run the handler for every queued event, unless a
+        handler or a call into the stack is running (handlers never nest)."""
+        self._take()
+        if self._in_irq or self._in_call or self._pumping:
+            return
+        self._pumping = True
+        try:
+            while self._events:
+                self._dispatch(*self._events.pop(0))
         finally:
             self._pumping = False
 
@@ -524,4 +548,5 @@ class BLE:
         """What this side counted (not part of MicroPython's API)."""
         s = dict(self.stats)
         s["irq_disabled"] = self.irq_disabled
+        s["tx_buffers"] = self._tx_buffers
         return s

@@ -55,7 +55,7 @@ FLAG_READ, FLAG_WRITE_NO_RESPONSE, FLAG_WRITE = 0x0002, 0x0004, 0x0008
 FLAG_NOTIFY, FLAG_INDICATE = 0x0010, 0x0020
 FLAG_READ_ENCRYPTED, FLAG_READ_AUTHENTICATED = 0x0200, 0x0400
 FLAG_WRITE_ENCRYPTED, FLAG_WRITE_AUTHENTICATED = 0x1000, 0x2000
-_EINVAL, _EBUSY, _ENOTCONN, _EALREADY = 22, 16, 107, 114
+_EIO, _EINVAL, _EBUSY, _ENOTCONN, _EALREADY = 5, 22, 16, 107, 114
 _L2CAP_ATT_HEADER = 7  # L2CAP (4) + ATT notification (3) bytes around a value
 _WRITE_ACK_TIMEOUT_S = 2.0  # a handler that never returns: the write is answered anyway
 DEFAULT_TX_BUFFERS = 24  # ACL fragments the stack holds before ENOMEM (NimBLE's ACL bufs)
@@ -145,6 +145,7 @@ class RadioPeripheral:
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         if self._writer is not None:
+            log.warning("radio: a second MicroPython process connected; refused")
             writer.close()  # one MicroPython process per radio
             return
         self._writer = writer
@@ -156,6 +157,9 @@ class RadioPeripheral:
                 await self._message(kind, body)
         except (asyncio.IncompleteReadError, ConnectionError):
             pass
+        except Exception:  # a bug on this side: the module sees the radio go away
+            log.exception("radio: the Bumble side failed")
+            raise
         finally:
             self._writer = None
             self.closed.set()
@@ -176,6 +180,9 @@ class RadioPeripheral:
                 err = 0
             except OSError as e:
                 err, result = e.errno or _EINVAL, None
+            except Exception:  # the stack failed: the call fails, the radio stays up
+                log.exception("radio: %s%r failed in the Bumble stack", method, tuple(args))
+                err, result = _EIO, None
             self._send(K_REPLY, json.dumps([err, result]).encode())
         elif kind == K_VALUE:
             handle, update = struct.unpack_from("<HB", body)

@@ -138,11 +138,14 @@ async def record_over_radio(acc_mps2: np.ndarray, gyr_radps: np.ndarray, rate_hz
                 stop_result = (await transport.command(sp.OP_STOP_STREAM)).result
         await transport.close()
         result = await rec
-    finally:
+    except BaseException:
         if not rec.done():
             await transport.close()
             with contextlib.suppress(Exception):
                 await rec
-        stats = await firmware.stop()
+        with contextlib.suppress(Exception):  # the first error is the one to tell
+            await firmware.stop()
+        raise
+    stats = await firmware.stop()
     return RadioSession(Path(out), result, stats, peripheral.stats, stop_result,
                         time.monotonic() - t_start, list(firmware.lines))

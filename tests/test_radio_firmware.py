@@ -1,0 +1,143 @@
+"""The real firmware, under MicroPython, on a real BLE stack, recorded by the host.
+
+``firmware/sim/unix_bluetooth/bluetooth.py`` relays the firmware's own ``bluetooth``
+calls to a Bumble peripheral (``sacrum.testing.radio``) on Bumble's virtual link; the
+host's ``BleTransport`` (bleak over the project's Bumble backend) connects, subscribes,
+commands and records, through ``sacrum.apps.record.record`` as ``sacrum record --ble``
+does. Nothing here is a rewrite of the firmware: the bytes in the capture are the ones
+``firmware/ble.py`` notified. Runs are in real time (seconds each).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import struct
+
+import numpy as np
+import pytest
+
+import sacrum_protocol as sp
+from sacrum.io.capture import CaptureReader
+from sacrum.io.decode import decode_capture
+from sacrum.testing.radio.session import record_over_radio
+
+RATE_HZ = 200
+
+
+def walk(seconds: float, rate_hz: int = RATE_HZ, still: bool = False):
+    """A recording: gravity on z, swaying and turning at walking frequencies (SI)."""
+    t = np.arange(int(seconds * rate_hz)) / rate_hz
+    acc = np.column_stack([1.5 * np.sin(2 * np.pi * 0.9 * t), 0.8 * np.sin(2 * np.pi * 1.8 * t),
+                           9.81 + 1.2 * np.sin(2 * np.pi * 1.8 * t + 0.3)])
+    gyr = np.column_stack([0.4 * np.sin(2 * np.pi * 0.9 * t), 0.25 * np.cos(2 * np.pi * 1.8 * t),
+                           0.3 * np.sin(2 * np.pi * 0.45 * t)])
+    if still:
+        acc[:] = (0.0, 0.0, 9.81)
+        gyr[:] = 0.0
+    return acc, gyr
+
+
+def run(coro):
+    return asyncio.run(coro)
+
+
+@pytest.mark.parametrize("mtu", [247, 23])
+def test_a_short_run_arrives_whole_and_as_the_firmware_made_it(tmp_path, mtu):
+    acc, gyr = walk(4.0)
+    out = tmp_path / "run.sacrum"
+    s = run(record_over_radio(acc, gyr, RATE_HZ, out, mtu=mtu))
+    table = decode_capture(out)
+    loss = table.loss
+    # every sample the device took while streaming is in the capture, none unaccounted
+    assert loss.samples_received >= 4 * RATE_HZ
+    assert loss.samples_lost == 0 and loss.packets_lost == 0
+    assert loss.corrupt_packets == loss.incomplete_segments == loss.orphan_segments == 0
+    assert s.firmware["dropped"] == 0 and s.firmware["irq_errors"] == 0
+    assert s.firmware["fault"] == 0 and not s.firmware["radio"]["irq_disabled"]
+    assert s.stop_result == sp.RESULT_OK and s.record.reconnects == 0
+    # SPEC 2.4: 11 samples per notification at MTU 247; 4 samples in 6 SEGMENTs at 23
+    per_packet = 11 if mtu == 247 else 4
+    assert loss.samples_received == loss.packets_received * per_packet
+    notes = s.radio.notifications
+    data_notes = notes - s.record.packets + loss.packets_received  # responses aside
+    assert data_notes > 0
+    if mtu == 23:
+        assert s.firmware["radio"]["notify"] >= 6 * loss.packets_received
+    # the capture is a real session's: transport ble, link events, the device's GATT info
+    reader = CaptureReader(out)
+    assert reader.header["transport"] == "ble" and reader.header["mtu"] == mtu
+    assert table.device["manufacturer"] == "sacrum" and table.device["firmware"] == "1.0.0"
+    kinds = [e.get("type") for _, e in table.events]
+    assert kinds[:2] == ["connected", "mtu"] and "disconnected" not in kinds
+    # the samples are the recording's, through the emulated IMU and the firmware's wire
+    # scaling (1/256 m/s²): find where the stream began in the recording, then compare
+    got = table.acc_mps2[table.received].astype(float)
+    start = min(range(4), key=lambda k: np.abs(got[:50] - acc[k:k + 50]).max())
+    n = min(len(got), len(acc) - start)
+    assert np.abs(got[:n] - acc[start:start + n]).max() < 0.02
+    assert n >= len(acc) - 4
+
+
+def test_a_link_lost_mid_stream_reconnects_and_the_gap_is_counted_exactly(tmp_path):
+    acc, gyr = walk(5.0)
+    out = tmp_path / "loss.sacrum"
+    s = run(record_over_radio(acc, gyr, RATE_HZ, out, mtu=23, link_losses_s=(2.0,)))
+    loss = decode_capture(out).loss
+    assert s.record.reconnects == 1
+    # the device kept sampling and counted every packet it could not send; the host's
+    # count of them, from the packets' own counters, is the device's own
+    assert s.firmware["dropped"] > 0
+    assert loss.packets_dropped_by_device == s.firmware["dropped"]
+    # what the stack had accepted but not yet sent when the link broke is lost with it
+    # (NimBLE frees a dropped link's buffers too): at most the transmit buffers' worth
+    assert loss.packets_lost_in_transit <= 1 + s.firmware["radio"]["tx_buffers"] // 6
+    assert loss.gaps == 1 and loss.corrupt_packets == 0
+    # every missing sample belongs to one of those packets: 4 samples a packet at MTU 23
+    assert loss.samples_lost == 4 * (s.firmware["dropped"] + loss.packets_lost_in_transit)
+    assert s.firmware["fault"] == sp.FAULT_LINK_LOST and s.firmware["fault_events"] == 1
+    kinds = [e.get("type") for _, e in decode_capture(out).events]
+    assert kinds.count("disconnected") == 1 and kinds.count("reconnected") == 1
+    assert kinds.index("disconnected") < kinds.index("reconnected")
+
+
+def test_every_command_round_trips_through_the_stack(tmp_path):
+    answers: dict[str, object] = {}
+
+    async def commands(tr, peripheral, firmware):
+        c = tr.command
+        answers["hello"] = await c(sp.OP_HELLO, bytes((sp.VERSION_MIN, sp.VERSION_MAX)))
+        answers["status"] = await c(sp.OP_GET_STATUS)
+        answers["busy"] = await c(sp.OP_SET_RATE, struct.pack("<H", 100))
+        answers["identify"] = await c(sp.OP_IDENTIFY, bytes((1,)))
+        q = (16384, 0, 0, 0)
+        answers["mount"] = await c(sp.OP_SET_MOUNTING, struct.pack("<hhhh", *q))
+        answers["calib"] = await c(sp.OP_CALIBRATE_GYRO, struct.pack("<H", 200))
+        answers["name"] = await c(sp.OP_SET_NAME, b"pelvis-left-sensor-1")  # 2 writes
+        answers["status2"] = await c(sp.OP_GET_STATUS)
+        answers["unknown"] = await c(0x7E)
+        answers["link"] = await c(sp.OP_SET_LINK, bytes((0,)))  # already BLE: no reboot
+        answers["bad_rate"] = await c(sp.OP_SET_RATE, struct.pack("<H", 123))
+        answers["stop"] = await c(sp.OP_STOP_STREAM)
+        answers["rate"] = await c(sp.OP_SET_RATE, struct.pack("<H", 200))
+        answers["start"] = await c(sp.OP_START_STREAM)
+
+    acc, gyr = walk(5.0, still=True)
+    s = run(record_over_radio(acc, gyr, RATE_HZ, tmp_path / "cmd.sacrum", mtu=23,
+                              during=commands))
+    a = answers
+    assert a["hello"].ok and a["hello"].payload[0] == sp.VERSION_MAX
+    values, name = sp.unpack_status(a["status"].payload, sp.VERSION_MAX)
+    fields = dict(zip(sp.STATUS_FIELDS, values, strict=False))
+    assert name == "sacrum-sim" and fields["streaming"] == 1 and fields["rate_hz"] == RATE_HZ
+    assert fields["imu_type"] == sp.IMU_MPU6050
+    assert a["busy"].result == sp.RESULT_BUSY and a["identify"].ok
+    assert a["mount"].ok and a["mount"].payload == struct.pack("<hhhh", 16384, 0, 0, 0)
+    assert a["calib"].ok and len(a["calib"].payload) == 6  # at rest: the bias, ×1024
+    assert a["name"].ok
+    assert sp.unpack_status(a["status2"].payload, sp.VERSION_MAX)[1] == "pelvis-left-sensor-1"
+    assert a["unknown"].result == sp.RESULT_UNKNOWN_OPCODE
+    assert a["link"].ok and a["link"].payload == b"\x00"
+    assert a["bad_rate"].result == sp.RESULT_BAD_VALUE
+    assert a["stop"].ok and a["rate"].ok and a["rate"].payload == struct.pack("<H", 200)
+    assert a["start"].ok
+    assert s.firmware["irq_errors"] == 0 and s.radio.write_acks_late == 0
