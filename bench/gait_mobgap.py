@@ -1,4 +1,4 @@
-"""Gait events of sacrum.gait vs mobgap's algorithms on the Mobilise-D example data (HA/001).
+"""Gait events of sacrum.signal.gait vs mobgap's algorithms on the Mobilise-D example data (HA/001).
 
     .venv/bin/python bench/gait_mobgap.py [--data ../shared/data/mobgap]
 
@@ -12,11 +12,11 @@ MicroWB (initial contacts, their sides, final contacts, bout start/end).
   bout (they are told where the bouts are), on the sensor data renamed to the body frame
   with ``mobgap.utils.conversions.to_body_frame`` (the sensor was worn x up, y right,
   z forward), acc in m/s², gyr in deg/s.
-* ours: ``sacrum.gait.GaitEventDetector`` on the whole recording (it finds the bouts
+* ours: ``sacrum.signal.gait.GaitEventDetector`` on the whole recording (it finds the bouts
   itself), orientation from ``vqf.offlineVQF`` 6D (the project's own filter has the same
   output convention), fed in 1-s chunks as in real time, and once more one sample at a
   time for the latency (the events must be the same). "ours offline" keeps only the events
-  inside the detector's bouts (``sacrum.gait.events_in_bouts``, what ``detect_events`` and
+  inside the detector's bouts (``sacrum.signal.gait.events_in_bouts``, what ``detect_events`` and
   ``sacrum events`` return): a real-time run also returns the steps after a bout's last
   forward step, before it can know that walking has stopped.
 
@@ -52,7 +52,7 @@ import pandas as pd
 import scipy.io as sio
 from vqf import offlineVQF
 
-from sacrum.gait import GaitEventDetector, events_in_bouts
+from sacrum.signal.gait import GaitEventDetector, events_in_bouts
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "mobgap"

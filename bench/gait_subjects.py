@@ -1,4 +1,4 @@
-"""Gait events of sacrum.gait vs mobgap, leave-one-subject-out over seven people.
+"""Gait events of sacrum.signal.gait vs mobgap, leave-one-subject-out over seven people.
 
     .venv/bin/python bench/gait_subjects.py [--data ../shared/data] [--no-cache]
         [--sweep PARAM=V1,V2,...] [--trials]
@@ -70,7 +70,7 @@ import numpy as np
 import pandas as pd
 
 from gait_mobgap import PAD_S, G, cadence, load_trial, match
-from sacrum.gait import GaitEventDetector, events_in_bouts
+from sacrum.signal.gait import GaitEventDetector, events_in_bouts
 from sacrum.signal.orientation import orientation_offline
 
 REPO = Path(__file__).resolve().parents[1]

@@ -1,4 +1,4 @@
-"""sacrum.gait: gait events, sides, bouts and turns from a sacral IMU.
+"""sacrum.signal.gait: gait events, sides, bouts and turns from a sacral IMU.
 
 The fixture is a synthetic sacral-IMU walking phantom with known initial contacts (IC) and
 sides: vertical acceleration with a heel-strike transient per step (a Gaussian pulse whose
@@ -17,7 +17,7 @@ import math
 import numpy as np
 import pytest
 
-from sacrum.gait import GaitEvent, GaitEventDetector, detect_events, write_events_csv
+from sacrum.signal.gait import GaitEvent, GaitEventDetector, detect_events, write_events_csv
 
 FS = 100.0
 CADENCE_SPM = 105.0
@@ -582,7 +582,7 @@ def test_the_first_toe_off_of_a_walk_from_standing_is_not_an_ic():
 def test_detect_events_finds_the_steps_analyze_finds():
     """``detect_events`` (``sacrum events``) and ``analyze_recording`` (``sacrum analyze``) use
     the same orientation and the same estimated mounting, so they return the same steps."""
-    from sacrum.gait import events_in_bouts
+    from sacrum.signal.gait import events_in_bouts
     from sacrum.signal.pipeline import analyze_recording
 
     ph = phantom(MOUNTS["oblique"], seed=8)

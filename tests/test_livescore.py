@@ -13,10 +13,10 @@ import math
 import numpy as np
 import pytest
 
-from sacrum.gait import Turn
 from sacrum.scoring.livescore import LiveScorer
 from sacrum.scoring.metrics import StepMetrics, is_scored
 from sacrum.scoring.score import load_bands
+from sacrum.signal.gait import Turn
 from sacrum.signal.mounting import parse_mount
 from sacrum.testing.walking_phantom import walking_phantom as phantom
 from streaming import bounds, feed
@@ -24,7 +24,7 @@ from streaming import bounds, feed
 RATE = 100.0
 RECOMMENDED = parse_mount("recommended")
 
-GAIT_LATENCY_S = 0.52  # the gait stage's longest IC latency at 100 Hz (sacrum.gait)
+GAIT_LATENCY_S = 0.52  # the gait stage's longest IC latency at 100 Hz (sacrum.signal.gait)
 
 
 @pytest.fixture(scope="module")

@@ -23,7 +23,6 @@ import numpy as np
 import pytest
 
 from sacrum.apps.cli import DEMO_CAPTURE
-from sacrum.gait import GaitEvent, Turn
 from sacrum.io.decode import decode_capture
 from sacrum.scoring.metrics import (
     StepMetrics,
@@ -33,6 +32,7 @@ from sacrum.scoring.metrics import (
     summarize_walk,
     symmetry_index,
 )
+from sacrum.signal.gait import GaitEvent, Turn
 from sacrum.signal.mounting import parse_mount
 from sacrum.signal.pipeline import Pipeline, analyze_recording
 from sacrum.signal.quaternion import quat_conjugate, quat_multiply, quat_rotate
@@ -409,7 +409,7 @@ def test_walk_ends_bouts_and_irregular_steps():
 
 
 def test_gait_stage_strides_mark_turns_irregular_and_steps_after_the_bout():
-    from sacrum.gait import Stride
+    from sacrum.signal.gait import Stride
     t, angles, ev = _synthetic(n_steps=14)
     # the gait stage's bout ends at IC 12: its strides start at ICs 0-10
     st = [Stride(0, ev[k].side, ev[k].t_s, ev[k + 2].t_s, ev[k + 2].t_s - ev[k].t_s, 0.7, 0.4,

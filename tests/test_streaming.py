@@ -22,7 +22,7 @@ from streaming import assert_chunk_invariant, bounds, feed, join, random_sizes
 
 RATE = 100.0
 RECOMMENDED = parse_mount("recommended")
-STAGES = ("sacrum.signal", "sacrum.scoring", "sacrum.gait")
+STAGES = ("sacrum.signal", "sacrum.scoring")   # the gait stage is sacrum.signal.gait
 
 
 def _modules():

@@ -203,7 +203,7 @@ def test_level_walking_with_a_barometer_is_not_stairs():
 
 def test_bouts_limit_the_search():
     """Bouts as (start, end) pairs or as the gait stage's GaitBout objects."""
-    from sacrum.gait import GaitBout
+    from sacrum.signal.gait import GaitBout
 
     ph = walk_phantom(stairs_plan("up"), seed=6)
     _, t1, _ = ph["stairs"][0]

@@ -5,7 +5,7 @@ a later one:
 
 * ``sacrum.io`` -- transports (replay, BLE, serial), captures, decoding, timebase, IMU CSV;
 * ``sacrum.signal`` -- orientation, mounting, pelvic angles, the streaming pipeline;
-  ``sacrum.gait`` -- gait events;
+  ``sacrum.signal.gait`` -- gait events;
 * ``sacrum.scoring`` -- per-step metrics, summaries, bands, the score, tasks;
 * ``sacrum.analysis`` -- one recording analysed, the object every command reads:
   ``sacrum.load(path)`` gives a ``Recording``, ``sacrum.analyze(recording_or_path)`` an

@@ -596,7 +596,7 @@ def analyze(recording_or_path: Recording | str | os.PathLike, task: str | None =
         ``MountingError``, ``BandsError``, ``UnitsError``, ``CaptureError``, with a message
         that says what to do.
     """
-    from sacrum.gait import events_in_bouts
+    from sacrum.signal.gait import events_in_bouts
     from sacrum.scoring import metrics
     from sacrum.scoring.tasks import to_body_frame
     from sacrum.signal.mounting import parse_mount

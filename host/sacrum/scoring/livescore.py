@@ -14,7 +14,6 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from sacrum.gait import Turn
 from sacrum.scoring.metrics import (
     SIDES,
     StepMetrics,
@@ -25,6 +24,7 @@ from sacrum.scoring.metrics import (
     summarize_walk,
 )
 from sacrum.scoring.score import Bands, TaskScore, load_bands, score_walk
+from sacrum.signal.gait import Turn
 from sacrum.signal.pipeline import Pipeline, PipelineChunk
 
 log = logging.getLogger(__name__)

@@ -28,8 +28,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from sacrum.gait import GaitEvent, Stride, Turn
 from sacrum.signal.angles import OBLIQUITY, ROTATION, TILT
+from sacrum.signal.gait import GaitEvent, Stride, Turn
 from sacrum.signal.quaternion import quat_rotate
 from sacrum.units import G_MPS2
 
@@ -153,7 +153,7 @@ class StepMetricsStream:
     rotation (rad; docs/pelvic-angles.md, as ``sacrum.signal.pipeline`` gives them: relative to
     the standing calibration and the progression heading), NaN rows for lost samples;
     ``events``: the gait events that became final (``GaitEvent``; only ICs are used, FCs
-    are ignored); ``turns``: the turns known so far (``sacrum.gait.Turn``; any repeats are
+    are ignored); ``turns``: the turns known so far (``sacrum.signal.gait.Turn``; any repeats are
     ignored); offline also the gait stage's ``strides``.
 
     **Steps.**
@@ -509,7 +509,7 @@ def step_metrics(t_s, angles_rad, events: Iterable[GaitEvent], strides: Iterable
 
 @dataclass(frozen=True)
 class TurnMetrics:
-    """One turn of the walking, as a measure (the gait stage's :class:`sacrum.gait.Turn`).
+    """One turn of the walking, as a measure (the gait stage's :class:`sacrum.signal.gait.Turn`).
 
     index: 0, 1, ... in time order. t_start_s, t_end_s: where the smoothed yaw rate rose above
     and fell below the gait stage's turn threshold (s). duration_s: t_end_s - t_start_s.

@@ -1,3 +1,3 @@
 """Stage 2, samples to pelvic motion: quaternions, the orientation filter, the sensor's
 mounting on the pelvis, pelvic angles, the streaming pipeline and gait events
-(``sacrum.gait``). Reads only ``sacrum.io``."""
+(``sacrum.signal.gait``). Reads only ``sacrum.io``."""

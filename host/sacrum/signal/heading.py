@@ -220,7 +220,7 @@ def stride_heading(yaw_rad: np.ndarray, t_s: np.ndarray, events, default_window_
     interpolated between consecutive ICs (IC to the next-but-one IC); away from walking
     the window is ``default_window_s``. NaN samples are left out of the average.
 
-    ``turns`` (the gait stage's :class:`~sacrum.gait.Turn`): a window that would reach into
+    ``turns`` (the gait stage's :class:`~sacrum.signal.gait.Turn`): a window that would reach into
     a turn from outside it is slid, still one stride long, to end where the turn starts
     (before it) or to start where it ends (after it), so the stride after a U-turn is
     measured against the new direction rather than a mean of both (about 6° off over that

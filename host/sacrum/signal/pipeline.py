@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from sacrum.gait import GaitEvent, GaitEventDetector
 from sacrum.signal.angles import (
     ROTATION,
     TILT,
@@ -22,6 +21,7 @@ from sacrum.signal.angles import (
     PelvicAngles,
     PelvicCalibration,
 )
+from sacrum.signal.gait import GaitEvent, GaitEventDetector
 from sacrum.signal.heading import ProgressionHeading, stride_heading
 from sacrum.signal.mounting import MountingError, MountingEstimate, MountingEstimator
 from sacrum.signal.orientation import OrientationFilter, orientation_offline
@@ -85,7 +85,7 @@ class Pipeline:
        whole window has passed without turning. ``analyze_recording`` knows the turns
        and uses the centred one-stride heading instead (:func:`stride_heading`).
     4. Pelvic angles relative to the calibration and that heading.
-    5. Gait events (:class:`~sacrum.gait.GaitEventDetector`, the mounting
+    5. Gait events (:class:`~sacrum.signal.gait.GaitEventDetector`, the mounting
        given so left and right are the body's).
 
     Parameters: ``rate_hz`` (Hz); ``q_sensor_to_body`` (the mounting:

@@ -13,8 +13,8 @@ import math
 
 import numpy as np
 
-from sacrum.gait import GaitEvent
 from sacrum.signal.angles import quat_from_angles
+from sacrum.signal.gait import GaitEvent
 from sacrum.signal.mounting import parse_mount
 from sacrum.signal.quaternion import quat_conjugate, quat_multiply, quat_rotate
 from sacrum.units import G_MPS2 as G

@@ -1,0 +1,40 @@
+"""The detector's working records: one per IC (``Step``) and one per run of ICs (``Chain``).
+
+Internal to ``sacrum.signal.gait``: the algorithms fill in a ``Step``'s fields as the data
+they need comes in; the public results are ``sacrum.signal.gait.results``'.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass
+class Step:
+    """An IC and what is known about the step that starts there."""
+
+    idx: int                     # absolute sample index of the IC
+    t_s: float
+    rise: float = math.inf       # weight-acceptance rise of a_v (m/s², IcCandidates (a))
+    side: str = ""
+    evidence: float = 0.0        # medio-lateral velocity at the IC, m/s, + = moving right
+    side_vec: np.ndarray = field(default_factory=lambda: np.zeros(3))  # SideClassifier's
+    progression: float = math.nan  # forward-progression index of the step starting here
+    fc_t_s: float = math.nan     # final contact (of the other foot) during this step
+    fc_hi: int = 0               # FC searched up to this many samples after the IC
+    need: int = 0                # samples after the IC needed to finish it (side, FC)
+    w_side: int = 0              # half-width of the side window (samples)
+    finished: bool = False       # side evidence and FC computed
+    emitted: bool = False
+
+
+@dataclass
+class Chain:
+    """Consecutive ICs no more than ``max_break_s`` apart; a walking bout once confirmed."""
+
+    steps: list[Step] = field(default_factory=list)
+    bout: int = -1               # >= 0 once confirmed as a walking bout
+    closing_checked: int = -1    # IC index after which a closing step was looked for
