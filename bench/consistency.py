@@ -31,6 +31,8 @@ csv↔capture (firmware in the loop) and capture↔report/batch/live (the same a
     .venv/bin/python bench/consistency.py --all      # every recording (about 15 min)
     .venv/bin/python bench/consistency.py --only ipol-1-1 mobgap-Test5-Trial1
 
+The data folder is ``../shared/data`` beside the checkout, or ``$SACRUM_DATA``.
+
 tests/test_consistency.py asserts the bounds on a few of them.
 """
 
@@ -41,6 +43,7 @@ import contextlib
 import io
 import json
 import math
+import os
 import sys
 import tempfile
 import time
@@ -48,7 +51,8 @@ from pathlib import Path
 
 import numpy as np
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+DATA = Path(os.environ.get("SACRUM_DATA",
+                          Path(__file__).resolve().parents[2] / "shared" / "data"))
 G_MPS2 = 9.80665
 #: The bounds of issue 13 item 2: used steps, drop (°), score (points).
 BOUNDS = {"steps_used": 1, "drop_L_deg": 0.2, "drop_R_deg": 0.2, "score": 2.0}

@@ -136,3 +136,24 @@ def test_live_decoder_agrees_with_offline_decoder(tmp_path, link):
                   "packets_received", "packets_lost", "packets_dropped_by_device",
                   "packets_lost_in_transit"):
         assert getattr(live, field) == getattr(off, field), field
+
+
+def test_events_are_the_analysis_events(tmp_path):
+    """`sacrum events` writes the ICs and FCs the analysis' steps are made of (it wired the
+    gait stage itself and found other ICs than `sacrum analyze`)."""
+    import sacrum
+
+    samples = tmp_path / "daily.csv"
+    assert main(["export", str(DEMO_CAPTURE), "--csv", str(samples)]) == 0
+    out = tmp_path / "events.csv"
+    assert main(["events", str(samples), "--out", str(out)]) == 0
+    with open(out, newline="") as f:
+        rows = list(csv.DictReader(f))
+    analysis = sacrum.analyze(samples)
+    ev = analysis.events.sort_values("t_s", kind="stable")
+    assert [(r["event"], r["side"]) for r in rows] == list(zip(ev["kind"], ev["side"],
+                                                               strict=True))
+    np.testing.assert_allclose([float(r["t"]) for r in rows], ev["t_s"], atol=6e-4)
+    ics = [float(r["t"]) for r in rows if r["event"] == "IC"]
+    steps = analysis.steps["t_ic_s"].to_numpy()
+    assert len(steps) > 20 and set(np.round(steps, 3)) <= set(np.round(ics, 3))

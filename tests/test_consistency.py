@@ -6,8 +6,9 @@ MicroPython), that capture exported back to CSV, and the capture as ``sacrum rep
 agree within one (a bout edge), the drops within 0.2°, the score within 2 points; the
 commands reading one capture agree exactly. The paths and the comparison are
 bench/consistency.py's (which prints the table for every recording); here two IPOL walk
-tests (10 m, U-turn, 10 m back; AGPL data read from ../shared, never copied) and a
-Mobilise-D trial, in about 40 s. Skips, with the reason, without ../shared/data.
+tests (10 m, U-turn, 10 m back; AGPL data read from ../shared, never copied) and the
+Mobilise-D daily-activities trial, in about 40 s. Skips, with the reason, without
+../shared/data.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ def _bench():
 
 
 consistency = _bench()
-RECORDINGS = ["ipol-1-1", "ipol-4-1", "mobgap-Test5-Trial1"]
+RECORDINGS = ["ipol-1-1", "ipol-4-1", "mobgap-Test11-Trial1"]
 
 
 @pytest.fixture(scope="module")

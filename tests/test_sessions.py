@@ -78,13 +78,32 @@ def test_reanalysis_says_what_changed(library, capsys):
     assert list(s.folder.glob("analysis-*.json"))  # the old one kept
 
 
-def test_diff_tolerance_is_per_field_unit():
-    a = {"summary": {"x_deg": 1.0, "n": 3, "s": "a", "v": None}, "sacrum_version": "1"}
-    b = {"summary": {"x_deg": 1.0 + 5e-7, "n": 3, "s": "a", "v": None}, "sacrum_version": "2"}
+def test_diff_tolerance_is_per_field_unit(library):
+    import copy
+
+    lib, _ = library
+    a = lib.sessions("P007")[0].analysis  # a real analysis document (sacrum.analyze)
+    b = copy.deepcopy(a)
+    b["sacrum_version"] = "another"
+    drop = b["summary"]["contralateral_drop_deg"]
+    drop["R"] += 5e-7  # within 1e-6 of a degree: the same number
     assert diff_analyses(a, b) == []
-    b["summary"]["x_deg"] = 1.01
-    b["summary"]["v"] = 2.0
-    assert {c.path for c in diff_analyses(a, b)} == {"summary.x_deg", "summary.v"}
+    drop["R"] += 0.01
+    b["summary"]["mean_tilt_deg"] = None  # a value that became null
+    assert {c.path for c in diff_analyses(a, b)} == {"summary.contralateral_drop_deg.R",
+                                                     "summary.mean_tilt_deg"}
+
+
+def test_a_stored_format_1_analysis_is_still_read(library, tmp_path, capsys):
+    lib, _ = library
+    doc = json.loads((lib.sessions("P007")[0].folder / "analysis.json").read_text())
+    doc["format_version"] = 1  # as sacrum wrote it before steps were named steps
+    doc["strides"] = doc.pop("steps")
+    old = tmp_path / "old.json"
+    old.write_text(json.dumps(doc))
+    s = session_from_json(old)
+    assert len(s.analysis["steps"]) == len(doc["strides"]) > 0
+    assert main(["report", str(old), "--out", str(tmp_path / "r.html")]) == 0
 
 
 def test_list_and_progress_report_from_the_library(library, tmp_path, capsys):
