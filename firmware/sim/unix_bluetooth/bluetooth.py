@@ -37,7 +37,8 @@ What is reproduced, as the ESP32 port (NimBLE, synchronous events) does it:
   ``gatts_read`` are local; a central's write is stored truncated to the
   ``gatts_set_buffer`` size (20 bytes by default), appended in append mode
   (and a read empties it then), just before the IRQ runs.
-- ``config(mtu=)`` sets the MTU this side offers (23-517, else EINVAL);
+- ``config(mtu=)`` sets the MTU this side offers (23-517, else EINVAL; 256
+  until set, ESP-IDF's default);
   ``gattc_exchange_mtu`` starts an exchange; ``_IRQ_MTU_EXCHANGED`` follows
   either side's exchange.
 - ``gap_advertise``: legacy payloads of at most 31 bytes (else
@@ -181,7 +182,7 @@ class BLE:
         self._conns = {}
         self._sent = 0  # fragments of our notifications, sent to the stack since start
         self._db = {}  # value handle -> _Attr
-        self._mtu = 23
+        self._mtu = 256  # ESP-IDF's CONFIG_BT_NIMBLE_ATT_PREFERRED_MTU default
         self._gap_name = "MPY ESP32"
         self._adv = b""
         self._resp = b""

@@ -103,7 +103,7 @@ class RadioPeripheral:
                              host=Host(self.controller, AsyncPipeSink(self.controller)))
         self.stats = RadioStats()
         self.conn: Connection | None = None
-        self.mtu = att.ATT_DEFAULT_MTU  # what config(mtu=) offers
+        self.mtu = 256  # what config(mtu=) offers; the module's default (ESP-IDF's)
         self.values: dict[int, bytes] = {}  # value handle -> value as gatts_write set it
         self.flags: dict[int, int] = {}
         self.chars: dict[int, gatt.Characteristic] = {}
