@@ -1,11 +1,18 @@
-"""The live session engine, without Qt: transport → decoder → scorer → snapshots.
+"""The live session, without Qt: transport → decoder → scorer → snapshots.
 
 :class:`LiveSession` runs one :class:`~sacrum.io.transports.Transport` in its own thread
 with its own asyncio loop (or in the caller's thread: :meth:`LiveSession.run_sync`),
 decodes packets with :class:`~sacrum.io.stream.StreamDecoder`, runs
-:class:`~sacrum.scoring.livescore.LiveScorer`, optionally records everything into a capture with
-:class:`~sacrum.io.capture.CaptureWriter`, and publishes a :class:`LiveSnapshot` that any
-thread can take at any time (the window takes one per frame and only draws it).
+:class:`~sacrum.scoring.livescore.LiveScorer`, optionally records everything into a capture,
+and publishes a :class:`~sacrum.apps.live.model.LiveSnapshot` that any thread can take at
+any time (the window takes one per frame and only draws it). Its parts, one job each:
+
+* :mod:`sacrum.apps.live.engine` - the engine thread and its transport;
+* this module - each item from it: decoded, put on the session time axis, scored;
+* :mod:`sacrum.apps.live.model` - the state the window draws and its snapshot;
+* :mod:`sacrum.apps.live.recording` - the capture being written;
+* :mod:`sacrum.apps.live.calibration` - the manual standing calibration;
+* :mod:`sacrum.apps.live.converge` - the offline analysis shown once the data end.
 
 Steps, per item from the transport:
 
@@ -32,179 +39,41 @@ raises out of its thread: a transport that fails or ends sets ``state`` and
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import math
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 import sacrum_protocol as sp
-from sacrum.apps.live.buffers import SampleRing
-from sacrum.io.capture import CaptureWriter, default_header
-from sacrum.io.decode import LossReport
-from sacrum.io.transports import LinkEvent, Packet, Transport, TransportInfo
+from sacrum.apps.live.calibration import ManualCalibration
+from sacrum.apps.live.converge import analyse_capture, final_values
+from sacrum.apps.live.engine import TransportRunner
+from sacrum.apps.live.model import (
+    CURVE_POINTS,
+    TASK_LABELS,
+    CalibrationState,
+    Cue,
+    LinkStatus,
+    LiveSnapshot,
+    LiveView,
+    StrideCurve,
+)
+from sacrum.apps.live.recording import SessionRecording
+from sacrum.io.capture import CaptureWriter
+from sacrum.io.transports import LinkEvent, Packet, Transport
 
 log = logging.getLogger(__name__)
 
-#: Tasks the window offers (SPEC task names) and their labels.
-TASK_LABELS = {
-    "walk": "walk", "stairs-up": "stairs up", "stairs-down": "stairs down",
-    "single-leg-stance-left": "single-leg stance L", "single-leg-stance-right":
-    "single-leg stance R", "step-down-left": "step-down L", "step-down-right": "step-down R",
-}
 #: Tasks scored with the walking bands by LiveScorer (bands.toml [score] tasks).
 _STEPPING = ("walk", "stairs-up", "stairs-down")
 _GAP_BLOCK_S = 10.0  # lost samples are handed to the scorer in blocks of this length (memory)
-_YIELD_EVERY = 32  # items between yields to the loop, so a stop gets through a fast replay
-CURVE_POINTS = 101  # gait cycle 0..100 %
-
-
-@dataclass(frozen=True)
-class StrideCurve:
-    """One stride from an initial contact, normalised to 0-100 % of the gait cycle.
-
-    side: stance side of the IC ("L" | "R"). obliquity_rad, tilt_rad: (101,) in the sacrum
-    convention (docs/pelvic-angles.md). used: the step was used in the summaries.
-    drop_deg: the step's contralateral drop (deg, + = swing side down).
-    """
-
-    t_ic_s: float
-    side: str
-    obliquity_rad: np.ndarray
-    tilt_rad: np.ndarray
-    used: bool
-    drop_deg: float
-
-
-@dataclass(frozen=True)
-class Cue:
-    """A biofeedback cue: the step at ``t_ic_s`` (session time, s) on ``side`` had a
-    contralateral drop of ``drop_deg`` over the threshold; it came out at ``t_emit_s``."""
-
-    t_emit_s: float
-    t_ic_s: float
-    side: str
-    drop_deg: float
-
-
-@dataclass
-class CalibrationState:
-    """The manual standing calibration: state "idle" | "countdown" | "accepted" | "rejected".
-
-    remaining_s: of the countdown (s, session time); message: the outcome in words.
-    calibrated: whether the pipeline has a calibration (its own, from the first standing,
-    or a manual one); reference: its kind, "standing" or "walking" (the still period was
-    sitting: zeroed on the walking mean until a standing, docs/pelvic-angles.md "Zero").
-    """
-
-    state: str = "idle"
-    remaining_s: float = 0.0
-    message: str = ""
-    calibrated: bool = False
-    reference: str = ""
-
-    @property
-    def zero(self) -> str:
-        """Which zero the angles are shown from, in the words the window uses."""
-        if not self.calibrated:
-            return "not calibrated: cues off"
-        return "relative to walking mean" if self.reference == "walking" else \
-            "relative to standing"
-
-
-@dataclass
-class LinkStatus:
-    """What the connection panel shows.
-
-    state: "idle" | "connecting" | "connected" | "disconnected" | "ended" | "error" |
-    "stopped"; message: details in words; rate_hz: the device's sample rate (Hz).
-    """
-
-    state: str = "idle"
-    message: str = ""
-    kind: str = ""
-    device: dict[str, Any] = field(default_factory=dict)
-    rate_hz: float = math.nan
-    rssi_dbm: int | None = None
-    battery_percent: int | None = None
-    reconnects: int = 0
-    disconnects: int = 0
-    loss: LossReport = field(default_factory=LossReport)
-    bad_items: int = 0
-    analysis_errors: int = 0
-    recording: str | None = None  # the capture being written
-    recording_bytes: int = 0
-    recording_error: str = ""
-
-
-@dataclass
-class LiveSnapshot:
-    """A consistent copy of the session's state for drawing (SI inside; the ``*_deg``
-    fields come from the scorer's summary, which is in degrees).
-
-    seq: increases with every published change. t_now_s: the newest sample (session time).
-    t_s, angles_rad: the last ``span_s`` of samples (NaN rows = lost).
-    events: gait events in that span as (t_s, "IC"|"FC", "L"|"R").
-    stance: stance phases in that span as (side, t_start_s, t_end_s).
-    tasks: (task, t_start_s, t_end_s or None while running); task: the current one.
-    marks: (t_s, note). gaps: (t_start_s, t_end_s) of lost samples in the span.
-    curves: the last strides for the overlay. cues: all cues so far.
-    cues_per_min: cues in the last 60 s of session time.
-    steps_total, steps_used: steps that came out so far, and those used.
-    cadence_spm, drop_deg ({"L", "R"}): the rolling summary's (NaN before one).
-    score: 0-100 or None; score_interval: its 90 % interval (low, high) or None (not
-    estimated); components: {name: points or None}; message: the score's. final: these
-    numbers are the offline analysis of the session's capture (``LiveSession.converge``, once
-    the data has ended), not the live rolling ones.
-    During a single-leg stance or step-down/up task these are the task's own (live, by
-    sacrum.scoring.livetask), and task_summary is its summary (report units, as ``sacrum
-    analyze``'s tasks[]); None otherwise.
-    threshold_deg: {"L", "R"} the cue thresholds. newest_arrival_ns: perf_counter_ns of
-    the packet that brought the newest sample (for latency measurements).
-    turns: the gait stage's turns in the span as (t_start_s, t_end_s, angle_deg; + left),
-    known once each has ended. heading_settled: (N,) bool with ``t_s``: the progression
-    heading was settled (``PipelineChunk.heading_settled``; where not, the rotation is not
-    against a straight walking direction: in a turn and for about a stride after it).
-    """
-
-    seq: int
-    t_now_s: float
-    t_s: np.ndarray
-    angles_rad: np.ndarray
-    events: list[tuple[float, str, str]]
-    stance: list[tuple[str, float, float]]
-    tasks: list[tuple[str, float, float | None]]
-    task: str | None
-    marks: list[tuple[float, str]]
-    gaps: list[tuple[float, float]]
-    curves: list[StrideCurve]
-    cues: list[Cue]
-    cues_per_min: float
-    steps_total: int
-    steps_used: int
-    cadence_spm: float
-    drop_deg: dict[str, float]
-    score: float | None
-    components: dict[str, float | None]
-    message: str
-    threshold_deg: dict[str, float]
-    link: LinkStatus
-    calibration: CalibrationState
-    newest_arrival_ns: int
-    task_summary: dict | None = None
-    turns: list[tuple[float, float, float]] = field(default_factory=list)
-    score_interval: tuple[float, float] | None = None
-    final: bool = False
-    heading_settled: np.ndarray | None = None
-
 
 TransportFactory = Callable[[], Transport]
 
@@ -221,6 +90,9 @@ class LiveSession:
     into this capture as soon as the session starts. script: annotations to apply when the
     packets reach their host time, as (host_time_ns, annotation): a replayed capture's own
     task and mark records (``capture_annotations``), so a replay shows its tasks.
+    final_capture: the capture this session's data also is (a replay's file); without it,
+    the recording. When the data end, the session shows its offline analysis
+    (:meth:`converge`).
     """
 
     def __init__(self, open_transport: TransportFactory, *, mount: str = "recommended",
@@ -230,32 +102,26 @@ class LiveSession:
                  script: list[tuple[int, dict[str, Any]]] = (),
                  final_capture: str | Path | None = None) -> None:
         self._factory = open_transport
-        # the capture this session's data also is (a replay's file); with a recording, the
-        # recording. When the data ends, the session shows its offline analysis (converge)
         self._final_capture = final_capture
         self.final_analysis: dict[str, Any] | None = None
         self._script = deque(sorted(script, key=lambda a: a[0]))
         self.mount = mount
         self.history_s = float(history_s)
-        self.calibrate_s = float(calibrate_s)
         self._threshold_request: float | None = threshold_deg
         self._overlay_n = int(overlay_strides)
         self._record_to = record_to
         self._lock = threading.RLock()
-        self._rec_lock = threading.Lock()
-        self._thread: threading.Thread | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._aio_task: asyncio.Task | None = None
-        self._stop = threading.Event()
+        self._runner = TransportRunner(self)
+        self._recording = SessionRecording(self._recording_status)
+        self._manual = ManualCalibration(calibrate_s)
         self.transport: Transport | None = None
-        self.writer: CaptureWriter | None = None
-        self._rec_pending: Path | None = None
         self.link = LinkStatus()
-        self.calibration = CalibrationState()
+        self.calibration: CalibrationState = self._manual.state
         self._pending: deque[tuple[str, Any]] = deque()  # requests for the engine thread
         self._seq = 0
         self._scorer = None
         self._decoder = None
+        self.view = LiveView(self._overlay_n)
         self._reset_data()
 
     # -- state -----------------------------------------------------------------------------
@@ -264,71 +130,52 @@ class LiveSession:
 
         self._decoder = StreamDecoder()
         self._scorer = None
-        self._ring: SampleRing | None = None
+        self.view.reset()
         self._rate_hz = math.nan
         self._use_device_q: bool | None = None
         self._t_offset_s = 0.0
         self._t_next_s = math.nan  # session time of the next expected sample
         self._disconnected_at: float | None = None  # perf_counter when the link went down
-        self._events: deque[tuple[float, str, str]] = deque(maxlen=4000)
-        self._gaps: deque[tuple[float, float]] = deque(maxlen=1000)
-        self._curves: deque[StrideCurve] = deque(maxlen=self._overlay_n)
-        self._cues: list[Cue] = []
-        self._turns: list[tuple[float, float, float]] = []
-        self._tasks: list[tuple[str, float, float | None]] = []
-        self._marks: list[tuple[float, str]] = []
-        self._task: str | None = None
         self._tracker = None  # sacrum.scoring.livetask.LiveTaskTracker while a held task runs
-        self._steps_total = 0
-        self._steps_used = 0
-        self._summary = None
-        self._score = None
-        self._message = "waiting for data"
-        self._cal_q: list[np.ndarray] = []
-        self._cal_t0: float | None = None
-        self._newest_arrival_ns = 0
-        self._last_packet: tuple[int, int] | None = None  # (host_time_ns, perf_counter_ns)
+        self._manual.restart()
+
+    @property
+    def calibrate_s(self) -> float:
+        """Length of a manual standing calibration (s)."""
+        return self._manual.calibrate_s
+
+    @property
+    def writer(self) -> CaptureWriter | None:
+        """The capture being written (None: not recording)."""
+        return self._recording.writer
 
     @property
     def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        return self._runner.running
 
     @property
     def scorer(self):
-        """The :class:`~sacrum.scoring.livescore.LiveScorer` (None before the first samples). Read
-        it
-        from the engine thread or once the session has stopped."""
+        """The :class:`~sacrum.scoring.livescore.LiveScorer` (None before the first samples).
+        Read it from the engine thread or once the session has stopped."""
         return self._scorer
 
     @property
     def t_now_s(self) -> float:
         with self._lock:
-            return self._ring.t_last_s if self._ring is not None else math.nan
+            return self.view.t_now_s
 
-    # -- running ---------------------------------------------------------------------------
+    # -- running (sacrum.apps.live.engine) ---------------------------------------------------
     def start(self) -> None:
         """Connect and run in a background thread (returns at once)."""
-        if self.running:
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._thread_main, name="sacrum-live",
-                                        daemon=True)
-        self._thread.start()
+        self._runner.start()
 
     def run_sync(self) -> None:
         """Connect and run in this thread until the transport ends (tests, headless)."""
-        self._stop.clear()
-        self._thread_main()
+        self._runner.run_sync()
 
     def stop(self, timeout_s: float = 5.0) -> None:
         """Disconnect and wait for the engine thread to end. Data are kept."""
-        self._stop.set()
-        loop, task = self._loop, self._aio_task
-        if loop is not None and task is not None:
-            with contextlib.suppress(RuntimeError):  # the loop has already closed
-                loop.call_soon_threadsafe(task.cancel)
-        if self._thread is not None and self._thread is not threading.current_thread():
-            self._thread.join(timeout_s)
+        self._runner.stop(timeout_s)
 
     def disconnect(self) -> None:
         """The window's disconnect: stop the link, keep the data."""
@@ -345,57 +192,34 @@ class LiveSession:
             return
         with self._lock:
             self._decoder.reset()  # the device may have restarted its counters
-            if self._ring is not None:
+            if self.view.ring is not None:
                 self._disconnected_at = self._disconnected_at or time.perf_counter()
         self.start()
 
-    def _thread_main(self) -> None:
-        try:
-            asyncio.run(self._run())
-        except Exception as e:  # never out of the engine: the window shows it
-            log.exception("live session failed")
-            self._set_link("error", f"{type(e).__name__}: {e}")
+    def open_transport(self) -> Transport:
+        """The engine's: a new transport from the factory, its kind and device noted."""
+        transport = self._factory()
+        self.transport = transport
+        with self._lock:
+            self.link.kind = transport.info.kind
+            self.link.device = dict(transport.info.device)
+        return transport
 
-    async def _run(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._aio_task = asyncio.current_task()
-        self._set_link("connecting", "opening the transport")
-        try:
-            transport = self._factory()
-            self.transport = transport
-            with self._lock:
-                self.link.kind = transport.info.kind
-                self.link.device = dict(transport.info.device)
-            async with transport:
-                self._set_link("connected", "")
-                if self._record_to is not None:
-                    err = self.start_recording(self._record_to)
-                    self._record_to = None
-                    if err:
-                        self._set_link("connected", err)
-                n = 0
-                async for item in transport:
-                    self.handle(item, time.perf_counter_ns())
-                    n += 1
-                    if n % _YIELD_EVERY == 0:
-                        await asyncio.sleep(0)
-                    if self._stop.is_set():
-                        break
-            if self._stop.is_set():
-                self._set_link("stopped", "stopped")
-            else:
-                what = "capture" if transport.info.kind == "replay" else "link"
-                self.finish()
-                self.converge()
-                self._set_link("ended", f"the {what} ended; data kept")
-        except asyncio.CancelledError:
-            self._set_link("stopped", "stopped")
-        except Exception as e:  # the transport failed: say so, keep the data
-            log.warning("transport failed: %s", e)
-            self._set_link("error", f"{e}; data kept")
-        finally:
-            self._loop = None
-            self._aio_task = None
+    def connected(self) -> None:
+        """The engine's: the transport is open (a recording asked for starts now)."""
+        self.set_link("connected", "")
+        if self._record_to is not None:
+            err = self.start_recording(self._record_to)
+            self._record_to = None
+            if err:
+                self.set_link("connected", err)
+
+    def data_ended(self, kind: str) -> None:
+        """The engine's: the capture (a replay) or the link ended by itself."""
+        what = "capture" if kind == "replay" else "link"
+        self.finish()
+        self.converge()
+        self.set_link("ended", f"the {what} ended; data kept")
 
     def finish(self) -> None:
         """End of the data: the steps still waiting for events that will not come."""
@@ -407,10 +231,10 @@ class LiveSession:
             log.exception("scorer flush failed")
             with self._lock:
                 self.link.analysis_errors += 1
-                self._message = f"analysis error at the end: {e}"
+                self.view.message = f"analysis error at the end: {e}"
             return
         with self._lock:
-            self._take_update(u, self._ring.t_last_s if self._ring else math.nan)
+            self.view.take_update(u, self.view.t_now_s, self._scorer, self.calibration)
             self._publish()
 
     def converge(self) -> dict[str, Any] | None:
@@ -420,19 +244,16 @@ class LiveSession:
         capture is the replayed file, or the recording being written (it is flushed per
         record). Returns the analysis document (None: no capture, or it failed: said in
         the message). ``sacrum.analysis.analyze`` with its defaults: the mounting estimated
-        from the recording, as ``sacrum analyze`` does."""
-        with self._rec_lock:
-            path = self._final_capture or (self.writer.path if self.writer else None)
+        from the recording, as ``sacrum analyze`` does (:mod:`sacrum.apps.live.converge`)."""
+        path = self._final_capture or self._recording.path
         if path is None:
             return None
-        from sacrum.analysis import analyze
-
         try:
-            doc = analyze(path).to_json()
+            doc = analyse_capture(path)
         except Exception as e:  # a capture too short or damaged: the live values stay
             log.warning("final analysis of %s failed: %s", path, e)
             with self._lock:
-                self._message = f"the live values (the final analysis failed: {e})"
+                self.view.message = f"the live values (the final analysis failed: {e})"
                 self._publish()
             return None
         with self._lock:
@@ -440,7 +261,8 @@ class LiveSession:
             self._publish()
         return doc
 
-    def _set_link(self, state: str, message: str) -> None:
+    def set_link(self, state: str, message: str) -> None:
+        """The link state and message the connection panel shows."""
         with self._lock:
             self.link.state = state
             self.link.message = message
@@ -461,16 +283,7 @@ class LiveSession:
                 self.link.bad_items += 1
                 self._publish()
             return
-        self._last_packet = (item.host_time_ns, arrival_ns)
-        with self._rec_lock:  # step 1
-            if self._rec_pending is not None:
-                path, self._rec_pending = self._rec_pending, None
-                self._open_recording(path, item.host_time_ns)
-            if self.writer is not None:
-                try:
-                    self.writer.write_packet(item.channel, item.data, item.host_time_ns)
-                except (OSError, ValueError) as e:
-                    self._close_recording(f"recording stopped: {e}")
+        self._recording.packet(item, arrival_ns, self._info(), self.view.task)  # step 1
         try:
             chunk = self._decoder.update(item)
         except Exception as e:  # the decoder counts what it knows; anything else here
@@ -485,16 +298,19 @@ class LiveSession:
                 log.exception("live analysis failed")
                 with self._lock:
                     self.link.analysis_errors += 1
-                    self._message = f"analysis error: {e}"
+                    self.view.message = f"analysis error: {e}"
                     self._publish()
         while self._script and self._script[0][0] <= item.host_time_ns:
             self._annotate(self._script.popleft()[1])
+
+    def _info(self):
+        return self.transport.info if self.transport else None
 
     def _annotate(self, ann: dict[str, Any]) -> None:
         try:
             if ann.get("type") == "task_start":
                 self.set_task(ann.get("task"))
-            elif ann.get("type") == "task_stop" and ann.get("task") == self._task:
+            elif ann.get("type") == "task_stop" and ann.get("task") == self.view.task:
                 self.set_task(None)
             elif ann.get("type") == "mark":
                 self.mark(str(ann.get("note", "")))
@@ -504,13 +320,7 @@ class LiveSession:
                 self.link.bad_items += 1
 
     def _link_event(self, ev: LinkEvent) -> None:
-        with self._rec_lock:
-            if self.writer is not None:
-                try:
-                    self.writer.event(ev.type, ev.host_time_ns,
-                                      **{k: v for k, v in ev.fields.items() if k != "type"})
-                except (OSError, ValueError, TypeError) as e:
-                    self._close_recording(f"recording stopped: {e}")
+        self._recording.event(ev)
         with self._lock:
             f = ev.fields
             if ev.type == "disconnected":
@@ -558,9 +368,9 @@ class LiveSession:
         self._scorer = LiveScorer(rate, parse_mount(self.mount),
                                   threshold_deg=self._threshold_request,
                                   keep_s=max(600.0, self.history_s))
-        self._ring = SampleRing(round(self.history_s * rate), width=4)
-        if self._task is not None and self._task not in _STEPPING:
-            self._start_tracker(self._task)  # a held task chosen before the first samples
+        self.view.start(round(self.history_s * rate))
+        if self.view.task is not None and self.view.task not in _STEPPING:
+            self._start_tracker(self.view.task)  # a held task chosen before the first samples
         self._t_offset_s = -float(chunk.t_device_s[0])
         with self._lock:
             self.link.rate_hz = rate
@@ -591,24 +401,26 @@ class LiveSession:
             u = self._scorer.update(t, chunk.acc_mps2, chunk.gyr_radps, q)
         except Exception:
             with self._lock:
-                self._ring.append(t, np.full((len(t), 4), np.nan))
+                self.view.ring.append(t, np.full((len(t), 4), np.nan))
                 self._t_next_s = float(t[-1]) + period
             raise
-        self._calibrate_step(t, u.chunk.q_sensor_to_earth)  # step 5
+        if not any(w == "calibrate" for w, _ in self._pending):  # step 5
+            self._manual.step(t, u.chunk.q_sensor_to_earth, self._rate_hz,
+                              self._scorer.pipeline, self._lock, self._publish)
         tracker = self._tracker
         if tracker is not None:  # a held task: its own live processor
             self._track(tracker, t, u, chunk.gyr_radps)
         with self._lock:  # step 6
-            self._ring.append(t, _ring_rows(u.chunk))
+            self.view.append(t, u.chunk)
             self._t_next_s = float(t[-1]) + period
-            self._newest_arrival_ns = arrival_ns
-            self._take_update(u, float(t[-1]))
+            self.view.newest_arrival_ns = arrival_ns
+            self.view.take_update(u, float(t[-1]), self._scorer, self.calibration)
             self._publish()
 
     def _track(self, tracker, t_s, u, gyr_radps) -> None:
         """Feed a held task's processor: angles (rad) relative to the calibration, body
         angular rate (rad/s), and the scorer's body acceleration (m/s², z up)."""
-        from sacrum.scoring.tasks import to_body_frame
+        from sacrum.scoring.tasks.frames import to_body_frame
 
         q_body = self._scorer.pipeline.angles.q_sensor_to_body
         gyr_body = to_body_frame(np.asarray(gyr_radps, float), q_body)
@@ -617,7 +429,7 @@ class LiveSession:
     def _fill_gap(self, t0_s: float, n: int, period: float) -> None:
         """Lost samples as NaN rows, through the scorer and into the ring."""
         with self._lock:
-            self._gaps.append((t0_s, t0_s + n * period))
+            self.view.gaps.append((t0_s, t0_s + n * period))
         block = max(1, round(_GAP_BLOCK_S / period))
         for k in range(0, n, block):
             m = min(block, n - k)
@@ -626,59 +438,8 @@ class LiveSession:
             u = self._scorer.update(t, nan3, nan3, np.full((m, 4), np.nan)
                                     if self._use_device_q else None)
             with self._lock:
-                self._ring.append(t, _ring_rows(u.chunk))
-                self._take_update(u, float(t[-1]))
-
-    def _take_update(self, u, t_now_s: float) -> None:
-        """Steps, cues, curves, summary and score of one LiveUpdate (under the lock)."""
-        self._events.extend((e.t_s, e.kind, e.side) for e in u.chunk.events)
-        for step, cue in zip(u.steps, u.cues, strict=True):
-            self._steps_total += 1
-            if cue:
-                self._cues.append(Cue(t_now_s, step.t_ic_s, step.stance_side,
-                                      float(step.contralateral_drop_deg)))
-            curve = self._curve(step)
-            if curve is not None:
-                self._curves.append(curve)
-        if u.updated:  # a late turn can exclude steps already out: count them again
-            self._steps_used = sum(s.excluded is None for s in self._scorer.steps)
-            self._remark_curves()
-        self._summary, self._score = u.summary, u.score
-        self._message = u.message
-        self.calibration.calibrated = bool(u.chunk.calibrated) or self.calibration.calibrated
-        cal = self._scorer.pipeline.calibration
-        self.calibration.reference = cal.reference if cal is not None else ""
-        turns = self._scorer.pipeline.gait.turns
-        if len(turns) != len(self._turns):
-            self._turns = [(tr.t_start_s, tr.t_end_s, tr.angle_deg) for tr in turns]
-
-    def _remark_curves(self) -> None:
-        """The overlay's strides say whether their step is used now (a turn found later
-        excludes steps already drawn; the overlay's means must not include them)."""
-        if not self._curves:
-            return
-        t0 = self._curves[0].t_ic_s
-        used = {}
-        for s in reversed(self._scorer.steps):
-            if s.t_ic_s < t0 - 1e-9:
-                break
-            used[s.t_ic_s] = s.excluded is None
-        for k, c in enumerate(self._curves):
-            now = used.get(c.t_ic_s, c.used)
-            if now != c.used:
-                self._curves[k] = replace(c, used=now)
-
-    def _curve(self, step) -> StrideCurve | None:
-        if not math.isfinite(step.stride_time_s) or self._ring is None:
-            return None
-        t0, t1 = step.t_ic_s, step.t_ic_s + step.stride_time_s
-        t, a = self._ring.between(t0, t1)
-        if len(t) < 4 or not np.all(np.isfinite(a[:, :2])):
-            return None
-        x = np.linspace(t0, t1, CURVE_POINTS)
-        return StrideCurve(step.t_ic_s, step.stance_side, np.interp(x, t, a[:, 1]),
-                           np.interp(x, t, a[:, 0]), step.excluded is None,
-                           float(step.contralateral_drop_deg))
+                self.view.append(t, u.chunk)
+                self.view.take_update(u, float(t[-1]), self._scorer, self.calibration)
 
     # -- requests from the GUI thread ------------------------------------------------------
     def _apply_requests(self) -> None:
@@ -688,8 +449,7 @@ class LiveSession:
                 self._scorer.threshold_deg = dict(self._scorer._thresholds(
                     value, self._scorer.bands))
             elif what == "calibrate":
-                self._cal_q = []
-                self._cal_t0 = None  # starts with the next sample
+                self._manual.restart()  # starts with the next sample
 
     def set_threshold_deg(self, threshold_deg: float | None) -> None:
         """The cue threshold on the contralateral drop (deg, both sides; None: the bands')."""
@@ -708,150 +468,50 @@ class LiveSession:
         return LiveScorer._thresholds(self._threshold_request, load_bands())
 
     def calibrate(self) -> None:
-        """Start a manual standing calibration: ``calibrate_s`` of the data from now on."""
+        """Start a manual standing calibration: ``calibrate_s`` of the data from now on
+        (:mod:`sacrum.apps.live.calibration`)."""
         with self._lock:
-            self.calibration.state = "countdown"
-            self.calibration.remaining_s = self.calibrate_s
-            self.calibration.message = f"stand still for {self.calibrate_s:.0f} s"
+            self._manual.request()
             self._pending.append(("calibrate", None))
             self._publish()
 
-    def _calibrate_step(self, t: np.ndarray, q: np.ndarray) -> None:
-        if self.calibration.state != "countdown" or any(w == "calibrate"
-                                                        for w, _ in self._pending):
-            return
-        if self._cal_t0 is None:
-            self._cal_t0 = float(t[0])
-        end = self._cal_t0 + self.calibrate_s
-        self._cal_q.append(q[t < end])
+    # -- recording and annotations (sacrum.apps.live.recording) ------------------------------
+    def _recording_status(self, recording: str | None, error: str | None) -> None:
         with self._lock:
-            self.calibration.remaining_s = max(0.0, end - float(t[-1]))
-        if t[-1] + 0.5 / self._rate_hz < end:
-            return
-        from sacrum.signal.angles import CalibrationError
-
-        window = np.concatenate(self._cal_q)
-        self._cal_q = []
-        try:
-            cal = self._scorer.pipeline.calibrate(window)
-        except CalibrationError as e:
-            state, msg = "rejected", str(e)
-        else:
-            state = "accepted"
-            msg = (f"accepted: tilt {math.degrees(cal.tilt_offset_rad):+.1f}°, obliquity "
-                   f"{math.degrees(cal.obliquity_offset_rad):+.1f}° zeroed")
-        with self._lock:
-            self.calibration.state = state
-            self.calibration.message = msg
-            self.calibration.remaining_s = 0.0
-            self.calibration.calibrated = self._scorer.pipeline.calibration is not None
+            self.link.recording = recording
+            if error is not None:
+                self.link.recording_error = error
             self._publish()
-
-    # -- recording and annotations ---------------------------------------------------------
-    def _host_now_ns(self) -> int:
-        """Host time on the packets' clock: the newest packet's stamp plus the time since it
-        arrived (so marks line up with the data also in a replay)."""
-        if self._last_packet is None:
-            return time.time_ns()
-        stamp, arrival = self._last_packet
-        return stamp + (time.perf_counter_ns() - arrival)
 
     def start_recording(self, path: str | Path) -> str:
         """Record into a new capture at ``path``; returns "" or why it could not. Before the
         first packet the file is opened when it comes (its header then carries the packets'
         clock, which for a replay is the recording's)."""
-        with self._rec_lock:
-            if self.writer is not None or self._rec_pending is not None:
-                return f"already recording to {path}"
-            if not Path(path).parent.is_dir():
-                err = f"cannot record to {path}: no such directory"
-                with self._lock:
-                    self.link.recording_error = err
-                    self._publish()
-                return err
-            if self._last_packet is None:
-                self._rec_pending = Path(path)
-                err = ""
-            else:
-                err = self._open_recording(Path(path), self._host_now_ns())
-        if not err:
-            with self._lock:
-                self.link.recording = str(path)
-                self.link.recording_error = ""
-                self._publish()
-        return err
-
-    def _open_recording(self, path: Path, start_ns: int) -> str:  # under _rec_lock
-        info: TransportInfo | None = self.transport.info if self.transport else None
-        header = default_header(
-            transport=info.kind if info else "unknown", mtu=info.mtu if info else None,
-            device=dict(info.device) if info else {}, source="sacrum live",
-            start_time_ns=start_ns)
-        try:
-            self.writer = CaptureWriter(path, header)
-            if self._task is not None:
-                self.writer.task_start(self._task, start_ns)
-        except OSError as e:
-            self.writer = None
-            with self._lock:
-                self.link.recording = None
-                self.link.recording_error = f"cannot record to {path}: {e.strerror or e}"
-                self._publish()
-            return self.link.recording_error
-        return ""
+        return self._recording.start(path, self._info(), self.view.task)
 
     def stop_recording(self) -> str | None:
         """Close the recording (the open task is stopped in it); returns its path."""
-        with self._rec_lock:
-            if self._rec_pending is not None:  # no packet came: nothing to write
-                path, self._rec_pending = str(self._rec_pending), None
-                with self._lock:
-                    self.link.recording = None
-                    self._publish()
-                return path
-            if self.writer is None:
-                return None
-            path = str(self.writer.path)
-            if self._task is not None:
-                self.writer.task_stop(self._task, self._host_now_ns())
-            self._close_recording("")
-        return path
-
-    def _close_recording(self, error: str) -> None:  # under _rec_lock
-        try:
-            self.writer.close()
-        except OSError as e:
-            error = error or f"closing the recording failed: {e}"
-        self.writer = None
-        with self._lock:
-            self.link.recording = None
-            self.link.recording_error = error
-            self._publish()
+        return self._recording.stop(self.view.task)
 
     def set_task(self, task: str | None) -> None:
         """Start ``task`` (ending the current one), or end the current one (None); both are
         written as annotation records into the recording, if one is open."""
         if task is not None and task not in sp.TASKS:
             raise ValueError(f"unknown task {task!r}; one of {', '.join(sp.TASKS)}")
+        view = self.view
         with self._lock:
-            if task == self._task:
+            if task == view.task:
                 return
-            now = self.t_now_s if self._ring is not None else 0.0
-            old = self._task
-            if old is not None and self._tasks:
-                name, t0, _ = self._tasks[-1]
-                self._tasks[-1] = (name, t0, now)
+            now = self.t_now_s if view.ring is not None else 0.0
+            old = view.task
+            if old is not None and view.tasks:
+                name, t0, _ = view.tasks[-1]
+                view.tasks[-1] = (name, t0, now)
             if task is not None:
-                self._tasks.append((task, now, None))
-            self._task = task
+                view.tasks.append((task, now, None))
+            view.task = task
             self._publish()
-        with self._rec_lock:
-            if self.writer is not None:
-                stamp = self._host_now_ns()
-                if old is not None:
-                    self.writer.task_stop(old, stamp)
-                if task is not None:
-                    self.writer.task_start(task, stamp)
+        self._recording.task_change(old, task)
         if task in _STEPPING and self._scorer is not None:
             self._scorer.task = task
         self._start_tracker(task)
@@ -871,13 +531,11 @@ class LiveSession:
     def mark(self, note: str) -> None:
         """A mark with a note at the newest sample (and in the recording)."""
         with self._lock:
-            self._marks.append((self.t_now_s if self._ring is not None else 0.0, note))
+            self.view.marks.append((self.t_now_s if self.view.ring is not None else 0.0, note))
             self._publish()
-        with self._rec_lock:
-            if self.writer is not None:
-                self.writer.mark(note, self._host_now_ns())
+        self._recording.mark(note)
 
-    # -- the snapshot ----------------------------------------------------------------------
+    # -- the snapshot (sacrum.apps.live.model) -----------------------------------------------
     @property
     def seq(self) -> int:
         return self._seq
@@ -885,25 +543,6 @@ class LiveSession:
     def snapshot(self, span_s: float = 10.0) -> LiveSnapshot:
         """The state of the session, with the last ``span_s`` of samples (s)."""
         with self._lock:
-            if self._ring is not None and len(self._ring):
-                t_now = self._ring.t_last_s
-                t, rows = self._ring.since(t_now - span_s)
-            else:
-                t_now, t, rows = math.nan, np.zeros(0), np.zeros((0, 4))
-            a, settled = rows[:, :3], rows[:, 3] > 0.5
-            t0 = t_now - span_s if math.isfinite(t_now) else -math.inf
-            events = [e for e in self._events if e[0] >= t0 - 2.0]
-            stance = _stance(events)
-            events = [e for e in events if e[0] >= t0]
-            summ = self._summary
-            score = self._score
-            message = self._message
-            held = self._tracker.last if self._tracker is not None else None
-            if self._tracker is not None:  # a held task: its own score and reasons
-                score = held.score if held is not None else None
-                message = (held.score.message if held is not None
-                           else f"{self._tracker.task}: waiting for its samples")
-            final = self._final_values() if self._tracker is None else None
             link = replace(self.link, device=dict(self.link.device),
                            loss=replace(self._decoder.loss, gap_list=[]))
             t_rec = self.transport.info if self.transport is not None else None
@@ -912,82 +551,14 @@ class LiveSession:
                 link.battery_percent = (link.battery_percent if t_rec.battery_percent is None
                                         else t_rec.battery_percent)
                 link.reconnects = max(link.reconnects, t_rec.reconnects)
-            if self.writer is not None:
-                link.recording_bytes = self.writer.bytes_written
-            cues = list(self._cues)
+            if self._recording.writer is not None:
+                link.recording_bytes = self._recording.bytes_written
             thr = (dict(self._scorer.threshold_deg) if self._scorer is not None
                    else self.threshold_deg())
-            snap = LiveSnapshot(
-                seq=self._seq, t_now_s=t_now, t_s=t, angles_rad=a, events=events,
-                stance=[s for s in stance if s[2] >= t0],
-                tasks=[x for x in self._tasks if x[2] is None or x[2] >= t0],
-                task=self._task,
-                marks=[m for m in self._marks if m[0] >= t0],
-                gaps=[g for g in self._gaps if g[1] >= t0],
-                curves=list(self._curves), cues=cues,
-                cues_per_min=float(sum(c.t_emit_s > t_now - 60.0 for c in cues)),
-                steps_total=self._steps_total, steps_used=self._steps_used,
-                cadence_spm=summ.cadence_spm if summ is not None else math.nan,
-                drop_deg=(dict(summ.contralateral_drop_deg) if summ is not None
-                          else {"L": math.nan, "R": math.nan}),
-                score=None if score is None else score.score,
-                score_interval=(None if score is None or score.score is None
-                                or score.interval is None or score.interval[0] is None
-                                else tuple(score.interval)),
-                components=({} if score is None else
-                            {k: c.score_0_100 for k, c in score.components.items()}),
-                message=message, threshold_deg=thr, link=link,
-                task_summary=dict(held.summary) if held is not None else None,
-                calibration=replace(self.calibration),
-                newest_arrival_ns=self._newest_arrival_ns,
-                turns=[x for x in self._turns if x[1] >= t0],
-                heading_settled=settled,
-            )
-            return snap if final is None else replace(snap, **final)
-
-    def _final_values(self) -> dict[str, Any] | None:
-        """The snapshot's numbers from the final analysis (None before it)."""
-        doc = self.final_analysis
-        if doc is None:
-            return None
-        s = doc["summary"]
-        drop = s.get("contralateral_drop_deg") or {}
-        interval = s.get("score_interval")
-        return {
-            "score": s.get("score"),
-            "score_interval": tuple(interval) if s.get("score") is not None and interval
-            else None,
-            "components": {k: c.get("score") for k, c in (s.get("components") or {}).items()},
-            "drop_deg": {k: math.nan if drop.get(k) is None else float(drop[k]) for k in "LR"},
-            "cadence_spm": math.nan if s.get("cadence_spm") is None else float(s["cadence_spm"]),
-            "steps_total": len(doc.get("steps") or []),
-            "steps_used": int(s.get("n_steps_used") or 0),
-            "message": "final: the analysis of the whole capture, as `sacrum analyze` gives it "
-                       f"— {s.get('score_message') or ''}",
-            "final": True,
-        }
-
-
-def _ring_rows(chunk) -> np.ndarray:
-    """A pipeline chunk's rows for the ring: the angles (rad) and the heading settled (0/1)."""
-    settled = np.asarray(chunk.heading_settled, float).reshape(-1, 1)
-    if len(settled) != len(chunk.angles_rad):
-        settled = np.zeros((len(chunk.angles_rad), 1))
-    return np.hstack([chunk.angles_rad, settled])
-
-
-def _stance(events: list[tuple[float, str, str]]) -> list[tuple[str, float, float]]:
-    """Stance phases (side, IC time, that foot's next FC time) from time-ordered events."""
-    out = []
-    open_ic: dict[str, float] = {}
-    for t, kind, side in sorted(events):
-        if kind == "IC":
-            open_ic[side] = t
-        elif kind == "FC" and side in open_ic:
-            t0 = open_ic.pop(side)
-            if t - t0 < 2.5:  # a stance longer than this is standing, not a step
-                out.append((side, t0, t))
-    return out
+            final = final_values(self.final_analysis) if self._tracker is None else None
+            return self.view.snapshot(span_s, seq=self._seq, link=link,
+                                      calibration=replace(self.calibration),
+                                      threshold_deg=thr, tracker=self._tracker, final=final)
 
 
 def capture_annotations(path: str | Path) -> list[tuple[int, dict[str, Any]]]:
@@ -1002,3 +573,7 @@ def capture_annotations(path: str | Path) -> list[tuple[int, dict[str, Any]]]:
             except ValueError:
                 log.warning("unreadable annotation at byte %d skipped", rec.offset)
     return out
+
+
+__all__ = ["CURVE_POINTS", "TASK_LABELS", "CalibrationState", "Cue", "LinkStatus",
+           "LiveSession", "LiveSnapshot", "StrideCurve", "capture_annotations"]

@@ -1,0 +1,50 @@
+"""Live converges on the offline answer: when the data end, the session shows the analysis
+of its capture (issue 13 item 2).
+
+While walking the window shows the live scorer's provisional values; once a replay or a
+recording ends, :func:`analyse_capture` runs ``sacrum.analyze`` on the same capture (the
+replayed file, or the recording written, which is flushed per record) and
+:func:`final_values` turns its document into the snapshot's numbers, so the window, the
+headless summary and ``sacrum analyze CAPTURE`` give one answer.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from typing import Any
+
+
+def analyse_capture(path: str | os.PathLike) -> dict[str, Any]:
+    """The analysis document of the capture at ``path`` (``sacrum.analysis.analyze`` with its
+    defaults: the mounting estimated from the recording, as ``sacrum analyze`` does).
+    Raises what the analysis raises (a capture too short or damaged)."""
+    from sacrum.analysis import analyze
+
+    return analyze(path).to_json()
+
+
+def final_values(doc: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The snapshot's numbers (score, interval, components, drops, cadence, steps, message)
+    from the final analysis document (None before it)."""
+    if doc is None:
+        return None
+    s = doc["summary"]
+    drop = s.get("contralateral_drop_deg") or {}
+    interval = s.get("score_interval")
+    return {
+        "score": s.get("score"),
+        "score_interval": tuple(interval) if s.get("score") is not None and interval
+        else None,
+        "components": {k: c.get("score") for k, c in (s.get("components") or {}).items()},
+        "drop_deg": {k: math.nan if drop.get(k) is None else float(drop[k]) for k in "LR"},
+        "cadence_spm": math.nan if s.get("cadence_spm") is None else float(s["cadence_spm"]),
+        "steps_total": len(doc.get("steps") or []),
+        "steps_used": int(s.get("n_steps_used") or 0),
+        "message": "final: the analysis of the whole capture, as `sacrum analyze` gives it "
+                   f"— {s.get('score_message') or ''}",
+        "final": True,
+    }
+
+
+__all__ = ["analyse_capture", "final_values"]
