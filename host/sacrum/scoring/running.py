@@ -1,0 +1,404 @@
+"""Running metrics: per step (contralateral pelvic drop, ranges, vertical oscillation, contact and
+flight time, braking), per bout (cadence, per-side medians, symmetry, consistency) and a
+running score with its own bands (``data/running_bands.toml``; docs/running.md).
+
+The stage after ``sacrum.signal.running`` (running steps) as ``sacrum.scoring.metrics`` is
+after the walking gait stage. Conventions are the walking metrics' (docs/pelvic-angles.md:
+obliquity positive = left side up, tilt anterior positive, rotation positive = right side
+forward; zero = the standing calibration; sides are those of the foot in contact), with
+the units the results are read in: angles in degrees (``_deg``, as ``StepMetrics``), times in
+seconds (``_s``), oscillation in metres (``_m``), accelerations in m/s² (``_mps2``). Display
+units (ms, cm) are made only by :func:`format_run_summary`.
+
+Where running differs from walking (docs/running.md): stance is the ground contact (initial
+contact to toe-off, about 35-45 % of the step at 160-190 steps/min) followed by a flight, not
+the first 60 % of a step with double support; so the contralateral drop is the peak over the
+contact, not over the first 60 % of the step.
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+
+import numpy as np
+
+from sacrum.scoring.metrics import ROM_PERCENTILES, robust_range, symmetry_index
+from sacrum.scoring.score import Bands, TaskScore, parse_bands, score_walk
+from sacrum.signal.angles import OBLIQUITY, ROTATION, TILT
+from sacrum.signal.running import RunningStep
+
+SIDES = ("L", "R")
+RUNNING_BANDS = "running_bands.toml"
+#: Why a running step is not used in the summaries, in the order they are checked.
+EXCLUSION_REASONS = ("gap", "no-toe-off", "irregular", "bout-edge")
+_T_TOL_S = 1e-6
+
+
+def vertical_oscillation_m(t_s: np.ndarray, a_up_mps2: np.ndarray) -> float:
+    """Peak-to-peak vertical excursion (m) of the pelvis over one step from its vertical
+    acceleration (m/s², gravity removed), by double integration with drift removal: the step
+    is taken as one period of steady running, so the acceleration's mean over it is removed
+    (the body neither rises nor sinks from step to step), then the velocity's mean (the
+    pelvis ends the step at the height it started it). Trapezoidal integration on the
+    samples' own times. NaN with fewer than 3 samples or a missing one.
+
+    Per-step double integration of trunk acceleration with the drift removed as a periodic
+    constraint is the principle of Zijlstra & Hof (2003) for walking; a torso-worn
+    accelerometer's vertical oscillation agrees with a torso marker's (Watari et al. 2016).
+    """
+    t = np.asarray(t_s, float)
+    a = np.asarray(a_up_mps2, float)
+    if len(a) < 3 or not np.isfinite(a).all():
+        return math.nan
+    dt = np.diff(t)
+
+    def integrate(x):
+        return np.r_[0.0, np.cumsum(0.5 * (x[1:] + x[:-1]) * dt)]
+
+    v = integrate(a - _tmean(t, a))
+    z = integrate(v - _tmean(t, v))
+    return float(z.max() - z.min())
+
+
+def _tmean(t: np.ndarray, x: np.ndarray) -> float:
+    """Time-weighted (trapezoidal) mean of x over t."""
+    span = t[-1] - t[0]
+    return float(np.sum(0.5 * (x[1:] + x[:-1]) * np.diff(t)) / span) if span > 0 else 0.0
+
+
+@dataclass(frozen=True)
+class RunningStepMetrics:
+    """One running step: the contact of one foot, the flight after it, to the next contact.
+
+    stance_side: "L" | "R", the foot in contact; t_ic_s, t_to_s: its initial contact and
+        toe-off (s); bout: the detector's bout index.
+    contact_time_s: t_to − t_ic (s). flight_time_s: from the toe-off to the next contact (s).
+    step_time_s: to the next contact (s).
+    contralateral_drop_deg: the peak drop of the swing side of the pelvis below the standing
+        zero during the contact (deg): max of +obliquity (left stance) or −obliquity (right
+        stance) from IC to toe-off: the walking definition (``StepMetrics``) with stance being
+        the contact. drop_time_pct: when, in % of the contact.
+    obliquity_rom_deg, tilt_rom_deg, rotation_rom_deg: robust range (5th-95th percentile,
+        ``robust_range``) of each angle over the stride from this IC to the next-but-one (deg);
+        NaN without that stride.
+    mean_tilt_deg: mean tilt over the step (deg, anterior positive).
+    vertical_oscillation_m: :func:`vertical_oscillation_m` over the step (m).
+    braking_mps2: peak forward deceleration of the pelvis during the contact (m/s², positive:
+        slowing down), from the level forward acceleration.
+    peak_vertical_mps2: peak vertical specific force in the contact (m/s²; 9.81 standing).
+    excluded: None (used) or the first that applies of "gap" (a lost sample in the step or
+        stride), "no-toe-off" (the contact did not end in a flight), "irregular" (step time
+        off the median of the last ten by more than ``max_step_ratio``, or a contact
+        longer than the step), "bout-edge" (the first step of a bout, or one without a next
+        contact).
+    """
+
+    stance_side: str
+    t_ic_s: float
+    t_to_s: float
+    bout: int
+    contact_time_s: float
+    flight_time_s: float
+    step_time_s: float
+    contralateral_drop_deg: float
+    drop_time_pct: float
+    obliquity_rom_deg: float
+    tilt_rom_deg: float
+    rotation_rom_deg: float
+    mean_tilt_deg: float
+    vertical_oscillation_m: float
+    braking_mps2: float
+    peak_vertical_mps2: float
+    excluded: str | None
+
+
+class RunningMetricsStream:
+    """Per-step running metrics, streaming: ``update(t_s, angles_rad, acc_level_mps2, steps)``.
+
+    **Data required.** Per sample: times (s), pelvic angles (N, 3: tilt, obliquity, rotation,
+    rad; ``sacrum.signal.angles.PelvicAngles``), the level acceleration (N, 3: forward, left,
+    up, m/s², gravity removed; ``sacrum.signal.running.level_acceleration``); and the steps
+    of ``RunningEventDetector`` as they come (walking steps are skipped). Lost samples are NaN
+    rows.
+
+    **Steps.** For each running step, once the samples up to its next contact and the step
+    after it (for the stride) are in: 1. the drop over the contact; 2. the ranges over the
+    stride; 3. vertical oscillation over the step; 4. braking over the contact; 5. the
+    exclusion (see :class:`RunningStepMetrics`). The same output for any chunking; ``flush()``
+    measures the last steps.
+
+    **Parameters.** ``max_step_ratio`` = 1.5 (as the walking metrics' irregular steps),
+    ``rom_percentiles`` = (5, 95), ``history_s`` = 10 (samples kept: more than the
+    detector's longest latency, ``min_bout_steps`` steps).
+    """
+
+    def __init__(self, *, max_step_ratio: float = 1.5,
+                 rom_percentiles: tuple[float, float] = ROM_PERCENTILES,
+                 history_s: float = 10.0) -> None:
+        self.max_step_ratio = max_step_ratio
+        self.rom_percentiles = rom_percentiles
+        self.history_s = history_s
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the stream (parameters kept)."""
+        self._t = np.zeros(0)
+        self._x = np.zeros((0, 6))      # tilt, obliquity, rotation, fwd, left, up
+        self._steps: list[RunningStep] = []
+        self._recent: list[float] = []
+        self._prev: RunningStep | None = None
+
+    def update(self, t_s, angles_rad, acc_level_mps2,
+               steps: Iterable[RunningStep] = ()) -> list[RunningStepMetrics]:
+        t = np.asarray(t_s, float).reshape(-1)
+        x = np.hstack([np.asarray(angles_rad, float).reshape(-1, 3),
+                       np.asarray(acc_level_mps2, float).reshape(-1, 3)])
+        if len(t):
+            self._t = np.concatenate([self._t, t])
+            self._x = np.concatenate([self._x, x])
+        self._steps += list(steps)
+        out = self._advance(final=False)
+        if len(self._t):
+            t_keep = self._t[-1] - self.history_s
+            if self._steps:
+                t_keep = min(t_keep, self._steps[0].t_ic_s - 0.01)
+            k = int(np.searchsorted(self._t, t_keep, "left"))
+            self._t, self._x = self._t[k:], self._x[k:]
+        return out
+
+    def flush(self) -> list[RunningStepMetrics]:
+        return self._advance(final=True)
+
+    def _advance(self, final: bool) -> list[RunningStepMetrics]:
+        out = []
+        t_last = self._t[-1] if len(self._t) else -math.inf
+        while self._steps:
+            st = self._steps[0]
+            if st.mode != "run":
+                self._steps.pop(0)
+                self._prev = st
+                continue
+            end = st.t_next_ic_s if st.t_next_ic_s == st.t_next_ic_s else st.t_to_s
+            nxt = self._steps[1] if len(self._steps) > 1 else None
+            if not final and (nxt is None or t_last < _stride_end(st, nxt, end) - _T_TOL_S):
+                break
+            out.append(self._measure(st, nxt))
+            self._prev = self._steps.pop(0)
+        return out
+
+    def _window(self, t0: float, t1: float) -> tuple[np.ndarray, np.ndarray]:
+        i0 = int(np.searchsorted(self._t, t0 - _T_TOL_S, "left"))
+        i1 = int(np.searchsorted(self._t, t1 + _T_TOL_S, "right"))
+        return self._t[i0:i1], self._x[i0:i1]
+
+    def _measure(self, st: RunningStep, nxt: RunningStep | None) -> RunningStepMetrics:
+        sign = 1.0 if st.side == "L" else -1.0
+        gap = False
+        has_to = st.t_to_s == st.t_to_s
+        drop = drop_pct = braking = math.nan
+        if has_to:
+            t_c, x_c = self._window(st.t_ic_s, st.t_to_s)
+            if len(x_c) < 2 or not np.isfinite(x_c).all():
+                gap = True
+            else:
+                obl = sign * x_c[:, OBLIQUITY]
+                k = int(np.argmax(obl))
+                drop = math.degrees(float(obl[k]))
+                drop_pct = 100.0 * float(t_c[k] - st.t_ic_s) / (st.t_to_s - st.t_ic_s)
+                braking = float(np.max(-x_c[:, 3]))
+        vo = mean_tilt = math.nan
+        if st.t_next_ic_s == st.t_next_ic_s:
+            t_s, x_s = self._window(st.t_ic_s, st.t_next_ic_s)
+            if len(x_s) < 3 or not np.isfinite(x_s).all():
+                gap = True
+            else:
+                vo = vertical_oscillation_m(t_s, x_s[:, 5])
+                mean_tilt = math.degrees(float(np.mean(x_s[:-1, TILT])))
+        roms = [math.nan] * 3
+        if nxt is not None and _continues(st, nxt) and nxt.t_next_ic_s == nxt.t_next_ic_s:
+            _, x_r = self._window(st.t_ic_s, nxt.t_next_ic_s)
+            if len(x_r) < 3 or not np.isfinite(x_r[:, :3]).all():
+                gap = True
+            else:
+                rot = np.unwrap(x_r[:, ROTATION])
+                roms = [math.degrees(robust_range(v, self.rom_percentiles))
+                        for v in (x_r[:, OBLIQUITY], x_r[:, TILT], rot)]
+        step_s = st.step_s
+        first = self._prev is None or not _continues(self._prev, st) or self._prev.mode != "run"
+        if gap:
+            why = "gap"
+        elif not has_to:
+            why = "no-toe-off"
+        elif (step_s == step_s and st.contact_s >= step_s) or (
+                self._recent and step_s == step_s and not (
+                    1 / self.max_step_ratio <= step_s / float(np.median(self._recent))
+                    <= self.max_step_ratio)):
+            why = "irregular"
+        elif first or step_s != step_s:
+            why = "bout-edge"
+        else:
+            why = None
+        if step_s == step_s and why in (None, "bout-edge"):
+            self._recent = [*self._recent[-9:], step_s]
+        return RunningStepMetrics(
+            stance_side=st.side, t_ic_s=st.t_ic_s, t_to_s=st.t_to_s, bout=st.bout,
+            contact_time_s=st.contact_s, flight_time_s=st.flight_s, step_time_s=step_s,
+            contralateral_drop_deg=drop, drop_time_pct=drop_pct, obliquity_rom_deg=roms[0],
+            tilt_rom_deg=roms[1], rotation_rom_deg=roms[2], mean_tilt_deg=mean_tilt,
+            vertical_oscillation_m=vo, braking_mps2=braking,
+            peak_vertical_mps2=st.peak_vertical_mps2, excluded=why)
+
+
+def _continues(a: RunningStep, b: RunningStep) -> bool:
+    """b is the step right after a (same bout, its contact is a's next)."""
+    return a.bout == b.bout and abs(a.t_next_ic_s - b.t_ic_s) < _T_TOL_S
+
+
+def _stride_end(st: RunningStep, nxt: RunningStep, end: float) -> float:
+    if _continues(st, nxt) and nxt.t_next_ic_s == nxt.t_next_ic_s:
+        return max(end, nxt.t_next_ic_s)
+    return end
+
+
+def running_step_metrics(t_s, angles_rad, acc_level_mps2, steps: Iterable[RunningStep],
+                         **params) -> list[RunningStepMetrics]:
+    """Offline: the stream fed everything, flushed."""
+    s = RunningMetricsStream(**params)
+    return s.update(t_s, angles_rad, acc_level_mps2, steps) + s.flush()
+
+
+# ---- per bout -----------------------------------------------------------------------------
+
+@dataclass
+class RunSummary:
+    """A running bout (or session) summarised over its used steps (medians unless said).
+
+    n_steps, n_steps_used, n_steps_by_side {"L","R"} (used), excluded_reasons {reason: n}.
+    cadence_spm: 60 / median step time (steps/min). step_time_s, contact_time_s,
+    flight_time_s, braking_mps2, vertical_oscillation_m: {"L","R"} per stance side, and
+    "all" (both sides). contralateral_drop_deg {"L","R"} (deg), contralateral_drop_sd_deg
+    {"L","R"}. rom_deg {"obliquity","tilt","rotation"}: medians of the strides' robust
+    ranges; mean_tilt_deg. symmetry_index {"step_time","contact_time"} (%, Robinson et al.
+    1987, unsigned); side_difference_deg {"drop"}: |L − R| of the drops (deg).
+    variability {"step_time_cv_pct", "contact_time_cv_pct", "drop_sd_deg"} (the drop SD
+    pooled over the two sides). NaN where fewer than ``min_steps_per_side`` used steps.
+    """
+
+    n_steps: int
+    n_steps_used: int
+    n_steps_by_side: dict[str, int]
+    excluded_reasons: dict[str, int]
+    cadence_spm: float
+    step_time_s: dict[str, float]
+    contact_time_s: dict[str, float]
+    flight_time_s: dict[str, float]
+    braking_mps2: dict[str, float]
+    vertical_oscillation_m: dict[str, float]
+    contralateral_drop_deg: dict[str, float]
+    contralateral_drop_sd_deg: dict[str, float]
+    rom_deg: dict[str, float]
+    mean_tilt_deg: float
+    symmetry_index: dict[str, float]
+    side_difference_deg: dict[str, float]
+    variability: dict[str, float] = field(default_factory=dict)
+
+
+def summarize_run(steps: Sequence[RunningStepMetrics], *, min_steps_per_side: int = 5
+                  ) -> RunSummary:
+    """:class:`RunSummary` of the used steps (``excluded`` None)."""
+    used = [s for s in steps if s.excluded is None]
+    by_side = {sd: [s for s in used if s.stance_side == sd] for sd in SIDES}
+    enough = all(len(by_side[sd]) >= min_steps_per_side for sd in SIDES)
+    reasons = {r: sum(s.excluded == r for s in steps) for r in EXCLUSION_REASONS}
+
+    def med(name: str, rows) -> float:
+        v = np.array([getattr(s, name) for s in rows], float)
+        v = v[np.isfinite(v)]
+        return float(np.median(v)) if len(v) else math.nan
+
+    def sided(name: str) -> dict[str, float]:
+        out = {sd: med(name, by_side[sd]) if len(by_side[sd]) >= min_steps_per_side
+               else math.nan for sd in SIDES}
+        out["all"] = med(name, used) if enough else math.nan
+        return out
+
+    def sd_of(name: str, rows) -> float:
+        v = np.array([getattr(s, name) for s in rows], float)
+        v = v[np.isfinite(v)]
+        return float(np.std(v, ddof=1)) if len(v) >= 2 else math.nan
+
+    def cv(name: str) -> float:
+        v = np.array([getattr(s, name) for s in used], float)
+        v = v[np.isfinite(v)]
+        return float(100 * np.std(v, ddof=1) / np.mean(v)) if enough and len(v) >= 2 \
+            else math.nan
+
+    drop = {sd: med("contralateral_drop_deg", by_side[sd])
+            if len(by_side[sd]) >= min_steps_per_side else math.nan for sd in SIDES}
+    drop_sd = {sd: sd_of("contralateral_drop_deg", by_side[sd])
+               if len(by_side[sd]) >= min_steps_per_side else math.nan for sd in SIDES}
+    step_t, contact = sided("step_time_s"), sided("contact_time_s")
+    pooled_sd = (math.sqrt(0.5 * (drop_sd["L"] ** 2 + drop_sd["R"] ** 2))
+                 if all(math.isfinite(drop_sd[sd]) for sd in SIDES) else math.nan)
+    return RunSummary(
+        n_steps=len(steps), n_steps_used=len(used),
+        n_steps_by_side={sd: len(by_side[sd]) for sd in SIDES}, excluded_reasons=reasons,
+        cadence_spm=60.0 / step_t["all"] if math.isfinite(step_t["all"]) else math.nan,
+        step_time_s=step_t, contact_time_s=contact, flight_time_s=sided("flight_time_s"),
+        braking_mps2=sided("braking_mps2"),
+        vertical_oscillation_m=sided("vertical_oscillation_m"),
+        contralateral_drop_deg=drop, contralateral_drop_sd_deg=drop_sd,
+        rom_deg={k: med(f"{k}_rom_deg", used) if enough else math.nan
+                 for k in ("obliquity", "tilt", "rotation")},
+        mean_tilt_deg=med("mean_tilt_deg", used) if enough else math.nan,
+        symmetry_index={"step_time": symmetry_index(step_t["L"], step_t["R"]),
+                        "contact_time": symmetry_index(contact["L"], contact["R"])},
+        side_difference_deg={"drop": abs(drop["L"] - drop["R"])},
+        variability={"step_time_cv_pct": cv("step_time_s"),
+                     "contact_time_cv_pct": cv("contact_time_s"), "drop_sd_deg": pooled_sd})
+
+
+# ---- score ---------------------------------------------------------------------------------
+
+def load_running_bands(path=None) -> Bands:
+    """The running bands: the packaged ``data/running_bands.toml``, or the file at ``path``
+    alone (a running bands file is complete: it is not laid over the walking bands)."""
+    if path is None:
+        text = resources.files("sacrum").joinpath("data", RUNNING_BANDS).read_text("utf-8")
+        return parse_bands(tomllib.loads(text), origin=f"packaged {RUNNING_BANDS}")
+    with open(path, "rb") as f:
+        return parse_bands(tomllib.load(f), origin=str(path))
+
+
+def score_run(summary: RunSummary, bands: Bands | None = None) -> TaskScore:
+    """The running score 0-100 of a summary, through the running bands (the walking score's
+    steps 1-4, ``sacrum.scoring.score.score_walk``, task "run"; no interval yet)."""
+    return score_walk(summary, bands or load_running_bands(), task="run")
+
+
+def format_run_summary(summary: RunSummary) -> list[str]:
+    """The summary in display units (ms, cm, °), one line per metric."""
+
+    def lr(d: dict, scale: float, unit: str, digits: int = 0) -> str:
+        return "  ".join(f"{sd} {d[sd] * scale:.{digits}f}{unit}" for sd in SIDES
+                         if math.isfinite(d[sd])) or "–"
+
+    vo = summary.vertical_oscillation_m
+    return [
+        f"cadence {summary.cadence_spm:.0f} steps/min",
+        f"contralateral drop {lr(summary.contralateral_drop_deg, 1, '°', 1)}",
+        f"ground contact {lr(summary.contact_time_s, 1000, ' ms')}",
+        f"flight {lr(summary.flight_time_s, 1000, ' ms')}",
+        f"vertical oscillation {vo['all'] * 100:.1f} cm ({lr(vo, 100, ' cm', 1)})",
+        f"braking {lr(summary.braking_mps2, 1, ' m/s²', 1)}",
+        f"step time symmetry {summary.symmetry_index['step_time']:.1f} %",
+    ]
+
+
+__all__ = ["EXCLUSION_REASONS", "RunSummary", "RunningMetricsStream", "RunningStepMetrics",
+           "format_run_summary", "load_running_bands", "running_step_metrics", "score_run",
+           "summarize_run", "vertical_oscillation_m"]
