@@ -239,13 +239,15 @@ def exercise_phantom(task: str, *, mount: str | np.ndarray = "recommended",
                      rate_hz: float = 100.0, reps_per_set: int = 5, hold_s=(12.0, 9.0),
                      seed: int = 0, acc_noise_mps2: float = 0.02,
                      gyr_noise_radps: float = 0.002, gyr_bias_dps=(0.15, -0.2, 0.1),
-                     heading_deg: float = 30.0, loss_s: float = 1.0) -> ExercisePhantom:
+                     heading_deg: float = 30.0, loss_s: float = 1.0, fault_scale: float = 1.0,
+                     fault_growth: float = 0.0) -> ExercisePhantom:
     """A phantom of ``task`` (a name of :data:`sacrum.scoring.exercises.EXERCISES`).
 
     Repetition exercises: 4 s still, then set 0 (``reps_per_set`` full repetitions, a
     partial one third, pauses of 1-3 s and one of 6 s), a re-positioning (the body turns
-    by 40° about the vertical and the posture shifts by a few degrees over 2 s), 4 s still,
-    set 1 (the same). Alternating exercises alternate L, R from the left. Held
+    by 40° about the vertical and the posture shifts by up to 2° over 2 s), 4 s still,
+    set 1 (the same), 1 s still (6 s for the split squat). Alternating exercises
+    alternate L, R from the left. Held
     exercises: 4 s in the posture before, the entry (1 s), a hold of ``hold_s[k]`` s
     whose control fails by 7.5° in the exercise's fault direction over its second half
     (control lost where it passes the exercise's 5° for ``loss_s``), the exit (0.8 s), a
@@ -272,7 +274,7 @@ def exercise_phantom(task: str, *, mount: str | np.ndarray = "recommended",
             holds.append((k, m, 0.5))
             t = m.t1 + 3.0
             if k == 0:
-                adjust.append((t, t + 2.0, _reposition(ex, rng)))
+                adjust.append((t, t + 2.0, None))
                 t += 6.0
         t_end = t + 1.0
     else:
@@ -282,19 +284,25 @@ def exercise_phantom(task: str, *, mount: str | np.ndarray = "recommended",
                 partial = j == 2
                 side = (("L", "R")[j % 2] if ex.side == "alternating" else ex.side)
                 a_deg, shift, tempo = design(j, side, partial)
+                scale = np.full(3, fault_scale * (1 + fault_growth * j))
+                if ex.drive_axis is not None:
+                    scale[ex.drive_axis] = 1.0
+                a_deg = a_deg * scale
                 m = _Move(t, *tempo, np.deg2rad(a_deg), np.asarray(shift, float))
                 moves.append((k, m))
                 reps.append((k, side, partial, m))
                 pause = 6.0 if j == 3 else 1.0 + 2.0 * rng.random()
                 t = m.t1 + pause
             if k == 0:
-                adjust.append((t, t + 2.0, _reposition(ex, rng)))
+                adjust.append((t, t + 2.0, None))
                 t += 6.0
-        t_end = t + 1.0
+        # the vertical excursion needs its window (5 s) of rest after the last repetition
+        t_end = t + (6.0 if ex.family == "vertical" else 1.0)
     q_p0 = _posture_quat(ex.posture, hd)
     set_q = [q_p0]
-    for _, _, dq in adjust:
-        set_q.append(quat_multiply(set_q[-1], dq))
+    for k, (a, b, _) in enumerate(adjust):
+        adjust[k] = (a, b, _reposition(ex, rng, set_q[-1]))
+        set_q.append(quat_multiply(set_q[-1], adjust[k][2]))
     n = round(t_end * rate_hz)
     tt = np.arange(n) / rate_hz
 
@@ -370,20 +378,14 @@ def exercise_phantom(task: str, *, mount: str | np.ndarray = "recommended",
     return ph
 
 
-def _reposition(ex: Exercise, rng) -> np.ndarray:
-    """The rotation (relative, in the body frame) of a re-positioning between sets: the
-    whole body turns by 40° about the vertical and the posture shifts by a few degrees."""
-    turn = D(40.0)
-    # about the earth vertical = about the body axis that is vertical in this posture
-    axis = {"upright": 2, "supine": 0, "prone": 0, "side-lying-left": 1,
-            "side-lying-right": 1}[ex.posture]
-    sign = {"upright": 1, "supine": 1, "prone": -1, "side-lying-left": -1,
-            "side-lying-right": 1}[ex.posture]
-    v = np.zeros(3)
-    v[axis] = sign * turn
-    v += np.deg2rad(rng.uniform(-3.0, 3.0, 3)) * (np.arange(3) != axis)
-    ang = np.linalg.norm(v)
-    return np.r_[math.cos(ang / 2), math.sin(ang / 2) * v / ang]
+def _reposition(ex: Exercise, rng, q_set: np.ndarray) -> np.ndarray:
+    """The rotation (relative, in the body frame of the set's posture ``q_set``) of a
+    re-positioning between sets: the whole body turns by 40° about the earth's vertical
+    and the posture shifts by up to 2° about each body axis."""
+    turn = np.array([math.cos(D(20.0)), 0.0, 0.0, math.sin(D(20.0))])   # 40° about earth z
+    dq = quat_multiply(quat_multiply(quat_conjugate(q_set), turn), q_set)
+    small = relative_quat(*np.deg2rad(rng.uniform(-2.0, 2.0, 3)))
+    return quat_multiply(dq, small)
 
 
 def _slerp_identity(dq: np.ndarray, u: np.ndarray) -> np.ndarray:

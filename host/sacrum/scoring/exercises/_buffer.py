@@ -33,16 +33,19 @@ class _Growable:
 
 class SampleBuffer:
     """t (s), q_body_to_earth (4), gyr_body_radps (3), acc_body_mps2 (3, or NaN) per row,
-    and the still flag: the RMS angular speed over a centred window of ``still_s`` below
-    ``still_radps``."""
+    and the still flag: over a centred window of ``still_s``, the mean angular velocity
+    (the net turn: a slow movement) below ``still_radps`` and the RMS angular speed (a
+    shake) below ``shake_radps``."""
 
-    def __init__(self, rate_hz: float, still_s: float, still_radps: float) -> None:
+    def __init__(self, rate_hz: float, still_s: float, still_radps: float,
+                 shake_radps: float = 0.35) -> None:
         self.fs = float(rate_hz)
         self.h = max(1, round(still_s * self.fs / 2))
         self.still_radps = still_radps
+        self.shake_radps = shake_radps
         self.rows = _Growable(11)
         self.still = _Growable(1)
-        self.speed2 = _Growable(1)
+        self.speed2 = _Growable(4)
 
     @property
     def n(self) -> int:
@@ -56,7 +59,7 @@ class SampleBuffer:
         acc = np.full((n, 3), np.nan) if acc is None else np.asarray(acc, float).reshape(n, 3)
         self.rows.append(np.hstack([t[:, None], q, gyr, acc]))
         s2 = np.einsum("ij,ij->i", gyr, gyr)
-        self.speed2.append(s2[:, None])
+        self.speed2.append(np.hstack([s2[:, None], gyr]))
 
     def fill_still(self, final: bool) -> int:
         """Compute the still flag for every row whose window is complete (all at
@@ -68,17 +71,20 @@ class SampleBuffer:
             return done
         lo = max(0, done - h)
         hi = min(n, upto + h)
-        s2 = self.speed2.a[lo:hi, 0]
-        ok = np.isfinite(s2)
-        c = np.concatenate([[0.0], np.cumsum(np.where(ok, s2, 0.0))])
+        x = self.speed2.a[lo:hi]
+        ok = np.all(np.isfinite(x), axis=1)
+        c = np.vstack([np.zeros((1, 4)), np.cumsum(np.where(ok[:, None], x, 0.0), axis=0)])
         k = np.concatenate([[0], np.cumsum(ok)])
         idx = np.arange(done, upto)
         a = np.maximum(idx - h, 0) - lo
         b = np.minimum(idx + h + 1, n) - lo
         cnt = k[b] - k[a]
         with np.errstate(invalid="ignore", divide="ignore"):
-            rms = np.sqrt((c[b] - c[a]) / cnt)
-        self.still.append(((cnt > 0) & (rms < self.still_radps)).astype(float)[:, None])
+            m = (c[b] - c[a]) / cnt[:, None]
+        rms = np.sqrt(m[:, 0])
+        net = np.sqrt(np.sum(m[:, 1:] ** 2, axis=1))
+        still = (cnt > 0) & (net < self.still_radps) & (rms < self.shake_radps)
+        self.still.append(still.astype(float)[:, None])
         return self.still.n
 
     def quiet(self, i: int, half_s: float = 0.05) -> bool:

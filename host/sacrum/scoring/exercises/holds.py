@@ -79,7 +79,9 @@ class HoldSegmenter:
 
     **Steps.**
 
-    1. *Still*: RMS angular speed over a centred ``still_s`` below ``still_radps``.
+    1. *Still*: over a centred ``still_s``, the mean angular velocity below ``still_radps``
+       and the RMS angular speed below 0.35 rad/s (a tremor does not turn the pelvis; a
+       movement, however slow, does).
     2. *Before*: the posture before the hold is the mean of the latest ``ref_s`` of still
        samples while waiting (none until the first ``ref_s`` of stillness: start the task
        before getting into position).
@@ -98,7 +100,7 @@ class HoldSegmenter:
        still sample before, or later while the angular speed over ±0.05 s stayed below
        ``still_radps``. Then back to 2 for the next set's hold.
 
-    **Parameters.** rate_hz (Hz); still_radps = 0.05 (rad/s); still_s = 0.4 (s);
+    **Parameters.** rate_hz (Hz); still_radps = 0.025 (rad/s); still_s = 0.4 (s);
     ref_s = 0.5 (s); settle_s = 1.0 (s); entry_rad = 6° ; loss_s = 1.0 (s); exit_rad = 8°;
     exit_fraction = 0.6; min_hold_s = 2.0 (s: a shorter hold is reported in ``messages``,
     not as a hold); lowpass_hz = 6.0 (Hz). The exercises' ``loss_rad`` (5°) is judgement:
@@ -114,7 +116,7 @@ class HoldSegmenter:
     normal database. Arch Phys Med Rehabil 80:941-944.
     """
 
-    def __init__(self, task: str | Exercise, rate_hz: float, *, still_radps: float = 0.05,
+    def __init__(self, task: str | Exercise, rate_hz: float, *, still_radps: float = 0.025,
                  still_s: float = 0.4, ref_s: float = 0.5, settle_s: float = 1.0,
                  entry_rad: float = math.radians(6.0), loss_s: float = 1.0,
                  exit_rad: float = math.radians(8.0), exit_fraction: float = 0.6,

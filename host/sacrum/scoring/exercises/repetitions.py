@@ -106,7 +106,8 @@ class RepetitionSegmenter:
     **Steps** (per sample, in order; a sample is processed once the still flag's window
     around it is complete, and, for the vertical family, the excursion's):
 
-    1. *Still*: the RMS angular speed over a centred ``still_s`` is below ``still_radps``.
+    1. *Still*: over a centred ``still_s``, the mean angular velocity (the net turn) is
+       below ``still_radps`` and the RMS angular speed below 0.35 rad/s (a shake).
     2. *Set reference*: the mean orientation over the first ``ref_s`` of still samples
        (at the start, and after each adjustment): the angles from here on are relative to
        it (posture module, tilt-rotation-obliquity about the body's own axes).
@@ -125,10 +126,16 @@ class RepetitionSegmenter:
        so is a rest posture that moved past ``off_axis_rad`` from the set's start posture
        (a shift without a repetition-like movement).
     5. *End*: after the drive fell below half the onset, the first sample at or below
-       ``edge_fraction`` of the peak, or still again, or the next onset. The start is the
-       last sample before the onset at or below ``edge_fraction`` of the peak.
-       Tempo: up from the start to the first sample at ``top_fraction`` of the peak, hold
-       to the last one, down to the end.
+       ``edge_fraction`` of the peak, or still again, or the next onset; or, if the
+       pelvis comes to rest (``ref_s`` still) below half the peak without the drive
+       getting that low (the rest level moved: the vertical excursion's baseline wanders
+       by a few cm), the first sample of that rest. The repetition's *level* is the median
+       of the drive where it was above 80 % of its peak (the peak itself holds the sway's
+       largest swing). Its start is the last sample before the onset at or below
+       ``edge_fraction`` of the level, its end the first one after the hold at or below it
+       (when there is one before the end found above). Tempo: up from the start to the
+       first sample at ``top_fraction`` of the level, hold to the last one, down to the
+       end.
     6. *Classify*: shorter than ``min_rep_s``: ignored (a twitch; counted in
        ``messages``). Partial: the peak below the exercise's ``full`` excursion, or below
        ``full_fraction`` of the median peak of the set's full repetitions so far (only
@@ -141,9 +148,9 @@ class RepetitionSegmenter:
        samples in the ``ref_s`` before the start, if any, else the orientation at the
        start.
 
-    **Parameters.** rate_hz (Hz); still_radps = 0.05 (rad/s, ~3°/s: a person lying or
-    holding a position still turns the pelvis at a degree or two per second; the slowest
-    repetition of these exercises, 5° in 1 s, turns it at twice that at its fastest);
+    **Parameters.** rate_hz (Hz); still_radps = 0.025 (rad/s, ~1.4°/s: the net turn of a
+    pelvis held still is a fraction of a degree per second, its tremor averages out; a
+    2° bird-dog sway in 1 s turns it at twice that at its fastest);
     still_s = 0.4 (s); ref_s = 0.5 (s); edge_fraction = 0.05; top_fraction = 0.95;
     min_rep_s = 0.4 (s); max_rep_s = 30 (s: a held repetition longer than this is a hold
     exercise); set_break_s = 20 (s: a longer pause begins a new set); full_fraction =
@@ -164,7 +171,7 @@ class RepetitionSegmenter:
     side bridge holds). A. Savitzky, M. J. E. Golay (1964). Anal Chem 36:1627-1639.
     """
 
-    def __init__(self, task: str | Exercise, rate_hz: float, *, still_radps: float = 0.05,
+    def __init__(self, task: str | Exercise, rate_hz: float, *, still_radps: float = 0.025,
                  still_s: float = 0.4, ref_s: float = 0.5, edge_fraction: float = 0.05,
                  top_fraction: float = 0.95, min_rep_s: float = 0.4, max_rep_s: float = 30.0,
                  set_break_s: float = 20.0, full_fraction: float = 0.6,
@@ -294,6 +301,7 @@ class RepetitionSegmenter:
             if st == _MOVING:
                 if d > mv["peak"]:
                     mv["peak"], mv["peak_i"] = d, i
+                pi_ = mv["peak_i"]
                 off = self._off_axis(a)
                 mv["off"] = max(mv["off"], off)
                 if ex.off_axis_rad is not None and off > ex.off_axis_rad:
@@ -304,6 +312,10 @@ class RepetitionSegmenter:
                 elif d < 0.5 * ex.onset:
                     self._state = _RETURNING
                     mv["min"], mv["min_i"] = d, i
+                else:   # at rest again below half the peak: back (the level moved a little)
+                    mv["still"] = mv.get("still", 0) + 1 if still[i] and i > pi_ else 0
+                    if mv["still"] >= n_ref and d < 0.5 * mv["peak"]:
+                        out += self._finish(i - n_ref + 1)
                 continue
             # _RETURNING
             if d < mv["min"]:
@@ -368,15 +380,20 @@ class RepetitionSegmenter:
     def _finish(self, end: int) -> list[ExerciseRepetition]:
         mv, ex, t = self._mv, self.ex, self.buf.t
         self._state = _REST
-        peak, pi = mv["peak"], mv["peak_i"]
-        s = self._start_index(mv["onset"], peak)
+        peak = mv["peak"]
+        level = self._plateau(mv["onset"], end, peak)
+        s = self._start_index(mv["onset"], level)
         d = self._drive[s:end + 1]
+        above = np.flatnonzero(d >= self.top_fraction * level)
+        i_top, i_rel = s + int(above[0]), s + int(above[-1])
+        edge = np.flatnonzero(d[i_rel - s:] <= self.edge_fraction * level)
+        if len(edge):
+            end = i_rel + int(edge[0])
+            d = d[:end - s + 1]
         dur = float(t[end] - t[s])
         if dur < self.min_rep_s:
             self._twitches += 1
             return []
-        top = np.flatnonzero(d >= self.top_fraction * peak)
-        i_top, i_rel = s + int(top[0]), s + int(top[-1])
         why = []
         if ex.full > ex.onset:
             if peak < ex.full:
@@ -410,12 +427,18 @@ class RepetitionSegmenter:
             hold_s=float(t[i_rel] - t[i_top]), down_s=float(t[end] - t[i_rel]),
             duration_s=dur, partial=bool(why), why_partial="; ".join(why), peak=float(peak),
             control=ctrl, messages=msgs)
-        del pi
         if not why:
             self._full_peaks.append(float(peak))
         self._last_end_t = float(t[end])
         self.reps.append(rep)
         return [rep]
+
+    def _plateau(self, onset: int, end: int, peak: float) -> float:
+        """The level the repetition was held at: the median of the drive where it was
+        above 80 % of its peak (the peak itself carries the sway's largest swing)."""
+        d = self._drive[onset:end + 1]
+        d = d[np.isfinite(d) & (d >= 0.8 * peak)]
+        return float(np.median(d)) if len(d) else peak
 
     def _start_posture(self, s: int) -> np.ndarray:
         n = max(1, round(self.ref_s * self.fs))
