@@ -180,13 +180,14 @@ class RunningEventDetector:
        A step start within ``min_step_s`` of the previous one is ignored (a second bump of the
        same landing); no start for ``max_step_s``, or a lost sample, ends the chain (its last
        step has no next contact).
-    7. *Sides* of running steps (Lee et al. 2010 tell the foot from the sacrum's medio-lateral
-       acceleration; here its mean over the contact): the ground pushes the pelvis away from
-       the stance foot, so in left stance the mean medio-lateral acceleration over the
-       contact points right. Consecutive running steps alternate; the parity of a run of them
-       is decided on the first ``side_steps`` of it (the one that agrees with more of their
-       evidence, summed), and a run starts again after a walking step, a chain break, or a
-       step longer than ``max_step_ratio`` × the median of the run so far (a missed contact).
+    7. *Sides* of running steps (the foot in contact from a sacral sensor, as Lee et al. 2010;
+       the signal here is the medio-lateral acceleration's mean over the contact): the
+       ground pushes the pelvis away from the stance foot, so in left stance the mean
+       medio-lateral acceleration over the contact points right. Consecutive running steps
+       alternate; the parity of a run of them is decided on the first ``side_steps`` of it
+       (the one that agrees with more of their evidence, summed), and a run starts again
+       after a walking step, a chain break, or a step longer than ``max_step_ratio`` × the
+       median of the run so far (a missed contact).
     8. *Bouts*: steps of one mode in a row; the mode changes once ``min_bout_steps`` steps of
        the other mode follow each other (fewer are kept in the bout they interrupt, with their
        own label). Without a bout (start, after a chain break), steps before the first
@@ -210,8 +211,9 @@ class RunningEventDetector:
     **Deviations.** Patoz et al. (2022) detect foot-strike and toe-off from thresholds on the
     sacral vertical acceleration; the back-extrapolation of the crossing to the flight level
     (steps 3-4) is ours, so that the contact time does not depend on the threshold's height
-    for a given rise. Lee et al. (2010) identify the stance side from the sacrum's
-    medio-lateral acceleration; the contact mean and the alternation vote are ours.
+    for a given rise. Lee et al. (2010) identify the foot in contact from the sacral sensor;
+    the signal used here (the contact's mean medio-lateral acceleration) and the
+    alternation vote are ours.
 
     **References.** Lee JB, Mellifont RB, Burkett BJ. The use of a single inertial sensor to
     identify stride, step, and stance durations of running gait. J Sci Med Sport
