@@ -138,6 +138,5 @@ def _fir_lowpass(x: np.ndarray, cutoff_hz: float, fs: float, length_s: float = 0
     return np.stack([np.convolve(xp[:, k], h, mode="valid") for k in range(x.shape[1])], axis=1)
 
 
-
 def _deg(x: float) -> float:
     return float(math.degrees(x)) if x is not None and math.isfinite(x) else math.nan

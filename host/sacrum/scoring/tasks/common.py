@@ -26,9 +26,6 @@ class Findings(list):
         self.messages: list[str] = list(messages)
 
 
-
-
-
 def _side(side: str) -> str:
     if side not in SIDES:
         raise TaskInputError(f'side must be "L" or "R" (the stance leg), not {side!r}')
