@@ -5,6 +5,7 @@ through the firmware in the loop (docs/running.md, "Validation")."""
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -231,3 +232,41 @@ def test_through_the_firmware_in_the_loop(tmp_path):
     steps, bouts, metrics = analyse(p, q=q, t=t, acc=acc, rate=200.0)
     check_against_truth(p, steps, metrics)
     assert [b.mode for b in bouts] == ["walk", "run", "walk"]
+
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+def _real_walks():
+    """Real lower-back recordings of walking only (../shared/data: mobgap HA001's daily
+    activities, 100 Hz; the first IPOL walk test of each person, 100 Hz, lost packets as NaN
+    rows; AGPL, read in place)."""
+    import scipy.io
+
+    mat = scipy.io.loadmat(DATA / "mobgap/HA/001/data.mat", simplify_cells=True)
+    su = mat["data"]["TimeMeasure1"]["Test11"]["Trial1"]["SU"]["LowerBack"]
+    acc = np.asarray(su["Acc"], float) * 9.80665
+    yield "mobgap-Test11", acc, np.deg2rad(np.asarray(su["Gyr"], float))
+    for p in sorted((DATA / "ipol").glob("*-1_lb.txt")):
+        d = np.loadtxt(p, skiprows=2)
+        k = (d[:, 0] - d[0, 0]).astype(int)
+        full = np.full((k[-1] + 1, 6), np.nan)
+        full[k] = d[:, 1:7]
+        yield f"ipol-{p.name[:-7]}", full[:, :3], full[:, 3:]
+
+
+def test_real_walking_has_no_running_steps():
+    """Nobody runs in these recordings: the flight comparator must never fire. (A check of
+    the fixed thresholds on data they were not chosen on: their lowest vertical specific
+    force while walking is 0.42-0.8 g, above the 0.3-g flight level.)"""
+    if not (DATA / "mobgap").is_dir() or not (DATA / "ipol").is_dir():
+        pytest.skip(f"no reference data at {DATA}")
+    n = 0
+    for name, acc, gyr in _real_walks():
+        q = orientation_offline(acc, gyr, 100.0)
+        t = np.arange(len(acc)) / 100.0
+        steps, _ = detect_running(t, acc, q, parse_mount("x=up,y=left,z=back"), 100.0)
+        assert steps, name
+        assert not [s for s in steps if s.mode == "run"], name
+        n += 1
+    assert n == 7
