@@ -99,6 +99,14 @@ def test_phantom_in_each_mounting(mount):
     check_against_truth(p, steps, metrics)
 
 
+def test_hard_landings_noise_and_a_bouncing_sensor():
+    """A 2.5-g impact transient, four times the accelerometer noise, and the sensor bouncing on
+    its belt after each toe-off (0.4 g at 12 Hz): still within the tolerances at 200 Hz."""
+    p = running_phantom(impact_mps2=25.0, acc_noise_mps2=0.2, bounce_mps2=4.0, seed=21)
+    steps, _, metrics = analyse(p)
+    check_against_truth(p, steps, metrics)
+
+
 def test_overground_on_a_curve():
     """Overground the direction of travel turns (a 400-m track's bend: about 10°/s at 4 m/s);
     the level frame follows the pelvis, so nothing changes."""

@@ -100,7 +100,8 @@ def running_phantom(*, rate_hz: float = 200.0, segments=(("walk", 8), ("run", 60
                     heading_deg: float = 30.0, heading_rate_dps: float = 0.0, seed: int = 0,
                     mount: np.ndarray | None = None, gyr_bias_dps=(0.6, -0.9, 0.4),
                     acc_bias_mps2=(0.05, -0.04, 0.03), acc_noise_mps2: float = 0.05,
-                    gyr_noise_radps: float = 0.002) -> dict:
+                    gyr_noise_radps: float = 0.002, bounce_mps2: float = 0.0,
+                    bounce_hz: float = 12.0, bounce_tau_s: float = 0.05) -> dict:
     """Stand ``stand_s``, then the steps of ``segments`` (("walk" | "run", n_steps) each, in
     order; sides alternate from a left first step), then stand ``end_s``.
 
@@ -120,7 +121,10 @@ def running_phantom(*, rate_hz: float = 200.0, segments=(("walk", 8), ("run", 60
     leans forward; walking 2°) + ``tilt_amp_deg``·cos per step; rotation −``rot_amp_deg``·cos over
     the stride from a left contact. ``heading_rate_dps``: the direction of travel turns at this
     rate during the steps (overground on a curve; 0: a straight line or a treadmill, which the
-    pelvis cannot tell apart).
+    pelvis cannot tell apart). ``bounce_mps2``: the sensor bouncing on its belt after each
+    toe-off (an artefact, not pelvic motion: a vertical ``bounce_mps2``·sin(2π
+    ``bounce_hz`` τ)·exp(−τ / ``bounce_tau_s``) from the toe-off, added to the measured
+    acceleration only; the truth is the pelvis's).
 
     Returns a dict: ``t``, ``acc`` (sensor frame, m/s²), ``gyr`` (rad/s), ``q`` (the true
     q_sensor_to_earth), ``angles`` (true tilt, obliquity, rotation, rad), ``a_prog`` (forward,
@@ -192,6 +196,14 @@ def running_phantom(*, rate_hz: float = 200.0, segments=(("walk", 8), ("run", 60
                       np.where(run, up_run, up_walk)], 1)
         return np.stack([tilt, obl, rot], 1), a
 
+    def bounce(tt):
+        k = np.clip(np.searchsorted(t_ic, tt, "right") - 1, 0, n - 1)
+        tau = tt - t_ic[k] - np.nan_to_num(tc[k], nan=np.inf)
+        on = is_run[k] & (tt < t_ic[-1]) & (tau >= 0)
+        tau = np.where(on, tau, 0.0)
+        return np.where(on, bounce_mps2 * np.sin(2 * np.pi * bounce_hz * tau)
+                        * np.exp(-tau / bounce_tau_s), 0.0)
+
     def q_at(angles, tt):
         q_body_to_earth = quat_from_angles(angles[:, 0], angles[:, 1],
                                            angles[:, 2] + heading_at(tt))
@@ -202,7 +214,7 @@ def running_phantom(*, rate_hz: float = 200.0, segments=(("walk", 8), ("run", 60
     h = heading_at(t)
     c, s = np.cos(h), np.sin(h)
     a_earth = np.stack([c * a_prog[:, 0] - s * a_prog[:, 1], s * a_prog[:, 0] + c * a_prog[:, 1],
-                        a_prog[:, 2] + G], 1)
+                        a_prog[:, 2] + G + (bounce(t) if bounce_mps2 else 0.0)], 1)
     acc = quat_rotate(quat_conjugate(q), a_earth)
     dt = 1.0 / rate_hz
     dq = quat_multiply(quat_conjugate(q_at(kinematics(t - dt / 2)[0], t - dt / 2)),
