@@ -17,7 +17,15 @@ import math
 import numpy as np
 import pytest
 
-from sacrum.signal.gait import GaitEvent, GaitEventDetector, detect_events, write_events_csv
+from sacrum.signal.gait import (
+    GaitEvent,
+    GaitEventDetector,
+    TurnDetector,
+    detect_events,
+    write_events_csv,
+)
+from sacrum.signal.quaternion import quat_rotate
+from streaming import assert_chunk_invariant
 
 FS = 100.0
 CADENCE_SPM = 105.0
@@ -240,6 +248,24 @@ def test_the_soft_closing_step_of_a_walk_is_found():
     assert run(one, ph, list(range(len(ph["t"]) + 1))) == ev
     # the closing step ends the bout (the step to it is a forward step)
     assert det.bouts[-1].t_end_s == pytest.approx(ph["ics"][-1], abs=0.03)
+
+
+def test_detector_and_turn_detector_pass_the_shared_chunk_invariance_check():
+    """The facade (steps 1-9 together, lost samples included) and its turn detector on its
+    own, through tests/streaming.py's check: whole, in chunks of 1, 97 and a mixed cycle
+    (an empty chunk among them), and after reset(), the same output."""
+    ph = phantom(MOUNTS["oblique"], seed=9)
+    events = assert_chunk_invariant(lambda: GaitEventDetector(FS),
+                                    (ph["t"], ph["acc"], ph["gyr"], ph["q"]),
+                                    (1, 97, (3, 250, 0, 41)))
+    assert sum(e.kind == "IC" for e in events) >= 0.8 * ph["expected"].sum()
+    ok = np.isfinite(ph["q"]).all(1) & np.isfinite(ph["gyr"]).all(1)
+    wz = np.zeros(len(ph["t"]))
+    wz[ok] = quat_rotate(ph["q"][ok], ph["gyr"][ok])[:, 2]
+    turns = assert_chunk_invariant(lambda: TurnDetector(FS), (ph["t"], wz, ok),
+                                   (1, 97, (3, 250, 0, 41)))
+    assert len(turns) == 1 and 150 <= turns[0].angle_deg <= 210
+    assert turns[0].t_start_s < ph["turn"][1] and turns[0].t_end_s > ph["turn"][0]
 
 
 def test_latency_within_one_step():

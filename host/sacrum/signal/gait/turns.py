@@ -77,7 +77,9 @@ class TurnDetector:
     def update(self, t_s: np.ndarray, wz_radps: np.ndarray, valid: np.ndarray) -> list[Turn]:
         """The next chunk; returns the turns accepted in it."""
         t = np.asarray(t_s, float)
-        if self.n == 0 and len(t):
+        if len(t) == 0:
+            return []
+        if self.n == 0:
             self._t_first = float(t[0])
         self._t = np.concatenate([self._t, t])
         w_dps, self._zi = sosfilt(self._sos, np.degrees(wz_radps), zi=self._zi)
