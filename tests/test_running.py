@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from sacrum.io.decode import decode_capture
+from sacrum.scoring.metrics import robust_range
 from sacrum.scoring.running import (
     RunningMetricsStream,
     running_step_metrics,
@@ -35,6 +36,7 @@ DROP_TOL_DEG = 0.5
 CADENCE_TOL_SPM = 1.0
 CONTACT_TOL_S = 0.015
 VO_TOL_M = 0.01
+ROM_TOL_DEG = 1.0       # the ranges: within the fusion's inclination error (docs/pelvic-angles.md)
 
 
 def analyse(p, q=None, t=None, acc=None, rate=None):
@@ -72,6 +74,14 @@ def check_against_truth(p, steps, metrics, *, min_steps_per_side=10, lost_steps=
         assert abs(m.contact_time_s - p["contact_s"][k]) < CONTACT_TOL_S
         assert abs(m.flight_time_s - p["flight_s"][k]) < CONTACT_TOL_S
         assert abs(m.vertical_oscillation_m - p["vo_m"][k]) < VO_TOL_M
+    for m in used:                      # the ranges: the truth's over the same stride
+        k, _ = truth_index(p, m.t_ic_s)
+        if math.isnan(m.obliquity_rom_deg) or k + 2 >= len(p["t_ic"]):
+            continue
+        span = (p["t"] >= p["t_ic"][k]) & (p["t"] <= p["t_ic"][k + 2])
+        true = np.degrees(p["angles"][span])
+        for col, got in enumerate((m.tilt_rom_deg, m.obliquity_rom_deg, m.rotation_rom_deg)):
+            assert abs(got - robust_range(true[:, col])) < ROM_TOL_DEG, (col, got)
     s = summarize_run(metrics, min_steps_per_side=min_steps_per_side)
     run = p["modes"] == "run"
     for sd in "LR":

@@ -84,7 +84,10 @@ class RunningStepMetrics:
         the contact. drop_time_pct: when, in % of the contact.
     obliquity_rom_deg, tilt_rom_deg, rotation_rom_deg: robust range (5th-95th percentile,
         ``robust_range``) of each angle over the stride from this IC to the next-but-one (deg);
-        NaN without that stride.
+        NaN without that stride. The rotation is taken relative to the line joining its values
+        at the stride's two ends (a stride is one period of the pelvis's rotation, so what
+        changes between them is the heading: a bend overground, the fusion's heading drift),
+        which needs no progression heading.
     mean_tilt_deg: mean tilt over the step (deg, anterior positive).
     vertical_oscillation_m: :func:`vertical_oscillation_m` over the step (m).
     braking_mps2: peak forward deceleration of the pelvis during the contact (m/s², positive:
@@ -225,6 +228,9 @@ class RunningMetricsStream:
                 gap = True
             else:
                 rot = np.unwrap(x_r[:, ROTATION])
+                # the heading's change over the stride (a bend, the fusion's drift) out: the
+                # line joining the rotation at the stride's two ends, where it is the same
+                rot = rot - np.linspace(0.0, rot[-1] - rot[0], len(rot))
                 roms = [math.degrees(robust_range(v, self.rom_percentiles))
                         for v in (x_r[:, OBLIQUITY], x_r[:, TILT], rot)]
         step_s = st.step_s
