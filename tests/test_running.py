@@ -30,7 +30,7 @@ from sacrum.signal.running import (
 from sacrum.testing.running_phantom import running_phantom
 from sacrum.testing.simulate import simulate
 from sacrum.testing.walking_phantom import walking_phantom
-from streaming import Same, assert_chunk_invariant
+from streaming import Same, assert_chunk_invariant, random_sizes
 
 DROP_TOL_DEG = 0.5
 CADENCE_TOL_SPM = 1.0
@@ -177,15 +177,22 @@ def test_score_is_lower_for_a_one_sided_drop():
     assert b.components["drop"].value["right"] > b.components["drop"].value["left"]
 
 
-def test_detector_is_chunk_invariant():
-    p = running_phantom(segments=(("walk", 6), ("run", 24), ("walk", 6)), seed=11)
+@pytest.mark.parametrize("gap", [False, True])
+def test_detector_is_chunk_invariant(gap):
+    p = running_phantom(segments=(("walk", 6), ("run", 24), ("walk", 6), ("run", 8)), seed=11)
     q = orientation_offline(p["acc"], p["gyr"], 200.0)
+    acc = p["acc"].copy()
+    if gap:                                     # lost samples in a flight, then in a contact
+        for t0 in (9.0, 12.13):
+            lost = (p["t"] >= t0) & (p["t"] < t0 + 0.03)
+            acc[lost], q[lost] = np.nan, np.nan
 
     def make():
         return RunningEventDetector(200.0, p["mount"])
 
-    steps = assert_chunk_invariant(make, [p["t"], p["acc"], Same(None), q],
-                                   chunk_sizes=(1, 7, (1, 37, 0, 250), 1000))
+    steps = assert_chunk_invariant(make, [p["t"], acc, Same(None), q],
+                                   chunk_sizes=(1, 7, (1, 37, 0, 250), 1000,
+                                                random_sizes(3, 1, 120)))
     assert sum(s.mode == "run" for s in steps) >= 20
 
 
