@@ -281,6 +281,7 @@ class RadioPeripheral:
             order.append(items)
         self.device.add_services(services)
         self.registered = True
+        self._refuse_writes_where_not_permitted()
         handles = []
         for items in order:
             hs = []
@@ -292,6 +293,25 @@ class RadioPeripheral:
                     self.chars[item.handle] = item
             handles.append(hs)
         return handles
+
+    def _refuse_writes_where_not_permitted(self) -> None:
+        """Bumble's server does not check write permissions (a TODO in gatt_server.py; a
+        write to its read-only GATT service's Database Hash even hangs the request); NimBLE
+        answers ATT Write Not Permitted. So every attribute without the WRITEABLE
+        permission refuses writes here (the firmware's own are checked in _value_access)."""
+
+        def refuse(connection: Connection, value: bytes) -> None:
+            self.stats.writes_refused += 1
+            raise att.ATT_Error(att.ATT_WRITE_NOT_PERMITTED_ERROR)
+
+        for attr in self.device.gatt_server.attributes:
+            if attr.permissions & gatt.Attribute.WRITEABLE:
+                continue
+            value = attr.value
+            if isinstance(value, att.AttributeValue | att.AttributeValueV2):
+                value._write = refuse  # Bumble keeps the callbacks as these attributes
+            elif isinstance(value, bytes | bytearray):
+                attr.value = att.AttributeValue(read=lambda c, v=bytes(value): v, write=refuse)
 
     @staticmethod
     def _permissions(flags: int) -> gatt.Attribute.Permissions:

@@ -88,7 +88,8 @@ async def record_over_radio(acc_mps2: np.ndarray, gyr_radps: np.ndarray, rate_hz
 
     mtu: the largest ATT MTU the central accepts (23: every DATA packet in SEGMENTs);
     during: an optional ``async def during(transport, peripheral, firmware)`` run once the
-    host streams (tests: commands, bad writes) while the recording plays.
+    host streams (tests: commands, bad writes) while the recording plays; when it returns
+    before the recording ends, the session ends there.
     """
     from sacrum.apps.record import record
 
@@ -119,9 +120,13 @@ async def record_over_radio(acc_mps2: np.ndarray, gyr_radps: np.ndarray, rate_hz
             await peripheral.lose_link()
         duration_s = acc_mps2.shape[0] / rate_hz
         done = asyncio.get_running_loop().create_task(firmware.done.wait())
-        await asyncio.wait([done, rec], timeout=duration_s + _CONNECT_TIMEOUT_S,
+        await asyncio.wait([done, rec, *([extra] if extra else [])],
+                           timeout=duration_s + _CONNECT_TIMEOUT_S,
                            return_when=asyncio.FIRST_COMPLETED)
-        if not firmware.done.is_set():
+        if extra is not None and extra.done() and not firmware.done.is_set():
+            done.cancel()
+            extra.result()  # its error, if it failed
+        elif not firmware.done.is_set():
             done.cancel()
             if rec.done():
                 rec.result()
