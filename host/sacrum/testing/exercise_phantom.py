@@ -433,5 +433,90 @@ def _signed_extreme(x: np.ndarray) -> float:
     return float(x[int(np.argmax(np.abs(x)))])
 
 
+
+
+def phantom_figures(tasks=None, mounts=MOUNTS, fusion: bool = True, seed: int = 0) -> list[dict]:
+    """Per exercise and mounting: the phantom's truth against the segmenter, from the true
+    orientation and (``fusion``) through the host's offline filter. Rows: ``task``,
+    ``mount``, ``path``, ``reps`` / ``holds`` (found, truth), ``counts_exact`` (count,
+    partials, sides and sets all equal), ``excursion_err_deg``, ``metric_err_deg`` (max
+    over repetitions/holds and axes), ``hold_err_s``, ``lost_err_s``, ``tempo_err_s``."""
+    from sacrum.scoring.exercises import segmenter
+    from sacrum.scoring.exercises.posture import body_orientation
+    from sacrum.signal.orientation import orientation_offline
+
+    rows = []
+    for task in tasks or sorted(EXERCISES):
+        for mount in mounts:
+            ph = exercise_phantom(task, mount=mount, seed=seed)
+            paths = [("truth", ph.q_sensor_to_earth)]
+            if fusion:
+                paths.append(("offline fusion",
+                              orientation_offline(ph.acc_mps2, ph.gyr_radps, ph.rate_hz)))
+            for name, q in paths:
+                seg = segmenter(task, ph.rate_hz)
+                qb = body_orientation(q, ph.q_sensor_to_body)
+                if ph.holds:
+                    seg.update(ph.t_s, qb, ph.gyr_body_radps)
+                else:
+                    seg.update(ph.t_s, qb, ph.gyr_body_radps, ph.acc_body_mps2)
+                seg.flush()
+                rows.append(_figures_row(task, mount, name, ph, seg))
+    return rows
+
+
+def _figures_row(task, mount, path, ph, seg) -> dict:
+    row = {"task": task, "mount": mount, "path": path, "excursion_err_deg": 0.0,
+           "metric_err_deg": 0.0, "hold_err_s": math.nan, "lost_err_s": math.nan,
+           "tempo_err_s": math.nan}
+    found = seg.holds if ph.holds else seg.reps
+    truth = ph.holds if ph.holds else ph.reps
+    row["found"], row["truth"] = len(found), len(truth)
+    exact = len(found) == len(truth)
+    if exact and not ph.holds:
+        exact = ([(r.partial, r.side, r.set_index) for r in found]
+                 == [(r.partial, r.side, r.set_index) for r in truth])
+    row["counts_exact"] = exact
+    if not exact:
+        return row
+    hold_err, lost_err, tempo_err = [], [], []
+    for r, tr in zip(found, truth, strict=True):
+        d = r.to_dict_deg()
+        for a in ("tilt", "obliquity", "rotation"):
+            row["excursion_err_deg"] = max(row["excursion_err_deg"],
+                                           abs(d[f"{a}_excursion_deg"] - tr.excursions_deg[a]))
+        for name, v in tr.metrics_deg.items():
+            row["metric_err_deg"] = max(row["metric_err_deg"], abs(d[name] - v))
+        if ph.holds:
+            hold_err.append(abs(r.hold_s - tr.hold_s))
+            if math.isfinite(tr.t_control_lost_s) and math.isfinite(r.t_control_lost_s):
+                lost_err.append(abs(r.t_control_lost_s - tr.t_control_lost_s))
+        elif not tr.partial:
+            tempo_err.append(max(abs(r.up_s - tr.up_s), abs(r.hold_s - tr.hold_s),
+                                 abs(r.down_s - tr.down_s)))
+    for key, v in (("hold_err_s", hold_err), ("lost_err_s", lost_err),
+                   ("tempo_err_s", tempo_err)):
+        if v:
+            row[key] = max(v)
+    return row
+
+
+def main() -> None:
+    """``python -m sacrum.testing.exercise_phantom``: the phantom figures as a table."""
+    import sys
+    out = sys.stdout
+    out.write(f"{'task':28s} {'mount':22s} {'path':15s} reps/holds exact  exc°  own°  "
+              f"hold s  lost s  tempo s\n")
+    for r in phantom_figures():
+        out.write(f"{r['task']:28s} {r['mount']:22s} {r['path']:15s} {r['found']:2d}/"
+                  f"{r['truth']:2d}     {'yes' if r['counts_exact'] else 'NO ':3s} "
+                  f"{r['excursion_err_deg']:5.2f} {r['metric_err_deg']:5.2f} "
+                  f"{r['hold_err_s']:7.2f} {r['lost_err_s']:7.2f} {r['tempo_err_s']:7.2f}\n")
+
+
 __all__ = ["MOUNTS", "ExercisePhantom", "PhantomHold", "PhantomRepetition",
-           "exercise_phantom"]
+           "exercise_phantom", "phantom_figures"]
+
+
+if __name__ == "__main__":
+    main()

@@ -145,6 +145,8 @@ class HoldSegmenter:
         self._run = 0
         self._h: dict = {}
         self._moved = False
+        self._up = np.zeros((0, 3))            # earth vertical in the body frame, per row
+        self._upc = np.zeros((1, 4))           # its running sum and the count of valid rows
 
     # ---- streaming -------------------------------------------------------------------
     def update(self, t_s, q_body_to_earth, gyr_body_radps) -> list[ExerciseHold]:
@@ -188,9 +190,11 @@ class HoldSegmenter:
         n_settle = max(n_ref, round(self.settle_s * self.fs))
         n_loss = max(1, round(self.loss_s * self.fs))
         out: list[ExerciseHold] = []
+        self._fill_up(hi)
+        valid = np.all(np.isfinite(q[:hi]), axis=1)
         i = self._pos
         while i < hi:
-            if not np.all(np.isfinite(q[i])):
+            if not valid[i]:
                 i += 1
                 continue
             if self._state == _WAIT:
@@ -203,9 +207,9 @@ class HoldSegmenter:
                 run0 = i - self._run + 1
                 if self._before is None:
                     if self._run >= n_ref:
-                        self._before = mean_orientation(q[run0:i + 1])
+                        self._before = self._mean_up(run0, i)
                 elif self._run >= n_ref and self._entry(run0, i) < self.entry_rad:
-                    self._before = mean_orientation(q[i - n_ref + 1:i + 1])
+                    self._before = self._mean_up(i - n_ref + 1, i)
                 elif self._run >= n_settle:
                     self._start(run0)
                     i = run0 + n_ref         # the reference's samples are taken
@@ -234,17 +238,35 @@ class HoldSegmenter:
         self._pos = max(self._pos, hi)
         return out
 
+    def _fill_up(self, hi: int) -> None:
+        """The earth's vertical in the body frame per row, and its running sum."""
+        n0 = len(self._up)
+        if hi <= n0:
+            return
+        with np.errstate(invalid="ignore"):
+            up = up_in_body(self.buf.q[n0:hi])
+        ok = np.all(np.isfinite(up), axis=1)
+        up = np.where(ok[:, None], up, 0.0)
+        last = self._upc[-1]
+        self._up = np.vstack([self._up, up])
+        c = np.cumsum(np.hstack([up, ok[:, None].astype(float)]), axis=0) + last
+        self._upc = np.vstack([self._upc, c])
+
+    def _mean_up(self, i0: int, i1: int) -> np.ndarray:
+        c = self._upc[i1 + 1] - self._upc[i0]
+        v = c[:3] / max(c[3], 1.0)
+        return v / max(float(np.linalg.norm(v)), 1e-12)
+
     def _entry(self, i0: int, i1: int) -> float:
-        m = mean_orientation(self.buf.q[i0:i1 + 1])
-        return float(_inclination_change(m[None, :], self._before)[0])
+        u = self._mean_up(i0, i1)
+        return float(np.arccos(np.clip(u @ self._before, -1.0, 1.0)))
 
     def _start(self, s: int) -> None:
         n_ref = max(1, round(self.ref_s * self.fs))
         while s > 0 and self.buf.quiet(s - 1) and np.all(np.isfinite(self.buf.q[s - 1])):
             s -= 1
         ref = mean_orientation(self.buf.q[s:s + n_ref])
-        entry = (float(_inclination_change(ref[None, :], self._before)[0])
-                 if self._before is not None else math.nan)
+        entry = self._entry(s, s + n_ref - 1) if self._before is not None else math.nan
         self._h = {"start": s, "ref": ref, "entry": entry, "lost": None, "loss_run": 0,
                    "last_still": s,
                    "b0": s, "c": np.zeros(0), "dev": np.zeros(0)}

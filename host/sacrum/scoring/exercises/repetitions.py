@@ -190,6 +190,10 @@ class RepetitionSegmenter:
         self.excursion_window_s, self.lowpass_hz = excursion_window_s, lowpass_hz
         self.max_gap_s = max_gap_s
         self._vertical = self.ex.family == "vertical"
+        if self.ex.family == "repetition":     # the drive is one angle, signed
+            unit = np.zeros(3)
+            unit[self.ex.drive_axis] = 1.0
+            self._dsign = float(self.ex.drive(unit))
         w = round(excursion_window_s * self.fs) | 1
         self._w = w
         self._sg = savgol_coeffs(w, 2, use="dot")
@@ -207,10 +211,10 @@ class RepetitionSegmenter:
         self._state = _SEEK
         self._run = 0
         self._ref_q: np.ndarray | None = None
-        self._ang = np.zeros((0, 3))        # angles vs the set reference, rows [_a0, ...)
+        self._ang: list = []                 # angles vs the set reference, rows [_a0, ...)
         self._a0 = 0
         self._drive = np.zeros(0)            # drive per processed row
-        self._base = np.zeros(3)
+        self._base = [0.0, 0.0, 0.0]
         self._base_v = 0.0
         self._set = -1
         self._full_peaks: list[float] = []
@@ -254,10 +258,10 @@ class RepetitionSegmenter:
             return min(n_still, n_v)
         return n_still
 
-    def _angles(self, i: int, hi: int) -> np.ndarray:
+    def _angles(self, i: int, hi: int) -> list[float]:
         if i - self._a0 >= len(self._ang):
             q = self.buf.q[i:hi]
-            self._ang = relative_angles(q, self._ref_q)
+            self._ang = relative_angles(q, self._ref_q).tolist()
             self._a0 = i
         return self._ang[i - self._a0]
 
@@ -269,8 +273,9 @@ class RepetitionSegmenter:
         t, still, q = self.buf.t, self.buf.still.a[:, 0], self.buf.q
         ex = self.ex
         n_ref = max(1, round(self.ref_s * self.fs))
+        valid = np.all(np.isfinite(q[:hi]), axis=1).tolist()
         for i in range(self._pos, hi):
-            if not np.all(np.isfinite(q[i])):
+            if not valid[i]:
                 continue
             st = self._state
             if st in (_SEEK, _SETTLE):
@@ -281,9 +286,9 @@ class RepetitionSegmenter:
             a = self._angles(i, hi)
             if st == _REST:
                 if still[i]:
-                    self._base = a.copy()
+                    self._base = a
                     if self._vertical:
-                        self._base_v = self._vz.e[i]
+                        self._base_v = float(self._vz.e[i])
                 d = self._drive_at(a, i)
                 self._drive[i] = d
                 off = self._off_axis(a, rest=False)
@@ -329,27 +334,31 @@ class RepetitionSegmenter:
         self._pos = max(self._pos, hi)
         return out
 
-    def _drive_at(self, a: np.ndarray, i: int) -> float:
+    def _drive_at(self, a: list[float], i: int) -> float:
+        b = self._base
         if self._vertical:
-            return float(self._vz.e[i] - self._base_v)
-        return float(self.ex.drive(a - self._base))
+            return float(self._vz.e[i]) - self._base_v
+        if self.ex.family == "alternating":
+            return math.sqrt((a[0] - b[0]) ** 2 + (a[1] - b[1]) ** 2 + (a[2] - b[2]) ** 2)
+        k = self.ex.drive_axis
+        return self._dsign * (a[k] - b[k])
 
-    def _off_axis(self, a: np.ndarray, rest: bool = True) -> float:
-        rel = np.abs(a - self._base) if rest else np.abs(a)
-        ex = self.ex
+    def _off_axis(self, a: list[float], rest: bool = True) -> float:
+        b = self._base if rest else (0.0, 0.0, 0.0)
+        rel = [abs(a[0] - b[0]), abs(a[1] - b[1]), abs(a[2] - b[2])]
         if self._vertical:
-            return float(rel.max())
-        if ex.family == "alternating":
-            return float(np.sqrt(np.sum(rel ** 2)))
-        return float(np.delete(rel, ex.drive_axis).max())
+            return max(rel)
+        if self.ex.family == "alternating":
+            return math.sqrt(rel[0] ** 2 + rel[1] ** 2 + rel[2] ** 2)
+        return max(r for k, r in enumerate(rel) if k != self.ex.drive_axis)
 
     def _new_set(self, i0: int, i1: int) -> None:
         q = self.buf.q[i0:i1 + 1]
         self._ref_q = mean_orientation(q)
-        self._ang = np.zeros((0, 3))
-        self._base = np.zeros(3)
+        self._ang = []
+        self._base = [0.0, 0.0, 0.0]
         if self._vertical:
-            self._base_v = self._vz.e[i1]
+            self._base_v = float(self._vz.e[i1])
         self._set += 1
         self._state = _REST
         if self.posture is None:
@@ -502,13 +511,9 @@ class _Vertical:
                 av = quat_rotate(q, acc)[:, 2] - G_MPS2
             av = np.where(np.isfinite(av), av, 0.0)
             dt = 1.0 / self.fs
-            z = np.empty(len(av))
-            v, zz = self._v, self._z
-            for k, a in enumerate(av):
-                v += a * dt
-                zz += v * dt
-                z[k] = zz
-            self._v, self._z = v, zz
+            v = self._v + np.cumsum(av) * dt
+            z = self._z + np.cumsum(v) * dt
+            self._v, self._z = float(v[-1]), float(z[-1])
             self.z = np.concatenate([self.z, z])
             self.e = np.concatenate([self.e, np.full(len(z), np.nan)])
         w, h = self.w, self.h
