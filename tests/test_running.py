@@ -21,9 +21,11 @@ from sacrum.scoring.running import (
 from sacrum.signal.angles import PelvicAngles
 from sacrum.signal.mounting import MOUNTINGS, parse_mount
 from sacrum.signal.orientation import orientation_offline
+from sacrum.signal.quaternion import quat_conjugate, quat_rotate
 from sacrum.signal.running import (
     RunningEventDetector,
     detect_running,
+    estimate_running_mount,
     level_acceleration,
     running_rate_ok,
 )
@@ -115,6 +117,26 @@ def test_hard_landings_noise_and_a_bouncing_sensor():
     p = running_phantom(impact_mps2=25.0, acc_noise_mps2=0.2, bounce_mps2=4.0, seed=21)
     steps, _, metrics = analyse(p)
     check_against_truth(p, steps, metrics)
+
+
+@pytest.mark.parametrize("mount", ["recommended", "mobilise-d-examples", "y=up,z=left"])
+def test_mounting_found_from_the_running(mount):
+    """Without a mounting: events with any mounting (they do not depend on it), the forward
+    axis from the contacts' braking, then the whole analysis on that estimate."""
+    p = running_phantom(mount=parse_mount(mount), seed=3, heading_rate_dps=5.0)
+    q = orientation_offline(p["acc"], p["gyr"], 200.0)
+    first, _ = detect_running(p["t"], p["acc"], q, parse_mount("recommended"), 200.0)
+    est = estimate_running_mount(p["t"], p["acc"], q, first)
+    up = quat_rotate(quat_conjugate(p["mount"]), np.array([0.0, 0.0, 1.0]))
+    fwd_true = quat_rotate(quat_conjugate(p["mount"]), np.array([1.0, 0.0, 0.0]))
+    fwd = quat_rotate(quat_conjugate(est), np.array([1.0, 0.0, 0.0]))
+    fwd = fwd - (fwd @ up) * up
+    azimuth = math.degrees(math.atan2(np.cross(fwd_true, fwd) @ up, fwd_true @ fwd))
+    assert abs(azimuth) < 2.0
+    steps, _, metrics = analyse({**p, "mount": est}, q=q)
+    check_against_truth(p, steps, metrics)
+    with pytest.raises(ValueError):
+        estimate_running_mount(p["t"], p["acc"], q, first[:10])
 
 
 def test_overground_on_a_curve():

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from sacrum.signal.quaternion import quat_conjugate, quat_rotate
+from sacrum.signal.quaternion import matrix_to_quat, quat_conjugate, quat_rotate
 from sacrum.units import G_MPS2
 
 #: Sample rate from which running events and impacts are resolved (see :func:`running_rate_ok`).
@@ -558,6 +558,70 @@ class RunningEventDetector:
         return out
 
 
+def estimate_running_mount(t_s, acc_mps2, q_sensor_to_earth, steps: list[RunningStep], *,
+                           min_contacts: int = 20, min_agree: float = 0.7) -> np.ndarray:
+    """The mounting ``q_sensor_to_body`` (4,) from running contacts, where the walking
+    ``MountingEstimator`` cannot be used (on a session that runs it finds no forward: the
+    running windows do not look like walking).
+
+    Steps: 1. *Up*: the earth's vertical in the sensor frame, averaged over the contacts' steps
+    (the mean running posture; the standing calibration levels it later,
+    ``PelvicAngles.calibrate``). 2. *Forward*: in a running contact the ground first brakes
+    the body, then pushes it on (the fore-aft ground reaction force is negative in the first
+    half of the contact and positive in the second: Cavanagh & Lafortune 1980), so the
+    horizontal acceleration weighted by −sin(2π τ / t_c) over a contact (τ from its IC, t_c its
+    contact time) points forward, while the medio-lateral push (one half-sine over the
+    contact) is orthogonal to that weight. Each contact's vector is taken into the sensor
+    frame sample by sample (the mounting is fixed there) and they are summed; forward is
+    the sum, made orthogonal to up. 3. Left = up × forward. ``steps``: a detector's steps
+    (any mounting given to it: initial contacts and toe-offs do not depend on it).
+
+    Raises ValueError when fewer than ``min_contacts`` running contacts with a toe-off are
+    given, or fewer than ``min_agree`` of their vectors point within 90° of the sum (no
+    consistent braking direction).
+
+    Reference: Cavanagh PR, Lafortune MA. Ground reaction forces in distance running. J Biomech
+    1980;13:397-406. The weighting is ours.
+    """
+    t = np.asarray(t_s, float).reshape(-1)
+    q = np.asarray(q_sensor_to_earth, float).reshape(-1, 4)
+    acc = np.asarray(acc_mps2, float).reshape(-1, 3)
+    contacts = [s for s in steps if s.mode == "run" and s.contact_s == s.contact_s]
+    if len(contacts) < min_contacts:
+        raise ValueError(f"{len(contacts)} running contacts; {min_contacts} are needed to find "
+                         "the mounting from running: give the mounting (--mount) instead")
+    with np.errstate(invalid="ignore"):
+        a_e = quat_rotate(q, acc)
+        a_e[:, 2] = 0.0
+        a_h_sensor = quat_rotate(quat_conjugate(q), a_e)
+        up_sensor = quat_rotate(quat_conjugate(q), np.broadcast_to([0.0, 0.0, 1.0], acc.shape))
+    vectors, ups = [], []
+    for st in contacts:
+        i0, i1 = np.searchsorted(t, [st.t_ic_s, st.t_to_s])
+        tau = t[i0:i1] - st.t_ic_s
+        v = a_h_sensor[i0:i1]
+        if len(tau) < 3 or not np.isfinite(v).all():
+            continue
+        vectors.append(np.sum(-np.sin(2 * np.pi * tau / st.contact_s)[:, None] * v, axis=0))
+        ups.append(np.nanmean(up_sensor[i0:i1], axis=0))
+    if len(vectors) < min_contacts:
+        raise ValueError(f"{len(vectors)} running contacts without lost samples; "
+                         f"{min_contacts} are needed: give the mounting (--mount) instead")
+    vectors = np.array(vectors)
+    up = np.mean(ups, axis=0)
+    up /= np.linalg.norm(up)
+    fwd = vectors.sum(axis=0)
+    fwd -= (fwd @ up) * up
+    agree = float(np.mean(vectors @ fwd > 0))
+    if agree < min_agree or not np.linalg.norm(fwd) > 0:
+        raise ValueError(f"no consistent forward direction in the running contacts "
+                         f"({100 * agree:.0f} % agree, {100 * min_agree:.0f} % needed): give "
+                         "the mounting (--mount)")
+    fwd /= np.linalg.norm(fwd)
+    left = np.cross(up, fwd)
+    return matrix_to_quat(np.vstack([fwd, left, up]))
+
+
 def detect_running(t_s, acc_mps2, q_sensor_to_earth, q_sensor_to_body, rate_hz: float,
                    **params) -> tuple[list[RunningStep], list[RunningBout]]:
     """Offline: the detector fed the whole recording, flushed; (steps, bouts)."""
@@ -567,4 +631,4 @@ def detect_running(t_s, acc_mps2, q_sensor_to_earth, q_sensor_to_body, rate_hz: 
 
 
 __all__ = ["MIN_RUNNING_RATE_HZ", "RunningBout", "RunningEventDetector", "RunningStep",
-           "detect_running", "level_acceleration", "running_rate_ok"]
+           "detect_running", "estimate_running_mount", "level_acceleration", "running_rate_ok"]
