@@ -63,11 +63,11 @@ class WallClock:
 
 def main():
     path_in, rate, name = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-    with open(path_in, "rb") as f:
-        magic, count, in_rate = struct.unpack("<4sII", f.read(12))
-        if magic != b"SIMI" or in_rate != rate:
-            raise ValueError("bad input file (magic or rate)")
-        samples = f.read(24 * count)
+    f = open(path_in, "rb")  # read as it plays: an hour would not fit the heap
+    magic, count, in_rate = struct.unpack("<4sII", f.read(12))
+    if magic != b"SIMI" or in_rate != rate:
+        raise ValueError("bad input file (magic or rate)")
+    record = bytearray(24)
     mpu = make_chip("mpu6050")
     clock = WallClock(mpu)
     mpu.on_timeout = lambda us: None
@@ -79,7 +79,9 @@ def main():
         due = (mpu.sample_time_us + period_us // 2) // period_us
         i = due - state["start"] if state["start"] >= 0 else 0
         i = 0 if i < 0 else count - 1 if i >= count else i
-        v = struct.unpack_from("<6f", samples, 24 * i)
+        f.seek(12 + 24 * i)
+        f.readinto(record)
+        v = struct.unpack_from("<6f", record, 0)
         a, g = state["acc_k"], state["gyr_k"]
         return tuple(max(-32768, min(32767, int(round(x / (a if k < 3 else g)))))
                      for k, x in enumerate(v))
