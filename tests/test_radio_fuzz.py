@@ -18,7 +18,9 @@ Bounded: one session of at most ~40 s of real time.
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -166,12 +168,35 @@ def test_writes_to_the_other_characteristics_are_refused_or_harmless(air, index,
     assert answers == []  # nothing the firmware answers
 
 
+def _bad_command_vectors() -> list[dict]:
+    path = Path(__file__).parents[1] / "protocol" / "vectors" / "commands.json"
+    return [v for v in json.loads(path.read_text()) if v["result"] != "OK"]
+
+
+@pytest.mark.parametrize("vector", _bad_command_vectors(), ids=lambda v: v["name"])
+def test_the_firmware_answers_the_golden_bad_commands_over_the_air(air, vector):
+    """The same vectors the emulator is checked against (tests/test_ble_virtual.py)."""
+    command = bytes.fromhex(vector["hex"])
+    how, answers = air.write(sp.CONTROL_CHAR_UUID, command)
+    assert how == "written" and len(answers) == 1
+    _, token, opcode, result, _ = sp.decode_response(answers[0])
+    assert sp.RESULT_NAMES[result] == vector["result"]
+    assert (token, opcode) == (command[2] if len(command) > 2 else 0,
+                               command[3] if len(command) > 3 else 0)
+
+
 def test_the_stream_went_on_untouched(air):
     air.end()
     assert air.error is None, air.error
     s = air.session
     loss = decode_capture(air.out).loss
-    assert loss.samples_received > 0 and loss.samples_lost == 0
+    assert loss.samples_received > 0
+    # nothing lost on the way and nothing corrupted; the only gaps allowed are packets the
+    # device could not hand to a congested stack (ENOMEM, when this machine's load starves
+    # the Bumble side), each counted by the device itself
+    assert loss.packets_lost_in_transit == 0 and loss.incomplete_segments == 0
+    assert loss.packets_dropped_by_device == s.firmware["dropped"]
+    assert s.firmware["dropped"] <= s.firmware["radio"]["enomem"]
     assert loss.corrupt_packets == 0 and loss.device_restarts == 0
     assert s.firmware["irq_errors"] == 0 and s.firmware["fault"] == 0
     assert not s.firmware["radio"]["irq_disabled"]
