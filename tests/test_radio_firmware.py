@@ -142,3 +142,21 @@ def test_every_command_round_trips_through_the_stack(tmp_path):
     assert a["stop"].ok and a["rate"].ok and a["rate"].payload == struct.pack("<H", 200)
     assert a["start"].ok
     assert s.firmware["irq_errors"] == 0 and s.radio.write_acks_late == 0
+
+
+def test_a_link_slower_than_the_stream_costs_samples_counted_at_the_device(tmp_path):
+    # one 27-byte PDU per 30 ms connection event: ~3 DATA packets/s of the 18 at 200 Hz
+    acc, gyr = walk(3.0)
+    out = tmp_path / "slow.sacrum"
+    s = run(record_over_radio(acc, gyr, RATE_HZ, out, mtu=247,
+                              peripheral_options={"pdus_per_event": 1, "interval_s": 0.03}))
+    loss = decode_capture(out).loss
+    assert s.firmware["radio"]["enomem"] > 0  # the stack refused what it could not hold
+    assert s.firmware["dropped"] > 0.5 * loss.packets_received
+    # each one counted; the host learns of a drop from the next packet sent, so only the
+    # last moment's (formed after the last one that got through, before STOP) are unseen
+    unseen = s.firmware["dropped"] - loss.packets_dropped_by_device
+    assert 0 <= unseen <= 5
+    assert loss.packets_lost_in_transit == 0 and loss.corrupt_packets == 0
+    assert loss.samples_lost == 11 * loss.packets_dropped_by_device
+    assert s.firmware["irq_errors"] == 0
