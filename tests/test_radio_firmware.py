@@ -54,7 +54,8 @@ def test_a_short_run_arrives_whole_and_as_the_firmware_made_it(tmp_path, mtu):
     per_packet = 11 if mtu == 247 else 4  # SPEC 2.4: 4 samples in 6 SEGMENTs at MTU 23
     assert loss.samples_received >= 4 * RATE_HZ - loss.samples_lost
     assert loss.packets_lost_in_transit == 0
-    assert 0 <= s.firmware["dropped"] - loss.packets_dropped_by_device <= 2  # see below
+    # (a drop after the last packet that got through is not yet known to the host)
+    assert 0 <= s.firmware["dropped"] - loss.packets_dropped_by_device <= 2
     assert s.firmware["dropped"] <= s.firmware["radio"]["enomem"]
     assert loss.samples_lost == per_packet * loss.packets_dropped_by_device
     assert loss.corrupt_packets == loss.incomplete_segments == loss.orphan_segments == 0
