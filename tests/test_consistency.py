@@ -3,8 +3,10 @@
 A recording as an IMU CSV, the capture ``sacrum simulate`` makes of it (the firmware under
 MicroPython), that capture exported back to CSV, and the capture as ``sacrum report``,
 ``sacrum batch`` and ``sacrum live --replay --headless --json`` read it: the used steps
-agree within one (a bout edge), the drops within 0.2°, the score within 2 points; the
-commands reading one capture agree exactly. The paths and the comparison are
+agree within one (a bout edge), the drops within 0.2°, the score within 2 points (the
+firmware in the loop against the same samples on the host: the measured
+``FIRMWARE_BOUNDS``, 0.25° and 3 points, as the firmware removes its gyroscope bias
+before streaming); the commands reading one capture agree exactly. The paths and the comparison are
 bench/consistency.py's (which prints the table for every recording); here two IPOL walk
 tests (10 m, U-turn, 10 m back; AGPL data read from ../shared, never copied) and the
 Mobilise-D daily-activities trial, in about 40 s. Skips, with the reason, without
@@ -54,7 +56,8 @@ def test_every_path_gives_one_answer(results, name):
     for pair, d in consistency.differences(res).items():
         if pair in consistency.MEASURED_ONLY:
             continue
-        assert consistency.holds(d), (pair, d, res[pair[0]], res[pair[1]])
+        assert consistency.holds(d, consistency.bounds_of(pair)), (pair, d, res[pair[0]],
+                                                                   res[pair[1]])
 
 
 @pytest.mark.parametrize("name", RECORDINGS)
