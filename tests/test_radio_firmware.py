@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 import sacrum_protocol as sp
+from cli_contract import run as run_cli
 from sacrum.io.capture import CaptureReader
 from sacrum.io.decode import decode_capture
 from sacrum.testing.radio.session import record_over_radio
@@ -161,3 +162,23 @@ def test_a_link_slower_than_the_stream_costs_samples_counted_at_the_device(tmp_p
     assert loss.packets_lost_in_transit == 0 and loss.corrupt_packets == 0
     assert loss.samples_lost == 11 * loss.packets_dropped_by_device
     assert s.firmware["irq_errors"] == 0
+
+
+def test_sacrum_simulate_radio_bumble_writes_a_ble_capture(capsys, tmp_path):
+    acc, gyr = walk(2.0, rate_hz=100)
+    csv = tmp_path / "walk.csv"
+    t = np.arange(len(acc)) / 100
+    np.savetxt(csv, np.column_stack([t, acc, gyr]), delimiter=",", header="t,ax,ay,az,gx,gy,gz",
+               comments="", fmt="%.5f")
+    out = tmp_path / "w.sacrum"
+    code, printed, _ = run_cli(capsys, "simulate", "--imu", csv, "--out", out, "--rate", "100",
+                               "--radio", "bumble", "--mtu", "23")
+    assert code == 0 and "real firmware on Bumble" in printed
+    table = decode_capture(out)
+    assert CaptureReader(out).header["transport"] == "ble"
+    assert table.loss.samples_received >= 190 and table.rate_hz == pytest.approx(100, rel=0.01)
+    # what the real stack cannot be asked for is one clear error line, exit 1
+    for bad in (["--link", "serial"], ["--fault", "imu-reset@1"], ["--heap-locked"],
+                ["--mtu", "10"]):
+        run_cli(capsys, "simulate", "--imu", csv, "--out", tmp_path / "x.sacrum", "--radio",
+                "bumble", *bad, ok_codes=())
