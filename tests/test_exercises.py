@@ -32,7 +32,7 @@ from sacrum.scoring.exercises.posture import (
 from sacrum.signal.angles import euler_from_matrix
 from sacrum.signal.orientation import orientation_offline
 from sacrum.signal.quaternion import quat_multiply, quat_to_matrix
-from sacrum.testing.exercise_phantom import MOUNTS, exercise_phantom
+from sacrum.testing.exercise_phantom import MOUNTS, exercise_phantom, firmware_orientation
 from sacrum.testing.generator import LinkModel, make_capture
 from streaming import assert_chunk_invariant, random_sizes
 
@@ -210,20 +210,9 @@ def test_firmware_in_the_loop(tmp_path, task):
     """The phantom's IMU signals through the real firmware under MicroPython, decoded, the
     capture's samples through the offline filter (as the analysis does): the same counts,
     excursions within 0.5°, hold times within 0.2 s."""
-    from sacrum.testing.simulate import simulate
     ph = exercise_phantom(task, mount="recommended", seed=5,
                           reps_per_set=3, hold_s=(8.0, 6.0))
-    out = tmp_path / f"{task}.sacrum"
-    simulate(ph.acc_mps2, ph.gyr_radps, int(ph.rate_hz), out)
-    table = decode_capture(out)
-    assert table.loss.samples_lost == 0
-    acc, gyr = table.acc_mps2.astype(float), table.gyr_radps.astype(float)
-    # the stream starts a few loop steps after the recording: align on the acceleration
-    k = int(np.argmin([np.nanmax(np.abs(acc[:50] - ph.acc_mps2[j:j + 50]))
-                       for j in range(80)]))
-    n = min(len(acc), len(ph.t_s) - k)
-    q = np.full_like(ph.q_sensor_to_earth, np.nan)
-    q[k:k + n] = orientation_offline(acc[:n], gyr[:n], ph.rate_hz)
+    q = firmware_orientation(ph, tmp_path / f"{task}.sacrum")
     err = _errors(ph, _run(ph, q))
     assert err["excursion_deg"] < 0.5 and err["metric_deg"] < 0.5, err
     assert err["hold_s"] < 0.2, err

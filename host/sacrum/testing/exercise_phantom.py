@@ -435,9 +435,32 @@ def _signed_extreme(x: np.ndarray) -> float:
 
 
 
-def phantom_figures(tasks=None, mounts=MOUNTS, fusion: bool = True, seed: int = 0) -> list[dict]:
+def firmware_orientation(ph: ExercisePhantom, out) -> np.ndarray:
+    """The phantom's IMU signals through the real firmware under MicroPython
+    (:func:`sacrum.testing.simulate.simulate`, a capture at ``out``), decoded, and the
+    capture's samples through the host's offline filter (as the analysis does): the
+    orientation (N, 4) on the phantom's time axis (NaN where the stream had not started:
+    it starts a few loop steps after the recording)."""
+    from sacrum.io.decode import decode_capture
+    from sacrum.signal.orientation import orientation_offline
+    from sacrum.testing.simulate import simulate
+
+    simulate(ph.acc_mps2, ph.gyr_radps, int(ph.rate_hz), out)
+    table = decode_capture(out)
+    acc, gyr = table.acc_mps2.astype(float), table.gyr_radps.astype(float)
+    k = int(np.argmin([np.nanmax(np.abs(acc[:50] - ph.acc_mps2[j:j + 50]))
+                       for j in range(80)]))
+    n = min(len(acc), len(ph.t_s) - k)
+    q = np.full_like(ph.q_sensor_to_earth, np.nan)
+    q[k:k + n] = orientation_offline(acc[:n], gyr[:n], ph.rate_hz)
+    return q
+
+
+def phantom_figures(tasks=None, mounts=MOUNTS, fusion: bool = True, firmware: bool = False,
+                    seed: int = 0) -> list[dict]:
     """Per exercise and mounting: the phantom's truth against the segmenter, from the true
-    orientation and (``fusion``) through the host's offline filter. Rows: ``task``,
+    orientation, (``fusion``) through the host's offline filter and (``firmware``) through
+    the firmware in the loop (:func:`firmware_orientation`). Rows: ``task``,
     ``mount``, ``path``, ``reps`` / ``holds`` (found, truth), ``counts_exact`` (count,
     partials, sides and sets all equal), ``excursion_err_deg``, ``metric_err_deg`` (max
     over repetitions/holds and axes), ``hold_err_s``, ``lost_err_s``, ``tempo_err_s``."""
@@ -453,6 +476,12 @@ def phantom_figures(tasks=None, mounts=MOUNTS, fusion: bool = True, seed: int = 
             if fusion:
                 paths.append(("offline fusion",
                               orientation_offline(ph.acc_mps2, ph.gyr_radps, ph.rate_hz)))
+            if firmware:
+                import tempfile
+                from pathlib import Path
+                with tempfile.TemporaryDirectory() as tmp:
+                    paths.append(("firmware", firmware_orientation(
+                        ph, Path(tmp) / "phantom.sacrum")))
             for name, q in paths:
                 seg = segmenter(task, ph.rate_hz)
                 qb = body_orientation(q, ph.q_sensor_to_body)
@@ -501,13 +530,18 @@ def _figures_row(task, mount, path, ph, seg) -> dict:
     return row
 
 
-def main() -> None:
-    """``python -m sacrum.testing.exercise_phantom``: the phantom figures as a table."""
+def main(argv: list[str] | None = None) -> None:
+    """``python -m sacrum.testing.exercise_phantom [--firmware] [TASK ...]``: the phantom
+    figures as a table (all exercises by default; ``--firmware`` adds the firmware in the
+    loop, about 5 s per exercise and mounting)."""
     import sys
+    args = sys.argv[1:] if argv is None else argv
+    firmware = "--firmware" in args
+    tasks = [a for a in args if not a.startswith("--")] or None
     out = sys.stdout
     out.write(f"{'task':28s} {'mount':22s} {'path':15s} reps/holds exact  exc°  own°  "
               f"hold s  lost s  tempo s\n")
-    for r in phantom_figures():
+    for r in phantom_figures(tasks, firmware=firmware):
         out.write(f"{r['task']:28s} {r['mount']:22s} {r['path']:15s} {r['found']:2d}/"
                   f"{r['truth']:2d}     {'yes' if r['counts_exact'] else 'NO ':3s} "
                   f"{r['excursion_err_deg']:5.2f} {r['metric_err_deg']:5.2f} "
