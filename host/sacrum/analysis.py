@@ -596,9 +596,9 @@ def analyze(recording_or_path: Recording | str | os.PathLike, task: str | None =
         ``MountingError``, ``BandsError``, ``UnitsError``, ``CaptureError``, with a message
         that says what to do.
     """
-    from sacrum.signal.gait import events_in_bouts
     from sacrum.scoring import metrics
     from sacrum.scoring.tasks import to_body_frame
+    from sacrum.signal.gait import events_in_bouts
     from sacrum.signal.mounting import parse_mount
     from sacrum.signal.pipeline import analyze_recording
 
@@ -861,7 +861,7 @@ def _held_task(entry: dict[str, Any], kind: str, rep_kind: str | None, side: str
     return entry, ts
 
 
-def pool_sessions(docs: list[dict[str, Any]], task: str = "walk",
+def pool_sessions(docs: list[dict[str, Any] | Analysis], task: str = "walk",
                   bands: Bands | str | os.PathLike | None = None) -> dict[str, Any]:
     """One score for several recordings of one person and day (e.g. the trials of a walk
     test: walk 10 m, turn, walk back, repeated), from their analysis documents.
@@ -875,12 +875,29 @@ def pool_sessions(docs: list[dict[str, Any]], task: str = "walk",
     within-recording ones; the pooled mean and cadence are unchanged). Regularity and
     harmonic ratios need the samples, which the documents do not keep: they are each
     document's value, averaged weighted by its used steps (said in the messages); stance,
-    swing and the curves are not pooled. Returns {"task", "n_recordings", "n_steps", "n_steps_used",
-    "n_steps_by_side", "score", "score_interval", "score_interval_level",
-    "score_message", "components", "contralateral_drop_deg", "side_difference_deg",
-    "symmetry_index", "variability", "cadence_spm", "turns_summary", "messages"}.
+    swing and the curves are not pooled.
+
+    Parameters
+    ----------
+    docs : list of dict or Analysis
+        The recordings' analyses (:func:`analyze`) or their documents.
+    task : str
+        The task pooled.
+    bands : Bands or str or os.PathLike, optional
+        As :func:`analyze`.
+
+    Returns
+    -------
+    dict
+        ``task``, ``n_recordings``, ``n_steps``, ``n_steps_used``, ``n_steps_by_side``,
+        ``score``, ``score_interval``, ``score_interval_level``, ``score_message``,
+        ``components``, ``contralateral_drop_deg``, ``side_difference_deg``,
+        ``symmetry_index``, ``variability``, ``cadence_spm``, ``turns_summary``,
+        ``messages`` (plain JSON values, as in the document's ``summary.tasks[]``).
     """
     from sacrum.scoring import metrics
+
+    docs = [d.to_json() if isinstance(d, Analysis) else d for d in docs]
 
     bands = bands if isinstance(bands, Bands) else load_bands(bands)
     names = {f.name for f in dataclasses.fields(metrics.StepMetrics)}
