@@ -182,3 +182,22 @@ def test_sacrum_simulate_radio_bumble_writes_a_ble_capture(capsys, tmp_path):
                 ["--mtu", "10"]):
         run_cli(capsys, "simulate", "--imu", csv, "--out", tmp_path / "x.sacrum", "--radio",
                 "bumble", *bad, ok_codes=())
+
+
+def test_many_link_losses_mid_packet_or_not_leave_the_firmware_streaming(tmp_path):
+    """Six losses at arbitrary moments (some land while a packet's SEGMENTs are going out:
+    the firmware's next gatts_notify then gets ENOTCONN from the stack before its IRQ
+    handler heard of the loss). Every reconnect is a new session of the same stream."""
+    acc, gyr = walk(11.0)
+    out = tmp_path / "many.sacrum"
+    losses = (1.0, 2.6, 4.1, 5.7, 7.2, 8.8)
+    s = run(record_over_radio(acc, gyr, RATE_HZ, out, mtu=23, link_losses_s=losses))
+    loss = decode_capture(out).loss
+    assert s.record.reconnects == len(losses)
+    assert s.firmware["irq_errors"] == 0 and not s.firmware["radio"]["irq_disabled"]
+    assert s.firmware["fault_events"] == len(losses)  # FAULT_LINK_LOST each time
+    assert loss.packets_dropped_by_device == s.firmware["dropped"]
+    assert loss.packets_lost_in_transit <= len(losses) * (1 + 24 // 6)
+    assert loss.samples_lost == 4 * (loss.packets_dropped_by_device
+                                     + loss.packets_lost_in_transit)
+    assert s.stop_result == sp.RESULT_OK
