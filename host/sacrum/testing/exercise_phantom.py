@@ -199,7 +199,7 @@ def _design(ex: Exercise, rng) -> dict:
                                                   amp(1.3, 1.7)))
     elif b == "split-squat":
         def rep(k, side, partial):
-            depth = amp(0.07, 0.08) if partial else amp(0.26, 0.32)
+            depth = amp(0.08, 0.09) if partial else amp(0.26, 0.32)
             return (np.array([amp(2.0, 6.0), s * amp(2.0, 6.0), amp(-4.0, 4.0)]),
                     np.array([0, 0, -depth]), (amp(1.4, 1.7), amp(0.4, 0.7), amp(1.4, 1.7)))
     elif b in ("bird-dog", "dead-bug"):
@@ -246,7 +246,7 @@ def exercise_phantom(task: str, *, mount: str | np.ndarray = "recommended",
     Repetition exercises: 4 s still, then set 0 (``reps_per_set`` full repetitions, a
     partial one third, pauses of 1-3 s and one of 6 s), a re-positioning (the body turns
     by 40° about the vertical and the posture shifts by up to 2° over 2 s), 4 s still,
-    set 1 (the same), 1 s still (6 s for the split squat). Alternating exercises
+    set 1 (the same), 1 s still. Alternating exercises
     alternate L, R from the left. Held
     exercises: 4 s in the posture before, the entry (1 s), a hold of ``hold_s[k]`` s
     whose control fails by 7.5° in the exercise's fault direction over its second half
@@ -296,8 +296,7 @@ def exercise_phantom(task: str, *, mount: str | np.ndarray = "recommended",
             if k == 0:
                 adjust.append((t, t + 2.0, None))
                 t += 6.0
-        # the vertical excursion needs its window (5 s) of rest after the last repetition
-        t_end = t + (6.0 if ex.family == "vertical" else 1.0)
+        t_end = t + 1.0
     q_p0 = _posture_quat(ex.posture, hd)
     set_q = [q_p0]
     for k, (a, b, _) in enumerate(adjust):

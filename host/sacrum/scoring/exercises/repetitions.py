@@ -13,7 +13,6 @@ import math
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
-from scipy.signal import savgol_coeffs
 
 from sacrum.scoring.exercises._buffer import SampleBuffer
 from sacrum.scoring.exercises.catalogue import Exercise, exercise
@@ -114,9 +113,14 @@ class RepetitionSegmenter:
     3. *Rest*: while still, the rest posture is updated to the current angles; the
        *drive* is the exercise's signal (:class:`~sacrum.scoring.exercises.catalogue.Exercise`
        ``drive``) of the angles less the rest posture - for the vertical family, the
-       sacrum's downward excursion: the vertical acceleration integrated twice less its
-       quadratic Savitzky-Golay fit over ``excursion_window_s`` (as
-       ``sacrum.scoring.tasks.RepetitionCounter``), less its value at rest.
+       sacrum's downward excursion, less its value at rest: the vertical acceleration
+       (earth frame, gravity removed) integrated to a velocity that is zero wherever the
+       pelvis is still (as in step 1, and the vertical acceleration's RMS over the same
+       window below ``acc_still_mps2``: at rest and at the bottom of a repetition), the
+       velocity's drift between two such samples removed linearly (zero-velocity updates,
+       as in foot-mounted inertial navigation: E. Foxlin 2005, IEEE Comput Graph Appl
+       25(6):38-46), then integrated to a height.
+       A movement's excursion is final when the pelvis is still again.
     4. *Onset*: the drive exceeds the exercise's ``onset``. Until it falls back to half
        of that, its peak is tracked, and the deviation on the other axes (the drive's
        magnitude itself for the alternating family; all three angles for the vertical
@@ -154,17 +158,18 @@ class RepetitionSegmenter:
     still_s = 0.4 (s); ref_s = 0.5 (s); edge_fraction = 0.05; top_fraction = 0.95;
     min_rep_s = 0.4 (s); max_rep_s = 30 (s: a held repetition longer than this is a hold
     exercise); set_break_s = 20 (s: a longer pause begins a new set); full_fraction =
-    0.6; side_min_rad = 0.5° ; excursion_window_s = 10.0 (s: a 3-4-s repetition keeps
-    most of its depth, and the vertical family's repetitions are final 5 s late);
-    lowpass_hz = 6.0 (Hz, for
+    0.6; side_min_rad = 0.5° ; acc_still_mps2 = 0.1 (m/s²: a body at rest, sensor noise
+    and sway included, stays well below; a repetition's acceleration passes it within a
+    tenth of a second of its start); lowpass_hz = 6.0 (Hz, for
     the smoothness); max_gap_s = 0.25 (s). None fitted to data (no recordings of these
     exercises here): provisional.
 
     **Limits.** A sacral sensor sees the pelvis, not the limbs: in exercises where the
     pelvis should stay still (clamshell, bird dog, dead bug) a repetition done with less
     pelvic motion than the onset is not counted, and the range of the limb (a partial)
-    cannot be seen, only a movement too short to be a repetition. The vertical family's
-    depth is approximate (the high-pass takes part of it).
+    cannot be seen, only a movement too short to be a repetition. The vertical family
+    needs the pelvis still (no turn, no vertical acceleration) at rest between
+    repetitions: a squat that never pauses is one long movement.
 
     **References.** S. M. McGill (2016). Low Back Disorders: Evidence-Based Prevention
     and Rehabilitation, 3rd ed. Human Kinetics (the exercises' execution, bird dog and
@@ -175,7 +180,7 @@ class RepetitionSegmenter:
                  still_s: float = 0.4, ref_s: float = 0.5, edge_fraction: float = 0.05,
                  top_fraction: float = 0.95, min_rep_s: float = 0.4, max_rep_s: float = 30.0,
                  set_break_s: float = 20.0, full_fraction: float = 0.6,
-                 side_min_rad: float = math.radians(0.5), excursion_window_s: float = 10.0,
+                 side_min_rad: float = math.radians(0.5), acc_still_mps2: float = 0.1,
                  lowpass_hz: float = 6.0, max_gap_s: float = 0.25) -> None:
         self.ex = task if isinstance(task, Exercise) else exercise(task)
         if self.ex.held:
@@ -187,16 +192,13 @@ class RepetitionSegmenter:
         self.edge_fraction, self.top_fraction = edge_fraction, top_fraction
         self.min_rep_s, self.max_rep_s, self.set_break_s = min_rep_s, max_rep_s, set_break_s
         self.full_fraction, self.side_min_rad = full_fraction, side_min_rad
-        self.excursion_window_s, self.lowpass_hz = excursion_window_s, lowpass_hz
+        self.acc_still_mps2, self.lowpass_hz = acc_still_mps2, lowpass_hz
         self.max_gap_s = max_gap_s
         self._vertical = self.ex.family == "vertical"
         if self.ex.family == "repetition":     # the drive is one angle, signed
             unit = np.zeros(3)
             unit[self.ex.drive_axis] = 1.0
             self._dsign = float(self.ex.drive(unit))
-        w = round(excursion_window_s * self.fs) | 1
-        self._w = w
-        self._sg = savgol_coeffs(w, 2, use="dot")
         self.reset()
 
     # ---- state -----------------------------------------------------------------------
@@ -222,7 +224,7 @@ class RepetitionSegmenter:
         self._twitches = 0
         self._mv: dict = {}
         # vertical excursion: running integrals and the excursion per row
-        self._vz = _Vertical(self._w, self._sg, self.fs) if self._vertical else None
+        self._vz = _Vertical(self.fs, self.acc_still_mps2) if self._vertical else None
 
     # ---- streaming -------------------------------------------------------------------
     def update(self, t_s, q_body_to_earth, gyr_body_radps, acc_body_mps2=None,
@@ -254,8 +256,7 @@ class RepetitionSegmenter:
     def _ready(self, final: bool) -> int:
         n_still = self.buf.fill_still(final)
         if self._vertical:
-            n_v = self._vz.fill(self.buf, final)
-            return min(n_still, n_v)
+            return self._vz.fill(self.buf, final)
         return n_still
 
     def _angles(self, i: int, hi: int) -> list[float]:
@@ -490,58 +491,67 @@ class RepetitionSegmenter:
 
 
 class _Vertical:
-    """The sacrum's downward excursion (m) per row: the vertical acceleration (earth
-    frame, gravity removed) integrated twice, less its quadratic Savitzky-Golay fit over
-    ``w`` rows; filled for rows whose window is complete (all at the end)."""
+    """The sacrum's downward excursion (m) per row, by zero-velocity updates: the vertical
+    acceleration integrated over each movement between two still rows (the buffer's still
+    flag, and the acceleration's RMS over the same window below ``acc_still_mps2``), its
+    velocity's drift removed linearly so that it is zero at both ends, integrated again;
+    the height stays put while still. Rows are filled once the movement they belong to
+    has ended (at ``final``: all, the last movement ending with the data)."""
 
-    def __init__(self, w: int, coeffs: np.ndarray, fs: float) -> None:
-        self.w, self.h, self.c, self.fs = w, w // 2, coeffs, fs
-        self.z = np.zeros(0)
-        self.e = np.zeros(0)
-        self._v = 0.0
-        self._z = 0.0
-        self._head_done = False
+    def __init__(self, fs: float, acc_still_mps2: float) -> None:
+        self.fs, self.acc_still_mps2 = fs, acc_still_mps2
+        self.av = np.zeros(0)            # vertical acceleration, gravity removed
+        self.e = np.zeros(0)             # downward excursion, filled rows
+        self._z = 0.0                    # height at the last filled row
+        self._m0: int | None = None      # first row of the movement under way
 
     def fill(self, buf: SampleBuffer, final: bool) -> int:
         n = buf.n
-        if len(self.z) < n:
-            rows = buf.rows.a[len(self.z):n]
-            q, acc = rows[:, 1:5], rows[:, 8:11]
+        if len(self.av) < n:
+            rows = buf.rows.a[len(self.av):n]
             with np.errstate(invalid="ignore"):
-                av = quat_rotate(q, acc)[:, 2] - G_MPS2
-            av = np.where(np.isfinite(av), av, 0.0)
-            dt = 1.0 / self.fs
-            v = self._v + np.cumsum(av) * dt
-            z = self._z + np.cumsum(v) * dt
-            self._v, self._z = float(v[-1]), float(z[-1])
-            self.z = np.concatenate([self.z, z])
-            self.e = np.concatenate([self.e, np.full(len(z), np.nan)])
-        w, h = self.w, self.h
-        if n < w:
-            if final and n >= 5:
-                m = n if n % 2 else n - 1
-                self.e[:n] = self._fit_rows(0, m, np.arange(n))
-                return n
-            return 0
-        if not self._head_done:
-            self.e[:h] = self._fit_rows(0, w, np.arange(h))
-            self._head_done = True
-        lo = int(np.flatnonzero(np.isnan(self.e))[0]) if np.isnan(self.e).any() else n
-        upto = n - h
-        if upto > lo:
-            idx = np.arange(max(lo, h), upto)
-            win = np.lib.stride_tricks.sliding_window_view(self.z, w)[idx - h]
-            self.e[idx] = -(self.z[idx] - win @ self.c)
-        if final:
-            tail = np.arange(max(n - h, h), n)
-            self.e[tail] = self._fit_rows(n - w, w, tail)
-            return n
-        return max(0, upto)
+                av = quat_rotate(rows[:, 1:5], rows[:, 8:11])[:, 2] - G_MPS2
+            self.av = np.concatenate([self.av, av])
+        n_still = buf.still.n
+        done = len(self.e)
+        if n_still <= done:
+            return self._ready()
+        h = buf.h
+        lo, hi = max(0, done - h), min(n, n_still + h)
+        a = self.av[lo:hi]
+        ok = np.isfinite(a)
+        c = np.concatenate([[0.0], np.cumsum(np.where(ok, a * a, 0.0))])
+        k = np.concatenate([[0], np.cumsum(ok)])
+        idx = np.arange(done, n_still)
+        i0, i1 = np.maximum(idx - h, 0) - lo, np.minimum(idx + h + 1, n) - lo
+        with np.errstate(invalid="ignore", divide="ignore"):
+            quiet = np.sqrt((c[i1] - c[i0]) / (k[i1] - k[i0])) < self.acc_still_mps2
+        rest = (buf.still.a[done:n_still, 0] > 0) & quiet
+        self.e = np.concatenate([self.e, np.full(n_still - done, np.nan)])
+        for j, r in zip(idx.tolist(), rest.tolist(), strict=True):
+            if r:
+                if self._m0 is not None:
+                    self._integrate(self._m0, j - 1)
+                    self._m0 = None
+                self.e[j] = -self._z
+            elif self._m0 is None:
+                self._m0 = j
+        if final and self._m0 is not None:
+            self._integrate(self._m0, n_still - 1)
+            self._m0 = None
+        return self._ready()
 
-    def _fit_rows(self, a: int, m: int, rows: np.ndarray) -> np.ndarray:
-        x = np.arange(a, a + m) - a
-        p = np.polyfit(x, self.z[a:a + m], 2)
-        return -(self.z[rows] - np.polyval(p, rows - a))
+    def _ready(self) -> int:
+        return self._m0 if self._m0 is not None else len(self.e)
+
+    def _integrate(self, m0: int, m1: int) -> None:
+        dt = 1.0 / self.fs
+        a = np.nan_to_num(self.av[m0:m1 + 1])
+        v = np.cumsum(a) * dt
+        v = v - v[-1] * np.arange(1, len(v) + 1) / len(v)     # zero at both ends
+        z = self._z + np.cumsum(v) * dt
+        self.e[m0:m1 + 1] = -z
+        self._z = float(z[-1])
 
 
 __all__ = ["Adjustment", "ExerciseRepetition", "RepetitionSegmenter"]
