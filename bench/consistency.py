@@ -26,6 +26,9 @@ copied), these paths are run:
 ``report``, ``batch``, ``live``
     the capture as ``sacrum report`` reads it (``sessions.open_sessions``), as a
     ``sacrum batch`` row, and ``sacrum live --replay CAPTURE --headless --json OUT``.
+``provisional``
+    the live session on the replayed capture, its numbers when the data ended but before
+    it converged on the analysis (measured, not bounded).
 
 Each gives the used steps (of the metrics task), the contralateral drop per stance side
 (°) and the session score. The bounds (issue 13): used steps ±1, drops within 0.2°,
@@ -34,7 +37,9 @@ analysis: 0), and bridged↔capture (the firmware in the loop), which is also he
 measured :data:`FIRMWARE_BOUNDS` (below: the firmware removes its gyroscope bias before
 streaming). Measured only: csv↔bridged (the analysis of lost samples as gaps) and
 capture↔device (the real-time fusion against the offline filter: up to 1.8° of drop, why
-the analysis runs the host filter on a capture too). Run::
+the analysis runs the host filter on a capture too) and capture↔provisional (what the live
+view showed at the end of the data, from its real-time filter, heading and rolling
+scorer, before it switched to the analysis). Run::
 
     .venv/bin/python bench/consistency.py            # a subset: 3 mobgap, 6 IPOL, 2 BROAD
     .venv/bin/python bench/consistency.py --all      # every recording (about 15 min)
@@ -82,10 +87,11 @@ PAIRS = {
     ("capture", "batch"): "analyze vs batch",
     ("capture", "live"): "analyze vs live --headless --json",
     ("capture", "device"): "host offline filter vs the device's real-time quaternion",
+    ("capture", "provisional"): "final vs the live view's values before it converged",
 }
 #: Pairs whose difference is measured, not bounded: the device's real-time fusion against
 #: the host's offline smoother on the same samples (analyze uses the latter for both).
-MEASURED_ONLY = {("capture", "device"), ("csv", "bridged")}
+MEASURED_ONLY = {("capture", "device"), ("csv", "bridged"), ("capture", "provisional")}
 SUBSET = ["mobgap-Test5-Trial1", "mobgap-Test5-Trial2", "mobgap-Test11-Trial1",
           "ipol-1-1", "ipol-2-1", "ipol-3-1", "ipol-4-1", "ipol-5-1", "ipol-6-1",
           "broad-10", "broad-24"]
@@ -213,6 +219,21 @@ def run_paths(csv: Path, work: Path) -> tuple[dict[str, dict[str, float]], dict[
         return numbers(json.loads(js.read_text()))
 
     timed("live", live)
+
+    def provisional():
+        """What the live view showed when the data ended, before it converged: the live
+        scorer's rolling numbers (real-time filter and heading, steps as they came)."""
+        from sacrum.apps.live.cli import make_session
+
+        session = make_session("replay", str(cap), speed=None, history_s=3600.0)
+        session.converge = lambda: None  # the last provisional values stay
+        session.run_sync()
+        snap = session.snapshot()
+        return {"steps_used": float(snap.steps_used),
+                "drop_L_deg": float(snap.drop_deg["L"]), "drop_R_deg": float(snap.drop_deg["R"]),
+                "score": math.nan if snap.score is None else float(snap.score)}
+
+    timed("provisional", provisional)
     return out, took
 
 
