@@ -174,6 +174,17 @@ def test_phantom_in_every_mounting(task, mount):
         assert err["tempo_s"] < (0.4 if EXERCISES[task].family == "vertical" else 0.3), err
 
 
+@pytest.mark.parametrize("mount", MOUNTS[:2])
+def test_split_squat_depth_from_zero_velocity_updates(mount):
+    ph = exercise_phantom("split-squat-right", mount=mount, seed=11)
+    q = orientation_offline(ph.acc_mps2, ph.gyr_radps, ph.rate_hz)
+    seg = _run(ph, q)
+    assert len(seg.reps) == len(ph.reps)
+    np.testing.assert_allclose([r.depth_m for r in seg.reps], [r.depth_m for r in ph.reps],
+                               atol=0.02)
+    assert all(math.isnan(r.peak_rad) for r in seg.reps)
+
+
 @pytest.mark.parametrize("task", REPS + HOLDS)
 def test_phantom_through_the_hosts_offline_fusion(task):
     """From the sensor's acc and gyr (noise, bias) through the offline filter the analysis

@@ -80,7 +80,8 @@ class _Move:
 @dataclass
 class PhantomRepetition:
     """The truth of one repetition: set, side, partial; times at 5 %/95 % of the peak
-    (s); tempo (s); the excursions and own metrics (deg) against the start posture."""
+    (s); tempo (s); the excursions and own metrics (deg) against the start posture; the
+    sacrum's vertical excursion (m, + = down)."""
 
     set_index: int
     side: str | None
@@ -94,6 +95,7 @@ class PhantomRepetition:
     down_s: float
     excursions_deg: dict
     metrics_deg: dict
+    depth_m: float = 0.0
 
 
 @dataclass
@@ -408,7 +410,8 @@ def _rep_truth(ex: Exercise, k: int, side, partial: bool, m: _Move, tt, ang,
            for i, n in enumerate(("tilt", "obliquity", "rotation"))}
     mets = {me.name: math.degrees(float(np.max(me.signal(a)))) for me in ex.metrics}
     return PhantomRepetition(k, side, partial, t_start, t_top, t_rel, t_end,
-                             t_top - t_start, t_rel - t_top, t_end - t_rel, exc, mets)
+                             t_top - t_start, t_rel - t_top, t_end - t_rel, exc, mets,
+                             -float(m.shift_m[2]))
 
 
 def _hold_truth(ex: Exercise, m: _Move, tt, ang, rate_hz, loss_s) -> PhantomHold:

@@ -40,7 +40,9 @@ class ExerciseRepetition:
     t_release_s where it first reaches and last leaves ``top_fraction`` of the peak;
     up_s, hold_s, down_s the tempo between them; duration_s. partial: it did not reach
     the exercise's full excursion or was shorter than its shortest full repetition
-    (``why_partial``). peak: the drive's peak (rad; m for the vertical family).
+    (``why_partial``). peak_rad: the drive's peak (rad; NaN for the vertical family);
+    depth_m: the vertical family's peak, the sacrum's depth below its rest (m; NaN for
+    the others).
 
     Control, against the posture at the repetition's start (rad, rad/s): the three
     ``*_excursion_rad`` (largest signed deviation), the exercise's own metrics
@@ -60,7 +62,8 @@ class ExerciseRepetition:
     duration_s: float
     partial: bool
     why_partial: str
-    peak: float
+    peak_rad: float
+    depth_m: float
     control: dict = field(default_factory=dict)
     messages: list[str] = field(default_factory=list)
 
@@ -435,7 +438,9 @@ class RepetitionSegmenter:
             t_start_s=float(t[s]), t_top_s=float(t[i_top]), t_release_s=float(t[i_rel]),
             t_end_s=float(t[end]), up_s=float(t[i_top] - t[s]),
             hold_s=float(t[i_rel] - t[i_top]), down_s=float(t[end] - t[i_rel]),
-            duration_s=dur, partial=bool(why), why_partial="; ".join(why), peak=float(peak),
+            duration_s=dur, partial=bool(why), why_partial="; ".join(why),
+            peak_rad=math.nan if self._vertical else float(peak),
+            depth_m=float(peak) if self._vertical else math.nan,
             control=ctrl, messages=msgs)
         if not why:
             self._full_peaks.append(float(peak))
