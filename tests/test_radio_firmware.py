@@ -20,6 +20,7 @@ import sacrum_protocol as sp
 from cli_contract import run as run_cli
 from sacrum.io.capture import CaptureReader
 from sacrum.io.decode import decode_capture
+from sacrum.testing.radio.firmware import FirmwareRadioError
 from sacrum.testing.radio.session import record_over_radio
 
 RATE_HZ = 200
@@ -201,3 +202,10 @@ def test_many_link_losses_mid_packet_or_not_leave_the_firmware_streaming(tmp_pat
     assert loss.samples_lost == 4 * (loss.packets_dropped_by_device
                                      + loss.packets_lost_in_transit)
     assert s.stop_result == sp.RESULT_OK
+
+
+def test_a_firmware_that_dies_mid_run_is_an_error_that_says_why_not_a_hang(tmp_path):
+    acc, gyr = walk(20.0)
+    acc[400:] = np.nan  # the emulated IMU cannot convert it: MicroPython raises
+    with pytest.raises(FirmwareRadioError):  # within seconds, not the recording's 20 + 30
+        run(asyncio.wait_for(record_over_radio(acc, gyr, RATE_HZ, tmp_path / "x.sacrum"), 12))

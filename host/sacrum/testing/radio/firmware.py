@@ -124,6 +124,12 @@ class FirmwareOnRadio:
             self._stderr = await self._proc.stderr.read()
         self.returncode = await self._proc.wait()
 
+    @property
+    def ended(self) -> asyncio.Task[None]:
+        """Done when the MicroPython process has exited (its output read)."""
+        assert self._reader is not None, "start() first"
+        return self._reader
+
     def error(self) -> str:
         """The firmware's last words: MicroPython prints an uncaught exception to stdout."""
         text = (self._stderr.decode("utf-8", "replace").strip()

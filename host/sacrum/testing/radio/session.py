@@ -120,7 +120,8 @@ async def record_over_radio(acc_mps2: np.ndarray, gyr_radps: np.ndarray, rate_hz
             await peripheral.lose_link()
         duration_s = acc_mps2.shape[0] / rate_hz
         done = asyncio.get_running_loop().create_task(firmware.done.wait())
-        await asyncio.wait([done, rec, *([extra] if extra else [])],
+        ended = firmware.ended  # the MicroPython process exited (a crash): stop waiting
+        await asyncio.wait([done, rec, ended, *([extra] if extra else [])],
                            timeout=duration_s + _CONNECT_TIMEOUT_S,
                            return_when=asyncio.FIRST_COMPLETED)
         if extra is not None and extra.done() and not firmware.done.is_set():
