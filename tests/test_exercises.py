@@ -65,7 +65,8 @@ def _errors(ph, seg, vertical_apart: bool = False) -> dict:
                 "side-lying-left": "tilt", "side-lying-right": "tilt"}[
         EXERCISES[ph.task].posture]
     if ph.holds:
-        assert len(seg.holds) == len(ph.holds)
+        assert len(seg.holds) == len(ph.holds), [(h.t_start_s, h.hold_s) for h in seg.holds]
+        assert seg.messages       # the attempt given up is said, not counted
         for h, tr in zip(seg.holds, ph.holds, strict=True):
             d = h.to_dict_deg()
             err["hold_s"] = max(err["hold_s"], abs(h.hold_s - tr.hold_s))

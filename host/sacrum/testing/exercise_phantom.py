@@ -242,7 +242,8 @@ def exercise_phantom(task: str, *, mount: str | np.ndarray = "recommended",
                      seed: int = 0, acc_noise_mps2: float = 0.02,
                      gyr_noise_radps: float = 0.002, gyr_bias_dps=(0.15, -0.2, 0.1),
                      heading_deg: float = 30.0, loss_s: float = 1.0, fault_scale: float = 1.0,
-                     fault_growth: float = 0.0) -> ExercisePhantom:
+                     fault_growth: float = 0.0, aborted_hold_s: float = 1.5,
+                     ) -> ExercisePhantom:
     """A phantom of ``task`` (a name of :data:`sacrum.scoring.exercises.EXERCISES`).
 
     Repetition exercises: 4 s still, then set 0 (``reps_per_set`` full repetitions, a
@@ -253,7 +254,8 @@ def exercise_phantom(task: str, *, mount: str | np.ndarray = "recommended",
     exercises: 4 s in the posture before, the entry (1 s), a hold of ``hold_s[k]`` s
     whose control fails by 7.5° in the exercise's fault direction over its second half
     (control lost where it passes the exercise's 5° for ``loss_s``), the exit (0.8 s), a
-    re-positioning, the second hold. Mount: a spec of
+    re-positioning, an attempt given up after ``aborted_hold_s`` (no hold: shorter than
+    the segmenter's 2 s), the second hold. Mount: a spec of
     :func:`sacrum.signal.mounting.parse_mount` or a quaternion; noise: white, on acc and
     gyr; bias: constant on gyr (°/s).
     """
@@ -271,6 +273,11 @@ def exercise_phantom(task: str, *, mount: str | np.ndarray = "recommended",
         if entry_deg is None:
             entry_deg = np.array([0.0, 15.0 if ex.side == "L" else -15.0, 0.0])
         for k in range(2):
+            if k == 1 and aborted_hold_s:   # an attempt given up: not a hold
+                m = _Move(t, 1.0, aborted_hold_s, 0.8, np.deg2rad(entry_deg),
+                          np.asarray(lift, float))
+                moves.append((k, m))
+                t = m.t1 + 4.0
             m = _Move(t, 1.0, hold_s[k], 0.8, np.deg2rad(entry_deg), np.asarray(lift, float))
             moves.append((k, m))
             holds.append((k, m, 0.5))
