@@ -386,6 +386,25 @@ def exercise_phantom(task: str, *, mount: str | np.ndarray = "recommended",
     return ph
 
 
+def exercise_capture(path, task: str, *, mtu: int = 247, seed: int = 0,
+                     **phantom_options) -> ExercisePhantom:
+    """Write a capture of :func:`exercise_phantom` to ``path`` as a sensor streaming it
+    over BLE would (:func:`sacrum.testing.generator.make_capture`: connection events,
+    jitter, clock drift), and return the phantom (its truth). Keywords go to
+    :func:`exercise_phantom`. The task is not marked in the capture: the protocol's task
+    names (protocol/SPEC.md §5.2, ``sacrum_protocol.TASKS``) do not include the exercises
+    yet, and the capture writer refuses other names."""
+    from sacrum.testing.generator import LinkModel, make_capture
+
+    ph = exercise_phantom(task, seed=seed, **phantom_options)
+    make_capture(path, ph.q_sensor_to_earth, ph.acc_mps2, ph.gyr_radps, int(ph.rate_hz),
+                 link=LinkModel(mtu=mtu), seed=seed,
+                 header={"note": f"sacrum.testing.exercise_capture: {task}",
+                         "device": {"name": "sacrum-phantom", "firmware": "phantom",
+                                    "imu": "synthetic"}})
+    return ph
+
+
 def _reposition(ex: Exercise, rng, q_set: np.ndarray) -> np.ndarray:
     """The rotation (relative, in the body frame of the set's posture ``q_set``) of a
     re-positioning between sets: the whole body turns by 40° about the earth's vertical
@@ -558,7 +577,7 @@ def main(argv: list[str] | None = None) -> None:
 
 
 __all__ = ["MOUNTS", "ExercisePhantom", "PhantomHold", "PhantomRepetition",
-           "exercise_phantom", "phantom_figures"]
+           "exercise_capture", "exercise_phantom", "firmware_orientation", "phantom_figures"]
 
 
 if __name__ == "__main__":
