@@ -133,6 +133,25 @@ class UUID:
     __repr__ = __str__
 
 
+def _stack_call(method):
+    """A call into the stack: pending events are handled first (the handler may run
+    between the caller's bytecodes, up to the call), none while it runs (a C call of the
+    real module holds the GIL). OSError(ENODEV) until ``active(True)``."""
+
+    def call(self, *args, **kw):
+        if not self._active:
+            raise OSError(_ENODEV)
+        self._pump()
+        self._busy += 1
+        try:
+            return method(self, *args, **kw)
+        finally:
+            self._busy -= 1
+            self._kick()
+
+    return call
+
+
 def _hex(data):
     return binascii.hexlify(bytes(data)).decode()
 
@@ -174,6 +193,7 @@ class BLE:
         self._active = False
         self._in_irq = False
         self._in_call = False
+        self._busy = 0  # inside a call into the stack (no handler runs then)
         self._pumping = False
         self._reading = False
         self._scheduled = [0]  # 1 while a pump is scheduled (the reader thread waits)
@@ -250,6 +270,7 @@ class BLE:
                 self._take()
         finally:
             self._in_call = False
+            self._kick()
         err, result = self._reply or (_ENODEV, None)
         self._reply = None
         if err:
@@ -317,6 +338,14 @@ class BLE:
         elif event == _IRQ_MTU_EXCHANGED:
             self._events.append((event, struct.unpack_from("<HH", body, 1)))
 
+    def _kick(self):
+        """Events taken while a call ran: handled at the next bytecode boundary."""
+        if self._events and not (self._busy or self._in_call or self._in_irq):
+            try:
+                micropython.schedule(self._pump_ref, None)
+            except RuntimeError:
+                pass  # the queue is full: the next call into the module handles them
+
     def _pump_scheduled(self, _):
         self._scheduled[0] = 0
         self._pump()
@@ -337,7 +366,7 @@ class BLE:
         """Take what arrived; run the handler for every queued event, unless a
         handler or a call into the stack is running (handlers never nest)."""
         self._take()
-        if self._in_irq or self._in_call or self._pumping:
+        if self._in_irq or self._in_call or self._busy or self._pumping:
             return
         self._pumping = True
         try:
@@ -386,11 +415,6 @@ class BLE:
         else:
             a.value = value[:a.size]
 
-    def _enter(self):
-        if not self._active:
-            raise OSError(_ENODEV)
-        self._pump()
-
     # -- configuration ------------------------------------------------------------------
     def active(self, active=None):
         if active is None:
@@ -407,10 +431,8 @@ class BLE:
                 self._events = []
         return self._active
 
+    @_stack_call
     def config(self, *args, **kw):
-        if not self._active:
-            raise OSError(_ENODEV)
-        self._pump()
         if args:
             if kw or len(args) != 1:
                 raise TypeError("must query one param")
@@ -443,8 +465,8 @@ class BLE:
         self._handler = handler
 
     # -- GAP ------------------------------------------------------------------------------
+    @_stack_call
     def gap_advertise(self, interval_us, adv_data=None, resp_data=None, connectable=True):
-        self._enter()
         if interval_us is None:
             self._call("advertise", None)
             return
@@ -457,16 +479,16 @@ class BLE:
         self._call("advertise", [interval_us, _hex(self._adv), _hex(self._resp),
                                  bool(connectable)])
 
+    @_stack_call
     def gap_disconnect(self, conn_handle):
-        self._enter()
         if conn_handle not in self._conns:
             return False
         self._call("disconnect", conn_handle)
         return True
 
     # -- GATT server ------------------------------------------------------------------------
+    @_stack_call
     def gatts_register_services(self, services):
-        self._enter()
         if self._conns:
             raise OSError(_EBUSY)
         spec = []
@@ -484,8 +506,8 @@ class BLE:
                 self._db[h] = _Attr()
         return tuple(tuple(svc) for svc in handles)
 
+    @_stack_call
     def gatts_read(self, value_handle):
-        self._enter()
         a = self._db.get(value_handle)
         if a is None:
             raise OSError(_EINVAL)
@@ -494,8 +516,8 @@ class BLE:
             a.value = b""
         return value
 
+    @_stack_call
     def gatts_write(self, value_handle, data, send_update=False):
-        self._enter()
         a = self._db.get(value_handle)
         if a is None:
             raise OSError(_EINVAL)
@@ -505,8 +527,8 @@ class BLE:
         self._send(_K_VALUE, struct.pack("<HB", value_handle, 1 if send_update else 0) +
                    a.value)
 
+    @_stack_call
     def gatts_set_buffer(self, value_handle, length, append=False):
-        self._enter()
         a = self._db.get(value_handle)
         if a is None:
             raise OSError(_EINVAL)
@@ -514,8 +536,8 @@ class BLE:
         a.append = bool(append)
         a.value = a.value[:length]
 
+    @_stack_call
     def gatts_notify(self, conn_handle, value_handle, data=None):
-        self._enter()
         c = self._conns.get(conn_handle)
         if c is None:
             self.stats["enotconn"] += 1
@@ -538,8 +560,8 @@ class BLE:
         raise OSError(_EINVAL)  # not used by the firmware; not relayed
 
     # -- GATT client (what a peripheral may use) ----------------------------------------------
+    @_stack_call
     def gattc_exchange_mtu(self, conn_handle):
-        self._enter()
         if conn_handle not in self._conns:
             raise OSError(_ENOTCONN)
         self._send(_K_EXCHANGE, struct.pack("<H", conn_handle))
