@@ -267,6 +267,23 @@ def test_a_hold_in_progress_is_reported_live():
     assert 4.0 < cur["held_s"] <= 5.0
 
 
+def test_the_repetition_in_progress_is_reported_live():
+    ph = exercise_phantom("single-leg-bridge-right", seed=1)
+    qb = body_orientation(ph.q_sensor_to_earth, ph.q_sensor_to_body)
+    seg = RepetitionSegmenter(ph.task, ph.rate_hz)
+    r = ph.reps[1]
+    i = int(np.searchsorted(ph.t_s, r.t_release_s))      # holding at the top
+    seg.update(ph.t_s[:i], qb[:i], ph.gyr_body_radps[:i])
+    cur = seg.current()
+    assert cur["in_repetition"] and cur["n_full"] == 1
+    assert abs(cur["t_onset_s"] - r.t_start_s) < 0.5
+    drop = cur["metrics_rad"]["unsupported_drop_rad"]
+    assert abs(math.degrees(drop) - r.metrics_deg["unsupported_drop_deg"]) < 0.5
+    j = int(np.searchsorted(ph.t_s, r.t_end_s + 1.0))    # back at rest
+    seg.update(ph.t_s[i:j], qb[i:j], ph.gyr_body_radps[i:j])
+    assert not seg.current()["in_repetition"] and seg.current()["n_full"] == 2
+
+
 # ---- lost samples and bad input ------------------------------------------------------------
 
 def test_lost_samples_inside_a_repetition_are_flagged_not_fatal():
@@ -308,13 +325,19 @@ def test_set_summary_counts_scores_and_the_score_falls_with_poorer_control():
         ph = exercise_phantom("single-leg-bridge-right", seed=6, fault_scale=scale)
         qb = body_orientation(ph.q_sensor_to_earth, ph.q_sensor_to_body)
         res = analyse_exercise(ph.task, ph.t_s, qb, ph.gyr_body_radps, rate_hz=ph.rate_hz)
-        sets = res["sets"]
+        sets = res.sets
         assert [s.n_repetitions for s in sets] == [5, 5] and [s.n_partial for s in sets] == [1, 1]
         truth = [np.median([r.metrics_deg["unsupported_drop_deg"] for r in ph.reps
                             if r.set_index == k and not r.partial]) for k in (0, 1)]
         np.testing.assert_allclose([s.medians["unsupported_drop_deg"] for s in sets], truth,
                                    atol=0.5)
         assert all(s.provisional for s in sets)
+        table = res.table()
+        assert len(table) == len(ph.reps) and table["partial"].sum() == 2
+        np.testing.assert_allclose(table["unsupported_drop_deg"],
+                                   [r.metrics_deg["unsupported_drop_deg"] for r in ph.reps],
+                                   atol=0.5)
+        assert list(res.sets_table()["n_repetitions"]) == [5, 5]
         scores.append(np.mean([s.score for s in sets]))
     assert scores[0] > scores[1] > scores[2]
 
@@ -323,7 +346,7 @@ def test_fatigue_trend_and_left_right():
     ph = exercise_phantom("dead-bug", seed=8, fault_growth=0.15, reps_per_set=6)
     qb = body_orientation(ph.q_sensor_to_earth, ph.q_sensor_to_body)
     res = analyse_exercise(ph.task, ph.t_s, qb, ph.gyr_body_radps, rate_hz=ph.rate_hz)
-    for s in res["sets"]:
+    for s in res.sets:
         assert s.fatigue_slope > 0
         assert set(s.by_side) == {"L", "R"} and math.isfinite(s.lr_difference_deg)
         assert "fatigue" in s.items
@@ -333,7 +356,7 @@ def test_holds_summary_has_the_hold_time_and_when_control_was_lost():
     ph = exercise_phantom("plank", seed=2)
     qb = body_orientation(ph.q_sensor_to_earth, ph.q_sensor_to_body)
     res = analyse_exercise(ph.task, ph.t_s, qb, ph.gyr_body_radps, rate_hz=ph.rate_hz)
-    for s, tr in zip(res["sets"], ph.holds, strict=True):
+    for s, tr in zip(res.sets, ph.holds, strict=True):
         assert abs(s.hold_s - tr.hold_s) < 0.2
         assert abs(s.t_control_lost_s - tr.t_control_lost_s) < 0.3
         assert s.score is not None and 0 <= s.score <= 100

@@ -226,6 +226,7 @@ class RepetitionSegmenter:
         self._last_end_t = -math.inf
         self._twitches = 0
         self._mv: dict = {}
+        self._last: tuple[int, list[float]] | None = None
         # vertical excursion: running integrals and the excursion per row
         self._vz = _Vertical(self.fs, self.acc_still_mps2) if self._vertical else None
 
@@ -236,6 +237,30 @@ class RepetitionSegmenter:
             raise ValueError(f"{self.ex.task}: the vertical family needs acc_body_mps2")
         self.buf.append(t_s, q_body_to_earth, gyr_body_radps, acc_body_mps2)
         return self._advance(final=False)
+
+    def current(self) -> dict:
+        """The live state, for a guided view: ``set_index``, ``n_full`` (full repetitions
+        so far in the set), ``in_repetition`` (a movement under way), ``t_onset_s`` (its
+        onset, NaN if none), ``t_s`` (the last sample decided on: the still window and,
+        for the split squat, the movement's end lag the newest sample), ``drive`` (rad;
+        m for the split squat) and ``metrics_rad`` (the exercise's own metric signals now,
+        against the rest before the movement; the set-frame angle difference, exact for
+        small angles: the repetition's own values come when it is final)."""
+        t = self.buf.t
+        moving = self._state in (_MOVING, _RETURNING)
+        last = self._last
+        out = {"set_index": max(self._set, 0),
+               "n_full": sum(1 for r in self.reps if r.set_index == self._set and not r.partial),
+               "in_repetition": moving,
+               "t_onset_s": float(t[self._mv["onset"]]) if moving else math.nan,
+               "t_s": float(t[last[0]]) if last else math.nan,
+               "drive": float(self._drive[last[0]]) if last else math.nan,
+               "metrics_rad": {}}
+        if last:
+            d = np.array(last[1]) - np.array(self._base)
+            out["metrics_rad"] = {m.name[:-4] + "_rad": float(m.signal(d)) for m in
+                                  self.ex.metrics}
+        return out
 
     def flush(self) -> list[ExerciseRepetition]:
         out = self._advance(final=True)
@@ -288,6 +313,7 @@ class RepetitionSegmenter:
                     self._new_set(i - n_ref + 1, i)
                 continue
             a = self._angles(i, hi)
+            self._last = (i, a)
             if st == _REST:
                 if still[i]:
                     self._base = a
