@@ -74,6 +74,7 @@ _IRQ_CENTRAL_CONNECT = const(1)
 _IRQ_CENTRAL_DISCONNECT = const(2)
 _IRQ_GATTS_WRITE = const(3)
 _IRQ_MTU_EXCHANGED = const(21)
+_IRQ_ENCRYPTION_UPDATE = const(28)
 
 FLAG_BROADCAST = const(0x0001)
 FLAG_READ = const(0x0002)
@@ -337,6 +338,9 @@ class BLE:
             self._events.append((event, (conn, handle, bytes(body[6:]), ack)))
         elif event == _IRQ_MTU_EXCHANGED:
             self._events.append((event, struct.unpack_from("<HH", body, 1)))
+        elif event == _IRQ_ENCRYPTION_UPDATE:
+            conn, enc, auth, bonded, size = struct.unpack_from("<HBBBB", body, 1)
+            self._events.append((event, (conn, bool(enc), bool(auth), bool(bonded), size)))
 
     def _kick(self):
         """Events taken while a call ran: handled at the next bytecode boundary."""
@@ -478,6 +482,14 @@ class BLE:
             raise OSError(_EINVAL)  # ble_gap_adv_set_data: BLE_HS_EINVAL
         self._call("advertise", [interval_us, _hex(self._adv), _hex(self._resp),
                                  bool(connectable)])
+
+    @_stack_call
+    def gap_pair(self, conn_handle):
+        """Start pairing (with the config(bond=, mitm=, io=, le_secure=) in force);
+        _IRQ_ENCRYPTION_UPDATE tells the outcome."""
+        if conn_handle not in self._conns:
+            raise OSError(_ENOTCONN)
+        self._call("pair", conn_handle)
 
     @_stack_call
     def gap_disconnect(self, conn_handle):

@@ -37,7 +37,7 @@ import struct
 from dataclasses import dataclass, field
 from typing import Any
 
-from bumble import att, gatt, hci
+from bumble import att, gatt, hci, pairing
 from bumble.core import UUID
 from bumble.device import Connection, Device, Peer
 from bumble.host import Host
@@ -51,6 +51,7 @@ log = logging.getLogger(__name__)
 K_CALL, K_REPLY, K_NOTIFY, K_VALUE = 0x43, 0x52, 0x4E, 0x56
 K_EXCHANGE, K_ACK, K_EVENT, K_FLOW = 0x4D, 0x41, 0x45, 0x46
 IRQ_CENTRAL_CONNECT, IRQ_CENTRAL_DISCONNECT, IRQ_GATTS_WRITE, IRQ_MTU_EXCHANGED = 1, 2, 3, 21
+IRQ_ENCRYPTION_UPDATE = 28
 FLAG_READ, FLAG_WRITE_NO_RESPONSE, FLAG_WRITE = 0x0002, 0x0004, 0x0008
 FLAG_NOTIFY, FLAG_INDICATE = 0x0010, 0x0020
 FLAG_READ_ENCRYPTED, FLAG_READ_AUTHENTICATED = 0x0200, 0x0400
@@ -108,6 +109,10 @@ class RadioPeripheral:
         self.flags: dict[int, int] = {}
         self.chars: dict[int, gatt.Characteristic] = {}
         self.registered = False
+        # config(bond=, mitm=, io=, le_secure=); io 3: no input, no output (the board's)
+        self.security: dict[str, Any] = {"bond": False, "mitm": False, "io": 3,
+                                         "le_secure": False}
+        self._bonded: set[int] = set()  # connections that paired with bonding
         self.advertising = False
         self.powered = False
         self._writer: asyncio.StreamWriter | None = None
@@ -230,7 +235,29 @@ class RadioPeripheral:
         return list(reversed(hci.Address(self.address).address_bytes))
 
     async def _call_config(self, key: str, value: Any) -> None:
-        raise OSError(_EINVAL)  # security settings: not relayed yet
+        """config(bond=, mitm=, io=, le_secure=): what the stack's SMP offers when pairing
+        (Bumble's SMP: LE Secure Connections when le_secure, else legacy pairing too)."""
+        if key not in self.security:
+            raise OSError(_EINVAL)
+        self.security[key] = int(value) if key == "io" else bool(value)
+        self.device.pairing_config_factory = self._pairing_config
+
+    def _pairing_config(self, connection: Connection) -> pairing.PairingConfig:
+        sec = self.security
+        return pairing.PairingConfig(
+            sc=sec["le_secure"], mitm=sec["mitm"], bonding=sec["bond"],
+            delegate=pairing.PairingDelegate(io_capability=sec["io"]))
+
+    async def _call_pair(self, conn: int) -> None:
+        if self.conn is None or self.conn.handle != conn:
+            raise OSError(_ENOTCONN)
+        asyncio.get_running_loop().create_task(self._pair(self.conn))
+
+    async def _pair(self, conn: Connection) -> None:
+        try:
+            await conn.pair()
+        except Exception as e:  # refused or failed: the encryption state says so
+            log.info("pairing: %s", e)
 
     async def _call_disconnect(self, conn: int) -> None:
         if self.conn is None or self.conn.handle != conn:
@@ -410,17 +437,33 @@ class RadioPeripheral:
         self.stats.connections += 1
         conn.on(Connection.EVENT_DISCONNECTION, lambda reason: self._on_disconnection(conn))
         conn.on(Connection.EVENT_CONNECTION_ATT_MTU_UPDATE, lambda: self._on_mtu(conn))
+        conn.on(Connection.EVENT_PAIRING, lambda keys: self._on_pairing(conn))
+        conn.on(Connection.EVENT_CONNECTION_ENCRYPTION_CHANGE,
+                lambda: self._on_encryption(conn))
         self._event(IRQ_CENTRAL_CONNECT, _conn_fields(conn))
 
     def _on_disconnection(self, conn: Connection) -> None:
         if self.conn is conn:
             self.conn = None
+        self._bonded.discard(conn.handle)
         self.stats.disconnections += 1
         for key in [k for k in self._acks if k[0] == conn.handle]:
             for fut in self._acks.pop(key):
                 if not fut.done():
                     fut.set_result(None)
         self._event(IRQ_CENTRAL_DISCONNECT, _conn_fields(conn))
+
+    def _on_pairing(self, conn: Connection) -> None:
+        if self.security["bond"]:
+            self._bonded.add(conn.handle)
+        self._on_encryption(conn)  # bonded now known
+
+    def _on_encryption(self, conn: Connection) -> None:
+        """_IRQ_ENCRYPTION_UPDATE: (conn_handle, encrypted, authenticated, bonded, key_size)."""
+        self._event(IRQ_ENCRYPTION_UPDATE, struct.pack(
+            "<HBBBB", conn.handle, 1 if conn.is_encrypted else 0,
+            1 if conn.authenticated else 0, 1 if conn.handle in self._bonded else 0,
+            conn.encryption_key_size or (16 if conn.is_encrypted else 0)))
 
     def _on_mtu(self, conn: Connection) -> None:
         self.stats.mtu_events += 1
