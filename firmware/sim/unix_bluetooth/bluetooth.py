@@ -50,6 +50,12 @@ What is reproduced, as the ESP32 port (NimBLE, synchronous events) does it:
   not sent enough of them the call raises OSError(ENOMEM), as NimBLE does
   when its mbufs run out. ``gatts_write(..., send_update=True)`` notifies
   a subscribed central.
+- Security, the stack's part: ``config(bond=, mitm=, io=, le_secure=)``,
+  ``gap_pair``, ``_IRQ_ENCRYPTION_UPDATE`` ``(conn_handle, encrypted,
+  authenticated, bonded, key_size)``; ``_FLAG_*_ENCRYPTED``/``_AUTHENTICATED``
+  attributes are refused on a link without it. Not relayed: key storage through
+  ``_IRQ_GET_SECRET``/``_IRQ_SET_SECRET`` (the peer side keeps keys in memory),
+  passkeys, indications, the central role, L2CAP channels.
 """
 
 import _thread
