@@ -157,3 +157,13 @@ def test_events_are_the_analysis_events(tmp_path):
     ics = [float(r["t"]) for r in rows if r["event"] == "IC"]
     steps = analysis.steps["t_ic_s"].to_numpy()
     assert len(steps) > 20 and set(np.round(steps, 3)) <= set(np.round(ics, 3))
+
+
+def test_a_reader_that_goes_away_is_not_an_error(lossy_capture):
+    # `sacrum info X | head -0`: the pipe closes before sacrum writes; it stops quietly, exit 0
+    proc = subprocess.Popen([sys.executable, "-m", "sacrum.apps.cli", "info", str(lossy_capture)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err.decode()
+    assert err == b""

@@ -23,8 +23,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -411,6 +413,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     name = f"sacrum {args.command}"
     try:
         return args.func(args)
+    except BrokenPipeError:
+        # the reader went away (`sacrum info X | head`): not an error; stop quietly, and
+        # point stdout at /dev/null so the interpreter's final flush does not complain
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except OSError as e:
         what = f"{e.strerror}: {e.filename}" if e.strerror and e.filename else _one_line(e)
         print(f"{name}: error: {what}", file=sys.stderr)
