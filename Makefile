@@ -49,6 +49,8 @@ bench: $(VENV)/.bench
 	$(BIN)/python bench/pipeline_speed.py
 	$(BIN)/python bench/scorer_speed.py
 	$(BIN)/python bench/ble_link.py
+	$(BIN)/python bench/ble_real_stack.py
+	$(BIN)/python bench/consistency.py --all
 	$(BIN)/python bench/live_latency.py
 
 ## examples: rebuild the sample captures from ../shared/data/mobgap
