@@ -267,6 +267,12 @@ TASKS = (
     "walk", "stairs-up", "stairs-down",
     "single-leg-stance-left", "single-leg-stance-right",
     "step-down-left", "step-down-right", "step-up-left", "step-up-right",
+    # exercises (host docs/exercises.md) and running (docs/running.md), capture minor 0 still
+    "bridge", "bridge-hold", "single-leg-bridge-left", "single-leg-bridge-right",
+    "bird-dog", "dead-bug", "plank", "side-plank-left", "side-plank-right",
+    "clamshell-left", "clamshell-right", "single-leg-deadlift-left",
+    "single-leg-deadlift-right", "split-squat-left", "split-squat-right",
+    "run",
 )
 
 
