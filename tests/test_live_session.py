@@ -35,12 +35,14 @@ def test_replayed_demo_fills_the_snapshot_with_the_scorers_angles_steps_and_task
     # the angles are those of the same scorer fed the whole recording at once (angles do not
     # depend on the chunking); the steps and summary those of one fed packet by packet (a
     # late turn's re-marking does, livescore.py "Live turns")
-    whole = LiveScorer(table.rate_hz, parse_mount("recommended"))
+    # (with the mounting the session's estimate ended at: the session scores its kept
+    # samples again whenever the estimate moves, livescore.py step 0)
+    whole = LiveScorer(table.rate_hz, demo_session.scorer.q_sensor_to_body)
     u = whole.update(table.t_s - table.t_s[0], table.acc_mps2, table.gyr_radps, table.q)
     n = len(snap.t_s)
     assert 999 <= n <= 1001
     np.testing.assert_allclose(snap.angles_rad, u.chunk.angles_rad[-n:], atol=1e-9)
-    ref = LiveScorer(table.rate_hz, parse_mount("recommended"))
+    ref = LiveScorer(table.rate_hz, parse_mount("recommended"), estimate_mounting=True)
     dec = StreamDecoder()
     for p in packets_of(DEMO_CAPTURE):
         c = dec.update(p)

@@ -57,6 +57,10 @@ class LiveUpdate:
     message: the score's message, or why there is none yet.
     acc_body_mps2: the chunk's sacral acceleration in the progression frame (N, 3; m/s²,
         gravity removed; step 2), for consumers such as sacrum.scoring.livetask.
+    rescored: the mounting estimate changed in this chunk and the kept samples were
+        scored again with it (step 0): :attr:`LiveScorer.steps` was replaced, ``steps``
+        holds only those newer than every step given out before (the others were given
+        out already, with the mounting then in use).
     """
 
     chunk: PipelineChunk
@@ -67,6 +71,7 @@ class LiveUpdate:
     updated: bool
     message: str
     acc_body_mps2: np.ndarray | None = None
+    rescored: bool = False
 
 
 class _Samples:
@@ -122,6 +127,17 @@ class LiveScorer:
 
     **Steps**, per chunk:
 
+    0. With ``estimate_mounting``: the mounting from the stream, as ``sacrum analyze``
+       estimates it from the recording (:class:`~sacrum.signal.mounting.MountingEstimator`
+       on the orientation and the raw samples, fed ``mount_check_s`` at a time, counted in
+       samples from the first, so any chunking feeds it alike). Until an estimate has
+       ``mount_confidence`` the given ``q_sensor_to_body`` is provisional; when an estimate
+       is confident and differs from the mounting in use by more than ``mount_change_deg``,
+       every kept sample is scored again with it (the pipeline, the zero and the steps
+       start over on the same samples, one chunk: :attr:`LiveUpdate.rescored`), so the
+       steps before the estimate are revised, not left in another frame. The estimator
+       stops once it has ``enough_walking_s`` of walking at that confidence, as the
+       offline estimate does; at :meth:`flush` it takes the samples left.
     1. The pipeline (orientation, standing calibration, progression heading, pelvic
        angles, gait events).
     2. The sacrum's acceleration in the progression frame
@@ -178,6 +194,11 @@ class LiveScorer:
         Seconds of samples kept for the summaries (None: the whole session). With it,
         :meth:`session_summary` covers the steps of the last ``keep_s`` (and says so in
         its messages); the rolling summary is unaffected while its window is shorter.
+    estimate_mounting = False, mount_check_s = 5.0, mount_confidence = 0.5,
+    mount_change_deg = 1.0, enough_walking_s = 120.0
+        Step 0 (``q_sensor_to_body`` is then the provisional mounting). The confidence and
+        the 120 s are those of the offline estimate (``signal.pipeline._estimate_mounting``);
+        1° is well under the estimate's own error on a short walk.
     pipeline_params, step_params
         Passed to :class:`~sacrum.signal.pipeline.Pipeline` and
         :class:`~sacrum.scoring.metrics.StepMetricsStream`.
@@ -203,12 +224,21 @@ class LiveScorer:
     def __init__(self, rate_hz: float, q_sensor_to_body, *, window_steps: int = 20,
                  threshold_deg: float | dict[str, float] | None = None,
                  bands: Bands | None = None, task: str = "walk", keep_s: float | None = None,
-                 pipeline_params: dict | None = None, step_params: dict | None = None) -> None:
+                 pipeline_params: dict | None = None, step_params: dict | None = None,
+                 estimate_mounting: bool = False, mount_check_s: float = 5.0,
+                 mount_confidence: float = 0.5, mount_change_deg: float = 1.0,
+                 enough_walking_s: float = 120.0) -> None:
         if window_steps < 2:
             raise ValueError(f"window_steps must be at least 2 (one step per side), got "
                              f"{window_steps}")
         self.rate_hz = float(rate_hz)
         self.q_sensor_to_body = q_sensor_to_body
+        self._q_given = np.asarray(q_sensor_to_body, float)
+        self.estimate_mounting = bool(estimate_mounting)
+        self.mount_check_n = max(1, round(mount_check_s * rate_hz))
+        self.mount_confidence = float(mount_confidence)
+        self.mount_change_rad = math.radians(mount_change_deg)
+        self.enough_walking_s = float(enough_walking_s)
         self.window_steps = int(window_steps)
         self.bands = bands or load_bands()
         self.task = task
@@ -253,12 +283,39 @@ class LiveScorer:
         self._session: tuple[tuple, WalkSummary, TaskScore] | None = None
         self._trimmed = False   # samples older than keep_s were dropped
         self._revisions = 0
+        self.q_sensor_to_body = self._q_given
+        #: Step 0: the mounting estimate in use (None: the given, provisional, mounting).
+        self.mounting = None
+        self._mount_done = not self.estimate_mounting
+        self._raw = _Samples({"t": 1, "acc": 3, "gyr": 3, "q": 4}) if self.estimate_mounting \
+            else None
+        self._device_q: bool | None = None   # the chunks came with the device's quaternion
+        self._t_event_out = -math.inf         # the newest gait event given out
+        self._mount_pending: list[np.ndarray] = []   # (t, acc, gyr, q) rows not yet fed
+        self._mount_pending_n = 0
+        self._estimator = None
+        self._rescores = 0
 
     # -- the chunk -----------------------------------------------------------------------
     def update(self, t_s, acc_mps2, gyr_radps, q_sensor_to_earth=None) -> LiveUpdate:
         t = np.asarray(t_s, float).reshape(-1)
         acc = np.asarray(acc_mps2, float).reshape(-1, 3)
+        out = self._update(t, acc, gyr_radps, q_sensor_to_earth)
+        if self.estimate_mounting:                                                 # 0.
+            self._device_q = q_sensor_to_earth is not None if self._device_q is None \
+                else self._device_q and q_sensor_to_earth is not None
+            self._raw.append(t=t, acc=acc, gyr=np.asarray(gyr_radps, float).reshape(-1, 3),
+                             q=out.chunk.q_sensor_to_earth)
+            if self.keep_s is not None:
+                self._raw.keep_last(max(1, round(self.keep_s * self.rate_hz)))
+            if self._feed_mounting(out.chunk.q_sensor_to_earth, acc, gyr_radps):
+                out = self._rescore(out)
+        return out
+
+    def _update(self, t, acc, gyr_radps, q_sensor_to_earth) -> LiveUpdate:
         chunk = self.pipeline.update(t, acc, gyr_radps, q_sensor_to_earth)        # 1.
+        if chunk.events:
+            self._t_event_out = max(self._t_event_out, max(e.t_s for e in chunk.events))
         acc_body = body_acceleration(chunk.q_sensor_to_earth, acc, chunk.heading_rad)  # 2.
         self._samples.append(t=t, angles=chunk.angles_rad, acc=acc_body,
                              settled=chunk.heading_settled)
@@ -271,7 +328,18 @@ class LiveScorer:
         return out
 
     def flush(self) -> LiveUpdate:
-        """End of the recording: the events and steps still pending."""
+        """End of the recording: the events and steps still pending (with
+        ``estimate_mounting``, after the estimate from the samples left: step 0)."""
+        rescored = None
+        if self._feed_mounting(None, None, None, final=True):
+            rescored = self._rescore(None)
+        out = self._flush()
+        if rescored is not None:
+            out = replace(out, steps=rescored.steps + out.steps,
+                          cues=rescored.cues + out.cues, rescored=True)
+        return out
+
+    def _flush(self) -> LiveUpdate:
         events = self.pipeline.flush()
         turns = self.pipeline.gait.turns
         steps = self.stream.update(np.zeros(0), np.zeros((0, 3)), events, turns)
@@ -297,6 +365,75 @@ class LiveScorer:
         else:
             message = "no steps yet"
         return LiveUpdate(chunk, steps, cues, self.summary, self.score, updated, message)
+
+    # -- step 0 ----------------------------------------------------------------------------
+    def _feed_mounting(self, q, acc, gyr, *, final: bool = False) -> bool:
+        """Feed the estimator ``mount_check_n`` samples at a time; whether the estimate
+        now calls for scoring the kept samples again."""
+        from sacrum.signal.mounting import MountingEstimator
+        from sacrum.signal.quaternion import quat_angle_rad
+
+        if self._mount_done:
+            return False
+        if self._estimator is None:
+            self._estimator = MountingEstimator(self.rate_hz)
+        if q is not None:
+            self._mount_pending.append(np.hstack([
+                np.asarray(q, float).reshape(-1, 4), np.asarray(acc, float).reshape(-1, 3),
+                np.asarray(gyr, float).reshape(-1, 3)]))
+            self._mount_pending_n += len(self._mount_pending[-1])
+        if self._mount_pending_n < self.mount_check_n and not final:
+            return False
+        rows = np.concatenate(self._mount_pending) if self._mount_pending else np.zeros((0, 10))
+        n = len(rows) if final else len(rows) // self.mount_check_n * self.mount_check_n
+        self._mount_pending = [rows[n:]] if n < len(rows) else []
+        self._mount_pending_n = len(rows) - n
+        est = None
+        for i in range(0, n, self.mount_check_n):
+            b = rows[i:i + self.mount_check_n]
+            est = self._estimator.update(b[:, :4], b[:, 4:7], b[:, 7:])
+        if final:
+            self._mount_done = True
+            est = self._estimator.flush()
+        if est is None or not est.confidence >= self.mount_confidence:
+            return False
+        if est.walking_s >= self.enough_walking_s:
+            self._mount_done = True
+        change = float(quat_angle_rad(np.asarray(est.q_sensor_to_body, float),
+                                      np.asarray(self.q_sensor_to_body, float)))
+        self.mounting = est
+        if change <= self.mount_change_rad:
+            return False
+        self.q_sensor_to_body = np.asarray(est.q_sensor_to_body, float)
+        return True
+
+    def _rescore(self, last: LiveUpdate | None) -> LiveUpdate:
+        """Every kept sample through a new pipeline and step stream with the mounting
+        now in use (step 0), as one chunk."""
+        t_out = max((s.t_ic_s for s in self.steps), default=-math.inf)
+        t_ev = self._t_event_out
+        raw = self._raw
+        self.pipeline = Pipeline(self.rate_hz, self.q_sensor_to_body, **self._pipeline_params)
+        self.stream = StepMetricsStream(**self._step_params)
+        self.steps = []
+        self._samples = _Samples({"t": 1, "angles": 3, "acc": 3, "settled": 1})
+        self._n_turns = 0
+        self._rescores += 1
+        self._revisions += 1
+        # the host filter again on the raw samples (deterministic: the same orientation,
+        # and the new pipeline's filter carries on from it), the device's quaternion as given
+        out = self._update(raw.get("t")[:, 0], raw.get("acc"), raw.get("gyr"),
+                           raw.get("q") if self._device_q else None)
+        new = [k for k, s in enumerate(out.steps) if s.t_ic_s > t_out + _T_TOL_S]
+        n = 0 if last is None else len(last.chunk.angles_rad)
+        c = out.chunk
+        lo = len(c.angles_rad) - n
+        chunk = PipelineChunk(c.q_sensor_to_earth[lo:], c.angles_rad[lo:], c.heading_rad[lo:],
+                              [e for e in c.events if e.t_s > t_ev + _T_TOL_S],
+                              c.calibrated, c.heading_settled[lo:])
+        return LiveUpdate(chunk, [out.steps[k] for k in new], [out.cues[k] for k in new],
+                          out.summary, out.score, True, out.message,
+                          None if last is None else last.acc_body_mps2, rescored=True)
 
     def cue_allowed(self, step: StepMetrics) -> bool:
         """Step 5: whether ``step`` may cue: counted, after the calibration, heading settled

@@ -32,7 +32,7 @@ def display_available(gui: bool = False, headless: bool = False) -> tuple[bool, 
 
 
 def make_session(kind: str, target: str | None, *, speed: float | None = 1.0,
-                 mount: str = "recommended", threshold_deg: float | None = None,
+                 mount: str | None = None, threshold_deg: float | None = None,
                  record: str | None = None, history_s: float = 120.0,
                  overlay_strides: int = 12, duration_s: float | None = None) -> LiveSession:
     """A session on ``open_transport(kind, target)``; a replay also replays its capture's
@@ -147,8 +147,10 @@ def add_parser(sub) -> None:
     s.add_argument("--record", metavar="OUT", help="record the session into this capture")
     s.add_argument("--json", metavar="OUT", help="headless: write the end-of-session analysis "
                    "(the document of `sacrum analyze` on the replayed or recorded capture)")
-    s.add_argument("--mount", default="recommended",
-                   help='sensor axes on the body, e.g. "x=up,y=left,z=back"')
+    s.add_argument("--mount", default=None,
+                   help='sensor axes on the body, e.g. "x=up,y=left,z=back" or "recommended" '
+                        "(default: estimated from the walking, as `sacrum analyze` does; the "
+                        "recommended mounting until then)")
     s.add_argument("--span", type=float, default=10.0, help="seconds of traces shown")
     s.add_argument("--no-sound", action="store_true", help="visual cues only")
     add_display_options(s, "sacrum-live")

@@ -219,6 +219,8 @@ class LiveView:
             curve = self.curve(step)
             if curve is not None:
                 self.curves.append(curve)
+        if getattr(u, "rescored", False):  # the mounting estimate: every step scored again
+            self.steps_total = len(scorer.steps)
         if u.updated:  # a late turn can exclude steps already out: count them again
             self.steps_used = sum(s.excluded is None for s in scorer.steps)
             self.remark_curves(scorer.steps)

@@ -82,8 +82,11 @@ class LiveSession:
     """One live session on one transport (steps in the module docstring).
 
     open_transport: makes a new transport (called at each :meth:`start`/:meth:`connect`).
-    mount: the mounting as ``sacrum.signal.mounting.parse_mount`` reads it (default: the
-    recommended one, hardware/MOUNTING.md). threshold_deg: cue threshold on the
+    mount: the mounting as ``sacrum.signal.mounting.parse_mount`` reads it; None (the
+    default): estimated from the stream as ``sacrum analyze`` estimates it from the
+    recording (``LiveScorer(estimate_mounting=True)``: the recommended one,
+    hardware/MOUNTING.md, until the estimate is confident, then the steps so far are scored
+    again with the estimate). threshold_deg: cue threshold on the
     contralateral drop (deg; None: the bands' normal_max, 7°). history_s: samples kept for
     display and scrolling back (s). overlay_strides: strides kept for the overlay.
     calibrate_s: length of a manual standing calibration (s). record_to: start recording
@@ -95,7 +98,7 @@ class LiveSession:
     (:meth:`converge`).
     """
 
-    def __init__(self, open_transport: TransportFactory, *, mount: str = "recommended",
+    def __init__(self, open_transport: TransportFactory, *, mount: str | None = None,
                  threshold_deg: float | None = None, history_s: float = 120.0,
                  overlay_strides: int = 12, calibrate_s: float = 3.0,
                  record_to: str | Path | None = None,
@@ -365,9 +368,10 @@ class LiveSession:
         self._use_device_q = bool(abs(float(np.dot(q0, q0)) - 1.0) < 0.1)
         # memory flat over any session: the scorer keeps what the display keeps (at least
         # 10 min for the session summary); sacrum analyze covers a whole recording
-        self._scorer = LiveScorer(rate, parse_mount(self.mount),
+        self._scorer = LiveScorer(rate, parse_mount(self.mount or "recommended"),
                                   threshold_deg=self._threshold_request,
-                                  keep_s=max(600.0, self.history_s))
+                                  keep_s=max(600.0, self.history_s),
+                                  estimate_mounting=self.mount is None)
         self.view.start(round(self.history_s * rate))
         if self.view.task is not None and self.view.task not in _STEPPING:
             self._start_tracker(self.view.task)  # a held task chosen before the first samples
