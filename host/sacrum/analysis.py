@@ -280,6 +280,19 @@ def steps_of(doc: dict[str, Any]) -> list[dict[str, Any]]:
 STEP_COLUMNS = ("index", "task", "stance_side", "t_ic_s", "step_time_s", "stride_time_s",
                 "contralateral_drop_deg", "drop_time_pct", "obliquity_rom_deg",
                 "tilt_rom_deg", "rotation_rom_deg", "mean_tilt_deg", "excluded", "bout")
+#: Columns of :attr:`Analysis.running_steps`, in order (the document's ``running_steps[]``).
+RUNNING_STEP_COLUMNS = ("index", "task", "stance_side", "t_ic_s", "t_to_s", "contact_time_s",
+                        "flight_time_s", "step_time_s", "contralateral_drop_deg",
+                        "drop_time_pct", "obliquity_rom_deg", "tilt_rom_deg",
+                        "rotation_rom_deg", "mean_tilt_deg", "vertical_oscillation_m",
+                        "braking_mps2", "peak_vertical_mps2", "excluded", "bout")
+#: First columns of :attr:`Analysis.repetitions` (the exercise's own metrics follow).
+REPETITION_COLUMNS = ("task", "index", "set_index", "side", "t_start_s", "t_end_s",
+                      "partial", "tilt_excursion_deg", "obliquity_excursion_deg",
+                      "rotation_excursion_deg")
+#: First columns of :attr:`Analysis.holds`.
+HOLD_COLUMNS = ("task", "index", "t_start_s", "t_end_s", "hold_s", "t_control_lost_s",
+                "tilt_excursion_deg", "obliquity_excursion_deg", "rotation_excursion_deg")
 #: Columns of :attr:`Analysis.turns`, in order (the document's ``turns[]``).
 TURN_COLUMNS = ("index", "task", "t_start_s", "t_end_s", "duration_s", "angle_deg",
                 "direction", "peak_rate_dps", "mean_rate_dps", "n_steps", "bout")
@@ -344,6 +357,25 @@ class Analysis:
         Every statement a reader needs (no calibration, a doubtful mounting, gaps, ...).
     q_sensor_to_body : numpy.ndarray
         (4,) the levelled mounting the angles used (w, x, y, z).
+    repetitions : pandas.DataFrame
+        One row per repetition of every exercise task (partials included, ``partial``
+        True), the document's ``summary.tasks[].exercise.repetitions[]`` with the task:
+        ``task``, ``index``, ``set_index``, ``side``, ``t_start_s``, ``t_end_s``,
+        ``partial``, ``tilt_excursion_deg``, ``obliquity_excursion_deg``,
+        ``rotation_excursion_deg``, the exercise's own metrics (``*_deg``), tempo
+        (``up_s``, ``hold_s``, ``down_s``), ``sway_rms_dps``, ``ldlj_v``, ... (columns in
+        :data:`REPETITION_COLUMNS` first, then the rest); empty without exercise tasks.
+    holds : pandas.DataFrame
+        One row per hold of every held exercise task (``plank``, ``side-plank-…``,
+        ``bridge-hold``): ``task``, ``index``, ``t_start_s``, ``t_end_s``, ``hold_s``,
+        ``t_control_lost_s``, the excursions and own metrics; empty without one.
+    running_steps : pandas.DataFrame
+        One row per running step of the ``run`` tasks (the document's ``running_steps``):
+        ``index``, ``task``, ``stance_side``, ``t_ic_s``, ``t_to_s``, ``contact_time_s``,
+        ``flight_time_s``, ``step_time_s``, ``contralateral_drop_deg``, ...,
+        ``vertical_oscillation_m``, ``braking_mps2``, ``excluded``, ``bout``
+        (:data:`RUNNING_STEP_COLUMNS`). Walking steps are in :attr:`steps` (the walking
+        gait stage), running steps only here.
     """
 
     recording: Recording
@@ -359,6 +391,9 @@ class Analysis:
     messages: list[str]
     q_sensor_to_body: np.ndarray
     _document: dict[str, Any] = field(repr=False, default_factory=dict)
+    repetitions: Any = None
+    holds: Any = None
+    running_steps: Any = None
 
     def to_json(self) -> dict[str, Any]:
         """The analysis document (plain JSON values, NaN as None; docs/analysis-json.md), a
@@ -448,8 +483,38 @@ class Analysis:
         cal = res.calibration
         q_body = np.asarray(cal.q_sensor_to_body if cal is not None else res.q_sensor_to_body,
                             float)
+        reps, holds = [], []
+        for entry in summ["tasks"]:
+            ex = entry.get("exercise")
+            if ex:
+                reps += [{"task": entry["task"]} | r for r in ex.get("repetitions", [])]
+                holds += [{"task": entry["task"]} | h for h in ex.get("holds", [])]
+        running = pd.DataFrame(
+            [{**x, "t_ic_s": x["t_ic"]} for x in doc.get("running_steps", [])],
+            columns=list(RUNNING_STEP_COLUMNS))
+        running = running.fillna({c: math.nan for c in RUNNING_STEP_COLUMNS
+                                  if c.endswith(("_s", "_deg", "_pct", "_m", "_mps2"))})
         return cls(rec, samples, ev, steps, turns, tasks, summ, score, doc["mounting"],
-                   doc["calibration"], doc["messages"], q_body, doc)
+                   doc["calibration"], doc["messages"], q_body, doc,
+                   repetitions=_table(reps, REPETITION_COLUMNS),
+                   holds=_table(holds, HOLD_COLUMNS), running_steps=running)
+
+
+def _table(rows: list[dict[str, Any]], first: tuple[str, ...]):
+    """Rows as a DataFrame, ``first`` columns first, then the others as they come; None
+    values of ``_deg``/``_s``/``_dps`` columns as NaN; ``messages`` joined by "; "."""
+    import pandas as pd
+
+    cols = list(first) + [k for r in rows for k in r if k not in first]
+    cols = list(dict.fromkeys(cols))
+    out = []
+    for r in rows:
+        d = dict(r)
+        if isinstance(d.get("messages"), list):
+            d["messages"] = "; ".join(d["messages"])
+        out.append({k: (math.nan if d.get(k) is None and k.endswith(("_deg", "_s", "_dps"))
+                        else d.get(k)) for k in cols})
+    return pd.DataFrame(out, columns=cols)
 
 
 def _num(x: Any) -> float:
@@ -606,10 +671,13 @@ def analyze(recording_or_path: Recording | str | os.PathLike, task: str | None =
     q_body = parse_mount(mount) if mount else None
     rec = (recording_or_path if isinstance(recording_or_path, Recording)
            else load(recording_or_path, check_units=check_units))  # step 1
+    planned = [task] if task else [m[0] for m in rec.marks]
+    q_earth = rec.q_sensor_to_earth if device_orientation else None
+    running_mount = None
+    if q_body is None and "run" in planned:  # the walking estimator refuses running
+        q_earth, q_body, running_mount = _running_mount(rec, q_earth)
     res = analyze_recording(rec.t_s, rec.acc_mps2, rec.gyr_radps, rec.rate_hz,  # step 2
-                            q_sensor_to_earth=(rec.q_sensor_to_earth if device_orientation
-                                               else None),
-                            q_sensor_to_body=q_body)
+                            q_sensor_to_earth=q_earth, q_sensor_to_body=q_body)
     events = events_in_bouts(res.events, res.gait.bouts)
     steps = metrics.step_metrics(res.t_s, res.angles_rad, events,  # step 3
                                  strides=res.gait.strides, turns=res.gait.turns)
@@ -618,6 +686,8 @@ def analyze(recording_or_path: Recording | str | os.PathLike, task: str | None =
 
     messages: list[str] = []
     mounting, m = _mounting_doc(res, mount)
+    if running_mount is not None:
+        mounting.update(source="estimated-running", confidence=None, message=running_mount)
     messages += m
     calibration, m = _calibration_doc(res)
     messages += m
@@ -635,10 +705,10 @@ def analyze(recording_or_path: Recording | str | os.PathLike, task: str | None =
         messages.append(f"{outside} of {len(steps)} steps lie outside every task segment and are "
                         "in no summary (steps[].task is null)")
     if not steps:
-        if any(task_kind(g.task)[0] != "steps" for g in segments):
+        if any(_kind(g.task)[0] != "steps" for g in segments):
             messages.append("no walking found: no steps were detected in this recording, so "
-                            "there are no walking metrics (the single-leg stance and "
-                            "step-down/up tasks have their own)")
+                            "there are no walking metrics (the single-leg stance, "
+                            "step-down/up, exercise and running tasks have their own)")
         else:
             messages.append("no walking found: no steps were detected in this recording, so "
                             "there are no metrics and no score")
@@ -650,11 +720,19 @@ def analyze(recording_or_path: Recording | str | os.PathLike, task: str | None =
     angle_ref = angle_reference(calibration)
     names = list(dict.fromkeys(g.task for g in segments))
     tasks_doc, scores = [], []
+    run_steps: list[dict[str, Any]] = []
     for name in names:  # step 5
         segs = [g for g in segments if g.task == name]
-        entry, ts = _task(name, segs, segments, steps, task_of, res, rec, acc_body, gyr_body,
-                          bands, gaps)
-        entry["angle_reference"] = angle_ref
+        kind = _kind(name)[0]
+        if kind == "exercise":
+            entry, ts = _exercise_task(name, segs, res, rec, bands, gaps)
+        elif kind == "run":
+            entry, ts, mine_run = _run_task(name, segs, res, rec, gaps)
+            run_steps += mine_run
+        else:
+            entry, ts = _task(name, segs, segments, steps, task_of, res, rec, acc_body,
+                              gyr_body, bands, gaps)
+        entry["angle_reference"] = "start" if entry["kind"] == "exercise" else angle_ref
         if entry["kind"] == "steps":
             entry["turns_summary"] = metrics.summarize_turns(
                 [tr for tr, tk in zip(turns, turn_task, strict=True) if tk == name])
@@ -674,6 +752,9 @@ def analyze(recording_or_path: Recording | str | os.PathLike, task: str | None =
     stepping = [t for t in tasks_doc if t["kind"] == "steps" and t["n_steps"]]
     head = next((t for t in stepping if t["task"] == "walk"), None) or max(
         stepping, key=lambda t: t["n_steps_used"] or 0, default=None)
+    if head is None:  # no walking: a run task's metrics are the headline
+        head = max((t for t in tasks_doc if t["kind"] == "run" and t["n_steps"]),
+                   key=lambda t: t["n_steps_used"] or 0, default=None)
     summary = {"metrics_task": head["task"] if head else None, "cadence_spm": None,
                "contralateral_drop_deg": {"L": None, "R": None},
                "symmetry_index": {"drop": None, "obliquity_rom": None, "step_time": None}}
@@ -682,7 +763,7 @@ def analyze(recording_or_path: Recording | str | os.PathLike, task: str | None =
                         if k not in ("task", "kind", "side", "segments", "score",
                                      "score_interval", "score_interval_level",
                                      "score_message", "components", "messages", "curves",
-                                     "gaps")})
+                                     "gaps", "running_bouts")})
     summary.update(score=session.score, score_interval=_iv(session.interval),
                    score_interval_level=session.interval_level, score_message=session.message,
                    score_n_steps_used=session.n_steps_used, angle_reference=angle_ref,
@@ -712,9 +793,11 @@ def analyze(recording_or_path: Recording | str | os.PathLike, task: str | None =
                   "min_hold_s": (bands.single_leg_stance.min_hold_s
                                  if bands.single_leg_stance else None),
                   "min_repetitions": (bands.repetitions.min_repetitions
-                                      if bands.repetitions else None)},
+                                      if bands.repetitions else None)}
+                 | _other_bands(tasks_doc),
         "stairs": stairs_doc,
         "steps": steps_doc,
+        "running_steps": [{"index": i} | x for i, x in enumerate(run_steps)],
         "turns": [dataclasses.asdict(tr) | {"task": tk}
                   for tr, tk in zip(turns, turn_task, strict=True)],
         "summary": summary,
@@ -798,6 +881,8 @@ ANGLE_REFERENCES = {
     "standing": "the standing calibration",
     "walking": "the walking mean (no standing calibration): relative angles",
     "sensor": "the sensor's mounting (no calibration): relative angles",
+    "start": "the posture at the start of each repetition or hold (exercises: "
+             "docs/exercises.md, 'Angles in any posture')",
 }
 
 
@@ -859,6 +944,239 @@ def _held_task(entry: dict[str, Any], kind: str, rep_kind: str | None, side: str
     entry.update(n_steps_used=0, score=ts.score, score_interval=None, score_message=ts.message,
                  components={k: c.as_dict() for k, c in ts.components.items()}, messages=msgs)
     return entry, ts
+
+
+def _kind(name: str) -> tuple[str, str | None, str | None]:
+    """:func:`task_kind`, and ``("exercise", None, side)`` for an exercise task
+    (``sacrum.scoring.exercises.EXERCISES``: side "L"/"R" from its name, None for both legs
+    or alternating), ``("run", None, None)`` for ``run``."""
+    if name == "run":
+        return "run", None, None
+    from sacrum.scoring.exercises.catalogue import EXERCISES
+
+    ex = EXERCISES.get(name)
+    if ex is not None:
+        return "exercise", None, ex.side if ex.side in ("L", "R") else None
+    return task_kind(name)
+
+
+def _other_bands(tasks_doc: list[dict[str, Any]]) -> dict[str, Any]:
+    """``bands.running`` and ``bands.exercises``: the packaged bands of those tasks, when
+    the analysis has one (``--bands`` is the walking bands' file only)."""
+    out: dict[str, Any] = {}
+    kinds = {t["kind"] for t in tasks_doc}
+    if "run" in kinds:
+        from sacrum.scoring.running import load_running_bands
+
+        rb = load_running_bands()
+        out["running"] = {"origin": rb.origin, "tasks": list(rb.tasks),
+                          "min_steps_per_side": rb.min_steps_per_side}
+    if "exercise" in kinds:
+        out["exercises"] = {"origin": "packaged exercise_bands.toml", "provisional": True}
+    return out
+
+
+def _levelled_mount(res) -> np.ndarray:
+    """The mounting the exercise and running stages use: levelled by the standing
+    calibration when there is one (the body axes anatomical), else the one given or
+    estimated (docs/exercises.md, "Calibration")."""
+    cal = res.calibration
+    if cal is not None and cal.reference == "standing":
+        return np.asarray(cal.q_sensor_to_body, float)
+    return np.asarray(res.q_sensor_to_body, float)
+
+
+def _running_mount(rec: Recording, q_earth) -> tuple[np.ndarray, np.ndarray, str]:
+    """The orientation and the mounting of a session with a run task and no ``--mount``:
+    ``sacrum.signal.running.estimate_running_mount`` on the running contacts (the walking
+    estimator does not find forward in running); MountingError (give --mount) when it
+    cannot."""
+    from sacrum.signal.mounting import MountingError
+    from sacrum.signal.orientation import orientation_offline
+    from sacrum.signal.running import detect_running, estimate_running_mount
+
+    q = (np.asarray(q_earth, float) if q_earth is not None
+         else orientation_offline(rec.acc_mps2, rec.gyr_radps, rec.rate_hz))
+    ident = np.array([1.0, 0.0, 0.0, 0.0])   # IC and toe-off do not depend on it
+    found, _ = detect_running(rec.t_s, rec.acc_mps2, q, ident, rec.rate_hz)
+    try:
+        mount = estimate_running_mount(rec.t_s, rec.acc_mps2, q, found)
+    except ValueError as e:
+        raise MountingError(f"the mounting cannot be found from the running: {e}") from None
+    n = sum(s.mode == "run" for s in found)
+    return q, mount, (f"estimated from {n} running contacts (the braking-propulsion "
+                      "direction of each contact; sacrum.signal.running."
+                      "estimate_running_mount)")
+
+
+def _segment_samples(rec: Recording, segs: list[Segment]) -> list[tuple[Segment, np.ndarray]]:
+    return [(g, (rec.t_s >= g.t_start_s) & (rec.t_s <= g.t_end_s)) for g in segs]
+
+
+#: Why an exercise task's score has no interval (``score_interval_reason``).
+EXERCISE_NO_INTERVAL = ("no interval: the exercise set scores are not bootstrapped over "
+                        "their repetitions yet (docs/exercises.md)")
+
+
+def _exercise_task(name: str, segs: list[Segment], res, rec: Recording, bands: Bands,
+                   gaps) -> tuple[dict[str, Any], TaskScore]:
+    """Step 5 for an exercise task: ``sacrum.scoring.exercises.analyse_exercise`` on the
+    samples of each segment (the body orientation of the levelled mounting), repetitions
+    and sets numbered over the segments, the task score the mean of its set scores."""
+    from sacrum.scoring.exercises import analyse_exercise, exercise, load_exercise_bands
+    from sacrum.scoring.exercises.posture import body_orientation, body_rates
+
+    ex = exercise(name)
+    ex_bands = load_exercise_bands()
+    qsb = _levelled_mount(res)
+    side = ex.side if ex.side in ("L", "R") else None
+    msgs: list[str] = []
+    in_gaps = [(a, d) for a, d in gaps
+               if any(a + d >= g.t_start_s and a <= g.t_end_s for g in segs)]
+    if in_gaps:
+        msgs.append(f"{len(in_gaps)} gap{'s' if len(in_gaps) > 1 else ''} in the data inside "
+                    f"the task ({sum(d for _, d in in_gaps):.2f} s in all)")
+    reps, holds, sets, adjustments, postures = [], [], [], [], []
+    measured = None
+    multi = len(segs) > 1
+    for g, m in _segment_samples(rec, segs):
+        if m.sum() < 3:
+            msgs.append(f"no samples in the segment at {g.t_start_s:.1f} s")
+            continue
+        qb = body_orientation(res.q_sensor_to_earth[m], qsb)
+        out = analyse_exercise(name, rec.t_s[m], qb, body_rates(rec.gyr_radps[m], qsb),
+                               body_rates(rec.acc_mps2[m], qsb), rate_hz=rec.rate_hz,
+                               bands=ex_bands)
+        n_sets = len({s["set_index"] for s in sets})
+        for r in out.repetitions:
+            d = r.to_dict_deg()
+            peak = d.pop("peak_rad", math.nan)
+            d.update(index=len(reps), set_index=d["set_index"] + n_sets,
+                     peak_deg=math.degrees(peak) if peak is not None else math.nan)
+            reps.append(d)
+        for h in out.holds:
+            d = h.to_dict_deg()
+            d.update(index=len(holds))
+            holds.append(d)
+        for st in out.sets:
+            d = _jsonable(dataclasses.asdict(st))
+            d["set_index"] = st.set_index + n_sets
+            d.update(score_interval=None, score_interval_reason=EXERCISE_NO_INTERVAL,
+                     t_start_s=g.t_start_s if multi else None)
+            sets.append(d)
+        adjustments += [dataclasses.asdict(a) for a in out.adjustments]
+        postures.append(out.posture)
+        measured = measured or out.measured
+        msgs += [f"segment at {g.t_start_s:.1f} s: {x}" if multi else x for x in out.messages]
+    full = [r for r in reps if not r["partial"]]
+    scored = [s["score"] for s in sets if s["score"] is not None]
+    score = float(np.mean(scored)) if scored else None
+    if score is not None:
+        what = (f"{len(holds)} hold{'s' if len(holds) != 1 else ''}" if ex.held
+                else f"{len(full)} repetitions")
+        message = (f"the mean of {len(scored)} set score{'s' if len(scored) > 1 else ''} "
+                   f"({what}; provisional bands, docs/exercises.md); {EXERCISE_NO_INTERVAL}")
+    else:
+        why = "; ".join(r for s in sets for r in s.get("reasons", []) if r) or (
+            "no hold found" if ex.held else "no full repetitions found")
+        message = f"no score: {why}"
+        msgs.append(message)
+    weight = 2.0 * bands.min_steps_per_side
+    ts = TaskScore(name, score, {}, 0, bands.min_steps_per_side, message, {},
+                   session_weight=weight,
+                   basis=(f"{len(holds)} holds" if ex.held else f"{len(full)} repetitions"))
+    exercise_doc: dict[str, Any] = {
+        "exercise": ex.base, "family": ex.family, "held": ex.held,
+        "posture": next((p for p in postures if p), None), "expected_posture": ex.posture,
+        "measured": measured,
+        "metrics": {mt.name: mt.meaning for mt in ex.metrics},
+        "n_repetitions": len(full), "n_partial": len(reps) - len(full),
+        "hold_s": (max((h["hold_s"] for h in holds), default=None) if ex.held else None),
+        "n_holds": len(holds) if ex.held else None,
+        "n_sets": len(sets), "n_adjustments": len(adjustments),
+        "repetitions": reps, "holds": holds, "sets": sets, "adjustments": adjustments,
+        "provisional": True}
+    entry = {"task": name, "kind": "exercise", "side": side,
+             "segments": [{"t_start_s": g.t_start_s, "t_end_s": g.t_end_s, "source": g.source,
+                           "n_steps": 0} for g in segs],
+             "n_steps": 0, "n_steps_used": 0, "n_steps_by_side": {"L": 0, "R": 0},
+             "gaps": in_gaps, "exercise": _jsonable(exercise_doc), "score": score,
+             "score_interval": None, "score_interval_level": None, "score_message": message,
+             "components": {}, "messages": msgs}
+    return entry, ts
+
+
+def _run_task(name: str, segs: list[Segment], res, rec: Recording, gaps,
+              ) -> tuple[dict[str, Any], TaskScore, list[dict]]:
+    """Step 5 for ``run``: the running events (``sacrum.signal.running.detect_running``) and
+    per-step metrics (``sacrum.scoring.running.running_step_metrics``) over the whole
+    recording on the analysis' orientation, calibrated angles and levelled mounting; the
+    running steps whose IC falls in the task's segments summarised (``summarize_run``) and
+    scored (``score_run``, the running bands). Walking steps in the task are counted, not
+    measured."""
+    from sacrum.scoring.running import (
+        load_running_bands,
+        running_step_metrics,
+        score_run,
+        summarize_run,
+    )
+    from sacrum.signal.running import detect_running, level_acceleration, running_rate_ok
+
+    qsb = _levelled_mount(res)
+    q = np.asarray(res.q_sensor_to_earth, float)
+    found, bouts = detect_running(rec.t_s, rec.acc_mps2, q, qsb, rec.rate_hz)
+    per_step = running_step_metrics(res.t_s, res.angles_rad,
+                                    level_acceleration(q, rec.acc_mps2, qsb), found)
+
+    def inside(t: float) -> bool:
+        return any(g.t_start_s <= t <= g.t_end_s for g in segs)
+
+    mine = [s for s in per_step if inside(s.t_ic_s)]
+    walking = sum(s.mode == "walk" and inside(s.t_ic_s) for s in found)
+    n_detected = sum(s.mode == "run" and inside(s.t_ic_s) for s in found)
+    rb = load_running_bands()
+    summ = summarize_run(mine, min_steps_per_side=rb.min_steps_per_side)
+    ts = score_run(summ, rb)
+    ts.task = name
+    msgs: list[str] = []
+    ok, why_rate = running_rate_ok(rec.rate_hz)
+    if not ok:
+        msgs.append(why_rate)
+    if walking:
+        msgs.append(f"{walking} of the {walking + n_detected} steps in the task were walking "
+                    "(no flight phase): not in the running metrics, which are over the "
+                    "running bouts only")
+    if not mine:
+        msgs.append("no running steps found in this task (running here means a flight "
+                    "phase: docs/running.md)")
+    in_gaps = [(a, d) for a, d in gaps
+               if any(a + d >= g.t_start_s and a <= g.t_end_s for g in segs)]
+    if in_gaps:
+        msgs.append(f"{len(in_gaps)} gap{'s' if len(in_gaps) > 1 else ''} in the data inside "
+                    f"the task ({sum(d for _, d in in_gaps):.2f} s in all); see "
+                    "running_steps[].excluded")
+    if ts.score is None:
+        msgs.append(ts.message)
+    fields = dataclasses.asdict(summ)
+    entry: dict[str, Any] = {
+        "task": name, "kind": "run", "side": None,
+        "segments": [{"t_start_s": g.t_start_s, "t_end_s": g.t_end_s, "source": g.source,
+                      "n_steps": sum(g.t_start_s <= s.t_ic_s <= g.t_end_s for s in mine)}
+                     for g in segs],
+        **fields, "n_steps_excluded": summ.n_steps - summ.n_steps_used,
+        "n_walking_steps": walking, "rate_ok": ok, "rate_message": why_rate,
+        "running_bouts": [dataclasses.asdict(b) for b in bouts
+                          if b.mode == "run" and inside(b.t_start_s)],
+        "gaps": in_gaps, "score": ts.score, "score_interval": _iv(ts.interval),
+        "score_interval_level": ts.interval_level if ts.interval else None,
+        "score_message": ts.message,
+        "components": {k: c.as_dict() for k, c in ts.components.items()}, "messages": msgs}
+    steps_doc = []
+    for s in mine:
+        d = dataclasses.asdict(s)
+        steps_doc.append({"task": name, "stance_side": d.pop("stance_side"),
+                          "t_ic": d.pop("t_ic_s"), **d})
+    return entry, ts, steps_doc
 
 
 def pool_sessions(docs: list[dict[str, Any] | Analysis], task: str = "walk",

@@ -15,6 +15,11 @@ def _score_text(entry: dict[str, Any]) -> str:
 
     if entry["score"] is None:
         return f"no score ({entry['score_message'].removeprefix('no score: ')})"
+    if entry["kind"] == "exercise":
+        sets = [s["score"] for s in entry["exercise"]["sets"]]
+        each = ", ".join("–" if x is None else f"{x:.0f}" for x in sets)
+        return (f"score {format_score(entry['score'], None)} (the mean of the sets' "
+                f"{each}; provisional bands, no interval)")
     parts = ", ".join(f"{k} {format_score(c['score'], c.get('interval'))}"
                       for k, c in entry["components"].items())
     level = entry.get("score_interval_level") or 0.9
@@ -31,6 +36,39 @@ def _steps_text(t: dict[str, Any]) -> str:
     if any(drop.get(s) is not None for s in "LR"):
         f = {s: "–" if drop.get(s) is None else f"{drop[s]:.1f}°" for s in "LR"}
         text += f", drop {f['L']} left / {f['R']} right stance"
+    return text
+
+
+def _exercise_text(ex: dict[str, Any]) -> str:
+    sets = f"{ex['n_sets']} set{'s' if ex['n_sets'] != 1 else ''}"
+    if ex["held"]:
+        n = ex["n_holds"] or 0
+        held = ex.get("hold_s")
+        return (f"{n} hold{'s' if n != 1 else ''}"
+                + (f", longest {held:.1f} s" if held is not None else "") + f" ({sets})")
+    n, k = ex["n_repetitions"], ex["n_partial"]
+    return (f"{n} repetition{'s' if n != 1 else ''}"
+            + (f" and {k} partial" if k else "") + f" in {sets}")
+
+
+def _run_text(t: dict[str, Any]) -> str:
+    by = t.get("n_steps_by_side") or {}
+    text = (f"{t['n_steps']} running steps, {t.get('n_steps_used', 0)} used "
+            f"({by.get('L', 0)} left, {by.get('R', 0)} right stance)")
+    if t.get("n_walking_steps"):
+        text += f", {t['n_walking_steps']} walking steps left out"
+    if t.get("cadence_spm") is not None:
+        text += f", cadence {t['cadence_spm']:.0f} steps/min"
+    drop = t.get("contralateral_drop_deg") or {}
+    if any(drop.get(s) is not None for s in "LR"):
+        f = {s: "–" if drop.get(s) is None else f"{drop[s]:.1f}°" for s in "LR"}
+        text += f", drop {f['L']} left / {f['R']} right stance"
+    contact = (t.get("contact_time_s") or {}).get("all")
+    vo = (t.get("vertical_oscillation_m") or {}).get("all")
+    if contact is not None:
+        text += f", contact {1000 * contact:.0f} ms"
+    if vo is not None:
+        text += f", oscillation {100 * vo:.1f} cm"
     return text
 
 
@@ -77,6 +115,10 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         elif t["kind"] == "repetitions":
             n = t["repetitions"]["n_repetitions"]
             what = f"{n} repetition{'s' if n != 1 else ''}"
+        elif t["kind"] == "exercise":
+            what = _exercise_text(t["exercise"])
+        elif t["kind"] == "run":
+            what = _run_text(t)
         else:
             what = _steps_text(t)
         print(f"  {t['task']}: {what}, {_score_text(t)}")
@@ -100,8 +142,9 @@ def add_parser(subparsers) -> None:
         "analyze", help="pelvic metrics per step and the pelvic control score, as JSON")
     s.add_argument("input", help="a capture (.sacrum) or an IMU CSV with t (s), ax ay az "
                                  "(m/s²), gx gy gz (rad/s) in the sensor frame")
-    s.add_argument("--task", help="analyse the whole recording as this task (e.g. walk); "
-                                  "default: the capture's task marks, else the walking found")
+    s.add_argument("--task", help="analyse the whole recording as this task (e.g. walk, run, "
+                                  "bridge, plank: docs/exercises.md); default: the capture's "
+                                  "task marks, else the walking found")
     s.add_argument("--mount", help='sensor axes in body terms, e.g. "x=up,y=left,z=back" or '
                                    '"recommended"; default: estimated from the recording')
     s.add_argument("--bands", metavar="FILE",
