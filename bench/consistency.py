@@ -28,7 +28,16 @@ copied), these paths are run:
     ``sacrum batch`` row, and ``sacrum live --replay CAPTURE --headless --json OUT``.
 ``provisional``
     the live session on the replayed capture, its numbers when the data ended but before
-    it converged on the analysis (measured, not bounded).
+    it converged on the analysis (the rolling window's, as the view shows them; measured,
+    not bounded).
+``session``
+    the same live session's whole-session summary at that moment (every step the live
+    scorer counted, its real-time filter, heading and zero): provisional–session is the
+    rolling window's choice of steps, capture–session what the real-time stages change.
+``walking``
+    while the data streamed: the largest |rolling − final| over the live scorer's updates
+    once it had :data:`WALK_MIN_USED` used steps per stance side (printed per recording;
+    what a clinician saw while walking).
 
 Each gives the used steps (of the metrics task), the contralateral drop per stance side
 (°) and the session score. The bounds (issue 13): used steps ±1, drops within 0.2°,
@@ -44,6 +53,7 @@ scorer, before it switched to the analysis). Run::
     .venv/bin/python bench/consistency.py            # a subset: 3 mobgap, 6 IPOL, 2 BROAD
     .venv/bin/python bench/consistency.py --all      # every recording (about 15 min)
     .venv/bin/python bench/consistency.py --only ipol-1-1 mobgap-Test5-Trial1
+    .venv/bin/python bench/consistency.py --live-only   # capture, provisional, session
 
 The data folder is ``../shared/data`` beside the checkout, or ``$SACRUM_DATA``.
 
@@ -88,10 +98,18 @@ PAIRS = {
     ("capture", "live"): "analyze vs live --headless --json",
     ("capture", "device"): "host offline filter vs the device's real-time quaternion",
     ("capture", "provisional"): "final vs the live view's values before it converged",
+    ("capture", "session"): "final vs the live scorer's whole session before it converged",
+    ("provisional", "session"): "the live rolling window vs the live whole session",
 }
+#: ``--live-only``: the paths run.
+LIVE_PATHS = ("capture", "provisional", "session")
+#: ``walking``: used steps per stance side before the rolling values are compared (the
+#: packaged bands try a score from 5 per side).
+WALK_MIN_USED = 5
 #: Pairs whose difference is measured, not bounded: the device's real-time fusion against
 #: the host's offline smoother on the same samples (analyze uses the latter for both).
-MEASURED_ONLY = {("capture", "device"), ("csv", "bridged"), ("capture", "provisional")}
+MEASURED_ONLY = {("capture", "device"), ("csv", "bridged"), ("capture", "provisional"),
+                 ("capture", "session"), ("provisional", "session")}
 SUBSET = ["mobgap-Test5-Trial1", "mobgap-Test5-Trial2", "mobgap-Test11-Trial1",
           "ipol-1-1", "ipol-2-1", "ipol-3-1", "ipol-4-1", "ipol-5-1", "ipol-6-1",
           "broad-10", "broad-24"]
@@ -166,8 +184,11 @@ def _cli(*args: str) -> None:
         raise RuntimeError(err.getvalue().strip() or f"sacrum {args[0]}: exit {rc}")
 
 
-def run_paths(csv: Path, work: Path) -> tuple[dict[str, dict[str, float]], dict[str, float]]:
-    """Every path on one recording: ({path: numbers}, {path: seconds})."""
+def run_paths(csv: Path, work: Path, only: tuple[str, ...] | None = None
+              ) -> tuple[dict[str, dict[str, float]], dict[str, float]]:
+    """Every path (or those in ``only``) on one recording: ({path: numbers},
+    {path: seconds}); with ``provisional``, also ``walking`` ({quantity: largest |rolling −
+    final|} while the data streamed) when the capture has a value."""
     from sacrum.analysis import analyze
     from sacrum.apps.batch import row_of
     from sacrum.apps.sessions import open_sessions
@@ -175,6 +196,8 @@ def run_paths(csv: Path, work: Path) -> tuple[dict[str, dict[str, float]], dict[
     out, took = {}, {}
 
     def timed(name, fn):
+        if only is not None and name not in only:
+            return
         t0 = time.perf_counter()
         try:
             out[name] = fn()
@@ -191,8 +214,9 @@ def run_paths(csv: Path, work: Path) -> tuple[dict[str, dict[str, float]], dict[
     took["simulate"] = time.perf_counter() - t0
     timed("capture", lambda: numbers(analyze(cap).to_json()))
     timed("device", lambda: numbers(analyze(cap, device_orientation=True).to_json()))
-    with contextlib.redirect_stdout(io.StringIO()):
-        _cli("export", cap, "--csv", exp)
+    if only is None or "export" in only:
+        with contextlib.redirect_stdout(io.StringIO()):
+            _cli("export", cap, "--csv", exp)
     timed("export", lambda: numbers(analyze(exp).to_json()))
     timed("report", lambda: numbers(open_sessions([str(cap)])[0].analysis))
 
@@ -220,6 +244,8 @@ def run_paths(csv: Path, work: Path) -> tuple[dict[str, dict[str, float]], dict[
 
     timed("live", live)
 
+    live_session = {}
+
     def provisional():
         """What the live view showed when the data ended, before it converged: the live
         scorer's rolling numbers (real-time filter and heading, steps as they came)."""
@@ -227,14 +253,58 @@ def run_paths(csv: Path, work: Path) -> tuple[dict[str, dict[str, float]], dict[
 
         session = make_session("replay", str(cap), speed=None, history_s=3600.0)
         session.converge = lambda: None  # the last provisional values stay
+        rolling = []  # (used steps per side, numbers) after each update with new steps
+        take = session.view.take_update
+
+        def recording_take(u, *a, **k):
+            take(u, *a, **k)
+            if u.updated and u.summary is not None:
+                used = [s.stance_side for s in session.scorer.steps if s.excluded is None]
+                rolling.append((min(used.count("L"), used.count("R")),
+                                live_numbers(u.summary, u.score, len(used))))
+
+        session.view.take_update = recording_take
         session.run_sync()
         snap = session.snapshot()
+        live_session["session"] = session
+        live_session["rolling"] = rolling
         return {"steps_used": float(snap.steps_used),
                 "drop_L_deg": float(snap.drop_deg["L"]), "drop_R_deg": float(snap.drop_deg["R"]),
                 "score": math.nan if snap.score is None else float(snap.score)}
 
     timed("provisional", provisional)
+
+    def session_whole():
+        if "session" not in live_session:
+            provisional()
+        sc = live_session["session"].scorer
+        return live_numbers(sc.session_summary(), sc.session_score(),
+                            sum(s.excluded is None for s in sc.steps))
+
+    timed("session", session_whole)
+    if "rolling" in live_session and "capture" in out and "error" not in out["capture"]:
+        fin = out["capture"]
+        walk = dict.fromkeys(BOUNDS, 0.0)
+        for per_side, v in live_session["rolling"]:
+            if per_side < WALK_MIN_USED:
+                continue
+            for k in ("drop_L_deg", "drop_R_deg", "score"):
+                if math.isfinite(v[k]) and math.isfinite(fin[k]):
+                    walk[k] = max(walk[k], abs(v[k] - fin[k]))
+        walk["n_updates"] = sum(p >= WALK_MIN_USED for p, _ in live_session["rolling"])
+        out["walking"] = walk
     return out, took
+
+
+def live_numbers(summary, score, n_used: int) -> dict[str, float]:
+    """A live WalkSummary and TaskScore as :func:`numbers`."""
+    def f(x):
+        return math.nan if x is None else float(x)
+
+    drop = summary.contralateral_drop_deg if summary is not None else {}
+    return {"steps_used": float(n_used), "drop_L_deg": f(drop.get("L")),
+            "drop_R_deg": f(drop.get("R")),
+            "score": math.nan if score is None else f(score.score)}
 
 
 def bridged(csv: Path, work: Path, rate_hz: int = 100) -> Path:
@@ -255,6 +325,8 @@ def differences(res: dict[str, dict[str, float]]) -> dict[tuple[str, str], dict[
     with an error is agreement, one failing is not)."""
     out = {}
     for a, b in PAIRS:
+        if a not in res or b not in res:
+            continue
         d = {}
         if ("error" in res[a]) != ("error" in res[b]):
             out[(a, b)] = dict.fromkeys(BOUNDS, math.inf)
@@ -281,6 +353,8 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--all", action="store_true", help="every recording, not the subset")
     p.add_argument("--only", nargs="+", metavar="NAME", help="these recordings")
+    p.add_argument("--live-only", action="store_true",
+                   help="only the live paths: " + ", ".join(LIVE_PATHS) + " (and walking)")
     args = p.parse_args(argv)
     if not DATA.is_dir():
         print(f"no reference data at {DATA}")
@@ -293,12 +367,16 @@ def main(argv: list[str] | None = None) -> int:
     one_failed: dict[tuple[str, str], int] = {}
     past: dict[tuple[str, str], int] = {}  # out of the measured bound too
     worst: dict[tuple[str, str], dict[str, float]] = {}
+    walk_worst = {"drop_L_deg": 0.0, "drop_R_deg": 0.0, "score": 0.0}
+    walk_all: list[float] = []
+    walk_n = 0
     n = 0
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         for name, t, acc, gyr in recordings(names):
             csv = write_imu_csv(work / f"{name}.csv", t, acc, gyr)
-            res, took = run_paths(csv, work)
+            res, took = run_paths(csv, work, LIVE_PATHS if args.live_only else None)
+            walk = res.pop("walking", None)
             n += 1
             print(f"\n{name}: " + "; ".join(
                 (f"{k} error: {v['error']}" if "error" in v else
@@ -306,6 +384,15 @@ def main(argv: list[str] | None = None) -> int:
                  f"{v['drop_R_deg']:.2f}°, score {v['score']:.1f}") for k, v in res.items()
                 if k in ("csv", "bridged", "capture"))
                 + f" ({sum(took.values()):.0f} s)")
+            if walk is not None:
+                walk_n += 1
+                for k in ("drop_L_deg", "drop_R_deg", "score"):
+                    walk_worst[k] = max(walk_worst[k], walk[k])
+                walk_all.append(max(walk["drop_L_deg"], walk["drop_R_deg"]))
+                print(f"  while walking ({walk['n_updates']} updates with {WALK_MIN_USED}+ used "
+                      f"steps per side): largest |rolling − final| drop "
+                      f"{walk['drop_L_deg']:.2f}/{walk['drop_R_deg']:.2f}°, "
+                      f"score {walk['score']:.1f}")
             print(head)
             for pair, d in differences(res).items():
                 ok = holds(d) or pair in MEASURED_ONLY
@@ -329,7 +416,9 @@ def main(argv: list[str] | None = None) -> int:
           "bounds (of them: one path failed, the other not)")
     print(f"{'pair':<18} {'steps':>5} {'drop L':>7} {'drop R':>7} {'score':>6}  out  what")
     for pair, what in PAIRS.items():
-        w = worst.get(pair, dict.fromkeys(BOUNDS, math.nan))
+        if pair not in worst:
+            continue
+        w = worst[pair]
         print(f"{pair[0] + '–' + pair[1]:<18} {w['steps_used']:5.0f} {w['drop_L_deg']:7.2f} "
               f"{w['drop_R_deg']:7.2f} {w['score']:6.1f}  "
               + (" – " if pair in MEASURED_ONLY else f"{failed.get(pair, 0):3d}")
@@ -338,6 +427,11 @@ def main(argv: list[str] | None = None) -> int:
               + (f"; {past.get(pair, 0)} out of the measured bound (steps "
                  f"±{FIRMWARE_BOUNDS['steps_used']}, drops {FIRMWARE_BOUNDS['drop_L_deg']}°, "
                  f"score {FIRMWARE_BOUNDS['score']})" if bounds_of(pair) is not BOUNDS else ""))
+    if walk_n:
+        print(f"while walking, over {walk_n} recordings with a final value: largest |rolling − "
+              f"final| drop L {walk_worst['drop_L_deg']:.2f}°, R {walk_worst['drop_R_deg']:.2f}°, "
+              f"score {walk_worst['score']:.1f}; per recording the larger side's: median "
+              f"{float(np.median(walk_all)):.2f}°, {sum(x > 1.0 for x in walk_all)} over 1°")
     return 0
 
 

@@ -137,7 +137,12 @@ class LiveScorer:
        start over on the same samples, one chunk: :attr:`LiveUpdate.rescored`), so the
        steps before the estimate are revised, not left in another frame. The estimator
        stops once it has ``enough_walking_s`` of walking at that confidence, as the
-       offline estimate does; at :meth:`flush` it takes the samples left.
+       offline estimate does; at :meth:`flush` it takes the samples left and, as the
+       offline estimate, whatever estimate the whole recording gives. While no estimate is
+       in use (:attr:`mounting_pending`) the angles and steps are in the provisional
+       mounting's frame and the scorer gives no summary, score or cue (its message says
+       why): a number in the wrong frame is not shown (on IPOL 3-1, 60° from the
+       recommended mounting, it was 6° off).
     1. The pipeline (orientation, standing calibration, progression heading, pelvic
        angles, gait events).
     2. The sacrum's acceleration in the progression frame
@@ -194,7 +199,7 @@ class LiveScorer:
         Seconds of samples kept for the summaries (None: the whole session). With it,
         :meth:`session_summary` covers the steps of the last ``keep_s`` (and says so in
         its messages); the rolling summary is unaffected while its window is shorter.
-    estimate_mounting = False, mount_check_s = 5.0, mount_confidence = 0.5,
+    estimate_mounting = False, mount_check_s = 2.0, mount_confidence = 0.5,
     mount_change_deg = 1.0, enough_walking_s = 120.0
         Step 0 (``q_sensor_to_body`` is then the provisional mounting). The confidence and
         the 120 s are those of the offline estimate (``signal.pipeline._estimate_mounting``);
@@ -225,7 +230,7 @@ class LiveScorer:
                  threshold_deg: float | dict[str, float] | None = None,
                  bands: Bands | None = None, task: str = "walk", keep_s: float | None = None,
                  pipeline_params: dict | None = None, step_params: dict | None = None,
-                 estimate_mounting: bool = False, mount_check_s: float = 5.0,
+                 estimate_mounting: bool = False, mount_check_s: float = 2.0,
                  mount_confidence: float = 0.5, mount_change_deg: float = 1.0,
                  enough_walking_s: float = 120.0) -> None:
         if window_steps < 2:
@@ -308,8 +313,13 @@ class LiveScorer:
                              q=out.chunk.q_sensor_to_earth)
             if self.keep_s is not None:
                 self._raw.keep_last(max(1, round(self.keep_s * self.rate_hz)))
+            pending = self.mounting_pending
             if self._feed_mounting(out.chunk.q_sensor_to_earth, acc, gyr_radps):
                 out = self._rescore(out)
+            elif pending and not self.mounting_pending:   # known, close to the provisional
+                self.summary, self.score = self._summarize(self._window())
+                out = replace(out, summary=self.summary, score=self.score, updated=True,
+                              message=self.score.message)
         return out
 
     def _update(self, t, acc, gyr_radps, q_sensor_to_earth) -> LiveUpdate:
@@ -331,9 +341,16 @@ class LiveScorer:
         """End of the recording: the events and steps still pending (with
         ``estimate_mounting``, after the estimate from the samples left: step 0)."""
         rescored = None
+        pending = self.mounting_pending
         if self._feed_mounting(None, None, None, final=True):
             rescored = self._rescore(None)
+        elif pending and not self.mounting_pending:
+            self._revisions += 1
         out = self._flush()
+        if pending and not self.mounting_pending and not out.updated:
+            self.summary, self.score = self._summarize(self._window())
+            out = replace(out, summary=self.summary, score=self.score, updated=True,
+                          message=self.score.message)
         if rescored is not None:
             out = replace(out, steps=rescored.steps + out.steps,
                           cues=rescored.cues + out.cues, rescored=True)
@@ -356,9 +373,13 @@ class LiveScorer:
                 s.contralateral_drop_deg > self.threshold_deg[s.stance_side]
                 for s in steps]                                                   # 5.
         updated = bool(steps) or revised
-        if updated:                                                               # 6.
+        if self.mounting_pending:                                                 # 0.
+            self.summary = self.score = None
+        elif updated:                                                             # 6.
             self.summary, self.score = self._summarize(self._window())
-        if self.score is not None:
+        if self.mounting_pending:
+            message = self._mounting_message()
+        elif self.score is not None:
             message = self.score.message
         elif not calibrated:
             message = "waiting for quiet standing to zero the angles (the standing calibration)"
@@ -367,6 +388,25 @@ class LiveScorer:
         return LiveUpdate(chunk, steps, cues, self.summary, self.score, updated, message)
 
     # -- step 0 ----------------------------------------------------------------------------
+    @property
+    def mounting_pending(self) -> bool:
+        """Step 0: the mounting is being estimated and no estimate is in use yet (the
+        angles are in the provisional mounting's frame: no summary, score or cue)."""
+        return self.estimate_mounting and self.mounting is None
+
+    def _mounting_message(self) -> str:
+        from sacrum.signal.mounting import MountingError
+
+        why = "not enough walking yet"
+        if self._estimator is not None:
+            try:
+                est = self._estimator.estimate()
+                why = f"its confidence is {est.confidence:.2f} so far"
+            except MountingError as e:
+                why = str(e).splitlines()[0]
+        return ("estimating the sensor's mounting from the walking, as sacrum analyze does; "
+                f"no drops or score until then ({why})")
+
     def _feed_mounting(self, q, acc, gyr, *, final: bool = False) -> bool:
         """Feed the estimator ``mount_check_n`` samples at a time; whether the estimate
         now calls for scoring the kept samples again."""
@@ -392,10 +432,10 @@ class LiveScorer:
         for i in range(0, n, self.mount_check_n):
             b = rows[i:i + self.mount_check_n]
             est = self._estimator.update(b[:, :4], b[:, 4:7], b[:, 7:])
-        if final:
+        if final:  # as the offline estimate: whatever the whole recording gives
             self._mount_done = True
             est = self._estimator.flush()
-        if est is None or not est.confidence >= self.mount_confidence:
+        if est is None or not (final or est.confidence >= self.mount_confidence):
             return False
         if est.walking_s >= self.enough_walking_s:
             self._mount_done = True
@@ -438,7 +478,8 @@ class LiveScorer:
     def cue_allowed(self, step: StepMetrics) -> bool:
         """Step 5: whether ``step`` may cue: counted, after the calibration, heading settled
         from its IC to ``_CUE_AFTER_S`` after its stride."""
-        if not is_scored(step) or not step.t_ic_s >= self.pipeline.calibrated_since_s:
+        if not is_scored(step) or not step.t_ic_s >= self.pipeline.calibrated_since_s \
+                or self.mounting_pending:
             return False
         t = self._samples.get("t")[:, 0]
         dur = step.stride_time_s if math.isfinite(step.stride_time_s) else step.step_time_s
