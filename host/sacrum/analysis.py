@@ -46,7 +46,14 @@ Steps of :func:`analyze`:
    longest stable hold is the task's summary) then ``score_single_leg_stance``;
    for ``step-down|step-up-left|right`` ``tasks.repetitions`` on each
    segment's samples (pooled, medians over repetitions) then
-   ``score_repetitions``. The side in the name is the stance leg.
+   ``score_repetitions``. The side in the name is the stance leg. For an exercise
+   (``sacrum.scoring.exercises.EXERCISES``) ``analyse_exercise`` on each segment's samples
+   (body orientation of the levelled mounting; repetitions, holds, sets and their
+   provisional scores; the task score the mean of the set scores). For ``run``
+   ``signal.running.detect_running`` and ``scoring.running.running_step_metrics`` over the
+   whole recording, then ``summarize_run`` and ``score_run`` over the running steps in the
+   task's segments (walking steps counted, not measured); without ``--mount`` the mounting
+   of a session with a run task is ``estimate_running_mount``'s (step 2).
 6. The session score over the tasks, and the statements a reader needs:
    no calibration, a doubtful mounting, gaps inside a task, steps outside
    every task, tasks without steps or without a score.
@@ -340,8 +347,9 @@ class Analysis:
         ``bout``.
     tasks : pandas.DataFrame
         One row per task (segments of a task pooled): ``task``, ``kind`` (``"steps"``,
-        ``"stance"``, ``"repetitions"``), ``side``, ``n_segments``, ``t_start_s`` (its first
-        segment), ``n_steps``, ``n_steps_used``, ``score`` (0–100 or None),
+        ``"stance"``, ``"repetitions"``, ``"exercise"``, ``"run"``), ``side``,
+        ``n_segments``, ``t_start_s`` (its first segment), ``n_steps``, ``n_steps_used``,
+        ``score`` (0–100 or None),
         ``score_low``, ``score_high`` (its interval), ``cadence_spm``,
         ``contralateral_drop_L_deg``, ``contralateral_drop_R_deg`` (left / right stance
         medians; NaN for a stance or repetitions task).
@@ -1061,8 +1069,7 @@ def _exercise_task(name: str, segs: list[Segment], res, rec: Recording, bands: B
         for st in out.sets:
             d = _jsonable(dataclasses.asdict(st))
             d["set_index"] = st.set_index + n_sets
-            d.update(score_interval=None, score_interval_reason=EXERCISE_NO_INTERVAL,
-                     t_start_s=g.t_start_s if multi else None)
+            d.update(score_interval=None, score_interval_reason=EXERCISE_NO_INTERVAL)
             sets.append(d)
         adjustments += [dataclasses.asdict(a) for a in out.adjustments]
         postures.append(out.posture)
