@@ -304,10 +304,14 @@ def build_report(sessions: list[Session], show: Disclosure = Disclosure()) -> Re
             table = turns_table(doc.get("turns") or [], name)
             if table is not None:
                 rep.blocks.append(table)
-        else:
+        elif task["kind"] in ("stance", "repetitions"):
             rep.blocks.append(Fig(f"{name}/repetitions", figures.repetition_bars(task),
                                   "Per repetition or trial, against the drop band"))
             rep.blocks.append(repetition_table(task))
+        else:  # exercise and run tasks: their pages are not written yet
+            rep.blocks.append(Para(f"The report has no page for {task['kind']} tasks yet; "
+                                   "sacrum analyze --json has every value "
+                                   "(docs/analysis-json.md).", kind="note"))
     if len(sessions) > 1:
         rep.blocks.append(Heading("Progress"))
         rep.blocks.append(Fig("progress", figures.progress(points),
