@@ -111,7 +111,9 @@ def test_task_switch_and_mark_write_annotations_into_the_recording(qtbot, tmp_pa
 
 
 def _cues(qtbot, path, threshold_deg):
-    session = make_session("replay", str(path), speed=None, threshold_deg=threshold_deg)
+    # the phantom's mounting given (estimated, the steps before the estimate do not cue)
+    session = make_session("replay", str(path), speed=None, threshold_deg=threshold_deg,
+                           mount="recommended")
     session.run_sync()
     flashes: list[str] = []
     w = _window(qtbot, session, flashes)
