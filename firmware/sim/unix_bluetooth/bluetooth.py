@@ -53,9 +53,19 @@ What is reproduced, as the ESP32 port (NimBLE, synchronous events) does it:
 - Security, the stack's part: ``config(bond=, mitm=, io=, le_secure=)``,
   ``gap_pair``, ``_IRQ_ENCRYPTION_UPDATE`` ``(conn_handle, encrypted,
   authenticated, bonded, key_size)``; ``_FLAG_*_ENCRYPTED``/``_AUTHENTICATED``
-  attributes are refused on a link without it. Not relayed: key storage through
-  ``_IRQ_GET_SECRET``/``_IRQ_SET_SECRET`` (the peer side keeps keys in memory),
-  passkeys, indications, the central role, L2CAP channels.
+  attributes are refused on a link without it.
+- Key storage, as MicroPython documents it: the stack keeps no keys of its own
+  and asks the handler. ``_IRQ_SET_SECRET`` ``(sec_type, key, value)`` (value
+  None: delete) must return True once stored; ``_IRQ_GET_SECRET``
+  ``(sec_type, index, key)`` returns the value for ``key``, or with ``key``
+  None the ``index``-th value of that type, or None. Keys and values are
+  memoryviews of buffers the module reuses (copy them to keep them). These
+  run at once, even while a call into the stack waits (the stack needs the
+  answer to go on), and a handler that returns anything but True to a set
+  leaves the peer without a bond. One record per peer, sec_type 2: the key is
+  the peer's address as Bumble names it, the value a JSON object of the
+  pairing keys (an opaque blob to the program, as NimBLE's are).
+  Not relayed: passkeys, indications, the central role, L2CAP channels.
 """
 
 import _thread
@@ -81,6 +91,8 @@ _IRQ_CENTRAL_DISCONNECT = const(2)
 _IRQ_GATTS_WRITE = const(3)
 _IRQ_MTU_EXCHANGED = const(21)
 _IRQ_ENCRYPTION_UPDATE = const(28)
+_IRQ_GET_SECRET = const(29)
+_IRQ_SET_SECRET = const(30)
 
 FLAG_BROADCAST = const(0x0001)
 FLAG_READ = const(0x0002)
@@ -102,6 +114,9 @@ _K_EXCHANGE = const(0x4D)  # 'M': u16 conn (gattc_exchange_mtu)
 _K_ACK = const(0x41)  # 'A': u16 conn, u16 handle: the write's IRQ has run
 _K_EVENT = const(0x45)  # 'E': u8 event, then its fields
 _K_FLOW = const(0x46)  # 'F': u16 conn, u16 fragments the controller sent
+_K_SECRET = const(0x53)  # 'S': json [id, "get", type, index, key|None] or [id, "set", type,
+#                           key, value|None] (hex); answered by 's' json [id, hex|bool|None]
+_K_SECRET_REPLY = const(0x73)
 
 
 class UUID:
@@ -327,7 +342,41 @@ class BLE:
                     c[3] = seen
             elif kind == _K_EVENT:
                 self._stack_event(body)
+            elif kind == _K_SECRET:
+                self._secret(body)
         self._rx = rx[p:]
+
+    def _secret(self, body):
+        """The stack needs a key (or stores one): ask the handler now and answer."""
+        req = json.loads(body)
+        rid, op, sec_type = req[0], req[1], req[2]
+        handler = self._handler
+        result = None
+        if handler is not None:
+            self.stats["secrets"] = self.stats.get("secrets", 0) + 1
+            was = self._in_irq
+            self._in_irq = True
+            try:
+                if op == "get":
+                    key = None if req[4] is None else memoryview(binascii.unhexlify(req[4]))
+                    result = handler(_IRQ_GET_SECRET, (sec_type, req[3], key))
+                else:
+                    key = memoryview(binascii.unhexlify(req[3]))
+                    value = None if req[4] is None else memoryview(binascii.unhexlify(req[4]))
+                    result = handler(_IRQ_SET_SECRET, (sec_type, key, value))
+            except Exception as e:  # modbluetooth.c: print it, disable the handler
+                print("Unhandled exception in IRQ callback handler")
+                sys.print_exception(e)
+                self._handler = None
+                self.irq_disabled = True
+                result = None
+            finally:
+                self._in_irq = was
+        if op == "get":
+            answer = None if result is None else _hex(result)
+        else:
+            answer = result is True
+        self._send(_K_SECRET_REPLY, json.dumps([rid, answer]).encode())
 
     def _stack_event(self, body):
         event = body[0]

@@ -20,6 +20,11 @@ documented there; this side does what only a host stack can:
   value truncated to ATT_MTU - 3; after each one, and whenever the controller completes
   packets, the module hears how many ACL fragments the stack still holds, which is what
   makes it refuse the next notification with ENOMEM.
+* keys: the stack keeps none; Bumble's key store here (:class:`SecretKeyStore`) asks the
+  module, which asks the firmware's handler (``_IRQ_GET_SECRET``/``_IRQ_SET_SECRET``), so
+  bonds live in the firmware's own store and survive its restart. A connection counts as
+  bonded (``_IRQ_ENCRYPTION_UPDATE``) only when its keys are in that store: stored when it
+  paired (the handler answered True) or found there when it encrypted again.
 * MTU exchanges either way become ``_IRQ_MTU_EXCHANGED``; connections and disconnections
   ``_IRQ_CENTRAL_CONNECT``/``_DISCONNECT``.
 
@@ -37,7 +42,7 @@ import struct
 from dataclasses import dataclass, field
 from typing import Any
 
-from bumble import att, gatt, hci, pairing
+from bumble import att, gatt, hci, keys, pairing
 from bumble.core import UUID
 from bumble.device import Connection, Device, Peer
 from bumble.host import Host
@@ -50,6 +55,8 @@ log = logging.getLogger(__name__)
 
 K_CALL, K_REPLY, K_NOTIFY, K_VALUE = 0x43, 0x52, 0x4E, 0x56
 K_EXCHANGE, K_ACK, K_EVENT, K_FLOW = 0x4D, 0x41, 0x45, 0x46
+K_SECRET, K_SECRET_REPLY = 0x53, 0x73
+SEC_TYPE_PEER = 2  # one record per peer: NimBLE's BLE_STORE_OBJ_TYPE_PEER_SEC
 IRQ_CENTRAL_CONNECT, IRQ_CENTRAL_DISCONNECT, IRQ_GATTS_WRITE, IRQ_MTU_EXCHANGED = 1, 2, 3, 21
 IRQ_ENCRYPTION_UPDATE = 28
 FLAG_READ, FLAG_WRITE_NO_RESPONSE, FLAG_WRITE = 0x0002, 0x0004, 0x0008
@@ -81,6 +88,10 @@ class RadioStats:
     disconnections: int = 0
     mtu_events: int = 0
     advertise_calls: int = 0
+    writes_refused_unencrypted: int = 0  # to a _FLAG_WRITE_ENCRYPTED attribute, plain link
+    secret_gets: int = 0
+    secret_sets: int = 0
+    secret_sets_refused: int = 0  # the firmware's handler did not store the keys
 
 
 class RadioPeripheral:
@@ -112,7 +123,11 @@ class RadioPeripheral:
         # config(bond=, mitm=, io=, le_secure=); io 3: no input, no output (the board's)
         self.security: dict[str, Any] = {"bond": False, "mitm": False, "io": 3,
                                          "le_secure": False}
-        self._bonded: set[int] = set()  # connections that paired with bonding
+        self._bonded: set[int] = set()  # connections whose keys are in the firmware's store
+        self._secret_ids = 0
+        self._secrets: dict[int, asyncio.Future[Any]] = {}
+        self.keystore = SecretKeyStore(self)
+        self.device.keystore = self.keystore
         self.advertising = False
         self.powered = False
         self._writer: asyncio.StreamWriter | None = None
@@ -196,6 +211,11 @@ class RadioPeripheral:
             (conn,) = struct.unpack_from("<H", body)
             if self.conn is not None and self.conn.handle == conn:
                 asyncio.get_running_loop().create_task(self._exchange_mtu(self.conn))
+        elif kind == K_SECRET_REPLY:
+            rid, answer = json.loads(body)
+            fut = self._secrets.pop(rid, None)
+            if fut is not None and not fut.done():
+                fut.set_result(answer)
         elif kind == K_ACK:
             conn, handle = struct.unpack_from("<HH", body)
             waiting = self._acks.get((conn, handle))
@@ -205,6 +225,22 @@ class RadioPeripheral:
                     fut.set_result(None)
         else:
             log.warning("radio: unknown message kind 0x%02x", kind)
+
+    async def secret(self, *request: Any) -> Any:
+        """Ask the module's handler (``_IRQ_GET_SECRET``/``_SET_SECRET``); None when the
+        MicroPython side is gone or does not answer within 2 s."""
+        if self._writer is None:
+            return None
+        self._secret_ids += 1
+        rid = self._secret_ids
+        fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._secrets[rid] = fut
+        self._send(K_SECRET, json.dumps([rid, *request]).encode())
+        try:
+            return await asyncio.wait_for(fut, 2.0)
+        except TimeoutError:
+            self._secrets.pop(rid, None)
+            return None
 
     def _event(self, event: int, payload: bytes) -> None:
         self._send(K_EVENT, bytes((event,)) + payload)
@@ -246,7 +282,9 @@ class RadioPeripheral:
         sec = self.security
         return pairing.PairingConfig(
             sc=sec["le_secure"], mitm=sec["mitm"], bonding=sec["bond"],
-            delegate=pairing.PairingDelegate(io_capability=sec["io"]))
+            delegate=pairing.PairingDelegate(io_capability=sec["io"]),
+            # the identity a bonded central finds again: the address we advertise with
+            identity_address_type=pairing.PairingConfig.AddressType.RANDOM)
 
     async def _call_pair(self, conn: int) -> None:
         if self.conn is None or self.conn.handle != conn:
@@ -351,8 +389,7 @@ class RadioPeripheral:
                 p |= gatt.Characteristic.READ_REQUIRES_AUTHENTICATION
         if flags & (FLAG_WRITE | FLAG_WRITE_NO_RESPONSE):
             p |= gatt.Characteristic.WRITEABLE
-            if flags & FLAG_WRITE_ENCRYPTED:
-                p |= gatt.Characteristic.WRITE_REQUIRES_ENCRYPTION
+            # FLAG_WRITE_ENCRYPTED is checked in _value_access (to count the refusals)
             if flags & FLAG_WRITE_AUTHENTICATED:
                 p |= gatt.Characteristic.WRITE_REQUIRES_AUTHENTICATION
         return p
@@ -370,6 +407,9 @@ class RadioPeripheral:
             if not flags & (FLAG_WRITE | FLAG_WRITE_NO_RESPONSE):
                 self.stats.writes_refused += 1
                 raise att.ATT_Error(att.ATT_WRITE_NOT_PERMITTED_ERROR)
+            if flags & FLAG_WRITE_ENCRYPTED and not connection.is_encrypted:
+                self.stats.writes_refused_unencrypted += 1  # as NimBLE's ATT layer answers
+                raise att.ATT_Error(att.ATT_INSUFFICIENT_ENCRYPTION_ERROR)
             await self._relay_write(connection, attr.handle, bytes(value))
 
         return gatt.CharacteristicValue(read=read, write=write)
@@ -454,12 +494,14 @@ class RadioPeripheral:
         self._event(IRQ_CENTRAL_DISCONNECT, _conn_fields(conn))
 
     def _on_pairing(self, conn: Connection) -> None:
-        if self.security["bond"]:
+        if self.security["bond"] and self.keystore.stored(conn.peer_address):
             self._bonded.add(conn.handle)
         self._on_encryption(conn)  # bonded now known
 
     def _on_encryption(self, conn: Connection) -> None:
         """_IRQ_ENCRYPTION_UPDATE: (conn_handle, encrypted, authenticated, bonded, key_size)."""
+        if conn.is_encrypted and self.keystore.stored(conn.peer_address):
+            self._bonded.add(conn.handle)  # encrypted again with keys from the store
         self._event(IRQ_ENCRYPTION_UPDATE, struct.pack(
             "<HBBBB", conn.handle, 1 if conn.is_encrypted else 0,
             1 if conn.authenticated else 0, 1 if conn.handle in self._bonded else 0,
@@ -484,6 +526,79 @@ class RadioPeripheral:
     async def lose_link(self) -> None:
         """The link breaks (out of range: a supervision timeout on both sides)."""
         await self.close_link()
+
+
+class SecretKeyStore(keys.KeyStore):
+    """Bumble's key store, kept by the firmware: every get and update goes through the
+    module to ``_IRQ_GET_SECRET``/``_IRQ_SET_SECRET`` (sec_type 2, key: the peer's address
+    as Bumble names it, value: JSON ``{"name", "keys"}`` so a by-index read names it)."""
+
+    def __init__(self, peripheral: RadioPeripheral) -> None:
+        self.peripheral = peripheral
+        self._stored: set[str] = set()  # peers whose keys the firmware stored or gave back
+
+    def stored(self, address: hci.Address) -> bool:
+        return _peer_name(str(address)) in self._stored
+
+    async def update(self, name: str, keys_: keys.PairingKeys) -> None:
+        name = _peer_name(name)
+        self.peripheral.stats.secret_sets += 1
+        value = json.dumps({"name": name, "keys": keys_.to_dict()}).encode()
+        ok = await self.peripheral.secret("set", SEC_TYPE_PEER, name.encode().hex(), value.hex())
+        log.debug("key store: set %s: %s", name, ok)
+        if ok is True:
+            self._stored.add(name)
+        else:
+            self.peripheral.stats.secret_sets_refused += 1
+            self._stored.discard(name)
+            log.info("pairing: the firmware did not store the keys of %s (no bond)", name)
+
+    async def get(self, name: str) -> keys.PairingKeys | None:
+        name = _peer_name(name)
+        self.peripheral.stats.secret_gets += 1
+        found = await self.peripheral.secret("get", SEC_TYPE_PEER, 0, name.encode().hex())
+        entry = _entry(found)
+        log.debug("key store: get %s: %s", name, "found" if entry else "none")
+        if entry is None:
+            self._stored.discard(name)
+            return None
+        self._stored.add(name)
+        return keys.PairingKeys.from_dict(entry["keys"])
+
+    async def get_all(self) -> list[tuple[str, keys.PairingKeys]]:
+        out = []
+        for index in range(64):
+            entry = _entry(await self.peripheral.secret("get", SEC_TYPE_PEER, index, None))
+            if entry is None:
+                break
+            out.append((entry["name"], keys.PairingKeys.from_dict(entry["keys"])))
+        return out
+
+    async def delete(self, name: str) -> None:
+        name = _peer_name(name)
+        await self.peripheral.secret("set", SEC_TYPE_PEER, name.encode().hex(), None)
+        self._stored.discard(name)
+
+    async def delete_all(self) -> None:
+        for name, _ in await self.get_all():
+            await self.delete(name)
+
+
+def _peer_name(name: str) -> str:
+    """Bumble names a peer "AA:BB:..:FF/P" (pairing) or without the type suffix (the LTK
+    request): the store's key is the address alone."""
+    return name.split("/")[0].upper()
+
+
+def _entry(found: Any) -> dict[str, Any] | None:
+    """A stored value (hex of the JSON) back, or None if absent or not ours."""
+    if not isinstance(found, str):
+        return None
+    try:
+        entry = json.loads(bytes.fromhex(found))
+    except ValueError:
+        return None
+    return entry if isinstance(entry, dict) and "keys" in entry and "name" in entry else None
 
 
 def _conn_fields(conn: Connection) -> bytes:
