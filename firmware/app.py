@@ -100,8 +100,11 @@ def _wire(buf, q, s, b):
 
 class Device:
     def __init__(self, i2c, link, clock, config, battery=None, led=None, reset=None, log=None,
-                 wdt=None, recovery=None, boot_fault=sp.FAULT_NONE):
+                 wdt=None, recovery=None, boot_fault=sp.FAULT_NONE, security=None,
+                 button=None):
         self.link = link
+        self.security = security  # security.Security: bonds, pairing window (or None)
+        self.button = button  # BOOT: a callable, True while pressed
         self.wdt = wdt
         self.clock = clock
         self.config = config
@@ -261,6 +264,16 @@ class Device:
             if pct != self._battery_pct and pct <= 100:
                 self._battery_pct = pct
                 link.set_battery(pct)  # Battery Level, notified on change
+        sec = self.security
+        if sec is not None:
+            sec.now_ms = now_ms
+            if self.button is not None and sec.button(self.button(), now_ms) == "forgot":
+                self.log_error("BOOT held 10 s: bonds forgotten")
+            if sec.dirty:  # keys stored by the IRQ: written here, after the sample path
+                try:
+                    sec.save()
+                except OSError as e:
+                    self.log_error("bonds save: %s" % e)
         if self._save_due:
             self._save_due = False
             try:
@@ -268,7 +281,8 @@ class Device:
             except OSError as e:
                 self.log_error("config save: %s" % e)
         if self.led is not None:
-            self.led.set("fault" if self.imu_type == sp.IMU_NONE or self.imu.fault
+            self.led.set("pairing" if sec is not None and sec.window_open()
+                         else "fault" if self.imu_type == sp.IMU_NONE or self.imu.fault
                          else "streaming" if self.streaming
                          else "connected" if self.link.connected else "advertising")
             self.led.step(now_ms)
@@ -535,6 +549,20 @@ class Device:
 
     def reboot(self):
         self.reboot_at_ms = self.now_ms + 200  # after the response has gone out
+        return sp.RESULT_OK
+
+    def set_security(self, action):
+        """SECURITY: 2 forgets every bond; 0/1 turn security off/on from the next boot
+        (the control characteristic's flags are fixed when the GATT server is built)."""
+        if self.security is None:
+            return sp.RESULT_FAILED
+        if action == sp.SECURITY_FORGET_BONDS:
+            self.security.forget()
+            return sp.RESULT_OK
+        self.config.set("security", action)
+        self._save_config()
+        if bool(action) != self.security.enabled:
+            self.reboot_at_ms = self.now_ms + 200
         return sp.RESULT_OK
 
     def set_link(self, link):

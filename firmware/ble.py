@@ -32,6 +32,17 @@ Segmentation (MTU below 239: a DATA packet does not fit one notification)
 writes each SEGMENT into one buffer allocated at start-up and notifies a
 memoryview of it cached per length, so the sample path allocates nothing at
 any MTU (the views a DATA packet needs are made when the MTU is known).
+
+Security (``security``: a ``security.Security``, issue 15 item 3): the stack
+is set to LE Secure Connections with bonding, Just Works (``io`` 3: the board
+has no display or keyboard); the handler answers ``_IRQ_GET_SECRET`` and
+``_IRQ_SET_SECRET`` from the firmware's bond store. With security enabled the
+control characteristic is ``_FLAG_WRITE_ENCRYPTED`` (a plain link's write is
+refused by the stack with an ATT error and never reaches the firmware), a
+connection is trusted only after ``_IRQ_ENCRYPTION_UPDATE`` says encrypted,
+bonded, 16-byte key, and until then every command that does arrive (an
+encrypted link whose keys the store refused: paired outside the window) is
+answered ``NOT_BONDED`` and counted, and no DATA goes out to it.
 """
 
 import struct
@@ -48,6 +59,11 @@ _IRQ_CENTRAL_CONNECT = const(1)
 _IRQ_CENTRAL_DISCONNECT = const(2)
 _IRQ_GATTS_WRITE = const(3)
 _IRQ_MTU_EXCHANGED = const(21)
+_IRQ_ENCRYPTION_UPDATE = const(28)
+_IRQ_GET_SECRET = const(29)
+_IRQ_SET_SECRET = const(30)
+_FLAG_WRITE_ENCRYPTED = const(0x1000)
+_IO_NO_INPUT_OUTPUT = const(3)
 
 _FLAG_READ = const(0x0002)
 _FLAG_WRITE_NO_RESPONSE = const(0x0004)
@@ -82,8 +98,12 @@ def advertising_payload(name):
 class BleLink:
     serial = False
 
-    def __init__(self, ble, name, model="ESP32 + MPU-6050", firmware="1.0.0", uuid=None):
+    def __init__(self, ble, name, model="ESP32 + MPU-6050", firmware="1.0.0", uuid=None,
+                 security=None):
         uuid = uuid or bluetooth.UUID
+        self.security = security
+        self.secure = security is not None and security.enabled  # fixed at boot (GATT flags)
+        self.trusted = False  # this connection is encrypted and bonded
         self.ble = ble
         self.name = name
         self.conn = None
@@ -106,9 +126,14 @@ class BleLink:
         ble.config(mtu=_PREFERRED_MTU)
         ble.config(gap_name=name)  # else the GAP name stays "MPY ESP32" until a rename
         ble.irq(self._irq)
+        if security is not None:  # keys kept, whether or not commands need them now
+            ble.config(bond=True, le_secure=True, mitm=False, io=_IO_NO_INPUT_OUTPUT)
+        control = _FLAG_WRITE | _FLAG_WRITE_NO_RESPONSE
+        if self.secure:
+            control |= _FLAG_WRITE_ENCRYPTED
         service = (uuid(sp.SERVICE_UUID), (
             (uuid(sp.DATA_CHAR_UUID), _FLAG_NOTIFY),
-            (uuid(sp.CONTROL_CHAR_UUID), _FLAG_WRITE | _FLAG_WRITE_NO_RESPONSE),
+            (uuid(sp.CONTROL_CHAR_UUID), control),
             (uuid(sp.RESPONSE_CHAR_UUID), _FLAG_NOTIFY),
         ))
         dis = (uuid(sp.DEVICE_INFO_SERVICE_UUID16), (
@@ -158,9 +183,10 @@ class BleLink:
 
     def _irq(self, event, data):
         try:
-            self._on_event(event, data)
+            return self._on_event(event, data)
         except Exception:  # escaping would disable the handler for good
             self.irq_errors += 1
+            return None
 
     def _on_event(self, event, data):
         if event == _IRQ_CENTRAL_CONNECT:
@@ -168,6 +194,7 @@ class BleLink:
             self.conn = conn
             self.mtu = sp.MIN_MTU
             self._host_ready = False
+            self.trusted = False
             try:  # ask for the larger MTU ourselves: some centrals never do
                 self.ble.gattc_exchange_mtu(conn)
             except OSError:
@@ -176,6 +203,7 @@ class BleLink:
             self.conn = None
             self.mtu = sp.MIN_MTU
             self._host_ready = False
+            self.trusted = False
             self.disconnects += 1
             self._reasm.reset()
             self._adv_due = True  # advertised again from poll(): a host can reconnect
@@ -186,6 +214,26 @@ class BleLink:
         elif event == _IRQ_MTU_EXCHANGED:
             self.mtu = data[1]
             self._prepare_segments(data[1])
+        elif event == _IRQ_ENCRYPTION_UPDATE:
+            conn, encrypted, _, bonded, key_size = data
+            if conn == self.conn:
+                self.trusted = bool(encrypted and bonded and key_size >= 16)
+        elif event == _IRQ_GET_SECRET and self.security is not None:
+            return self.security.get_secret(data[0], data[1], data[2])
+        elif event == _IRQ_SET_SECRET and self.security is not None:
+            return self.security.set_secret(data[0], data[1], data[2])
+        return None
+
+    def may_command(self):
+        """Whether commands (and DATA) are for this connection."""
+        return self.trusted or not self.secure
+
+    def _refuse(self, packet):
+        """A command from a link that is not bonded and encrypted: NOT_BONDED, counted."""
+        self.security.refused_commands += 1
+        token = packet[2] if len(packet) > 2 else 0
+        opcode = packet[3] if len(packet) > 3 else 0
+        self._notify(self.h_response, sp.encode_response(token, opcode, sp.RESULT_NOT_BONDED))
 
     def _view(self, length):
         v = self._seg_views.get(length)
@@ -215,6 +263,9 @@ class BleLink:
                 packet = self._reasm.push(value)
             except sp.ProtocolError:
                 packet = value  # the command handler answers BAD_PACKET
+            if packet is not None and not self.may_command():
+                self._refuse(packet)
+                continue
             if packet is not None:
                 if len(packet) > 3 and packet[0] == sp.PTYPE_COMMAND \
                         and packet[3] == sp.OP_START_STREAM:
@@ -264,8 +315,8 @@ class BleLink:
         return True
 
     def send_data(self, packet):
-        if not self._host_ready:
-            return False  # not asked for on this connection: dropped, counted
+        if not self._host_ready or not (self.trusted or not self.secure):
+            return False  # not asked for on this connection (or not bonded): dropped, counted
         return self._notify(self.h_data, packet)
 
     def send_response(self, packet):

@@ -71,4 +71,6 @@ class CommandHandler:
             return dev.reboot(), b""
         if op == sp.OP_SET_LINK:
             return dev.set_link(values[0]), bytes((values[0],))
+        if op == sp.OP_SECURITY:  # reaches here only from a bonded link (ble.py) when on
+            return dev.set_security(values[0]), bytes((values[0],))
         return sp.RESULT_UNKNOWN_OPCODE, b""

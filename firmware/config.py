@@ -15,6 +15,7 @@ DEFAULTS = {
     "mount": [16384, 0, 0, 0],  # q_sensor_to_body, Q14
     "gyro_bias_mradps": [0, 0, 0],
     "board": "esp32-devkitc",
+    "security": 1,  # 1: commands and data need a bonded, encrypted link (security.py)
 }
 _RATES = (50, 100, 200)
 
@@ -24,7 +25,7 @@ def _valid(key, value):
         return isinstance(value, str) and 0 < len(value.encode()) <= 20
     if key == "rate_hz":
         return value in _RATES
-    if key == "link":
+    if key in ("link", "security"):
         return value in (0, 1)
     if key in ("mount", "gyro_bias_mradps"):
         n = 4 if key == "mount" else 3

@@ -6,6 +6,7 @@ PATTERNS = {
     "connected": (1000, 0),
     "streaming": (50, 950),
     "identify": (100, 100),
+    "pairing": (250, 250),  # the pairing window is open (hold BOOT 3 s)
     "fault": (500, 500),
     "off": (0, 1000),
 }

@@ -111,6 +111,10 @@ def start():
         adc.atten(machine.ADC.ATTN_11DB)
     except (ValueError, OSError):
         adc = None
+    from security import Security
+
+    security = Security("bonds.json", enabled=cfg["security"] == 1)
+    boot_pin = machine.Pin(0, machine.Pin.IN, machine.Pin.PULL_UP)  # BOOT: low while held
     if cfg["link"] == 1:
         from seriallink import SerialLink
 
@@ -120,7 +124,8 @@ def start():
         import bluetooth
         from ble import BleLink
 
-        link = BleLink(bluetooth.BLE(), cfg["name"], firmware="%d.%d.%d" % app.FW_VERSION)
+        link = BleLink(bluetooth.BLE(), cfg["name"], firmware="%d.%d.%d" % app.FW_VERSION,
+                       security=security)
 
     def log(message):
         with open("error.log", "a") as f:
@@ -131,6 +136,7 @@ def start():
         i2c, link, time, cfg, battery=battery.Battery(adc, pins["battery_divider_ratio"]),
         led=led.Led(machine.Pin(pins["led"], machine.Pin.OUT), pins["led_active_low"]),
         reset=machine.reset, log=log, wdt=wdt, recovery=recovery, boot_fault=boot_fault,
+        security=security, button=lambda: boot_pin.value() == 0,
     )
     app.run(device, time, on_stable=lambda: _set_crashes(0))
     # the serial link's REPL escape: reboot once into the REPL, watchdog off

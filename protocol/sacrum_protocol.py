@@ -97,6 +97,10 @@ OP_GET_STATUS = const(0x08)
 OP_SET_NAME = const(0x09)
 OP_REBOOT = const(0x0A)
 OP_SET_LINK = const(0x0B)
+OP_SECURITY = const(0x0C)  # 1.1: u8 action (SECURITY_*), from a bonded host only
+SECURITY_OFF = const(0)
+SECURITY_ON = const(1)
+SECURITY_FORGET_BONDS = const(2)
 OPCODE_NAMES = {
     OP_HELLO: "HELLO",
     OP_START_STREAM: "START_STREAM",
@@ -109,6 +113,7 @@ OPCODE_NAMES = {
     OP_SET_NAME: "SET_NAME",
     OP_REBOOT: "REBOOT",
     OP_SET_LINK: "SET_LINK",
+    OP_SECURITY: "SECURITY",
 }
 
 RESULT_OK = const(0)
@@ -120,6 +125,7 @@ RESULT_NOT_AT_REST = const(5)
 RESULT_UNSUPPORTED_VERSION = const(6)
 RESULT_FAILED = const(7)
 RESULT_BAD_PACKET = const(8)
+RESULT_NOT_BONDED = const(9)  # 1.1: refused: the link is not bonded and encrypted
 RESULT_NAMES = {
     RESULT_OK: "OK",
     RESULT_UNKNOWN_OPCODE: "UNKNOWN_OPCODE",
@@ -130,6 +136,7 @@ RESULT_NAMES = {
     RESULT_UNSUPPORTED_VERSION: "UNSUPPORTED_VERSION",
     RESULT_FAILED: "FAILED",
     RESULT_BAD_PACKET: "BAD_PACKET",
+    RESULT_NOT_BONDED: "NOT_BONDED",
 }
 
 # Argument formats per opcode: a struct format, or None where the length
@@ -146,6 +153,7 @@ ARG_FORMATS = {
     OP_SET_NAME: None,
     OP_REBOOT: "",
     OP_SET_LINK: "<B",
+    OP_SECURITY: "<B",
 }
 # Payload formats of an OK response (GET_STATUS: STATUS_FMT + name).
 PAYLOAD_FORMATS = {
@@ -160,6 +168,7 @@ PAYLOAD_FORMATS = {
     OP_SET_NAME: "",
     OP_REBOOT: "",
     OP_SET_LINK: "<B",
+    OP_SECURITY: "<B",
 }
 RATES_HZ = (50, 100, 200)
 NAME_MAX_BYTES = const(20)
@@ -459,6 +468,8 @@ def check_args(opcode, args):
     values = struct.unpack(fmt, args) if fmt else ()
     if opcode == OP_SET_RATE and values[0] not in RATES_HZ:
         raise ProtocolError("rate %d Hz is not one of 50, 100, 200" % values[0], RESULT_BAD_VALUE)
+    if opcode == OP_SECURITY and values[0] > SECURITY_FORGET_BONDS:
+        raise ProtocolError("SECURITY action is 0 off, 1 on or 2 forget bonds", RESULT_BAD_VALUE)
     if opcode == OP_SET_LINK and values[0] not in (LINK_BLE, LINK_SERIAL):
         raise ProtocolError("link %d is not 0 (BLE) or 1 (serial)" % values[0], RESULT_BAD_VALUE)
     if opcode == OP_HELLO and values[0] > values[1]:
