@@ -50,6 +50,7 @@ OPCODES = {  # SPEC 2.2, opcodes
     "SET_NAME": 0x09,
     "REBOOT": 0x0A,
     "SET_LINK": 0x0B,
+    "SECURITY": 0x0C,  # 1.1
 }
 RESULTS = {  # SPEC 2.2, result codes
     "OK": 0,
@@ -61,6 +62,7 @@ RESULTS = {  # SPEC 2.2, result codes
     "UNSUPPORTED_VERSION": 6,
     "FAILED": 7,
     "BAD_PACKET": 8,
+    "NOT_BONDED": 9,  # 1.1
 }
 OPCODE_NAMES = {code: name for name, code in OPCODES.items()}
 RESULT_NAMES = {code: name for name, code in RESULTS.items()}
@@ -427,8 +429,9 @@ def command_vectors():
                  u16(1), "BAD_LENGTH"),
         bad_args("unknown_opcode_0x7f", "opcode 0x7f", 53, 0x7F, b"", "UNKNOWN_OPCODE"),
         bad_args("unknown_opcode_0x00", "opcode 0x00", 54, 0x00, b"", "UNKNOWN_OPCODE"),
-        bad_args("unknown_opcode_0x0c", "opcode 0x0c, the first one not in 1.0", 55, 0x0C,
-                 u8(1), "UNKNOWN_OPCODE"),
+        bad_args("unknown_opcode_0x0d", "opcode 0x0d, the first one in no version (1.1 "
+                 "adds 0x0c SECURITY: vectors/v1_1/commands.json)", 55, 0x0D, u8(1),
+                 "UNKNOWN_OPCODE"),
     ]
 
     def bad_packet(name, description, packet, result="BAD_PACKET"):
@@ -817,10 +820,32 @@ def build():
     }
 
 
+def security_1_1_vectors():
+    """SECURITY (0x0c) and NOT_BONDED (9), 1.1 (SPEC 2.2): commands a device takes only
+    from a bonded, encrypted link, and the answer to anything else."""
+    op = "SECURITY"
+    out = [
+        command_vector("security_off", "SECURITY 0: off from the next boot", 80, op, u8(0),
+                       [0]),
+        command_vector("security_on", "SECURITY 1: on from the next boot", 81, op, u8(1), [1]),
+        command_vector("security_forget_bonds", "SECURITY 2: forget every bond", 82, op,
+                       u8(2), [2]),
+        bad_args("security_3", "SECURITY 3 (only 0, 1, 2 exist)", 83, op, u8(3), "BAD_VALUE"),
+        bad_args("security_no_arg", "SECURITY without its byte", 84, op, b"", "BAD_LENGTH"),
+        response_vector("security_ok", "SECURITY 2 done", 85, op, "OK", u8(2), [2]),
+        response_vector("not_bonded", "a command from a link that is not bonded and "
+                        "encrypted (START_STREAM here)", 86, "START_STREAM", "NOT_BONDED"),
+    ]
+    return out
+
+
 def build_1_1():
     """{file name under vectors/v1_1/: vectors} -- 1.1 only, apart so that 1.0
     readers of vectors/*.json see exactly the 1.0 set."""
-    return {"status.json": status_1_1_vectors()}
+    security = security_1_1_vectors()
+    return {"status.json": status_1_1_vectors(),
+            "commands.json": [v for v in security if v["hex"][:2] == "02"],
+            "responses.json": [v for v in security if v["hex"][:2] == "03"]}
 
 
 def dumps(vectors):

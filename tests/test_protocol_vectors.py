@@ -25,9 +25,12 @@ VECTOR_FILES = (
 
 
 def load(file_name, **match):
-    """pytest params for the vectors of ``file_name`` whose fields equal ``match``."""
+    """pytest params for the vectors of ``file_name`` whose fields equal ``match`` (and
+    those of the same name under v1_1/: commands and results 1.1 adds)."""
     with open(VECTORS_DIR / file_name, encoding="utf-8") as f:
         vectors = json.load(f)
+    if (VECTORS_DIR / "v1_1" / file_name).exists():
+        vectors += json.loads((VECTORS_DIR / "v1_1" / file_name).read_text("utf-8"))
     return [
         pytest.param(v, id=v["name"])
         for v in vectors
