@@ -32,22 +32,20 @@ def test_replayed_demo_fills_the_snapshot_with_the_scorers_angles_steps_and_task
     table = decode_capture(DEMO_CAPTURE)
     assert snap.link.state == "ended" and "data kept" in snap.link.message
     assert snap.link.loss.samples_received == len(table) and snap.link.rate_hz == 100
-    # the angles are those of the same scorer fed the whole recording at once (angles do not
-    # depend on the chunking); the steps and summary those of one fed packet by packet (a
-    # late turn's re-marking does, livescore.py "Live turns")
-    # (with the mounting the session's estimate ended at: the session scores its kept
-    # samples again whenever the estimate moves, livescore.py step 0)
-    whole = LiveScorer(table.rate_hz, demo_session.scorer.q_sensor_to_body)
-    u = whole.update(table.t_s - table.t_s[0], table.acc_mps2, table.gyr_radps, table.q)
+    # the angles and steps are those of the same scorer fed packet by packet (the mounting
+    # and the zero are estimated as the data come, and the steps so far scored again with
+    # them: livescore.py steps 0 and 1b; the rows as they were given out)
     n = len(snap.t_s)
     assert 999 <= n <= 1001
-    np.testing.assert_allclose(snap.angles_rad, u.chunk.angles_rad[-n:], atol=1e-9)
-    ref = LiveScorer(table.rate_hz, parse_mount("recommended"), estimate_mounting=True)
+    ref = LiveScorer(table.rate_hz, parse_mount("recommended"), estimate_mounting=True,
+                     walking_zero=True)
     dec = StreamDecoder()
+    rows = []
     for p in packets_of(DEMO_CAPTURE):
         c = dec.update(p)
         if c is not None:
-            ref.update(c.t_device_s, c.acc_mps2, c.gyr_radps, c.q)
+            rows.append(ref.update(c.t_device_s, c.acc_mps2, c.gyr_radps, c.q).chunk.angles_rad)
+    np.testing.assert_allclose(snap.angles_rad, np.vstack(rows)[-n:], atol=1e-9)
     np.testing.assert_allclose(snap.t_s, (table.t_s - table.t_s[0])[-n:], atol=2e-3)
     assert snap.t_s[-1] - snap.t_s[0] == pytest.approx(10.0, abs=0.02)
     ref.flush()

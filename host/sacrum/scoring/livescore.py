@@ -24,6 +24,7 @@ from sacrum.scoring.metrics import (
     summarize_walk,
 )
 from sacrum.scoring.score import Bands, TaskScore, load_bands, score_walk
+from sacrum.signal.angles import CalibrationError
 from sacrum.signal.gait import Turn
 from sacrum.signal.pipeline import Pipeline, PipelineChunk
 
@@ -232,7 +233,7 @@ class LiveScorer:
                  pipeline_params: dict | None = None, step_params: dict | None = None,
                  estimate_mounting: bool = False, mount_check_s: float = 2.0,
                  mount_confidence: float = 0.5, mount_change_deg: float = 1.0,
-                 enough_walking_s: float = 120.0) -> None:
+                 enough_walking_s: float = 120.0, walking_zero: bool = False) -> None:
         if window_steps < 2:
             raise ValueError(f"window_steps must be at least 2 (one step per side), got "
                              f"{window_steps}")
@@ -244,6 +245,7 @@ class LiveScorer:
         self.mount_confidence = float(mount_confidence)
         self.mount_change_rad = math.radians(mount_change_deg)
         self.enough_walking_s = float(enough_walking_s)
+        self.walking_zero = bool(walking_zero)
         self.window_steps = int(window_steps)
         self.bands = bands or load_bands()
         self.task = task
@@ -292,8 +294,13 @@ class LiveScorer:
         #: Step 0: the mounting estimate in use (None: the given, provisional, mounting).
         self.mounting = None
         self._mount_done = not self.estimate_mounting
-        self._raw = _Samples({"t": 1, "acc": 3, "gyr": 3, "q": 4}) if self.estimate_mounting \
-            else None
+        self._raw = (_Samples({"t": 1, "acc": 3, "gyr": 3, "q": 4})
+                     if self.estimate_mounting or self.walking_zero else None)
+        #: Step 1b: the walking zero in use, (orientations, time of its last sample), and
+        #: the used strides it came from.
+        self._walk_zero: tuple[np.ndarray, float] | None = None
+        self._zero_strides = 0
+        self._ended = False
         self._device_q: bool | None = None   # the chunks came with the device's quaternion
         self._t_event_out = -math.inf         # the newest gait event given out
         self._mount_pending: list[np.ndarray] = []   # (t, acc, gyr, q) rows not yet fed
@@ -305,21 +312,24 @@ class LiveScorer:
     def update(self, t_s, acc_mps2, gyr_radps, q_sensor_to_earth=None) -> LiveUpdate:
         t = np.asarray(t_s, float).reshape(-1)
         acc = np.asarray(acc_mps2, float).reshape(-1, 3)
+        was = self.withheld
         out = self._update(t, acc, gyr_radps, q_sensor_to_earth)
-        if self.estimate_mounting:                                                 # 0.
+        if self._raw is not None:                                                  # 0.
             self._device_q = q_sensor_to_earth is not None if self._device_q is None \
                 else self._device_q and q_sensor_to_earth is not None
             self._raw.append(t=t, acc=acc, gyr=np.asarray(gyr_radps, float).reshape(-1, 3),
                              q=out.chunk.q_sensor_to_earth)
             if self.keep_s is not None:
                 self._raw.keep_last(max(1, round(self.keep_s * self.rate_hz)))
-            pending = self.mounting_pending
-            if self._feed_mounting(out.chunk.q_sensor_to_earth, acc, gyr_radps):
+            again = self._feed_mounting(out.chunk.q_sensor_to_earth, acc, gyr_radps)
+            again |= self._walking_zero_due()                                     # 1b.
+            if again:
                 out = self._rescore(out)
-            elif pending and not self.mounting_pending:   # known, close to the provisional
-                self.summary, self.score = self._summarize(self._window())
-                out = replace(out, summary=self.summary, score=self.score, updated=True,
-                              message=self.score.message)
+        if was and not self.withheld and self.summary is None and self.steps:
+            # known now (a mounting close to the provisional one, or a zero)
+            self.summary, self.score = self._summarize(self._window())
+            out = replace(out, summary=self.summary, score=self.score, updated=True,
+                          message=self.score.message)
         return out
 
     def _update(self, t, acc, gyr_radps, q_sensor_to_earth) -> LiveUpdate:
@@ -339,21 +349,29 @@ class LiveScorer:
 
     def flush(self) -> LiveUpdate:
         """End of the recording: the events and steps still pending (with
-        ``estimate_mounting``, after the estimate from the samples left: step 0)."""
-        rescored = None
-        pending = self.mounting_pending
-        if self._feed_mounting(None, None, None, final=True):
-            rescored = self._rescore(None)
-        elif pending and not self.mounting_pending:
-            self._revisions += 1
+        ``estimate_mounting``, after the estimate from the samples left: step 0; with
+        ``walking_zero``, the zero from the last bout's strides too: step 1b)."""
+        t_out = max((s.t_ic_s for s in self.steps), default=-math.inf)  # given out
+        t_ev = self._t_event_out
+        rescored = self._feed_mounting(None, None, None, final=True)
+        if rescored:
+            self._rescore(None)
         out = self._flush()
-        if pending and not self.mounting_pending and not out.updated:
+        if self._walking_zero_due():   # the last bout's strides came with the flush (1b.)
+            self._rescore(None)
+            out = self._flush()
+            rescored = True
+        self._ended = True             # no zero to wait for: the values as they are
+        if not self.withheld and self.summary is None and self.steps:
+            self._revisions += 1
             self.summary, self.score = self._summarize(self._window())
             out = replace(out, summary=self.summary, score=self.score, updated=True,
                           message=self.score.message)
-        if rescored is not None:
-            out = replace(out, steps=rescored.steps + out.steps,
-                          cues=rescored.cues + out.cues, rescored=True)
+        if rescored:
+            new = [s for s in self.steps if s.t_ic_s > t_out + _T_TOL_S]
+            events = [e for e in out.chunk.events if e.t_s > t_ev + _T_TOL_S]
+            out = replace(out, chunk=replace(out.chunk, events=events), steps=new,
+                          cues=[self._cue(s) for s in new], updated=True, rescored=True)
         return out
 
     def _flush(self) -> LiveUpdate:
@@ -369,16 +387,18 @@ class LiveScorer:
         self.steps.extend(steps)
         revised = self._late_turns()                                              # 4.
         calibrated = self.pipeline.calibration is not None
-        cues = [self.cue_allowed(s) and
-                s.contralateral_drop_deg > self.threshold_deg[s.stance_side]
-                for s in steps]                                                   # 5.
+        cues = [self._cue(s) for s in steps]                                      # 5.
         updated = bool(steps) or revised
-        if self.mounting_pending:                                                 # 0.
+        if self.withheld:                                                         # 0.
             self.summary = self.score = None
         elif updated:                                                             # 6.
             self.summary, self.score = self._summarize(self._window())
         if self.mounting_pending:
             message = self._mounting_message()
+        elif self.withheld:
+            message = ("no zero yet: no quiet standing found; the mean walking posture once "
+                       "there are 4 used strides, as sacrum analyze zeroes; no drops or score "
+                       "until then")
         elif self.score is not None:
             message = self.score.message
         elif not calibrated:
@@ -388,6 +408,13 @@ class LiveScorer:
         return LiveUpdate(chunk, steps, cues, self.summary, self.score, updated, message)
 
     # -- step 0 ----------------------------------------------------------------------------
+    @property
+    def withheld(self) -> bool:
+        """No summary, score or cue now: the mounting is being estimated (step 0), or
+        with ``walking_zero`` there is no zero yet and the data have not ended (step 1b)."""
+        return self.mounting_pending or (self.walking_zero and not self._ended
+                                         and self.pipeline.calibration is None)
+
     @property
     def mounting_pending(self) -> bool:
         """Step 0: the mounting is being estimated and no estimate is in use yet (the
@@ -462,8 +489,24 @@ class LiveScorer:
         self._revisions += 1
         # the host filter again on the raw samples (deterministic: the same orientation,
         # and the new pipeline's filter carries on from it), the device's quaternion as given
-        out = self._update(raw.get("t")[:, 0], raw.get("acc"), raw.get("gyr"),
-                           raw.get("q") if self._device_q else None)
+        t_raw = raw.get("t")[:, 0]
+        k = 0
+        if self._walk_zero is not None:   # step 1b: that zero up to its last sample
+            try:
+                self.pipeline.calibrate_walking(self._walk_zero[0])
+            except CalibrationError as e:
+                log.info("walking zero not usable: %s", e)
+            else:
+                k = int(np.searchsorted(t_raw, self._walk_zero[1], "right"))
+        parts = []
+        for lo_, hi_ in ((0, k), (k, len(t_raw))):
+            if hi_ > lo_:
+                self.pipeline.auto_calibrate = lo_ >= k
+                parts.append(self._update(
+                    t_raw[lo_:hi_], raw.get("acc", lo_, hi_), raw.get("gyr", lo_, hi_),
+                    raw.get("q", lo_, hi_) if self._device_q else None))
+        self.pipeline.auto_calibrate = True
+        out = parts[-1] if len(parts) == 1 else _joined(*parts)
         new = [k for k, s in enumerate(out.steps) if s.t_ic_s > t_out + _T_TOL_S]
         n = 0 if last is None else len(last.chunk.angles_rad)
         c = out.chunk
@@ -475,11 +518,39 @@ class LiveScorer:
                           out.summary, out.score, True, out.message,
                           None if last is None else last.acc_body_mps2, rescored=True)
 
+    def _cue(self, s: StepMetrics) -> bool:
+        return self.cue_allowed(s) and \
+            s.contralateral_drop_deg > self.threshold_deg[s.stance_side]
+
+    # -- step 1b ---------------------------------------------------------------------------
+    def _walking_zero_due(self) -> bool:
+        """Step 1b: whether the walking zero is to be taken (again) now: no standing zero,
+        and twice the used strides it last came from (at least 4), spanning at least twice
+        the standing calibration's samples, as ``analyze_recording`` asks of its walking
+        zero (``_used_stride_mask``)."""
+        if not self.walking_zero or self.mounting_pending:
+            return False
+        cal = self.pipeline.calibration
+        if cal is not None and cal.reference == "standing":
+            return False
+        used = [st for st in self.pipeline.gait.strides if st.used]
+        if len(used) < max(4, 2 * self._zero_strides):
+            return False
+        t = self._raw.get("t")[:, 0]
+        mask = np.zeros(len(t), bool)
+        for st in used:
+            mask[np.searchsorted(t, st.t_start_s):np.searchsorted(t, st.t_end_s)] = True
+        if mask.sum() < 2 * self.pipeline.calibrate_n:
+            return False
+        self._zero_strides = len(used)
+        self._walk_zero = (self._raw.get("q")[mask].copy(), float(t[mask][-1]))
+        return True
+
     def cue_allowed(self, step: StepMetrics) -> bool:
         """Step 5: whether ``step`` may cue: counted, after the calibration, heading settled
         from its IC to ``_CUE_AFTER_S`` after its stride."""
         if not is_scored(step) or not step.t_ic_s >= self.pipeline.calibrated_since_s \
-                or self.mounting_pending:
+                or self.withheld:
             return False
         t = self._samples.get("t")[:, 0]
         dur = step.stride_time_s if math.isfinite(step.stride_time_s) else step.step_time_s
@@ -570,6 +641,18 @@ class LiveScorer:
     def session_score(self) -> TaskScore:
         """:func:`~sacrum.scoring.score.score_walk` of :meth:`session_summary`."""
         return self._session_results()[1]
+
+
+def _joined(a: LiveUpdate, b: LiveUpdate) -> LiveUpdate:
+    """Two consecutive updates as one (``b``'s summary and score)."""
+    ca, cb = a.chunk, b.chunk
+    chunk = PipelineChunk(np.vstack([ca.q_sensor_to_earth, cb.q_sensor_to_earth]),
+                          np.vstack([ca.angles_rad, cb.angles_rad]),
+                          np.concatenate([ca.heading_rad, cb.heading_rad]),
+                          ca.events + cb.events, cb.calibrated,
+                          np.concatenate([ca.heading_settled, cb.heading_settled]))
+    return LiveUpdate(chunk, a.steps + b.steps, a.cues + b.cues, b.summary or a.summary,
+                      b.score or a.score, a.updated or b.updated, b.message)
 
 
 __all__ = ["LiveScorer", "LiveUpdate"]

@@ -156,6 +156,21 @@ class Pipeline:
         self.heading.reset()  # the levelled mounting redefines the heading
         return self.calibration
 
+    def calibrate_walking(self, q_sensor_to_earth_walking: np.ndarray) -> PelvicCalibration:
+        """Zero tilt and obliquity on the mean posture of walking orientations now
+        (:meth:`PelvicAngles.calibrate_walking`; ``analyze_recording``'s zero without a
+        standing, which the live scorer takes once it has the strides). A quiet standing
+        found later replaces it, as the automatic walking zero."""
+        self.calibration = self.angles.calibrate_walking(q_sensor_to_earth_walking)
+        self.calibration_error = None
+        self._zero_pending = True
+        self.heading.reset()
+        return self.calibration
+
+    #: Step 2 on (the standing search and the sitting check); the live scorer turns it off
+    #: while it scores again samples it has a walking zero for (sacrum.scoring.livescore).
+    auto_calibrate = True
+
     def _standing_end(self, q, body, acc, gyr) -> tuple[int, np.ndarray] | None:
         """(index in the chunk, standing orientations) when a standing period
         completes in this chunk and no calibration is in place; else None."""
@@ -190,7 +205,8 @@ class Pipeline:
             self.calibrated_since_s, self._zero_pending = float(t[0]), False
         heading, angles, body, settled = self._angles(q)  # steps 3 and 4
         pos = 0
-        while pos < len(q):  # step 2: each sample is seen once, by the search or the check
+        while self.auto_calibrate and pos < len(q):  # step 2: each sample seen once, by the
+            # search or the check
             if self.sitting.armed:
                 done = self._check_sitting(q, heading, angles, body, settled, pos)
                 if done is None:

@@ -371,7 +371,8 @@ class LiveSession:
         self._scorer = LiveScorer(rate, parse_mount(self.mount or "recommended"),
                                   threshold_deg=self._threshold_request,
                                   keep_s=max(600.0, self.history_s),
-                                  estimate_mounting=self.mount is None)
+                                  estimate_mounting=self.mount is None,
+                                  walking_zero=True)
         self.view.start(round(self.history_s * rate))
         if self.view.task is not None and self.view.task not in _STEPPING:
             self._start_tracker(self.view.task)  # a held task chosen before the first samples
