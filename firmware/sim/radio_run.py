@@ -2,7 +2,7 @@
 
 Runs under the unix MicroPython port, started by ``sacrum.testing.radio``:
 
-    micropython radio_run.py IN RATE_HZ NAME
+    micropython radio_run.py IN RATE_HZ NAME [BONDS]
 
 with ``unix_bluetooth/`` first on MICROPYPATH (the ``bluetooth`` module that
 relays to a Bumble peripheral) and SACRUM_RADIO_PORT set. IN is run.py's
@@ -16,9 +16,14 @@ the wall clock. The recording starts playing when the firmware starts
 streaming (so the capture holds all of it) and, once it has played, this
 prints ``done <sample_seq>`` (the count of samples streamed) and goes on
 until the Bumble side closes the radio, then prints ``stats <json>``.
+
+BONDS (optional): the bond store's file; security on (security.py), as on a
+new board. The BOOT button is held while the file named by SACRUM_BOOT_FILE
+exists (the CPython side creates it to press, removes it to release).
 """
 
 import json
+import os
 import struct
 import sys
 import time
@@ -92,10 +97,26 @@ def main():
     from i2cbus import BusRecovery
 
     ble = bluetooth.BLE()
-    link = BleLink(ble, name, firmware="%d.%d.%d" % app.FW_VERSION, uuid=bluetooth.UUID)
+    security = button = None
+    if len(sys.argv) > 4:
+        from security import Security
+
+        security = Security(sys.argv[4])
+        boot_file = os.getenv("SACRUM_BOOT_FILE") or (sys.argv[4] + ".boot")
+
+        def button():
+            try:
+                os.stat(boot_file)
+                return True
+            except OSError:
+                return False
+
+    link = BleLink(ble, name, firmware="%d.%d.%d" % app.FW_VERSION, uuid=bluetooth.UUID,
+                   security=security)
     wdt = FakeWDT(clock)
     recovery = BusRecovery(mpu.scl_pin(), mpu.sda_pin(), lambda: mpu)
-    device = app.Device(mpu, link, clock, MemoryConfig(rate, name), wdt=wdt, recovery=recovery)
+    device = app.Device(mpu, link, clock, MemoryConfig(rate, name), wdt=wdt, recovery=recovery,
+                        security=security, button=button)
     state["acc_k"] = device.imu.acc_mps2_per_lsb
     state["gyr_k"] = device.imu.gyr_radps_per_lsb
     print("ready")
@@ -117,6 +138,12 @@ def main():
         "watchdog_resets": wdt.expired, "streaming": device.streaming,
         "samples": device.sclock.count, "radio": ble.radio_stats(),
     }
+    if security is not None:
+        stats["security"] = {
+            "refused_commands": security.refused_commands,
+            "refused_pairings": security.refused_pairings,
+            "bonds_stored": security.bonds_stored, "bonds": len(security.secrets),
+        }
     print("stats " + json.dumps(stats))
 
 

@@ -57,12 +57,16 @@ class FirmwareOnRadio:
 
     peripheral: the :class:`RadioPeripheral` it drives (on the central's ``LocalLink``);
     acc_mps2, gyr_radps: the recording at ``rate_hz`` (sensor frame, SI); name: the
-    device name the firmware advertises.
+    device name the firmware advertises; bonds: the firmware's bond file (security on, as
+    on a new board; kept across runs: a restart with the same file is a reboot), None for
+    no security.
     """
 
     def __init__(self, peripheral: RadioPeripheral, acc_mps2: np.ndarray,
-                 gyr_radps: np.ndarray, rate_hz: int, name: str = "sacrum-sim") -> None:
+                 gyr_radps: np.ndarray, rate_hz: int, name: str = "sacrum-sim",
+                 bonds: Path | None = None) -> None:
         self.peripheral = peripheral
+        self.bonds = bonds
         self.samples = np.hstack([acc_mps2, gyr_radps]).astype("<f4")
         self.rate_hz = rate_hz
         self.name = name
@@ -89,9 +93,11 @@ class FirmwareOnRadio:
         fw = resources.firmware_dir()
         env = dict(os.environ, SACRUM_RADIO_PORT=str(port), MICROPYPATH=os.pathsep.join(
             [str(fw / "sim" / "unix_bluetooth"), str(fw / "sim"), str(fw), str(tmp)]))
+        extra = [] if self.bonds is None else [str(self.bonds)]
+        env["SACRUM_BOOT_FILE"] = str(tmp / "boot.pressed")
         self._proc = await asyncio.create_subprocess_exec(
             micropython_binary(), str(fw / "sim" / "radio_run.py"), str(tmp / "imu.bin"),
-            str(self.rate_hz), self.name, env=env, stdout=asyncio.subprocess.PIPE,
+            str(self.rate_hz), self.name, *extra, env=env, stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE)
         self._reader = asyncio.get_running_loop().create_task(self._follow())
         ready = asyncio.get_running_loop().create_task(self.ready.wait())
@@ -123,6 +129,16 @@ class FirmwareOnRadio:
         if self._proc.stderr is not None:
             self._stderr = await self._proc.stderr.read()
         self.returncode = await self._proc.wait()
+
+    async def press_boot(self, seconds: float) -> None:
+        """Hold the emulated board's BOOT button (3 s: pairing window; 10 s: forget bonds)."""
+        assert self._tmp is not None, "start() first"
+        pressed = Path(self._tmp.name) / "boot.pressed"
+        pressed.touch()
+        try:
+            await asyncio.sleep(seconds)
+        finally:
+            pressed.unlink(missing_ok=True)
 
     @property
     def ended(self) -> asyncio.Task[None]:
