@@ -76,6 +76,19 @@ async def scan(timeout_s: float = 5.0, *, scanner_backend: type | None = None,
     return sorted(results, key=lambda r: -(r.rssi_dbm if r.rssi_dbm is not None else -999))
 
 
+NOT_PAIRED = ("this host is not paired with the sensor: hold its BOOT button 3 s (the LED "
+              "blinks fast) and run `sacrum pair NAME`")
+NOT_BONDED = ("the sensor does not keep this host's bond (paired outside its pairing window, "
+              "or its bonds were forgotten): hold BOOT 3 s and run `sacrum pair NAME` again")
+WINDOW_CLOSED = ("pairing window closed: the sensor did not store the bond; hold its BOOT "
+                 "button 3 s (the LED blinks fast) and run `sacrum pair` within a minute")
+
+
+def _not_paired(e: BleakError) -> bool:
+    return "insufficient encryption" in str(e).lower() or \
+        "insufficient authentication" in str(e).lower()
+
+
 class BleTransport(Transport):
     """Sacrum packets over BLE.
 
@@ -203,6 +216,8 @@ class BleTransport(Transport):
         await client.start_notify(sp.DATA_CHAR_UUID, self._on_data)
         if self.start_stream:
             hello = await self.command(sp.OP_HELLO, bytes((sp.VERSION_MIN, sp.VERSION_MAX)))
+            if hello.result == sp.RESULT_NOT_BONDED:
+                raise TransportError(NOT_BONDED)
             if hello.result == sp.RESULT_UNSUPPORTED_VERSION:
                 raise TransportError("the sensor speaks another protocol version; update the "
                                      "older of the sensor firmware and this program")
@@ -295,7 +310,35 @@ class BleTransport(Transport):
                 await client.write_gatt_char(sp.CONTROL_CHAR_UUID, part, response=True)
                 self._queue.put_nowait(Packet(time.time_ns(), sp.CH_BLE_CONTROL, part))
         except BleakError as e:
+            if _not_paired(e):
+                raise TransportError(NOT_PAIRED) from e
             raise TransportError(f"writing a command failed: {e}") from e
+
+    async def pair(self) -> str:
+        """Find the sensor, pair and bond (LE Secure Connections; the sensor must be in its
+        pairing window), check that it kept the bond (HELLO answered, not NOT_BONDED), and
+        disconnect. Later connections encrypt with the bond by themselves. Returns the
+        sensor's name; TransportError (WINDOW_CLOSED) if the sensor refused the bond."""
+        self._closing = True  # no reconnects for this short visit
+        try:
+            self._ble_device = await self._find()
+            dev = self._ble_device
+            client = BleakClient(dev, backend=self.backend, **self.bleak_kwargs)
+            await client.connect()
+            self.client = client
+            try:
+                await client.pair()
+                await client.start_notify(sp.RESPONSE_CHAR_UUID, self._on_response)
+                hello = await self.command(sp.OP_HELLO, bytes((sp.VERSION_MIN, sp.VERSION_MAX)))
+            finally:
+                with contextlib.suppress(Exception):
+                    await client.disconnect()
+                self.client = None
+        except BleakError as e:
+            raise TransportError(f"pairing failed: {e}") from e
+        if hello.result == sp.RESULT_NOT_BONDED:
+            raise TransportError(WINDOW_CLOSED)
+        return dev.name or dev.address
 
     async def command(self, opcode: int, payload: bytes = b"",
                       timeout_s: float | None = None) -> Response:

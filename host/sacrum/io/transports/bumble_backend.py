@@ -16,6 +16,7 @@ All Bumble objects belong to the event loop that created the radio.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import uuid as uuidlib
 from typing import Any
@@ -28,6 +29,11 @@ from bleak.backends.scanner import AdvertisementData, BaseBleakScanner
 from bleak.backends.service import BleakGATTService, BleakGATTServiceCollection
 from bleak.exc import BleakDeviceNotFoundError, BleakError
 from bumble import hci
+from bumble.att import (
+    ATT_INSUFFICIENT_AUTHENTICATION_ERROR,
+    ATT_INSUFFICIENT_ENCRYPTION_ERROR,
+    ATT_Error,
+)
 from bumble.controller import Controller
 from bumble.core import UUID, AdvertisingData
 from bumble.device import Connection, Device, Peer
@@ -36,6 +42,9 @@ from bumble.link import LocalLink
 from bumble.transport.common import AsyncPipeSink
 
 log = logging.getLogger(__name__)
+
+# the words BleTransport recognises (BlueZ and CoreBluetooth say "Insufficient Encryption")
+INSUFFICIENT_ENCRYPTION = "ATT error: Insufficient Encryption (the link is not paired)"
 
 CENTRAL_ADDRESS = "C0:5A:C1:00:00:01"
 _PROPERTY_NAMES = ((0x01, "broadcast"), (0x02, "read"), (0x04, "write-without-response"),
@@ -185,6 +194,18 @@ class BumbleClient(BaseBleakClient):
     def is_connected(self) -> bool:
         return self._conn is not None
 
+    async def _encrypt_if_bonded(self, central: Device, conn: Connection) -> None:
+        """A bonded peer: encrypt with the stored keys, as an OS stack does by itself when a
+        bonded device reconnects (no user action). Refused (the peer forgot the bond): the
+        link stays plain and the sensor's refusals tell the user to pair again."""
+        keystore = central.keystore
+        if keystore is None or await keystore.get(str(conn.peer_address)) is None:
+            return
+        try:
+            await asyncio.wait_for(conn.encrypt(), 5.0)
+        except Exception as e:
+            log.info("encrypting with the stored bond failed: %s", e)
+
     async def connect(self, pair: bool = False, **kwargs: Any) -> None:
         timeout = kwargs.get("timeout", self._timeout)
         central = await self._radio.central()
@@ -199,6 +220,9 @@ class BumbleClient(BaseBleakClient):
         self._conn = conn
         self._closing = False
         conn.on(Connection.EVENT_DISCONNECTION, self._on_disconnection)
+        await self._encrypt_if_bonded(central, conn)
+        if pair:
+            await self.pair()
         peer = Peer(conn)
         self._peer = peer
         try:
@@ -252,10 +276,20 @@ class BumbleClient(BaseBleakClient):
         await self._drop()
 
     async def pair(self, *args: Any, **kwargs: Any) -> None:
-        raise BleakError("pairing is not supported by the Bumble test backend")
+        """Pair and bond (LE Secure Connections, Just Works: what the sensor offers); the
+        keys go to the central's key store, so later connections encrypt by themselves."""
+        self._need()
+        assert self._conn is not None
+        try:
+            await asyncio.wait_for(self._conn.pair(), 15.0)
+        except Exception as e:
+            raise BleakError(f"pairing with {self.address} failed: {e}") from e
 
     async def unpair(self) -> None:
-        raise BleakError("pairing is not supported by the Bumble test backend")
+        central = await self._radio.central()
+        if central.keystore is not None:
+            with contextlib.suppress(Exception):
+                await central.keystore.delete(str(self._peer_address or self.address))
 
     def _need(self) -> None:
         if self._conn is None:
@@ -274,7 +308,13 @@ class BumbleClient(BaseBleakClient):
     async def write_gatt_char(self, characteristic: BleakGATTCharacteristic, data: Any,
                               response: bool) -> None:
         self._need()
-        await characteristic.obj.write_value(bytes(data), with_response=response)
+        try:
+            await characteristic.obj.write_value(bytes(data), with_response=response)
+        except ATT_Error as e:
+            if e.error_code in (ATT_INSUFFICIENT_ENCRYPTION_ERROR,
+                                ATT_INSUFFICIENT_AUTHENTICATION_ERROR):
+                raise BleakError(INSUFFICIENT_ENCRYPTION) from e
+            raise
 
     async def write_gatt_descriptor(self, descriptor: BleakGATTDescriptor, data: Any) -> None:
         self._need()

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -54,6 +55,8 @@ class RadioSession:
     stop_result: int | None
     wall_s: float
     firmware_lines: list[str] = field(default_factory=list)
+    paired: str | None = None  # secure: the bonded sensor's name
+    intruders: list[Any] = field(default_factory=list)  # intruder.Attempt per stranger
 
     def lines(self) -> list[str]:
         fw = self.firmware
@@ -66,7 +69,22 @@ class RadioSession:
             f"{r.get('enomem', 0)} ENOMEM, {r.get('enotconn', 0)} ENOTCONN, "
             f"{fw.get('disconnects', 0)} disconnects, {fw.get('irq_errors', 0)} IRQ errors",
             *self.record.loss.lines(),
+            *self._security_lines(),
         ]
+
+    def _security_lines(self) -> list[str]:
+        out = []
+        if self.paired is not None:
+            out.append(f"bonded with {self.paired} in its pairing window (BOOT held 3 s); "
+                       "the recording ran on the encrypted, bonded link")
+        out += [a.line() for a in self.intruders]
+        sec = self.firmware.get("security")
+        if sec is not None and (self.intruders or self.paired):
+            out.append(f"firmware counted: {sec['refused_commands']} commands refused "
+                       f"(NOT_BONDED), {sec['refused_pairings']} bonds refused outside the "
+                       f"window, {sec['bonds']} bond(s) stored; the stack refused "
+                       f"{self.radio.writes_refused_unencrypted} plain writes")
+        return out
 
 
 async def _wait(predicate, timeout_s: float, step_s: float = 0.01) -> bool:
@@ -83,13 +101,18 @@ async def record_over_radio(acc_mps2: np.ndarray, gyr_radps: np.ndarray, rate_hz
                             link_losses_s: tuple[float, ...] = (), name: str = "sacrum-sim",
                             note: str = "", progress: bool = False,
                             peripheral_options: dict[str, Any] | None = None,
-                            during: Any = None) -> RadioSession:
+                            during: Any = None, secure: bool = False,
+                            intruder: bool = False) -> RadioSession:
     """Stream the recording through the real firmware and stack into the capture ``out``.
 
     mtu: the largest ATT MTU the central accepts (23: every DATA packet in SEGMENTs);
     during: an optional ``async def during(transport, peripheral, firmware)`` run once the
     host streams (tests: commands, bad writes) while the recording plays; when it returns
     before the recording ends, the session ends there.
+    secure: the firmware with security on (a new board): BOOT is held 3 s and the host
+    pairs (``BleTransport.pair``) before recording; intruder (implies secure): then an
+    unpaired central and a second host that pairs outside the window try to subscribe,
+    read and send every command (:mod:`sacrum.testing.radio.intruder`).
     """
     from sacrum.apps.record import record
 
@@ -98,8 +121,32 @@ async def record_over_radio(acc_mps2: np.ndarray, gyr_radps: np.ndarray, rate_hz
     central = await radio.central()
     central.gatt_server.max_mtu = mtu  # a central that cannot do more (e.g. MTU 23)
     peripheral = RadioPeripheral(radio.link, **(peripheral_options or {}))
-    firmware = FirmwareOnRadio(peripheral, acc_mps2, gyr_radps, rate_hz, name=name)
+    secure = secure or intruder
+    bond_dir = tempfile.TemporaryDirectory(prefix="sacrum-bonds-") if secure else None
+    firmware = FirmwareOnRadio(peripheral, acc_mps2, gyr_radps, rate_hz, name=name,
+                               bonds=Path(bond_dir.name) / "bonds.json" if bond_dir else None)
     await firmware.start()
+    transport = BleTransport(SENSOR_ADDRESS, backend=BumbleClient, scanner_backend=BumbleScanner,
+                             bleak_kwargs={"radio": radio}, scan_timeout_s=5.0, mtu=mtu,
+                             backoff_s=(0.1, 1.0))
+    paired = None
+    intruders = []
+    try:
+        if secure:
+            await firmware.press_boot(3.2)  # the pairing window opens at 3 s
+            paired = await transport.pair()
+        if intruder:
+            from sacrum.testing.radio.intruder import try_everything
+
+            address = peripheral.device.random_address
+            intruders.append(await try_everything(radio, address, "unpaired central",
+                                                  "C0:5A:C1:00:00:66", pair=False))
+            intruders.append(await try_everything(radio, address, "never-bonded host",
+                                                  "C0:5A:C1:00:00:77", pair=True))
+    except BaseException:
+        with contextlib.suppress(Exception):
+            await firmware.stop()
+        raise
     transport = BleTransport(SENSOR_ADDRESS, backend=BumbleClient, scanner_backend=BumbleScanner,
                              bleak_kwargs={"radio": radio}, scan_timeout_s=5.0, mtu=mtu,
                              backoff_s=(0.1, 1.0))
@@ -153,5 +200,7 @@ async def record_over_radio(acc_mps2: np.ndarray, gyr_radps: np.ndarray, rate_hz
             await firmware.stop()
         raise
     stats = await firmware.stop()
+    if bond_dir is not None:
+        bond_dir.cleanup()
     return RadioSession(Path(out), result, stats, peripheral.stats, stop_result,
-                        time.monotonic() - t_start, list(firmware.lines))
+                        time.monotonic() - t_start, list(firmware.lines), paired, intruders)
