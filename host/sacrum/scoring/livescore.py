@@ -146,6 +146,14 @@ class LiveScorer:
        recommended mounting, it was 6° off).
     1. The pipeline (orientation, standing calibration, progression heading, pelvic
        angles, gait events).
+    1b. With ``walking_zero``: without a standing zero (none, or the sitting check's
+       walking one), once the gait stage has 4 used strides spanning at least twice the
+       standing calibration's samples, and again each time their number doubles, tilt and
+       obliquity are zeroed on the mean posture over them (``Pipeline.calibrate_walking``,
+       as ``analyze_recording`` zeroes on every used stride) and the kept samples are
+       scored again from it (the pipeline's own calibration off up to the zero's last
+       sample). With no zero at all (and the data not ended: :attr:`withheld`) no summary,
+       score or cue.
     2. The sacrum's acceleration in the progression frame
        (:func:`sacrum.scoring.metrics.body_acceleration` with the pipeline's heading), for the
        summaries' regularity and harmonic ratios. Time, angles and that acceleration are
@@ -202,7 +210,10 @@ class LiveScorer:
         its messages); the rolling summary is unaffected while its window is shorter.
     estimate_mounting = False, mount_check_s = 2.0, mount_confidence = 0.5,
     mount_change_deg = 1.0, enough_walking_s = 120.0
-        Step 0 (``q_sensor_to_body`` is then the provisional mounting). The confidence and
+        Step 0 (``q_sensor_to_body`` is then the provisional mounting).
+    walking_zero = False
+        Step 1b. Steps 0 and 1b keep the raw samples too (a further 80 bytes a sample,
+        ``keep_s`` applies), and each re-scoring costs the kept session once. The confidence and
         the 120 s are those of the offline estimate (``signal.pipeline._estimate_mounting``);
         1° is well under the estimate's own error on a short walk.
     pipeline_params, step_params
@@ -215,10 +226,12 @@ class LiveScorer:
 
     **Deviations from the offline analysis** (``sacrum analyze``): this is the live path:
     the causal orientation filter unless the device's quaternion is given, the first quiet
-    standing as the zero, and the gait stage's strides are not used to judge steps (it
-    gives a bout's strides only when the bout has ended, after its steps have gone out,
-    which would make the steps depend on how the recording is chunked); they are used for
-    stance and swing in the summaries.
+    standing as the zero (or with ``walking_zero`` the used strides so far), and the gait
+    stage's strides are not used to judge steps (it gives a bout's strides only when the
+    bout has ended, after its steps have gone out, which would make the steps depend on how
+    the recording is chunked); they are used for stance and swing in the summaries. How far
+    the live values are from the offline ones is measured in bench/consistency.py
+    (``--live-only``) and bounded in tests/test_live_converge.py (docs/live.md).
 
     **Live turns.** The steps whose exclusion is re-marked by a late turn (step 4) were
     counted in the step-time median of :class:`~sacrum.scoring.metrics.StepMetricsStream` when
