@@ -211,10 +211,26 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     res = simulate_csv(args.imu, args.out, args.rate, link=args.link, mtu=args.mtu,
                        congestion=args.congestion, faults=args.fault or (),
                        heap_locked=args.heap_locked, imu_chip=args.imu_chip,
-                       radio=args.radio)
+                       radio=args.radio, secure=args.secure or args.intruder,
+                       intruder=args.intruder)
     print(f"firmware in the loop: {res.samples_in:,} samples at {args.rate} Hz -> "
           f"{res.values_out:,} link values; {res.stdout}")
     print(f"wrote {args.out}")
+    return 0
+
+
+def cmd_pair(args: argparse.Namespace) -> int:
+    """Pair and bond with a sensor in its pairing window (docs/security.md)."""
+    from bleak.exc import BleakError
+
+    from sacrum.io.transports.ble import BleTransport
+
+    try:
+        name = asyncio.run(BleTransport(args.name or None, scan_timeout_s=args.timeout).pair())
+    except (BleakError, OSError) as e:
+        raise RuntimeError(f"cannot pair: {e}; is a Bluetooth adapter present and on?") from e
+    print(f"paired and bonded with {name}: `sacrum record --ble {args.name or name}` and "
+          "`sacrum live --ble` now connect to it without pairing again")
     return 0
 
 
@@ -333,7 +349,21 @@ def build_parser() -> argparse.ArgumentParser:
                    help="fake: scripted central, virtual time; bumble: the firmware's "
                         "bluetooth calls on a real BLE stack, recorded by this host's BLE "
                         "transport in real time (docs/ble.md)")
+    s.add_argument("--secure", action="store_true",
+                   help="with --radio bumble: security on in the firmware; BOOT is held 3 s "
+                        "and this host bonds before recording (docs/security.md)")
+    s.add_argument("--intruder", action="store_true",
+                   help="with --radio bumble (implies --secure): an unpaired central and a "
+                        "never-bonded host try to subscribe, read and send every command; "
+                        "prints what was refused")
     s.set_defaults(func=cmd_simulate)
+
+    s = sub.add_parser("pair", help="pair and bond with a sensor (hold its BOOT button 3 s "
+                                    "first: the LED blinks fast while it accepts a bond)")
+    s.add_argument("name", nargs="?", default="", help="sensor name or address (default: the "
+                                                      "first sacrum sensor found)")
+    s.add_argument("--timeout", type=float, default=10.0, help="seconds to scan for it")
+    s.set_defaults(func=cmd_pair)
 
     s = sub.add_parser("import-btsnoop",
                        help="convert a btsnoop HCI log (Android, btmon -w) into a capture")

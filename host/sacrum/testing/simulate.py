@@ -109,7 +109,8 @@ def simulate(
     header: dict[str, Any] | None = None, start_time_ns: int | None = None,
     annotations: list[tuple[float, dict[str, Any]]] = (),
     faults: list[str] = (), heap_locked: bool = False, reconnect_mtu: int | None = None,
-    imu_chip: str = "mpu6050", radio: str = "fake",
+    imu_chip: str = "mpu6050", radio: str = "fake", secure: bool = False,
+    intruder: bool = False,
 ) -> SimulationResult:
     """Run the firmware on samples already at ``rate_hz``; write a capture to ``out``.
 
@@ -122,14 +123,19 @@ def simulate(
     runs under ``micropython.heap_lock()`` and any allocation fails the run;
     ``reconnect_mtu``: the MTU the central negotiates when it comes back after
     a ``disconnect``; ``imu_chip``: the emulated IMU (``IMU_CHIPS``), which the
-    firmware finds by its WHO_AM_I.
+    firmware finds by its WHO_AM_I. ``secure`` (bumble only): security on in the firmware,
+    BOOT held 3 s and the host bonds before recording; ``intruder``: then an unpaired central
+    and a never-bonded host try every command (the result's text says what was refused).
     """
     if rate_hz not in sp.RATES_HZ:
         raise ValueError(f"rate {rate_hz} Hz is not one the device supports {sp.RATES_HZ}")
     if radio == "bumble":
         return _simulate_over_radio(acc_mps2, gyr_radps, rate_hz, out, link=link, mtu=mtu,
                                     congestion=congestion, header=header, faults=faults,
-                                    heap_locked=heap_locked, imu_chip=imu_chip)
+                                    heap_locked=heap_locked, imu_chip=imu_chip, secure=secure,
+                                    intruder=intruder)
+    if secure or intruder:
+        raise ValueError("--secure and --intruder need the real stack (--radio bumble)")
     if radio != "fake":
         raise ValueError(f"radio {radio!r} is not 'fake' or 'bumble'")
     if link not in ("ble", "serial"):
@@ -207,7 +213,8 @@ def simulate(
 def _simulate_over_radio(acc_mps2: np.ndarray, gyr_radps: np.ndarray, rate_hz: int,
                          out: str | os.PathLike, *, link: str, mtu: int, congestion: int,
                          header: dict[str, Any] | None, faults: list[str], heap_locked: bool,
-                         imu_chip: str) -> SimulationResult:
+                         imu_chip: str, secure: bool = False,
+                         intruder: bool = False) -> SimulationResult:
     """``--radio bumble``: the real firmware on a real BLE stack (sacrum.testing.radio),
     recorded by the host's BleTransport; ``disconnect@S`` faults break the link at S s."""
     import asyncio
@@ -233,7 +240,8 @@ def _simulate_over_radio(acc_mps2: np.ndarray, gyr_radps: np.ndarray, rate_hz: i
     try:
         session = asyncio.run(record_over_radio(
             acc_mps2, gyr_radps, rate_hz, out, mtu=mtu, link_losses_s=tuple(losses),
-            note=f"firmware in the loop on Bumble's BLE stack; {note}".rstrip("; ")))
+            note=f"firmware in the loop on Bumble's BLE stack; {note}".rstrip("; "),
+            secure=secure, intruder=intruder))
     except FirmwareRadioError as e:
         raise SimulationError(str(e)) from e
     return SimulationResult(acc_mps2.shape[0], session.record.packets,
