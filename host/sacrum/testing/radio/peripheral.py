@@ -126,6 +126,7 @@ class RadioPeripheral:
         self._bonded: set[int] = set()  # connections whose keys are in the firmware's store
         self._secret_ids = 0
         self._secrets: dict[int, asyncio.Future[Any]] = {}
+        self._calls: set[asyncio.Task[None]] = set()
         self.keystore = SecretKeyStore(self)
         self.device.keystore = self.keystore
         self.advertising = False
@@ -193,17 +194,14 @@ class RadioPeripheral:
             conn, handle = struct.unpack_from("<HH", body)
             self._notify(conn, handle, body[4:])
         elif kind == K_CALL:
+            # run beside the reader: the stack may need a secret from the module meanwhile
+            # (the key store during power-on or pairing), and its answer arrives here; the
+            # module sends nothing else until the reply (its calls are synchronous)
             self.stats.calls += 1
             method, *args = json.loads(body)
-            try:
-                result = await getattr(self, "_call_" + method)(*args)
-                err = 0
-            except OSError as e:
-                err, result = e.errno or _EINVAL, None
-            except Exception:  # the stack failed: the call fails, the radio stays up
-                log.exception("radio: %s%r failed in the Bumble stack", method, tuple(args))
-                err, result = _EIO, None
-            self._send(K_REPLY, json.dumps([err, result]).encode())
+            task = asyncio.get_running_loop().create_task(self._run_call(method, args))
+            self._calls.add(task)
+            task.add_done_callback(self._calls.discard)
         elif kind == K_VALUE:
             handle, update = struct.unpack_from("<HB", body)
             await self._set_value(handle, body[3:], bool(update))
@@ -225,6 +223,17 @@ class RadioPeripheral:
                     fut.set_result(None)
         else:
             log.warning("radio: unknown message kind 0x%02x", kind)
+
+    async def _run_call(self, method: str, args: list[Any]) -> None:
+        try:
+            result = await getattr(self, "_call_" + method)(*args)
+            err = 0
+        except OSError as e:
+            err, result = e.errno or _EINVAL, None
+        except Exception:  # the stack failed: the call fails, the radio stays up
+            log.exception("radio: %s%r failed in the Bumble stack", method, tuple(args))
+            err, result = _EIO, None
+        self._send(K_REPLY, json.dumps([err, result]).encode())
 
     async def secret(self, *request: Any) -> Any:
         """Ask the module's handler (``_IRQ_GET_SECRET``/``_SET_SECRET``); None when the
