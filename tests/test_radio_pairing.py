@@ -3,8 +3,9 @@
 ``BleTransport.pair`` outside the sensor's pairing window fails with the 'pairing window
 closed' error, a BleTransport that never paired fails with the 'not paired' error, and
 ``record_over_radio(intruder=True)`` (what ``sacrum simulate --radio bumble --intruder``
-runs) bonds after BOOT 3 s, records every sample on the bonded link and reports the
-strangers' refused attempts. Bounded: about 30 s.
+runs) bonds after BOOT 3 s, records on the bonded link, reconnects after a link loss
+without pairing again (every sample accounted for) and reports the strangers' refused
+attempts. Bounded: about 30 s.
 """
 
 from __future__ import annotations
@@ -79,14 +80,18 @@ def test_pairing_outside_the_window_is_told_the_window_is_closed(unpaired):
 @pytest.fixture(scope="module")
 def intruded(tmp_path_factory):
     out = tmp_path_factory.mktemp("intruder") / "secure.sacrum"
-    return asyncio.run(record_over_radio(*_recording(4), RATE_HZ, out, intruder=True))
+    return asyncio.run(record_over_radio(*_recording(5), RATE_HZ, out, intruder=True,
+                                         link_losses_s=(2.0,)))
 
 
-def test_the_secure_run_bonds_and_records_every_sample(intruded):
+def test_the_secure_run_bonds_and_reconnects_by_itself_with_every_sample_accounted(intruded):
     assert intruded.paired is not None
-    loss = intruded.record.loss
-    assert loss.samples_lost == 0 and loss.samples_received > 0
     assert intruded.firmware["security"]["bonds"] == 1
+    assert intruded.record.reconnects == 1  # the link broke once: encrypted again, no pairing
+    loss = intruded.record.loss
+    assert loss.samples_received > 0 and loss.packets_lost_in_transit == 0
+    assert loss.packets_dropped_by_device == intruded.firmware["dropped"]
+    assert intruded.firmware["security"]["refused_commands"] == len(sp.OPCODE_NAMES)
 
 
 def test_the_strangers_got_nothing_and_every_command_was_refused(intruded):
@@ -97,4 +102,5 @@ def test_the_strangers_got_nothing_and_every_command_was_refused(intruded):
     assert unpaired.data_notifications == 0 and stranger.data_notifications == 0
     assert intruded.firmware["security"]["refused_commands"] == n
     assert intruded.radio.writes_refused_unencrypted == n
-    assert intruded.firmware["fault_events"] == 0
+    assert intruded.firmware["fault_events"] == 1  # the one link loss, nothing else
+    assert intruded.firmware["fault"] == sp.FAULT_LINK_LOST
