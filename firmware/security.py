@@ -72,16 +72,22 @@ class Security:
         """Temp file, then rename over the old one (atomic on LittleFS); only if changed."""
         if not self.dirty:
             return
-        tmp = self.path + ".tmp"
-        with open(tmp, "w") as f:
-            json.dump([[t, binascii.hexlify(k).decode(), binascii.hexlify(v).decode()]
-                       for t, k, v in self.secrets], f)
-        try:
-            os.rename(tmp, self.path)
-        except OSError:  # FAT does not rename over an existing file
-            os.remove(self.path)
-            os.rename(tmp, self.path)
+        # cleared first: a key the IRQ stores while this writes marks the store dirty again
         self.dirty = False
+        rows = [[t, binascii.hexlify(k).decode(), binascii.hexlify(v).decode()]
+                for t, k, v in list(self.secrets)]
+        tmp = self.path + ".tmp"
+        try:
+            with open(tmp, "w") as f:
+                json.dump(rows, f)
+            try:
+                os.rename(tmp, self.path)
+            except OSError:  # FAT does not rename over an existing file
+                os.remove(self.path)
+                os.rename(tmp, self.path)
+        except OSError:
+            self.dirty = True  # tried again at the next step
+            raise
 
     # -- the stack's secret IRQs -----------------------------------------------------
     def get_secret(self, sec_type, index, key):
