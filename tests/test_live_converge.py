@@ -12,8 +12,8 @@ final ones". Here three of them, each chosen for a cause: IPOL 3-1 (the sensor a
 from the recommended mounting: 6° of drop off before the live mounting estimate), IPOL
 4-1 (the device's real-time quaternion against the host's offline smoother) and Mobilise-D
 HA001 Test11 (sitting first: the live zero is a walking mean over 4 s, then over the
-strides so far, the offline one over every used stride). AGPL data read from ../shared, never copied. Skips, with the
-reason, without ../shared/data.
+strides so far, the offline one over every used stride). AGPL data read from ../shared,
+never copied. Skips, with the reason, without ../shared/data.
 """
 
 from __future__ import annotations
