@@ -132,3 +132,29 @@ def test_live_json_without_a_capture_is_one_clear_error(tmp_path, capsys):
     assert rc == 1 and not (tmp_path / "x.json").exists()
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--json" in err[0]
+
+
+@pytest.mark.parametrize("standing", [True, False])
+def test_figures_say_when_the_angles_are_relative(standing, tmp_path, capsys, monkeypatch):
+    """No standing calibration (the demo: its still period is sitting): every figure's title
+    says the angles are relative to the walking mean; a phantom that stands first: none."""
+    from sacrum import resources
+    from sacrum.apps.live import headless
+
+    if standing:
+        cap = tmp_path / "p.sacrum"
+        phantom_capture(cap, n_steps=30)
+    else:
+        cap = resources.demo_capture()
+    titles = {}
+    save = headless._save
+
+    def keep(fig, path):
+        titles[path.name] = fig.get_suptitle()
+        return save(fig, path)
+
+    monkeypatch.setattr(headless, "_save", keep)
+    assert main(["live", "--replay", str(cap), "--headless",
+                 "--out-dir", str(tmp_path / "figs")]) == 0
+    assert len(titles) == 3
+    assert all(("relative" in t) is not standing for t in titles.values()), titles

@@ -46,9 +46,22 @@ def run_headless(session: LiveSession, out_dir: str | Path) -> HeadlessResult:
         raise ValueError(f"the session holds {span:.2f} s of samples ({len(snap.t_s)}); at "
                          f"least {MIN_DURATION_S:g} s is needed for its figures and summary")
     out = make_private_dir(out_dir)  # the figures show a person's walking: 0700, 0600
-    figures = [_traces(snap, out / "traces.png"), _strides(snap, out / "strides.png"),
-               _drops(session, snap, out / "drops.png")]
+    ref = "" if _standing_calibrated(session, snap) else RELATIVE_NOTE
+    figures = [_traces(snap, out / "traces.png", ref), _strides(snap, out / "strides.png", ref),
+               _drops(session, snap, out / "drops.png", ref)]
     return HeadlessResult(figures, summary_lines(session, snap))
+
+
+RELATIVE_NOTE = "\nangles relative to the walking mean: no standing calibration"
+
+
+def _standing_calibrated(session: LiveSession, snap: LiveSnapshot) -> bool:
+    """Whether the angles shown are zeroed on a standing calibration (else: relative)."""
+    if snap.final and session.final_analysis is not None:
+        return (session.final_analysis.get("calibration") or {}).get("reference") == "standing"
+    scorer = session.scorer
+    return scorer is not None and getattr(scorer.pipeline.calibration, "reference",
+                                          None) == "standing"
 
 
 def summary_lines(session: LiveSession, snap: LiveSnapshot) -> list[str]:
@@ -140,7 +153,7 @@ def _save(fig: Figure, path: Path) -> Path:
     return path
 
 
-def _traces(snap: LiveSnapshot, path: Path) -> Path:
+def _traces(snap: LiveSnapshot, path: Path, note: str = "") -> Path:
     fig = Figure(figsize=(14, 8), layout="constrained")
     axes = fig.subplots(3, 1, sharex=True)
     deg = np.degrees(snap.angles_rad)
@@ -169,11 +182,11 @@ def _traces(snap: LiveSnapshot, path: Path) -> Path:
     axes[0].legend(loc="upper right", fontsize=8)
     axes[-1].set_xlabel("time (s); green: task segments, grey: lost data, ticks: initial "
                         "contacts")
-    fig.suptitle("pelvic angles over the session")
+    fig.suptitle("pelvic angles over the session" + note)
     return _save(fig, path)
 
 
-def _strides(snap: LiveSnapshot, path: Path) -> Path:
+def _strides(snap: LiveSnapshot, path: Path, note: str = "") -> Path:
     fig = Figure(figsize=(10, 7), layout="constrained")
     ax_o, ax_t = fig.subplots(2, 1, sharex=True)
     pct = np.linspace(0, 100, 101)
@@ -200,11 +213,11 @@ def _strides(snap: LiveSnapshot, path: Path) -> Path:
     ax_o.legend(fontsize=8)
     for ax in (ax_o, ax_t):
         ax.grid(alpha=0.3)
-    fig.suptitle("strides normalised to the gait cycle")
+    fig.suptitle("strides normalised to the gait cycle" + note)
     return _save(fig, path)
 
 
-def _drops(session: LiveSession, snap: LiveSnapshot, path: Path) -> Path:
+def _drops(session: LiveSession, snap: LiveSnapshot, path: Path, note: str = "") -> Path:
     from sacrum.apps.live.bars import drop_bands
 
     bands: dict[str, Band] = drop_bands()
@@ -247,5 +260,6 @@ def _drops(session: LiveSession, snap: LiveSnapshot, path: Path) -> Path:
     if not any(math.isfinite(v) for v in vals):
         _nothing(axb)
     axb.set_title("session median")
-    fig.suptitle("contralateral pelvic drop per step (band: bands.toml; dashed: cue threshold)")
+    fig.suptitle("contralateral pelvic drop per step (band: bands.toml; dashed: cue threshold)"
+                 + note)
     return _save(fig, path)
