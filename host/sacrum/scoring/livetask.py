@@ -15,7 +15,6 @@ from typing import Any
 
 import numpy as np
 
-from sacrum.scoring.task_kinds import repetition_summary, task_kind
 from sacrum.scoring.score import (
     Bands,
     TaskScore,
@@ -23,6 +22,7 @@ from sacrum.scoring.score import (
     score_repetitions,
     score_single_leg_stance,
 )
+from sacrum.scoring.task_kinds import repetition_summary, task_kind
 from sacrum.scoring.tasks import RepetitionCounter, SingleLegStanceMonitor
 
 
