@@ -70,10 +70,11 @@ def _table(p: _Pages, t: Table) -> None:
     longest = [max([len(t.columns[i])] + [len(r[i]) for r in t.rows]) for i in range(n)]
     weights = [min(max(w, 4), 60) for w in longest]
     widths = [p.width * w / sum(weights) for w in weights]
-    if t.caption:
-        p.need(line_in * 2)
-        p.text(MARGIN_IN, t.caption, size, style="italic", color="0.35")
-        p.y -= line_in
+    if t.caption:  # wrapped to the text width, as figure captions are (it ran off the page)
+        cap = _wrap(t.caption, p.width, size)
+        p.need(line_in * (len(cap) + 1))
+        p.text(MARGIN_IN, "\n".join(cap), size, style="italic", color="0.35", linespacing=1.2)
+        p.y -= line_in * len(cap)
     rows = ([t.columns] if any(t.columns) else []) + t.rows
     for k, row in enumerate(rows):
         cells = [_wrap(c, w - 0.08, size) for c, w in zip(row, widths, strict=True)]
