@@ -289,7 +289,9 @@ class MountingEstimator:
         still_acc_mps2: standing still, acceleration SD below (m/s²), default 0.4.
         max_standing_offset_rad: standing vs the walking vertical (rad), default 25°.
         min_standing_s: standing needed to use it for the vertical (s), default 2.0.
-        min_walking_s: walking needed for any estimate (s), default 4.0.
+        min_walking_s: walking needed for any estimate (s), default 4.0. Both counted in
+            whole blocks and windows of ``hop_s`` (2 and 4 by default), so the sample
+            clock's last digits cannot move a recording across them.
         min_forward_agreement: fraction of windows that must agree on forward, 0.7.
         max_axis_ratio: λ2/λ1 above this is no dominant step direction, 0.35.
         max_gap_fraction: windows with more lost samples are skipped, default 0.1
@@ -357,6 +359,11 @@ class MountingEstimator:
         self.max_standing_offset_rad = max_standing_offset_rad
         self.min_standing_s = min_standing_s
         self.min_walking_s = min_walking_s
+        # the minimums as whole blocks and windows, each ``hop_s`` long by definition: in
+        # seconds, a clock a millionth fast (a CSV's median interval 0.00999999 s) made 4
+        # windows 3.99999 s and refused what the same samples at 100.0 Hz accepted
+        self._min_standing_blocks = max(1, math.ceil(min_standing_s / hop_s - 1e-6))
+        self._min_walking_windows = max(1, math.ceil(min_walking_s / hop_s - 1e-6))
         self.min_forward_agreement = min_forward_agreement
         self.max_axis_ratio = max_axis_ratio
         self.max_gap_fraction = max_gap_fraction
@@ -479,7 +486,7 @@ class MountingEstimator:
         seen_s = self.samples_seen / self.rate_hz
         walking_s = len(self._walk_h) * hop_s
         still_s = len(self._still_up) * hop_s
-        if walking_s < self.min_walking_s:
+        if len(self._walk_h) < self._min_walking_windows:
             found = f"{still_s:.0f} s standing still, " if still_s else ""
             what = "no walking found" if not walking_s else "too little walking found"
             raise MountingError(
@@ -492,7 +499,7 @@ class MountingEstimator:
         still = np.array(self._still_up).reshape(-1, 3)
         standing = still[still @ v_walk > math.cos(self.max_standing_offset_rad)]
         standing_s = len(standing) * hop_s
-        if standing_s >= self.min_standing_s:
+        if len(standing) >= self._min_standing_blocks:
             z = _unit(standing.sum(axis=0))
             z_units, z_indep, source = standing, len(standing), "standing"
         else:
