@@ -75,12 +75,15 @@ def level_acceleration(q_sensor_to_earth, acc_mps2, q_sensor_to_body) -> np.ndar
 class RunningStep:
     """One step of a running (or walking) bout.
 
-    mode: "run" (a flight phase came before this contact) or "walk" (none: the pelvis never
-        left its support).
-    t_ic_s: initial contact (s). Running: from the rise of vertical acceleration out of the
-        flight (the detector's step 3). Walking: only the time the vertical specific force
-        rose through 1 g + ``walk_band_g`` (a coarse step marker, 0.05-0.15 s after the heel
-        strike; the walking stage times walking contacts).
+    mode: "run" (this contact ended in a flight phase before the next contact, with a
+        running contact's force and cadence: the detector's step 6) or "walk" (no flight
+        after it: the pelvis never left its support).
+    t_ic_s: initial contact (s). After a flight (running, and the first walking step after
+        running): from the rise of vertical acceleration out of the flight (the detector's
+        step 3). Without a flight before it (walking, and the first running step after
+        walking): only the time the vertical specific force rose through 1 g +
+        ``walk_band_g`` (a coarse step marker, 0.05-0.15 s after a walking heel strike, a
+        few ms after a running one; the walking stage times walking contacts).
     t_to_s: toe-off of the same foot (s; NaN when walking).
     t_next_ic_s: the next step's initial contact in the same bout (s; NaN for the last).
     side: "L" | "R", the foot in contact (running); "" for walking steps.
@@ -119,10 +122,10 @@ class RunningBout:
 @dataclass
 class _Step:
     t_ic: float
-    mode: str
+    mode: str                     # provisional until closed (step 8), then final
+    landed: bool = False          # a flight came before this contact
     t_to: float = math.nan
     t_next: float = math.nan
-    next_mode: str = ""
     evidence: float = math.nan
     peak: float = math.nan
     side: str = ""
@@ -140,6 +143,7 @@ class _State:
     air_end: int = -1              # one past its last sample
     base: float = 0.0              # median vertical specific force of the last flight
     open_run: _Step | None = None  # a running contact landed, not yet taken off
+    open_walk: _Step | None = None  # a contact without a flight before it, not taken off
     steps: list = field(default_factory=list)   # the chain's steps not yet passed on
     parity: int = -1               # the current run of running steps: side parity, or -1
     run_k: int = 0                 # running steps sided in that run
@@ -179,10 +183,26 @@ class RunningEventDetector:
     5. *Walking steps*: a second comparator around 1 g (± ``walk_band_g`` × g): each upward
        crossing is a step unless it falls inside a running contact (between a landing and its
        toe-off). Such a step is a walking step: no flight before it.
-    6. *Steps and chains*: each initial contact (running or walking) ends the step before it.
-       A step start within ``min_step_s`` of the previous one is ignored (a second bump of the
-       same landing); no start for ``max_step_s``, or a lost sample, ends the chain (its last
-       step has no next contact).
+    6. *Steps, chains and the walk/run label*: each initial contact (running or walking)
+       ends the step before it. A step start within ``min_step_s`` of the previous one is
+       ignored (a second bump of the same landing); no start for ``max_step_s``, or a lost
+       sample, ends the chain (its last step has no next contact). A step is labelled when
+       it ends, from three features of the vertical specific force (the flight, the impact
+       and the cadence): it is a running step when its contact ended in a flight (a toe-off
+       into free fall, step 4, before the next contact: a running step is a contact and the
+       flight after it), the contact's force peaked at ``min_peak_g`` × g or more, and the
+       step lasted no more than 60 / ``min_run_cadence_spm`` s; otherwise a walking step.
+       Labelling a step by the flight *after* its contact (not before it) puts a walk → run
+       transition at the first running contact (the one that takes off), and a run → walk
+       transition at the first contact that does not: both at the step where they happen,
+       not one step late. The bounds are physical, not fitted: in steady running the
+       contact's mean vertical force is g × step / contact > g (the body neither rises
+       nor sinks from step to step), its spring-mass half-sine peak π/2 × g × step /
+       contact ≥ 1.57 g (Blickhan 1989), and measured peaks are 2-3 g (Cavanagh &
+       Lafortune 1980), so a "flight" whose contact never carries more than 1.2 g is a dip
+       (a stumble, the sensor's wobble), not a running contact; running cadences are
+       140-210 steps/min (Cavanagh & Kram 1989; issue 17), so a flight in a step longer
+       than 0.5 s (120 steps/min) is a jump or a hop, not a running step.
     7. *Sides* of running steps (the foot in contact from a sacral sensor, as Lee et al. 2010;
        the signal here is the medio-lateral acceleration's mean over the contact): the
        ground pushes the pelvis away from the stance foot, so in left stance the mean
@@ -191,7 +211,7 @@ class RunningEventDetector:
        (the one that agrees with more of their evidence, summed), and a run starts again
        after a walking step, a chain break, or a step longer than ``max_step_ratio`` × the
        median of the run so far (a missed contact).
-    8. *Bouts*: steps of one mode in a row; the mode changes once ``min_bout_steps`` steps of
+    8. *Bouts*: steps of one label in a row; the mode changes once ``min_bout_steps`` steps of
        the other mode follow each other (fewer are kept in the bout they interrupt, with their
        own label). Without a bout (start, after a chain break), steps before the first
        ``min_bout_steps`` of one mode in a row are dropped (``n_dropped``).
@@ -207,9 +227,10 @@ class RunningEventDetector:
     = 0.4 (the longest running contact: a second rise through 1 g + band after it, inside the
     same contact, is a walking step: the runner walks on without a flight); ``max_rise_s`` =
     0.05; ``side_steps`` = 4; ``max_step_ratio`` = 1.6; ``min_bout_steps`` = 4;
-    ``history_s`` = 5 (samples kept). These are physiological or physical bounds, not
-    fitted: no running recording with a reference was at hand (docs/running.md,
-    "Validation"); real walking was used only to check that the flight level never fires.
+    ``min_peak_g`` = 1.2; ``min_run_cadence_spm`` = 120; ``history_s`` = 5 (samples kept).
+    These are physiological or physical bounds, not fitted: no running recording with a
+    reference was at hand (docs/running.md, "Validation"); real walking was used only to
+    check that the flight level never fires.
 
     **Deviations.** Patoz et al. (2022) detect foot-strike and toe-off from thresholds on the
     sacral vertical acceleration; the extrapolation of the flank to the flight level
@@ -220,7 +241,11 @@ class RunningEventDetector:
 
     **References.** Lee JB, Mellifont RB, Burkett BJ. The use of a single inertial sensor to
     identify stride, step, and stance durations of running gait. J Sci Med Sport
-    2010;13:270-273. Patoz A, Lussiana T, Breine B, Gindre C, Malatesta D. A single
+    2010;13:270-273. Blickhan R. The spring-mass model for running and hopping. J Biomech
+    1989;22:1217-1227. Cavanagh PR, Lafortune MA. Ground reaction forces in distance
+    running. J Biomech 1980;13:397-406. Cavanagh PR, Kram R. Stride length in distance
+    running: velocity, body dimensions, and added mass effects. Med Sci Sports Exerc
+    1989;21:467-479. Patoz A, Lussiana T, Breine B, Gindre C, Malatesta D. A single
     sacral-mounted inertial measurement unit to estimate peak vertical ground reaction force,
     contact time, and flight time in running. Sensors 2022;22:784 (doi:10.3390/s22030784).
     """
@@ -229,7 +254,8 @@ class RunningEventDetector:
                  contact_g: float = 0.6, walk_band_g: float = 0.1, min_step_s: float = 0.2,
                  max_step_s: float = 1.5, max_contact_s: float = 0.4, side_steps: int = 4,
                  max_step_ratio: float = 1.6, min_bout_steps: int = 4,
-                 max_rise_s: float = 0.05, history_s: float = 5.0) -> None:
+                 max_rise_s: float = 0.05, min_peak_g: float = 1.2,
+                 min_run_cadence_spm: float = 120.0, history_s: float = 5.0) -> None:
         if not rate_hz > 0:
             raise ValueError(f"rate_hz must be positive, not {rate_hz!r}")
         if not 0 < flight_g < contact_g:
@@ -241,9 +267,12 @@ class RunningEventDetector:
         self.max_contact_s, self.max_rise_s = max_contact_s, max_rise_s
         self.side_steps, self.max_step_ratio = int(side_steps), max_step_ratio
         self.min_bout_steps, self.history_s = int(min_bout_steps), history_s
+        self.min_peak_g, self.min_run_cadence_spm = min_peak_g, min_run_cadence_spm
         # derived coefficients
         self._lo, self._hi = flight_g * G_MPS2, contact_g * G_MPS2
         self._wlo, self._whi = (1 - walk_band_g) * G_MPS2, (1 + walk_band_g) * G_MPS2
+        self._min_peak = min_peak_g * G_MPS2
+        self._max_run_step = 60.0 / min_run_cadence_spm
         self.reset()
 
     # ---- streaming interface ----------------------------------------------------------------
@@ -322,7 +351,7 @@ class RunningEventDetector:
             if prev_c[j] == 0:
                 s.air_end = g
             if c == 0 and s.ground != 0:
-                if s.ground == 1 and s.open_run is not None:
+                if s.ground == 1 and (s.open_run or s.open_walk) is not None:
                     self._take_off(g)
                 s.ground, s.air_start = 0, g
             elif c == 2 and s.ground != 1:
@@ -374,12 +403,13 @@ class RunningEventDetector:
             k -= 1
         t_ic = self._line_to(k, j + 1, s.base, t_cross)
         s.open_run = None
-        return self._start_step(min(t_ic, t_cross), "run")
+        return self._start_step(min(t_ic, t_cross), landed=True)
 
     def _take_off(self, g: int) -> None:
         """Step 4: a contact ends at sample g (the first below the flight level)."""
         s = self._s
-        step, s.open_run = s.open_run, None
+        step = s.open_run if s.open_run is not None else s.open_walk
+        s.open_run = s.open_walk = None
         j = g - self._i0
         i0 = int(np.searchsorted(self._t, step.t_ic, "left"))
         above = np.flatnonzero(self._fv[i0:j] > self._hi)
@@ -408,7 +438,7 @@ class RunningEventDetector:
                 run.anchored = True              # the rise of the running contact itself
                 return []
             s.open_run = None                    # that contact ended without a flight
-        return self._start_step(t_cross, "walk")
+        return self._start_step(t_cross, landed=False)
 
     def _timeout(self, t_now: float) -> list[RunningStep]:
         s = self._s
@@ -418,7 +448,7 @@ class RunningEventDetector:
 
     # ---- steps 6-7: steps, chains and sides -------------------------------------------------
 
-    def _start_step(self, t_ic: float, mode: str) -> list[RunningStep]:
+    def _start_step(self, t_ic: float, landed: bool) -> list[RunningStep]:
         s = self._s
         out: list[RunningStep] = []
         if s.steps and t_ic - s.steps[-1].t_ic < self.min_step_s:
@@ -427,26 +457,42 @@ class RunningEventDetector:
             out += self._end_chain()
         if s.steps:
             last = s.steps[-1]
-            last.t_next, last.next_mode, last.closed = t_ic, mode, True
+            last.t_next = t_ic
+            self._close(last)
             if last is s.open_run:
                 s.open_run = None
-        step = _Step(t_ic=t_ic, mode=mode)
+            if last is s.open_walk:
+                s.open_walk = None
+        step = _Step(t_ic=t_ic, mode="run" if landed else "walk", landed=landed)
         s.steps.append(step)
-        if mode == "run":
+        if landed:
             s.open_run = step
+        else:
+            s.open_walk = step
         return out + self._side_and_emit()
+
+    def _close(self, st: _Step) -> None:
+        """Step 6, the walk/run label of a step once its end is known: running when its
+        contact ended in a flight (a toe-off into free fall before the next contact), with a
+        contact peak of at least ``min_peak_g`` × g and, when the next contact is known, a step
+        no longer than 60 / ``min_run_cadence_spm`` s; walking otherwise."""
+        st.closed = True
+        flight = st.t_to == st.t_to
+        step_s = st.t_next - st.t_ic
+        st.mode = "run" if (flight and st.peak >= self._min_peak
+                            and not step_s > self._max_run_step) else "walk"
 
     def _end_chain(self) -> list[RunningStep]:
         s = self._s
-        if s.steps and s.steps[-1].mode == "run" and s.steps[-1].t_to != s.steps[-1].t_to:
+        if s.steps and s.steps[-1].landed and s.steps[-1].t_to != s.steps[-1].t_to:
             s.steps.pop()                        # a landing that never took off: a stop
             self.n_dropped += 1
             if s.steps:
-                s.steps[-1].t_next, s.steps[-1].next_mode = math.nan, ""
+                s.steps[-1].t_next = math.nan
         for st in s.steps:
-            st.closed = True
+            self._close(st)
         out = self._side_and_emit(final=True)
-        s.steps, s.open_run = [], None
+        s.steps, s.open_run, s.open_walk = [], None, None
         s.parity, s.run_k, s.run_steps_s = -1, 0, []
         return out + self._close_bout()
 
@@ -468,7 +514,7 @@ class RunningEventDetector:
                     run.append(x)
                 nxt = s.steps[len(run)] if len(run) < len(s.steps) else None
                 if len(run) < self.side_steps and not final and not (
-                        nxt is not None and nxt.mode == "walk"):
+                        nxt is not None and nxt.closed and nxt.mode == "walk"):
                     break                        # wait for more evidence
                 ev = np.array([x.evidence for x in run])
                 ev = np.where(np.isfinite(ev), ev, 0.0)
@@ -479,7 +525,7 @@ class RunningEventDetector:
             s.run_k += 1
             ready.append(s.steps.pop(0))
             step_s = st.t_next - st.t_ic
-            if st.next_mode != "run":
+            if step_s != step_s:                 # the chain ends here
                 s.parity, s.run_k, s.run_steps_s = -1, 0, []
             elif len(s.run_steps_s) >= 2 and step_s > self.max_step_ratio * float(
                     np.median(s.run_steps_s[-8:])):
@@ -500,7 +546,7 @@ class RunningEventDetector:
             t_ic_s=float(st.t_ic), t_to_s=float(st.t_to) if run else math.nan,
             t_next_ic_s=float(st.t_next), side=st.side if run else "", mode=st.mode,
             bout=bout, contact_s=float(st.t_to - st.t_ic) if run else math.nan,
-            flight_s=float(st.t_next - st.t_to) if run and st.next_mode == "run" else math.nan,
+            flight_s=float(st.t_next - st.t_to) if run else math.nan,
             step_s=float(st.t_next - st.t_ic), peak_vertical_mps2=float(st.peak))
 
     @staticmethod

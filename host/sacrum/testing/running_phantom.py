@@ -22,6 +22,7 @@ measuring stiffness during running. J Appl Biomech 2005;21:167-180.
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -132,7 +133,8 @@ def running_phantom(*, rate_hz: float = 200.0, segments=(("walk", 8), ("run", 60
     ``modes``, ``t_step``, ``drop`` (deg), ``contact_s``, ``flight_s`` (after the step's
     toe-off to the next contact), ``vo_m``, ``braking_mps2``, and ``segments`` as
     (mode, t_first_ic_s, t_end_s), ``cadence_spm`` (the running cadence asked for),
-    ``mount``, ``heading_rad``.
+    ``mount``, ``heading_rad``, ``transitions`` as (t_s, from_mode, to_mode): the first
+    initial contact of each segment after the first whose mode differs from the one before.
     """
     if mount is None:
         mount = parse_mount("recommended")
@@ -234,13 +236,36 @@ def running_phantom(*, rate_hz: float = 200.0, segments=(("walk", 8), ("run", 60
     for mode, m in segments:
         spans.append((mode, float(t_ic[i]), float(t_ic[i + m])))
         i += m
+    transitions = [(t_a, prev[0], mode)
+                   for prev, (mode, t_a, _) in itertools.pairwise(spans) if mode != prev[0]]
     return {"t": t, "acc": acc, "gyr": gyr, "q": q, "angles": angles, "a_prog": a_prog,
             "t_ic": t_ic[:n], "t_to": t_ic[:n] + tc, "t_end": float(t_ic[-1]),
             "sides": np.where(right, "R", "L"), "modes": modes, "t_step": t_step,
             "drop": drop, "contact_s": tc, "flight_s": np.where(is_run, t_step - tc, np.nan),
             "vo_m": vo, "braking_mps2": braking, "segments": spans,
             "cadence_spm": 60.0 / run_step, "mount": mount, "heading_rad": h,
-            "rate_hz": rate_hz, "stand_s": stand_s}
+            "rate_hz": rate_hz, "stand_s": stand_s, "transitions": transitions}
 
 
-__all__ = ["cadence_for_speed", "contact_for_speed", "running_phantom", "vertical_oscillation"]
+def mixed_phantom(seed: int, *, rate_hz: float = 200.0, n_segments: int = 5,
+                  walk_steps=(8, 16), run_steps=(16, 40), speed_mps=(2.5, 5.0),
+                  **kwargs) -> dict:
+    """A session that mixes walking and running, drawn from ``seed``: ``n_segments``
+    alternating segments starting with walking (walk → run → walk → ...), each walking
+    segment ``walk_steps`` (lo, hi) steps long, each running one ``run_steps``, at a running
+    speed drawn from ``speed_mps`` (its cadence and contact time from
+    :func:`cadence_for_speed` and :func:`contact_for_speed`). The truth of every step and
+    of the transitions (``transitions``) as :func:`running_phantom` gives it; ``kwargs`` go
+    to it. The seed draws the lengths and the speed, and is the phantom's noise seed."""
+    rng = np.random.default_rng(seed)
+    segments = tuple(("walk" if k % 2 == 0 else "run",
+                      int(rng.integers(*(walk_steps if k % 2 == 0 else run_steps),
+                                       endpoint=True)))
+                     for k in range(n_segments))
+    speed = float(rng.uniform(*speed_mps))
+    return running_phantom(rate_hz=rate_hz, segments=segments, speed_mps=speed, seed=seed,
+                           **kwargs)
+
+
+__all__ = ["cadence_for_speed", "contact_for_speed", "mixed_phantom", "running_phantom",
+           "vertical_oscillation"]
