@@ -97,6 +97,11 @@ def _radio(kwargs: dict[str, Any]) -> VirtualRadio:
     return radio
 
 
+def _bleak_error(op: str, attribute: Any, e: ATT_Error) -> BleakError:
+    """An ATT error as the other bleak backends raise it: a BleakError naming the error."""
+    return BleakError(f"GATT {op} of {attribute} refused: ATT error {e.error_name}")
+
+
 def _ad_uuids(data: AdvertisingData) -> list[str]:
     out: list[str] = []
     for ad_type in (AdvertisingData.Type.COMPLETE_LIST_OF_16_BIT_SERVICE_CLASS_UUIDS,
@@ -298,12 +303,18 @@ class BumbleClient(BaseBleakClient):
     async def read_gatt_char(self, characteristic: BleakGATTCharacteristic, **kwargs: Any
                              ) -> bytearray:
         self._need()
-        return bytearray(await characteristic.obj.read_value())
+        try:
+            return bytearray(await characteristic.obj.read_value())
+        except ATT_Error as e:
+            raise _bleak_error("read", characteristic, e) from e
 
     async def read_gatt_descriptor(self, descriptor: BleakGATTDescriptor, **kwargs: Any
                                    ) -> bytearray:
         self._need()
-        return bytearray(await descriptor.obj.read_value())
+        try:
+            return bytearray(await descriptor.obj.read_value())
+        except ATT_Error as e:
+            raise _bleak_error("read", descriptor, e) from e
 
     async def write_gatt_char(self, characteristic: BleakGATTCharacteristic, data: Any,
                               response: bool) -> None:
@@ -314,11 +325,14 @@ class BumbleClient(BaseBleakClient):
             if e.error_code in (ATT_INSUFFICIENT_ENCRYPTION_ERROR,
                                 ATT_INSUFFICIENT_AUTHENTICATION_ERROR):
                 raise BleakError(INSUFFICIENT_ENCRYPTION) from e
-            raise
+            raise _bleak_error("write", characteristic, e) from e
 
     async def write_gatt_descriptor(self, descriptor: BleakGATTDescriptor, data: Any) -> None:
         self._need()
-        await descriptor.obj.write_value(bytes(data), with_response=True)
+        try:
+            await descriptor.obj.write_value(bytes(data), with_response=True)
+        except ATT_Error as e:
+            raise _bleak_error("write", descriptor, e) from e
 
     async def start_notify(self, characteristic: BleakGATTCharacteristic,
                            callback: NotifyCallback, **kwargs: Any) -> None:
