@@ -38,6 +38,7 @@ import sacrum_protocol as sp
 from sacrum import __version__
 from sacrum.apps import analyze as analyze_cmd
 from sacrum.apps import flash, record
+from sacrum.apps.exercise import cli as exercise_cli
 from sacrum.apps.live import cli as live_cli
 from sacrum.apps.report import cli as report_cli
 from sacrum.io.capture import CaptureError, CaptureWriter, default_header
@@ -380,6 +381,7 @@ def build_parser() -> argparse.ArgumentParser:
     record.add_parser(sub)
     report_cli.add_parser(sub)
     live_cli.add_parser(sub)
+    exercise_cli.add_parser(sub)
     return p
 
 

@@ -123,6 +123,11 @@ class LiveSession:
         self._pending: deque[tuple[str, Any]] = deque()  # requests for the engine thread
         self._seq = 0
         self._scorer = None
+        #: called in the engine thread with (t_s, chunk, update) after each chunk is scored
+        #: (the decoded chunk, the LiveScorer's update): another live processor on the same
+        #: samples and fusion (``sacrum exercise``'s guided session). Exceptions count as
+        #: analysis errors, as the scorer's do.
+        self.sample_hook: Callable[[np.ndarray, Any, Any], None] | None = None
         self._decoder = None
         self.view = LiveView(self._overlay_n)
         self._reset_data()
@@ -415,6 +420,8 @@ class LiveSession:
         tracker = self._tracker
         if tracker is not None:  # a held task: its own live processor
             self._track(tracker, t, u, chunk.gyr_radps)
+        if self.sample_hook is not None:
+            self.sample_hook(t, chunk, u)
         with self._lock:  # step 6
             self.view.append(t, u.chunk)
             self._t_next_s = float(t[-1]) + period
@@ -525,9 +532,13 @@ class LiveSession:
         """Single-leg stance and step-down/up are scored live by their own processors
         (sacrum.scoring.livetask, the same code as sacrum analyze); walking by LiveScorer."""
         from sacrum.scoring.livetask import LiveTaskTracker
+        from sacrum.scoring.task_kinds import task_kind
 
         tracker = None
-        if task is not None and task not in _STEPPING and self._scorer is not None:
+        if (task is not None and task not in _STEPPING and self._scorer is not None
+                and task_kind(task)[0] in ("stance", "repetitions")):
+            # exercises and running have no live tracker here (sacrum exercise feeds the
+            # exercise segmenters through sample_hook)
             tracker = LiveTaskTracker(task, bands=self._scorer.bands)
         with self._lock:
             self._tracker = tracker
