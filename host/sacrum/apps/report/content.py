@@ -58,6 +58,7 @@ class Table:
     columns: list[str]
     rows: list[list[str]]
     caption: str = ""
+    key: str = ""  # "bridge/sets", ...: the HTML table's id (tab-bridge-sets), for readers
 
 
 @dataclass
@@ -110,6 +111,8 @@ def header_rows(s: Session, show: Disclosure = Disclosure()) -> list[list[str]]:
         recording = f"{Path(str(inp['path'])).name}: {recording}"
     if mnt.get("source") == "given":
         mounting = f"given ({mnt.get('spec')})"
+    elif mnt.get("source") == "estimated-running":
+        mounting = f"estimated from the running: {mnt.get('message') or ''}".rstrip(": ")
     else:
         mounting = (f"estimated from the recording, confidence {_f(mnt.get('confidence'), '.2f')}"
                     f" (forward axis ± {_f(mnt.get('forward_deg_sd'))}°)")
@@ -137,6 +140,26 @@ def header_rows(s: Session, show: Disclosure = Disclosure()) -> list[list[str]]:
              ["Calibration", calib],
              ["Data quality", quality]]
     for t in doc["summary"]["tasks"]:
+        if t["kind"] == "run":
+            why = ", ".join(f"{k} {r}" for r, k in (t.get("excluded_reasons") or {}).items()
+                            if k)
+            by = t.get("n_steps_by_side") or {}
+            rows.append([f"Running steps ({t['task']})",
+                         f"{t.get('n_steps_used', 0)} used of {t.get('n_steps', 0)} "
+                         f"({by.get('L', 0)} left, {by.get('R', 0)} right stance)"
+                         + (f"; excluded: {why}" if why else "")
+                         + (f"; {t['n_walking_steps']} walking steps not measured"
+                            if t.get("n_walking_steps") else "")])
+            continue
+        if t["kind"] == "exercise":
+            ex = t.get("exercise") or {}
+            what = (f"{ex.get('n_holds') or 0} holds, the longest {_f(ex.get('hold_s'))} s"
+                    if ex.get("held") else f"{ex.get('n_repetitions', 0)} full repetitions, "
+                    f"{ex.get('n_partial', 0)} partial")
+            rows.append([f"Exercise ({t['task']})",
+                         f"{what}, in {ex.get('n_sets', 0)} sets; posture: "
+                         f"{ex.get('posture') or 'not found'}"])
+            continue
         if t["kind"] != "steps":
             continue
         why = ", ".join(f"{k} {r}" for r, k in (t.get("excluded_reasons") or {}).items() if k)
@@ -161,10 +184,14 @@ def components_table(task: dict[str, Any]) -> Table:
     rows.append(["score", _f(task.get("score"), ".0f"), _interval(task.get("score_interval")),
                  "", ""])
     level = task.get("score_interval_level") or 0.9
+    caption = ("Score components (docs/scoring.md): every deduction with its reason; "
+               "the interval is where the points would likely lie on another walk like "
+               "this one (a bootstrap over the steps; '–': not estimated)")
+    if task.get("kind") == "run":
+        caption = ("Running score components (docs/running.md): every deduction with its "
+                   "reason, on provisional bands; no interval is estimated for running yet")
     return Table(["component", "points", f"{100 * level:.0f} % interval", "weight", "reason"],
-                 rows, "Score components (docs/scoring.md): every deduction with its reason; "
-                 "the interval is where the points would likely lie on another walk like "
-                 "this one (a bootstrap over the steps; '–': not estimated)")
+                 rows, caption, key=f"{task['task']}/components")
 
 
 def turns_table(turns: list[dict[str, Any]], task: str) -> Table | None:
@@ -246,7 +273,8 @@ def progress_points(sessions: list[Session]) -> list[dict[str, Any]]:
         summ = s.analysis["summary"]
         head = next((t for t in summ["tasks"] if t["task"] == summ.get("metrics_task")), {})
         drop = summ.get("contralateral_drop_deg") or {}
-        out.append({"date": s.date, "score": summ.get("score"), "drop_L": drop.get("L"),
+        out.append({"date": s.date, "task": summ.get("metrics_task"),
+                    "score": summ.get("score"), "drop_L": drop.get("L"),
                     "drop_R": drop.get("R"), "normal_max": drop_band(head)[1] if head else None,
                     "cadence_spm": summ.get("cadence_spm"),
                     "steps_used": head.get("n_steps_used")})
@@ -281,6 +309,8 @@ def build_report(sessions: list[Session], show: Disclosure = Disclosure()) -> Re
     points = progress_points(sessions)
     for text in summary.session_sentences(doc) + summary.progress_sentences(points):
         rep.blocks.append(Para(text, "summary"))
+    from sacrum.apps.report import exercises, running  # their pages read these blocks
+
     steps = doc["steps"]
     for task in doc["summary"]["tasks"]:
         name = task["task"]
@@ -308,8 +338,12 @@ def build_report(sessions: list[Session], show: Disclosure = Disclosure()) -> Re
             rep.blocks.append(Fig(f"{name}/repetitions", figures.repetition_bars(task),
                                   "Per repetition or trial, against the drop band"))
             rep.blocks.append(repetition_table(task))
-        else:  # exercise and run tasks: their pages are not written yet
-            rep.blocks.append(Para(f"The report has no page for {task['kind']} tasks yet; "
+        elif task["kind"] == "exercise":
+            rep.blocks += exercises.exercise_blocks(task, doc["summary"]["tasks"])
+        elif task["kind"] == "run":
+            rep.blocks += running.running_blocks(task, doc.get("running_steps") or [])
+        else:  # a kind this report does not know (a newer analysis): say so
+            rep.blocks.append(Para(f"The report has no page for {task['kind']} tasks; "
                                    "sacrum analyze --json has every value "
                                    "(docs/analysis-json.md).", kind="note"))
     if len(sessions) > 1:
@@ -317,10 +351,14 @@ def build_report(sessions: list[Session], show: Disclosure = Disclosure()) -> Re
         rep.blocks.append(Fig("progress", figures.progress(points),
                               "Session score and contralateral drop per stance side by date"))
         rep.blocks.append(Table(
-            ["date", "score", "drop left stance", "drop right stance", "cadence", "steps used"],
-            [[p["date"], _f(p["score"], ".0f"), _f(p["drop_L"], ".1f", "°"),
+            ["date", "score", "drop and cadence of", "drop left stance", "drop right stance",
+             "cadence", "steps used"],
+            [[p["date"], _f(p["score"], ".0f"), p["task"] or "–", _f(p["drop_L"], ".1f", "°"),
               _f(p["drop_R"], ".1f", "°"), _f(p["cadence_spm"], ".0f"), str(p["steps_used"] or 0)]
-             for p in points], "Every session"))
+             for p in points], "Every session: the session score, and the drop and cadence "
+            "of its walking task (of its run task when it has no walking)", key="progress"))
+        rep.blocks += exercises.progress_blocks(sessions)
+    kinds = {t["kind"] for t in doc["summary"]["tasks"]}
     rep.blocks.append(Heading("What the analysis says"))
     for m in doc.get("messages") or ["nothing to add"]:
         rep.blocks.append(Para(m, "note"))
@@ -331,8 +369,14 @@ def build_report(sessions: list[Session], show: Disclosure = Disclosure()) -> Re
         + {"walking": "the mean walking posture (no standing calibration: relative angles)",
            "sensor": "the sensor's mounting (no calibration: relative angles)"}.get(
             doc["summary"].get("angle_reference"), "the standing calibration")
-        + " (docs/pelvic-angles.md). The score compares this measurement with "
-        "published values of healthy adults; it is not a diagnosis (docs/scoring.md).", "note"))
+        + " (docs/pelvic-angles.md)"
+        + ("; in the exercises, to the posture at the start of each repetition or hold "
+           "(docs/exercises.md)" if "exercise" in kinds else "")
+        + ". The walking score compares this measurement with "
+        "published values of healthy adults; it is not a diagnosis (docs/scoring.md)"
+        + ("; the exercise and running scores' bands are provisional, not published norms "
+           "(docs/exercises.md, docs/running.md)" if kinds & {"exercise", "run"} else "")
+        + ".", "note"))
     _without_folders(rep, str(doc["bands"]["origin"]))
     return rep
 

@@ -264,6 +264,8 @@ def progress(points: list[dict[str, Any]]) -> Figure:
         v = [p[f"drop_{s}"] if _finite(p[f"drop_{s}"]) else np.nan for p in points]
         (line,) = ax_d.plot(x, v, "o-", color=SIDE_COLOUR[s], label=f"{SIDE_WORD[s]} stance")
         line.set_gid(f"progress-drop-{s}")
+    if not any(_finite(p[f"drop_{s}"]) for p in points for s in "LR"):
+        _nothing(ax_d, "no drop in any session (no walking or running task)")
     ax_d.set_ylabel("contralateral\ndrop (°)")
     ax_d.legend(fontsize=8, frameon=False, ncol=3)
     for ax in (ax_s, ax_d):

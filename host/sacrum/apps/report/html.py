@@ -56,7 +56,8 @@ def render_html(report: Report) -> str:
             rows = "".join("<tr>" + "".join(f"<td>{e(c)}</td>" for c in r) + "</tr>"
                            for r in b.rows)
             cap = f"<caption>{e(b.caption)}</caption>" if b.caption else ""
-            out.append(f"<table>{cap}{f'<tr>{head}</tr>' if head else ''}{rows}</table>")
+            tid = f' id="tab-{e(b.key.replace("/", "-"))}"' if b.key else ""
+            out.append(f"<table{tid}>{cap}{f'<tr>{head}</tr>' if head else ''}{rows}</table>")
         elif isinstance(b, Fig):
             data = base64.b64encode(png_bytes(b.figure)).decode("ascii")
             # as wide as the figure was drawn, relative to the A4-wide ones

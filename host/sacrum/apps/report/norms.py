@@ -61,3 +61,30 @@ def curve_envelopes(task: dict) -> dict[str, Envelope]:
                              f"healthy range ≈ {rom:.0f}° ± {sd:.0f}° (Perry & Burnfield 2010; "
                              "Kadaba et al. 1990)")
     return out
+
+
+@dataclass(frozen=True)
+class ExerciseBand:
+    """The control band of an exercise's own metric (deg): 100 points up to ``normal_max``,
+    0 at ``poor_max``; ``source`` says it is provisional (``exercise_bands.toml``)."""
+
+    metric: str
+    normal_max: float
+    poor_max: float
+    source: str
+
+
+def exercise_band(ex: dict) -> ExerciseBand | None:
+    """The band the analysis scored an exercise task's own metric with (``ex``: the task's
+    ``exercise`` object). The document names the bands (``bands.exercises.origin``, always
+    the packaged file) but does not carry their numbers, so they are read from that file,
+    ``sacrum.scoring.exercises.load_exercise_bands``, the loader the analysis used; None
+    when the file has no band for the exercise or names another metric than the sets."""
+    from sacrum.scoring.exercises import load_exercise_bands
+
+    ctrl = load_exercise_bands().get("control", {}).get(str(ex.get("exercise")))
+    scored = {s.get("metric") for s in ex.get("sets") or []}
+    if not ctrl or (scored and scored != {ctrl.get("metric")}):
+        return None
+    return ExerciseBand(str(ctrl["metric"]), float(ctrl["normal_max"]),
+                        float(ctrl["poor_max"]), str(ctrl.get("source", "provisional")))

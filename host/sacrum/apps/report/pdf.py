@@ -9,6 +9,7 @@ need Chromium, and this keeps one dependency (matplotlib) for both.
 from __future__ import annotations
 
 import io
+import math
 import os
 import textwrap
 from datetime import UTC, datetime
@@ -60,30 +61,35 @@ class _Pages:
 
 
 def _wrap(s: str, width_in: float, size: float) -> list[str]:
-    return textwrap.wrap(s, max(8, int(width_in / (size * _CHAR_IN)))) or [""]
+    return textwrap.wrap(s, max(3, int(width_in / (size * _CHAR_IN)))) or [""]
 
 
 def _table(p: _Pages, t: Table) -> None:
     size = _SIZE["table"]
     line_in = size * 1.35 / 72
     n = len(t.columns)
-    longest = [max([len(t.columns[i])] + [len(r[i]) for r in t.rows]) for i in range(n)]
-    weights = [min(max(w, 4), 60) for w in longest]
+    # each column as wide as its longest cell, and at least its header's longest word (a
+    # header wraps at its spaces; a word broken inside ran into the next column)
+    weights = [min(max([len(r[i]) for r in t.rows]
+                       + [math.ceil(len(w) / 0.85) + 1 for w in t.columns[i].split()]
+                       + [min(len(t.columns[i]), 12), 3]), 60) for i in range(n)]
     widths = [p.width * w / sum(weights) for w in weights]
     if t.caption:  # wrapped to the text width, as figure captions are (it ran off the page)
         cap = _wrap(t.caption, p.width, size)
-        p.need(line_in * (len(cap) + 1))
+        # the caption with the header and the first rows (a caption alone at a page's foot)
+        p.need(line_in * (len(cap) + 1) + min(len(t.rows) + 1, 4) * 2 * line_in)
         p.text(MARGIN_IN, "\n".join(cap), size, style="italic", color="0.35", linespacing=1.2)
         p.y -= line_in * len(cap)
     rows = ([t.columns] if any(t.columns) else []) + t.rows
     for k, row in enumerate(rows):
-        cells = [_wrap(c, w - 0.08, size) for c, w in zip(row, widths, strict=True)]
+        bold = k == 0 and any(t.columns)  # bold runs wider than _CHAR_IN's mean
+        cells = [_wrap(c, (w - 0.08) * (0.85 if bold else 1.0), size)
+                 for c, w in zip(row, widths, strict=True)]
         h = max(len(c) for c in cells) * line_in + 0.04
         p.need(h)
         x = MARGIN_IN
         for c, w in zip(cells, widths, strict=True):
-            p.text(x, "\n".join(c), size, weight="bold" if k == 0 and any(t.columns) else None,
-                   linespacing=1.2)
+            p.text(x, "\n".join(c), size, weight="bold" if bold else None, linespacing=1.2)
             x += w
         p.y -= h
         assert p.fig is not None

@@ -145,6 +145,10 @@ def task_sentences(task: dict[str, Any]) -> list[str]:
         out += [steps_sentence(task), score_sentence(task, name)]
         out += [s for s in (turns_sentence(task),) if s]
         return out
+    if task["kind"] == "exercise":
+        return exercise_sentences(task)
+    if task["kind"] == "run":
+        return run_sentences(task)
     lo, hi, _ = drop_band(task)
     side = task.get("side") or "L"
     if task["kind"] == "stance":
@@ -167,11 +171,121 @@ def task_sentences(task: dict[str, Any]) -> list[str]:
     return [text + ".", score_sentence(task, name)]
 
 
+#: How a posture is named in a sentence (the exercise object's ``posture``).
+POSTURE_WORDS = {"supine": "lying on the back", "prone": "face down",
+                 "side-lying-left": "lying on the left side",
+                 "side-lying-right": "lying on the right side", "upright": "upright"}
+
+
+def metric_words(name: str) -> str:
+    """An own metric's field name as words: ``unsupported_drop_deg`` -> "unsupported drop"."""
+    return name.removesuffix("_deg").replace("_", " ")
+
+
+def exercise_sentences(task: dict[str, Any]) -> list[str]:
+    """An exercise task: repetitions (full, partial) and sets, or holds with the time held
+    and when control was lost; the own metric's set medians against its band; the control
+    score, its bands said to be provisional (docs/exercises.md)."""
+    from sacrum.apps.report.norms import exercise_band
+
+    name, ex = task["task"], task.get("exercise") or {}
+    sets = ex.get("sets") or []
+    posture = ex.get("posture")
+    where = f" ({POSTURE_WORDS.get(posture, posture)})" if posture else ""
+    n_sets = ex.get("n_sets") or 0
+    if ex.get("held"):
+        holds = ex.get("holds") or []
+        text = f"{name}{where}: {len(holds)} hold{'s' if len(holds) != 1 else ''}"
+        each = []
+        for h in holds:
+            when = h.get("control_lost_after_s")
+            each.append(f"held {h['hold_s']:.1f} s" + (" or more" if h.get("held_to_end") else "")
+                        + (f", control lost after {when:.1f} s" if _finite(when)
+                           else ", control kept throughout"))
+        if each:
+            text += ": " + "; ".join(each)
+    else:
+        n, n_p = ex.get("n_repetitions") or 0, ex.get("n_partial") or 0
+        text = (f"{name}{where}: {n} repetition{'s' if n != 1 else ''} in {n_sets} "
+                f"set{'s' if n_sets != 1 else ''}")
+        if n_p:
+            text += f" ({n_p} partial, not scored)"
+    band = exercise_band(ex)
+    medians = [s.get("medians", {}).get(s.get("metric")) for s in sets]
+    if band and any(_finite(v) for v in medians):
+        vals = ", ".join(deg(v) if _finite(v) else "–" for v in medians)
+        worst = max(v for v in medians if _finite(v))
+        where = against_band(worst, None, band.normal_max).replace("usual range",
+                                                                   "provisional band")
+        several = sum(_finite(v) for v in medians) > 1
+        text += (f"; {metric_words(band.metric)} {vals} (median of each "
+                 f"{'hold' if ex.get('held') else 'set'}), "
+                 + (f"the largest {where}" if several else where))
+    out = [text + "."]
+    if task.get("score") is None:
+        why = str(task.get("score_message") or "").removeprefix("no score: ")
+        out.append(f"No control score for {name}: {why}.")
+    else:
+        per = ", ".join(f"set {s['set_index'] + 1}: " + (f"{s['score']:.0f}" if _finite(
+            s.get("score")) else "none") for s in sets)
+        out.append(f"Control score for {name}: {task['score']:.0f} of 100, the mean of its "
+                   f"sets' scores ({per}); provisional bands, not published norms "
+                   "(docs/exercises.md).")
+    return out
+
+
+def run_sentences(task: dict[str, Any]) -> list[str]:
+    """A run task: the drop per stance side against the (provisional) band, the running
+    steps used, cadence, contact and flight time (ms), vertical oscillation (cm), and the
+    running score (docs/running.md)."""
+    name = task["task"]
+    out = []
+    drop = drop_sentence(task)
+    if drop:
+        out.append(f"Running ({name}): " + drop[0].lower() + drop[1:])
+    used, n = task.get("n_steps_used") or 0, task.get("n_steps") or 0
+    by = task.get("n_steps_by_side") or {}
+    text = f"{used} of {n} running steps were used"
+    if used:
+        text += f", {by.get('L', 0)} in left and {by.get('R', 0)} in right stance"
+    walking = task.get("n_walking_steps") or 0
+    if walking:
+        text += f" ({walking} walking steps in the task are not in the running values)"
+    parts = []
+    cad = task.get("cadence_spm")
+    if _finite(cad):
+        parts.append(f"cadence {cad:.0f} steps/min")
+    for key, what, scale, unit, fmt in (("contact_time_s", "contact", 1000, "ms", ".0f"),
+                                        ("flight_time_s", "flight", 1000, "ms", ".0f"),
+                                        ("vertical_oscillation_m", "vertical oscillation", 100,
+                                         "cm", ".1f")):
+        v = (task.get(key) or {}).get("all")
+        if _finite(v):
+            parts.append(f"{what} {v * scale:{fmt}} {unit}")
+    out.append(text + ("; " + ", ".join(parts) if parts else "") + ".")
+    if not task.get("rate_ok", True) and task.get("rate_message"):
+        out.append(f"{task['rate_message']}.")
+    if task.get("score") is None:
+        why = str(task.get("score_message") or "").removeprefix("no score: ")
+        out.append(f"No running score for {name}: {why}.")
+    else:
+        comps = ", ".join(f"{k} {c['score']:.0f}" for k, c in
+                          (task.get("components") or {}).items() if _finite(c.get("score")))
+        out.append(f"Running score for {name}: {task['score']:.0f} of 100 ({comps}); "
+                   "provisional bands, mostly the walking ones (docs/running.md).")
+    return out
+
+
 def quality_sentences(doc: dict[str, Any]) -> list[str]:
     """What limits the numbers: calibration, mounting, data loss."""
     out = []
     cal = doc.get("calibration") or {}
-    if not cal.get("calibrated"):
+    kinds = {t["kind"] for t in doc["summary"]["tasks"]}
+    if "exercise" in kinds:
+        out.append("Exercise angles are measured from the pelvis's posture at the start of "
+                   "each repetition or hold, about its own axes (docs/exercises.md); they "
+                   "need no standing calibration.")
+    if not cal.get("calibrated") and kinds != {"exercise"}:
         out.append("There was no standing calibration: angles are relative to the sensor's "
                    "mounting, not to this person's standing posture.")
     elif cal.get("reference") == "walking":
