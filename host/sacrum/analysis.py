@@ -33,7 +33,9 @@ Steps of :func:`analyze`:
 4. Tasks: the whole recording as ``task`` if given; else the task marks of a
    capture; else the stair segments ``tasks.find_stairs`` finds inside the
    walking bouts (``stairs-up``/``stairs-down``, with their confidence and
-   evidence) and every walking bout found as a ``walk`` segment. Segments of
+   evidence), every running bout ``signal.running`` finds as a ``run`` segment
+   (a flight after each contact; first, so its steps are not walking) and every
+   walking bout found, without the running bouts' spans, as a ``walk`` segment. Segments of
    the same task are pooled (six passes of a corridor are one walking task).
    A step (and a stride) belongs to the first segment its initial contact
    falls in, stairs before walks: steps on found stairs are not level walk.
@@ -541,9 +543,12 @@ def _gaps(t_s: np.ndarray, valid: np.ndarray) -> list[tuple[float, float]]:
     return out
 
 
-def _segments(rec: Recording, res, task: str | None,
-              acc_body: np.ndarray) -> tuple[list[Segment], dict[str, Any]]:
-    """Step 4: the segments, and the ``stairs`` object of the document."""
+def _segments(rec: Recording, res, task: str | None, acc_body: np.ndarray,
+              running=None) -> tuple[list[Segment], dict[str, Any]]:
+    """Step 4: the segments, and the ``stairs`` object of the document. Without a task or
+    marks, the running bouts of ``running`` (:func:`_running`) are ``run`` segments (first
+    contact to last toe-off), before the stairs and walks, and the walking bouts are cut
+    where they overlap them (stairs are searched in what is left)."""
     t0, t1 = float(rec.t_s[0]), float(rec.t_s[-1])
     if task:
         return [Segment(task, t0, t1, "option")], {
@@ -556,16 +561,36 @@ def _segments(rec: Recording, res, task: str | None,
                  "messages": ["not searched: the capture's task marks say the tasks"]})
     from sacrum.scoring.tasks import find_stairs
 
-    walks = [Segment("walk", b.t_start_s, b.t_end_s, "detected") for b in res.gait.bouts]
+    runs = []
+    for b in (running[1] if running else []):
+        if b.mode == "run":
+            ends = [s.t_to_s for s in running[0] if s.bout == b.index and s.mode == "run"]
+            runs.append(Segment("run", b.t_start_s, max(ends, default=b.t_end_s), "detected"))
+    pieces = [p for bout in res.gait.bouts for p in _cut(bout.t_start_s, bout.t_end_s, runs)]
+    walks = [Segment("walk", a, b, "detected") for a, b in pieces]
     if not walks:
-        return [], {"searched": False, "segments": [],
-                    "messages": ["not searched: no walking bouts were found"]}
-    found = find_stairs(res.t_s, acc_body, pressure_hpa=rec.pressure_hpa, bouts=res.gait.bouts)
+        return runs, {"searched": False, "segments": [],
+                      "messages": ["not searched: no walking bouts were found"]}
+    if runs:  # the running is no data to the stairs finder (its impacts are no height)
+        acc_body = acc_body.copy()
+        for r in runs:
+            acc_body[(res.t_s >= r.t_start_s) & (res.t_s <= r.t_end_s + 0.5)] = np.nan
+    found = find_stairs(res.t_s, acc_body, pressure_hpa=rec.pressure_hpa,
+                        bouts=pieces if runs else res.gait.bouts)
     stairs = [Segment(f"stairs-{f.direction}", f.t_start_s, f.t_end_s, "detected",
                       f.confidence, f.evidence) for f in found]
-    return stairs + walks, {"searched": True, "barometer": rec.pressure_hpa is not None,
+    return runs + stairs + walks, {"searched": True, "barometer": rec.pressure_hpa is not None,
                             "segments": [dataclasses.asdict(f) for f in found],
                             "messages": list(found.messages)}
+
+
+def _cut(t0: float, t1: float, runs: list[Segment]) -> list[tuple[float, float]]:
+    """[t0, t1] without the ``runs`` segments' spans: the pieces left, in order."""
+    pieces = [(t0, t1)]
+    for r in runs:
+        pieces = [p for a, b in pieces
+                  for p in ((a, min(b, r.t_start_s)), (max(a, r.t_end_s), b)) if p[1] > p[0]]
+    return pieces
 
 
 def _jsonable(x: Any) -> Any:
@@ -680,10 +705,12 @@ def analyze(recording_or_path: Recording | str | os.PathLike, task: str | None =
     rec = (recording_or_path if isinstance(recording_or_path, Recording)
            else load(recording_or_path, check_units=check_units))  # step 1
     planned = [task] if task else [m[0] for m in rec.marks]
+    find_run = not planned  # no task given or marked: running is found from the motion
     q_earth = rec.q_sensor_to_earth if device_orientation else None
     running_mount = None
-    if q_body is None and "run" in planned:  # the walking estimator refuses running
-        q_earth, q_body, running_mount = _running_mount(rec, q_earth)
+    if q_body is None and ("run" in planned or find_run):  # the walking estimator refuses
+        q_earth, q_body, running_mount = _running_mount(rec, q_earth,  # running
+                                                        required="run" in planned)
     res = analyze_recording(rec.t_s, rec.acc_mps2, rec.gyr_radps, rec.rate_hz,  # step 2
                             q_sensor_to_earth=q_earth, q_sensor_to_body=q_body)
     events = events_in_bouts(res.events, res.gait.bouts)
@@ -691,6 +718,7 @@ def analyze(recording_or_path: Recording | str | os.PathLike, task: str | None =
                                  strides=res.gait.strides, turns=res.gait.turns)
     acc_body = metrics.body_acceleration(res.q_sensor_to_earth, rec.acc_mps2, res.heading_rad)
     gyr_body = to_body_frame(rec.gyr_radps, res.q_sensor_to_body)
+    running = _running(res, rec) if "run" in planned or find_run else None
 
     messages: list[str] = []
     mounting, m = _mounting_doc(res, mount)
@@ -700,8 +728,12 @@ def analyze(recording_or_path: Recording | str | os.PathLike, task: str | None =
     calibration, m = _calibration_doc(res)
     messages += m
 
-    segments, stairs_doc = _segments(rec, res, task, acc_body)  # step 4
+    segments, stairs_doc = _segments(rec, res, task, acc_body, running)  # step 4
     for seg in segments:
+        if seg.task == "run" and seg.source == "detected":
+            messages.append(f"run found from the motion at {seg.t_start_s:.1f}–"
+                            f"{seg.t_end_s:.1f} s (a flight after each contact; "
+                            "docs/running.md): analysed as running, not as walking")
         if seg.confidence is not None:
             messages.append(
                 f"{seg.task} found from the motion at {seg.t_start_s:.1f}–{seg.t_end_s:.1f} s "
@@ -735,7 +767,7 @@ def analyze(recording_or_path: Recording | str | os.PathLike, task: str | None =
         if kind == "exercise":
             entry, ts = _exercise_task(name, segs, res, rec, bands, gaps)
         elif kind == "run":
-            entry, ts, mine_run = _run_task(name, segs, res, rec, gaps)
+            entry, ts, mine_run = _run_task(name, segs, rec, gaps, running)
             run_steps += mine_run
         else:
             entry, ts = _task(name, segs, segments, steps, task_of, res, rec, acc_body,
@@ -994,11 +1026,14 @@ def _levelled_mount(res) -> np.ndarray:
     return np.asarray(res.q_sensor_to_body, float)
 
 
-def _running_mount(rec: Recording, q_earth) -> tuple[np.ndarray, np.ndarray, str]:
+def _running_mount(rec: Recording, q_earth, required: bool = True,
+                   ) -> tuple[np.ndarray, np.ndarray | None, str | None]:
     """The orientation and the mounting of a session with a run task and no ``--mount``:
     ``sacrum.signal.running.estimate_running_mount`` on the running contacts (the walking
     estimator does not find forward in running); MountingError (give --mount) when it
-    cannot."""
+    cannot. Not ``required`` (running found from the motion): the mounting is that
+    estimate only when the session has a running bout and the estimate succeeds, else
+    (q, None, None) and the walking estimator finds it."""
     from sacrum.signal.mounting import MountingError
     from sacrum.signal.orientation import orientation_offline
     from sacrum.signal.running import detect_running, estimate_running_mount
@@ -1006,10 +1041,14 @@ def _running_mount(rec: Recording, q_earth) -> tuple[np.ndarray, np.ndarray, str
     q = (np.asarray(q_earth, float) if q_earth is not None
          else orientation_offline(rec.acc_mps2, rec.gyr_radps, rec.rate_hz))
     ident = np.array([1.0, 0.0, 0.0, 0.0])   # IC and toe-off do not depend on it
-    found, _ = detect_running(rec.t_s, rec.acc_mps2, q, ident, rec.rate_hz)
+    found, bouts = detect_running(rec.t_s, rec.acc_mps2, q, ident, rec.rate_hz)
+    if not required and not any(b.mode == "run" for b in bouts):
+        return q, None, None
     try:
         mount = estimate_running_mount(rec.t_s, rec.acc_mps2, q, found)
     except ValueError as e:
+        if not required:
+            return q, None, None
         raise MountingError(f"the mounting cannot be found from the running: {e}") from None
     n = sum(s.mode == "run" for s in found)
     return q, mount, (f"estimated from {n} running contacts (the braking-propulsion "
@@ -1113,27 +1152,30 @@ def _exercise_task(name: str, segs: list[Segment], res, rec: Recording, bands: B
     return entry, ts
 
 
-def _run_task(name: str, segs: list[Segment], res, rec: Recording, gaps,
-              ) -> tuple[dict[str, Any], TaskScore, list[dict]]:
-    """Step 5 for ``run``: the running events (``sacrum.signal.running.detect_running``) and
+def _running(res, rec: Recording) -> tuple[list, list, list]:
+    """The running events (``sacrum.signal.running.detect_running``: steps, bouts) and
     per-step metrics (``sacrum.scoring.running.running_step_metrics``) over the whole
-    recording on the analysis' orientation, calibrated angles and levelled mounting; the
-    running steps whose IC falls in the task's segments summarised (``summarize_run``) and
-    scored (``score_run``, the running bands). Walking steps in the task are counted, not
-    measured."""
-    from sacrum.scoring.running import (
-        load_running_bands,
-        running_step_metrics,
-        score_run,
-        summarize_run,
-    )
-    from sacrum.signal.running import detect_running, level_acceleration, running_rate_ok
+    recording on the analysis' orientation, calibrated angles and levelled mounting."""
+    from sacrum.scoring.running import running_step_metrics
+    from sacrum.signal.running import detect_running, level_acceleration
 
     qsb = _levelled_mount(res)
     q = np.asarray(res.q_sensor_to_earth, float)
     found, bouts = detect_running(rec.t_s, rec.acc_mps2, q, qsb, rec.rate_hz)
     per_step = running_step_metrics(res.t_s, res.angles_rad,
                                     level_acceleration(q, rec.acc_mps2, qsb), found)
+    return found, bouts, per_step
+
+
+def _run_task(name: str, segs: list[Segment], rec: Recording, gaps, running,
+              ) -> tuple[dict[str, Any], TaskScore, list[dict]]:
+    """Step 5 for ``run``: of :func:`_running`'s steps, the running steps whose IC falls in
+    the task's segments summarised (``summarize_run``) and scored (``score_run``, the
+    running bands). Walking steps in the task are counted, not measured."""
+    from sacrum.scoring.running import load_running_bands, score_run, summarize_run
+    from sacrum.signal.running import running_rate_ok
+
+    found, bouts, per_step = running
 
     def inside(t: float) -> bool:
         return any(g.t_start_s <= t <= g.t_end_s for g in segs)

@@ -29,7 +29,13 @@ import numpy as np
 from sacrum.scoring.metrics import ROM_PERCENTILES, robust_range, symmetry_index
 from sacrum.scoring.score import Bands, TaskScore, parse_bands, score_walk
 from sacrum.signal.angles import OBLIQUITY, ROTATION, TILT
-from sacrum.signal.running import RunningStep
+from sacrum.signal.running import (
+    MIN_RUNNING_RATE_HZ,
+    RunningEventDetector,
+    RunningStep,
+    level_acceleration,
+    running_rate_ok,
+)
 
 SIDES = ("L", "R")
 RUNNING_BANDS = "running_bands.toml"
@@ -368,6 +374,197 @@ def summarize_run(steps: Sequence[RunningStepMetrics], *, min_steps_per_side: in
                      "contact_time_cv_pct": cv("contact_time_s"), "drop_sd_deg": pooled_sd})
 
 
+# ---- live ----------------------------------------------------------------------------------
+
+#: Samples that may be lost before the received rate is too low for running metrics: a
+#: running step with a lost sample in it is left out ("gap"), and at 5 % loss in BLE's
+#: bursts of a few samples about one step in four or five is already.
+MAX_RUNNING_LOSS = 0.05
+
+
+def received_rate_ok(rate_hz: float, received_hz: float) -> tuple[bool, str]:
+    """Whether the samples arriving are enough for running metrics, and why (one sentence):
+    the device's rate ``rate_hz`` (:func:`sacrum.signal.running.running_rate_ok`: 200 Hz),
+    and the rate received after loss, ``received_hz`` (samples per second that arrived),
+    at least (1 − ``MAX_RUNNING_LOSS``) × 200 Hz."""
+    ok, why = running_rate_ok(rate_hz)
+    if not ok:
+        return ok, why
+    floor = (1 - MAX_RUNNING_LOSS) * MIN_RUNNING_RATE_HZ
+    if not received_hz >= floor:
+        return False, (f"{received_hz:.0f} Hz received of {rate_hz:g} Hz "
+                       f"({100 * (1 - received_hz / rate_hz):.0f} % lost) is too low for "
+                       f"running metrics: steps with a lost sample are left out; move the "
+                       f"sensor closer, or use USB")
+    return True, why
+
+
+@dataclass(frozen=True)
+class RunningCue:
+    """A cue for a running step whose drop passed the athlete's threshold: t_ic_s (the
+    step's initial contact, s), side ("L" | "R", the stance side), drop_deg, t_emit_s (the
+    newest sample when it was decided, s)."""
+
+    t_ic_s: float
+    side: str
+    drop_deg: float
+    t_emit_s: float
+
+
+@dataclass(frozen=True)
+class LiveRunningState:
+    """What the live view shows of running (a snapshot: plain values).
+
+    steps: every running step so far as (t_ic_s, side, contralateral_drop_deg, excluded).
+    last_drop_deg {"L","R"}: the drop of each side's newest running step with one (deg).
+    drop_deg {"L","R"}: the median over the used steps (deg). cadence_spm: 60 / the median
+    step time of the last ``cadence_steps`` used steps (steps/min). cues: every cue so far.
+    threshold_deg: the cue threshold (deg). cue_every: at most one cue per this many steps.
+    rate_hz, received_hz: the device's rate and the rate received after loss over the last
+    ``rate_window_s`` (Hz); rate_ok, rate_message: :func:`received_rate_ok`. final: the
+    values are the offline analysis' (the data ended).
+    """
+
+    steps: list[tuple[float, str, float, str | None]]
+    last_drop_deg: dict[str, float]
+    drop_deg: dict[str, float]
+    cadence_spm: float
+    cues: list[RunningCue]
+    threshold_deg: float
+    cue_every: int
+    rate_hz: float
+    received_hz: float
+    rate_ok: bool
+    rate_message: str
+    final: bool = False
+
+
+class LiveRunning:
+    """Running live: the running events and per-step metrics of the offline analysis, fed as
+    the samples come, the athlete's cue, and whether the rate received is enough.
+
+    **Data required.** Per chunk: times (s), the accelerometer (m/s², sensor frame),
+    ``q_sensor_to_earth`` and the pelvic angles (rad, relative to the calibration) of the
+    live pipeline, NaN rows for lost samples; the mounting (``q_sensor_to_body``, may be
+    replaced between chunks when the live estimate changes).
+
+    **Steps.** 1. :class:`~sacrum.signal.running.RunningEventDetector` on the chunk (the
+    same processor as ``sacrum analyze``: running steps, sides, bouts). 2. Its steps and the
+    chunk into :class:`RunningMetricsStream` (per-step drop over the contact, contact and
+    flight time, ...), which gives a step once its stride is in (about two steps, 0.7 s,
+    after its initial contact). 3. *Cue*: a running step whose drop is over
+    ``threshold_deg`` (and not left out for a lost sample) is cued, unless a cue was given
+    in the last ``cue_every`` − 1 running steps (``cue_every`` = 1: every such step; N: at
+    most once every N steps, so the athlete is not told at every step). 4. *Rate*: the
+    samples received over the last ``rate_window_s`` (lost ones not counted) per second,
+    checked by :func:`received_rate_ok`.
+
+    **Parameters.** ``rate_hz``; ``q_sensor_to_body``; ``threshold_deg`` = 7 (the running
+    bands' normal edge, provisional: docs/running.md); ``cue_every`` = 1;
+    ``cadence_steps`` = 10; ``rate_window_s`` = 5.
+    """
+
+    def __init__(self, rate_hz: float, q_sensor_to_body, *, threshold_deg: float = 7.0,
+                 cue_every: int = 1, cadence_steps: int = 10,
+                 rate_window_s: float = 5.0) -> None:
+        if int(cue_every) < 1:
+            raise ValueError(f"cue_every must be 1 or more steps, not {cue_every!r}")
+        self.rate_hz = float(rate_hz)
+        self.q_sensor_to_body = np.asarray(q_sensor_to_body, float)
+        self.threshold_deg = float(threshold_deg)
+        self.cue_every = int(cue_every)
+        self.cadence_steps = int(cadence_steps)
+        self.rate_window_s = float(rate_window_s)
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the stream (parameters kept)."""
+        self.detector = RunningEventDetector(self.rate_hz, self.q_sensor_to_body)
+        self.stream = RunningMetricsStream()
+        self.steps: list[RunningStepMetrics] = []
+        self.cues: list[RunningCue] = []
+        self._since_cue = self.cue_every
+        self._blocks: list[tuple[float, float, int]] = []   # (t_first, t_last, n received)
+        self._t_last = math.nan
+
+    def update(self, t_s, acc_mps2, q_sensor_to_earth, angles_rad,
+               q_sensor_to_body=None) -> list[RunningStepMetrics]:
+        """The running steps measured with this chunk (steps 1-4)."""
+        t = np.asarray(t_s, float).reshape(-1)
+        if not len(t):
+            return []
+        if q_sensor_to_body is not None:
+            self.q_sensor_to_body = np.asarray(q_sensor_to_body, float)
+            self.detector.q_sensor_to_body = self.q_sensor_to_body
+        acc = np.asarray(acc_mps2, float).reshape(-1, 3)
+        q = np.asarray(q_sensor_to_earth, float).reshape(-1, 4)
+        found = self.detector.update(t, acc, None, q)                          # 1.
+        lev = level_acceleration(q, acc, self.q_sensor_to_body)
+        new = self.stream.update(t, angles_rad, lev, found)                    # 2.
+        self._t_last = float(t[-1])
+        self._take(new)
+        received = int(np.sum(np.isfinite(acc).all(axis=1)))                   # 4.
+        self._blocks.append((float(t[0]), float(t[-1]), received))
+        while self._blocks and self._blocks[0][1] < t[-1] - self.rate_window_s:
+            self._blocks.pop(0)
+        return new
+
+    def flush(self) -> list[RunningStepMetrics]:
+        """The end of the data: the steps still held."""
+        found = self.detector.flush()
+        new = self.stream.update(np.zeros(0), np.zeros((0, 3)), np.zeros((0, 3)), found)
+        new += self.stream.flush()
+        self._take(new)
+        return new
+
+    def _take(self, new: list[RunningStepMetrics]) -> None:
+        for m in new:                                                          # 3.
+            self.steps.append(m)
+            if m.excluded == "gap" or not math.isfinite(m.contralateral_drop_deg):
+                continue
+            self._since_cue += 1
+            if m.contralateral_drop_deg > self.threshold_deg and \
+                    self._since_cue >= self.cue_every:
+                self.cues.append(RunningCue(m.t_ic_s, m.stance_side, m.contralateral_drop_deg,
+                                            self._t_last))
+                self._since_cue = 0
+
+    @property
+    def received_hz(self) -> float:
+        """Samples received per second over the last ``rate_window_s`` (NaN before 1 s)."""
+        if not self._blocks:
+            return math.nan
+        span = self._blocks[-1][1] - self._blocks[0][0] + 1.0 / self.rate_hz
+        n = sum(b[2] for b in self._blocks)
+        return n / span if span >= 1.0 else math.nan
+
+    def state(self) -> LiveRunningState:
+        """The values the live view shows (:class:`LiveRunningState`)."""
+        used = [m for m in self.steps if m.excluded is None]
+        last = {sd: next((m.contralateral_drop_deg for m in reversed(self.steps)
+                          if m.stance_side == sd and math.isfinite(m.contralateral_drop_deg)
+                          and m.excluded != "gap"), math.nan) for sd in SIDES}
+        drop = {sd: _median([m.contralateral_drop_deg for m in used if m.stance_side == sd])
+                for sd in SIDES}
+        step_s = _median([m.step_time_s for m in used[-self.cadence_steps:]])
+        received = self.received_hz
+        ok, why = received_rate_ok(self.rate_hz, received if math.isfinite(received)
+                                   else self.rate_hz)
+        return LiveRunningState(
+            steps=[(m.t_ic_s, m.stance_side, m.contralateral_drop_deg, m.excluded)
+                   for m in self.steps],
+            last_drop_deg=last, drop_deg=drop,
+            cadence_spm=60.0 / step_s if step_s > 0 else math.nan, cues=list(self.cues),
+            threshold_deg=self.threshold_deg, cue_every=self.cue_every, rate_hz=self.rate_hz,
+            received_hz=received, rate_ok=ok, rate_message=why)
+
+
+def _median(values) -> float:
+    v = np.asarray(values, float)
+    v = v[np.isfinite(v)]
+    return float(np.median(v)) if len(v) else math.nan
+
+
 # ---- score ---------------------------------------------------------------------------------
 
 def load_running_bands(path=None) -> Bands:
@@ -405,6 +602,7 @@ def format_run_summary(summary: RunSummary) -> list[str]:
     ]
 
 
-__all__ = ["EXCLUSION_REASONS", "RunSummary", "RunningMetricsStream", "RunningStepMetrics",
-           "format_run_summary", "load_running_bands", "running_step_metrics", "score_run",
-           "summarize_run", "vertical_oscillation_m"]
+__all__ = ["EXCLUSION_REASONS", "MAX_RUNNING_LOSS", "LiveRunning", "LiveRunningState",
+           "RunSummary", "RunningCue", "RunningMetricsStream", "RunningStepMetrics",
+           "format_run_summary", "load_running_bands", "received_rate_ok",
+           "running_step_metrics", "score_run", "summarize_run", "vertical_oscillation_m"]

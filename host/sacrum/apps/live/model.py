@@ -163,6 +163,7 @@ class LiveSnapshot:
     score_interval: tuple[float, float] | None = None
     final: bool = False
     heading_settled: np.ndarray | None = None
+    running: Any = None  # sacrum.scoring.running.LiveRunningState: running steps, cues, rate
 
 
 class LiveView:

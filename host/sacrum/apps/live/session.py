@@ -66,6 +66,7 @@ from sacrum.apps.live.model import (
     StrideCurve,
 )
 from sacrum.apps.live.recording import SessionRecording
+from sacrum.apps.live.running import final_running_state
 from sacrum.io.capture import CaptureWriter
 from sacrum.io.transports import LinkEvent, Packet, Transport
 
@@ -95,7 +96,9 @@ class LiveSession:
     task and mark records (``capture_annotations``), so a replay shows its tasks.
     final_capture: the capture this session's data also is (a replay's file); without it,
     the recording. When the data end, the session shows its offline analysis
-    (:meth:`converge`).
+    (:meth:`converge`). cue_every: running cues at most once every this many running
+    steps (``sacrum.scoring.running.LiveRunning``, which runs beside the walking scorer:
+    the snapshot's ``running``).
     """
 
     def __init__(self, open_transport: TransportFactory, *, mount: str | None = None,
@@ -103,8 +106,9 @@ class LiveSession:
                  overlay_strides: int = 12, calibrate_s: float = 3.0,
                  record_to: str | Path | None = None,
                  script: list[tuple[int, dict[str, Any]]] = (),
-                 final_capture: str | Path | None = None) -> None:
+                 final_capture: str | Path | None = None, cue_every: int = 1) -> None:
         self._factory = open_transport
+        self.cue_every = int(cue_every)
         self._final_capture = final_capture
         self.final_analysis: dict[str, Any] | None = None
         self._script = deque(sorted(script, key=lambda a: a[0]))
@@ -138,6 +142,7 @@ class LiveSession:
 
         self._decoder = StreamDecoder()
         self._scorer = None
+        self._running = None  # sacrum.scoring.running.LiveRunning
         self.view.reset()
         self._rate_hz = math.nan
         self._use_device_q: bool | None = None
@@ -235,6 +240,8 @@ class LiveSession:
             return
         try:
             u = self._scorer.flush()
+            if self._running is not None:
+                self._running.flush()
         except Exception as e:
             log.exception("scorer flush failed")
             with self._lock:
@@ -378,6 +385,11 @@ class LiveSession:
                                   keep_s=max(600.0, self.history_s),
                                   estimate_mounting=self.mount is None,
                                   walking_zero=True)
+        from sacrum.scoring.running import LiveRunning
+
+        self._running = LiveRunning(rate, self._scorer.pipeline.angles.q_sensor_to_body,
+                                    threshold_deg=self._running_threshold(),
+                                    cue_every=self.cue_every)
         self.view.start(round(self.history_s * rate))
         if self.view.task is not None and self.view.task not in _STEPPING:
             self._start_tracker(self.view.task)  # a held task chosen before the first samples
@@ -414,6 +426,8 @@ class LiveSession:
                 self.view.ring.append(t, np.full((len(t), 4), np.nan))
                 self._t_next_s = float(t[-1]) + period
             raise
+        self._running.update(t, chunk.acc_mps2, u.chunk.q_sensor_to_earth, u.chunk.angles_rad,
+                             q_sensor_to_body=self._scorer.pipeline.angles.q_sensor_to_body)
         if not any(w == "calibrate" for w, _ in self._pending):  # step 5
             self._manual.step(t, u.chunk.q_sensor_to_earth, self._rate_hz,
                               self._scorer.pipeline, self._lock, self._publish)
@@ -449,6 +463,7 @@ class LiveSession:
             nan3 = np.full((m, 3), np.nan)
             u = self._scorer.update(t, nan3, nan3, np.full((m, 4), np.nan)
                                     if self._use_device_q else None)
+            self._running.update(t, nan3, np.full((m, 4), np.nan), nan3)
             with self._lock:
                 self.view.append(t, u.chunk)
                 self.view.take_update(u, float(t[-1]), self._scorer, self.calibration)
@@ -460,8 +475,15 @@ class LiveSession:
             if what == "threshold":
                 self._scorer.threshold_deg = dict(self._scorer._thresholds(
                     value, self._scorer.bands))
+                self._running.threshold_deg = self._running_threshold()
             elif what == "calibrate":
                 self._manual.restart()  # starts with the next sample
+
+    def _running_threshold(self) -> float:
+        """The running cue threshold (deg): the one asked for, else the walking cue's."""
+        if self._threshold_request is not None:
+            return float(self._threshold_request)
+        return float(max(self._scorer.threshold_deg.values()))
 
     def set_threshold_deg(self, threshold_deg: float | None) -> None:
         """The cue threshold on the contralateral drop (deg, both sides; None: the bands')."""
@@ -572,9 +594,12 @@ class LiveSession:
             thr = (dict(self._scorer.threshold_deg) if self._scorer is not None
                    else self.threshold_deg())
             final = final_values(self.final_analysis) if self._tracker is None else None
-            return self.view.snapshot(span_s, seq=self._seq, link=link,
+            snap = self.view.snapshot(span_s, seq=self._seq, link=link,
                                       calibration=replace(self.calibration),
                                       threshold_deg=thr, tracker=self._tracker, final=final)
+            running = (final_running_state(self.final_analysis, self._running.state())
+                       if self._running is not None else None)
+            return replace(snap, running=running)
 
 
 def capture_annotations(path: str | Path) -> list[tuple[int, dict[str, Any]]]:

@@ -1,0 +1,129 @@
+"""Running in the live view, without Qt: the cadence metronome and the final (offline) running
+values the view shows once the data end (docs/live.md, docs/running.md).
+
+The running steps, cues and rate check while the data come are
+:class:`sacrum.scoring.running.LiveRunning`'s; this module only turns them, or the final
+analysis document, into what is shown, and keeps the metronome's beat.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+from typing import Any
+
+from sacrum.scoring.running import SIDES, LiveRunningState, RunningCue
+
+
+class Metronome:
+    """A beat at ``cadence_spm`` (steps per minute): one tick per step the runner should take.
+
+    Driven by a clock given to it (``due(t_s)``: the window's timer passes its monotonic time,
+    a test a simulated one), so it keeps the rate whatever the caller's timer resolution:
+    tick k is due at ``t0 + k × 60 / cadence_spm``, ``due`` returns how many fell due since
+    the last call (each one is a beep). After a stall longer than a beat (the window was
+    busy) the missed ticks are not played in a burst: one tick, and the beat restarts from
+    it (``skipped`` counts the rest). ``ticks``: the times of the ticks played (s, on the
+    caller's clock; the last ``keep`` of them).
+    """
+
+    def __init__(self, cadence_spm: float, keep: int = 1000) -> None:
+        if not (cadence_spm > 0 and math.isfinite(cadence_spm)):
+            raise ValueError(f"the cadence target must be a positive number of steps/min, "
+                             f"not {cadence_spm!r}")
+        self.cadence_spm = float(cadence_spm)
+        self.period_s = 60.0 / self.cadence_spm
+        self.keep = int(keep)
+        self.reset()
+
+    def reset(self) -> None:
+        """Stop: the next ``due`` starts the beat."""
+        self._t0 = math.nan
+        self._k = 0
+        self.ticks: list[float] = []
+        self.skipped = 0
+
+    def due(self, t_s: float) -> int:
+        """Ticks due at ``t_s`` (s) since the last call: 0, 1, or (at most) 1 after a stall."""
+        if math.isnan(self._t0):
+            self._t0, self._k = float(t_s), 0
+        n = 0
+        while self._t0 + self._k * self.period_s <= t_s:
+            n += 1
+            self._k += 1
+        if n > 1:  # a stall: play one, restart the beat from now
+            self.skipped += n - 1
+            self._t0, self._k, n = float(t_s), 1, 1
+        if n:
+            self.ticks.append(float(t_s))
+            del self.ticks[:-self.keep]
+        return n
+
+
+def final_running_state(doc: dict[str, Any] | None,
+                        live: LiveRunningState | None) -> LiveRunningState | None:
+    """The running values of the final analysis document (``running_steps[]`` and its run
+    tasks), in place of the live ones once the data ended: the per-step drops, the per-side
+    medians and the cadence of ``sacrum analyze`` on the same capture (one answer). The cues
+    given and the rate check stay the live ones. None: no document or no running in it."""
+    if doc is None or live is None:
+        return live
+    rows = doc.get("running_steps") or []
+    runs = [t for t in (doc.get("summary") or {}).get("tasks", []) if t.get("kind") == "run"]
+    if not rows and not runs:
+        return live
+
+    def num(v) -> float:
+        return math.nan if v is None else float(v)
+
+    steps = [(num(r["t_ic"]), r["stance_side"], num(r["contralateral_drop_deg"]),
+              r.get("excluded")) for r in rows]
+    last = {sd: next((d for _, s, d, ex in reversed(steps)
+                      if s == sd and math.isfinite(d) and ex != "gap"), math.nan)
+            for sd in SIDES}
+    head = max(runs, key=lambda t: t.get("n_steps_used") or 0, default={})
+    drop = head.get("contralateral_drop_deg") or {}
+    return replace(live, steps=steps, last_drop_deg=last,
+                   drop_deg={sd: num(drop.get(sd)) for sd in SIDES},
+                   cadence_spm=num(head.get("cadence_spm")), final=True)
+
+
+def rate_banner(state: LiveRunningState | None) -> str:
+    """The plain warning the live view shows when the rate is too low for running ("": none)."""
+    if state is None or state.rate_ok:
+        return ""
+    return f"running metrics unreliable — {state.rate_message}"
+
+
+def running_lines(state: LiveRunningState | None, cadence_target_spm: float | None = None,
+                  *, always: bool = False) -> list[str]:
+    """The headless summary's running lines (deg, steps/min at this edge): nothing without
+    running steps unless ``always`` (athlete mode), the rate warning whenever it applies."""
+    if state is None:
+        return []
+    lines = []
+    banner = rate_banner(state)
+    if banner and (always or state.steps):
+        lines.append(f"RATE:      {banner}")
+    if not state.steps and not always:
+        return lines
+
+    def f(v: float, fmt: str) -> str:
+        return format(v, fmt) if math.isfinite(v) else "–"
+
+    used = sum(ex is None for *_, ex in state.steps)
+    target = (f" (target {cadence_target_spm:.0f})" if cadence_target_spm else "")
+    lines += [
+        f"running:   {len(state.steps)} running steps ({used} used)"
+        + ("; final: the offline analysis" if state.final else ""),
+        f"run drop:  left stance {f(state.drop_deg['L'], '.1f')}°, right stance "
+        f"{f(state.drop_deg['R'], '.1f')}° (median); last L {f(state.last_drop_deg['L'], '.1f')}°"
+        f", R {f(state.last_drop_deg['R'], '.1f')}°",
+        f"run cadence: {f(state.cadence_spm, '.0f')} steps/min{target}",
+        f"run cues:  {len(state.cues)} steps over {state.threshold_deg:.1f}° "
+        f"(at most one every {state.cue_every} step{'s' if state.cue_every > 1 else ''})",
+    ]
+    return lines
+
+
+__all__ = ["Metronome", "RunningCue", "final_running_state", "rate_banner", "running_lines"]
