@@ -34,6 +34,7 @@ from sacrum.apps.live.feedback import Biofeedback
 
 _FLASH_MS = 350
 GOOD, FAIR, POOR, PARTIAL = "#2e7d32", "#f9a825", "#c62828", "#9e9e9e"
+LINE = "#1565c0"   # the cue threshold
 
 
 @dataclass
@@ -108,7 +109,7 @@ class ControlBars(QtWidgets.QWidget):
             p.drawText(QtCore.QRectF(w - 38, top + ph + 2, 34, bottom - 2),
                        QtCore.Qt.AlignmentFlag.AlignHCenter, "now")
         if math.isfinite(self.threshold_deg):
-            pen = QtGui.QPen(QtGui.QColor(POOR), 1.5, QtCore.Qt.PenStyle.DashLine)
+            pen = QtGui.QPen(QtGui.QColor(LINE), 1.5, QtCore.Qt.PenStyle.DashLine)
             p.setPen(pen)
             p.drawLine(QtCore.QPointF(left, y(self.threshold_deg)),
                        QtCore.QPointF(w - 4, y(self.threshold_deg)))
