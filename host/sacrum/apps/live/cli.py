@@ -34,9 +34,10 @@ def display_available(gui: bool = False, headless: bool = False) -> tuple[bool, 
 def make_session(kind: str, target: str | None, *, speed: float | None = 1.0,
                  mount: str | None = None, threshold_deg: float | None = None,
                  record: str | None = None, history_s: float = 120.0,
-                 overlay_strides: int = 12, duration_s: float | None = None) -> LiveSession:
+                 overlay_strides: int = 12, duration_s: float | None = None,
+                 cue_every: int = 1) -> LiveSession:
     """A session on ``open_transport(kind, target)``; a replay also replays its capture's
-    task and mark records."""
+    task and mark records. ``cue_every``: running cues at most once every N steps."""
     from sacrum.apps.connect import open_transport
 
     options: dict = {"speed": speed} if kind in ("replay", "simulate") else {}
@@ -46,11 +47,13 @@ def make_session(kind: str, target: str | None, *, speed: float | None = 1.0,
     return LiveSession(lambda: open_transport(kind, target, **options), mount=mount,
                        threshold_deg=threshold_deg, record_to=record, script=script,
                        history_s=history_s, overlay_strides=overlay_strides,
-                       final_capture=target if kind == "replay" else None)
+                       final_capture=target if kind == "replay" else None,
+                       cue_every=cue_every)
 
 
 def run_window(session: LiveSession, *, athlete: bool = False, span_s: float = 10.0,
-               audio: bool = True, title: str = "sacrum live") -> int:
+               audio: bool = True, title: str = "sacrum live",
+               cadence_target_spm: float | None = None) -> int:
     """Open the window on ``session`` and run Qt until it is closed."""
     import pyqtgraph as pg
     from PySide6 import QtWidgets
@@ -59,7 +62,8 @@ def run_window(session: LiveSession, *, athlete: bool = False, span_s: float = 1
 
     pg.setConfigOptions(antialias=False)  # software rendering at 200 Hz input: frame rate first
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
-    win = LiveWindow(session, athlete=athlete, span_s=span_s, audio=audio, title=title)
+    win = LiveWindow(session, athlete=athlete, span_s=span_s, audio=audio, title=title,
+                     cadence_target_spm=cadence_target_spm)
     win.show()
     app.exec()
     session.stop()
@@ -67,13 +71,14 @@ def run_window(session: LiveSession, *, athlete: bool = False, span_s: float = 1
 
 
 def run_headless(session: LiveSession, out_dir: str | Path,
-                 json_out: str | Path | None = None) -> int:
+                 json_out: str | Path | None = None, *, athlete: bool = False,
+                 cadence_target_spm: float | None = None) -> int:
     """Run ``session`` without a window; print its summary, write its figures and, with
     ``json_out``, the end-of-session analysis document (that of ``sacrum analyze``)."""
     from sacrum.analysis import write_json
     from sacrum.apps.live.headless import run_headless as run
 
-    res = run(session, out_dir)
+    res = run(session, out_dir, athlete=athlete, cadence_target_spm=cadence_target_spm)
     print("\n".join(res.lines))
     print("figures:   " + ", ".join(str(p) for p in res.figures))
     if json_out is not None:
@@ -97,6 +102,11 @@ def _source(args: argparse.Namespace) -> tuple[str, str | None]:
 
 def cmd_live(args: argparse.Namespace) -> int:
     kind, target = _source(args)
+    if args.cue_every < 1:
+        raise ValueError(f"--cue-every must be 1 or more steps, not {args.cue_every}")
+    if args.cadence_target is not None and not args.cadence_target > 0:
+        raise ValueError(f"--cadence-target must be a positive number of steps/min, not "
+                         f"{args.cadence_target:g}")
     if kind == "replay" and not Path(target).exists():
         raise FileNotFoundError(2, "No such file or directory", target)
     gui, reason = display_available(args.gui, args.headless)
@@ -106,13 +116,15 @@ def cmd_live(args: argparse.Namespace) -> int:
         session = make_session(kind, target, speed=None, mount=args.mount,
                                threshold_deg=args.threshold_deg, record=args.record,
                                history_s=3600.0, overlay_strides=400,
-                               duration_s=args.duration or 60.0)
-        return run_headless(session, args.out_dir, getattr(args, "json", None))
+                               duration_s=args.duration or 60.0, cue_every=args.cue_every)
+        return run_headless(session, args.out_dir, getattr(args, "json", None),
+                            athlete=args.athlete, cadence_target_spm=args.cadence_target)
     session = make_session(kind, target, speed=args.speed, mount=args.mount,
                            threshold_deg=args.threshold_deg, record=args.record,
-                           duration_s=args.duration)
+                           duration_s=args.duration, cue_every=args.cue_every)
     return run_window(session, athlete=args.athlete, span_s=args.span, audio=not args.no_sound,
-                      title=f"sacrum live — {kind}" + (f" {target}" if target else ""))
+                      title=f"sacrum live — {kind}" + (f" {target}" if target else ""),
+                      cadence_target_spm=args.cadence_target)
 
 
 def add_display_options(s: argparse.ArgumentParser, out_dir: str) -> None:
@@ -140,10 +152,18 @@ def add_parser(sub) -> None:
     s.add_argument("--duration", type=float, default=None, metavar="S",
                    help="--simulate: seconds of walking to simulate (headless default 60; "
                         "the window's simulator runs until closed)")
-    s.add_argument("--athlete", action="store_true", help="start in athlete mode")
-    s.add_argument("--threshold-deg", type=float, default=None,
-                   help="cue when the contralateral drop exceeds this (deg; default: the "
-                        "normal band's edge, 7°)")
+    s.add_argument("--athlete", action="store_true", help="start in athlete mode (headless: "
+                   "the running lines and the rate warning always in the summary)")
+    s.add_argument("--threshold-deg", "--drop-threshold", type=float, default=None,
+                   metavar="DEG", dest="threshold_deg",
+                   help="cue when the contralateral drop exceeds this (deg; walking and "
+                        "running steps; default: the normal band's edge, 7°)")
+    s.add_argument("--cue-every", type=int, default=1, metavar="N",
+                   help="running: cue at most once every N running steps (default 1: every "
+                        "step over the threshold)")
+    s.add_argument("--cadence-target", type=float, default=None, metavar="SPM",
+                   help="running: a metronome beeping at this cadence (steps/min); the "
+                        "athlete view shows the actual cadence against it")
     s.add_argument("--record", metavar="OUT", help="record the session into this capture")
     s.add_argument("--json", metavar="OUT", help="headless: write the end-of-session analysis "
                    "(the document of `sacrum analyze` on the replayed or recorded capture)")

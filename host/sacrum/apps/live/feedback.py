@@ -1,6 +1,7 @@
 """Biofeedback: a visual flash and an audible cue for every step whose contralateral drop
-exceeds the threshold (the cue itself is decided by ``LiveScorer``; this module only
-delivers it), and the count of cues per minute.
+exceeds the threshold (the cue itself is decided by ``LiveScorer``, and for running by
+``sacrum.scoring.running.LiveRunning``; this module only delivers it), the count of cues per
+minute, and the cadence metronome's tick (``tick``; its beat: ``sacrum.apps.live.running``).
 
 The sound goes through the first audio path that exists: QtMultimedia's ``QSoundEffect``
 (PySide6-Addons) when Qt lists an audio output; else a command-line player (``paplay``,
@@ -24,11 +25,13 @@ import numpy as np
 from PySide6 import QtCore
 
 from sacrum.apps.live.session import Cue, LiveSnapshot
+from sacrum.scoring.running import RunningCue
 
 log = logging.getLogger(__name__)
 
 BEEP_HZ = 880.0
 BEEP_S = 0.15
+TICK_HZ, TICK_S = 1760.0, 0.04  # the metronome's tick: higher and shorter than a cue
 _PLAYERS = ("paplay", "pw-play", "aplay", "afplay")
 
 
@@ -66,11 +69,15 @@ class Biofeedback(QtCore.QObject):
         super().__init__(parent)
         self.delivered = 0
         self.sounds = 0
+        self.ticks = 0
         self._seen = 0
+        self._seen_run = 0
         self._effect = None
+        self._tick_effect = None
         self._player: list[str] | None = None
         self._tmp = tempfile.TemporaryDirectory(prefix="sacrum-cue-")
         self.wav = write_beep_wav(Path(self._tmp.name) / "cue.wav")
+        self.tick_wav = write_beep_wav(Path(self._tmp.name) / "tick.wav", TICK_HZ, TICK_S)
         self.audio_status = "sound off" if not audio else self._open_audio()
 
     def _open_audio(self) -> str:
@@ -82,6 +89,8 @@ class Biofeedback(QtCore.QObject):
             if QMediaDevices.audioOutputs():
                 self._effect = QSoundEffect(self)
                 self._effect.setSource(QtCore.QUrl.fromLocalFile(str(self.wav)))
+                self._tick_effect = QSoundEffect(self)
+                self._tick_effect.setSource(QtCore.QUrl.fromLocalFile(str(self.tick_wav)))
                 return "sound: Qt audio output"
         if _sound_device_present():
             for name in _PLAYERS:
@@ -94,11 +103,17 @@ class Biofeedback(QtCore.QObject):
     def reset(self, snap: LiveSnapshot | None = None) -> None:
         """Forget the cues so far (e.g. a new session)."""
         self._seen = len(snap.cues) if snap is not None else 0
+        run = getattr(snap, "running", None)  # a snapshot of cues only has none
+        self._seen_run = len(run.cues) if run is not None else 0
 
-    def update(self, snap: LiveSnapshot) -> list[Cue]:
-        """Deliver the cues that are new in ``snap``; returns them."""
+    def update(self, snap: LiveSnapshot) -> list[Cue | RunningCue]:
+        """Deliver the cues that are new in ``snap`` (walking, then running); returns them."""
         new = snap.cues[self._seen:]
         self._seen = len(snap.cues)
+        run = getattr(snap, "running", None)
+        if run is not None:
+            new = [*new, *run.cues[self._seen_run:]]
+            self._seen_run = len(run.cues)
         for cue in new:
             self.delivered += 1
             self.flash.emit(cue.side)
@@ -106,14 +121,20 @@ class Biofeedback(QtCore.QObject):
             self._beep()
         return new
 
-    def _beep(self) -> None:
+    def tick(self) -> None:
+        """One metronome tick (a short high beep), if there is sound."""
+        self.ticks += 1
+        self._beep(self._tick_effect, self.tick_wav)
+
+    def _beep(self, effect=None, wav: Path | None = None) -> None:
+        effect = self._effect if wav is None else effect
         try:
-            if self._effect is not None:
-                self._effect.play()
+            if effect is not None:
+                effect.play()
                 self.sounds += 1
             elif self._player is not None:
-                subprocess.Popen(self._player, stdout=subprocess.DEVNULL,
-                                 stderr=subprocess.DEVNULL)
+                subprocess.Popen([self._player[0], str(wav or self.wav)],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                 self.sounds += 1
         except OSError as e:  # the cue stays visual
             log.warning("cannot play the cue: %s", e)

@@ -16,6 +16,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from sacrum.apps import palette
+from sacrum.apps.live.running import running_lines
 from sacrum.apps.live.session import TASK_LABELS, LiveSession, LiveSnapshot
 from sacrum.io.imucsv import MIN_DURATION_S
 from sacrum.io.private_files import make_private_dir, open_private
@@ -33,9 +34,12 @@ class HeadlessResult:
     lines: list[str]
 
 
-def run_headless(session: LiveSession, out_dir: str | Path) -> HeadlessResult:
+def run_headless(session: LiveSession, out_dir: str | Path, *, athlete: bool = False,
+                 cadence_target_spm: float | None = None) -> HeadlessResult:
     """Run ``session`` in this thread until its transport ends (a replay) or Ctrl-C, then
-    write ``traces.png``, ``strides.png`` and ``drops.png`` into ``out_dir``."""
+    write ``traces.png``, ``strides.png`` and ``drops.png`` into ``out_dir``. The summary
+    has the running lines when running was found, or always in ``athlete`` mode (with the
+    cadence against ``cadence_target_spm``), and the low-rate warning then."""
     try:
         session.run_sync()
     except KeyboardInterrupt:
@@ -49,7 +53,8 @@ def run_headless(session: LiveSession, out_dir: str | Path) -> HeadlessResult:
     ref = "" if _standing_calibrated(session, snap) else RELATIVE_NOTE
     figures = [_traces(snap, out / "traces.png", ref), _strides(snap, out / "strides.png", ref),
                _drops(session, snap, out / "drops.png", ref)]
-    return HeadlessResult(figures, summary_lines(session, snap))
+    return HeadlessResult(figures, summary_lines(session, snap) + running_lines(
+        snap.running, cadence_target_spm, always=athlete))
 
 
 RELATIVE_NOTE = "\nangles relative to the walking mean: no standing calibration"

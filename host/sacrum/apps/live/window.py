@@ -21,6 +21,7 @@ from sacrum.apps.live.bars import DropBars
 from sacrum.apps.live.feedback import Biofeedback
 from sacrum.apps.live.overlay import StrideOverlay
 from sacrum.apps.live.panels import ConnectionPanel, ScorePanel
+from sacrum.apps.live.running import Metronome, rate_banner
 from sacrum.apps.live.session import TASK_LABELS, LiveSession, LiveSnapshot
 from sacrum.apps.live.traces import TracePanel
 
@@ -55,7 +56,8 @@ class LiveWindow(QtWidgets.QMainWindow):
     def __init__(self, session: LiveSession, *, span_s: float = 10.0, fps: float = 50.0,
                  athlete: bool = False, record_dir: str | Path = ".",
                  record_path: str | Path | None = None, audio: bool = True,
-                 autostart: bool = True, title: str = "sacrum live") -> None:
+                 autostart: bool = True, title: str = "sacrum live",
+                 cadence_target_spm: float | None = None) -> None:
         super().__init__()
         self.session = session
         self.span_s = float(span_s)
@@ -90,6 +92,12 @@ class LiveWindow(QtWidgets.QMainWindow):
 
         right = QtWidgets.QWidget()
         rl = QtWidgets.QVBoxLayout(right)
+        self.rate_label = QtWidgets.QLabel("")  # running at too low a rate: said plainly
+        self.rate_label.setWordWrap(True)
+        self.rate_label.setStyleSheet(f"background: {palette.POOR}; color: white; "
+                                      "font-weight: bold; padding: 4px;")
+        self.rate_label.hide()
+        rl.addWidget(self.rate_label)
         rl.addWidget(self.score_panel)
         rl.addWidget(self.drops, 1)
         rl.addWidget(self.cue_label)
@@ -105,7 +113,7 @@ class LiveWindow(QtWidgets.QMainWindow):
         cl = QtWidgets.QHBoxLayout(clinic)
         cl.addWidget(plots, 1)
         cl.addWidget(right)
-        self.athlete_view = AthleteView()
+        self.athlete_view = AthleteView(cadence_target_spm=cadence_target_spm)
         self.stack = QtWidgets.QStackedWidget()
         self.stack.addWidget(clinic)
         self.stack.addWidget(self.athlete_view)
@@ -122,6 +130,18 @@ class LiveWindow(QtWidgets.QMainWindow):
         self.timer.setInterval(max(1, round(1000 / fps)))
         self.timer.timeout.connect(self.refresh)
         self.timer.start()
+        # the cadence metronome: its own precise timer, the beat kept by Metronome
+        self.metronome = Metronome(cadence_target_spm) if cadence_target_spm else None
+        self._beat = QtCore.QTimer(self)
+        self._beat.setTimerType(QtCore.Qt.TimerType.PreciseTimer)
+        self._beat.setInterval(5)
+        self._beat.timeout.connect(self._metronome_step)
+        if self.metronome is not None:
+            self._beat.start()
+
+    def _metronome_step(self) -> None:
+        if self.metronome is not None and self.metronome.due(time.monotonic()):
+            self.feedback.tick()
 
     # -- building --------------------------------------------------------------------------
     def _controls(self) -> QtWidgets.QGroupBox:
@@ -310,6 +330,9 @@ class LiveWindow(QtWidgets.QMainWindow):
     def _draw(self, snap: LiveSnapshot) -> None:
         self.last_snapshot = snap
         span = self.span_s
+        banner = rate_banner(snap.running)
+        self.rate_label.setText(f"⚠ {banner}")
+        self.rate_label.setVisible(bool(banner) and bool(snap.running.steps))
         if self.athlete_mode:
             self.athlete_view.show_snapshot(snap, self.feedback.audio_status)
         else:
