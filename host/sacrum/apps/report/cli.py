@@ -26,10 +26,30 @@ def _names(args: argparse.Namespace):
     return NameMap(names or default_names_path(Library(args.library).root))
 
 
+def _open(item: str, args: argparse.Namespace) -> list:
+    """The sessions of one SESSION argument (``sessions.open_sessions``). A capture whose
+    mounting cannot be found from walking, analysed without --task and --mount, gets one
+    line that says which file and what to give: the analysis finds the mounting of running
+    only for a run task (a mark or --task run), and an exercise needs --mount (there is no
+    walking to find it from: docs/analysis-json.md)."""
+    from sacrum.apps.sessions import open_sessions
+    from sacrum.signal.mounting import MountingError
+
+    try:
+        return open_sessions([item], args.person or "", args.date, **_analyze_options(args))
+    except MountingError as e:
+        if args.task or args.mount:
+            raise
+        raise MountingError(
+            f"{Path(item).name}: {e}. Without task marks the mounting is found from walking "
+            "only: for running give --task run (its mounting is then found from the running "
+            "contacts); for an exercise --task NAME --mount SPEC") from None
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     from sacrum.apps.report import build_report, write_html, write_pdf
     from sacrum.apps.report.content import Disclosure
-    from sacrum.apps.sessions import Library, check_person_id, open_sessions
+    from sacrum.apps.sessions import Library, check_person_id
 
     items = list(args.session)
     if args.person:
@@ -38,7 +58,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         items = [str(Library(args.library).person_folder(args.person))]
     if not items:
         raise ValueError("give SESSION (capture, analysis JSON, library folder) or --person")
-    sessions = open_sessions(items, args.person or "", args.date, **_analyze_options(args))
+    sessions = sorted((s for item in items for s in _open(item, args)), key=lambda s: s.date)
     name = None
     if args.show_name:
         person = sessions[-1].person_id if sessions else ""

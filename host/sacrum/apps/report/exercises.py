@@ -197,7 +197,8 @@ def hold_chart(task: dict[str, Any]) -> Figure:
     ax_t.set_xlabel("time in the hold (s)")
     longest = max([h.get("hold_s") or 0.0 for h in holds] + [1.0])
     ax_t.set_xlim(0, longest * 1.6)
-    ax_t.legend(fontsize=7, frameon=False, loc="lower right")
+    if holds:
+        ax_t.legend(fontsize=7, frameon=False, loc="lower right")
     w = 0.2
     values = [h.get(metric) if metric else None for h in holds]
     _band_spans(ax_e, ex, [v for v in values if _finite(v)])
@@ -215,8 +216,9 @@ def hold_chart(task: dict[str, Any]) -> Figure:
     ax_e.axhline(0, color="0.4", lw=0.8)
     ax_e.set_xticks(range(len(holds)), [f"hold {i + 1}" for i in range(len(holds))], fontsize=8)
     ax_e.set_ylabel("from the hold's start (°)")
-    ax_e.legend(fontsize=7, frameon=False, ncol=3, loc="upper left")
-    if not holds:
+    if holds:
+        ax_e.legend(fontsize=7, frameon=False, ncol=3, loc="upper left")
+    else:
         _nothing(ax_t, "no hold found")
         _nothing(ax_e, "no hold found")
     for ax in (ax_t, ax_e):
@@ -224,6 +226,14 @@ def hold_chart(task: dict[str, Any]) -> Figure:
     fig.suptitle(f"{task['task']}: time held and pelvic control per hold (provisional bands)",
                  fontsize=11)
     return fig
+
+
+def score_text(x: dict[str, Any]) -> str:
+    """A set's or task's score as the report prints it: "82", "82 (74–90)" with its
+    interval, "– (74–90)" when withheld for too wide an interval, "–" without one."""
+    iv = x.get("score_interval")
+    interval = (f" ({iv[0]:.0f}–{iv[1]:.0f})" if iv and all(_finite(v) for v in iv) else "")
+    return _f(x.get("score"), ".0f") + interval
 
 
 def _three(d: dict[str, Any], suffix: str = "_excursion_deg") -> str:
@@ -246,7 +256,7 @@ def sets_table(task: dict[str, Any]) -> Table:
                          _f(med.get("control_lost_after_s")), _f(med.get(metric)),
                          _three(med), _f(s.get("fatigue_slope"), "+.2f"),
                          " / ".join(_f(items.get(k), ".0f") for k in ("control", "fatigue")),
-                         _f(s.get("score"), ".0f")])
+                         score_text(s)])
             continue
         lr = (f"{_f(by.get('L'))} / {_f(by.get('R'))} ({_f(s.get('lr_difference_deg'), '+.1f')})"
               if by else "–")
@@ -255,17 +265,17 @@ def sets_table(task: dict[str, Any]) -> Table:
                      _f(s.get("consistency_sd_deg"), ".2f"), _f(s.get("fatigue_slope"), "+.2f"),
                      " / ".join(_f(items.get(k), ".0f")
                                 for k in ("control", "consistency", "fatigue")),
-                     _f(s.get("score"), ".0f")])
+                     score_text(s)])
     name = metric_words(metric)
     if held:
         cols = ["set", "hold (s)", "control lost after (s)", f"{name} (°)",
                 "tilt / obliquity / rotation (°)", "fatigue (°/10 s)",
-                "points: control / fatigue", "score"]
+                "points: control / fatigue", "score (interval)"]
     else:
         cols = ["set", "repetitions: full / partial", f"{name}, median (°)",
                 "tilt / obliquity / rotation, medians (°)", "left / right median (L − R) (°)",
                 "consistency: SD (°)", "fatigue (°/repetition)",
-                "points: control / consistency / fatigue", "score"]
+                "points: control / consistency / fatigue", "score (interval)"]
     return Table(cols, rows, "Every set: the medians over its full repetitions (holds: the "
                  "hold's values), left and right (exercises that alternate sides), the "
                  f"consistency and the fatigue trend of the {name} (+ = getting worse), and "
@@ -274,8 +284,9 @@ def sets_table(task: dict[str, Any]) -> Table:
 
 
 def reasons_table(task: dict[str, Any]) -> Table:
-    rows = [[str(s["set_index"] + 1), _f(s.get("score"), ".0f"),
-             "; ".join(s.get("reasons") or []) or "–"]
+    rows = [[str(s["set_index"] + 1), score_text(s),
+             "; ".join(list(s.get("reasons") or []) + ([s["score_interval_reason"]] if s.get(
+                 "score_interval_reason") else [])) or "–"]
             for s in (task.get("exercise") or {}).get("sets") or []]
     return Table(["set", "score", "how the score was made (each item, its band and source)"],
                  rows, "The control score of each set, item by item (provisional bands)",
@@ -332,7 +343,7 @@ def sides_table(task: dict[str, Any], other: dict[str, Any]) -> Table:
         ex = t.get("exercise") or {}
         metric = _metric(ex)
         sets = ex.get("sets") or []
-        rows.append([SIDE_WORD.get(t.get("side"), "?"), t["task"], _f(t.get("score"), ".0f"),
+        rows.append([SIDE_WORD.get(t.get("side"), "?"), t["task"], score_text(t),
                      str(ex.get("n_repetitions", 0)) if not ex.get("held")
                      else _f(ex.get("hold_s")),
                      " / ".join(_f((s.get("medians") or {}).get(metric)) for s in sets) or "–",
@@ -408,7 +419,8 @@ def exercise_progress_points(sessions) -> dict[str, list[dict[str, Any]]]:
             metric = _metric(ex)
             sets = ex.get("sets") or []
             out.setdefault(t["task"], []).append({
-                "date": s.date, "score": t.get("score"), "metric": metric,
+                "date": s.date, "score": t.get("score"),
+                "score_interval": t.get("score_interval"), "metric": metric,
                 "held": bool(ex.get("held")), "n_repetitions": ex.get("n_repetitions"),
                 "n_partial": ex.get("n_partial"), "hold_s": ex.get("hold_s"),
                 "sets": [{"set": st["set_index"] + 1,
@@ -466,7 +478,7 @@ def progress_blocks(sessions) -> list:
                        f"{name}: the control score and each set's medians by session date "
                        "(provisional bands)"))
         held = points[-1]["held"]
-        rows = [[p["date"], _f(p["score"], ".0f"),
+        rows = [[p["date"], score_text(p),
                  _f(p["hold_s"]) if held else f"{p['n_repetitions']} / {p['n_partial']}",
                  *(" / ".join(_f(st[k]) for st in p["sets"]) or "–"
                    for k in ("metric", *ANGLES))] for p in points]

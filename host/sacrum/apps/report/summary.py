@@ -226,9 +226,11 @@ def exercise_sentences(task: dict[str, Any]) -> list[str]:
         why = str(task.get("score_message") or "").removeprefix("no score: ")
         out.append(f"No control score for {name}: {why}.")
     else:
-        per = ", ".join(f"set {s['set_index'] + 1}: " + (f"{s['score']:.0f}" if _finite(
-            s.get("score")) else "none") for s in sets)
-        out.append(f"Control score for {name}: {task['score']:.0f} of 100, the mean of its "
+        per = ", ".join(f"set {s['set_index'] + 1}: " + (_with_interval(
+            s["score"], s.get("score_interval")) if _finite(s.get("score")) else "none")
+            for s in sets)
+        score = _with_interval(task["score"], task.get("score_interval"))
+        out.append(f"Control score for {name}: {score} of 100, the mean of its "
                    f"sets' scores ({per}); provisional bands, not published norms "
                    "(docs/exercises.md).")
     return out
