@@ -1,0 +1,176 @@
+"""The athlete's live mode for running (issue 17 items 3 and 4): a running phantom's capture
+replayed through the live session (the running stages run beside the walking scorer:
+``sacrum.scoring.running.LiveRunning``), its cues against the threshold, the cadence
+metronome on a simulated clock, and the low-rate warning (docs/live.md, docs/running.md)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+import sacrum
+from sacrum.apps.live.cli import make_session
+from sacrum.apps.live.running import Metronome, rate_banner, running_lines
+from sacrum.scoring.running import LiveRunning, received_rate_ok
+from sacrum.signal.angles import PelvicAngles
+from sacrum.testing.generator import LinkModel, make_capture
+from sacrum.testing.running_phantom import running_phantom
+from streaming import assert_chunk_invariant, random_sizes
+
+DROP_TOL_DEG = 0.5
+#: Between the phantom's left (6°) and right (8.5°) stance drops: only right steps cue.
+THRESHOLD_DEG = 7.25
+
+
+def _phantom(rate_hz: int = 200, seed: int = 41):
+    return running_phantom(rate_hz=rate_hz, seed=seed,
+                           segments=(("walk", 6), ("run", 30), ("walk", 6)))
+
+
+def _inputs(p):
+    """The phantom as the live pipeline gives it: its orientation, angles from its standing."""
+    pa = PelvicAngles(p["mount"], p["rate_hz"])
+    pa.calibrate(p["q"][p["t"] < p["stand_s"] - 0.5])
+    return [p["t"], p["acc"], p["q"], pa.update(p["q"])]
+
+
+@pytest.fixture(scope="module")
+def replayed(tmp_path_factory):
+    """The phantom as a capture (the generator's BLE model), replayed through the live
+    session as `sacrum live --replay CAPTURE --mount recommended` runs it; the live running
+    state just before the data end, and the session."""
+    p = _phantom()
+    cap = tmp_path_factory.mktemp("run") / "run.sacrum"
+    make_capture(cap, p["q"], p["acc"], p["gyr"], 200, link=LinkModel(mtu=247), seed=2)
+    session = make_session("replay", str(cap), speed=None, history_s=3600.0,
+                           mount="recommended", threshold_deg=THRESHOLD_DEG)
+    session.run_sync()
+    # the live values (before the final analysis replaced them): the session's processor
+    live = session._running.state()
+    return p, cap, session, live
+
+
+def test_live_drops_converge_on_the_offline_analysis(replayed):
+    _, cap, session, live = replayed
+    final = session.snapshot().running
+    assert final.final and not live.final
+    off = sacrum.analyze(cap).running_steps
+    # at the end the view shows the offline analysis' running steps: one answer
+    assert [d for _, _, d, _ in final.steps] == pytest.approx(
+        off["contralateral_drop_deg"].to_list(), nan_ok=True)
+    assert [s for _, s, _, _ in final.steps] == off["stance_side"].to_list()
+    # and the live per-step drops were those steps' within the phantom's drop tolerance
+    # (the session's clock starts at the first packet, the capture's earlier: one offset)
+    lt = np.array([t for t, *_ in live.steps])
+    shift = float(np.median([off["t_ic_s"].iloc[0] - lt[0]]))
+    n = 0
+    for t, d in zip(off["t_ic_s"], off["contralateral_drop_deg"], strict=True):
+        k = int(np.argmin(np.abs(lt + shift - t)))
+        if abs(lt[k] + shift - t) < 0.01 and math.isfinite(d):
+            assert abs(live.steps[k][2] - d) < DROP_TOL_DEG
+            n += 1
+    assert n >= 25
+
+
+def test_a_cue_for_every_step_over_the_threshold_and_none_below(replayed):
+    _, _, session, live = replayed
+    over = {t for t, _, d, ex in live.steps if ex != "gap" and d > THRESHOLD_DEG}
+    assert over and len(over) < len(live.steps)
+    assert {c.t_ic_s for c in live.cues} == over
+    assert all(c.drop_deg > THRESHOLD_DEG and c.side == "R" for c in live.cues)
+    assert session.snapshot().running.cues == live.cues  # delivered as given
+
+
+def test_cue_every_n_steps():
+    p = _phantom(seed=42)
+    every = LiveRunning(200.0, p["mount"], threshold_deg=THRESHOLD_DEG, cue_every=3)
+    each = LiveRunning(200.0, p["mount"], threshold_deg=THRESHOLD_DEG)
+    for proc in (every, each):
+        proc.update(*_inputs(p))
+        proc.flush()
+    order = [m.t_ic_s for m in every.steps if math.isfinite(m.contralateral_drop_deg)]
+    cued = [order.index(c.t_ic_s) for c in every.cues]
+    assert len(cued) >= 3 and min(np.diff(cued)) >= 3
+    # an over-threshold step is left without a cue only within 2 steps of the last cue
+    for i, t in enumerate(order):
+        m = next(x for x in every.steps if x.t_ic_s == t)
+        if m.contralateral_drop_deg > THRESHOLD_DEG and i not in cued:
+            assert any(0 < i - c < 3 for c in cued)
+    assert len(every.cues) < len(each.cues)
+
+
+def test_live_running_is_chunk_invariant():
+    p = _phantom(seed=43)
+
+    def make():
+        return LiveRunning(200.0, p["mount"], threshold_deg=THRESHOLD_DEG)
+
+    got = assert_chunk_invariant(make, _inputs(p), chunk_sizes=(3, 37, 400,
+                                                               random_sizes(5, 1, 200)))
+    assert sum(m.excluded is None for m in got) >= 20
+
+
+def test_metronome_ticks_at_the_target_rate():
+    """On a simulated clock polled every 1 ms for 60 s: one tick per beat, each at most one
+    poll late; a stall of two beats is one tick, not a burst."""
+    for spm in (150.0, 172.0, 180.0):
+        m = Metronome(spm)
+        poll_s, span_s = 0.001, 60.0
+        for k in range(round(span_s / poll_s)):
+            m.due(k * poll_s)
+        period = 60.0 / spm
+        assert len(m.ticks) == math.floor((span_s - poll_s) / period + 1e-9) + 1
+        late = np.array(m.ticks) - period * np.arange(len(m.ticks))
+        assert np.all((late >= -1e-9) & (late <= poll_s + 1e-9))
+    m = Metronome(180.0)
+    m.due(0.0)
+    assert m.due(1.0) == 1 and m.skipped == 2          # three beats fell due in the stall
+    assert m.due(1.0 + 60 / 180.0) == 1
+    with pytest.raises(ValueError):
+        Metronome(0.0)
+
+
+def test_low_rate_warning_at_100_hz_and_none_at_200_hz(replayed):
+    live = replayed[3]
+    assert live.rate_ok and not rate_banner(live)
+    assert not any(line.startswith("RATE") for line in running_lines(live, always=True))
+    p = _phantom(rate_hz=100, seed=44)
+    low = LiveRunning(100.0, p["mount"])
+    low.update(*_inputs(p))
+    state = low.state()
+    assert state.steps                       # running is still found at 100 Hz, and said
+    assert not state.rate_ok and rate_banner(state)
+    assert any(line.startswith("RATE") for line in running_lines(state))
+    # 200 Hz with a tenth of the samples lost is too little as well; 2 % lost is not
+    assert not received_rate_ok(200.0, 180.0)[0] and received_rate_ok(200.0, 196.0)[0]
+    lossy = LiveRunning(200.0, _phantom()["mount"])
+    q = _phantom()
+    t, acc, qq, ang = _inputs(q)
+    acc = acc.copy()
+    acc[::10] = np.nan
+    lossy.update(t, acc, qq, ang)
+    assert lossy.received_hz == pytest.approx(180.0, abs=1.0)
+    assert not lossy.state().rate_ok
+
+
+def test_the_athlete_view_shows_the_running_and_the_warning(replayed, monkeypatch):
+    monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
+    from PySide6 import QtWidgets
+
+    from sacrum.apps.live.athlete import AthleteView
+
+    _app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
+    _, _, session, live = replayed
+    snap = replace(session.snapshot(), running=live)
+    view = AthleteView(cadence_target_spm=180.0)
+    view.show_snapshot(snap, "sound off")
+    assert view.banner.isHidden()
+    for s in "LR":  # each side's newest running step's drop, as the state has it
+        assert f"{live.last_drop_deg[s]:.1f}°" in view.drop[s].text()
+    assert f"{live.cadence_spm:.0f} / 180" in view.score.text()
+    low = replace(live, rate_hz=100.0, rate_ok=False, rate_message="100 Hz")
+    view.show_snapshot(replace(snap, running=low), "sound off")
+    assert not view.banner.isHidden()
