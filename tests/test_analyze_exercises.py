@@ -103,8 +103,19 @@ def test_the_command_line_gives_the_exercise_of_the_stage(case, capsys, tmp_path
                     for k in EXCURSIONS)
         assert worst < 1.5
     assert len(ex["sets"]) == 2
-    for s in ex["sets"]:
-        assert s["score_interval"] is None and s["score_interval_reason"]
+    for s in ex["sets"]:     # item 3: each set's score has its interval, or says why not
+        if ex["held"]:
+            assert s["score_interval"] is None and s["score_interval_reason"]
+        elif s["score_interval"] is None:
+            assert s["score"] is None and s["score_interval_reason"]
+        else:
+            lo, hi = s["score_interval"]
+            assert s["score_interval_level"] == 0.9 and 0 <= lo <= hi <= 100
+            assert s["score"] is None or lo <= s["score"] <= hi
+            assert (s["score"] is None) == (s["score_interval_reason"] is not None)
+    if entry["score"] is not None and not ex["held"]:
+        lo, hi = entry["score_interval"]
+        assert lo <= entry["score"] <= hi
     # what the command printed is the document's
     n = ex["n_holds"] if ex["held"] else ex["n_repetitions"]
     assert f"{task}: {n} " in text
@@ -122,6 +133,13 @@ def test_the_library_tables_hold_the_document(case):
     assert a.tasks.set_index("task").loc[task, "kind"] == "exercise"
     assert (a.repetitions if ex["held"] else a.holds).empty
     assert a.running_steps.empty
+    sets = a.exercise_sets
+    assert list(sets["set_index"]) == [s["set_index"] for s in ex["sets"]]
+    for (_, row), s in zip(sets.iterrows(), ex["sets"], strict=True):
+        iv = s["score_interval"] or [math.nan, math.nan]
+        assert row["score_low"] == pytest.approx(iv[0], nan_ok=True)
+        assert row["score_high"] == pytest.approx(iv[1], nan_ok=True)
+        assert row["score_interval_reason"] == s["score_interval_reason"]
     if ex["sets"] and all(s["score"] is not None for s in ex["sets"]):
         assert a.summary["score"] == pytest.approx(np.mean([s["score"] for s in ex["sets"]]))
 

@@ -193,16 +193,39 @@ def test_split_squat_depth_from_zero_velocity_updates(mount):
 @pytest.mark.parametrize("task", REPS + HOLDS)
 def test_phantom_through_the_hosts_offline_fusion(task):
     """From the sensor's acc and gyr (noise, bias) through the offline filter the analysis
-    uses: the same counts, excursions within 0.5°, hold times within 0.2 s. The angle about
-    the axis that is vertical in the posture is the gyroscope's alone, and the filter takes
-    a slow turn (under its 2°/s rest threshold) for gyroscope bias: within 1.5° (docs/
+    uses: the same counts, excursions within 0.5°, hold times within 0.2 s, the angle
+    about the axis that is vertical in the posture (the gyroscope's alone) included: the
+    offline filter does not take the slow fault of a hold for gyroscope bias (docs/
     exercises.md, "Angles in any posture")."""
     mount = MOUNTS[sorted(EXERCISES).index(task) % len(MOUNTS)]
     ph = exercise_phantom(task, mount=mount, seed=7)
     q = orientation_offline(ph.acc_mps2, ph.gyr_radps, ph.rate_hz)
     err = _errors(ph, _run(ph, q), vertical_apart=True)
     assert err["excursion_deg"] < 0.5 and err["metric_deg"] < 0.5, err
-    assert err["vertical_excursion_deg"] < 1.5 and err["hold_s"] < 0.2, err
+    assert err["vertical_excursion_deg"] < 0.5 and err["hold_s"] < 0.2, err
+
+
+def test_a_slow_fault_is_not_learned_as_gyroscope_bias():
+    """The cause of the lying postures' heading error (issue 16 item 7): a bridge hold
+    sinking slowly (7.5° over 6 s, under the rest detector's thresholds) read as stillness,
+    its rate learned as bias, and the angle about the vertical drifting by 1°. Offline the
+    turn the accelerometer shows keeps such a movement out of the bias: the estimate stays
+    at the true bias, and the angle about the vertical is right to a tenth of the old
+    error, while the real-time filter (the firmware's) still learns it."""
+    ph = exercise_phantom("bridge-hold", mount="recommended", seed=0)
+    true_bias = np.deg2rad([0.15, -0.2, 0.1])
+    acc, gyr = np.ascontiguousarray(ph.acc_mps2), np.ascontiguousarray(ph.gyr_radps)
+    from sacrum.signal.orientation import OrientationFilter, _acc_turn_rate
+    live = OrientationFilter(ph.rate_hz)
+    _, bias_live, _ = live._run(acc, gyr)
+    offline = OrientationFilter(ph.rate_hz)
+    _, bias_off, _ = offline._run(acc, gyr, _acc_turn_rate(acc, ph.rate_hz, 0.5))
+    end = ph.t_s > ph.holds[0].t_end_s
+    assert np.degrees(np.abs(bias_live[end] - true_bias).max()) > 0.3
+    assert np.degrees(np.abs(bias_off[end] - true_bias).max()) < 0.1
+    q = orientation_offline(ph.acc_mps2, ph.gyr_radps, ph.rate_hz)
+    err = _errors(ph, _run(ph, q), vertical_apart=True)
+    assert err["vertical_excursion_deg"] < 0.2, err
 
 
 def test_phantom_through_a_capture(tmp_path):
@@ -321,10 +344,13 @@ def test_wrong_arguments_are_refused():
 
 def test_set_summary_counts_scores_and_the_score_falls_with_poorer_control():
     scores = []
+    bands = load_exercise_bands()
+    bands["score"]["max_interval_width"] = 100.0     # never withheld for its interval here
     for scale in (0.3, 1.0, 1.8):
         ph = exercise_phantom("single-leg-bridge-right", seed=6, fault_scale=scale)
         qb = body_orientation(ph.q_sensor_to_earth, ph.q_sensor_to_body)
-        res = analyse_exercise(ph.task, ph.t_s, qb, ph.gyr_body_radps, rate_hz=ph.rate_hz)
+        res = analyse_exercise(ph.task, ph.t_s, qb, ph.gyr_body_radps, rate_hz=ph.rate_hz,
+                               bands=bands)
         sets = res.sets
         assert [s.n_repetitions for s in sets] == [5, 5] and [s.n_partial for s in sets] == [1, 1]
         truth = [np.median([r.metrics_deg["unsupported_drop_deg"] for r in ph.reps
@@ -367,6 +393,54 @@ def test_a_set_with_too_few_repetitions_is_not_scored():
     seg = _run(ph)
     sets = summarise_sets(seg.ex, seg.reps)
     assert all(s.score is None and s.reasons for s in sets)
+
+
+def _bridge_sets(reps_per_set: int, bands=None, seed: int = 6):
+    ph = exercise_phantom("single-leg-bridge-right", seed=seed, reps_per_set=reps_per_set)
+    seg = _run(ph)
+    return summarise_sets(seg.ex, seg.reps, bands)
+
+
+def test_set_score_interval_from_a_bootstrap_over_repetitions():
+    """Item 3: each set's score has a 90 % interval from resampling its repetitions; it
+    holds the score, it narrows as the set has more repetitions (the same movements), the
+    same seed gives the same interval, and the set's table has it."""
+    bands = load_exercise_bands()
+    bands["score"]["max_interval_width"] = 100.0
+    few, many = _bridge_sets(4, bands), _bridge_sets(16, bands)
+    for s in few + many:
+        lo, hi = s.score_interval
+        assert lo <= s.score <= hi and 0 <= lo <= hi <= 100 and s.score_interval_level == 0.9
+        assert s.score_interval_reason is None and len(s.replicates) == 1000
+    width = [np.mean([s.score_interval[1] - s.score_interval[0] for s in sets])
+             for sets in (few, many)]
+    assert width[1] < width[0]
+    again = _bridge_sets(4, bands)
+    assert [s.score_interval for s in again] == [s.score_interval for s in few]
+    bands["score"]["seed"] = 1
+    other = _bridge_sets(4, bands)
+    assert not np.array_equal(other[0].replicates, few[0].replicates)
+    assert [s.score for s in other] == [s.score for s in few]
+
+
+def test_too_wide_an_interval_withholds_the_set_score_with_the_reason():
+    bands = load_exercise_bands()
+    bands["score"]["max_interval_width"] = 100.0
+    sets = _bridge_sets(4, bands)
+    width = min(s.score_interval[1] - s.score_interval[0] for s in sets)
+    assert width > 0
+    bands["score"]["max_interval_width"] = 0.5 * width
+    narrow = _bridge_sets(4, bands)
+    for s, kept in zip(narrow, sets, strict=True):
+        assert s.score is None and s.score_interval == kept.score_interval
+        assert s.score_interval_reason and s.score_interval_reason in s.reasons
+
+
+def test_a_hold_score_has_no_interval_and_says_why():
+    ph = exercise_phantom("plank", seed=2)
+    seg = _run(ph)
+    for s in summarise_sets(seg.ex, seg.holds):
+        assert s.score is not None and s.score_interval is None and s.score_interval_reason
 
 
 def test_bands_file_is_checked(tmp_path):

@@ -302,6 +302,11 @@ REPETITION_COLUMNS = ("task", "index", "set_index", "side", "t_start_s", "t_end_
 #: First columns of :attr:`Analysis.holds`.
 HOLD_COLUMNS = ("task", "index", "t_start_s", "t_end_s", "hold_s", "t_control_lost_s",
                 "tilt_excursion_deg", "obliquity_excursion_deg", "rotation_excursion_deg")
+#: First columns of :attr:`Analysis.exercise_sets` (the document's ``exercise.sets[]``).
+EXERCISE_SET_COLUMNS = ("task", "set_index", "metric", "n_repetitions", "n_partial",
+                        "hold_s", "score", "score_low", "score_high",
+                        "score_interval_level", "score_interval_reason",
+                        "consistency_sd_deg", "fatigue_slope", "lr_difference_deg")
 #: Columns of :attr:`Analysis.turns`, in order (the document's ``turns[]``).
 TURN_COLUMNS = ("index", "task", "t_start_s", "t_end_s", "duration_s", "angle_deg",
                 "direction", "peak_rate_dps", "mean_rate_dps", "n_steps", "bout")
@@ -379,6 +384,12 @@ class Analysis:
         One row per hold of every held exercise task (``plank``, ``side-plank-…``,
         ``bridge-hold``): ``task``, ``index``, ``t_start_s``, ``t_end_s``, ``hold_s``,
         ``t_control_lost_s``, the excursions and own metrics; empty without one.
+    exercise_sets : pandas.DataFrame
+        One row per set of every exercise task (``exercise.sets[]``): ``task``,
+        ``set_index``, ``metric``, counts, ``hold_s``, ``score`` and its interval
+        ``score_low``, ``score_high`` (NaN: none; ``score_interval_reason`` says why),
+        ``score_interval_level``, consistency, fatigue, left-right
+        (:data:`EXERCISE_SET_COLUMNS`, then ``median_<field>``); empty without one.
     running_steps : pandas.DataFrame
         One row per running step of the ``run`` tasks (the document's ``running_steps``):
         ``index``, ``task``, ``stance_side``, ``t_ic_s``, ``t_to_s``, ``contact_time_s``,
@@ -404,6 +415,7 @@ class Analysis:
     repetitions: Any = None
     holds: Any = None
     running_steps: Any = None
+    exercise_sets: Any = None
 
     def to_json(self) -> dict[str, Any]:
         """The analysis document (plain JSON values, NaN as None; docs/analysis-json.md), a
@@ -493,12 +505,13 @@ class Analysis:
         cal = res.calibration
         q_body = np.asarray(cal.q_sensor_to_body if cal is not None else res.q_sensor_to_body,
                             float)
-        reps, holds = [], []
+        reps, holds, ex_sets = [], [], []
         for entry in summ["tasks"]:
             ex = entry.get("exercise")
             if ex:
                 reps += [{"task": entry["task"]} | r for r in ex.get("repetitions", [])]
                 holds += [{"task": entry["task"]} | h for h in ex.get("holds", [])]
+                ex_sets += [_set_row(st) for st in ex.get("sets", [])]
         running = pd.DataFrame(
             [{**x, "t_ic_s": x["t_ic"]} for x in doc.get("running_steps", [])],
             columns=list(RUNNING_STEP_COLUMNS))
@@ -507,7 +520,18 @@ class Analysis:
         return cls(rec, samples, ev, steps, turns, tasks, summ, score, doc["mounting"],
                    doc["calibration"], doc["messages"], q_body, doc,
                    repetitions=_table(reps, REPETITION_COLUMNS),
-                   holds=_table(holds, HOLD_COLUMNS), running_steps=running)
+                   holds=_table(holds, HOLD_COLUMNS), running_steps=running,
+                   exercise_sets=_table(ex_sets, EXERCISE_SET_COLUMNS))
+
+
+def _set_row(st: dict[str, Any]) -> dict[str, Any]:
+    """One row of :attr:`Analysis.exercise_sets` from a document's ``exercise.sets[]``."""
+    d = {k: v for k, v in st.items() if k not in ("medians", "by_side", "items", "reasons",
+                                                    "score_interval")}
+    iv = st.get("score_interval") or (None, None)
+    d.update(score_low=_num(iv[0]), score_high=_num(iv[1]),
+             **{f"median_{k}": v for k, v in (st.get("medians") or {}).items()})
+    return d
 
 
 def _table(rows: list[dict[str, Any]], first: tuple[str, ...]):
@@ -1060,9 +1084,9 @@ def _segment_samples(rec: Recording, segs: list[Segment]) -> list[tuple[Segment,
     return [(g, (rec.t_s >= g.t_start_s) & (rec.t_s <= g.t_end_s)) for g in segs]
 
 
-#: Why an exercise task's score has no interval (``score_interval_reason``).
-EXERCISE_NO_INTERVAL = ("no interval: the exercise set scores are not bootstrapped over "
-                        "their repetitions yet (docs/exercises.md)")
+#: Why an exercise task's score has no interval (its sets have none: holds).
+EXERCISE_NO_INTERVAL = ("no interval: no set of the task has one (a hold is one "
+                        "measurement, with no repetitions to resample: docs/exercises.md)")
 
 
 def _exercise_task(name: str, segs: list[Segment], res, rec: Recording, bands: Bands,
@@ -1084,6 +1108,7 @@ def _exercise_task(name: str, segs: list[Segment], res, rec: Recording, bands: B
         msgs.append(f"{len(in_gaps)} gap{'s' if len(in_gaps) > 1 else ''} in the data inside "
                     f"the task ({sum(d for _, d in in_gaps):.2f} s in all)")
     reps, holds, sets, adjustments, postures = [], [], [], [], []
+    set_objs = []
     measured = None
     multi = len(segs) > 1
     for g, m in _segment_samples(rec, segs):
@@ -1106,10 +1131,12 @@ def _exercise_task(name: str, segs: list[Segment], res, rec: Recording, bands: B
             d.update(index=len(holds))
             holds.append(d)
         for st in out.sets:
-            d = _jsonable(dataclasses.asdict(st))
+            d = _jsonable({k: v for k, v in dataclasses.asdict(st).items()
+                           if k != "replicates"})
             d["set_index"] = st.set_index + n_sets
-            d.update(score_interval=None, score_interval_reason=EXERCISE_NO_INTERVAL)
+            d["score_interval"] = _iv(st.score_interval)
             sets.append(d)
+            set_objs.append(st)
         adjustments += [dataclasses.asdict(a) for a in out.adjustments]
         postures.append(out.posture)
         measured = measured or out.measured
@@ -1117,11 +1144,16 @@ def _exercise_task(name: str, segs: list[Segment], res, rec: Recording, bands: B
     full = [r for r in reps if not r["partial"]]
     scored = [s["score"] for s in sets if s["score"] is not None]
     score = float(np.mean(scored)) if scored else None
+    interval, replicates, level = _exercise_interval(
+        [st for st in set_objs if st.score is not None])
     if score is not None:
         what = (f"{len(holds)} hold{'s' if len(holds) != 1 else ''}" if ex.held
                 else f"{len(full)} repetitions")
+        iv_note = (EXERCISE_NO_INTERVAL if interval is None else
+                   f"{100 * level:.0f} % interval {interval[0]:.0f}–{interval[1]:.0f} from "
+                   "the sets' resamples of their repetitions")
         message = (f"the mean of {len(scored)} set score{'s' if len(scored) > 1 else ''} "
-                   f"({what}; provisional bands, docs/exercises.md); {EXERCISE_NO_INTERVAL}")
+                   f"({what}; provisional bands, docs/exercises.md); {iv_note}")
     else:
         why = "; ".join(r for s in sets for r in s.get("reasons", []) if r) or (
             "no hold found" if ex.held else "no full repetitions found")
@@ -1130,7 +1162,8 @@ def _exercise_task(name: str, segs: list[Segment], res, rec: Recording, bands: B
     weight = 2.0 * bands.min_steps_per_side
     ts = TaskScore(name, score, {}, 0, bands.min_steps_per_side, message, {},
                    session_weight=weight,
-                   basis=(f"{len(holds)} holds" if ex.held else f"{len(full)} repetitions"))
+                   basis=(f"{len(holds)} holds" if ex.held else f"{len(full)} repetitions"),
+                   interval=interval, replicates=replicates, interval_level=level)
     exercise_doc: dict[str, Any] = {
         "exercise": ex.base, "family": ex.family, "held": ex.held,
         "posture": next((p for p in postures if p), None), "expected_posture": ex.posture,
@@ -1147,7 +1180,9 @@ def _exercise_task(name: str, segs: list[Segment], res, rec: Recording, bands: B
                            "n_steps": 0} for g in segs],
              "n_steps": 0, "n_steps_used": 0, "n_steps_by_side": {"L": 0, "R": 0},
              "gaps": in_gaps, "exercise": _jsonable(exercise_doc), "score": score,
-             "score_interval": None, "score_interval_level": None, "score_message": message,
+             "score_interval": _iv(interval),
+             "score_interval_level": level if interval is not None else None,
+             "score_message": message,
              "components": {}, "messages": msgs}
     return entry, ts
 
@@ -1165,6 +1200,28 @@ def _running(res, rec: Recording) -> tuple[list, list, list]:
     per_step = running_step_metrics(res.t_s, res.angles_rad,
                                     level_acceleration(q, rec.acc_mps2, qsb), found)
     return found, bouts, per_step
+
+
+def _exercise_interval(scored_sets: list) -> tuple[tuple[float, float] | None,
+                                                   np.ndarray | None, float]:
+    """The interval of an exercise task's score (the mean of its scored sets): the sets'
+    bootstrap scores averaged resample by resample (a set without them, a hold, counts
+    with its score; its repetitions are not those of another set), then their central
+    interval, widened to hold the score. (None, None, level) when no set has them."""
+    level = next((st.score_interval_level for st in scored_sets), 0.90)
+    with_reps = [st for st in scored_sets if st.replicates is not None]
+    if not with_reps or len({len(st.replicates) for st in with_reps}) != 1:
+        return None, None, level
+    n = len(with_reps[0].replicates)
+    reps = np.mean([st.replicates if st.replicates is not None else np.full(n, st.score)
+                    for st in scored_sets], axis=0)
+    good = reps[np.isfinite(reps)]
+    if len(good) < 0.5 * n:
+        return None, reps, level
+    score = float(np.mean([st.score for st in scored_sets]))
+    half = 50.0 * (1.0 - level)
+    lo, hi = (float(x) for x in np.percentile(good, [half, 100.0 - half]))
+    return (min(lo, score), max(hi, score)), reps, level
 
 
 def _run_task(name: str, segs: list[Segment], rec: Recording, gaps, running,

@@ -77,15 +77,22 @@ class ExerciseAnalysis:
         return pd.DataFrame(rows)
 
     def sets_table(self):
-        """The sets as a pandas DataFrame: counts, hold, score, consistency, fatigue,
-        left/right difference and the medians (``median_<field>``)."""
+        """The sets as a pandas DataFrame: counts, hold, score and its interval
+        (``score_low``, ``score_high``: NaN when none, ``score_interval_reason`` says why),
+        consistency, fatigue, left/right difference and the medians (``median_<field>``)."""
+        import math
+
         import pandas as pd
         rows = []
         for s in self.sets:
+            iv = s.score_interval or (math.nan, math.nan)
             d = {"task": s.task, "set_index": s.set_index, "metric": s.metric,
                  "n_repetitions": s.n_repetitions, "n_partial": s.n_partial,
                  "hold_s": s.hold_s, "t_control_lost_s": s.t_control_lost_s,
-                 "score": s.score, "provisional": s.provisional,
+                 "score": s.score, "score_low": iv[0], "score_high": iv[1],
+                 "score_interval_level": s.score_interval_level,
+                 "score_interval_reason": s.score_interval_reason,
+                 "provisional": s.provisional,
                  "consistency_sd_deg": s.consistency_sd_deg,
                  "fatigue_slope": s.fatigue_slope, "lr_difference_deg": s.lr_difference_deg}
             d.update({f"median_{k}": v for k, v in s.medians.items()})

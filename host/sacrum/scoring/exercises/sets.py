@@ -18,6 +18,15 @@ The score of a set (step by step):
 4. score = the weighted mean of the items there are (weights ``[items.*] weight``); no
    score with fewer than ``[score] min_repetitions`` full repetitions (holds: none without
    a hold). Each item's reason, in words, is in ``reasons``.
+5. How sure it is, as the walking score (``sacrum.scoring.score``, step 5): the set's full
+   repetitions are resampled with replacement ``[score] n_bootstrap`` times (a fixed
+   ``seed``), each keeping its place in the set (the pairs bootstrap, so the fatigue
+   slope is resampled with its order), steps 1-4 are repeated on each resample, and the
+   interval is the central ``interval_level`` (90 %) of the resampled scores, widened to
+   hold the score itself (the percentile bootstrap, Efron & Tibshirani 1993). A score
+   whose interval is wider than ``max_interval_width`` points is withheld (``score``
+   None, the interval kept to read, ``score_interval_reason`` says why). A hold is one
+   measurement, with nothing to resample: its score has no interval, and says so.
 """
 
 from __future__ import annotations
@@ -68,7 +77,12 @@ class SetSummary:
     median per side ("L", "R"; alternating exercises) and lr_difference_deg (L - R);
     consistency_sd_deg: the own metric's SD over the full repetitions; fatigue_slope:
     deg per repetition (holds: deg per 10 s); score (0-100, None when not scored), items
-    {name: points}, reasons (words), provisional (every band used is provisional).
+    {name: points}, reasons (words), provisional (every band used is provisional);
+    score_interval (low, high): its ``score_interval_level`` (0.90) interval from the
+    bootstrap over the set's full repetitions (module step 5; kept when the score is
+    withheld for it; None when not estimated), score_interval_reason: why there is no
+    interval or no score for it (words; None when there is both); replicates: the
+    resampled scores (not in the JSON; NaN where a resample has no score).
     """
 
     task: str
@@ -87,6 +101,10 @@ class SetSummary:
     items: dict = field(default_factory=dict)
     reasons: list[str] = field(default_factory=list)
     provisional: bool = True
+    score_interval: tuple[float, float] | None = None
+    score_interval_level: float = 0.90
+    score_interval_reason: str | None = None
+    replicates: np.ndarray | None = field(default=None, repr=False, compare=False)
 
 
 def _median_fields(rows: list[dict]) -> dict:
@@ -116,6 +134,10 @@ def summarise_sets(ex: Exercise, results: list[ExerciseRepetition] | list[Exerci
                            t_control_lost_s=h.t_control_lost_s, medians=_median_fields([d]))
             s.fatigue_slope = d["drift_dps"] * 10.0
             _score(s, d.get(metric, math.nan), bands, ctrl, n_ok=True)
+            s.score_interval_level = _interval_spec(bands)["level"]
+            s.score_interval_reason = (
+                "no interval: a hold is one measurement, with no repetitions to resample "
+                "(docs/exercises.md, 'How sure is a set score')")
             out.append(s)
         return out
     for k in sorted({r.set_index for r in results}):
@@ -126,11 +148,8 @@ def summarise_sets(ex: Exercise, results: list[ExerciseRepetition] | list[Exerci
         if full:
             s.medians = _median_fields(full)
             vals = np.array([d.get(metric, math.nan) for d in full], float)
-            ok = np.isfinite(vals)
-            if ok.sum() >= 3:
-                s.consistency_sd_deg = float(np.std(vals[ok], ddof=1))
-            if ok.sum() >= 2:
-                s.fatigue_slope = float(np.polyfit(np.flatnonzero(ok), vals[ok], 1)[0])
+            s.consistency_sd_deg, s.fatigue_slope = _spread_and_trend(
+                np.arange(len(vals), dtype=float), vals)
             for side in ("L", "R"):
                 v = [d.get(metric, math.nan) for d in full if d["side"] == side]
                 if v and ex.side == "alternating":
@@ -140,8 +159,100 @@ def summarise_sets(ex: Exercise, results: list[ExerciseRepetition] | list[Exerci
         n_min = int(bands.get("score", {}).get("min_repetitions", 3))
         _score(s, s.medians.get(metric, math.nan), bands, ctrl, n_ok=len(full) >= n_min,
                n_min=n_min)
+        _interval(s, [d.get(metric, math.nan) for d in full], bands, ctrl, n_min)
         out.append(s)
     return out
+
+
+def _spread_and_trend(place: np.ndarray, vals: np.ndarray) -> tuple[float, float]:
+    """Consistency (SD, three values or more) and fatigue slope (per place in the set, two
+    places or more) of the own metric's values at their places; NaN where too few."""
+    ok = np.isfinite(vals)
+    sd = float(np.std(vals[ok], ddof=1)) if ok.sum() >= 3 else math.nan
+    slope = math.nan
+    if ok.sum() >= 2 and np.ptp(place[ok]) > 0:
+        slope = float(np.polyfit(place[ok], vals[ok], 1)[0])
+    return sd, slope
+
+
+def _resampled_scores(place: np.ndarray, x: np.ndarray, bands: dict, ctrl: dict,
+                      n_min: int) -> np.ndarray:
+    """Steps 1-4 on every resample at once: ``x`` (B, n) the own metric's values of B
+    resamples at their ``place`` in the set (B, n) -> the B scores (NaN: none)."""
+    items = bands.get("items", {})
+    ok = np.isfinite(x)
+    n_ok = ok.sum(axis=1)
+    x = np.where(n_ok[:, None] > 0, x, 0.0)       # rows with no value: NaN at the end
+    ok = ok | (n_ok[:, None] == 0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        med = np.nanmedian(np.where(ok, x, np.nan), axis=1)
+        sd = np.where(n_ok >= 3, np.nanstd(np.where(ok, x, np.nan), axis=1, ddof=1), np.nan)
+        p = np.where(ok, place, np.nan)
+        pc = p - np.nanmean(p, axis=1, keepdims=True)
+        xc = np.where(ok, x, np.nan) - np.nanmean(np.where(ok, x, np.nan), axis=1,
+                                                   keepdims=True)
+        sxx = np.nansum(pc * pc, axis=1)
+        slope = np.where((n_ok >= 2) & (sxx > 0), np.nansum(pc * xc, axis=1) / sxx, np.nan)
+    total = _points_array(med, ctrl) * float(items.get("control", {}).get("weight", 0.6))
+    weight = np.full(len(x), float(items.get("control", {}).get("weight", 0.6)))
+    for name, value in (("consistency", sd), ("fatigue", slope)):
+        band = items.get(name)
+        if band is None:
+            continue
+        have = np.isfinite(value)
+        w = float(band.get("weight", 0.0))
+        total = total + np.where(have, _points_array(np.where(have, value, 0.0), band) * w, 0.0)
+        weight = weight + np.where(have, w, 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = np.where(weight > 0, total / weight, np.nan)
+    return np.where((n_ok >= n_min) & np.isfinite(med), out, np.nan)
+
+
+def _points_array(value: np.ndarray, band: dict) -> np.ndarray:
+    """:func:`_points` of an array."""
+    lo, hi = band["normal_max"], band["poor_max"]
+    return np.where(value <= lo, 100.0, np.maximum(0.0, 100.0 * (1 - (value - lo) / (hi - lo))))
+
+
+def _interval_spec(bands: dict) -> dict:
+    """``[score]`` interval settings, the walking bands' defaults where not given."""
+    sc = bands.get("score", {})
+    return {"level": float(sc.get("interval_level", 0.90)),
+            "max_width": float(sc.get("max_interval_width", 30.0)),
+            "n": int(sc.get("n_bootstrap", 1000)), "seed": int(sc.get("seed", 0))}
+
+
+def _interval(s: SetSummary, vals: list[float], bands: dict, ctrl: dict | None,
+              n_min: int) -> None:
+    """Module step 5 on a repetition set's own-metric values (in set order)."""
+    spec = _interval_spec(bands)
+    s.score_interval_level = spec["level"]
+    if s.score is None:
+        s.score_interval_reason = "no interval: the set has no score"
+        return
+    v = np.asarray(vals, float)
+    rng = np.random.default_rng(spec["seed"])
+    place = np.sort(rng.integers(0, len(v), size=(spec["n"], len(v))), axis=1)
+    s.replicates = reps = _resampled_scores(place.astype(float), v[place], bands, ctrl, n_min)
+    good = reps[np.isfinite(reps)]
+    if len(good) < 0.5 * len(reps):
+        s.score_interval_reason = (
+            f"no interval: {len(reps) - len(good)} of {len(reps)} resamples of the "
+            f"{s.n_repetitions} repetitions had no score")
+        return
+    half = 50.0 * (1.0 - spec["level"])
+    lo, hi = (float(x) for x in np.percentile(good, [half, 100.0 - half]))
+    s.score_interval = (min(lo, s.score), max(hi, s.score))
+    width = s.score_interval[1] - s.score_interval[0]
+    if width > spec["max_width"]:
+        s.score_interval_reason = (
+            f"no score: from these {s.n_repetitions} repetitions the score could lie "
+            f"anywhere from {s.score_interval[0]:.0f} to {s.score_interval[1]:.0f} "
+            f"({100 * spec['level']:.0f} % interval, {width:.0f} points wide; the limit is "
+            f"{spec['max_width']:g}): the repetitions differ too much for so few of them to "
+            "pin it down; more repetitions would narrow it")
+        s.reasons.append(s.score_interval_reason)
+        s.score = None
 
 
 def _score(s: SetSummary, value: float, bands: dict, ctrl: dict | None, *, n_ok: bool,
