@@ -305,17 +305,21 @@ def build_report(sessions: list[Session], show: Disclosure = Disclosure()) -> Re
     rep = Report(f"Pelvic control report — {last.person_id or 'no ID'}, {last.date or 'no date'}")
     rep.blocks.append(Heading(rep.title, 1))
     rep.blocks.append(Table(["", ""], header_rows(last, show), "Session"))
-    rep.blocks.append(Heading("Summary"))
-    points = progress_points(sessions)
-    for text in summary.session_sentences(doc) + summary.progress_sentences(points):
-        rep.blocks.append(Para(text, "summary"))
     from sacrum.apps.report import exercises, running  # their pages read these blocks
 
+    rep.blocks.append(Heading("Summary"))
+    points = progress_points(sessions)
+    walked = any(isinstance(p[k], int | float) for p in points
+                 for k in ("score", "drop_L", "drop_R"))
+    for text in (summary.session_sentences(doc) + (summary.progress_sentences(points) if walked
+                 else []) + exercises.progress_sentences(sessions)):
+        rep.blocks.append(Para(text, "summary"))
     steps = doc["steps"]
     for task in doc["summary"]["tasks"]:
         name = task["task"]
         rep.blocks.append(Heading(f"Task: {name}"))
-        rep.blocks.append(Para(task.get("score_message") or ""))
+        rep.blocks.append(Para(summary.exercise_score_sentence(task)
+                               if task["kind"] == "exercise" else task.get("score_message") or ""))
         if task.get("components"):
             rep.blocks.append(components_table(task))
         if task["kind"] == "steps":
@@ -348,6 +352,7 @@ def build_report(sessions: list[Session], show: Disclosure = Disclosure()) -> Re
                                    "(docs/analysis-json.md).", kind="note"))
     if len(sessions) > 1:
         rep.blocks.append(Heading("Progress"))
+    if len(sessions) > 1 and walked:  # a session score or a drop to show
         rep.blocks.append(Fig("progress", figures.progress(points),
                               "Session score and contralateral drop per stance side by date"))
         rep.blocks.append(Table(
@@ -357,6 +362,7 @@ def build_report(sessions: list[Session], show: Disclosure = Disclosure()) -> Re
               _f(p["drop_R"], ".1f", "°"), _f(p["cadence_spm"], ".0f"), str(p["steps_used"] or 0)]
              for p in points], "Every session: the session score, and the drop and cadence "
             "of its walking task (of its run task when it has no walking)", key="progress"))
+    if len(sessions) > 1:
         rep.blocks += exercises.progress_blocks(sessions)
     kinds = {t["kind"] for t in doc["summary"]["tasks"]}
     rep.blocks.append(Heading("What the analysis says"))

@@ -430,6 +430,29 @@ def exercise_progress_points(sessions) -> dict[str, list[dict[str, Any]]]:
     return out
 
 
+def progress_sentences(sessions) -> list[str]:
+    """Per exercise done in two or more sessions, first to last: the control score and
+    each set's median of the own metric ("single-leg-bridge-left from 2026-10-01 to
+    2026-11-02 (2 sessions): score 82 → 88; unsupported drop (set medians) 4.9°, 6.5° →
+    3.1°, 3.4°.")."""
+    out = []
+    for name, points in exercise_progress_points(sessions).items():
+        if len(points) < 2:
+            continue
+        a, b = points[0], points[-1]
+        scored = [p for p in (a, b) if _finite(p["score"]) or p.get("score_interval")]
+        parts = [f"score {score_text(a)} → {score_text(b)}" if scored
+                 else "no control score in either"]
+        metric = b["metric"] or a["metric"]
+        if metric:
+            vals = [", ".join(f"{st['metric']:.1f}°" if _finite(st["metric"]) else "–"
+                              for st in p["sets"]) or "–" for p in (a, b)]
+            parts.append(f"{metric_words(metric)} (set medians) {vals[0]} → {vals[1]}")
+        out.append(f"{name} from {a['date']} to {b['date']} ({len(points)} sessions): "
+                   + "; ".join(parts) + ".")
+    return out
+
+
 def progress_chart(name: str, points: list[dict[str, Any]]) -> Figure:
     """One exercise's control score (top) and its sets' medians of the own metric and the
     three excursions (bottom) by session date."""
@@ -441,10 +464,14 @@ def progress_chart(name: str, points: list[dict[str, Any]]) -> Figure:
     sc = [p["score"] if _finite(p["score"]) else np.nan for p in points]
     (line,) = ax_s.plot(x, sc, "o-", color="0.2")
     line.set_gid(f"progress-{name}-score")
-    for xi, v in zip(x, sc, strict=True):
-        ax_s.annotate("no score" if not math.isfinite(v) else f"{v:.0f}",
-                      (xi, v if math.isfinite(v) else 0), xytext=(0, 5),
-                      textcoords="offset points", ha="center", fontsize=8)
+    for xi, v, p in zip(x, sc, points, strict=True):
+        iv = p.get("score_interval")
+        if iv and all(_finite(b) for b in iv):  # the interval, also of a withheld score
+            ax_s.plot([xi, xi], iv, color="0.55", lw=3, alpha=0.6, solid_capstyle="butt")
+        text = (f"{v:.0f}" if math.isfinite(v) else
+                f"withheld ({iv[0]:.0f}–{iv[1]:.0f})" if iv else "no score")
+        ax_s.annotate(text, (xi, v if math.isfinite(v) else (iv[1] if iv else 0)),
+                      xytext=(0, 5), textcoords="offset points", ha="center", fontsize=8)
     ax_s.set_ylim(0, 105)
     ax_s.set_ylabel("control score\n(0–100)")
     metric = next((p["metric"] for p in points if p["metric"]), None)

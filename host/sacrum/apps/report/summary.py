@@ -221,19 +221,37 @@ def exercise_sentences(task: dict[str, Any]) -> list[str]:
         text += (f"; {metric_words(band.metric)} {vals} (median of each "
                  f"{'hold' if ex.get('held') else 'set'}), "
                  + (f"the largest {where}" if several else where))
-    out = [text + "."]
+    return [text + ".", exercise_score_sentence(task)]
+
+
+def exercise_score_sentence(task: dict[str, Any]) -> str:
+    """"Control score for bridge: 82 of 100, the mean of its sets' scores (set 1: 89 (80–95),
+    set 2: 75); provisional bands ...", or why there is none, set by set (a set's score is
+    withheld when its interval is too wide: the interval is said)."""
+    name, sets = task["task"], (task.get("exercise") or {}).get("sets") or []
     if task.get("score") is None:
+        parts = []
+        for st in sets:
+            iv = st.get("score_interval")
+            if _finite(st.get("score")):
+                parts.append(f"set {st['set_index'] + 1}: {st['score']:.0f}")
+            elif iv and all(_finite(v) for v in iv):
+                level = 100 * (st.get("score_interval_level") or 0.9)
+                parts.append(f"set {st['set_index'] + 1}: withheld, its {level:.0f} % interval "
+                             f"{iv[0]:.0f}–{iv[1]:.0f} is too wide")
+            else:
+                parts.append(f"set {st['set_index'] + 1}: none")
+        if parts:
+            return (f"No control score for {name} ({'; '.join(parts)}); the sets' reasons "
+                    "are in the task's table of scores.")
         why = str(task.get("score_message") or "").removeprefix("no score: ")
-        out.append(f"No control score for {name}: {why}.")
-    else:
-        per = ", ".join(f"set {s['set_index'] + 1}: " + (_with_interval(
-            s["score"], s.get("score_interval")) if _finite(s.get("score")) else "none")
-            for s in sets)
-        score = _with_interval(task["score"], task.get("score_interval"))
-        out.append(f"Control score for {name}: {score} of 100, the mean of its "
-                   f"sets' scores ({per}); provisional bands, not published norms "
-                   "(docs/exercises.md).")
-    return out
+        return f"No control score for {name}: {why}."
+    per = ", ".join(f"set {s['set_index'] + 1}: " + (_with_interval(
+        s["score"], s.get("score_interval")) if _finite(s.get("score")) else "none")
+        for s in sets)
+    score = _with_interval(task["score"], task.get("score_interval"))
+    return (f"Control score for {name}: {score} of 100, the mean of its sets' scores "
+            f"({per}); provisional bands, not published norms (docs/exercises.md).")
 
 
 def run_sentences(task: dict[str, Any]) -> list[str]:
