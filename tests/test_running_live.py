@@ -174,3 +174,21 @@ def test_the_athlete_view_shows_the_running_and_the_warning(replayed, monkeypatc
     low = replace(live, rate_hz=100.0, rate_ok=False, rate_message="100 Hz")
     view.show_snapshot(replace(snap, running=low), "sound off")
     assert not view.banner.isHidden()
+
+
+def test_a_mounting_with_forward_reversed_is_said():
+    """The angles' mounting with forward and left reversed (as a walking estimate made on
+    running can give it) is found by the running's own estimate and said; the right one is
+    not."""
+    from sacrum.signal.quaternion import quat_multiply
+
+    p = _phantom(seed=45)
+    yaw_180 = np.array([0.0, 0.0, 0.0, 1.0])          # 180° about the body's vertical
+    reversed_mount = quat_multiply(yaw_180, p["mount"])
+    t, acc, q, ang = _inputs(p)
+    for mount, said in ((p["mount"], False), (reversed_mount, True)):
+        live = LiveRunning(200.0, mount)
+        live.update(t, acc, q, ang)
+        assert live.running_mount is not None
+        assert bool(live.state().mount_message) is said
+        assert bool(rate_banner(live.state())) is said

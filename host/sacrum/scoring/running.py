@@ -29,6 +29,7 @@ import numpy as np
 from sacrum.scoring.metrics import ROM_PERCENTILES, robust_range, symmetry_index
 from sacrum.scoring.score import Bands, TaskScore, parse_bands, score_walk
 from sacrum.signal.angles import OBLIQUITY, ROTATION, TILT
+from sacrum.signal.quaternion import quat_conjugate, quat_rotate
 from sacrum.signal.running import (
     MIN_RUNNING_RATE_HZ,
     RunningEventDetector,
@@ -422,7 +423,8 @@ class LiveRunningState:
     threshold_deg: the cue threshold (deg). cue_every: at most one cue per this many steps.
     rate_hz, received_hz: the device's rate and the rate received after loss over the last
     ``rate_window_s`` (Hz); rate_ok, rate_message: :func:`received_rate_ok`. final: the
-    values are the offline analysis' (the data ended).
+    values are the offline analysis' (the data ended). mount_message: "" or why the live
+    angles' mounting is not the running's (:class:`LiveRunning` step 5).
     """
 
     steps: list[tuple[float, str, float, str | None]]
@@ -437,6 +439,7 @@ class LiveRunningState:
     rate_ok: bool
     rate_message: str
     final: bool = False
+    mount_message: str = ""
 
 
 class LiveRunning:
@@ -457,16 +460,24 @@ class LiveRunning:
     in the last ``cue_every`` − 1 running steps (``cue_every`` = 1: every such step; N: at
     most once every N steps, so the athlete is not told at every step). 4. *Rate*: the
     samples received over the last ``rate_window_s`` (lost ones not counted) per second,
-    checked by :func:`received_rate_ok`.
+    checked by :func:`received_rate_ok`. 5. *Mounting check*: once ``mount_contacts``
+    running contacts are in the last ``mount_window_s``, the mounting is estimated from them
+    (:func:`~sacrum.signal.running.estimate_running_mount`, as ``sacrum analyze`` does for
+    running) and compared with the one the angles are in: a forward axis more than 90° off
+    (a walking estimate made on running takes the running for walking and can reverse
+    forward: docs/running.md, "Live") makes the drops unreliable, and ``mount_message``
+    says so (the angles are the live pipeline's: they are not corrected here).
 
     **Parameters.** ``rate_hz``; ``q_sensor_to_body``; ``threshold_deg`` = 7 (the running
     bands' normal edge, provisional: docs/running.md); ``cue_every`` = 1;
-    ``cadence_steps`` = 10; ``rate_window_s`` = 5.
+    ``cadence_steps`` = 10; ``rate_window_s`` = 5; ``mount_contacts`` = 20 (the estimate's
+    own minimum); ``mount_window_s`` = 20.
     """
 
     def __init__(self, rate_hz: float, q_sensor_to_body, *, threshold_deg: float = 7.0,
                  cue_every: int = 1, cadence_steps: int = 10,
-                 rate_window_s: float = 5.0) -> None:
+                 rate_window_s: float = 5.0, mount_contacts: int = 20,
+                 mount_window_s: float = 20.0) -> None:
         if int(cue_every) < 1:
             raise ValueError(f"cue_every must be 1 or more steps, not {cue_every!r}")
         self.rate_hz = float(rate_hz)
@@ -475,6 +486,7 @@ class LiveRunning:
         self.cue_every = int(cue_every)
         self.cadence_steps = int(cadence_steps)
         self.rate_window_s = float(rate_window_s)
+        self.mount_contacts, self.mount_window_s = int(mount_contacts), float(mount_window_s)
         self.reset()
 
     def reset(self) -> None:
@@ -486,6 +498,11 @@ class LiveRunning:
         self._since_cue = self.cue_every
         self._blocks: list[tuple[float, float, int]] = []   # (t_first, t_last, n received)
         self._t_last = math.nan
+        self._raw: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # step 5: t, acc, q
+        self._found: list[RunningStep] = []
+        self.mount_message = ""
+        self.running_mount: np.ndarray | None = None   # step 5's estimate, once made
+        self._mount_failed = False
 
     def update(self, t_s, acc_mps2, q_sensor_to_earth, angles_rad,
                q_sensor_to_body=None) -> list[RunningStepMetrics]:
@@ -503,11 +520,53 @@ class LiveRunning:
         new = self.stream.update(t, angles_rad, lev, found)                    # 2.
         self._t_last = float(t[-1])
         self._take(new)
+        self._check_mount(t, acc, q, found)                                    # 5.
         received = int(np.sum(np.isfinite(acc).all(axis=1)))                   # 4.
         self._blocks.append((float(t[0]), float(t[-1]), received))
         while self._blocks and self._blocks[0][1] < t[-1] - self.rate_window_s:
             self._blocks.pop(0)
         return new
+
+    def _check_mount(self, t, acc, q, found: list[RunningStep]) -> None:
+        from sacrum.signal.running import estimate_running_mount
+
+        if self.running_mount is not None:
+            self.mount_message = self._mount_conflict()
+            return
+        if self._mount_failed:
+            return
+        self._raw.append((t, acc, q))
+        self._found += [s for s in found if s.mode == "run" and s.contact_s == s.contact_s]
+        t0 = float(t[-1]) - self.mount_window_s
+        while self._raw and self._raw[0][0][-1] < t0:
+            self._raw.pop(0)
+        self._found = [s for s in self._found if s.t_ic_s >= t0]
+        if len(self._found) < self.mount_contacts:
+            return
+        tt, aa, qq = (np.concatenate(x) for x in zip(*self._raw, strict=True))
+        contacts, self._raw, self._found = self._found, [], []
+        try:
+            self.running_mount = estimate_running_mount(tt, aa, qq, contacts,
+                                                        min_contacts=self.mount_contacts)
+        except ValueError as e:
+            self._mount_failed = True
+            self.mount_message = f"the mounting could not be checked on the running: {e}"
+            return
+        self.mount_message = self._mount_conflict()
+
+    def _mount_conflict(self) -> str:
+        """Step 5: "" or why the mounting in use is not the running's."""
+        fwd = [quat_rotate(quat_conjugate(m), np.array([1.0, 0.0, 0.0]))
+               for m in (self.running_mount, self.q_sensor_to_body)]
+        up = quat_rotate(quat_conjugate(self.running_mount), np.array([0.0, 0.0, 1.0]))
+        fwd = [f - (f @ up) * up for f in fwd]
+        cos = float(fwd[0] @ fwd[1]) / float(np.linalg.norm(fwd[0]) * np.linalg.norm(fwd[1]))
+        off_deg = math.degrees(math.acos(max(-1.0, min(1.0, cos))))
+        if off_deg <= 90.0:
+            return ""
+        return (f"the mounting in use has its forward axis {off_deg:.0f}° off the running's "
+                "(estimated from the walking, it took the running for walking): the live "
+                "drops are not right (the final analysis is); give --mount")
 
     def flush(self) -> list[RunningStepMetrics]:
         """The end of the data: the steps still held."""
@@ -556,7 +615,8 @@ class LiveRunning:
             last_drop_deg=last, drop_deg=drop,
             cadence_spm=60.0 / step_s if step_s > 0 else math.nan, cues=list(self.cues),
             threshold_deg=self.threshold_deg, cue_every=self.cue_every, rate_hz=self.rate_hz,
-            received_hz=received, rate_ok=ok, rate_message=why)
+            received_hz=received, rate_ok=ok, rate_message=why,
+            mount_message=self.mount_message)
 
 
 def _median(values) -> float:

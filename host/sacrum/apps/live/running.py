@@ -85,14 +85,17 @@ def final_running_state(doc: dict[str, Any] | None,
     drop = head.get("contralateral_drop_deg") or {}
     return replace(live, steps=steps, last_drop_deg=last,
                    drop_deg={sd: num(drop.get(sd)) for sd in SIDES},
-                   cadence_spm=num(head.get("cadence_spm")), final=True)
+                   cadence_spm=num(head.get("cadence_spm")), final=True,
+                   mount_message="")  # the final analysis finds the running's mounting
 
 
 def rate_banner(state: LiveRunningState | None) -> str:
-    """The plain warning the live view shows when the rate is too low for running ("": none)."""
-    if state is None or state.rate_ok:
+    """The plain warning the live view shows when the rate is too low for running metrics,
+    or the live mounting is not the running's ("": none)."""
+    if state is None:
         return ""
-    return f"running metrics unreliable — {state.rate_message}"
+    why = [m for m in ("" if state.rate_ok else state.rate_message, state.mount_message) if m]
+    return f"running metrics unreliable — {'; '.join(why)}" if why else ""
 
 
 def running_lines(state: LiveRunningState | None, cadence_target_spm: float | None = None,
@@ -102,9 +105,11 @@ def running_lines(state: LiveRunningState | None, cadence_target_spm: float | No
     if state is None:
         return []
     lines = []
-    banner = rate_banner(state)
-    if banner and (always or state.steps):
-        lines.append(f"RATE:      {banner}")
+    if always or state.steps:
+        if not state.rate_ok:
+            lines.append(f"RATE:      running metrics unreliable — {state.rate_message}")
+        if state.mount_message:
+            lines.append(f"MOUNT:     running metrics unreliable — {state.mount_message}")
     if not state.steps and not always:
         return lines
 
