@@ -112,7 +112,7 @@ def header_rows(s: Session, show: Disclosure = Disclosure()) -> list[list[str]]:
     if mnt.get("source") == "given":
         mounting = f"given ({mnt.get('spec')})"
     elif mnt.get("source") == "estimated-running":
-        mounting = f"estimated from the running: {mnt.get('message') or ''}".rstrip(": ")
+        mounting = str(mnt.get("message") or "estimated from the running contacts")
     else:
         mounting = (f"estimated from the recording, confidence {_f(mnt.get('confidence'), '.2f')}"
                     f" (forward axis ± {_f(mnt.get('forward_deg_sd'))}°)")

@@ -262,6 +262,7 @@ def run_sentences(task: dict[str, Any]) -> list[str]:
     out = []
     drop = drop_sentence(task)
     if drop:
+        drop = drop.replace("the usual range", "the provisional band")  # the walking band
         out.append(f"Running ({name}): " + drop[0].lower() + drop[1:])
     used, n = task.get("n_steps_used") or 0, task.get("n_steps") or 0
     by = task.get("n_steps_by_side") or {}
@@ -327,7 +328,10 @@ def session_sentences(doc: dict[str, Any]) -> list[str]:
     summ = doc["summary"]
     out = []
     for task in summ["tasks"]:
-        out += task_sentences(task)
+        said = task_sentences(task)
+        if len(summ["tasks"]) > 1 and task["kind"] in ("steps", "stance") and said:
+            said[0] = f"{task['task']}: {said[0][0].lower()}{said[0][1:]}"  # which task
+        out += said
     if len(summ["tasks"]) > 1:
         out.append(f"Session score: {_with_interval(summ['score'], summ.get('score_interval'))}"
                    " of 100." if summ.get("score") is not None
