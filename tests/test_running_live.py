@@ -192,3 +192,23 @@ def test_a_mounting_with_forward_reversed_is_said():
         assert live.running_mount is not None
         assert bool(live.state().mount_message) is said
         assert bool(rate_banner(live.state())) is said
+
+
+def test_the_command_line_athlete_options(replayed, capsys, tmp_path, monkeypatch):
+    """`sacrum live --headless --athlete` with the running options: the running lines, the
+    cadence against its target, no rate warning at 200 Hz; a bad option is one line."""
+    from cli_contract import run
+
+    monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
+    cap = replayed[1]
+    code, out, _ = run(capsys, "live", "--replay", str(cap), "--headless", "--athlete",
+                       "--drop-threshold", str(THRESHOLD_DEG), "--cue-every", "2",
+                       "--cadence-target", "176", "--mount", "recommended",
+                       "--out-dir", str(tmp_path / "out"))
+    lines = out.splitlines()
+    assert any(x.startswith("run cadence") and "176" in x for x in lines)
+    assert any(x.startswith("run cues") for x in lines)
+    assert not any(x.startswith(("RATE", "MOUNT")) for x in lines)
+    code, _, err = run(capsys, "live", "--replay", str(cap), "--headless", "--cue-every", "0",
+                       "--out-dir", str(tmp_path / "bad"), ok_codes=(1,))
+    assert code == 1 and len(err.strip().splitlines()) == 1
