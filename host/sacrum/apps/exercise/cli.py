@@ -109,7 +109,10 @@ def cmd_exercise(args: argparse.Namespace) -> int:
                 session.converge()
         session.stop_recording()
         if session.state() is None:
-            raise ValueError(f"no samples came from the {kind} source: nothing to analyse")
+            link = session.link
+            raise ValueError(f"no samples came from the {kind} source"
+                             + (f" ({link.message})" if link.message else "")
+                             + ": nothing to follow the programme on")
         doc = session.final(record)
         if not args.record:
             doc["capture"] = None  # a temporary file, gone with this command

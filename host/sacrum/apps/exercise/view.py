@@ -64,12 +64,15 @@ class ControlBars(QtWidgets.QWidget):
         self.threshold_deg = math.nan
         self.poor_deg = math.nan
         self.live_deg = math.nan
-        self.metric_name = ""
+        self.title = ""
 
     def set_state(self, g: GuidedState) -> None:
         self.values, self.partial = list(g.rep_values_deg), list(g.rep_partial)
         self.threshold_deg, self.poor_deg = g.threshold_deg, g.poor_deg
-        self.live_deg, self.metric_name = g.live_value_deg, g.metric
+        self.live_deg = g.live_value_deg
+        held = g.block is not None and g.block.held
+        self.title = ("control in the hold: the pelvis against the hold's start (°)" if held
+                      else f"control per repetition: {g.metric.removesuffix('_deg')} (°)")
         self.update()
 
     def paintEvent(self, _event) -> None:  # noqa: N802 (Qt's name)
@@ -87,7 +90,7 @@ class ControlBars(QtWidgets.QWidget):
             return top + ph * (1 - max(0.0, v) / top_deg)
 
         p.setPen(QtGui.QColor("#444"))
-        p.drawText(4, 14, f"control per repetition: {self.metric_name} (°)")
+        p.drawText(4, 14, self.title)
         for v in (0.0, self.threshold_deg, self.poor_deg):
             if math.isfinite(v):
                 p.drawText(2, int(y(v)) + 4, f"{v:.0f}°")
@@ -216,6 +219,16 @@ class ExerciseWindow(QtWidgets.QWidget):
             target = (f"hold {b.hold_s:g} s" if b.held else f"{b.repetitions} repetitions")
             self.state_label.setText(f"{what} — next: {b.label}, {target}")
             self.bars.set_state(g)
+            last = g.results[-1] if g.results else None
+            if last is not None:
+                done = (f"held {last.hold_s:.1f} s" if last.block.held and last.hold_s
+                        else "no hold" if last.block.held else
+                        f"{last.n_repetitions} repetitions"
+                        + (f" (+{last.n_partial} partial)" if last.n_partial else ""))
+                self.cue_label.setText(f"last set: {last.block.label}, set "
+                                       f"{last.block.set_number} of {last.block.n_sets} — "
+                                       f"{done}, {last.cues} cue"
+                                       + ("s" if last.cues != 1 else ""))
             return
         if b.held:
             held = 0.0 if not math.isfinite(g.held_s) else g.held_s
@@ -232,8 +245,9 @@ class ExerciseWindow(QtWidgets.QWidget):
             self.bars.set_state(g)
         n = sum(c.block == b.index for c in g.cues)
         if not self.cue_label.property("flashing"):
-            self.cue_label.setText(f"cues this set: {n} (cue when {g.metric} passes "
-                                   f"{g.threshold_deg:.1f}°)")
+            when = (f"the pelvis moves {g.threshold_deg:.1f}° from the hold's start" if b.held
+                    else f"{g.metric.removesuffix('_deg')} passes {g.threshold_deg:.1f}°")
+            self.cue_label.setText(f"cues this set: {n} (cue when {when})")
 
     def _flash(self, _side: str) -> None:
         self.setStyleSheet(f"#exercise {{ background: {palette.CUE}; }}")
