@@ -4,6 +4,7 @@ the capture it recorded, and the window offscreen."""
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import math
@@ -257,3 +258,19 @@ def test_the_window_shows_the_count_and_one_bar_per_repetition(qtbot):
         drawn = [bar_colour(v, p, g.threshold_deg, g.poor_deg) for v, p in
                  zip(w.bars.values, w.bars.partial, strict=True)]
         assert (n > 100) == (colour in drawn), (colour, n, drawn)
+
+
+def test_lost_samples_inside_a_set_are_gaps_not_a_new_posture(followed):
+    """0.3 s lost in the middle of every set (no rows at all, as a live link loses them):
+    the session inserts NaN rows as the offline analysis has them; the counts stand."""
+    prog, ph, g_all, _ = followed
+    keep = np.ones(len(ph.t_s), bool)
+    for res in g_all.results:
+        mid = 0.5 * (res.t_start_s + res.t_end_s)
+        keep[(ph.t_s >= mid) & (ph.t_s < mid + 0.3)] = False
+    lossy = dataclasses.replace(ph, t_s=ph.t_s[keep], acc_mps2=ph.acc_mps2[keep],
+                                gyr_radps=ph.gyr_radps[keep],
+                                q_sensor_to_earth=ph.q_sensor_to_earth[keep])
+    g, _ = _follow(prog, lossy)
+    assert [(r.n_repetitions, r.n_partial, r.n_holds) for r in g.results] == [
+        (r.n_repetitions, r.n_partial, r.n_holds) for r in g_all.results]

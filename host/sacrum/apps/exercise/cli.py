@@ -12,6 +12,7 @@ Qt is imported only when a window opens.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import tempfile
 from pathlib import Path
@@ -103,10 +104,9 @@ def cmd_exercise(args: argparse.Namespace) -> int:
                        title=f"sacrum exercise — {programme.name or args.programme}")
         else:
             print(f"no display ({reason}): running headless")
-            try:
+            with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C: what came is analysed
                 session.run_sync()
-            except KeyboardInterrupt:
-                session.converge()
+        session.converge()  # a window closed or Ctrl-C mid-set: the set ends there
         session.stop_recording()
         if session.state() is None:
             link = session.link

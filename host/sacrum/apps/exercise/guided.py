@@ -215,17 +215,21 @@ class GuidedSession:
         return new
 
     def _with_gaps(self, t, q, gyr, acc):
-        """NaN rows where samples are missing since the last chunk."""
+        """NaN rows where samples are missing (since the last chunk, or inside this one)."""
         period = 1.0 / self.rate_hz
-        if self._result is not None and math.isfinite(self.t_s) and self._seg_fed:
-            n = round((t[0] - self.t_s) / period) - 1
-            if n > 0:
-                tg = self.t_s + period * (1 + np.arange(n))
-                t = np.concatenate([tg, t])
-                q = np.vstack([np.full((n, 4), np.nan), q])
-                gyr = np.vstack([np.full((n, 3), np.nan), gyr])
-                acc = np.vstack([np.full((n, 3), np.nan), acc])
-        return t, q, gyr, acc
+        t0 = self.t_s if (self._seg_fed and math.isfinite(self.t_s)) else float(t[0]) - period
+        k = np.round((t - t0) / period).astype(int)       # 1, 2, ... where nothing is lost
+        if k[0] < 1 or np.any(np.diff(k) < 1) or k[-1] == len(k):
+            return t, q, gyr, acc   # nothing lost (or a clock step: left as it came)
+        n = int(k[-1])
+        tt = t0 + period * np.arange(1, n + 1)
+        tt[k - 1] = t
+        out = [tt]
+        for a in (q, gyr, acc):
+            full = np.full((n, a.shape[1]), np.nan)
+            full[k - 1] = a
+            out.append(full)
+        return tuple(out)
 
     def _feed(self, t, q, gyr, acc) -> list[GuidedCue]:
         seg, res, b = self._seg, self._result, self.blocks[self.k]
