@@ -4,48 +4,27 @@ A recording as an IMU CSV, the capture ``sacrum simulate`` makes of it (the firm
 MicroPython), that capture exported back to CSV, and the capture as ``sacrum report``,
 ``sacrum batch`` and ``sacrum live --replay --headless --json`` read it: the used steps
 agree within one (a bout edge), the drops within 0.2°, the score within 2 points (the
-firmware in the loop against the same samples on the host: the measured
-``FIRMWARE_BOUNDS``, 0.25° and 3 points, as the firmware removes its gyroscope bias
-before streaming); the commands reading one capture agree exactly. The paths and the comparison are
-bench/consistency.py's (which prints the table for every recording); here two IPOL walk
-tests (10 m, U-turn, 10 m back; AGPL data read from ../shared, never copied) and the
-Mobilise-D daily-activities trial, in about 40 s. Skips, with the reason, without
-../shared/data.
+issue's bounds, the firmware in the loop included); the commands reading one capture
+agree exactly. The paths and the comparison are bench/consistency.py's (which prints the
+table for every recording), run by tests/consistency_helpers.py; here two IPOL walk tests
+(10 m, U-turn, 10 m back; AGPL data read from ../shared, never copied) and the Mobilise-D
+daily-activities trial. Skips, with the reason, without ../shared/data.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import math
-from pathlib import Path
 
 import pytest
 
-BENCH = Path(__file__).resolve().parents[1] / "bench" / "consistency.py"
+from consistency_helpers import consistency, run_recordings
 
-
-def _bench():
-    spec = importlib.util.spec_from_file_location("bench_consistency", BENCH)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-consistency = _bench()
 RECORDINGS = ["ipol-1-1", "ipol-4-1", "mobgap-Test11-Trial1"]
 
 
 @pytest.fixture(scope="module")
 def results(tmp_path_factory):
-    if not consistency.DATA.is_dir():
-        pytest.skip(f"no reference data at {consistency.DATA}")
-    work = tmp_path_factory.mktemp("consistency")
-    out = {}
-    for name, t, acc, gyr in consistency.recordings(RECORDINGS):
-        csv = consistency.write_imu_csv(work / f"{name}.csv", t, acc, gyr)
-        out[name] = consistency.run_paths(csv, work)[0]
-    assert sorted(out) == sorted(RECORDINGS)
-    return out
+    return run_recordings(tmp_path_factory, RECORDINGS)
 
 
 @pytest.mark.parametrize("name", RECORDINGS)
@@ -56,8 +35,7 @@ def test_every_path_gives_one_answer(results, name):
     for pair, d in consistency.differences(res).items():
         if pair in consistency.MEASURED_ONLY:
             continue
-        assert consistency.holds(d, consistency.bounds_of(pair)), (pair, d, res[pair[0]],
-                                                                   res[pair[1]])
+        assert consistency.holds(d, consistency.BOUNDS), (pair, d, res[pair[0]], res[pair[1]])
 
 
 @pytest.mark.parametrize("name", RECORDINGS)

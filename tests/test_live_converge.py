@@ -18,37 +18,18 @@ never copied. Skips, with the reason, without ../shared/data.
 
 from __future__ import annotations
 
-import importlib.util
 import math
-from pathlib import Path
 
 import pytest
 
-BENCH = Path(__file__).resolve().parents[1] / "bench" / "consistency.py"
+from consistency_helpers import consistency, run_recordings
 
-
-def _bench():
-    spec = importlib.util.spec_from_file_location("bench_consistency_live", BENCH)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-consistency = _bench()
 RECORDINGS = ["ipol-3-1", "ipol-4-1", "mobgap-Test11-Trial1"]
 
 
 @pytest.fixture(scope="module")
 def results(tmp_path_factory):
-    if not consistency.DATA.is_dir():
-        pytest.skip(f"no reference data at {consistency.DATA}")
-    work = tmp_path_factory.mktemp("live-converge")
-    out = {}
-    for name, t, acc, gyr in consistency.recordings(RECORDINGS):
-        csv = consistency.write_imu_csv(work / f"{name}.csv", t, acc, gyr)
-        out[name] = consistency.run_paths(csv, work, consistency.LIVE_PATHS)[0]
-    assert sorted(out) == sorted(RECORDINGS)
-    return out
+    return run_recordings(tmp_path_factory, RECORDINGS, consistency.LIVE_PATHS)
 
 
 @pytest.mark.parametrize("name", RECORDINGS)
