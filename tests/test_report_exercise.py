@@ -51,7 +51,8 @@ def bridge(folder):
 
 @pytest.fixture(scope="module")
 def plank(folder):
-    return _session(folder, "plank", 3, "2026-10-01")
+    """A side plank: its hip drop is a large negative obliquity (lying on the left side)."""
+    return _session(folder, "side-plank-left", 3, "2026-10-01")
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +74,20 @@ def _score(x) -> list[float]:
 
 
 def _artists(fig):
-    return {a.get_gid(): a for ax in fig.axes for a in (*ax.patches, *ax.lines) if a.get_gid()}
+    """The figure's bars and lines by gid; asserts that each bar lies inside its axes (a
+    value drawn off the axis would contradict the table beside it)."""
+    out = {}
+    for ax in fig.axes:
+        lo, hi = sorted(ax.get_ylim()) if ax.name != "polar" else (0, 0)
+        for a in (*ax.patches, *ax.lines):
+            if not a.get_gid():
+                continue
+            out[a.get_gid()] = a
+            if hasattr(a, "get_height") and a.get_height() and a.get_gid()[:4] in ("exc-",
+                                                                                 "metr"):
+                y0, y1 = sorted((a.get_y(), a.get_y() + a.get_height()))
+                assert lo <= y0 and y1 <= hi, (a.get_gid(), y0, y1, lo, hi)
+    return out
 
 
 def test_the_repetition_chart_is_every_repetition_of_the_analysis(bridge):
@@ -147,13 +161,13 @@ def test_holds_show_the_time_held_and_when_control_was_lost(plank):
     task = _task(s)
     holds = task["exercise"]["holds"]
     assert len(holds) == len(ph.holds) == 2
-    got = _artists(build_report([s]).figures["plank/holds"])
+    got = _artists(build_report([s]).figures["side-plank-left/holds"])
     for i, h in enumerate(holds):
         assert got[f"hold-{i}"].get_width() == pytest.approx(h["hold_s"], abs=1e-12)
         lost = got[f"lost-{i}"]
         assert lost.get_x() == pytest.approx(h["control_lost_after_s"], abs=1e-12)
         assert lost.get_x() + lost.get_width() == pytest.approx(h["hold_s"], abs=1e-12)
-    rows = tables(render_html(build_report([s])))["tab-plank-holds"][1:]
+    rows = tables(render_html(build_report([s])))["tab-side-plank-left-holds"][1:]
     for row, h in zip(rows, holds, strict=True):
         assert numbers(row[2])[0] == shown(h["hold_s"], 1)
         assert numbers(row[3]) == [shown(h["control_lost_after_s"], 1)]

@@ -61,16 +61,19 @@ def _metric(ex: dict[str, Any]) -> str | None:
     return next(iter(ex.get("metrics") or {}), None)
 
 
-def _band_spans(ax, ex: dict[str, Any], values: list[float]) -> None:
-    """The own metric's provisional band behind its bars: 100 points up to normal_max
-    (green), 0 points from poor_max (purple)."""
+def _band_spans(ax, ex: dict[str, Any], metric: list[float], drawn: list[float]) -> None:
+    """The own metric's provisional band behind its bars (``metric``: its values): 100
+    points up to normal_max (green), 0 points from poor_max (purple); the axis spans every
+    bar ``drawn`` on it and the band's edges."""
     band = exercise_band(ex)
     if band is None:
         return
-    low = min([0.0] + [v for v in values if _finite(v)]) - 0.5
-    top = max([band.poor_max] + [v for v in values if _finite(v)]) + 1.0
-    ax.axhspan(low, band.normal_max, color=BAND_COLOUR, alpha=0.35, lw=0,
-               label=f"{PROVISIONAL}: 100 points up to {band.normal_max:g}°")
+    metric = [v for v in metric if _finite(v)]
+    drawn = [v for v in drawn + metric if _finite(v)]
+    low = min([0.0, *drawn]) - 0.5
+    top = max([band.poor_max, *drawn]) + 1.0
+    ax.axhspan(min([0.0, *metric]) - 0.5, band.normal_max, color=BAND_COLOUR, alpha=0.35,
+               lw=0, label=f"{PROVISIONAL}: 100 points up to {band.normal_max:g}°")
     ax.axhspan(band.poor_max, top, color=POOR_COLOUR, alpha=0.35, lw=0,
                label=f"0 points from {band.poor_max:g}°")
     ax.set_ylim(low, top)
@@ -106,7 +109,7 @@ def repetition_chart(task: dict[str, Any]) -> Figure:
     partial = [bool(r.get("partial")) for r in reps]
     _excursion_bars(ax_e, reps, partial)
     values = [r.get(metric) if metric else None for r in reps]
-    _band_spans(ax_m, ex, [v for v in values if _finite(v)])
+    _band_spans(ax_m, ex, values, [])
     for i, (r, v) in enumerate(zip(reps, values, strict=True)):
         if not _finite(v):
             continue
@@ -201,7 +204,7 @@ def hold_chart(task: dict[str, Any]) -> Figure:
         ax_t.legend(fontsize=7, frameon=False, loc="lower right")
     w = 0.2
     values = [h.get(metric) if metric else None for h in holds]
-    _band_spans(ax_e, ex, [v for v in values if _finite(v)])
+    _band_spans(ax_e, ex, values, [h.get(f"{a}_excursion_deg") for h in holds for a in ANGLES])
     for i, h in enumerate(holds):
         for j, a in enumerate(ANGLES):
             v = h.get(f"{a}_excursion_deg")
