@@ -45,3 +45,16 @@ def test_the_commands_on_one_capture_agree_exactly(results, name):
         for k, v in res["capture"].items():
             w = res[other][k]
             assert (math.isnan(v) and math.isnan(w)) or v == w, (other, k, v, w)
+
+
+def test_a_short_walk_gets_one_answer_as_a_csv_and_as_its_capture(tmp_path_factory):
+    """Mobilise-D HA001 Test5 Trial2 (10.7 s: just the mounting estimate's 4 s of walking):
+    once refused as a CSV (its median sample interval 0.00999999 s made 4 windows of walking
+    3.99999 s) and accepted as its capture; both paths now give the same used steps."""
+    name = "mobgap-Test5-Trial2"
+    res = run_recordings(tmp_path_factory, [name], ("csv", "bridged", "capture"))[name]
+    for path in ("csv", "bridged", "capture"):
+        assert "error" not in res[path], (path, res[path])
+    assert res["capture"]["steps_used"] >= 5
+    for pair in (("csv", "bridged"), ("bridged", "capture")):
+        assert consistency.holds(consistency.differences(res)[pair]), (pair, res)
