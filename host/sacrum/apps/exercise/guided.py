@@ -236,9 +236,9 @@ class GuidedSession:
         self._seg_fed = True
         if isinstance(seg, HoldSegmenter):
             seg.update(t, q, gyr)
+            self._q_block.append((t, q))   # the hold's start posture is looked up here
         else:
             seg.update(t, q, gyr, acc)
-        self._q_block.append((t, q))
         new: list[GuidedCue] = []
         thr = math.radians(self._thr)
         if isinstance(seg, HoldSegmenter):
