@@ -22,6 +22,7 @@ from cli_contract import run
 from report_html import numbers, shown, tables
 from sacrum.apps.report import build_report, render_html, write_pdf
 from sacrum.apps.sessions import session_from_capture
+from sacrum.testing.exercise_phantom import exercise_capture
 from sacrum.testing.generator import LinkModel, make_capture
 from sacrum.testing.running_phantom import running_phantom
 
@@ -131,13 +132,22 @@ def test_the_pdf_renders(report, tmp_path):
 
 
 def test_a_running_capture_without_marks(capture, tmp_path, capsys):
-    """No task marks, no --task: the report has the running page (the analysis finds the
-    running), or one line on stderr that says to give --task run, never a traceback."""
+    """No task marks, no --task: the analysis finds the running (and its mounting from the
+    running contacts, not from walking, which refused it); the report has its page."""
     html = tmp_path / "r.html"
-    code, _, err = run(capsys, "report", capture, "--person", "P001", "--out", html,
-                       ok_codes=(0,))
-    if code == 1:
-        assert "--task run" in err
-        assert not html.exists()
-    else:
-        assert "tab-run-running" in tables(html.read_text())
+    code, _, _ = run(capsys, "report", capture, "--person", "P001", "--out", html)
+    assert code == 0
+    tabs = tables(html.read_text())
+    assert "tab-run-running" in tabs and "tab-run-bands" in tabs
+
+
+def test_a_capture_without_walking_or_running_is_refused_in_one_line(tmp_path, capsys):
+    """Lying still (no walking, no running, no task, no mounting): one line on stderr,
+    exit 1, no report written."""
+    cap = tmp_path / "plank.sacrum"
+    exercise_capture(cap, "plank", mount="recommended", seed=1)
+    html = tmp_path / "r.html"
+    code, _, err = run(capsys, "report", cap, "--person", "P001", "--out", html,
+                       ok_codes=())
+    assert code == 1 and not html.exists()
+    assert "--task" in err and "--mount" in err

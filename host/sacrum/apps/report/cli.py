@@ -28,10 +28,9 @@ def _names(args: argparse.Namespace):
 
 def _open(item: str, args: argparse.Namespace) -> list:
     """The sessions of one SESSION argument (``sessions.open_sessions``). A capture whose
-    mounting cannot be found from walking, analysed without --task and --mount, gets one
-    line that says which file and what to give: the analysis finds the mounting of running
-    only for a run task (a mark or --task run), and an exercise needs --mount (there is no
-    walking to find it from: docs/analysis-json.md)."""
+    mounting cannot be found, analysed without --task and --mount, gets one line that says
+    which file and what to give: the analysis finds the mounting from walking or running
+    only, and an exercise needs --task and --mount (docs/analysis-json.md)."""
     from sacrum.apps.sessions import open_sessions
     from sacrum.signal.mounting import MountingError
 
@@ -41,9 +40,9 @@ def _open(item: str, args: argparse.Namespace) -> list:
         if args.task or args.mount:
             raise
         raise MountingError(
-            f"{Path(item).name}: {e}. Without task marks the mounting is found from walking "
-            "only: for running give --task run (its mounting is then found from the running "
-            "contacts); for an exercise --task NAME --mount SPEC") from None
+            f"{Path(item).name}: {e}. Without --mount the mounting is found from walking or "
+            "running only: for an exercise give --task NAME --mount SPEC (docs/exercises.md)"
+            ) from None
 
 
 def cmd_report(args: argparse.Namespace) -> int:
