@@ -49,7 +49,7 @@ def replayed(tmp_path_factory):
                            mount="recommended", threshold_deg=THRESHOLD_DEG)
     session.run_sync()
     # the live values (before the final analysis replaced them): the session's processor
-    live = session._running.state()
+    live = session.running_stage.state()
     return p, cap, session, live
 
 

@@ -173,6 +173,13 @@ class LiveSession:
         return self._scorer
 
     @property
+    def running_stage(self):
+        """The :class:`~sacrum.scoring.running.LiveRunning` beside the scorer (None before
+        the first samples): its live values, which the snapshot replaces by the final
+        analysis' once the data end. Read it as :attr:`scorer`."""
+        return self._running
+
+    @property
     def t_now_s(self) -> float:
         with self._lock:
             return self.view.t_now_s
