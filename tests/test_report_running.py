@@ -151,3 +151,21 @@ def test_a_capture_without_walking_or_running_is_refused_in_one_line(tmp_path, c
                        ok_codes=())
     assert code == 1 and not html.exists()
     assert "--task" in err and "--mount" in err
+
+
+def test_a_run_without_running_steps_says_so_in_its_figures(tmp_path):
+    """A walk analysed as a run: no running step, no score; each figure says so inside
+    it, the tables show no number."""
+    p = running_phantom(segments=(("walk", 30),), seed=1)
+    path = tmp_path / "walk.sacrum"
+    make_capture(path, p["q"], p["acc"], p["gyr"], int(p["rate_hz"]), link=LinkModel(mtu=247),
+                 seed=1)
+    s = session_from_capture(path, "P001", "2026-10-01", task="run", mount="recommended")
+    task = _task(s)
+    assert task["n_steps"] == 0 and task["score"] is None
+    rep = build_report([s])
+    for key in ("run/drop", "run/steps"):
+        axes = rep.figures[key].axes
+        assert all(any(t.get_gid() == "nothing" for t in ax.texts) for ax in axes), key
+    rows = tables(render_html(rep))["tab-run-running"][1:]
+    assert all(not numbers(c) for r in rows for c in r[1:])
