@@ -2,8 +2,10 @@
 file and a PDF, made from the analysis documents (docs/report.md).
 
 content.py lays out what the report says (blocks); figures.py draws the figures;
+exercises.py and running.py lay out (and draw) the pages of exercise and run tasks;
 summary.py writes the plain-language summary; norms.py holds the reference envelopes of
-the curves; html.py and pdf.py render the same blocks; cli.py registers the commands.
+the curves and the exercises' bands; html.py and pdf.py render the same blocks; cli.py
+registers the commands.
 Imported lazily: registering the commands must not load matplotlib.
 """
 

@@ -4,7 +4,8 @@
 analysis documents, docs/analysis-json.md) and lays out: the header (person, date, device
 and firmware, mounting, calibration, data quality), the plain-language summary, per task
 the score with its components and reasons, the figures and tables, the progress across
-sessions, and every statement of the analysis. The most recent session is shown in full;
+sessions, and every statement of the analysis (the pages of exercise and run tasks are
+laid out by report/exercises.py and report/running.py). The most recent session is shown in full;
 earlier ones appear in the progress. Nothing is computed here that the analysis did not
 compute, but for the drop trend of the scatter figure (named as a least-squares trend).
 """
