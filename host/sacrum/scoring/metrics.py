@@ -201,6 +201,14 @@ class StepMetricsStream:
     max_stride_ratio = 1.5
         Regularity band around the recent median step time (the gait stage's
         ``MAX_STRIDE_RATIO``).
+    step_time_tol_s = 0.005
+        A step time within this of the band's edge counts as inside it: step times are
+        known to a sample (half a 100-Hz sample), and a median of them divided by 1.5 often
+        is one exactly (39 samples against a median of 58.5), so which side of the edge
+        such a step fell on was decided by float rounding, or by the few µs a capture's
+        device clock moves a sample time (IPOL 3-4 as a CSV and as its firmware-in-the-loop
+        capture: 0.39000 against 0.38999 and 0.38997 against 0.39004, one step apart and
+        2.8 points of score; bench/consistency.py).
     edge_steps = 1
         Steps at the start of each walk marked "bout-edge".
     event_latency_s = 0.6
@@ -240,8 +248,8 @@ class StepMetricsStream:
     """
 
     def __init__(self, *, drop_window_pct: float = 60.0, max_step_s: float = 1.5,
-                 max_stride_ratio: float = 1.5, edge_steps: int = 1,
-                 event_latency_s: float = 0.6, history_s: float = 20.0,
+                 max_stride_ratio: float = 1.5, step_time_tol_s: float = 0.005,
+                 edge_steps: int = 1, event_latency_s: float = 0.6, history_s: float = 20.0,
                  rom_percentiles: tuple[float, float] = ROM_PERCENTILES,
                  max_bridge_s: float = MAX_BRIDGE_S) -> None:
         if not 0.0 < drop_window_pct <= 100.0:
@@ -259,6 +267,7 @@ class StepMetricsStream:
         self.drop_window_pct = float(drop_window_pct)
         self.max_step_s = float(max_step_s)
         self.max_stride_ratio = float(max_stride_ratio)
+        self.step_time_tol_s = float(step_time_tol_s)
         self.edge_steps = int(edge_steps)
         self.event_latency_s = float(event_latency_s)
         self.history_s = float(history_s)
@@ -480,7 +489,9 @@ class StepMetricsStream:
             return "irregular"
         if len(self._recent) >= 3:
             med = float(np.median(self._recent))
-            if not med / self.max_stride_ratio <= step_s <= med * self.max_stride_ratio:
+            tol = self.step_time_tol_s
+            if not (med / self.max_stride_ratio - tol <= step_s
+                    <= med * self.max_stride_ratio + tol):
                 return "irregular"
         if stride is not None and not stride.used and not stride.in_turn:
             return "irregular"
