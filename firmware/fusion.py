@@ -79,6 +79,7 @@ REST_TAU_S = 0.5  # low-pass of gyr and acc for the rest detection
 REST_MIN_S = 1.5  # stillness needed before at_rest is set
 REST_GYR_TH_RADPS = 0.03490658503988659  # 2 °/s: |gyr - its low-pass| below this is still
 REST_ACC_TH_MPS2 = 0.5  # |acc - its low-pass| below this is still
+REST_DRIFT_TH_MPS2 = 0.17  # the low-passed acc moves less than this in a still run (1°)
 BIAS_MAX_RADPS = 0.08726646259971647  # 5 °/s: largest bias believed
 TAU_BIAS_REST_S = 9.0  # bias follows the low-passed gyr at rest
 TAU_BIAS_MOTION_S = 100.0  # samples (not seconds: per update) for the bias in motion
@@ -94,6 +95,8 @@ _BIAS_MAX = const(374806014)  # BIAS_MAX_RADPS in Q32
 _BIAS_MAX_24 = const(1464086)  # in Q24
 _REST_GYR_TH2 = const(327184)  # (2 °/s in Q14)²
 _REST_ACC_TH2 = const(67108864)  # (0.5 m/s² in Q14)²
+_REST_DRIFT_TH2 = const(484862)  # (0.17 m/s² in Q12)²
+_REST_DRIFT_CLAMP = const(1 << 17)  # 2 m/s² in Q16: |Δ| clamped before squaring
 _DELTA_MAX = const(1 << 28)  # half-angle per sample, Q29, per axis
 _CORR_MAX = const(1 << 28)  # correction angle clamp for the bias in motion: 0.0625 rad, Q32
 
@@ -551,6 +554,7 @@ class Fusion:
         self._acc_lp_rate = array("i", (0, 0, 0))  # and its rate of change, Q24 m/s³
         self._rest_gyr_lp = array("i", (0, 0, 0))  # Q24
         self._rest_acc_lp = array("i", (0, 0, 0))  # Q16
+        self._rest_acc_ref = array("i", (0, 0, 0))  # Q16, it at the still run's start
         self._v = array("i", (0, 0, 0))  # scratch vectors
         self._w = array("i", (0, 0, 0))
         self._c = array("i", (0, 0))  # the inclination correction (cx, cy), Q29
@@ -601,7 +605,8 @@ class Fusion:
             a[0], a[1], a[2], a[3] = _ONE29, 0, 0, 0
         q = self.q
         q[0], q[1], q[2], q[3] = 16384, 0, 0, 0
-        for a in (self._acc_lp, self._acc_lp_rate, self._rest_gyr_lp, self._rest_acc_lp):
+        for a in (self._acc_lp, self._acc_lp_rate, self._rest_gyr_lp, self._rest_acc_lp,
+                  self._rest_acc_ref):
             a[0], a[1], a[2] = 0, 0, 0
         self._n = 0
         self._rest_n = 0
@@ -645,8 +650,26 @@ class Fusion:
         w[1] = ay
         w[2] = az
         p[4] = 2
-        dev = _lowpass(self._rest_acc_lp, w, p)
-        if still and dev < _REST_ACC_TH2:
+        fa = self._rest_acc_lp
+        dev = _lowpass(fa, w, p)
+        still = still and dev < _REST_ACC_TH2
+        if still:  # not if gravity moved since the run's start (a slow steady turn)
+            r = self._rest_acc_ref
+            if self._rest_n == 0:
+                r[0] = fa[0]
+                r[1] = fa[1]
+                r[2] = fa[2]
+            c = _REST_DRIFT_CLAMP
+            x = fa[0] - r[0]
+            x = (c if x > c else -c if x < -c else x) >> 4
+            dev = x * x
+            x = fa[1] - r[1]
+            x = (c if x > c else -c if x < -c else x) >> 4
+            dev += x * x
+            x = fa[2] - r[2]
+            x = (c if x > c else -c if x < -c else x) >> 4
+            still = dev + x * x < _REST_DRIFT_TH2
+        if still:
             if self._rest_n < self._rest_n_min:
                 self._rest_n += 1
             self.at_rest = self._rest_n >= self._rest_n_min

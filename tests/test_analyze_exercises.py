@@ -19,8 +19,10 @@ from sacrum.scoring.exercises import EXERCISES, analyse_exercise
 from sacrum.scoring.exercises.posture import body_orientation, body_rates
 from sacrum.signal.mounting import parse_mount
 from sacrum.signal.orientation import orientation_offline
+from sacrum.signal.quaternion import quat_conjugate, quat_multiply
 from sacrum.testing.exercise_phantom import exercise_capture, exercise_phantom
 from sacrum.testing.generator import LinkModel, make_capture
+from sacrum.testing.walking_phantom import walking_phantom
 
 EXCURSIONS = ("tilt_excursion_deg", "obliquity_excursion_deg", "rotation_excursion_deg")
 # (task, mounting): a one-sided repetition, an alternating one, the vertical family (upright:
@@ -168,10 +170,78 @@ def test_task_marks_of_a_capture_make_exercise_tasks(tmp_path):
 
 
 def test_an_exercise_without_a_mounting_is_one_clear_line(tmp_path, capsys):
+    """No walking and no standing first (the recording starts lying): one line saying
+    what to do (stand still first, walk, or --mount), exit 1."""
     path = tmp_path / "bridge.sacrum"
     exercise_capture(path, "bridge", seed=1, reps_per_set=3)
     code, _, err = run(capsys, "analyze", path, "--task", "bridge", ok_codes=())
-    assert code == 1 and "--mount" in err
+    assert code == 1 and "--mount" in err and "stand still" in err and "walk" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def _mount_error_deg(a, b) -> float:
+    d = quat_multiply(np.asarray(a, float), quat_conjugate(np.asarray(b, float)))
+    return math.degrees(2 * math.acos(min(1.0, abs(float(d[0])))))
+
+
+@pytest.mark.parametrize(("task", "mount"), [("bridge", "upside-down"),
+                                             ("side-plank-left", "x=left,y=down,z=back")])
+def test_an_exercise_after_a_standing_calibration_needs_no_mounting(tmp_path, capsys, task,
+                                                                    mount):
+    """Item 2: standing still for 4 s first, then lying down: the mounting comes from the
+    standing (up from gravity, forward as the mounting guide has the board), the task
+    starts once the body has settled lying, and the phantom's counts come out."""
+    path = tmp_path / f"{task}.sacrum"
+    ph = exercise_capture(path, task, mount=mount, seed=3, stand_first_s=4.0,
+                          reps_per_set=4, hold_s=(8.0, 6.0))
+    out = tmp_path / "a.json"
+    run(capsys, "analyze", path, "--task", task, "--json", out)
+    doc = json.loads(out.read_text())
+    assert doc["mounting"]["source"] == "estimated-standing" and doc["mounting"]["message"]
+    a = sacrum.analyze(path, task=task)
+    # the standing posture is tilted 4°, obliquity 2°, as the phantom's postures are: the
+    # levelled mounting is the phantom's turned by that
+    assert _mount_error_deg(a.q_sensor_to_body, ph.q_sensor_to_body) < 5.0
+    entry = _entry(doc, task)
+    ex = entry["exercise"]
+    assert ex["posture"] == EXERCISES[task].posture
+    assert entry["segments"][0]["t_start_s"] > 4.0   # the standing is no part of it
+    if ph.holds:
+        assert ex["n_holds"] == len(ph.holds)
+        for h, tr in zip(ex["holds"], ph.holds, strict=True):
+            assert abs(h["hold_s"] - tr.hold_s) < 0.2
+    else:
+        assert [r["partial"] for r in ex["repetitions"]] == [r.partial for r in ph.reps]
+        assert [r["set_index"] for r in ex["repetitions"]] == [r.set_index for r in ph.reps]
+        worst = max(abs(r[k] - tr.excursions_deg[k.split("_")[0]])
+                    for r, tr in zip(ex["repetitions"], ph.reps, strict=True)
+                    for k in EXCURSIONS)
+        assert worst < 1.5
+
+
+def test_an_exercise_after_walking_takes_the_walking_mounting(tmp_path):
+    """Item 2: walking first (marked), then the exercise (marked): the mounting is the
+    walking estimator's, as for a walk, and the exercise is counted."""
+    mount = "recommended"
+    walk = walking_phantom(n_steps=40, mount=parse_mount(mount), seed=4)
+    ph = exercise_phantom("bridge", mount=mount, seed=4, reps_per_set=4, stand_first_s=3.0)
+    acc = np.vstack([walk["acc"], ph.acc_mps2])
+    gyr = np.vstack([walk["gyr"], ph.gyr_radps])
+    t_walk = len(walk["acc"]) / ph.rate_hz
+    ann = [(0.5, {"type": "task_start", "task": "walk"}),
+           (t_walk - 0.5, {"type": "task_stop", "task": "walk"}),
+           (t_walk + 7.0, {"type": "task_start", "task": "bridge"}),
+           (t_walk + float(ph.t_s[-1]) - 0.5, {"type": "task_stop", "task": "bridge"})]
+    path = tmp_path / "walk_then_bridge.sacrum"
+    make_capture(path, orientation_offline(acc, gyr, ph.rate_hz), acc, gyr, int(ph.rate_hz),
+                 link=LinkModel(mtu=247), seed=4, annotations=ann)
+    a = sacrum.analyze(path)
+    assert a.mounting["source"] == "estimated"
+    # levelled by the standing before the walk (tilted 2°) and forward from 40 steps
+    assert _mount_error_deg(a.q_sensor_to_body, parse_mount(mount)) < 20.0
+    ex = _entry(a.to_json(), "bridge")["exercise"]
+    assert ex["n_repetitions"] == sum(not r.partial for r in ph.reps)
+    assert ex["n_partial"] == sum(r.partial for r in ph.reps)
 
 
 def test_the_document_is_strict_json(case, tmp_path, capsys):

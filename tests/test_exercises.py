@@ -30,7 +30,7 @@ from sacrum.scoring.exercises.posture import (
     relative_quat,
 )
 from sacrum.signal.angles import euler_from_matrix
-from sacrum.signal.orientation import orientation_offline
+from sacrum.signal.orientation import OrientationFilter, orientation_offline
 from sacrum.signal.quaternion import quat_multiply, quat_to_matrix
 from sacrum.testing.exercise_phantom import (
     MOUNTS,
@@ -207,25 +207,24 @@ def test_phantom_through_the_hosts_offline_fusion(task):
 
 def test_a_slow_fault_is_not_learned_as_gyroscope_bias():
     """The cause of the lying postures' heading error (issue 16 item 7): a bridge hold
-    sinking slowly (7.5° over 6 s, under the rest detector's thresholds) read as stillness,
-    its rate learned as bias, and the angle about the vertical drifting by 1°. Offline the
-    turn the accelerometer shows keeps such a movement out of the bias: the estimate stays
-    at the true bias, and the angle about the vertical is right to a tenth of the old
-    error, while the real-time filter (the firmware's) still learns it."""
+    sinking slowly (7.5° over 6 s) deviates little from the rest detector's low-passes,
+    read as stillness, its rate learned as bias, and the angle about the vertical drifted
+    by 1°. The rest detector now also asks that gravity, low-passed, did not move by
+    more than 1° since the still run began: the bias stays at the true one (without
+    that test it does not), and the angle about the vertical is within 0.5° (it was 1°)."""
     ph = exercise_phantom("bridge-hold", mount="recommended", seed=0)
     true_bias = np.deg2rad([0.15, -0.2, 0.1])
     acc, gyr = np.ascontiguousarray(ph.acc_mps2), np.ascontiguousarray(ph.gyr_radps)
-    from sacrum.signal.orientation import OrientationFilter, _acc_turn_rate
-    live = OrientationFilter(ph.rate_hz)
-    _, bias_live, _ = live._run(acc, gyr)
-    offline = OrientationFilter(ph.rate_hz)
-    _, bias_off, _ = offline._run(acc, gyr, _acc_turn_rate(acc, ph.rate_hz, 0.5))
     end = ph.t_s > ph.holds[0].t_end_s
-    assert np.degrees(np.abs(bias_live[end] - true_bias).max()) > 0.3
-    assert np.degrees(np.abs(bias_off[end] - true_bias).max()) < 0.1
+    errs = []
+    for drift in (math.inf, 0.17):
+        f = OrientationFilter(ph.rate_hz, rest_drift_th_mps2=drift)
+        _, bias, _ = f._run(acc, gyr)
+        errs.append(np.degrees(np.abs(bias[end] - true_bias).max()))
+    assert errs[0] > 0.3 and errs[1] < 0.2, errs
     q = orientation_offline(ph.acc_mps2, ph.gyr_radps, ph.rate_hz)
     err = _errors(ph, _run(ph, q), vertical_apart=True)
-    assert err["vertical_excursion_deg"] < 0.2, err
+    assert err["vertical_excursion_deg"] < 0.5, err
 
 
 def test_phantom_through_a_capture(tmp_path):
@@ -242,7 +241,7 @@ def test_phantom_through_a_capture(tmp_path):
     assert err["excursion_deg"] < 0.5 and err["metric_deg"] < 0.5, err
 
 
-@pytest.mark.parametrize("task", ["bridge", "plank"])
+@pytest.mark.parametrize("task", ["bridge", "plank", "bridge-hold"])
 def test_firmware_in_the_loop(tmp_path, task):
     """The phantom's IMU signals through the real firmware under MicroPython, decoded, the
     capture's samples through the offline filter (as the analysis does): the same counts,

@@ -735,6 +735,9 @@ def analyze(recording_or_path: Recording | str | os.PathLike, task: str | None =
     if q_body is None and ("run" in planned or find_run):  # the walking estimator refuses
         q_earth, q_body, running_mount = _running_mount(rec, q_earth,  # running
                                                         required="run" in planned)
+    standing = None       # an exercise without walking: the mounting from the standing
+    if q_body is None and any(_kind(p)[0] == "exercise" for p in planned):
+        q_earth, q_body, standing = _exercise_mount(rec, q_earth)
     res = analyze_recording(rec.t_s, rec.acc_mps2, rec.gyr_radps, rec.rate_hz,  # step 2
                             q_sensor_to_earth=q_earth, q_sensor_to_body=q_body)
     events = events_in_bouts(res.events, res.gait.bouts)
@@ -748,11 +751,16 @@ def analyze(recording_or_path: Recording | str | os.PathLike, task: str | None =
     mounting, m = _mounting_doc(res, mount)
     if running_mount is not None:
         mounting.update(source="estimated-running", confidence=None, message=running_mount)
+    if standing is not None:
+        mounting.update(source="estimated-standing", confidence=None,
+                        message=standing["message"])
     messages += m
     calibration, m = _calibration_doc(res)
     messages += m
 
     segments, stairs_doc = _segments(rec, res, task, acc_body, running)  # step 4
+    if standing is not None:
+        segments = _after_standing(segments, standing["settled_s"])
     for seg in segments:
         if seg.task == "run" and seg.source == "detected":
             messages.append(f"run found from the motion at {seg.t_start_s:.1f}–"
@@ -1078,6 +1086,61 @@ def _running_mount(rec: Recording, q_earth, required: bool = True,
     return q, mount, (f"estimated from {n} running contacts (the braking-propulsion "
                       "direction of each contact; sacrum.signal.running."
                       "estimate_running_mount)")
+
+
+def _exercise_mount(rec: Recording, q_earth) -> tuple[np.ndarray, np.ndarray | None,
+                                                      dict[str, Any] | None]:
+    """The orientation and, for an exercise session without ``--mount`` and without
+    walking, the mounting from the standing calibration at its start
+    (``sacrum.scoring.exercises.posture.mount_from_standing``): ``(q, q_sensor_to_body,
+    standing)``, standing = {t_start_s, t_end_s, settled_s, message}. With walking the
+    mounting is the walking estimator's, as for a walk: ``(q, None, None)``. With
+    neither, MountingError saying what to do."""
+    from sacrum.scoring.exercises.posture import (
+        StandingMountError,
+        mount_from_standing,
+        settled_after_standing,
+    )
+    from sacrum.signal.mounting import MountingError, estimate_mounting
+    from sacrum.signal.orientation import orientation_offline
+
+    q = (np.asarray(q_earth, float) if q_earth is not None
+         else orientation_offline(rec.acc_mps2, rec.gyr_radps, rec.rate_hz))
+    try:
+        estimate_mounting(q, rec.acc_mps2, rec.gyr_radps, rec.rate_hz)
+    except MountingError as walking:
+        try:
+            q_body, t0, t1 = mount_from_standing(rec.acc_mps2, rec.gyr_radps, rec.rate_hz)
+        except StandingMountError as e:
+            raise MountingError(f"the mounting cannot be found: {walking}; and {e}") from None
+    else:
+        return q, None, None
+    settled = settled_after_standing(rec.acc_mps2, rec.gyr_radps, rec.rate_hz, t1)
+    t_first = float(rec.t_s[0])
+    msg = (f"estimated from the standing calibration at {t0:.1f}–{t1:.1f} s (no walking): "
+           "up from gravity there, forward as the mounting guide has it (the board flat on "
+           "the sacrum, face out: hardware/mounting.json); a board worn face in needs "
+           "--mount")
+    return q, q_body, {"t_start_s": t_first + t0, "t_end_s": t_first + t1,
+                       "settled_s": None if settled is None else t_first + settled,
+                       "message": msg}
+
+
+def _after_standing(segments: list[Segment], settled_s: float | None) -> list[Segment]:
+    """Exercise tasks done lying start where the body settled after the standing
+    calibration (the standing and the lying down are no part of the exercise)."""
+    from sacrum.scoring.exercises.catalogue import EXERCISES
+
+    if settled_s is None:
+        return segments
+    out = []
+    for g in segments:
+        ex = EXERCISES.get(g.task)
+        if (ex is not None and ex.posture != "upright" and g.t_start_s < settled_s
+                < g.t_end_s):
+            g = dataclasses.replace(g, t_start_s=settled_s)
+        out.append(g)
+    return out
 
 
 def _segment_samples(rec: Recording, segs: list[Segment]) -> list[tuple[Segment, np.ndarray]]:

@@ -61,9 +61,8 @@ _BIAS_N = 28  # rest samples used for the bias since start-up
 _GAP_N = 29  # lost samples since the last valid one
 _AT_REST = 30  # 1.0 while at rest
 _RESTART = 31  # 0: running; 1: restart keeping the heading; 2: restart from identity
-_REST_TURN_LP = 32  # (3) low-passed turn rate the acc shows, for the bias at rest, rad/s
-_REST_ACC_REF = 35  # (3) the rest low-passed acc at the first sample of a still run, m/s²
-_STATE_SIZE = 38
+_REST_ACC_REF = 32  # (3) the rest low-passed acc at the first sample of a still run, m/s²
+_STATE_SIZE = 35
 
 _RESTART_KEEP_HEADING = 1.0
 _RESTART_FROM_IDENTITY = 2.0
@@ -81,9 +80,8 @@ _P_BIAS_MAX = 8  # rad/s
 _P_K_BIAS_REST = 9  # gain of the bias low-pass at rest per sample
 _P_TAU_BIAS_MOTION = 10  # s
 _P_MAX_GAP = 11  # s
-_P_REST_TURN_TH2 = 12  # (rad/s)²
-_P_REST_DRIFT_TH2 = 13  # (m/s²)²
-_P_SIZE = 14
+_P_REST_DRIFT_TH2 = 12  # (m/s²)²
+_P_SIZE = 13
 
 
 # --- quaternions (w, x, y, z) and vectors as tuples -----------------------------------
@@ -167,13 +165,11 @@ def _finite(v):
 
 
 @_jit
-def _filter_kernel(acc, gyr, acc_turn, p, s, q_out, bias_out, rest_out):
+def _filter_kernel(acc, gyr, p, s, q_out, bias_out, rest_out):
     """The steps of :class:`OrientationFilter` over samples ``acc``, ``gyr`` (N, 3).
 
     Starts from state ``s`` and leaves the final state in it; writes
     q_sensor_to_earth (N, 4), the bias (N, 3) and at_rest (N,) of each sample.
-    ``acc_turn`` (N, 3): the turn rate the accelerometer shows (rad/s, sensor frame,
-    :func:`_acc_turn_rate`), taken off the gyr at rest (step 2); zeros in real time.
     """
     dt, tau_acc_s, bias_max = p[_P_DT], p[_P_TAU_ACC], p[_P_BIAS_MAX]
     q_gyr = (s[_Q_GYR], s[_Q_GYR + 1], s[_Q_GYR + 2], s[_Q_GYR + 3])
@@ -182,7 +178,6 @@ def _filter_kernel(acc, gyr, acc_turn, p, s, q_out, bias_out, rest_out):
     acc_lp_rate = (s[_ACC_LP_RATE], s[_ACC_LP_RATE + 1], s[_ACC_LP_RATE + 2])
     rest_gyr_lp = (s[_REST_GYR_LP], s[_REST_GYR_LP + 1], s[_REST_GYR_LP + 2])
     rest_acc_lp = (s[_REST_ACC_LP], s[_REST_ACC_LP + 1], s[_REST_ACC_LP + 2])
-    rest_turn_lp = (s[_REST_TURN_LP], s[_REST_TURN_LP + 1], s[_REST_TURN_LP + 2])
     rest_acc_ref = (s[_REST_ACC_REF], s[_REST_ACC_REF + 1], s[_REST_ACC_REF + 2])
     bias = (s[_BIAS], s[_BIAS + 1], s[_BIAS + 2])
     gyr_last = (s[_GYR_LAST], s[_GYR_LAST + 1], s[_GYR_LAST + 2])
@@ -210,7 +205,7 @@ def _filter_kernel(acc, gyr, acc_turn, p, s, q_out, bias_out, rest_out):
                 q_gyr = (1.0, 0.0, 0.0, 0.0)
             q_acc = (1.0, 0.0, 0.0, 0.0)
             acc_lp, acc_lp_rate, rest_gyr_lp, rest_acc_lp = zero, zero, zero, zero
-            rest_turn_lp, rest_acc_ref = zero, zero
+            rest_acc_ref = zero
             n, rest_n, at_rest, restart = 0.0, 0.0, False, 0.0
         elif gap_n > 0.0:
             w = (0.5 * (gyr_last[0] + g[0]) - bias[0], 0.5 * (gyr_last[1] + g[1]) - bias[1],
@@ -224,12 +219,7 @@ def _filter_kernel(acc, gyr, acc_turn, p, s, q_out, bias_out, rest_out):
         k = p[_P_K_REST] if p[_P_K_REST] * n >= 1.0 else 1.0 / n
         rest_gyr_lp, dev_gyr = _lowpass(rest_gyr_lp, k, g)
         rest_acc_lp, dev_acc = _lowpass(rest_acc_lp, k, a)
-        rest_turn_lp, _ = _lowpass(rest_turn_lp, k, (acc_turn[i, 0], acc_turn[i, 1],
-                                                     acc_turn[i, 2]))
-        turn2 = (rest_turn_lp[0] * rest_turn_lp[0] + rest_turn_lp[1] * rest_turn_lp[1]
-                 + rest_turn_lp[2] * rest_turn_lp[2])
         still = (dev_gyr < p[_P_REST_GYR_TH2] and dev_acc < p[_P_REST_ACC_TH2]
-                 and turn2 < p[_P_REST_TURN_TH2]
                  and abs(rest_gyr_lp[0]) < bias_max and abs(rest_gyr_lp[1]) < bias_max
                  and abs(rest_gyr_lp[2]) < bias_max)
         if still:  # not if gravity moved since the still run began (a slow steady turn)
@@ -244,14 +234,11 @@ def _filter_kernel(acc, gyr, acc_turn, p, s, q_out, bias_out, rest_out):
         else:
             rest_n, at_rest = 0.0, False
 
-        # 2. bias at rest: running mean of the low-passed gyr (less the turn the acc
-        #    shows, offline), then a low-pass
+        # 2. bias at rest: running mean of the low-passed gyr, then a low-pass
         if at_rest:
             bias_n += 1.0
             k = p[_P_K_BIAS_REST] if p[_P_K_BIAS_REST] * bias_n >= 1.0 else 1.0 / bias_n
-            bias, _ = _lowpass(bias, k, (rest_gyr_lp[0] - rest_turn_lp[0],
-                                         rest_gyr_lp[1] - rest_turn_lp[1],
-                                         rest_gyr_lp[2] - rest_turn_lp[2]))
+            bias, _ = _lowpass(bias, k, rest_gyr_lp)
 
         # 3. strapdown integration: q_gyr = q_gyr ⊗ exp((gyr - bias) dt / 2)
         q_gyr = _turn(q_gyr, (g[0] - bias[0], g[1] - bias[1], g[2] - bias[2]), dt)
@@ -289,7 +276,6 @@ def _filter_kernel(acc, gyr, acc_turn, p, s, q_out, bias_out, rest_out):
     s[_ACC_LP_RATE], s[_ACC_LP_RATE + 1], s[_ACC_LP_RATE + 2] = acc_lp_rate
     s[_REST_GYR_LP], s[_REST_GYR_LP + 1], s[_REST_GYR_LP + 2] = rest_gyr_lp
     s[_REST_ACC_LP], s[_REST_ACC_LP + 1], s[_REST_ACC_LP + 2] = rest_acc_lp
-    s[_REST_TURN_LP], s[_REST_TURN_LP + 1], s[_REST_TURN_LP + 2] = rest_turn_lp
     s[_REST_ACC_REF], s[_REST_ACC_REF + 1], s[_REST_ACC_REF + 2] = rest_acc_ref
     s[_BIAS], s[_BIAS + 1], s[_BIAS + 2] = bias
     s[_GYR_LAST], s[_GYR_LAST + 1], s[_GYR_LAST + 2] = gyr_last
@@ -454,8 +440,6 @@ class OrientationFilter:
     ``max_gap_s``            0.2 s      longest gap bridged; a longer one restarts
     ``rest_drift_th_mps2``   0.17 m/s²  how far the low-passed acc may move in a
                                         still run (1° of inclination)
-    ``rest_turn_th_radps``   0.5 °/s    offline only (:func:`orientation_offline`):
-                                        turn the acc may show at rest
     ======================= ========== ==========================================
 
     The first five are VQF's defaults; ``tau_bias_rest_s`` and
@@ -492,8 +476,7 @@ class OrientationFilter:
                  rest_min_s: float = 1.5, rest_gyr_th_radps: float = math.radians(2.0),
                  rest_acc_th_mps2: float = 0.5, bias_max_radps: float = math.radians(5.0),
                  tau_bias_rest_s: float = 9.0, tau_bias_motion_s: float = 100.0,
-                 max_gap_s: float = 0.2, rest_drift_th_mps2: float = 0.17,
-                 rest_turn_th_radps: float = math.radians(0.5)) -> None:
+                 max_gap_s: float = 0.2, rest_drift_th_mps2: float = 0.17) -> None:
         if not (math.isfinite(rate_hz) and rate_hz > 0.0):
             raise ValueError(f"rate_hz must be a positive number of samples per second, "
                              f"got {rate_hz!r}")
@@ -520,7 +503,6 @@ class OrientationFilter:
         p[_P_K_BIAS_REST] = 1.0 - math.exp(-dt / tau_bias_rest_s)
         p[_P_TAU_BIAS_MOTION] = tau_bias_motion_s
         p[_P_MAX_GAP] = max_gap_s
-        p[_P_REST_TURN_TH2] = rest_turn_th_radps**2
         p[_P_REST_DRIFT_TH2] = rest_drift_th_mps2**2
         self._p = p
         self._s = np.zeros(_STATE_SIZE)
@@ -558,14 +540,11 @@ class OrientationFilter:
         """Nothing is held back (each sample's orientation is final in its chunk): (0, 4)."""
         return np.zeros((0, 4))
 
-    def _run(self, acc, gyr, acc_turn=None):
-        """q (N, 4), bias (N, 3) and at_rest (N,) for checked samples; ``acc_turn``
-        (N, 3): :func:`_acc_turn_rate` (offline), zeros by default (real time)."""
+    def _run(self, acc, gyr):
+        """q (N, 4), bias (N, 3) and at_rest (N,) for checked samples."""
         n = len(acc)
         q, bias, rest = np.empty((n, 4)), np.empty((n, 3)), np.empty(n, dtype=np.bool_)
-        if acc_turn is None:
-            acc_turn = np.zeros((n, 3))
-        _filter_kernel(acc, gyr, acc_turn, self._p, self._s, q, bias, rest)
+        _filter_kernel(acc, gyr, self._p, self._s, q, bias, rest)
         return q, bias, rest
 
 
@@ -582,21 +561,6 @@ def orientation_offline(acc_mps2, gyr_radps, rate_hz: float, **params) -> np.nda
 
     Steps:
 
-    0. The turn the accelerometer shows (:func:`_acc_turn_rate`: the part of the
-       angular velocity perpendicular to gravity, from the direction of the acc and
-       its zero-phase derivative). The real-time rest detector (step 1 of
-       :class:`OrientationFilter`) looks at how much gyr and acc deviate from their
-       low-passes, so a slow steady movement (a plank sagging, a bridge sinking at
-       1-2 °/s) passes as stillness and its rate is learned as gyroscope bias: about
-       the vertical that error is never corrected and the heading drifts (1° over a
-       12-s bridge hold on the exercise phantoms, docs/exercises.md). Offline, both
-       passes below count a sample as still only while this turn, low-passed as the
-       gyr is (``rest_tau_s``), stays under ``rest_turn_th_radps`` (0.5 °/s, six
-       times the estimate's RMS noise at 0.04 m/s² of accelerometer noise, an
-       MPU-6050's), and take it
-       off the low-passed gyr before it updates the bias. A slow turn purely about
-       the vertical is still unseen (a 6-axis sensor cannot see it); the firmware and
-       the real-time filter are unchanged (they equal firmware/sim/fusion_float.py).
     1. Forward pass: :class:`OrientationFilter` over the recording; its bias
        estimate at every sample.
     2. Backward pass: the same filter, fresh, over the time-reversed
@@ -643,12 +607,10 @@ def orientation_offline(acc_mps2, gyr_radps, rate_hz: float, **params) -> np.nda
     dt, n = 1.0 / forward.rate_hz, len(acc)
 
     # 1.-2. bias estimates of a forward and a backward pass
-    turn = _acc_turn_rate(acc, forward.rate_hz, forward.rest_tau_s)
-    _, bias_fwd, rest_fwd = forward._run(acc, gyr, turn)
+    _, bias_fwd, rest_fwd = forward._run(acc, gyr)
     backward = OrientationFilter(rate_hz, **params)
     _, bias_bwd, rest_bwd = backward._run(np.ascontiguousarray(acc[::-1]),
-                                          np.ascontiguousarray(-gyr[::-1]),
-                                          np.ascontiguousarray(-turn[::-1]))
+                                          np.ascontiguousarray(-gyr[::-1]))
     bias_bwd = -bias_bwd[::-1]
 
     # 3. their mean, each weighted by the time it has run over its share of the zero guess²
@@ -669,32 +631,6 @@ def orientation_offline(acc_mps2, gyr_radps, rate_hz: float, **params) -> np.nda
                          q_start, q[start:stop])
         q_start = q[stop - 1].copy()
     return q
-
-
-def _acc_turn_rate(acc: np.ndarray, rate_hz: float, window_s: float) -> np.ndarray:
-    """The turn rate (N, 3), rad/s, sensor frame, that the accelerometer shows: the part of
-    the angular velocity perpendicular to the specific force, ``-(a × da/dt) / |a|²`` (a
-    vector ``a`` fixed in the earth, seen from a sensor turning at ``ω``, changes at
-    ``da/dt = -ω × a``), from ``a`` and its derivative smoothed with zero phase
-    (Savitzky-Golay, quadratic, over ``window_s``). At rest this is the slow movement
-    the rest detector cannot tell from stillness (step 2 of :func:`orientation_offline`).
-    Lost and all-zero rows are bridged linearly for the smoothing and give 0.
-    """
-    from scipy.signal import savgol_filter
-
-    n = len(acc)
-    out = np.zeros((n, 3))
-    ok = np.isfinite(acc).all(axis=1) & (np.abs(acc).sum(axis=1) > 0.0)
-    window = 2 * round(0.5 * window_s * rate_hz) + 1
-    if ok.sum() < window:
-        return out
-    rows = np.arange(n)
-    filled = np.column_stack([np.interp(rows, rows[ok], acc[ok, j]) for j in range(3)])
-    a = savgol_filter(filled, window, 2, axis=0)
-    da = savgol_filter(filled, window, 2, deriv=1, delta=1.0 / rate_hz, axis=0)
-    norm2 = np.maximum(np.einsum("ij,ij->i", a, a), 1e-6)
-    out[ok] = (-np.cross(a, da) / norm2[:, None])[ok]
-    return out
 
 
 #: :func:`orientation_offline` step 3: a pass whose estimate keeps less than e⁻³ (5 %) of

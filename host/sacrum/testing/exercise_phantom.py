@@ -21,6 +21,7 @@ segmenters' definitions (5 % and 95 % of the peak) solved on the smoothstep.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 
@@ -243,7 +244,7 @@ def exercise_phantom(task: str, *, mount: str | np.ndarray = "recommended",
                      gyr_noise_radps: float = 0.002, gyr_bias_dps=(0.15, -0.2, 0.1),
                      heading_deg: float = 30.0, loss_s: float = 1.0, fault_scale: float = 1.0,
                      fault_growth: float = 0.0, aborted_hold_s: float = 1.5,
-                     ) -> ExercisePhantom:
+                     stand_first_s: float = 0.0) -> ExercisePhantom:
     """A phantom of ``task`` (a name of :data:`sacrum.scoring.exercises.EXERCISES`).
 
     Repetition exercises: 4 s still, then set 0 (``reps_per_set`` full repetitions, a
@@ -257,7 +258,10 @@ def exercise_phantom(task: str, *, mount: str | np.ndarray = "recommended",
     re-positioning, an attempt given up after ``aborted_hold_s`` (no hold: shorter than
     the segmenter's 2 s), the second hold. Mount: a spec of
     :func:`sacrum.signal.mounting.parse_mount` or a quaternion; noise: white, on acc and
-    gyr; bias: constant on gyr (°/s).
+    gyr; bias: constant on gyr (°/s). ``stand_first_s`` > 0: the recording starts with the
+    person standing still that long (a standing calibration; the pelvis upright, facing
+    the exercise's heading, tilted 4° as the postures are), then getting into the
+    exercise's posture over 3 s; every time of the truth is shifted by that.
     """
     ex = EXERCISES[task]
     rng = np.random.default_rng(seed)
@@ -383,7 +387,52 @@ def exercise_phantom(task: str, *, mount: str | np.ndarray = "recommended",
         ph.reps.append(_rep_truth(ex, k, side, partial, m, tt, ang))
     for _, m, _ in holds:
         ph.holds.append(_hold_truth(ex, m, tt, ang, rate_hz, loss_s))
+    if stand_first_s > 0:
+        _stand_first(ph, _posture_quat("upright", hd), stand_first_s, rng, acc_noise_mps2,
+                     gyr_noise_radps, gyr_bias_dps)
     return ph
+
+
+def _stand_first(ph: ExercisePhantom, q_stand: np.ndarray, stand_s: float, rng,
+                 acc_noise_mps2: float, gyr_noise_radps: float, gyr_bias_dps) -> None:
+    """Prepend ``stand_s`` of standing still and 3 s getting into the exercise's first
+    posture (a slerp; no linear acceleration) to ``ph``, shifting its truth's times."""
+    dt = 1.0 / ph.rate_hz
+    n_stand, n_move = round(stand_s * ph.rate_hz), round(3.0 * ph.rate_hz)
+    n = n_stand + n_move
+    dq = quat_multiply(quat_conjugate(q_stand), ph.q_body_to_earth[0])
+    dq = dq * (1.0 if dq[0] >= 0 else -1.0)
+
+    def body(t):
+        return quat_multiply(q_stand, _slerp_identity(dq, _smoothstep((t - stand_s) / 3.0)))
+
+    shift = n * dt
+    t = np.arange(n) * dt
+    q_be = body(t)
+    q_se = quat_multiply(q_be, ph.q_sensor_to_body)
+    qa = quat_multiply(body(t - dt / 2), ph.q_sensor_to_body)
+    qb = quat_multiply(body(t + dt / 2), ph.q_sensor_to_body)
+    d = quat_multiply(quat_conjugate(qa), qb)
+    d *= np.sign(d[:, :1])
+    norm = np.linalg.norm(d[:, 1:], axis=1, keepdims=True)
+    gyr = d[:, 1:] / np.maximum(norm, 1e-300) * 2 * np.arctan2(norm, d[:, :1]) / dt
+    gyr = gyr + np.deg2rad(gyr_bias_dps) + gyr_noise_radps * rng.standard_normal(gyr.shape)
+    acc = quat_rotate(quat_conjugate(q_se), np.array([0.0, 0.0, G_MPS2]))
+    acc = acc + acc_noise_mps2 * rng.standard_normal(acc.shape)
+    ph.t_s = np.r_[np.arange(n) * dt, ph.t_s + shift]
+    ph.acc_mps2 = np.vstack([acc, ph.acc_mps2])
+    ph.gyr_radps = np.vstack([gyr, ph.gyr_radps])
+    ph.q_sensor_to_earth = np.vstack([q_se, ph.q_sensor_to_earth])
+    ph.q_body_to_earth = np.vstack([q_be, ph.q_body_to_earth])
+    ph.angles_rad = np.vstack([np.full((n, 3), np.nan), ph.angles_rad])
+    ph.adjustments = [(a + shift, b + shift) for a, b in ph.adjustments]
+    ph.reps = [dataclasses.replace(r, t_start_s=r.t_start_s + shift, t_top_s=r.t_top_s + shift,
+                                   t_release_s=r.t_release_s + shift,
+                                   t_end_s=r.t_end_s + shift) for r in ph.reps]
+    ph.holds = [dataclasses.replace(h, t_start_s=h.t_start_s + shift,
+                                    t_end_s=h.t_end_s + shift,
+                                    t_control_lost_s=h.t_control_lost_s + shift)
+                for h in ph.holds]
 
 
 def exercise_capture(path, task: str, *, mtu: int = 247, seed: int = 0,

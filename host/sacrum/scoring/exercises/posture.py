@@ -41,6 +41,7 @@ import math
 import numpy as np
 
 from sacrum.signal.quaternion import (
+    matrix_to_quat,
     quat_conjugate,
     quat_multiply,
     quat_normalize,
@@ -189,6 +190,107 @@ def measurement_note(posture: str) -> str:
             "signs as docs/pelvic-angles.md); " + _AGAINST_ROOM[posture] + heading)
 
 
+class StandingMountError(ValueError):
+    """No standing to find the mounting from; the message says what to do."""
+
+
+def mount_from_standing(acc_mps2: np.ndarray, gyr_radps: np.ndarray, rate_hz: float, *,
+                        still_s: float = 2.0, max_s: float = 5.0,
+                        still_acc_mps2: float = 0.1, still_gyr_radps: float = math.radians(1.0),
+                        max_face_tilt_rad: float = math.radians(30.0),
+                        ) -> tuple[np.ndarray, float, float]:
+    """The mounting from a standing calibration: ``(q_sensor_to_body, t0_s, t1_s)``.
+
+    For exercises recorded without walking (lying, kneeling: the walking estimator has
+    nothing to work on). Steps:
+
+    1. The first ``still_s`` (2 s) of the recording over which every axis of acc varies
+       by less than ``still_acc_mps2`` (SD, 0.1 m/s²) and of gyr by less than
+       ``still_gyr_radps`` (SD, 1 °/s), the mean acc within 1 m/s² of g; extended while
+       it stays so, up to ``max_s``. That is taken as the standing calibration the user
+       was asked for ("stand still for a few seconds first": docs/exercises.md).
+    2. Superior (body z) = the mean specific force there, in the sensor frame.
+    3. Anterior (body x) = the sensor's -z (the board's face points posteriorly: every
+       mounting of the mounting guide, hardware/mounting.json, lies flat on the sacrum,
+       face out), made orthogonal to superior; left (body y) = z × x. If the face is
+       more than ``max_face_tilt_rad`` (30°) from horizontal, the still period was not
+       standing with the board flat on the sacrum (lying on the back or face down):
+       :class:`StandingMountError`.
+
+    A standing calibration cannot tell which way is forward: that is the guide's
+    assumption, stated in the result's message by the caller; a board worn face in
+    (towards the body) reads forward as backward (tilt and obliquity change sign) and
+    needs ``--mount``. A first still period that was side-lying is not told apart from
+    standing (both have the face horizontal): the axes would be 90° off.
+    """
+    acc = np.asarray(acc_mps2, float)
+    gyr = np.asarray(gyr_radps, float)
+    n = max(2, round(still_s * rate_hz))
+    ok = np.isfinite(acc).all(axis=1) & np.isfinite(gyr).all(axis=1)
+    start = None
+    for i in range(0, len(acc) - n + 1, max(1, n // 4)):
+        if not ok[i:i + n].all():
+            continue
+        a, g = acc[i:i + n], gyr[i:i + n]
+        if (a.std(axis=0).max() < still_acc_mps2 and g.std(axis=0).max() < still_gyr_radps
+                and abs(np.linalg.norm(a.mean(axis=0)) - 9.81) < 1.0):
+            start = i
+            break
+    if start is None:
+        raise StandingMountError(
+            f"no standing calibration: the recording has no {still_s:g} s of standing still "
+            "to find the mounting from; stand still for 3 s before the exercise, or walk a "
+            "few steps, or give --mount")
+    stop = start + n
+    end_max = start + round(max_s * rate_hz)
+    while (stop < min(len(acc), end_max) and ok[stop]
+           and np.abs(acc[stop] - acc[start:stop].mean(axis=0)).max() < 3 * still_acc_mps2):
+        stop += 1
+    up = acc[start:stop].mean(axis=0)
+    up /= np.linalg.norm(up)
+    back = np.array([0.0, 0.0, 1.0])                 # the board's face: posterior
+    face_tilt = math.asin(min(1.0, abs(float(up @ back))))
+    if face_tilt > max_face_tilt_rad:
+        raise StandingMountError(
+            f"no standing calibration: in the first still period ({start / rate_hz:.1f}–"
+            f"{stop / rate_hz:.1f} s) the sensor's face points {math.degrees(face_tilt):.0f}° "
+            "from horizontal, so the body was not upright (lying down?); stand still for 3 s "
+            "before the exercise, or walk a few steps, or give --mount")
+    anterior = -(back - (back @ up) * up)
+    anterior /= np.linalg.norm(anterior)
+    left = np.cross(up, anterior)
+    q = matrix_to_quat(np.stack([anterior, left, up])).reshape(4)   # rows: body axes
+    return q, start / rate_hz, stop / rate_hz
+
+
+def settled_after_standing(acc_mps2: np.ndarray, gyr_radps: np.ndarray, rate_hz: float,
+                           t_end_s: float, *, still_s: float = 1.0,
+                           min_change_rad: float = math.radians(30.0),
+                           still_acc_mps2: float = 0.1,
+                           still_gyr_radps: float = math.radians(1.0)) -> float | None:
+    """When the body, after a standing calibration ending at ``t_end_s`` (s from the first
+    sample), has lain down and settled: the start (s) of the first ``still_s`` still
+    window (the criteria of :func:`mount_from_standing`) whose gravity direction is more
+    than ``min_change_rad`` (30°) from the standing's; None if there is none. An exercise
+    done lying starts there (the standing and the lying down are no part of it)."""
+    acc = np.asarray(acc_mps2, float)
+    gyr = np.asarray(gyr_radps, float)
+    i0, n = round(t_end_s * rate_hz), max(2, round(still_s * rate_hz))
+    if i0 >= len(acc):
+        return None
+    up = np.nanmean(acc[max(0, i0 - n):i0 + 1], axis=0)
+    up /= np.linalg.norm(up)
+    for i in range(i0, len(acc) - n + 1, max(1, n // 4)):
+        a, g = acc[i:i + n], gyr[i:i + n]
+        if not (np.isfinite(a).all() and np.isfinite(g).all()):
+            continue
+        if a.std(axis=0).max() < still_acc_mps2 and g.std(axis=0).max() < still_gyr_radps:
+            m = a.mean(axis=0)
+            if math.acos(min(1.0, float(m @ up) / np.linalg.norm(m))) > min_change_rad:
+                return i / rate_hz
+    return None
+
+
 def rotation_angle_rad(q_rel: np.ndarray) -> np.ndarray:
     """The angle (rad, 0..π) of relative rotations (N, 4): how far from the start posture."""
     q = np.asarray(q_rel, float).reshape(-1, 4)
@@ -209,7 +311,7 @@ def mean_orientation(q: np.ndarray) -> np.ndarray:
     return m / np.linalg.norm(m)
 
 
-__all__ = ["POSTURES", "angles_from_relative", "body_orientation", "body_rates",
-           "classify_posture", "mean_orientation", "measurement_note", "relative_angles",
-           "relative_matrix", "relative_quat", "relative_rotation", "rotation_angle_rad",
-           "up_in_body"]
+__all__ = ["POSTURES", "StandingMountError", "angles_from_relative", "body_orientation",
+           "body_rates", "classify_posture", "mean_orientation", "measurement_note",
+           "mount_from_standing", "relative_angles", "relative_matrix", "relative_quat",
+           "relative_rotation", "rotation_angle_rad", "settled_after_standing", "up_in_body"]
