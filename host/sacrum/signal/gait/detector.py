@@ -38,7 +38,8 @@ class GaitEventDetector:
 
     1. *Earth frame*, short runs of lost samples bridged: ``SampleBuffer``.
     2. *IC candidates*: the steepest rise of the vertical acceleration
-       (McCamley et al. 2012), ``IcCandidates``; (e) pivot steps in turns,
+       (McCamley et al. 2012), ``IcCandidates`` (timed at a landing's first bump where a
+       larger second bump follows it, its (e)); (e) pivot steps in turns,
        ``TurnGapFiller``; (f) the soft closing step of a walk, ``ClosingStep``. An IC that
        would land before the FC of the IC before it is no IC.
     3. *Chains and bouts*: ``BoutRules``.
@@ -64,7 +65,8 @@ class GaitEventDetector:
     max_bridge_s = 0.1, max_gap_s = 0.5
         ``SampleBuffer``.
     lp_cutoff_hz = 5.0, landmark_lp_cutoff_hz = 10.0, ic_refine_s = 0.05, min_rise_mps2 =
-    1.0, pre_window_s = 0.25, rise_window_s = 0.1, min_step_s = 0.25
+    1.0, pre_window_s = 0.25, rise_window_s = 0.1, min_step_s = 0.25, first_bump_dip = 0.1,
+    first_bump_jerk = 0.5
         ``IcCandidates``.
     fill_gap_ratio = 2.0, fill_min_yaw_dps = 30, fill_window = 0.3, fill_step_ratio = 1.2
         ``TurnGapFiller``.
@@ -106,7 +108,8 @@ class GaitEventDetector:
     max(0.37 s, T/2 + 0.12 s): 0.40 s at 105 steps/min. That is within one step - returned
     before the next IC happens - for T > 0.37 s (below 160 steps/min), and for every step
     longer than 0.52 s. These times count from the candidate; the IC's own time (step 2) is
-    up to ``ic_refine_s`` earlier or later. The 0.1 s is the zero-phase FIR's half length.
+    up to ``ic_refine_s`` earlier or later, or, timed at a first bump (``IcCandidates``
+    (e)), up to ``pre_window_s`` earlier. The 0.1 s is the zero-phase FIR's half length.
     Exceptions: the closing step of a walk (step 2(f)) is returned ``close_wait`` steps
     after the IC before it; the ICs of a bout before its confirmation are returned with the
     IC that confirms it (the first one 2 steps + its decision after it, when the bout is
@@ -140,6 +143,8 @@ class GaitEventDetector:
         pre_window_s: float = 0.25,
         rise_window_s: float = 0.1,
         min_step_s: float = 0.25,
+        first_bump_dip: float = 0.1,
+        first_bump_jerk: float = 0.5,
         max_step_s: float = 1.5,
         max_break_s: float = 3.0,
         max_gap_s: float = 0.5,
@@ -191,7 +196,8 @@ class GaitEventDetector:
         self._ic = IcCandidates(
             fs, lp_cutoff_hz=lp_cutoff_hz, landmark_lp_cutoff_hz=landmark_lp_cutoff_hz,
             ic_refine_s=ic_refine_s, min_rise_mps2=min_rise_mps2, pre_window_s=pre_window_s,
-            rise_window_s=rise_window_s, min_step_s=min_step_s)
+            rise_window_s=rise_window_s, min_step_s=min_step_s,
+            first_bump_dip=first_bump_dip, first_bump_jerk=first_bump_jerk)
         self._filler = TurnGapFiller(
             self._ic, fill_gap_ratio=fill_gap_ratio, fill_min_yaw_dps=fill_min_yaw_dps,
             fill_window=fill_window, fill_step_ratio=fill_step_ratio)
@@ -317,15 +323,15 @@ class GaitEventDetector:
             self._gaps += self._samples.long_gaps(searched_to)
         gaps = [g for g in self._gaps if g < frontier]
         self._gaps = self._gaps[len(gaps):]
-        for i, kind, rise in sorted([(i, 1, r) for i, r in decided]
-                                    + [(g, 0, 0.0) for g in gaps]):
+        for i, kind, rise, ti in sorted([(i, 1, r, ti) for i, r, ti in decided]
+                                        + [(g, 0, 0.0, g) for g in gaps]):
             self._finish_pending(events, final)
             self._closing_step(i, events, final)
             self._timeout(i, events)
             if kind == 0:
                 self._close_chain(events)
             else:
-                self._add_step(i, events, final, rise)
+                self._add_step(i, events, final, rise, ti)
         self._closing_step(frontier, events, final)
         self._timeout(frontier, events)
         self._finish_pending(events, final)
@@ -345,13 +351,19 @@ class GaitEventDetector:
             self._close_chain(events)
 
     def _add_step(self, idx: int, events: list[GaitEvent], final: bool = False,
-                  rise: float = math.inf) -> None:
+                  rise: float = math.inf, time_idx: int | None = None) -> None:
         """A new IC, just decided: extend the chain (steps 3, 4), confirm the bout (step 7);
         the IC is finished (side, FC) and emitted once the data it needs is in."""
         self._finish_pending(events, final)
         chain = self._chain
-        step = Step(idx=idx, t_s=float(self._samples.get("t", idx, idx + 1)[0]), rise=rise)
         prev = chain.steps[-1] if chain.steps else None
+        t_s = float(self._samples.get("t", idx, idx + 1)[0])
+        if time_idx is not None and time_idx != idx:
+            # timed at the first bump (IcCandidates (e)), unless the foot had not left yet
+            t_first = float(self._samples.get("t", time_idx, time_idx + 1)[0])
+            if prev is None or not t_first <= prev.fc_t_s:
+                t_s = t_first
+        step = Step(idx=idx, t_s=t_s, rise=rise)
         if prev is not None and step.t_s <= prev.fc_t_s:
             # the foot cannot land before it has left: the FC before it is final already
             self._n_rejected_steps += 1

@@ -16,8 +16,8 @@ import numpy as np
 class Step:
     """An IC and what is known about the step that starts there."""
 
-    idx: int                     # absolute sample index of the IC
-    t_s: float
+    idx: int                     # absolute sample index of the IC (its candidate's)
+    t_s: float                   # its time (IcCandidates (e): up to 0.25 s before idx)
     rise: float = math.inf       # weight-acceptance rise of a_v (m/s², IcCandidates (a))
     side: str = ""
     evidence: float = 0.0        # medio-lateral velocity at the IC, m/s, + = moving right
