@@ -91,12 +91,12 @@ class IcCandidates:
         (fraction of the candidate's); ``first_bump_dip`` = 0 turns (e) off. Chosen
         leave-one-subject-out on the seven people of bench/gait_subjects.py among off and
         (0.05, 0.1, 0.15, 0.2) × (0, 0.5, 0.7, 1.0): (0.1, 0.5) in 5 of 7 folds, (0.05,
-        0.5) for IPOL 2, (0.15, 0.5) for IPOL 3, (0.1, 0.7) for IPOL 6 (2026-12-01, the
-        offline orientation of c113dec). Held out, F1@0.1 0.897 → 0.903 pooled (IPOL 3
-        0.886 → 0.911, IPOL 4 0.843 → 0.859, IPOL 6 0.888 → 0.921; IPOL 2 0.779 → 0.718,
-        whose reference marks the second bump on some of its steps; IPOL 1, 5 and HA001
-        unchanged), cadence error 1.46 → 1.44 spm (IPOL 4 0.86 → 0.68, IPOL 2 2.63 →
-        2.81); F1@0.25 (straight and in turns), the median timing error and the side
+        0.5) for IPOL 2, (0.15, 0.5) for IPOL 3, (0.1, 0.7) for IPOL 6 (2026-12-01; the
+        same with the offline orientation before and after 1cefeea). Held out, F1@0.1 0.897
+        → 0.903 pooled (IPOL 3 0.887 → 0.912, IPOL 4 0.843 → 0.859, IPOL 6 0.888 → 0.921;
+        IPOL 2 0.779 → 0.718, whose reference marks the second bump on some of its steps;
+        IPOL 1, 5 and HA001 unchanged), cadence error 1.40 → 1.38 spm (IPOL 4 0.86 → 0.68,
+        IPOL 2 2.63 → 2.81); F1@0.25 (straight and in turns), the median timing error and the side
         accuracy unchanged for every person. Without the dip condition (any earlier
         rise, or one of a given fraction of the candidate's rise) the rule moved slow
         walkers' ICs to the rise before the landing (IPOL 1 and 2 lost 0.1-0.3 of their
