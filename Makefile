@@ -23,7 +23,8 @@ demo: $(VENV)/.runtime
 ## test: lint and the whole test suite (firmware-side tests under MicroPython included)
 test: $(VENV)/.dev
 	$(BIN)/ruff check .
-	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q -n 2 --dist loadfile -m "not realtime"
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q -m realtime
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .

@@ -32,6 +32,9 @@ from sacrum.io.transports.bumble_backend import BumbleClient, BumbleScanner, Vir
 from sacrum.testing.simulator import PhantomSource, SimulatedDevice
 from sacrum.testing.virtual_sensor import SENSOR_ADDRESS, VirtualSensor
 
+# paced in wall-clock time (a real-time link or pacing): run alone, not beside another worker
+pytestmark = pytest.mark.realtime
+
 NAME = "sacrum-1"
 
 

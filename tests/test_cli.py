@@ -105,6 +105,7 @@ def _replay(path, speed):
     return asyncio.run(go())
 
 
+@pytest.mark.realtime
 def test_replay_paces_packets_in_real_time(tmp_path):
     path = tmp_path / "one_second.sacrum"
     q, acc, gyr = synthetic_walk(1.2, 200)

@@ -9,6 +9,9 @@ import pytest
 from sacrum.apps.cli import main
 from sacrum.apps.live.cli import make_session
 
+# paced in wall-clock time (a real-time link or pacing): run alone, not beside another worker
+pytestmark = pytest.mark.realtime
+
 
 def test_session_on_the_simulator_recovers_the_phantom_drops():
     s = make_session("simulate", None, speed=10.0)

@@ -18,6 +18,9 @@ from sacrum.io.transports.replay import ReplayTransport
 pytest.importorskip("pytestqt")
 from sacrum.apps.live.window import LiveWindow
 
+# paced in wall-clock time (a real-time link or pacing): run alone, not beside another worker
+pytestmark = pytest.mark.realtime
+
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 
 

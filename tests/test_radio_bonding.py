@@ -30,6 +30,9 @@ from sacrum.io.transports.bumble_backend import VirtualRadio
 from sacrum.testing.radio import RadioPeripheral
 from sacrum.testing.radio.firmware import FirmwareOnRadio
 
+# paced in wall-clock time (a real-time link or pacing): run alone, not beside another worker
+pytestmark = pytest.mark.realtime
+
 RATE_HZ = 100
 NAME = "sacrum-bond"
 

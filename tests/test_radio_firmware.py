@@ -23,6 +23,9 @@ from sacrum.io.decode import decode_capture
 from sacrum.testing.radio.firmware import FirmwareRadioError
 from sacrum.testing.radio.session import record_over_radio
 
+# paced in wall-clock time (a real-time link or pacing): run alone, not beside another worker
+pytestmark = pytest.mark.realtime
+
 RATE_HZ = 200
 
 

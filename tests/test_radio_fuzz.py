@@ -32,6 +32,9 @@ import sacrum_protocol as sp
 from sacrum.io.decode import decode_capture
 from sacrum.testing.radio.session import record_over_radio
 
+# paced in wall-clock time (a real-time link or pacing): run alone, not beside another worker
+pytestmark = pytest.mark.realtime
+
 RATE_HZ = 200
 _CONTROL_BUFFER = 64  # firmware/ble.py's gatts_set_buffer for the control characteristic
 _OPCODES_THAT_CHANGE_THE_SESSION = (sp.OP_HELLO, sp.OP_STOP_STREAM, sp.OP_REBOOT, sp.OP_SET_LINK,

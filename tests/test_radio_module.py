@@ -21,6 +21,9 @@ from sacrum.io.transports.bumble_backend import VirtualRadio
 from sacrum.testing.radio import RadioPeripheral
 from sacrum.testing.radio.firmware import micropython_binary
 
+# paced in wall-clock time (a real-time link or pacing): run alone, not beside another worker
+pytestmark = pytest.mark.realtime
+
 A = "5ac1aaaa-5e1d-4b6e-a1c3-7f0e2d9c4b10"
 B = "5ac1bbbb-5e1d-4b6e-a1c3-7f0e2d9c4b10"
 C = "5ac1cccc-5e1d-4b6e-a1c3-7f0e2d9c4b10"

@@ -24,6 +24,9 @@ from sacrum.testing.radio.firmware import FirmwareOnRadio
 from sacrum.testing.radio.peripheral import SENSOR_ADDRESS
 from sacrum.testing.radio.session import record_over_radio
 
+# paced in wall-clock time (a real-time link or pacing): run alone, not beside another worker
+pytestmark = pytest.mark.realtime
+
 RATE_HZ = 100
 
 

@@ -23,6 +23,9 @@ from sacrum.io.transports.bumble_backend import VirtualRadio
 from sacrum.testing.radio import RadioPeripheral
 from sacrum.testing.radio.firmware import micropython_binary
 
+# paced in wall-clock time (a real-time link or pacing): run alone, not beside another worker
+pytestmark = pytest.mark.realtime
+
 SVC = "5ac17777-5e1d-4b6e-a1c3-7f0e2d9c4b10"
 CHR = "5ac17778-5e1d-4b6e-a1c3-7f0e2d9c4b10"
 

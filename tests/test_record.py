@@ -16,6 +16,9 @@ from sacrum.apps.cli import main
 from sacrum.io.capture import CaptureReader
 from sacrum.io.decode import decode_capture
 
+# paced in wall-clock time (a real-time link or pacing): run alone, not beside another worker
+pytestmark = pytest.mark.realtime
+
 
 def test_record_simulate_then_replay_gives_the_same_samples(tmp_path, capsys):
     first = tmp_path / "sim.sacrum"

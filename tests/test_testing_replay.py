@@ -216,6 +216,7 @@ def test_unrecorded_commands_get_the_golden_vectors_answers(short_walk):
 
 
 # --- pace ---------------------------------------------------------------------------------
+@pytest.mark.realtime
 def test_paced_replay_keeps_the_recorded_spacing(short_walk):
     recording = load_recording(short_walk.capture)
     speed = 8.0

@@ -14,6 +14,9 @@ from sacrum.io.stream import StreamDecoder
 from sacrum.io.transports import LinkEvent, Packet, TransportError
 from sacrum.testing.simulator import PhantomSource, SimulatorTransport
 
+# paced in wall-clock time (a real-time link or pacing): run alone, not beside another worker
+pytestmark = pytest.mark.realtime
+
 
 async def _collect(tr: SimulatorTransport, on_packet=None):
     dec = StreamDecoder()
