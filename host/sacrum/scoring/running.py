@@ -34,7 +34,6 @@ from sacrum.signal.running import (
     MIN_RUNNING_RATE_HZ,
     RunningEventDetector,
     RunningStep,
-    level_acceleration,
     running_rate_ok,
 )
 
@@ -502,6 +501,7 @@ class LiveRunning:
         self._found: list[RunningStep] = []
         self.mount_message = ""
         self.running_mount: np.ndarray | None = None   # step 5's estimate, once made
+        self._mount_seen: np.ndarray | None = None     # the mounting it was compared with
         self._mount_failed = False
 
     def update(self, t_s, acc_mps2, q_sensor_to_earth, angles_rad,
@@ -516,8 +516,7 @@ class LiveRunning:
         acc = np.asarray(acc_mps2, float).reshape(-1, 3)
         q = np.asarray(q_sensor_to_earth, float).reshape(-1, 4)
         found = self.detector.update(t, acc, None, q)                          # 1.
-        lev = level_acceleration(q, acc, self.q_sensor_to_body)
-        new = self.stream.update(t, angles_rad, lev, found)                    # 2.
+        new = self.stream.update(t, angles_rad, self.detector.level_mps2, found)  # 2.
         self._t_last = float(t[-1])
         self._take(new)
         self._check_mount(t, acc, q, found)                                    # 5.
@@ -531,7 +530,9 @@ class LiveRunning:
         from sacrum.signal.running import estimate_running_mount
 
         if self.running_mount is not None:
-            self.mount_message = self._mount_conflict()
+            if self._mount_seen is not self.q_sensor_to_body:  # the mounting was replaced
+                self._mount_seen = self.q_sensor_to_body
+                self.mount_message = self._mount_conflict()
             return
         if self._mount_failed:
             return
@@ -552,6 +553,7 @@ class LiveRunning:
             self._mount_failed = True
             self.mount_message = f"the mounting could not be checked on the running: {e}"
             return
+        self._mount_seen = self.q_sensor_to_body
         self.mount_message = self._mount_conflict()
 
     def _mount_conflict(self) -> str:

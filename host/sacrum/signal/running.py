@@ -282,6 +282,7 @@ class RunningEventDetector:
         self._t = np.zeros(0)
         self._fv = np.zeros(0)
         self._fml = np.zeros(0)
+        self.level_mps2 = np.zeros((0, 3))  # the last chunk's level acceleration (step 1)
         self._i0 = 0                      # global index of the buffer's first sample
         self._s = _State()
         self._bout: dict | None = None    # the open bout: index, mode, t_start, t_end, n
@@ -296,11 +297,15 @@ class RunningEventDetector:
         return [*self._bouts, *([self._bout_record(self._bout)] if self._bout else [])]
 
     def update(self, t_s, acc_mps2, gyr_radps, q_sensor_to_earth) -> list[RunningStep]:
-        """The steps that became final with this chunk (see the class docstring)."""
+        """The steps that became final with this chunk (see the class docstring). The chunk's
+        level acceleration (step 1, :func:`level_acceleration`) is left in ``level_mps2``
+        for a metrics stage to reuse."""
         t = np.asarray(t_s, float).reshape(-1)
         if not len(t):
+            self.level_mps2 = np.zeros((0, 3))
             return []
         a = level_acceleration(q_sensor_to_earth, acc_mps2, self.q_sensor_to_body)
+        self.level_mps2 = a
         start = self._i0 + len(self._t)
         self._t = np.concatenate([self._t, t])
         self._fv = np.concatenate([self._fv, a[:, 2] + G_MPS2])
