@@ -500,6 +500,7 @@ class LiveRunning:
         self._raw: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # step 5: t, acc, q
         self._found: list[RunningStep] = []
         self.mount_message = ""
+        self._state_n = -1                              # steps in the cached state
         self.running_mount: np.ndarray | None = None   # step 5's estimate, once made
         self._mount_seen: np.ndarray | None = None     # the mounting it was compared with
         self._mount_failed = False
@@ -600,25 +601,29 @@ class LiveRunning:
         return n / span if span >= 1.0 else math.nan
 
     def state(self) -> LiveRunningState:
-        """The values the live view shows (:class:`LiveRunningState`)."""
-        used = [m for m in self.steps if m.excluded is None]
-        last = {sd: next((m.contralateral_drop_deg for m in reversed(self.steps)
-                          if m.stance_side == sd and math.isfinite(m.contralateral_drop_deg)
-                          and m.excluded != "gap"), math.nan) for sd in SIDES}
-        drop = {sd: _median([m.contralateral_drop_deg for m in used if m.stance_side == sd])
-                for sd in SIDES}
-        step_s = _median([m.step_time_s for m in used[-self.cadence_steps:]])
+        """The values the live view shows (:class:`LiveRunningState`); the per-step part is
+        made again only when a step was added (the window asks at every frame)."""
+        if self._state_n != len(self.steps):
+            used = [m for m in self.steps if m.excluded is None]
+            last = {sd: next((m.contralateral_drop_deg for m in reversed(self.steps)
+                              if m.stance_side == sd and math.isfinite(m.contralateral_drop_deg)
+                              and m.excluded != "gap"), math.nan) for sd in SIDES}
+            drop = {sd: _median([m.contralateral_drop_deg for m in used
+                                 if m.stance_side == sd]) for sd in SIDES}
+            step_s = _median([m.step_time_s for m in used[-self.cadence_steps:]])
+            self._state_rows = [(m.t_ic_s, m.stance_side, m.contralateral_drop_deg, m.excluded)
+                                for m in self.steps]
+            self._state_values = (last, drop, 60.0 / step_s if step_s > 0 else math.nan)
+            self._state_n = len(self.steps)
+        last, drop, cadence = self._state_values
         received = self.received_hz
         ok, why = received_rate_ok(self.rate_hz, received if math.isfinite(received)
                                    else self.rate_hz)
         return LiveRunningState(
-            steps=[(m.t_ic_s, m.stance_side, m.contralateral_drop_deg, m.excluded)
-                   for m in self.steps],
-            last_drop_deg=last, drop_deg=drop,
-            cadence_spm=60.0 / step_s if step_s > 0 else math.nan, cues=list(self.cues),
-            threshold_deg=self.threshold_deg, cue_every=self.cue_every, rate_hz=self.rate_hz,
-            received_hz=received, rate_ok=ok, rate_message=why,
-            mount_message=self.mount_message)
+            steps=list(self._state_rows), last_drop_deg=dict(last), drop_deg=dict(drop),
+            cadence_spm=cadence, cues=list(self.cues), threshold_deg=self.threshold_deg,
+            cue_every=self.cue_every, rate_hz=self.rate_hz, received_hz=received, rate_ok=ok,
+            rate_message=why, mount_message=self.mount_message)
 
 
 def _median(values) -> float:
