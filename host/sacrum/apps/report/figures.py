@@ -233,7 +233,8 @@ def repetition_bars(task: dict[str, Any]) -> Figure:
     ax.set_xticks(range(len(values)), labels, fontsize=8)
     ax.set_ylabel("contralateral drop (°)")
     ax.set_title(f"{task['task']}: {what}", fontsize=11)
-    ax.legend(fontsize=7, frameon=False)
+    if ax.get_legend_handles_labels()[0]:  # a task without bands or values has none
+        ax.legend(fontsize=7, frameon=False)
     _style(ax)
     return fig
 
