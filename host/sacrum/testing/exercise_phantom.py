@@ -540,7 +540,8 @@ def phantom_figures(tasks=None, mounts=MOUNTS, fusion: bool = True, firmware: bo
     the firmware in the loop (:func:`firmware_orientation`). Rows: ``task``,
     ``mount``, ``path``, ``reps`` / ``holds`` (found, truth), ``counts_exact`` (count,
     partials, sides and sets all equal), ``excursion_err_deg``, ``metric_err_deg`` (max
-    over repetitions/holds and axes), ``hold_err_s``, ``lost_err_s``, ``tempo_err_s``."""
+    over repetitions/holds and axes), ``hold_err_s``, ``lost_err_s``, ``tempo_err_s``,
+    ``angle_err_deg`` (:func:`_angle_error_deg`)."""
     from sacrum.scoring.exercises import segmenter
     from sacrum.scoring.exercises.posture import body_orientation
     from sacrum.signal.orientation import orientation_offline
@@ -567,8 +568,31 @@ def phantom_figures(tasks=None, mounts=MOUNTS, fusion: bool = True, firmware: bo
                 else:
                     seg.update(ph.t_s, qb, ph.gyr_body_radps, ph.acc_body_mps2)
                 seg.flush()
-                rows.append(_figures_row(task, mount, name, ph, seg))
+                row = _figures_row(task, mount, name, ph, seg)
+                row["angle_err_deg"] = _angle_error_deg(ph, qb)
+                rows.append(row)
     return rows
+
+
+def _angle_error_deg(ph: ExercisePhantom, q_body_to_earth: np.ndarray) -> float:
+    """The largest error (deg) of the three relative angles themselves, sample by sample,
+    over every repetition (or hold) of the truth, each against its own start: the
+    accuracy of the angles, which the signed excursions can hide or exaggerate (when an
+    angle's largest positive and negative deviations are nearly equal, a tenth of a
+    degree decides which is reported)."""
+    from sacrum.scoring.exercises.posture import relative_angles
+
+    worst = 0.0
+    spans = ([(h.t_start_s, h.t_end_s) for h in ph.holds] if ph.holds
+             else [(r.t_start_s, r.t_end_s) for r in ph.reps])
+    for t0, t1 in spans:
+        idx = np.flatnonzero((ph.t_s >= t0) & (ph.t_s <= t1))
+        if len(idx) < 2 or not np.isfinite(q_body_to_earth[idx]).all():
+            continue
+        got = relative_angles(q_body_to_earth[idx], q_body_to_earth[idx[0]])
+        want = relative_angles(ph.q_body_to_earth[idx], ph.q_body_to_earth[idx[0]])
+        worst = max(worst, float(np.degrees(np.abs(got - want).max())))
+    return worst
 
 
 def _figures_row(task, mount, path, ph, seg) -> dict:
