@@ -24,7 +24,8 @@ demo: $(VENV)/.runtime
 test: $(VENV)/.dev
 	$(BIN)/ruff check .
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q -n 2 --dist loadfile -m "not realtime"
-	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q -m realtime
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q -m realtime \
+	    $$(grep -l "pytest.mark.realtime" tests/test_*.py)
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
