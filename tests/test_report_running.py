@@ -76,6 +76,9 @@ def test_the_drop_bars_and_every_step_are_the_analysis(session, report):
                                 (f"run-vo-{s}", "vertical_oscillation_m", 100.0)):
             want = [(x["t_ic"], scale * x[key]) for x in used if x[key] is not None]
             np.testing.assert_allclose(np.asarray(pts[gid]), want, rtol=0, atol=1e-9)
+    # the band under the bars is running's provisional one, and its legend says so
+    legend = [t.get_text() for t in report.figures["run/drop"].axes[0].get_legend().get_texts()]
+    assert any("provisional" in t for t in legend), legend
 
 
 def test_the_running_table_is_in_ms_and_cm_and_equal_to_the_analysis(session, html_tables):

@@ -53,9 +53,10 @@ def _style(ax) -> None:
     ax.set_axisbelow(True)
 
 
-def drop_bars(task: dict[str, Any]) -> Figure:
+def drop_bars(task: dict[str, Any], provisional: bool = False) -> Figure:
     """Median contralateral drop per stance side (bars, ± the within-side SD) over the
-    drop band of the analysis' bands (green: normal; red: beyond the 0-point limit)."""
+    drop band of the analysis' bands (green: normal; red: beyond the 0-point limit);
+    ``provisional``: the band's legend says so (running's bands)."""
     drop = task.get("contralateral_drop_deg") or {}
     sd = task.get("contralateral_drop_sd_deg") or {}
     n = task.get("n_steps_by_side") or {}
@@ -66,7 +67,8 @@ def drop_bars(task: dict[str, Any]) -> Figure:
     top = max([abs(v) for v in values if _finite(v)] + [normal_max or 7.0]) * 1.25 + 1.0
     if normal_max is not None:
         ax.axhspan(normal_min if normal_min is not None else min(0.0, -top), normal_max,
-                   color=BAND_COLOUR, alpha=0.35, lw=0, label=f"usual range (≤ {normal_max:g}°)")
+                   color=BAND_COLOUR, alpha=0.35, lw=0,
+                   label=f"usual range (≤ {normal_max:g}°{', provisional' if provisional else ''})")
     if poor_max is not None:
         ax.axhspan(poor_max, max(top, poor_max + 1), color=POOR_COLOUR, alpha=0.35, lw=0,
                    label=f"0 points (≥ {poor_max:g}°)")

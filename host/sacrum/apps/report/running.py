@@ -160,7 +160,7 @@ def running_blocks(task: dict[str, Any], running_steps: list[dict[str, Any]]) ->
         out.append(Para(f"{name}: {task.get('rate_message')}: contact and flight times, "
                         "oscillation and braking are less certain (docs/running.md).", "p"))
     out.append(bands_table(task))
-    out.append(Fig(f"{name}/drop", _drop_bars(task),
+    out.append(Fig(f"{name}/drop", _drop_bars(task, provisional=True),
                    "Running: contralateral pelvic drop over the contact (median of the used "
                    "running steps, ± SD) per stance side, against the provisional drop band"))
     out.append(Fig(f"{name}/steps", steps_chart(running_steps, task),
