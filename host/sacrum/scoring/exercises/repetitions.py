@@ -512,7 +512,7 @@ class RepetitionSegmenter:
         return best / self.fs
 
     def _fmt(self, x: float) -> str:
-        return f"{100 * x:.0f} cm" if self._vertical else f"{math.degrees(x):.1f}°"
+        return f"{100 * x:.1f} cm" if self._vertical else f"{math.degrees(x):.1f}°"
 
     def _none_message(self) -> str:
         return (f"no {self.ex.task} repetitions: the drive never exceeded "
