@@ -13,7 +13,7 @@ from sacrum.signal.gait.final_contacts import FinalContacts
 from sacrum.signal.gait.pivots import ClosingStep, TurnGapFiller
 from sacrum.signal.gait.results import GaitBout, GaitEvent, Pause, Stride, Turn
 from sacrum.signal.gait.samples import SampleBuffer
-from sacrum.signal.gait.sides import SideClassifier
+from sacrum.signal.gait.sides import SIDE_CONTEXT, SideClassifier
 from sacrum.signal.gait.statistics import BoutStatistics
 from sacrum.signal.gait.steps import Chain, Step
 from sacrum.signal.gait.turns import TurnDetector
@@ -441,7 +441,16 @@ class GaitEventDetector:
                 self._emit(s, chain.bout, events)
 
     def _emit(self, s: Step, bout: int, events: list[GaitEvent]) -> None:
-        before = [x for x in self._chain.steps if x.emitted and x is not s]
+        # the side rule reads the last SIDE_CONTEXT ICs emitted before s: scan back for them
+        # (a list of all of them made each bout quadratic in its steps: an hour-long walk
+        # spent 1.4 s here)
+        before: list[Step] = []
+        for x in reversed(self._chain.steps):
+            if x.emitted and x is not s:
+                before.append(x)
+                if len(before) == SIDE_CONTEXT:
+                    break
+        before.reverse()
         self._sides.decide(s, self._direction.forward_s, before)
         s.emitted = True
         events.append(GaitEvent(s.t_s, "IC", s.side, bout))

@@ -7,6 +7,10 @@ import numpy as np
 from sacrum.signal.gait.samples import SampleBuffer, from_earth
 from sacrum.signal.gait.steps import Step
 
+#: How many of the bout's earlier ICs the side rule reads (the typical evidence, the
+#: alternation a too-weak step falls back on).
+SIDE_CONTEXT = 8
+
 
 class SideClassifier:
     """Left or right from the pelvis' medio-lateral velocity at the IC.
@@ -79,7 +83,7 @@ class SideClassifier:
         s.side = "R" if s.evidence > 0 else "L"
         if not self.side_min_rel > 0:
             return
-        before = before[-8:]
+        before = before[-SIDE_CONTEXT:]
         if len(before) < 4:
             return
         typical = float(np.median([abs(x.evidence) for x in before]))
