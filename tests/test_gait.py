@@ -657,3 +657,25 @@ def test_a_landing_followed_by_a_larger_bump_is_timed_at_the_landing():
     assert _matched(t_off, ph["ics"], tol=0.1) == 0                # the second bump's rise
     assert np.all(t_on < t_off)
     assert [e.side for e in on if e.kind == "IC"] == [e.side for e in off if e.kind == "IC"]
+
+
+def test_a_stride_on_the_regularity_edge_is_used_whatever_its_last_microseconds():
+    """A stride time exactly 1.5 x the bout's median (sample-quantised times make such ties)
+    is used or not by float rounding and clock jitter unless the edge has a tolerance: CSV
+    and capture of one recording must not differ there."""
+    from sacrum.signal.gait.statistics import BoutStatistics
+    from sacrum.signal.gait.steps import Step
+
+    def strides_used(jitter_s: float, **kw) -> list[bool]:
+        # steps 0.5 s apart but one of 1.0 s: the two strides over it last 1.5 s, the
+        # median stride 1.0 s, so they sit on the band's edge (+ jitter)
+        t = [0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.5 + jitter_s, 5.0, 5.5, 6.0, 6.5]
+        steps = [Step(idx=round(x * 100), t_s=x, side="LR"[k % 2], fc_t_s=x + 0.1)
+                 for k, x in enumerate(t)]
+        _, strides = BoutStatistics(**kw).summarise(0, steps, [])
+        return [s.used for s in strides]
+
+    at_edge = strides_used(0.0)
+    assert strides_used(+3e-5) == at_edge == strides_used(-3e-5)
+    assert all(at_edge)  # within the band, edge included
+    assert not all(strides_used(+3e-5, tol_s=0.0))  # without the tolerance the µs decide

@@ -21,8 +21,8 @@ class BoutStatistics:
        same foot (the FC found after the next IC), swing = FC → the stride's last IC; NaN
        where that FC was not found.
     2. *Used strides.* A stride overlapping a turn, or irregular (not within
-       ``MAX_STRIDE_RATIO`` of the bout's median stride time), is kept but not used for the
-       medians.
+       ``MAX_STRIDE_RATIO`` of the bout's median stride time, give or take ``tol_s``), is
+       kept but not used for the medians.
     3. *Figures.* Medians of stride, stance and swing time over the used strides; step time
        = stride time / 2; cadence_straight_spm = 120 / stride time. ``cadence_spm`` over
        the whole bout (turns included): 60 × steps / (last IC − first IC), where an
@@ -31,15 +31,19 @@ class BoutStatistics:
 
     **Data.** The bout's ICs (time, side, FC); the turns found (``TurnDetector``).
 
-    **Parameters.** max_step_s = 1.5: longest step (s) (40 steps/min).
+    **Parameters.** max_step_s = 1.5: longest step (s) (40 steps/min). tol_s = 0.005: a
+    stride time within half a 100-Hz sample of the regularity band's edge is inside it (a
+    median of sample-quantised times is often exactly an edge, so float rounding or a
+    device clock's µs would decide it: the same tie as ``StepMetricsStream.step_time_tol_s``).
 
     **References.** Micó-Amigo ME et al. Assessing real-world gait with digital technology?
     Validation, insights and recommendations from the Mobilise-D consortium. J NeuroEng
     Rehabil 2023 (stride and cadence definitions).
     """
 
-    def __init__(self, *, max_step_s: float = 1.5) -> None:
+    def __init__(self, *, max_step_s: float = 1.5, tol_s: float = 0.005) -> None:
         self.max_step_s = max_step_s
+        self.tol_s = tol_s
 
     def cadence(self, t: np.ndarray) -> float:
         """Steps per minute over the IC times t (step 3)."""
@@ -67,7 +71,8 @@ class BoutStatistics:
         med = float(np.median(st)) if len(st) else math.nan
         out = []
         for (a, b, stance, swing, in_turn), s_t in zip(strides, st, strict=True):
-            regular = (med / MAX_STRIDE_RATIO <= s_t <= med * MAX_STRIDE_RATIO)
+            regular = (med / MAX_STRIDE_RATIO - self.tol_s <= s_t
+                       <= med * MAX_STRIDE_RATIO + self.tol_s)
             out.append(Stride(bout, a.side, a.t_s, b.t_s, float(s_t), float(stance),
                               float(swing), in_turn, bool(regular and not in_turn)))
         used = [s for s in out if s.used]
