@@ -69,24 +69,14 @@ def summary_lines(doc: dict) -> list[str]:
     return lines
 
 
-def _source(args: argparse.Namespace) -> tuple[str, str | None]:
-    if args.replay:
-        return "replay", args.replay
-    if args.serial is not None:
-        return "serial", args.serial or None
-    if args.ble is not None:
-        return "ble", args.ble or None
-    return "simulate", None
-
-
 def cmd_exercise(args: argparse.Namespace) -> int:
     from sacrum.analysis import write_json
-    from sacrum.apps.live.cli import display_available
+    from sacrum.apps.live.cli import display_available, source_of
 
     programme = load_programme(args.programme)
     if args.quick:
         programme = programme.quick()
-    kind, target = _source(args)
+    kind, target = source_of(args)
     if kind == "replay" and not Path(target).exists():
         raise FileNotFoundError(2, "No such file or directory", target)
     if args.record and not Path(args.record).parent.is_dir():

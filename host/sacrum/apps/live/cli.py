@@ -90,7 +90,9 @@ def run_headless(session: LiveSession, out_dir: str | Path,
     return 0
 
 
-def _source(args: argparse.Namespace) -> tuple[str, str | None]:
+def source_of(args: argparse.Namespace) -> tuple[str, str | None]:
+    """(kind, target) of the --replay / --serial / --ble / simulated source the options name
+    (``sacrum live`` and ``sacrum exercise`` take the same ones)."""
     if args.replay:
         return "replay", args.replay
     if args.serial is not None:
@@ -101,7 +103,7 @@ def _source(args: argparse.Namespace) -> tuple[str, str | None]:
 
 
 def cmd_live(args: argparse.Namespace) -> int:
-    kind, target = _source(args)
+    kind, target = source_of(args)
     if args.cue_every < 1:
         raise ValueError(f"--cue-every must be 1 or more steps, not {args.cue_every}")
     if args.cadence_target is not None and not args.cadence_target > 0:
