@@ -154,6 +154,13 @@ def test_the_band_drawn_is_the_one_the_sets_were_scored_on(bridge):
             0.0, 100.0 * (1 - (v - band.normal_max) / (band.poor_max - band.normal_max)))
         assert st["items"]["control"] == pytest.approx(want, abs=1e-9)
     assert band.source.startswith("provisional")
+    # the report takes the band from the document (a clinic's bands would be drawn as
+    # scored), and only a document without one from the packaged file
+    moved = json.loads(json.dumps(ex))
+    moved["band"]["normal_max"] += 1.0
+    assert exercise_band(moved).normal_max == band.normal_max + 1.0
+    del moved["band"]
+    assert exercise_band(moved) == band
 
 
 def test_holds_show_the_time_held_and_when_control_was_lost(plank):

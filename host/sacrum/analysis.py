@@ -1237,6 +1237,7 @@ def _exercise_task(name: str, segs: list[Segment], res, rec: Recording, bands: B
         "n_holds": len(holds) if ex.held else None,
         "n_sets": len(sets), "n_adjustments": len(adjustments),
         "repetitions": reps, "holds": holds, "sets": sets, "adjustments": adjustments,
+        "band": _exercise_band_doc(ex_bands.get("control", {}).get(ex.base)),
         "provisional": True}
     entry = {"task": name, "kind": "exercise", "side": side,
              "segments": [{"t_start_s": g.t_start_s, "t_end_s": g.t_end_s, "source": g.source,
@@ -1263,6 +1264,15 @@ def _running(res, rec: Recording) -> tuple[list, list, list]:
     per_step = running_step_metrics(res.t_s, res.angles_rad,
                                     level_acceleration(q, rec.acc_mps2, qsb), found)
     return found, bouts, per_step
+
+
+def _exercise_band_doc(ctrl: dict | None) -> dict[str, Any] | None:
+    """The band the sets' own metric was scored against, as the document carries it (the
+    report draws it from here, not from a file of its own): None without one."""
+    if not ctrl:
+        return None
+    return {"metric": str(ctrl["metric"]), "normal_max": float(ctrl["normal_max"]),
+            "poor_max": float(ctrl["poor_max"]), "source": str(ctrl.get("source", ""))}
 
 
 def _exercise_interval(scored_sets: list) -> tuple[tuple[float, float] | None,

@@ -76,13 +76,15 @@ class ExerciseBand:
 
 def exercise_band(ex: dict) -> ExerciseBand | None:
     """The band the analysis scored an exercise task's own metric with (``ex``: the task's
-    ``exercise`` object). The document names the bands (``bands.exercises.origin``, always
-    the packaged file) but does not carry their numbers, so they are read from that file,
-    ``sacrum.scoring.exercises.load_exercise_bands``, the loader the analysis used; None
-    when the file has no band for the exercise or names another metric than the sets."""
-    from sacrum.scoring.exercises import load_exercise_bands
+    ``exercise`` object, whose ``band`` carries it; a document written before it did
+    falls back on the packaged file, the one its analysis used); None when there is no
+    band for the exercise or it names another metric than the sets."""
+    if "band" in ex:
+        ctrl = ex["band"]
+    else:
+        from sacrum.scoring.exercises import load_exercise_bands
 
-    ctrl = load_exercise_bands().get("control", {}).get(str(ex.get("exercise")))
+        ctrl = load_exercise_bands().get("control", {}).get(str(ex.get("exercise")))
     scored = {s.get("metric") for s in ex.get("sets") or []}
     if not ctrl or (scored and scored != {ctrl.get("metric")}):
         return None
