@@ -114,6 +114,8 @@ def cmd_exercise(args: argparse.Namespace) -> int:
 
 
 def add_parser(sub) -> None:
+    from sacrum.apps.live.cli import add_source_options
+
     s = sub.add_parser("exercise", help="a guided exercise session from a programme file",
                        description="A guided exercise session (docs/exercises.md, 'Guided "
                                    "session'): the programme's exercises, sets, repetitions "
@@ -121,14 +123,7 @@ def add_parser(sub) -> None:
                                    "pelvis moves past the exercise's threshold; the sets "
                                    "are recorded as tasks.")
     s.add_argument("programme", metavar="PROGRAMME.toml", help="the programme (TOML)")
-    src = s.add_mutually_exclusive_group(required=True)
-    src.add_argument("--replay", metavar="CAPTURE", help="replay a capture as if live")
-    src.add_argument("--serial", nargs="?", const="", metavar="PORT",
-                     help="USB serial (default: the first sacrum found)")
-    src.add_argument("--ble", nargs="?", const="", metavar="NAME|ADDRESS",
-                     help="Bluetooth LE (default: the first sacrum found)")
-    src.add_argument("--simulate", action="store_true",
-                     help="a simulated sensor on a person following the programme")
+    add_source_options(s, "a simulated sensor on a person following the programme")
     s.add_argument("--mount", default="recommended",
                    help='sensor axes on the body, e.g. "x=up,y=left,z=back" (default: '
                         "recommended; lying exercises give no walking to find it from)")

@@ -90,6 +90,18 @@ def run_headless(session: LiveSession, out_dir: str | Path,
     return 0
 
 
+def add_source_options(parser: argparse.ArgumentParser, simulate_help: str) -> None:
+    """The one required source: --replay CAPTURE | --serial [PORT] | --ble [NAME] |
+    --simulate (read back by :func:`source_of`)."""
+    src = parser.add_mutually_exclusive_group(required=True)
+    src.add_argument("--replay", metavar="CAPTURE", help="replay a capture as if live")
+    src.add_argument("--serial", nargs="?", const="", metavar="PORT",
+                     help="USB serial (default: the first sacrum found)")
+    src.add_argument("--ble", nargs="?", const="", metavar="NAME|ADDRESS",
+                     help="Bluetooth LE (default: the first sacrum found)")
+    src.add_argument("--simulate", action="store_true", help=simulate_help)
+
+
 def source_of(args: argparse.Namespace) -> tuple[str, str | None]:
     """(kind, target) of the --replay / --serial / --ble / simulated source the options name
     (``sacrum live`` and ``sacrum exercise`` take the same ones)."""
@@ -143,13 +155,7 @@ def add_parser(sub) -> None:
     s = sub.add_parser("live", help="live view of pelvic angles, steps, score and biofeedback",
                        description="The live window (docs/live.md) on a sensor, a capture or "
                                    "the simulator.")
-    src = s.add_mutually_exclusive_group(required=True)
-    src.add_argument("--replay", metavar="CAPTURE", help="replay a capture as if live")
-    src.add_argument("--serial", nargs="?", const="", metavar="PORT",
-                     help="USB serial (default: the first sacrum found)")
-    src.add_argument("--ble", nargs="?", const="", metavar="NAME|ADDRESS",
-                     help="Bluetooth LE (default: the first sacrum found)")
-    src.add_argument("--simulate", action="store_true", help="the built-in walking simulator")
+    add_source_options(s, "the built-in walking simulator")
     s.add_argument("--speed", type=float, default=1.0, help="replay speed (1 = real time)")
     s.add_argument("--duration", type=float, default=None, metavar="S",
                    help="--simulate: seconds of walking to simulate (headless default 60; "
