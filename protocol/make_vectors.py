@@ -1,4 +1,4 @@
-"""Generate the golden protocol vectors in protocol/vectors/ (SPEC.md v1.0 and 1.1).
+"""Generate the golden protocol vectors in protocol/vectors/ (SPEC.md v1.0, 1.1 and 1.2).
 
 Usage (from the repository root, CPython only)::
 
@@ -848,6 +848,64 @@ def build_1_1():
             "responses.json": [v for v in security if v["hex"][:2] == "03"]}
 
 
+# --- 1.2: the BIAS packet (SPEC 2.5) ---------------------------------------------
+PTYPE_BIAS = 0x05
+VERSION_1_2 = 0x12
+BIAS_SCALE = 1 << 24  # rad/s = raw / 2^24 (Q24)
+
+
+def i32(v):
+    return v.to_bytes(4, "little", signed=True)
+
+
+def bias_packet(sample_seq, bias_q24, version=VERSION_1_2, ptype=PTYPE_BIAS):
+    """SPEC 2.5, field by field: ptype, version, u16 sample_seq, i32 x3 bias (Q24)."""
+    return u8(ptype) + u8(version) + u16(sample_seq) + b"".join(i32(b) for b in bias_q24)
+
+
+def bias_1_2_vectors():
+    """BIAS packets (1.2): the gyro bias the device takes off DATA's rate from
+    ``sample_seq`` on. A 1.0 or 1.1 receiver counts them as an unknown packet type
+    and skips them (SPEC 2): ``to_1_1_receiver`` says so."""
+    out = []
+    for name, description, sseq, bias in (
+        ("bias_zero_at_start", "the first BIAS of a stream: no bias learnt yet", 0, (0, 0, 0)),
+        ("bias_first_rest", "after the first rest: about 0.8 deg/s about x", 417,
+         (233_973, -41_220, 7_919)),
+        ("bias_sample_seq_wraps", "sample_seq 65535 (the counter wraps next)", 65535,
+         (-1, 1, -2)),
+        ("bias_device_limits", "the firmware's clamp, +-5 deg/s (0.0873 rad/s) per axis",
+         12_000, (1_464_086, -1_464_086, 1_464_086)),
+        ("bias_format_limits", "the largest magnitude a receiver accepts: 2^28 - 1 "
+         "(16 rad/s)", 1, ((1 << 28) - 1, -((1 << 28) - 1), 0)),
+    ):
+        out.append({"name": name, "description": description,
+                    "hex": bias_packet(sseq, bias).hex(), "sample_seq": sseq,
+                    "bias_q24": list(bias), "bias_radps": [b / BIAS_SCALE for b in bias],
+                    "to_1_1_receiver": "unknown packet type"})
+    good = bias_packet(417, (233_973, -41_220, 7_919))
+    for name, description, packet, result in (
+        ("bias_short", "15 bytes: the last byte cut", good[:-1], "BAD_PACKET"),
+        ("bias_long", "17 bytes: a byte too many", good + b"\x00", "BAD_PACKET"),
+        ("bias_out_of_range", "a bias of 2^28/2^24 = 16 rad/s: no gyroscope's bias",
+         bias_packet(5, (1 << 28, 0, 0)), "BAD_PACKET"),
+        ("bias_out_of_range_negative", "a bias of -16 rad/s", bias_packet(5, (0, 0, -(1 << 28))),
+         "BAD_PACKET"),
+        ("bias_major_2", "version 2.0: not decoded, counted as unsupported",
+         bias_packet(417, (1, 2, 3), version=0x20), "UNSUPPORTED_VERSION"),
+        ("bias_major_2_short", "version 2.0, 3 bytes: reported as the version, not the length",
+         bias_packet(417, (1, 2, 3), version=0x20)[:3], "UNSUPPORTED_VERSION"),
+    ):
+        out.append({"name": name, "description": description, "hex": packet.hex(),
+                    "rejected_by": "decode_bias", "result": result})
+    return out
+
+
+def build_1_2():
+    """{file name under vectors/v1_2/: vectors} -- what 1.2 adds."""
+    return {"bias.json": bias_1_2_vectors()}
+
+
 def dumps(vectors):
     """JSON with one vector per block and one field per line (readable diffs)."""
     blocks = []
@@ -862,6 +920,7 @@ def main(argv):
     stale = []
     files = [(VECTORS_DIR / n, v) for n, v in build().items()]
     files += [(VECTORS_DIR / "v1_1" / n, v) for n, v in build_1_1().items()]
+    files += [(VECTORS_DIR / "v1_2" / n, v) for n, v in build_1_2().items()]
     for path, vectors in files:
         name = path.name
         text = dumps(vectors)

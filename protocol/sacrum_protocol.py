@@ -23,14 +23,16 @@ except ImportError:  # CPython
 VERSION = const(0x10)  # 1.0: major in the high nibble, minor in the low one
 VERSION_MAJOR = const(1)
 VERSION_MIN = const(0x10)  # range this codec implements, for HELLO
-VERSION_MAX = const(0x11)  # 1.1: the status record's health block (SPEC 2.2)
-VERSION_1_1 = const(0x11)
+VERSION_MAX = const(0x12)  # 1.2: the BIAS packet (SPEC 2.5)
+VERSION_1_1 = const(0x11)  # 1.1: the status record's health block (SPEC 2.2)
+VERSION_1_2 = const(0x12)
 
 # --- packet types (SPEC 2) --------------------------------------------------
 PTYPE_DATA = const(0x01)
 PTYPE_COMMAND = const(0x02)
 PTYPE_RESPONSE = const(0x03)
 PTYPE_SEGMENT = const(0x04)
+PTYPE_BIAS = const(0x05)  # 1.2: the gyro bias the device takes off DATA's rate (SPEC 2.5)
 
 # --- DATA packet (SPEC 2.1) -------------------------------------------------
 # ptype, version, seq, sample_seq, t_us, period_us, dropped, flags, n
@@ -81,6 +83,14 @@ FLAG_NAMES = (
     (FLAG_FIFO_OVERFLOW, "fifo_overflow"),
     (FLAG_SENSOR_FAULT, "sensor_fault"),
 )
+
+# --- BIAS packet (SPEC 2.5, 1.2) ---------------------------------------------
+# ptype, version, sample_seq, bias x y z (rad/s, Q24)
+BIAS_FMT = "<BBHiii"
+BIAS_SIZE = const(16)
+BIAS_Q = const(24)
+BIAS_SCALE = const(16777216)  # rad/s = raw / 2^24
+BIAS_MAX_RAW = const(1 << 28)  # |bias| below 16 rad/s: anything larger is a corrupt packet
 
 # --- COMMAND / RESPONSE (SPEC 2.2) ------------------------------------------
 COMMAND_HEADER_SIZE = const(4)
@@ -411,6 +421,40 @@ def seq_diff(a, b):
     """Signed difference b - a of two 16-bit sequence numbers, in [-32768, 32767]."""
     d = (b - a) & 0xFFFF
     return d - SEQ_MOD if d >= 0x8000 else d
+
+
+# --- BIAS -------------------------------------------------------------------
+def pack_bias_into(buf, sample_seq, bx, by, bz):
+    """Write a BIAS packet (SPEC 2.5) into ``buf`` (16 bytes, no allocation): the
+    bias (rad/s, Q24 ints) taken off the rate of sample ``sample_seq`` onwards."""
+    struct.pack_into(BIAS_FMT, buf, 0, PTYPE_BIAS, VERSION_1_2, sample_seq & 0xFFFF,
+                     bx, by, bz)
+
+
+def encode_bias(sample_seq, bx, by, bz):
+    """Return a BIAS packet; ``bx by bz`` are rad/s in Q24 (ints)."""
+    buf = bytearray(BIAS_SIZE)
+    pack_bias_into(buf, sample_seq, bx, by, bz)
+    return bytes(buf)
+
+
+def decode_bias(buf):
+    """Decode a BIAS packet: (sample_seq, (bx, by, bz) in Q24 ints).
+
+    Raises ProtocolError if the type, version, length or a value is wrong
+    (``result`` UNSUPPORTED_VERSION for another major version)."""
+    if len(buf) >= 2 and buf[0] == PTYPE_BIAS:
+        check_version(buf[1])
+    if len(buf) != BIAS_SIZE:
+        raise ProtocolError("BIAS packet of %d bytes (needs %d)" % (len(buf), BIAS_SIZE))
+    ptype, version, sseq, bx, by, bz = struct.unpack_from(BIAS_FMT, buf, 0)
+    if ptype != PTYPE_BIAS:
+        raise ProtocolError("packet type 0x%02x is not BIAS" % ptype)
+    check_version(version)
+    for v in (bx, by, bz):
+        if v >= BIAS_MAX_RAW or v <= -BIAS_MAX_RAW:
+            raise ProtocolError("BIAS of %d/2^24 rad/s is out of range" % v)
+    return sseq, (bx, by, bz)
 
 
 # --- COMMAND / RESPONSE -----------------------------------------------------

@@ -322,3 +322,46 @@ def test_a_short_packet_of_a_future_version_is_reported_as_such(decode, ptype):
     with pytest.raises(sp.ProtocolError) as e:
         decode(bytes([ptype, 0x20, 0x00]))
     assert e.value.result == sp.RESULT_UNSUPPORTED_VERSION
+
+
+# --- BIAS (SPEC 2.5, 1.2) ----------------------------------------------------------
+def _bias_vectors(**match):
+    vectors = json.loads((VECTORS_DIR / "v1_2" / "bias.json").read_text("utf-8"))
+    return [pytest.param(v, id=v["name"]) for v in vectors
+            if all(v.get(k) == x for k, x in match.items())]
+
+
+def test_the_1_1_and_1_2_vector_files_are_the_generators_output():
+    generator = _load_generator()
+    for folder, built in (("v1_1", generator.build_1_1()), ("v1_2", generator.build_1_2())):
+        for name, vectors in built.items():
+            on_disk = (VECTORS_DIR / folder / name).read_text(encoding="utf-8")
+            assert on_disk == generator.dumps(vectors), (folder, name)
+
+
+@pytest.mark.parametrize("v", _bias_vectors(rejected_by=None))
+def test_bias_decodes_to_fields_and_encodes_to_bytes(v):
+    packet = bytes.fromhex(v["hex"])
+    assert sp.decode_bias(packet) == (v["sample_seq"], tuple(v["bias_q24"]))
+    assert sp.encode_bias(v["sample_seq"], *v["bias_q24"]) == packet
+    buf = bytearray(sp.BIAS_SIZE + 3)
+    sp.pack_bias_into(buf, v["sample_seq"], *v["bias_q24"])
+    assert bytes(buf[:sp.BIAS_SIZE]) == packet and buf[sp.BIAS_SIZE:] == b"\0\0\0"
+    assert [b / sp.BIAS_SCALE for b in v["bias_q24"]] == v["bias_radps"]
+    assert packet[0] == sp.PTYPE_BIAS and packet[1] == sp.VERSION_1_2
+
+
+@pytest.mark.parametrize("v", _bias_vectors(rejected_by="decode_bias"))
+def test_bias_packet_is_rejected(v):
+    assert_rejects(v["result"], sp.decode_bias, bytes.fromhex(v["hex"]))
+
+
+@pytest.mark.parametrize("v", _bias_vectors(rejected_by=None))
+def test_bias_is_no_packet_a_1_1_codec_decodes(v):
+    """A 1.1 receiver knows only DATA, RESPONSE (and SEGMENT): each of their decoders
+    refuses a BIAS packet as another packet type, never as a version it lacks, so the
+    receiver's dispatch on byte 0 counts it as unknown (SPEC 2)."""
+    packet = bytes.fromhex(v["hex"])
+    for decode in (sp.decode_data_header, sp.decode_response, sp.decode_command):
+        assert_rejects("BAD_PACKET", decode, packet)
+    assert sp.Reassembler().push(packet) == packet

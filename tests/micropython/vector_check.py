@@ -195,6 +195,21 @@ CHECKS = (
 )
 
 
+def check_bias(v):
+    packet = h(v["hex"])
+    if v.get("rejected_by") == "decode_bias":
+        rejects(v["result"], sp.decode_bias, packet)
+        return
+    eq(sp.decode_bias(packet), (v["sample_seq"], tuple(v["bias_q24"])), "decode_bias")
+    eq(sp.encode_bias(v["sample_seq"], *v["bias_q24"]), packet, "encode_bias")
+    buf = bytearray(sp.BIAS_SIZE)
+    sp.pack_bias_into(buf, v["sample_seq"], *v["bias_q24"])
+    eq(bytes(buf), packet, "pack_bias_into")
+
+
+CHECKS += (("v1_2/bias.json", check_bias),)
+
+
 def default_vectors_dir():
     parts = __file__.split("/")  # .../tests/micropython/vector_check.py
     if len(parts) > 3:
