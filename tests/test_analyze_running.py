@@ -74,7 +74,7 @@ def _direct(rec):
                                    level_acceleration(q, rec.acc_mps2, qsb), steps)
     bands = load_running_bands()
     summ = summarize_run(metrics, min_steps_per_side=bands.min_steps_per_side)
-    return mount, steps, metrics, summ, score_run(summ, bands)
+    return mount, steps, metrics, summ, score_run(summ, bands, steps=metrics)
 
 
 def test_the_command_line_gives_the_running_stages_answer(mixed, capsys, tmp_path):
@@ -102,6 +102,9 @@ def test_the_command_line_gives_the_running_stages_answer(mixed, capsys, tmp_pat
               "vertical_oscillation_m", "braking_mps2", "symmetry_index"):
         assert _nan(entry[k]) == pytest.approx(getattr(summ, k), nan_ok=True), k
     assert entry["score"] == pytest.approx(ts.score)
+    assert ts.interval is not None        # a bootstrap over the running steps, as walking's
+    assert entry["score_interval"] == pytest.approx(list(ts.interval))
+    assert entry["score_interval"][0] <= entry["score"] <= entry["score_interval"][1]
     assert doc["summary"]["score"] == pytest.approx(ts.score)
     assert doc["summary"]["contralateral_drop_deg"] == entry["contralateral_drop_deg"]
     assert doc["summary"]["cadence_spm"] == entry["cadence_spm"]
@@ -138,6 +141,7 @@ def test_the_library_gives_the_running_steps_table(mixed):
     row = a.tasks.set_index("task").loc["run"]
     assert row["kind"] == "run"
     assert row["contralateral_drop_L_deg"] == pytest.approx(entry["contralateral_drop_deg"]["L"])
+    assert [row["score_low"], row["score_high"]] == pytest.approx(entry["score_interval"])
     assert a.repetitions.empty and a.holds.empty
 
 

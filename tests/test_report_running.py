@@ -118,6 +118,10 @@ def test_the_score_items_carry_their_provisional_bands(session, html_tables):
         assert row[6] == it["source"] and it["source"].startswith("provisional")
     comps = {r[0]: r for r in tabs["tab-run-components"][1:]}
     assert numbers(comps["score"][1]) == [shown(task["score"], 0)]
+    # the score's interval (a bootstrap over the running steps), as the document has it
+    iv = task["score_interval"]
+    assert iv is not None and iv[0] <= task["score"] <= iv[1]
+    assert [abs(x) for x in numbers(comps["score"][2])] == [shown(x, 0) for x in iv]
     for name, c in task["components"].items():
         assert numbers(comps[name][1]) == [shown(c["score"], 0)]
 

@@ -14,6 +14,8 @@ from sacrum.io.decode import decode_capture
 from sacrum.scoring.metrics import robust_range
 from sacrum.scoring.running import (
     RunningMetricsStream,
+    bootstrap_run_statistics,
+    load_running_bands,
     running_step_metrics,
     score_run,
     summarize_run,
@@ -197,6 +199,76 @@ def test_score_is_lower_for_a_one_sided_drop():
     assert b.score < a.score
     assert b.components["drop"].score_0_100 < a.components["drop"].score_0_100
     assert b.components["drop"].value["right"] > b.components["drop"].value["left"]
+
+
+@pytest.fixture(scope="module")
+def long_run():
+    """124 running steps (no walking): their metrics, for the score's interval."""
+    return analyse(running_phantom(segments=(("run", 124),), seed=5))[2]
+
+
+def _scored(metrics):
+    bands = load_running_bands()
+    summ = summarize_run(metrics, min_steps_per_side=bands.min_steps_per_side)
+    return score_run(summ, bands, steps=metrics), bands
+
+
+def test_score_interval_narrows_with_more_steps(long_run):
+    """The interval is a bootstrap over the running steps: the first 22 steps of a run give
+    a wider one than the first 120 of the same run; each holds its score; the same steps
+    give the same interval (a seeded resampling)."""
+    few, _ = _scored(long_run[:24])
+    many, _ = _scored(long_run[:122])
+    for ts in (few, many):
+        assert ts.score is not None and ts.interval is not None
+        assert ts.interval[0] <= ts.score <= ts.interval[1]
+    width = [ts.interval[1] - ts.interval[0] for ts in (few, many)]
+    assert width[0] > 1.5 * width[1] > 0
+    assert _scored(long_run[:122])[0].interval == many.interval
+    # the drop component (resampled) has its own interval, inside the 0-100 points
+    lo, hi = many.components["drop"].interval
+    assert 0 <= lo <= many.components["drop"].score_0_100 <= hi <= 100
+
+
+def test_score_is_withheld_with_too_few_steps(long_run):
+    """Fewer used steps per side than the bands' minimum: no score, no interval, a reason."""
+    ts, bands = _scored(long_run[:12])
+    assert 0 < min(ts.n_steps_by_side.values()) < bands.min_steps_per_side
+    assert ts.score is None and ts.interval is None and ts.message
+
+
+def test_score_is_withheld_when_its_interval_is_too_wide():
+    """25 steps whose drops scatter by 4° (SD): enough steps, but the score could be
+    anywhere over more than the bands' widest interval: withheld, the interval kept."""
+    m = analyse(running_phantom(segments=(("run", 26),), seed=6, drop_sd_deg=4.0,
+                                drop_deg=(7.0, 9.0)))[2]
+    ts, bands = _scored(m)
+    assert min(ts.n_steps_by_side.values()) >= bands.min_steps_per_side
+    assert ts.score is None and ts.interval is not None
+    assert ts.interval[1] - ts.interval[0] > bands.interval.max_width_points
+    assert ts.message
+    # the same steps with the SD of the default phantom are scored
+    m2 = analyse(running_phantom(segments=(("run", 26),), seed=6, drop_deg=(7.0, 9.0)))[2]
+    assert _scored(m2)[0].score is not None
+
+
+def test_summary_is_the_bootstrap_statistics_of_the_steps_themselves(long_run):
+    """One computation: the summary's values are run_step_statistics of the used steps, and
+    every bootstrap resample has each side's count of steps."""
+    s = summarize_run(long_run, min_steps_per_side=10)
+    used = [m for m in long_run if m.excluded is None]
+    for sd in "LR":
+        drops = [m.contralateral_drop_deg for m in used if m.stance_side == sd]
+        assert s.contralateral_drop_deg[sd] == pytest.approx(float(np.median(drops)))
+        assert s.contralateral_drop_sd_deg[sd] == pytest.approx(float(np.std(drops, ddof=1)))
+    steps = [m.step_time_s for m in used]
+    assert s.variability["step_time_cv_pct"] == pytest.approx(
+        100 * float(np.std(steps, ddof=1) / np.mean(steps)))
+    reps = bootstrap_run_statistics(long_run, n_boot=200, seed=1, min_steps_per_side=10)
+    assert reps["contralateral_drop_deg.L"].shape == (200,)
+    assert np.isfinite(reps["variability.drop_sd_deg"]).all()
+    lo, hi = np.percentile(reps["contralateral_drop_deg.R"], [5, 95])
+    assert lo <= s.contralateral_drop_deg["R"] <= hi
 
 
 @pytest.mark.parametrize("gap", [False, True])

@@ -1315,7 +1315,7 @@ def _run_task(name: str, segs: list[Segment], rec: Recording, gaps, running,
     n_detected = sum(s.mode == "run" and inside(s.t_ic_s) for s in found)
     rb = load_running_bands()
     summ = summarize_run(mine, min_steps_per_side=rb.min_steps_per_side)
-    ts = score_run(summ, rb)
+    ts = score_run(summ, rb, steps=mine)  # the interval: a bootstrap of these steps
     ts.task = name
     msgs: list[str] = []
     ok, why_rate = running_rate_ok(rec.rate_hz)

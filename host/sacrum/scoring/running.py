@@ -20,13 +20,14 @@ from __future__ import annotations
 
 import math
 import tomllib
+import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 
 import numpy as np
 
-from sacrum.scoring.metrics import ROM_PERCENTILES, robust_range, symmetry_index
+from sacrum.scoring.metrics import ROM_PERCENTILES, robust_range
 from sacrum.scoring.score import Bands, TaskScore, parse_bands, score_walk
 from sacrum.signal.angles import OBLIQUITY, ROTATION, TILT
 from sacrum.signal.quaternion import quat_conjugate, quat_rotate
@@ -319,59 +320,158 @@ class RunSummary:
     variability: dict[str, float] = field(default_factory=dict)
 
 
+#: The per-step fields the summary is made of (every one of its values is a statistic of them).
+STEP_FIELDS = ("step_time_s", "contact_time_s", "flight_time_s", "braking_mps2",
+               "vertical_oscillation_m", "contralateral_drop_deg", "obliquity_rom_deg",
+               "tilt_rom_deg", "rotation_rom_deg", "mean_tilt_deg")
+_SIDED = ("step_time_s", "contact_time_s", "flight_time_s", "braking_mps2",
+          "vertical_oscillation_m")
+
+
+def run_step_statistics(values: dict[str, dict[str, np.ndarray]], *,
+                        min_steps_per_side: int = 5, wanted=None) -> dict[str, np.ndarray]:
+    """The summary's values of B sets of used running steps at once: ``values`` is
+    {side: {field of ``STEP_FIELDS``: (B, n_side)}} (B = 1: the steps themselves, as
+    :func:`summarize_run` calls it; B resamples: :func:`bootstrap_run_statistics`).
+    Returns {metric path of :class:`RunSummary` ("contralateral_drop_deg.L",
+    "variability.step_time_cv_pct", ...): (B,)}, only the paths in ``wanted`` if given.
+
+    Per side (``min_steps_per_side`` steps of it, else NaN): medians of the finite values,
+    the drop's SD (ddof 1, two finite values at least); both sides ("all", ROMs, mean tilt,
+    CVs: each side at least ``min_steps_per_side``) over the pooled steps; symmetry indices
+    (Robinson et al. 1987) of the per-side medians; the pooled drop SD
+    √((SD_L² + SD_R²) / 2).
+    """
+    n = {sd: next(iter(values[sd].values())).shape[1] for sd in SIDES}
+    b = next(iter(values[SIDES[0]].values())).shape[0]
+    nan = np.full(b, np.nan)
+    enough = all(n[sd] >= min_steps_per_side for sd in SIDES)
+
+    def med(x: np.ndarray) -> np.ndarray:
+        if x.shape[1] == 0:
+            return nan.copy()
+        with warnings.catch_warnings():  # "All-NaN slice": a row with no value is NaN
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return np.nanmedian(x, axis=1)
+
+    def sd(x: np.ndarray) -> np.ndarray:
+        ok = np.isfinite(x)
+        k = ok.sum(axis=1)
+        with np.errstate(all="ignore"):
+            m = np.where(ok, x, 0.0).sum(axis=1) / k
+            ss = np.where(ok, (x - m[:, None]) ** 2, 0.0).sum(axis=1)
+            return np.where(k >= 2, np.sqrt(ss / (k - 1)), np.nan)
+
+    def side(name: str, sd_: str, f=med) -> np.ndarray:
+        return f(values[sd_][name]) if n[sd_] >= min_steps_per_side else nan.copy()
+
+    def pooled(name: str) -> np.ndarray:
+        return np.concatenate([values[sd_][name] for sd_ in SIDES], axis=1)
+
+    def cv(name: str) -> np.ndarray:
+        if not enough:
+            return nan.copy()
+        x = pooled(name)
+        ok = np.isfinite(x)
+        with np.errstate(all="ignore"):
+            mean = np.where(ok, x, 0.0).sum(axis=1) / ok.sum(axis=1)
+            return 100 * sd(x) / mean
+
+    out: dict[str, np.ndarray] = {}
+    for name in _SIDED:
+        for sd_ in SIDES:
+            out[f"{name}.{sd_}"] = side(name, sd_)
+        out[f"{name}.all"] = med(pooled(name)) if enough else nan.copy()
+    for sd_ in SIDES:
+        out[f"contralateral_drop_deg.{sd_}"] = side("contralateral_drop_deg", sd_)
+        out[f"contralateral_drop_sd_deg.{sd_}"] = side("contralateral_drop_deg", sd_, sd)
+    for k in ("obliquity", "tilt", "rotation"):
+        out[f"rom_deg.{k}"] = med(pooled(f"{k}_rom_deg")) if enough else nan.copy()
+    out["mean_tilt_deg"] = med(pooled("mean_tilt_deg")) if enough else nan.copy()
+    for k, name in (("step_time", "step_time_s"), ("contact_time", "contact_time_s")):
+        out[f"symmetry_index.{k}"] = symmetry_index_array(out[f"{name}.L"], out[f"{name}.R"])
+    out["side_difference_deg.drop"] = np.abs(out["contralateral_drop_deg.L"]
+                                             - out["contralateral_drop_deg.R"])
+    out["variability.step_time_cv_pct"] = cv("step_time_s")
+    out["variability.contact_time_cv_pct"] = cv("contact_time_s")
+    with np.errstate(all="ignore"):
+        out["variability.drop_sd_deg"] = np.sqrt(0.5 * (out["contralateral_drop_sd_deg.L"] ** 2
+                                                        + out["contralateral_drop_sd_deg.R"] ** 2))
+    if wanted is not None:
+        out = {k: v for k, v in out.items() if k in set(wanted)}
+    return out
+
+
+def symmetry_index_array(left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """:func:`sacrum.scoring.metrics.symmetry_index` element by element (NaN unless both
+    are finite and positive)."""
+    left, right = np.asarray(left, float), np.asarray(right, float)
+    ok = np.isfinite(left) & np.isfinite(right) & (left > 0) & (right > 0)
+    with np.errstate(all="ignore"):
+        return np.where(ok, 100.0 * np.abs(left - right) / (0.5 * (left + right)), np.nan)
+
+
+def _used_values(steps: Sequence[RunningStepMetrics]) -> dict[str, dict[str, np.ndarray]]:
+    """{side: {field: (n_side,)}} of the used steps (``excluded`` None)."""
+    used = [s for s in steps if s.excluded is None]
+    return {sd: {f: np.array([getattr(s, f) for s in used if s.stance_side == sd], float)
+                 for f in STEP_FIELDS} for sd in SIDES}
+
+
 def summarize_run(steps: Sequence[RunningStepMetrics], *, min_steps_per_side: int = 5
                   ) -> RunSummary:
-    """:class:`RunSummary` of the used steps (``excluded`` None)."""
-    used = [s for s in steps if s.excluded is None]
-    by_side = {sd: [s for s in used if s.stance_side == sd] for sd in SIDES}
-    enough = all(len(by_side[sd]) >= min_steps_per_side for sd in SIDES)
-    reasons = {r: sum(s.excluded == r for s in steps) for r in EXCLUSION_REASONS}
+    """:class:`RunSummary` of the used steps (``excluded`` None): :func:`run_step_statistics`
+    of them (the same computation as the score's bootstrap resamples)."""
+    by_side = _used_values(steps)
+    n = {sd: len(by_side[sd]["step_time_s"]) for sd in SIDES}
+    st = run_step_statistics({sd: {f: v[None, :] for f, v in by_side[sd].items()}
+                              for sd in SIDES}, min_steps_per_side=min_steps_per_side)
+    v = {k: float(x[0]) for k, x in st.items()}
 
-    def med(name: str, rows) -> float:
-        v = np.array([getattr(s, name) for s in rows], float)
-        v = v[np.isfinite(v)]
-        return float(np.median(v)) if len(v) else math.nan
+    def group(prefix: str, keys) -> dict[str, float]:
+        return {k: v[f"{prefix}.{k}"] for k in keys}
 
-    def sided(name: str) -> dict[str, float]:
-        out = {sd: med(name, by_side[sd]) if len(by_side[sd]) >= min_steps_per_side
-               else math.nan for sd in SIDES}
-        out["all"] = med(name, used) if enough else math.nan
-        return out
-
-    def sd_of(name: str, rows) -> float:
-        v = np.array([getattr(s, name) for s in rows], float)
-        v = v[np.isfinite(v)]
-        return float(np.std(v, ddof=1)) if len(v) >= 2 else math.nan
-
-    def cv(name: str) -> float:
-        v = np.array([getattr(s, name) for s in used], float)
-        v = v[np.isfinite(v)]
-        return float(100 * np.std(v, ddof=1) / np.mean(v)) if enough and len(v) >= 2 \
-            else math.nan
-
-    drop = {sd: med("contralateral_drop_deg", by_side[sd])
-            if len(by_side[sd]) >= min_steps_per_side else math.nan for sd in SIDES}
-    drop_sd = {sd: sd_of("contralateral_drop_deg", by_side[sd])
-               if len(by_side[sd]) >= min_steps_per_side else math.nan for sd in SIDES}
-    step_t, contact = sided("step_time_s"), sided("contact_time_s")
-    pooled_sd = (math.sqrt(0.5 * (drop_sd["L"] ** 2 + drop_sd["R"] ** 2))
-                 if all(math.isfinite(drop_sd[sd]) for sd in SIDES) else math.nan)
+    sided = (*SIDES, "all")
+    step_all = v["step_time_s.all"]
     return RunSummary(
-        n_steps=len(steps), n_steps_used=len(used),
-        n_steps_by_side={sd: len(by_side[sd]) for sd in SIDES}, excluded_reasons=reasons,
-        cadence_spm=60.0 / step_t["all"] if math.isfinite(step_t["all"]) else math.nan,
-        step_time_s=step_t, contact_time_s=contact, flight_time_s=sided("flight_time_s"),
-        braking_mps2=sided("braking_mps2"),
-        vertical_oscillation_m=sided("vertical_oscillation_m"),
-        contralateral_drop_deg=drop, contralateral_drop_sd_deg=drop_sd,
-        rom_deg={k: med(f"{k}_rom_deg", used) if enough else math.nan
-                 for k in ("obliquity", "tilt", "rotation")},
-        mean_tilt_deg=med("mean_tilt_deg", used) if enough else math.nan,
-        symmetry_index={"step_time": symmetry_index(step_t["L"], step_t["R"]),
-                        "contact_time": symmetry_index(contact["L"], contact["R"])},
-        side_difference_deg={"drop": abs(drop["L"] - drop["R"])},
-        variability={"step_time_cv_pct": cv("step_time_s"),
-                     "contact_time_cv_pct": cv("contact_time_s"), "drop_sd_deg": pooled_sd})
+        n_steps=len(steps), n_steps_used=n["L"] + n["R"], n_steps_by_side=n,
+        excluded_reasons={r: sum(s.excluded == r for s in steps) for r in EXCLUSION_REASONS},
+        cadence_spm=60.0 / step_all if math.isfinite(step_all) else math.nan,
+        step_time_s=group("step_time_s", sided), contact_time_s=group("contact_time_s", sided),
+        flight_time_s=group("flight_time_s", sided), braking_mps2=group("braking_mps2", sided),
+        vertical_oscillation_m=group("vertical_oscillation_m", sided),
+        contralateral_drop_deg=group("contralateral_drop_deg", SIDES),
+        contralateral_drop_sd_deg=group("contralateral_drop_sd_deg", SIDES),
+        rom_deg=group("rom_deg", ("obliquity", "tilt", "rotation")),
+        mean_tilt_deg=v["mean_tilt_deg"],
+        symmetry_index=group("symmetry_index", ("step_time", "contact_time")),
+        side_difference_deg={"drop": v["side_difference_deg.drop"]},
+        variability=group("variability", ("step_time_cv_pct", "contact_time_cv_pct",
+                                          "drop_sd_deg")))
+
+
+def bootstrap_run_statistics(steps: Sequence[RunningStepMetrics], *, n_boot: int = 1000,
+                             seed: int = 0, min_steps_per_side: int = 5, wanted=None
+                             ) -> dict[str, np.ndarray]:
+    """:func:`run_step_statistics` of ``n_boot`` bootstrap resamples of the used running
+    steps, as the walking steps' (:func:`sacrum.scoring.metrics.bootstrap_step_statistics`):
+    each resample draws with replacement as many steps of each stance side as that side
+    used (stratified), each step whole (its drop, times and ranges together); ``seed``
+    fixes numpy's PCG64 generator, so the same steps give the same interval. The summary's
+    ``min_steps_per_side`` decides which values exist (a resample has the side counts of the
+    steps). Returns {metric path: (n_boot,)}.
+
+    Reference: Efron B, Tibshirani RJ. An Introduction to the Bootstrap. Chapman & Hall;
+    1993 (the percentile interval, ch. 13; stratified resampling, ch. 6).
+    """
+    rng = np.random.default_rng(seed)
+    by_side = _used_values(steps)
+    values = {}
+    for sd in SIDES:
+        n = len(by_side[sd]["step_time_s"])
+        idx = rng.integers(0, n, size=(n_boot, n)) if n else np.zeros((n_boot, 0), int)
+        values[sd] = {f: v[idx] for f, v in by_side[sd].items()}
+    return run_step_statistics(values, min_steps_per_side=min_steps_per_side, wanted=wanted)
 
 
 # ---- live ----------------------------------------------------------------------------------
@@ -644,10 +744,25 @@ def load_running_bands(path=None) -> Bands:
         return parse_bands(tomllib.load(f), origin=str(path))
 
 
-def score_run(summary: RunSummary, bands: Bands | None = None) -> TaskScore:
-    """The running score 0-100 of a summary, through the running bands (the walking score's
-    steps 1-4, ``sacrum.scoring.score.score_walk``, task "run"; no interval yet)."""
-    return score_walk(summary, bands or load_running_bands(), task="run")
+def score_run(summary: RunSummary, bands: Bands | None = None, *,
+              steps: Sequence[RunningStepMetrics] | None = None) -> TaskScore:
+    """The running score 0-100 of a summary, through the running bands: the walking score's
+    steps, ``sacrum.scoring.score.score_walk`` (task "run"), its step 5 (how sure) on the
+    running ``steps`` when given: their bootstrap (:func:`bootstrap_run_statistics`, the
+    bands' ``[score]`` resamples, seed, level and widest interval), the score withheld, the
+    interval and the reason said, when the interval is wider than ``max_interval_width``
+    points. Without ``steps``, no interval (the summary's counts are checked)."""
+    bands = bands or load_running_bands()
+
+    def resample(st, *, n_boot, seed, wanted):
+        return bootstrap_run_statistics(st, n_boot=n_boot, seed=seed, wanted=wanted,
+                                        min_steps_per_side=bands.min_steps_per_side)
+
+    ts = score_walk(summary, bands, task="run", steps=steps, resample=resample)
+    # the walking score's advice, for a run (the reason's numbers are the run's own)
+    ts.message = ts.message.replace("a longer walk, or repeating the walk test",
+                                    "a longer run, or repeating the run")
+    return ts
 
 
 def format_run_summary(summary: RunSummary) -> list[str]:
@@ -669,7 +784,9 @@ def format_run_summary(summary: RunSummary) -> list[str]:
     ]
 
 
-__all__ = ["EXCLUSION_REASONS", "MAX_RUNNING_LOSS", "LiveRunning", "LiveRunningState",
-           "RunSummary", "RunningCue", "RunningMetricsStream", "RunningStepMetrics",
-           "format_run_summary", "load_running_bands", "received_rate_ok",
-           "running_step_metrics", "score_run", "summarize_run", "vertical_oscillation_m"]
+__all__ = ["EXCLUSION_REASONS", "MAX_RUNNING_LOSS", "STEP_FIELDS", "LiveRunning",
+           "LiveRunningState", "RunSummary", "RunningCue", "RunningMetricsStream",
+           "RunningStepMetrics", "bootstrap_run_statistics", "format_run_summary",
+           "load_running_bands", "received_rate_ok", "run_step_statistics",
+           "running_step_metrics", "score_run", "summarize_run", "symmetry_index_array",
+           "vertical_oscillation_m"]

@@ -601,7 +601,7 @@ def _steps_by_side(summary: Any, steps) -> tuple[dict[str, int | None], str]:
 
 
 def score_walk(summary: Any, bands: Bands | None = None, *, task: str = "walk",
-               steps=None) -> TaskScore:
+               steps=None, resample=None) -> TaskScore:
     """The score of one walking task from its summary (steps in the module docstring).
 
     ``summary``: a :class:`sacrum.scoring.metrics.WalkSummary` (any object with its fields).
@@ -610,6 +610,10 @@ def score_walk(summary: Any, bands: Bands | None = None, *, task: str = "walk",
     :class:`sacrum.scoring.metrics.StepMetrics`, to count the used steps of each side and to
     estimate the score's interval by resampling them (without them, no interval, and
     ``summary.n_steps_by_side`` if it has one, else only the total, is checked).
+    ``resample``: how step 5 resamples the steps, ``f(steps, n_boot=, seed=, wanted=)`` →
+    {metric path: (n_boot,)} (default: the walking steps',
+    :func:`sacrum.scoring.metrics.bootstrap_step_statistics`; running steps have their own,
+    ``sacrum.scoring.running.bootstrap_run_statistics``).
     """
     bands = bands or load_bands()
     need = bands.min_steps_per_side
@@ -637,7 +641,7 @@ def score_walk(summary: Any, bands: Bands | None = None, *, task: str = "walk",
         w = sum(c.weight for c in use)
         score = sum(c.weight * c.score_0_100 for c in use) / w
         if steps is not None:  # step 5: the interval
-            total_reps, comp_reps = _replicates(bands, summary, steps, comps, use)
+            total_reps, comp_reps = _replicates(bands, summary, steps, comps, use, resample)
             for name, r in comp_reps.items():
                 if r is None:
                     continue                   # nothing resampled in it: no interval
@@ -676,7 +680,8 @@ def score_walk(summary: Any, bands: Bands | None = None, *, task: str = "walk",
 
 
 def _replicates(bands: Bands, summary: Any, steps, comps: dict[str, Component],
-                use: list[Component]) -> tuple[np.ndarray, dict[str, np.ndarray | None]]:
+                use: list[Component], resample=None
+                ) -> tuple[np.ndarray, dict[str, np.ndarray | None]]:
     """Step 5: the task score (and each scored component) of every bootstrap resample of
     the used steps: the step-derived values recomputed (``metrics.bootstrap_step_statistics``),
     the others (regularity, harmonic ratios) held at the summary's; the same items, bands
@@ -686,8 +691,8 @@ def _replicates(bands: Bands, summary: Any, steps, comps: dict[str, Component],
 
     spec = bands.interval
     metrics_used = {it.metric for c in bands.components.values() for it in c.items}
-    stats = bootstrap_step_statistics(steps, n_boot=spec.n_bootstrap, seed=spec.seed,
-                                      wanted=metrics_used)
+    stats = (resample or bootstrap_step_statistics)(steps, n_boot=spec.n_bootstrap,
+                                                    seed=spec.seed, wanted=metrics_used)
     n = spec.n_bootstrap
     comp_reps: dict[str, np.ndarray | None] = {}
     fixed: set[str] = set()

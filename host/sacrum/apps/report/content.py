@@ -190,7 +190,9 @@ def components_table(task: dict[str, Any]) -> Table:
                "this one (a bootstrap over the steps; '–': not estimated)")
     if task.get("kind") == "run":
         caption = ("Running score components (docs/running.md): every deduction with its "
-                   "reason, on provisional bands; no interval is estimated for running yet")
+                   "reason, on the running bands (each says its source, or provisional); the "
+                   "interval is where the points would likely lie on another run like this "
+                   "one (a bootstrap over the running steps; '–': not estimated)")
     return Table(["component", "points", f"{100 * level:.0f} % interval", "weight", "reason"],
                  rows, caption, key=f"{task['task']}/components")
 
