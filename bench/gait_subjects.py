@@ -262,7 +262,7 @@ def run_ours(tr: dict, chunk_s: float = 1.0, **params) -> dict:
     off = [e for e in events_in_bouts(ev, det.bouts) if e.kind == "IC"]
     return {"ours": (np.array([e.t_s for e in ic]), np.array([e.side for e in ic])),
             "ours offline": (np.array([e.t_s for e in off]), np.array([e.side for e in off])),
-            "det": det}
+            "fc": np.array([e.t_s for e in ev if e.kind == "FC"]), "det": det}
 
 
 # ------------------------------------------------------------------------------ scoring
@@ -451,6 +451,78 @@ def objective(s: dict) -> float:
                           1 - s["err"] / 100.0, 1 - min(s["cad"], 10.0) / 10.0]))
 
 
+def offsets_table(trials: list[dict], ours: dict[str, dict], peers: dict[str, dict] | None,
+                  subjects: list[str]) -> str:
+    """Per person, the median signed timing error (detection − reference, ms) of the ICs
+    matched within 0.25 s, for ours and for each mobgap IC detector (the laterality does not
+    move the ICs), and of our FCs matched one-to-one to the reference's FCs within 0.25 s;
+    and the reference's own median IC → next FC interval (its double support, ms and % of
+    its median stride). A synchronisation offset between the trunk sensor and the reference
+    would move the IC and the FC errors alike; a landmark that differs (ours or the
+    reference's) moves one of them."""
+    icds = [] if peers is None else [icd for icd, _ in PEERS[::2]]
+    rows = ["| person | ours IC | " + " | ".join(f"{k} IC" for k in icds)
+            + " | ours FC | reference IC → FC (ms) | reference IC → FC / stride (%) |",
+            "| --- " * (5 + len(icds)) + "|"]
+    for s in subjects:
+        ic_err: dict[str, list[float]] = {k: [] for k in ["ours", *icds]}
+        fc_err, ds, stride = [], [], []
+        for tr in (x for x in trials if x["subject"] == s):
+            res = ours[tr["name"]]
+            dets = {"ours": res["ours"][0]}
+            for k in icds:
+                dets[k] = peers[tr["name"]][f"{k}+{PEERS[1][1]}"][0]
+            for w in tr["ref"]:
+                r_ic = np.asarray(w["ic"], float)
+                r_fc = np.sort(np.asarray(w["fc"], float))
+                for k, t in dets.items():
+                    t = t[(t >= w["start"] - PAD_S) & (t <= w["end"] + PAD_S)]
+                    ic_err[k] += [t[i] - r_ic[j] for i, j in match(t, r_ic, 0.25)]
+                f = res["fc"][(res["fc"] >= w["start"] - PAD_S) & (res["fc"] <= w["end"] + PAD_S)]
+                fc_err += [f[i] - r_fc[j] for i, j in match(f, r_fc, 0.25)]
+                for x in r_ic:
+                    after = r_fc[r_fc > x]
+                    if len(after) and after[0] - x < 0.4:
+                        ds.append(after[0] - x)
+                st = np.diff(np.sort(r_ic))
+                stride += list(2 * st[st < 1.0])
+
+        def med(v):
+            return f"{1000 * np.median(v):+.0f}" if len(v) else "–"
+        rows.append(f"| {s} | " + " | ".join(med(ic_err[k]) for k in ["ours", *icds])
+                    + f" | {med(fc_err)} | {1000 * np.median(ds):.0f} | "
+                    f"{100 * np.median(ds) / np.median(stride):.1f} |")
+    return "\n".join(rows)
+
+
+def swap_evidence(trials: list[dict], rows: dict[str, dict[str, list[dict]]],
+                  swapped_at: set[tuple[str, int]]) -> str:
+    """For each person with trials whose reference sides look swapped, per trial: every
+    method's side accuracy and the mounting found from the data (up: the first second's
+    mean acceleration; forward: ``body_frame_ipol``), in sensor coordinates. The methods'
+    side rules are unrelated (ours: the pelvis' medio-lateral velocity; McCamley: the sign
+    of the band-passed yaw rate; Ullrich: a trained classifier); each reads left and right
+    from the body frame, so only the walking direction found backwards or the reference's
+    labels could flip all of them at once."""
+    people = sorted({s for s, _ in swapped_at})
+    methods = list(rows)
+    out = []
+    for s in people:
+        out.append(f"\n{s}:\n")
+        out.append("| trial | up (sensor x, y, z) | forward (sensor x, y, z) | "
+                   + " | ".join(methods) + " |")
+        out.append("| --- " * (3 + len(methods)) + "|")
+        for k, tr in enumerate(x for x in trials if x["subject"] == s):
+            rot = body_frame_ipol(tr) if s != "HA001" else None
+            ax = (["–", "–"] if rot is None else
+                  ["(" + ", ".join(f"{v:+.2f}" for v in rot[i]) + ")" for i in (0, 2)])
+            acc = [np.mean(rows[m][s][k]["side_ok"]) if rows[m][s][k]["side_ok"] else np.nan
+                   for m in methods]
+            out.append(f"| {tr['name']}{' (swapped?)' if (s, k) in swapped_at else ''} | "
+                       + " | ".join(ax) + " | " + " | ".join(f"{a:.2f}" for a in acc) + " |")
+    return "\n".join(out)
+
+
 # ------------------------------------------------------------------------------ report
 
 
@@ -528,9 +600,10 @@ def main(argv: list[str] | None = None) -> int:
           f"[{time.perf_counter() - t0:.1f} s]")
 
     rows: dict[str, dict[str, list[dict]]] = {"ours": {}, "ours offline": {}}
+    ours_res: dict[str, dict] = {}
     t1 = time.perf_counter()
     for tr in trials:
-        res = run_ours(tr)
+        res = ours_res[tr["name"]] = run_ours(tr)
         for k in ("ours", "ours offline"):
             rows[k].setdefault(tr["subject"], []).append(score(*res[k], tr["ref"]))
         if args.trials:
@@ -543,6 +616,7 @@ def main(argv: list[str] | None = None) -> int:
     t_ours = time.perf_counter() - t1
 
     peer_rows: dict[str, dict[str, list[dict]]] = {}
+    peers = None
     if not args.no_peers:
         t2 = time.perf_counter()
         peers = peers_cached(trials, not args.no_cache)
@@ -582,6 +656,15 @@ def main(argv: list[str] | None = None) -> int:
         for method in ("ours", *(k for k in rows if "Shin" in k and "Ullrich" in k)):
             print(f"\n### Where the cadence error comes from: {method}\n")
             print(why_table(rows[method], subjects))
+        print("\n### Timing offsets per person: median signed error (ms, detection − "
+              "reference; ICs and our FCs matched within 0.25 s) and the reference's "
+              "own IC → FC interval\n")
+        print(offsets_table(trials, ours_res, peers, subjects))
+        if swapped_at:
+            print("\n### The trials whose reference sides look swapped: side accuracy of "
+                  "every method per trial of that person, and the mounting found from the "
+                  "data")
+            print(swap_evidence(trials, rows, swapped_at))
 
     for spec in args.sweep:
         # PARAM=V1,V2 or, to choose two together, PARAM_A+PARAM_B=A1:B1,A2:B2
