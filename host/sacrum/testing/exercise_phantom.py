@@ -82,7 +82,7 @@ class _Move:
 class PhantomRepetition:
     """The truth of one repetition: set, side, partial; times at 5 %/95 % of the peak
     (s); tempo (s); the excursions and own metrics (deg) against the start posture; the
-    sacrum's vertical excursion (m, + = down)."""
+    sacrum's vertical excursion (m, + = down); each angle's extremes (min, max; deg)."""
 
     set_index: int
     side: str | None
@@ -97,6 +97,7 @@ class PhantomRepetition:
     excursions_deg: dict
     metrics_deg: dict
     depth_m: float = 0.0
+    extremes_deg: dict = field(default_factory=dict)   # angle: (min, max)
 
 
 @dataclass
@@ -112,6 +113,7 @@ class PhantomHold:
     t_control_lost_s: float
     excursions_deg: dict
     metrics_deg: dict
+    extremes_deg: dict = field(default_factory=dict)   # angle: (min, max)
 
 
 @dataclass
@@ -366,8 +368,10 @@ def exercise_phantom(task: str, *, mount: str | np.ndarray = "recommended",
     q_be, ang, pos = pose(tt)
     q_se = quat_multiply(q_be, q_mount)
     dt = 1.0 / rate_hz
-    qa = quat_multiply(pose(tt - dt / 2)[0], q_mount)
-    qb = quat_multiply(pose(tt + dt / 2)[0], q_mount)
+    # the rate a sample reports is the mean over the interval that ends at it (what the
+    # fusion integrates from the sample before: docs/exercises.md, "Validation")
+    qa = quat_multiply(pose(tt - dt)[0], q_mount)
+    qb = q_se
     dq = quat_multiply(quat_conjugate(qa), qb)
     dq *= np.sign(dq[:, :1])
     norm = np.linalg.norm(dq[:, 1:], axis=1, keepdims=True)
@@ -410,8 +414,8 @@ def _stand_first(ph: ExercisePhantom, q_stand: np.ndarray, stand_s: float, rng,
     t = np.arange(n) * dt
     q_be = body(t)
     q_se = quat_multiply(q_be, ph.q_sensor_to_body)
-    qa = quat_multiply(body(t - dt / 2), ph.q_sensor_to_body)
-    qb = quat_multiply(body(t + dt / 2), ph.q_sensor_to_body)
+    qa = quat_multiply(body(t - dt), ph.q_sensor_to_body)   # the interval ending at t
+    qb = q_se
     d = quat_multiply(quat_conjugate(qa), qb)
     d *= np.sign(d[:, :1])
     norm = np.linalg.norm(d[:, 1:], axis=1, keepdims=True)
@@ -486,7 +490,7 @@ def _rep_truth(ex: Exercise, k: int, side, partial: bool, m: _Move, tt, ang,
     mets = {me.name: math.degrees(float(np.max(me.signal(a)))) for me in ex.metrics}
     return PhantomRepetition(k, side, partial, t_start, t_top, t_rel, t_end,
                              t_top - t_start, t_rel - t_top, t_end - t_rel, exc, mets,
-                             -float(m.shift_m[2]))
+                             -float(m.shift_m[2]), _extremes(a))
 
 
 def _hold_truth(ex: Exercise, m: _Move, tt, ang, rate_hz, loss_s) -> PhantomHold:
@@ -503,11 +507,18 @@ def _hold_truth(ex: Exercise, m: _Move, tt, ang, rate_hz, loss_s) -> PhantomHold
     exc = {n: math.degrees(_signed_extreme(a[:, i]))
            for i, n in enumerate(("tilt", "obliquity", "rotation"))}
     mets = {me.name: math.degrees(float(np.max(me.signal(a)))) for me in ex.metrics}
-    return PhantomHold(t0, t1, t1 - t0, lost, exc, mets)
+    return PhantomHold(t0, t1, t1 - t0, lost, exc, mets, _extremes(a))
 
 
 def _signed_extreme(x: np.ndarray) -> float:
     return float(x[int(np.argmax(np.abs(x)))])
+
+
+def _extremes(a: np.ndarray) -> dict:
+    """Each relative angle's (min, max) over the rows of ``a`` (rad), in degrees."""
+    return {n: (math.degrees(min(0.0, float(a[:, i].min()))),
+                math.degrees(max(0.0, float(a[:, i].max()))))
+            for i, n in enumerate(("tilt", "obliquity", "rotation"))}
 
 
 
@@ -539,7 +550,9 @@ def phantom_figures(tasks=None, mounts=MOUNTS, fusion: bool = True, firmware: bo
     orientation, (``fusion``) through the host's offline filter and (``firmware``) through
     the firmware in the loop (:func:`firmware_orientation`). Rows: ``task``,
     ``mount``, ``path``, ``reps`` / ``holds`` (found, truth), ``counts_exact`` (count,
-    partials, sides and sets all equal), ``excursion_err_deg``, ``metric_err_deg`` (max
+    partials, sides and sets all equal), ``excursion_err_deg`` (the signed excursions),
+    ``extremes_err_deg`` (each angle's min and max), ``sign_flips`` (signed excursions that
+    took the other extreme than the truth's, off by more than 0.25°), ``metric_err_deg`` (max
     over repetitions/holds and axes), ``hold_err_s``, ``lost_err_s``, ``tempo_err_s``,
     ``angle_err_deg`` (:func:`_angle_error_deg`)."""
     from sacrum.scoring.exercises import segmenter
@@ -597,8 +610,8 @@ def _angle_error_deg(ph: ExercisePhantom, q_body_to_earth: np.ndarray) -> float:
 
 def _figures_row(task, mount, path, ph, seg) -> dict:
     row = {"task": task, "mount": mount, "path": path, "excursion_err_deg": 0.0,
-           "metric_err_deg": 0.0, "hold_err_s": math.nan, "lost_err_s": math.nan,
-           "tempo_err_s": math.nan}
+           "extremes_err_deg": 0.0, "sign_flips": 0, "metric_err_deg": 0.0,
+           "hold_err_s": math.nan, "lost_err_s": math.nan, "tempo_err_s": math.nan}
     found = seg.holds if ph.holds else seg.reps
     truth = ph.holds if ph.holds else ph.reps
     row["found"], row["truth"] = len(found), len(truth)
@@ -615,6 +628,14 @@ def _figures_row(task, mount, path, ph, seg) -> dict:
         for a in ("tilt", "obliquity", "rotation"):
             row["excursion_err_deg"] = max(row["excursion_err_deg"],
                                            abs(d[f"{a}_excursion_deg"] - tr.excursions_deg[a]))
+            lo, hi = tr.extremes_deg[a]
+            row["extremes_err_deg"] = max(row["extremes_err_deg"],
+                                          abs(d[f"{a}_excursion_min_deg"] - lo),
+                                          abs(d[f"{a}_excursion_max_deg"] - hi))
+            # the signed excursion took the other extreme than the truth's
+            row["sign_flips"] += (d[f"{a}_excursion_deg"] * tr.excursions_deg[a] < 0
+                                  and abs(d[f"{a}_excursion_deg"] - tr.excursions_deg[a])
+                                  > 0.25)
         for name, v in tr.metrics_deg.items():
             row["metric_err_deg"] = max(row["metric_err_deg"], abs(d[name] - v))
         if ph.holds:

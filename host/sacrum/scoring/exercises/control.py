@@ -6,6 +6,12 @@ one repetition (or hold) ``[i0, i1]`` against its start posture ``q_start``:
 * ``tilt_excursion``, ``obliquity_excursion``, ``rotation_excursion``: the largest signed
   deviation of each relative angle (:func:`sacrum.scoring.exercises.posture.relative_angles`)
   from the start posture: the value of largest magnitude, with its sign (rad);
+* ``<angle>_excursion_min``, ``<angle>_excursion_max``: the two extremes of each angle
+  (rad; the largest deviation each way from the start posture, 0 if it never went that
+  way; the signed excursion is the larger of the two). They
+  carry the excursion where the pelvis moved about as far each way: there the signed value
+  is ill-conditioned (a tenth of a degree decides which extreme it is, and it jumps by
+  their sum), the extremes are not (docs/exercises.md, "Per exercise");
 * the exercise's own metrics (:class:`sacrum.scoring.exercises.catalogue.Metric`): the
   largest value of the metric's signal (rad; + = the fault);
 * ``sway_rms_radps``: RMS of the body angular-velocity vector (rad/s);
@@ -29,6 +35,9 @@ from scipy.signal import firwin
 
 from sacrum.scoring.exercises.catalogue import Exercise
 from sacrum.scoring.exercises.posture import relative_angles
+
+#: The relative angles, in the column order of ``relative_angles``.
+ANGLES = ("tilt", "obliquity", "rotation")
 
 
 def lowpass(x: np.ndarray, cutoff_hz: float, fs: float, length_s: float = 0.5) -> np.ndarray:
@@ -78,9 +87,13 @@ def control_metrics(ex: Exercise, q_body_to_earth: np.ndarray, gyr_body_radps: n
     ``q_body_to_earth`` and ``gyr_body_radps``: its samples; ``q_start``: its start posture.
     """
     a = relative_angles(q_body_to_earth, q_start)
-    out = {"tilt_excursion_rad": signed_extreme(a[:, 0]),
-           "obliquity_excursion_rad": signed_extreme(a[:, 1]),
-           "rotation_excursion_rad": signed_extreme(a[:, 2])}
+    out = {}
+    for k, name in enumerate(ANGLES):
+        x = a[:, k][np.isfinite(a[:, k])]
+        out[f"{name}_excursion_rad"] = signed_extreme(x)
+        # the start posture is 0 by definition: an angle that never went one way reads 0
+        out[f"{name}_excursion_min_rad"] = min(0.0, float(np.min(x))) if len(x) else math.nan
+        out[f"{name}_excursion_max_rad"] = max(0.0, float(np.max(x))) if len(x) else math.nan
     for m in ex.metrics:
         v = m.signal(a)
         v = v[np.isfinite(v)]
@@ -106,4 +119,4 @@ def to_deg(d: dict) -> dict:
     return out
 
 
-__all__ = ["control_metrics", "ldlj_v", "lowpass", "signed_extreme", "to_deg"]
+__all__ = ["ANGLES", "control_metrics", "ldlj_v", "lowpass", "signed_extreme", "to_deg"]
