@@ -35,6 +35,8 @@ _STALL_PERIODS = const(20)  # no sample for this many periods: re-probe and re-i
 _RETRY_MS = const(100)  # between two recovery attempts of a failing IMU or bus
 _LOAD_WINDOW_MS = const(4000)  # loop load is measured over this window
 _ENODEV = const(19)  # errno: the IMU does not acknowledge (no power)
+_BIAS_STEP_Q24 = const(1024)  # 2^-14 rad/s (0.0035 °/s): a bias change this large is sent
+_BIAS_EVERY_S = const(1)  # and the bias at least this often (a lost BIAS costs at most this)
 
 
 def _i16(v):
@@ -66,6 +68,22 @@ def _scale(raw, j: int, k, s):
         else:
             x = (hi << (15 - sh)) + ((lo + ((1 << sh) >> 1)) >> sh)
         o[i] = v * kk + x
+
+
+@micropython.viper
+def _bias_moved(b, sent, step: int) -> int:
+    """1 if the bias b (Q32) moved more than ``step`` (Q24) from ``sent`` (Q24) on an axis."""
+    bb = ptr32(b)  # noqa: F821 -- viper's pointer casts
+    ss = ptr32(sent)  # noqa: F821 -- viper's pointer casts
+    for i in range(3):
+        v = bb[i]
+        v = (v - ((((v >> 31) & 1) << 31) << 1)) >> 8
+        w = ss[i]
+        w = w - ((((w >> 31) & 1) << 31) << 1)
+        d = v - w
+        if d > step or d < 0 - step:
+            return 1
+    return 0
 
 
 @micropython.viper
@@ -164,6 +182,9 @@ class Device:
         self.fusion.set_bias(*(int(v * (1 << BIAS_Q) / 1000) for v in b))
         self._k = array("i", [0] * 6)  # LSB -> m/s² Q16, rad/s Q20 (fusion.scale_of)
         self._s = array("i", [0] * 7)  # one sample, scaled; s[6]: its offset in the packet
+        self._bias_packet = bytearray(sp.BIAS_SIZE)  # SPEC 2.5 (1.2), reused
+        self._bias_sent = array("i", [0, 0, 0])  # the bias last sent, rad/s Q24
+        self._bias_age = 0  # samples streamed since; >= rate_hz: a BIAS is due
         self._apply_rate(config["rate_hz"])
 
     # -- helpers -----------------------------------------------------------------
@@ -408,6 +429,7 @@ class Device:
         if self._recovered:  # until a packet carrying it was sent
             base_flags |= sp.FLAG_RECOVERED
         self._pending_flags = 0
+        bias_on = self.handler.version >= sp.VERSION_1_2  # BIAS packets (SPEC 2.5)
         for i in range(n):  # integers only: m/s² Q16, rad/s Q20 (fusion.py)
             _scale(raw, 6 * i, k, sv)
             fusion.update(sv[3], sv[4], sv[5], sv[0], sv[1], sv[2])
@@ -422,6 +444,11 @@ class Device:
                 flags |= sp.FLAG_CALIBRATING
             sv[6] = pk.slot(first + i, self.period_us, flags)
             _wire(pk.buf, q, sv, bias)
+            if bias_on:
+                age = self._bias_age + 1
+                self._bias_age = age
+                if age >= self.rate_hz or _bias_moved(bias, self._bias_sent, _BIAS_STEP_Q24):
+                    self._send_bias((pk.sample_seq + pk.count) & 0xFFFF)
             packet = pk.commit()
             if packet is not None:
                 if self.link.send_data(packet):
@@ -430,6 +457,18 @@ class Device:
                 else:
                     self.pk.not_sent()
         return n
+
+    def _send_bias(self, sample_seq):
+        """BIAS (SPEC 2.5): the bias taken off the rate of sample ``sample_seq`` on,
+        sent before the DATA packet holding that sample. Not sent (link congested): due
+        again at the next sample, with the bias and the sample of then."""
+        b = self.fusion.bias
+        s = self._bias_sent
+        s[0] = b[0] >> 8
+        s[1] = b[1] >> 8
+        s[2] = b[2] >> 8
+        sp.pack_bias_into(self._bias_packet, sample_seq, s[0], s[1], s[2])
+        self._bias_age = 0 if self.link.send_data(self._bias_packet) else self.rate_hz
 
     # -- gyro calibration ---------------------------------------------------------------
     def _calibrate_sample(self, gx, gy, gz):
@@ -487,6 +526,7 @@ class Device:
             self.pk.set_link(self.link.serial, self.link.mtu)
             self.streaming = True
             self._disconnects = self.link.disconnects
+        self._bias_age = self.rate_hz  # a (new) host gets the bias with the next sample
         return sp.RESULT_OK
 
     def stop_stream(self):

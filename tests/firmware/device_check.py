@@ -296,7 +296,7 @@ def _resp(h, token, op, args=b""):
 def test_commands_answer_every_opcode_and_every_malformation():
     d = FakeDevice()
     h = CommandHandler(d)
-    check(_resp(h, 1, sp.OP_HELLO, b"\x10\x1f")[3:] == (0, b"\x11\x10\x11"), "1.1 chosen")
+    check(_resp(h, 1, sp.OP_HELLO, b"\x10\x1f")[3:] == (0, b"\x12\x10\x12"), "1.2 chosen")
     check(_resp(h, 2, sp.OP_HELLO, b"\x20\x2f")[3] == sp.RESULT_UNSUPPORTED_VERSION)
     check(_resp(h, 3, sp.OP_SET_RATE, struct.pack("<H", 200))[3:] == (0, b"\xc8\x00"))
     check(_resp(h, 4, sp.OP_START_STREAM)[3] == 0)
@@ -307,7 +307,7 @@ def test_commands_answer_every_opcode_and_every_malformation():
     check(d.calls[-1] == ("calibrate", 8, 2000))
     check(_resp(h, 9, sp.OP_IDENTIFY, b"\x00")[3] == 0 and d.calls[-1] == ("identify", 5))
     status = _resp(h, 10, sp.OP_GET_STATUS)
-    check(status[0] == 0x11 and sp.unpack_status(status[4], status[0]) == (
+    check(status[0] == 0x12 and sp.unpack_status(status[4], status[0]) == (
         (1, 0, 0, 0x10, 1, 0, 0, 0, 100, 3900, 70, 0, 12, 0, 2, 300, 9, 4, 90, 0), "sacrum"))
     check(_resp(h, 11, sp.OP_SET_NAME, b"left")[3] == 0 and d.calls[-1] == ("name", "left"))
     check(_resp(h, 12, sp.OP_SET_NAME, b"")[3] == sp.RESULT_BAD_LENGTH)
@@ -763,6 +763,64 @@ def test_icm42688_fifo_overflow_and_lost_alignment_are_exact_gaps():
     check(mpu.underruns == 0 and dev.imu.overflows == 2)
     (_, _, _, _, _, _, n), raw = sp.decode_data(link.data[-1])
     check(abs(raw[0][6] / sp.ACC_SCALE - 9.80665) < 0.01, "az %r" % raw[0][6])
+
+
+def _bias_stream(hello_max, seconds, offsets):
+    """Stream at rest, the gyro reading ``offsets[k]`` (LSB, x y z) from second k on
+    (a bias that drifts), after a HELLO offering 1.0 to ``hello_max``: (device, packets)."""
+    dev, link, clock, mpu = _device(rate=100)
+    t0 = [clock.now_us]
+    def provider():
+        k = min((clock.now_us - t0[0]) // 1_000_000, len(offsets) - 1)
+        o = offsets[k]
+        return (0, 0, 4096, o[0], o[1], o[2])
+    mpu.provider = provider
+    _cmd(dev, link, clock, 1, sp.OP_HELLO, bytes((0x10, hello_max)))
+    _cmd(dev, link, clock, 2, sp.OP_START_STREAM)
+    _run(dev, clock, seconds)
+    return dev, link.data
+
+
+def test_bias_packets_give_a_1_2_host_the_sensors_raw_rate():
+    """1.2 (SPEC 2.5): a BIAS before the first sample and whenever the bias moves by more
+    than 2^-14 rad/s, at least every second; wire rate + the bias in force = the sensor's
+    rate, at every sample, through the first rest (the bias learnt: 0 -> 0.6 deg/s) and a
+    drift of the sensor's bias."""
+    offsets = [(40, -25, 10)] * 5 + [(55, -25, 4)] * 5
+    dev, packets = _bias_stream(0x12, 10.0, offsets)
+    k = dev.imu.gyr_radps_per_lsb
+    check(packets[0][0] == sp.PTYPE_BIAS and sp.decode_bias(packets[0])[0] == 0,
+          "a BIAS at the first sample")
+    known = []  # (sample_seq, bias rad/s) in the order sent
+    worst = 0.0
+    for p in packets:
+        if p[0] == sp.PTYPE_BIAS:
+            sseq, b = sp.decode_bias(p)
+            at = known[-1][0] if known else 0
+            check(sseq - at <= 100, "a BIAS every second (%d samples)" % (sseq - at))
+            known.append((sseq, [v / sp.BIAS_SCALE for v in b]))
+            continue
+        (_, sseq, _, _, _, _, n), raw = sp.decode_data(p)
+        for i in range(n):
+            bias = [b for s, b in known if s <= sseq + i][-1]  # sent before its packet
+            o = offsets[min((sseq + i) // 100, len(offsets) - 1)]
+            if o != offsets[min((sseq + i + 10) // 100, len(offsets) - 1)] or o != offsets[
+                    max(sseq + i - 10, 0) // 100]:
+                continue  # the sensor's step: the samples streamed lag its clock a little
+            for j in range(3):
+                err = abs(raw[i][7 + j] / sp.GYR_SCALE + bias[j] - o[j] * k)
+                worst = max(worst, err)
+    biases = len(known)
+    check(worst <= 0.5 / sp.GYR_SCALE + 1.0 / (1 << 14) + 1e-6, "raw rate off by %r" % worst)
+    learnt = [v / (1 << sp.BIAS_Q + 8) for v in dev.fusion.bias]
+    check(40 * k + 3 * k < learnt[0] < 55 * k, "the drift followed: %r" % learnt)
+    check(12 <= biases <= 400, "%d BIAS packets in 10 s" % biases)
+
+
+def test_no_bias_packet_for_a_1_1_host():
+    dev, packets = _bias_stream(0x11, 3.0, [(40, -25, 10)])
+    check(packets and all(p[0] == sp.PTYPE_DATA for p in packets))
+    check(dev.fusion.bias[0] != 0, "the bias is taken off all the same")
 
 
 harness.run(globals())
