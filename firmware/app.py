@@ -35,7 +35,7 @@ _STALL_PERIODS = const(20)  # no sample for this many periods: re-probe and re-i
 _RETRY_MS = const(100)  # between two recovery attempts of a failing IMU or bus
 _LOAD_WINDOW_MS = const(4000)  # loop load is measured over this window
 _ENODEV = const(19)  # errno: the IMU does not acknowledge (no power)
-_BIAS_STEP_Q24 = const(1024)  # 2^-14 rad/s (0.0035 °/s): a bias change this large is sent
+_BIAS_STEP_Q24 = const(4096)  # 2^-12 rad/s (0.014 °/s, half the wire LSB): a change sent
 _BIAS_EVERY_S = const(1)  # and the bias at least this often (a lost BIAS costs at most this)
 
 
