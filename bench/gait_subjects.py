@@ -62,7 +62,11 @@ cadence is kept).
 ``--why`` shows, per person, where the cadence error comes from (``cadence_why``): the error
 from the timing alone (every extra taken out, every miss put in at the reference's time), and
 with only the misses and extras at the bout's edges, in turns, in reference gaps, or
-elsewhere left in; for ours and for mobgap's IcdShinImproved + LrcUllrich.
+elsewhere left in; for ours and for mobgap's IcdShinImproved + LrcUllrich. It also prints
+each person's median signed timing offsets (``offsets_table``: the ICs of ours and of each
+mobgap IC detector, our FCs, the reference's own IC → FC interval) and, for the trials whose
+reference sides look swapped, every method's side accuracy per trial of that person with the
+mounting found from the data (``swap_evidence``).
 
 ``--sweep PARAM=V1,V2,...`` chooses a ``GaitEventDetector`` parameter leave-one-subject-out:
 for each person, the value with the best pooled objective (mean of the six F1 / accuracy
