@@ -16,7 +16,7 @@ import sacrum
 from sacrum.analysis import Recording
 from sacrum.signal.orientation import orientation_offline
 from sacrum.signal.running import detect_running
-from sacrum.testing.running_phantom import mixed_phantom
+from sacrum.testing.running_phantom import mixed_phantom, running_phantom
 
 WALK_CADENCE_SPM = 110.0  # the phantom's walking cadence (running_phantom's default)
 
@@ -84,3 +84,42 @@ def test_without_a_task_running_is_a_run_task_and_walking_a_walking_one(mixed):
              if any(t0 + 0.6 <= s["t_ic"] <= t1 - 0.6 for t0, t1 in walks)]
     assert inner and all(s["task"] is not None and kind[s["task"]] == "steps" for s in inner)
     assert tasks["walk"]["n_steps_used"] > 0
+
+
+def test_no_stairs_in_a_level_session_that_runs():
+    """Level walking and running (mixed_phantom 7, walk -> run -> walk -> run -> walk) analysed
+    without a task: stairs are searched and none is found, in the running or beside it. (The
+    phantom's walking used to leave its pelvis sinking at 0.25 m/s after the walk, and the
+    stairs finder called the last walk stairs-up: the running_phantom's walking is now level,
+    checked below on its own truth.)"""
+    p = mixed_phantom(7)
+    n = len(p["t"])
+    rec = Recording("csv", p["t"], p["acc"], p["gyr"], None, 200.0, [],
+                    {"samples_expected": n, "samples_lost": 0, "loss_fraction": 0.0})
+    doc = sacrum.analyze(rec).to_json()
+    assert doc["stairs"]["searched"]
+    kinds = [t["task"] for t in doc["summary"]["tasks"]]
+    assert "run" in kinds and not [k for k in kinds if k.startswith("stairs")], kinds
+    assert doc["stairs"]["segments"] == []
+
+
+@pytest.mark.parametrize("segments", [(("walk", 16),), (("walk", 40),),
+                                      (("walk", 10), ("run", 20), ("walk", 12))])
+def test_the_phantoms_walking_is_level(segments):
+    """The phantom's truth (its pelvis's own vertical acceleration, no sensor): after a walk
+    the pelvis stands still again (vertical velocity back to that of the standing before),
+    and the stairs finder finds no stairs in its walking (the running left out, as the
+    analysis leaves it out)."""
+    from sacrum.scoring.tasks import find_stairs
+
+    p = running_phantom(segments=segments, seed=7)
+    t, a = p["t"], p["a_prog"].copy()
+    v = np.cumsum(a[:, 2]) / p["rate_hz"]
+    stand_end = t > p["t_end"] + 0.7
+    if all(m == "walk" for m, _ in segments):
+        assert abs(float(np.mean(v[stand_end]))) < 0.02     # m/s: at rest, as before
+    walks = [(t0, t1) for m, t0, t1 in p["segments"] if m == "walk"]
+    for m, t0, t1 in p["segments"]:
+        if m == "run":
+            a[(t >= t0) & (t <= t1 + 0.5)] = np.nan
+    assert list(find_stairs(t, a, bouts=walks)) == []
