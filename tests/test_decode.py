@@ -319,3 +319,77 @@ def test_orphan_segments_and_empty_notifications_are_counted_live_and_offline(tm
         assert loss.orphan_segments == len(segs) - 1
         assert loss.empty_notifications == 1
         assert "empty notifications" in " ".join(loss.lines())
+
+
+# --- protocol 1.2: the device's gyro bias (SPEC 2.5) -------------------------------------
+def _bias_stream():
+    """DATA packets of 11 samples from sample_seq 65500 (the counter wraps at packet 3),
+    with BIAS packets sent as the firmware sends them, before the packet holding their
+    sample (one mid-packet, one after a lost packet, one after the last DATA), and the
+    bias each sample had (rad/s, x y z)."""
+    q24 = [(0, 0, 0), (233_973, -41_220, 7_919), (240_000, -40_000, 8_000),
+           (-1_464_086, 5, 1_464_086)]
+    packets, truth = [], []
+    bias_of = []  # (sample index, bias) as sent
+    plan = {0: [(0, 0)], 2: [(2 * 11 + 4, 1)], 5: [(5 * 11, 2)], 8: [(8 * 11 + 10, 3)]}
+    for i in range(8):
+        for k, b in plan.get(i, []):
+            packets.append(sp.encode_bias(65500 + k, *q24[b]))
+            bias_of.append((k, b))
+        if i == 4:  # lost in transit: its samples are a gap
+            continue
+        packets.append(sp.encode_data(i, 65500 + 11 * i, 55_000 * i, 5000, 0, 0,
+                                      _samples(11, 11 * i)))
+    for k, b in plan[8]:
+        packets.append(sp.encode_bias(65500 + k, *q24[b]))
+    for s in range(88):
+        b = [bb for kk, bb in bias_of if kk <= s][-1]
+        truth.append([v / 2**24 for v in q24[b]])
+    return packets, np.array(truth)
+
+
+def test_bias_packets_give_each_sample_its_bias_and_the_sensors_rate(tmp_path):
+    packets, truth = _bias_stream()
+    path = tmp_path / "bias.sacrum"
+    _write_packets(path, packets)
+    table = decode_capture(path)
+    assert len(table) == 88 and table.loss.samples_lost == 11 and table.bias_packets == 4
+    assert table.loss.unknown_packets == 0 and table.loss.corrupt_packets == 0
+    np.testing.assert_array_equal(table.gyr_bias_radps, truth.astype(np.float32))
+    rec = table.received
+    wire = np.array([s[7:10] for s in _samples(88)]) / sp.GYR_SCALE
+    np.testing.assert_allclose(table.gyr_sensor_radps[rec], (wire + truth)[rec], atol=1e-6)
+    np.testing.assert_array_equal(table.gyr_radps[rec], wire[rec].astype(np.float32))
+    # a capture without BIAS: the wire's rate is the sensor's
+    plain = tmp_path / "plain.sacrum"
+    _write_packets(plain, [p for p in packets if p[0] == sp.PTYPE_DATA])
+    t2 = decode_capture(plain)
+    assert t2.gyr_bias_radps is None and t2.gyr_sensor_radps is t2.gyr_radps
+
+
+def test_bias_packets_are_decoded_live_not_counted_as_unknown(tmp_path):
+    from sacrum.io.stream import StreamDecoder
+    from sacrum.io.transports import Packet
+
+    packets, _ = _bias_stream()
+    live = StreamDecoder()
+    chunks = [c for p in packets if (c := live.update(Packet(0, sp.CH_BLE_DATA, p)))]
+    assert len(chunks) == 7 and live.bias_packets == 4
+    assert live.loss.unknown_packets == 0 and live.loss.corrupt_packets == 0
+    np.testing.assert_array_equal(live.gyr_bias_radps, np.array((-1_464_086, 5, 1_464_086)) / 2**24)
+    assert live.bias_sample_seq == (65500 + 98) % 65536
+    # the live chunks carry the wire's rate (docs/live.md)
+    np.testing.assert_array_equal(chunks[0].gyr_radps,
+                                  np.array([s[7:10] for s in _samples(11)]) / sp.GYR_SCALE)
+
+
+def test_a_bad_bias_packet_is_counted_as_corrupt_or_of_another_version(tmp_path):
+    packets, _ = _bias_stream()
+    future = bytearray(packets[0])
+    future[1] = 0x20
+    bad = [bytes(future), packets[0][:-1], sp.encode_bias(3, 1 << 28, 0, 0)]
+    path = tmp_path / "badbias.sacrum"
+    _write_packets(path, bad + packets[1:2])
+    table = decode_capture(path)
+    assert table.loss.unsupported_version_packets == 1 and table.loss.corrupt_packets == 2
+    assert table.bias_packets == 0 and table.gyr_bias_radps is None and len(table) == 11

@@ -214,11 +214,13 @@ def _is_version_1(value: bytes) -> bool:
 
 
 def _looks_like_data(value: bytes) -> bool:
-    """A DATA packet of the right length, or a SEGMENT."""
+    """A DATA packet of the right length, a SEGMENT, or (1.2) a BIAS packet."""
     if not _is_version_1(value):
         return False
     if value[0] == proto.PTYPE_SEGMENT:
         return len(value) > proto.SEGMENT_HEADER_SIZE
+    if value[0] == proto.PTYPE_BIAS:
+        return len(value) == proto.BIAS_SIZE
     if value[0] != proto.PTYPE_DATA or len(value) < proto.DATA_HEADER_SIZE:
         return False
     n = value[proto.DATA_HEADER_SIZE - 1]

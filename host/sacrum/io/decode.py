@@ -9,6 +9,13 @@ arrived; once every packet header is known, sequence numbers are unwrapped
 and the rows are moved in place to their place on the sample grid, lost
 samples becoming NaN rows. Memory is the output arrays plus one chunk of the
 file and the per-packet headers (a few bytes per packet).
+
+BIAS packets (protocol 1.2, SPEC 2.5) give the gyro bias the device took off the
+streamed rate from a sample on; each is placed on the sample grid by its
+``sample_seq``, read against the DATA packet that arrived next (the device sends it
+just before the packet holding that sample), and held until the next:
+:attr:`SampleTable.gyr_bias_radps`, so that ``gyr_radps + gyr_bias_radps`` is the
+sensor's own rate (:attr:`SampleTable.gyr_sensor_radps`), as an IMU CSV has it.
 """
 
 from __future__ import annotations
@@ -129,9 +136,24 @@ class SampleTable:
     events: list[tuple[float, dict[str, Any]]]
     responses: int = 0
     commands: int = 0
+    #: (N, 3) float32, sensor frame: the gyro bias (rad/s) the device took off
+    #: ``gyr_radps`` at each sample (protocol 1.2 BIAS packets, SPEC 2.5; held from one to
+    #: the next, the first also before it); None when the capture has none (an older
+    #: device, or one that streams the sensor's rate).
+    gyr_bias_radps: np.ndarray | None = None
+    bias_packets: int = 0  # BIAS packets decoded
 
     def __len__(self) -> int:
         return self.t_s.shape[0]
+
+    @property
+    def gyr_sensor_radps(self) -> np.ndarray:
+        """The sensor's angular rate (rad/s, sensor frame): ``gyr_radps`` (the wire's,
+        bias-corrected by the device, SPEC 1.2) plus ``gyr_bias_radps`` where the capture
+        says the bias; ``gyr_radps`` itself when it does not."""
+        if self.gyr_bias_radps is None:
+            return self.gyr_radps
+        return self.gyr_radps + self.gyr_bias_radps
 
     @property
     def received(self) -> np.ndarray:
@@ -213,6 +235,7 @@ class CaptureDecoder:
         self._reasm: dict[int, sp.Reassembler] = {}
         self._annotations: list[tuple[int, dict[str, Any]]] = []
         self._events: list[tuple[int, dict[str, Any]]] = []
+        self._bias: list[tuple[int, int, int, int, int]] = []  # DATA before it, sseq, x y z
         self.responses = 0
         self.commands = 0
         # A packet of n <= 11 samples costs at least 20n + 16 (DATA header) + 20
@@ -367,6 +390,13 @@ class CaptureDecoder:
                 self.responses += 1
             except sp.ProtocolError as e:
                 self._count_bad(e)
+        elif ptype == sp.PTYPE_BIAS:
+            try:
+                sseq, (bx, by, bz) = sp.decode_bias(data)
+            except sp.ProtocolError as e:
+                self._count_bad(e)
+                return
+            self._bias.append((self.loss.packets_received, sseq, bx, by, bz))
         elif ptype in (sp.PTYPE_COMMAND, sp.PTYPE_SEGMENT):
             self.loss.corrupt_packets += 1  # wrong direction / nested segment
         else:
@@ -461,7 +491,26 @@ class CaptureDecoder:
                 (float(t_dev[dest[i] + n[ko][i]]), float(gap[i] * per[i]), int(gap[i]))
                 for i in top)
         period_s = float(np.median(per))
-        return self._table(t_dev, total, period_s, clock, start_ns)
+        bias = self._bias_rows(cols, idx0, base, total)
+        return self._table(t_dev, total, period_s, clock, start_ns, bias)
+
+    def _bias_rows(self, cols: dict[str, np.ndarray], idx0: np.ndarray, base: int,
+                   total: int) -> np.ndarray | None:
+        """The BIAS packets' bias at every grid row (SPEC 2.5): each from the row of its
+        ``sample_seq`` (read against the DATA packet that arrived next, else the one
+        before) to the next one's; the first also before it."""
+        if not self._bias or total == 0:
+            return None
+        b = np.array(self._bias, dtype=np.int64)
+        npk = idx0.size
+        ref = np.minimum(b[:, 0], npk - 1)
+        rows = idx0[ref] - base + (b[:, 1] - cols["sseq"][ref] + 0x8000) % sp.SEQ_MOD - 0x8000
+        order = np.argsort(rows, kind="stable")  # equal rows: the later arrival holds
+        rows = np.clip(rows[order], 0, total)
+        vals = (b[order, 2:5] / sp.BIAS_SCALE).astype(np.float32)
+        rows[0] = 0
+        lengths = np.diff(np.r_[rows, total])
+        return np.repeat(vals, lengths, axis=0)
 
     def _place(self, rows: np.ndarray, dest: np.ndarray, n: np.ndarray, total: int,
                in_order: bool) -> None:
@@ -520,7 +569,7 @@ class CaptureDecoder:
         self.loss.packets_lost_in_transit = lost - drop
 
     def _table(self, t_s: np.ndarray, total: int, period_s: float, clock: ClockMap,
-               start_ns: int) -> SampleTable:
+               start_ns: int, bias: np.ndarray | None = None) -> SampleTable:
         for a in (self.q, self.acc, self.gyr, self.flags):
             a.resize((total, *a.shape[1:]), refcheck=False)
 
@@ -532,6 +581,7 @@ class CaptureDecoder:
             period_s=period_s, clock=clock, loss=self.loss, header=self.reader.header,
             device=self.reader.device, annotations=rel(self._annotations),
             events=rel(self._events), responses=self.responses, commands=self.commands,
+            gyr_bias_radps=bias, bias_packets=len(self._bias),
         )
 
 

@@ -3,6 +3,11 @@
 :class:`StreamDecoder` turns the packets of a Transport into sample chunks as
 they arrive and keeps running loss counts by the same rules (SPEC 2.1) as the
 offline decoder, whose results it must match on the same packets (tested).
+
+The chunks carry the wire's angular rate, bias-corrected by the device (SPEC 1.2), which
+the live view uses as it is; a 1.2 device's BIAS packets (SPEC 2.5) are decoded, not
+counted as unknown, and the latest is kept (:attr:`StreamDecoder.gyr_bias_radps`: add it
+for the sensor's own rate, as the offline decoder's ``gyr_sensor_radps`` does).
 """
 
 from __future__ import annotations
@@ -46,6 +51,11 @@ class StreamDecoder:
     def __init__(self) -> None:
         self.loss = LossReport()
         self._reasm: dict[int, sp.Reassembler] = {}
+        #: The device's latest gyro bias (rad/s, sensor frame, (3,)) from a BIAS packet
+        #: (protocol 1.2), None before one came; ``bias_sample_seq`` the sample it is from.
+        self.gyr_bias_radps: np.ndarray | None = None
+        self.bias_sample_seq: int | None = None
+        self.bias_packets = 0
         self.reset()
 
     def reset(self) -> None:
@@ -68,6 +78,11 @@ class StreamDecoder:
                 if data is None:
                     return None
             else:
+                return None
+            if data and data[0] == sp.PTYPE_BIAS:
+                self.bias_sample_seq, b = sp.decode_bias(data)
+                self.gyr_bias_radps = np.asarray(b, np.float64) / sp.BIAS_SCALE
+                self.bias_packets += 1
                 return None
             if not data or data[0] != sp.PTYPE_DATA:
                 if data and data[0] not in (sp.PTYPE_RESPONSE,):
