@@ -112,13 +112,16 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 def write_csv(table: SampleTable, out: Path | str, chunk_rows: int = 100_000) -> int:
-    """Per-sample CSV in SI units; lost samples are rows of NaN with lost=1 (0600)."""
+    """Per-sample CSV in SI units; lost samples are rows of NaN with lost=1 (0600). The
+    gyr columns are the sensor's rate (``SampleTable.gyr_sensor_radps``: a 1.2 device's
+    bias added back), as an IMU CSV has it, so the CSV analyses as its capture does."""
+    gyr = table.gyr_sensor_radps
     with open_private(out, "w", newline="") as f:
         f.write(",".join(CSV_COLUMNS) + "\n")
         for a in range(0, len(table), chunk_rows):
             b = min(a + chunk_rows, len(table))
             block = np.column_stack([
-                table.t_s[a:b], table.q[a:b], table.acc_mps2[a:b], table.gyr_radps[a:b],
+                table.t_s[a:b], table.q[a:b], table.acc_mps2[a:b], gyr[a:b],
             ])
             lost = np.isnan(table.q[a:b, 0]).astype(np.int8)
             np.savetxt(f, np.column_stack([block, table.flags[a:b], lost]),
