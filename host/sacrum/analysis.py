@@ -132,7 +132,9 @@ class Recording:
     acc_mps2 : numpy.ndarray
         (N, 3) acceleration (m/s²), sensor frame; NaN rows are lost samples.
     gyr_radps : numpy.ndarray
-        (N, 3) angular rate (rad/s), sensor frame; NaN rows are lost samples.
+        (N, 3) angular rate (rad/s), sensor frame; NaN rows are lost samples. The sensor's
+        own rate, as an IMU CSV has it: for a capture whose device said its gyro bias
+        (protocol 1.2 BIAS packets) the wire's bias-corrected rate plus that bias.
     q_sensor_to_earth : numpy.ndarray or None
         (N, 4) the device's orientation (w, x, y, z; earth z up) of a capture; None for a
         CSV (the analysis runs the host filter).
@@ -150,6 +152,10 @@ class Recording:
     device : dict
         The capture's device record (name, firmware, IMU, ...), as ``sacrum info`` shows
         it; empty for a CSV.
+    gyr_bias_radps : numpy.ndarray or None
+        (N, 3) the gyro bias (rad/s, sensor frame) the device took off the streamed rate at
+        each sample (``gyr_radps - gyr_bias_radps`` is the wire's rate); None for a CSV or a
+        capture without BIAS packets (its ``gyr_radps`` is the wire's).
     """
 
     kind: str  # "capture" | "csv"
@@ -163,6 +169,7 @@ class Recording:
     pressure_hpa: np.ndarray | None = None  # barometer (hPa), when the input has one
     path: str = ""
     device: dict[str, Any] = field(default_factory=dict)
+    gyr_bias_radps: np.ndarray | None = None
 
     @property
     def tasks(self):
@@ -232,10 +239,13 @@ def load(path: str | os.PathLike, *, check_units: bool = True) -> Recording:
         check_duration(np.asarray(table.t_s, float), path)
         loss = {k: v for k, v in vars(table.loss).items() if k != "gap_list"}
         loss["loss_fraction"] = table.loss.loss_fraction
+        bias = table.gyr_bias_radps  # the device's, when it said it: the sensor's own rate
         return Recording("capture", np.asarray(table.t_s, float),
-                         np.asarray(table.acc_mps2, float), np.asarray(table.gyr_radps, float),
+                         np.asarray(table.acc_mps2, float),
+                         np.asarray(table.gyr_sensor_radps, float),
                          table.q, table.rate_hz, table.tasks(), loss, path=str(path),
-                         device=dict(table.device or {}))
+                         device=dict(table.device or {}),
+                         gyr_bias_radps=None if bias is None else np.asarray(bias, float))
     from sacrum.io.imucsv import check_duration, rate_of, read_imu_csv, read_pressure
 
     t, acc, gyr = read_imu_csv(path, check=check_units)
