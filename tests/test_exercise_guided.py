@@ -217,6 +217,28 @@ def test_the_simulated_session_headless_equals_the_analysis_of_its_capture(capsy
     assert str(cap) in stdout
 
 
+def test_the_guided_capture_carries_its_mounting_and_needs_no_mount(capsys, headless_run):
+    """The session writes the mounting it used into its capture (protocol/SPEC.md §5.2):
+    analysed without --mount, the capture gives the answer of --mount with it (issue 16
+    item 4). The session above gave none: the recommended one, recorded as the default."""
+    _, cap, doc_path = headless_run
+    if not cap.exists():   # run alone: make the capture as the test above does
+        assert run(capsys, "exercise", EXAMPLE, "--simulate", "--headless", "--quick",
+                   "--json", doc_path, "--record", cap)[0] == 0
+    assert json.loads(doc_path.read_text())["mount_source"] == "default"
+    rec = sacrum.load(cap)
+    assert rec.mounting["spec"] == "recommended" and rec.mounting["source"] == "default"
+    got, want = sacrum.analyze(cap), sacrum.analyze(cap, mount="recommended")
+    assert got.mounting["source"] == "recorded"
+    np.testing.assert_array_equal(got.mounting["q_sensor_to_body"],
+                                  want.mounting["q_sensor_to_body"])
+    for table in ("repetitions", "holds", "exercise_sets"):
+        g, w = getattr(got, table), getattr(want, table)
+        assert len(g) == len(w) > 0
+        num = [c for c in w.columns if w[c].dtype.kind == "f"]
+        np.testing.assert_array_equal(g[num].to_numpy(), w[num].to_numpy())
+
+
 def test_the_window_shows_the_count_and_one_bar_per_repetition(qtbot):
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6 import QtGui

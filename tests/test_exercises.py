@@ -450,3 +450,44 @@ def test_bands_file_is_checked(tmp_path):
         load_exercise_bands(bad)
     bands = load_exercise_bands()
     assert {b for b in bands["control"]} == {e.base for e in EXERCISES.values()}
+
+
+# ---- the mounting in the capture (issue 16 item 4) -----------------------------------------
+
+def test_a_capture_that_records_its_mounting_is_analysed_without_mount(tmp_path):
+    """A capture with a ``mounting`` annotation (protocol/SPEC.md §5.2, as ``sacrum
+    exercise`` writes it) gives, without ``--mount``, the answer of ``--mount`` with that
+    mounting, and says where the mounting came from; a sideways mounting, so the
+    recommended one (or a standing estimate) would give other angles."""
+    import sacrum
+    from sacrum.signal.mounting import parse_mount
+
+    mount = "x=left,y=down,z=back"
+    ann = [(0.5, {"type": "mounting", "spec": mount,
+                  "q_sensor_to_body": [float(v) for v in parse_mount(mount)],
+                  "source": "given"})]
+    path = tmp_path / "bridge.sacrum"
+    exercise_capture(path, "bridge", mount=mount, reps_per_set=3, seed=4, annotations=ann)
+    got = sacrum.analyze(path, task="bridge")
+    want = sacrum.analyze(path, task="bridge", mount=mount)
+    assert got.mounting["source"] == "recorded" and got.mounting["recorded_source"] == "given"
+    assert got.mounting["spec"] == mount
+    np.testing.assert_allclose(got.mounting["q_sensor_to_body"], parse_mount(mount))
+    assert len(got.repetitions) == 2 * 4      # 3 full and one partial a set
+    cols = [c for c in want.repetitions.columns if c.endswith("_deg")]
+    np.testing.assert_array_equal(got.repetitions[cols].to_numpy(),
+                                  want.repetitions[cols].to_numpy())
+    other = sacrum.analyze(path, task="bridge", mount="recommended")   # --mount overrides
+    assert other.mounting["source"] == "given"
+    o, w = other.repetitions, want.repetitions
+    assert len(o) != len(w) or not np.allclose(o.tilt_excursion_deg, w.tilt_excursion_deg)
+
+
+def test_the_capture_writer_refuses_a_mounting_that_is_no_rotation(tmp_path):
+    from sacrum.io.capture import CaptureWriter, default_header
+
+    with CaptureWriter(tmp_path / "m.sacrum", default_header()) as w:
+        w.mounting("recommended", [1.0, 0.0, 0.0, 0.0], "given")
+        for q in ([1.0, 0.0, 0.0], [2.0, 0.0, 0.0, 0.0], [math.nan, 0, 0, 1]):
+            with pytest.raises(ValueError, match="unit quaternion"):
+                w.mounting("x", q, "given")

@@ -95,7 +95,7 @@ log = logging.getLogger(__name__)
 
 FORMAT = "sacrum-analysis"
 #: 2: ``strides`` renamed ``steps`` (one object per step; docs/analysis-json.md, Changes).
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 #: Samples kept around a task's segments for the strides that start inside and end after (s).
 SEGMENT_MARGIN_S = 3.0
 #: Below this mounting confidence the document says the angles may be mixed.
@@ -152,6 +152,10 @@ class Recording:
     device : dict
         The capture's device record (name, firmware, IMU, ...), as ``sacrum info`` shows
         it; empty for a CSV.
+    mounting : dict or None
+        The capture's last ``mounting`` annotation (protocol/SPEC.md §5.2: ``spec``,
+        ``q_sensor_to_body``, ``source``): the mounting the recording session used
+        (``sacrum exercise`` writes it); None without one.
     gyr_bias_radps : numpy.ndarray or None
         (N, 3) the gyro bias (rad/s, sensor frame) the device took off the streamed rate at
         each sample (``gyr_radps - gyr_bias_radps`` is the wire's rate); None for a CSV or a
@@ -169,6 +173,7 @@ class Recording:
     pressure_hpa: np.ndarray | None = None  # barometer (hPa), when the input has one
     path: str = ""
     device: dict[str, Any] = field(default_factory=dict)
+    mounting: dict[str, Any] | None = None
     gyr_bias_radps: np.ndarray | None = None
 
     @property
@@ -245,6 +250,7 @@ def load(path: str | os.PathLike, *, check_units: bool = True) -> Recording:
                          np.asarray(table.gyr_sensor_radps, float),
                          table.q, table.rate_hz, table.tasks(), loss, path=str(path),
                          device=dict(table.device or {}),
+                         mounting=_recorded_mounting(table.annotations),
                          gyr_bias_radps=None if bias is None else np.asarray(bias, float))
     from sacrum.io.imucsv import check_duration, rate_of, read_imu_csv, read_pressure
 
@@ -258,6 +264,19 @@ def load(path: str | os.PathLike, *, check_units: bool = True) -> Recording:
 
 #: The former name of :func:`load`.
 read_input = load
+
+
+def _recorded_mounting(annotations) -> dict[str, Any] | None:
+    """The last ``mounting`` annotation of a capture with a usable quaternion (None: none)."""
+    found = None
+    for _, a in annotations:
+        q = a.get("q_sensor_to_body") if a.get("type") == "mounting" else None
+        if (isinstance(q, list) and len(q) == 4
+                and all(isinstance(v, int | float) and math.isfinite(v) for v in q)
+                and abs(math.hypot(*q) - 1.0) < 1e-3):
+            found = {"spec": a.get("spec"), "q_sensor_to_body": [float(v) for v in q],
+                     "source": str(a.get("source") or "unknown")}
+    return found
 
 
 @dataclass(frozen=True)
@@ -655,7 +674,9 @@ def _mounting_doc(res, mount: str | None) -> tuple[dict[str, Any], list[str]]:
                            "q_sensor_to_body": res.q_sensor_to_body}
     if est is not None:
         doc.update(confidence=est.confidence, vertical_deg_sd=est.vertical_deg_sd,
-                   forward_deg_sd=est.forward_deg_sd, vertical_source=est.vertical_source,
+                   forward_deg_sd=est.forward_deg_sd, forward_se_deg=est.forward_se_deg,
+                   cue_spread_deg=est.cue_spread_deg,
+                   settled_confidence=est.settled_confidence, vertical_source=est.vertical_source,
                    standing_s=est.standing_s, walking_s=est.walking_s, message=est.message)
         if est.confidence < LOW_MOUNTING_CONFIDENCE:
             cross = 100 * math.sin(math.radians(min(abs(est.forward_deg_sd), 90.0)))
@@ -738,6 +759,9 @@ def analyze(recording_or_path: Recording | str | os.PathLike, task: str | None =
     q_body = parse_mount(mount) if mount else None
     rec = (recording_or_path if isinstance(recording_or_path, Recording)
            else load(recording_or_path, check_units=check_units))  # step 1
+    recorded = rec.mounting if q_body is None else None   # the session's own (SPEC §5.2)
+    if recorded is not None:
+        q_body = np.asarray(recorded["q_sensor_to_body"], float)
     planned = [task] if task else [m[0] for m in rec.marks]
     find_run = not planned  # no task given or marked: running is found from the motion
     q_earth = rec.q_sensor_to_earth if device_orientation else None
@@ -759,6 +783,12 @@ def analyze(recording_or_path: Recording | str | os.PathLike, task: str | None =
 
     messages: list[str] = []
     mounting, m = _mounting_doc(res, mount)
+    if recorded is not None:
+        mounting.update(source="recorded", spec=recorded["spec"],
+                        recorded_source=recorded["source"],
+                        message=f"recorded in the capture by the session that made it "
+                                f"({recorded['spec'] or 'a quaternion'}, "
+                                f"{recorded['source']}); give --mount to override")
     if running_mount is not None:
         mounting.update(source="estimated-running", confidence=None, message=running_mount)
     if standing is not None:

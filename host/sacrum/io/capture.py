@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import platform
 import struct
@@ -139,9 +140,17 @@ class CaptureWriter:
 
     def annotate(self, annotation: dict[str, Any], host_time_ns: int | None = None) -> None:
         kind = annotation.get("type")
-        if kind not in ("task_start", "task_stop", "mark"):
-            raise ValueError(f"annotation type {kind!r} is not task_start, task_stop or mark")
-        if kind != "mark" and annotation.get("task") not in sp.TASKS:
+        if kind not in ("task_start", "task_stop", "mark", "mounting"):
+            raise ValueError(f"annotation type {kind!r} is not task_start, task_stop, mark "
+                             "or mounting")
+        if kind == "mounting":
+            q = annotation.get("q_sensor_to_body")
+            if (not isinstance(q, list | tuple) or len(q) != 4
+                    or not all(isinstance(v, int | float) and math.isfinite(v) for v in q)
+                    or abs(math.hypot(*q) - 1.0) > 1e-3):
+                raise ValueError(f"mounting q_sensor_to_body {q!r} is not a unit quaternion "
+                                 "[w, x, y, z]")
+        elif kind != "mark" and annotation.get("task") not in sp.TASKS:
             raise ValueError(f"unknown task {annotation.get('task')!r}; one of {sp.TASKS}")
         self._write(sp.KIND_ANNOTATION, 0, now_ns() if host_time_ns is None else host_time_ns,
                     _json(annotation))
@@ -154,6 +163,15 @@ class CaptureWriter:
 
     def mark(self, note: str, host_time_ns: int | None = None) -> None:
         self.annotate({"type": "mark", "note": note}, host_time_ns)
+
+    def mounting(self, spec: str | None, q_sensor_to_body, source: str,
+                 host_time_ns: int | None = None) -> None:
+        """The mounting the session used from now on (SPEC §5.2): its ``parse_mount`` text
+        (or None), the quaternion (w, x, y, z) and where it came from (``"given"``,
+        ``"default"``, ...)."""
+        self.annotate({"type": "mounting", "spec": spec,
+                       "q_sensor_to_body": [float(v) for v in q_sensor_to_body],
+                       "source": source}, host_time_ns)
 
     def event(self, event_type: str, host_time_ns: int | None = None, **fields: Any) -> None:
         self._write(sp.KIND_EVENT, 0, now_ns() if host_time_ns is None else host_time_ns,

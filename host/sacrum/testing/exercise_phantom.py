@@ -439,19 +439,19 @@ def _stand_first(ph: ExercisePhantom, q_stand: np.ndarray, stand_s: float, rng,
                 for h in ph.holds]
 
 
-def exercise_capture(path, task: str, *, mtu: int = 247, seed: int = 0,
+def exercise_capture(path, task: str, *, mtu: int = 247, seed: int = 0, annotations=(),
                      **phantom_options) -> ExercisePhantom:
     """Write a capture of :func:`exercise_phantom` to ``path`` as a sensor streaming it
     over BLE would (:func:`sacrum.testing.generator.make_capture`: connection events,
     jitter, clock drift), and return the phantom (its truth). Keywords go to
-    :func:`exercise_phantom`. The task is not marked in the capture: the protocol's task
-    names (protocol/SPEC.md §5.2, ``sacrum_protocol.TASKS``) do not include the exercises
-    yet, and the capture writer refuses other names."""
+    :func:`exercise_phantom`. The task is not marked in the capture unless
+    ``annotations`` ((t_s, JSON) as ``make_capture`` takes them: task marks, a
+    ``mounting``) say so."""
     from sacrum.testing.generator import LinkModel, make_capture
 
     ph = exercise_phantom(task, seed=seed, **phantom_options)
     make_capture(path, ph.q_sensor_to_earth, ph.acc_mps2, ph.gyr_radps, int(ph.rate_hz),
-                 link=LinkModel(mtu=mtu), seed=seed,
+                 link=LinkModel(mtu=mtu), seed=seed, annotations=list(annotations),
                  header={"note": f"sacrum.testing.exercise_capture: {task}",
                          "device": {"name": "sacrum-phantom", "firmware": "phantom",
                                     "imu": "synthetic"}})

@@ -23,7 +23,7 @@ from sacrum.apps.exercise.session import ExerciseSession
 SIM_RATE_HZ = 100
 
 
-def make_session(programme, kind: str, target: str | None, *, mount: str,
+def make_session(programme, kind: str, target: str | None, *, mount: str | None,
                  speed: float | None, record: str | Path, seed: int = 0) -> ExerciseSession:
     """The session on ``open_transport(kind, target)``; ``kind`` "simulate": the
     programme's phantom streamed by the simulated sensor."""
@@ -35,7 +35,8 @@ def make_session(programme, kind: str, target: str | None, *, mount: str,
     elif kind == "simulate":
         from sacrum.apps.exercise.simulate import ProgrammeSource, programme_phantom
 
-        src = ProgrammeSource(programme_phantom(programme, mount=mount, seed=seed,
+        src = ProgrammeSource(programme_phantom(programme, mount=mount or "recommended",
+                                                seed=seed,
                                                 rate_hz=SIM_RATE_HZ))
         options.update(speed=speed, source=src, rate_hz=src.rate_hz,
                        duration_s=src.duration_s)
@@ -124,9 +125,10 @@ def add_parser(sub) -> None:
                                    "are recorded as tasks.")
     s.add_argument("programme", metavar="PROGRAMME.toml", help="the programme (TOML)")
     add_source_options(s, "a simulated sensor on a person following the programme")
-    s.add_argument("--mount", default="recommended",
+    s.add_argument("--mount", default=None,
                    help='sensor axes on the body, e.g. "x=up,y=left,z=back" (default: '
-                        "recommended; lying exercises give no walking to find it from)")
+                        "recommended; lying exercises give no walking to find it from); "
+                        "written into the recording")
     s.add_argument("--record", metavar="OUT", help="record the session into this capture")
     s.add_argument("--json", metavar="OUT", help="write the session document: per set the "
                    "live and the analysis' counts, and the analysis of the capture")

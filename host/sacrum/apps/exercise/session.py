@@ -11,7 +11,9 @@ chunk to a :class:`~sacrum.apps.exercise.guided.GuidedSession`:
    frame of the given mounting (:func:`~sacrum.scoring.exercises.posture.body_orientation`,
    ``body_rates``), as ``sacrum analyze`` puts them for its exercise tasks;
 2. the guided session decides; when a set starts or ends its task is set on the live
-   session, which writes task_start / task_stop into the recording then;
+   session, which writes task_start / task_stop into the recording then; at the first
+   samples the mounting used goes into the recording too (a ``mounting`` annotation,
+   protocol/SPEC.md §5.2), so ``sacrum analyze`` of the capture needs no ``--mount``;
 3. when the data end the open set ends, and :meth:`ExerciseSession.final` analyses the
    recorded capture (``sacrum.analyze`` with the mounting, its tasks from the capture's
    own records) and puts the offline count of every set beside the live one.
@@ -40,12 +42,15 @@ class ExerciseSession(LiveSession):
 
     programme; open_transport: the transport factory (``sacrum.apps.connect``); mount: the
     mounting (``parse_mount`` spec; lying postures give no walking to estimate it from, so
-    it is given: "recommended" by default); record_to: the capture to write (tasks and
-    all); guided_options go to :class:`GuidedSession`. ``state()`` is safe from any thread.
+    it is given; None: "recommended", recorded as the ``"default"``); record_to: the
+    capture to write (tasks, mounting and all); guided_options go to
+    :class:`GuidedSession`. ``state()`` is safe from any thread.
     """
 
-    def __init__(self, programme: Programme, open_transport, *, mount: str = "recommended",
+    def __init__(self, programme: Programme, open_transport, *, mount: str | None = None,
                  record_to: str | Path | None = None, **guided_options: Any) -> None:
+        self.mount_source = "given" if mount else "default"
+        mount = mount or "recommended"
         super().__init__(open_transport, mount=mount, record_to=record_to,
                          history_s=120.0)
         self.programme = programme
@@ -62,11 +67,20 @@ class ExerciseSession(LiveSession):
         qsb = self.q_sensor_to_body
         with self._glock:
             if self.guided is None:
+                self._record_mounting()
                 self.guided = GuidedSession(self.programme, self._rate_hz,
                                             on_task=self.set_task, **self._guided_options)
             qb = body_orientation(np.asarray(u.chunk.q_sensor_to_earth, float), qsb)
             self.guided.update(t_s, qb, body_rates(np.asarray(chunk.gyr_radps, float), qsb),
                                body_rates(np.asarray(chunk.acc_mps2, float), qsb))
+
+    def _record_mounting(self) -> None:
+        """The mounting into the recording (SPEC §5.2 ``mounting``), at the first samples."""
+        rec = self._recording
+        with rec.lock:
+            if rec.writer is not None:
+                rec.writer.mounting(self.mount, self.q_sensor_to_body, self.mount_source,
+                                    rec.host_now_ns())
 
     def converge(self) -> dict[str, Any] | None:
         """End of the data: the open set ends; no walking analysis (:meth:`final` is this
@@ -110,7 +124,8 @@ class ExerciseSession(LiveSession):
             "programme": {"name": self.programme.name,
                           "path": str(self.programme.path) if self.programme.path else None,
                           "blocks": len(self.programme.blocks())},
-            "mount": self.mount, "capture": str(capture), "sets": sets,
+            "mount": self.mount, "mount_source": self.mount_source,
+            "capture": str(capture), "sets": sets,
             "cues": sum(s["cues"] for s in sets), "analysis": doc}
         return self.final_document
 
