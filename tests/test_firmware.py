@@ -85,3 +85,41 @@ def test_status_1_1_vectors_under_micropython(tmp_path):
     proc = run_micropython(script, cwd=tmp_path)
     n = sum(1 if v["rejected_by"] else 2 for v in _status_1_1_vectors())
     assert proc.returncode == 0 and proc.stdout.split()[0] == str(n), proc.stdout + proc.stderr
+
+
+# --- protocol 1.2: the gyro bias on the wire (SPEC 2.5) -----------------------------------
+@pytest.mark.parametrize("link, mtu", [("ble", 23), ("serial", 247)])
+def test_a_1_2_host_recovers_the_sensors_rate_through_the_firmware(tmp_path, link, mtu):
+    """The firmware in the loop (sacrum simulate: HELLO chooses 1.2): 4 s of standing with a
+    gyro bias of 0.8 °/s, then walking. The device learns the bias at the standing and
+    takes it off the streamed rate; its BIAS packets give it back, so at every sample the
+    decoded sensor rate is the recording's to the sensor's and the wire's rounding plus
+    the BIAS threshold (2^-12 rad/s), while the wire's rate is off by the bias."""
+    import numpy as np
+
+    from sacrum.analysis import load
+    from sacrum.io.decode import decode_capture
+    from sacrum.testing.generator import synthetic_walk
+    from sacrum.testing.simulate import simulate
+
+    _, acc_w, gyr_w = synthetic_walk(6, 200, seed=5)
+    still = np.tile(acc_w[0], (800, 1))
+    acc = np.vstack([still, acc_w])
+    bias = np.deg2rad([0.8, -0.3, 0.2])
+    gyr = np.vstack([np.zeros((800, 3)), gyr_w]) + bias
+    out = tmp_path / "bias.sacrum"
+    simulate(acc, gyr, 200, out, link=link, mtu=mtu)
+    table = decode_capture(out)
+    assert table.bias_packets >= 6 and table.loss.unknown_packets == 0
+    assert table.loss.corrupt_packets == 0 and table.loss.samples_lost == 0
+    a = table.acc_mps2.astype(float)
+    k = min(range(60), key=lambda j: np.abs(acc[j + 850:j + 1050] - a[850:1050]).max())
+    n = len(table)
+    sensor = table.gyr_sensor_radps.astype(float)
+    tol = np.deg2rad(1 / 16.4) / 2 + 0.5 / sp.GYR_SCALE + 2.0**-12 + 1e-5
+    assert np.abs(sensor - gyr[k:k + n]).max() <= tol
+    wire_err = np.abs(table.gyr_radps.astype(float) - gyr[k:k + n]).max(axis=1)
+    assert wire_err[700 - k:800 - k].min() > 0.01  # the bias learnt at the standing
+    rec = load(out)
+    np.testing.assert_array_equal(rec.gyr_radps, sensor)
+    np.testing.assert_allclose(rec.gyr_radps - rec.gyr_bias_radps, table.gyr_radps, atol=1e-6)
