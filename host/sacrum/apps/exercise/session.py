@@ -68,7 +68,7 @@ class ExerciseSession(LiveSession):
         with self._glock:
             if self.guided is None:
                 self._record_mounting()
-                self.guided = GuidedSession(self.programme, self._rate_hz,
+                self.guided = GuidedSession(self.programme, self.rate_hz,
                                             on_task=self.set_task, **self._guided_options)
             qb = body_orientation(np.asarray(u.chunk.q_sensor_to_earth, float), qsb)
             self.guided.update(t_s, qb, body_rates(np.asarray(chunk.gyr_radps, float), qsb),

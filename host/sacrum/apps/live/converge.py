@@ -10,9 +10,41 @@ headless summary and ``sacrum analyze CAPTURE`` give one answer.
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 from typing import Any
+
+log = logging.getLogger(__name__)
+
+
+class Convergence:
+    """The final analysis of a session: which capture it is (``capture``: the replayed
+    file; else the recording the session wrote), the document once made (``doc``: None
+    before the data ended, without a capture, or when the analysis failed) and what the
+    snapshot shows of it (:meth:`values`)."""
+
+    def __init__(self, capture: str | os.PathLike | None = None) -> None:
+        self.capture = capture
+        self.doc: dict[str, Any] | None = None
+
+    def run(self, recorded: str | os.PathLike | None) -> tuple[dict[str, Any] | None, str]:
+        """Analyse the capture (or ``recorded``, the session's recording): (doc, "") or
+        (None, why not: "" without a capture). The caller keeps it in ``doc`` (under its
+        lock: the snapshot reads it)."""
+        path = self.capture or recorded
+        if path is None:
+            return None, ""
+        try:
+            doc = analyse_capture(path)
+        except Exception as e:  # a capture too short or damaged: the live values stay
+            log.warning("final analysis of %s failed: %s", path, e)
+            return None, str(e)
+        return doc, ""
+
+    def values(self) -> dict[str, Any] | None:
+        """The snapshot's numbers from the document (:func:`final_values`)."""
+        return final_values(self.doc)
 
 
 def analyse_capture(path: str | os.PathLike) -> dict[str, Any]:
@@ -47,4 +79,4 @@ def final_values(doc: dict[str, Any] | None) -> dict[str, Any] | None:
     }
 
 
-__all__ = ["analyse_capture", "final_values"]
+__all__ = ["Convergence", "analyse_capture", "final_values"]

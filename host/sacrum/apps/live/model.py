@@ -8,6 +8,7 @@ per frame). The dataclasses here are what the window's panels read.
 from __future__ import annotations
 
 import math
+import threading
 from collections import deque
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -24,6 +25,19 @@ TASK_LABELS = {
     "single-leg stance R", "step-down-left": "step-down L", "step-down-right": "step-down R",
 }
 CURVE_POINTS = 101  # gait cycle 0..100 %
+
+
+class Publisher:
+    """The lock under which the session's state is changed and read, and the sequence
+    number that says it changed (``publish()``, called under the lock; the window draws a
+    snapshot only when ``seq`` moved). Shared by the session and its parts."""
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.seq = 0
+
+    def publish(self) -> None:
+        self.seq += 1
 
 
 @dataclass(frozen=True)
@@ -342,4 +356,4 @@ def stance(events: list[tuple[float, str, str]]) -> list[tuple[str, float, float
 
 
 __all__ = ["CURVE_POINTS", "TASK_LABELS", "CalibrationState", "Cue", "LinkStatus", "LiveSnapshot",
-           "LiveView", "StrideCurve", "ring_rows", "stance"]
+           "LiveView", "Publisher", "StrideCurve", "ring_rows", "stance"]

@@ -1,9 +1,11 @@
-"""Running in the live view, without Qt: the cadence metronome and the final (offline) running
-values the view shows once the data end (docs/live.md, docs/running.md).
+"""Running in the live view, without Qt: the running stage fed beside the walking scorer, the
+cadence metronome and the final (offline) running values the view shows once the data end
+(docs/live.md, docs/running.md).
 
 The running steps, cues and rate check while the data come are
-:class:`sacrum.scoring.running.LiveRunning`'s; this module only turns them, or the final
-analysis document, into what is shown, and keeps the metronome's beat.
+:class:`sacrum.scoring.running.LiveRunning`'s; :class:`RunningFeed` feeds it the live
+pipeline's samples, this module turns them, or the final analysis document, into what is
+shown, and keeps the metronome's beat.
 """
 
 from __future__ import annotations
@@ -12,7 +14,55 @@ import math
 from dataclasses import replace
 from typing import Any
 
-from sacrum.scoring.running import SIDES, LiveRunningState, RunningCue
+import numpy as np
+
+from sacrum.scoring.running import SIDES, LiveRunning, LiveRunningState, RunningCue
+
+
+class RunningFeed:
+    """The athlete's running stage beside the walking scorer: a
+    :class:`~sacrum.scoring.running.LiveRunning` fed each chunk's accelerometer with the live
+    pipeline's orientation, angles and mounting (``scorer``: the session's
+    :class:`~sacrum.scoring.livescore.LiveScorer`), its cue threshold the one asked for or
+    else the walking cue's, and its state as the snapshot shows it (the final analysis'
+    running steps once the data end: :func:`final_running_state`).
+
+    rate_hz (Hz); scorer; threshold_request (deg; None: the walking cue's); cue_every.
+    """
+
+    def __init__(self, rate_hz: float, scorer, threshold_request: float | None,
+                 cue_every: int) -> None:
+        self._scorer = scorer
+        self.stage = LiveRunning(rate_hz, scorer.pipeline.angles.q_sensor_to_body,
+                                 threshold_deg=self.threshold_for(threshold_request),
+                                 cue_every=cue_every)
+
+    def threshold_for(self, request: float | None) -> float:
+        """The running cue threshold (deg): the one asked for, else the walking cue's."""
+        if request is not None:
+            return float(request)
+        return float(max(self._scorer.threshold_deg.values()))
+
+    def set_threshold(self, request: float | None) -> None:
+        self.stage.threshold_deg = self.threshold_for(request)
+
+    def update(self, t_s: np.ndarray, acc_mps2, u) -> None:
+        """One chunk: the accelerometer (m/s²) and the scorer's update ``u`` of it."""
+        self.stage.update(t_s, acc_mps2, u.chunk.q_sensor_to_earth, u.chunk.angles_rad,
+                          q_sensor_to_body=self._scorer.pipeline.angles.q_sensor_to_body)
+
+    def gap(self, t_s: np.ndarray) -> None:
+        """Lost samples at ``t_s`` (NaN rows)."""
+        m = len(t_s)
+        nan3 = np.full((m, 3), np.nan)
+        self.stage.update(t_s, nan3, np.full((m, 4), np.nan), nan3)
+
+    def flush(self) -> None:
+        self.stage.flush()
+
+    def state(self, final_doc: dict[str, Any] | None) -> LiveRunningState:
+        """What the snapshot shows: the live state, or the final analysis' (``final_doc``)."""
+        return final_running_state(final_doc, self.stage.state())
 
 
 class Metronome:
@@ -131,4 +181,5 @@ def running_lines(state: LiveRunningState | None, cadence_target_spm: float | No
     return lines
 
 
-__all__ = ["Metronome", "RunningCue", "final_running_state", "rate_banner", "running_lines"]
+__all__ = ["Metronome", "RunningCue", "RunningFeed", "final_running_state", "rate_banner",
+           "running_lines"]

@@ -79,7 +79,7 @@ class LiveWindow(QtWidgets.QMainWindow):
 
         self.traces = TracePanel()
         self.traces.viewport().installEventFilter(self)
-        self.overlay = StrideOverlay(session._overlay_n)
+        self.overlay = StrideOverlay(session.view.overlay_n)
         self.score_panel = ScorePanel()
         self.drops = DropBars()
         self.drops.setMinimumHeight(200)
