@@ -1,0 +1,78 @@
+"""Where a guided exercise session's live CPU goes (issue 16 item 5).
+
+Runs ``sacrum exercise examples/programme.toml --simulate --headless --quick`` (about 5
+minutes of data, streamed as fast as the session takes it: a bounded replay) and times,
+with a CPU timer (the thread's, ``time.thread_time``) around each stage's ``update``
+(this script wraps them; nothing in the package is changed), the live work per chunk: the whole
+chunk (``LiveSession.handle``), the walking parts a guided session does not use during its sets
+(the gait event detector with its turn detector, the progression heading, the running
+stage ``RunningFeed``), and the guided session itself (segmenters, cues). Prints seconds
+and the share of the chunk work, the process CPU time, and the data's duration, so the
+share of one core a real-time session needs is CPU / duration.
+
+    .venv/bin/python bench/exercise_session_cpu.py
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _timed(cls, name: str, totals: dict, key: str) -> None:
+    """Wrap ``cls.name`` to add its thread CPU time to ``totals[key]``."""
+    inner = getattr(cls, name)
+
+    def wrapper(self, *a, **k):
+        t0 = time.thread_time()
+        try:
+            return inner(self, *a, **k)
+        finally:
+            totals[key] += time.thread_time() - t0
+
+    setattr(cls, name, wrapper)
+
+
+def main() -> int:
+    from sacrum.apps.cli import main as cli
+    from sacrum.apps.exercise.guided import GuidedSession
+    from sacrum.apps.live.running import RunningFeed
+    from sacrum.apps.live.session import LiveSession
+    from sacrum.signal.gait.detector import GaitEventDetector
+    from sacrum.signal.heading import ProgressionHeading
+
+    totals = dict.fromkeys(("chunk", "gait", "heading", "running", "guided"), 0.0)
+    _timed(LiveSession, "handle", totals, "chunk")
+    _timed(GaitEventDetector, "update", totals, "gait")
+    _timed(ProgressionHeading, "update", totals, "heading")
+    _timed(RunningFeed, "update", totals, "running")
+    _timed(GuidedSession, "update", totals, "guided")
+    from sacrum.analysis import load
+
+    with tempfile.TemporaryDirectory() as tmp:
+        cap = Path(tmp) / "session.sacrum"
+        cpu0 = time.process_time()
+        code = cli(["exercise", str(ROOT / "examples" / "programme.toml"), "--simulate",
+                    "--headless", "--quick", "--record", str(cap)])
+        cpu = time.process_time() - cpu0
+        duration = float(load(cap).t_s[-1])
+    out = sys.stdout
+    c = totals["chunk"]
+    out.write(f"\ndata {duration:.0f} s; process CPU {cpu:.1f} s (live and the final "
+              f"analysis); live chunk work {c:.1f} s = {100 * c / duration:.1f} % of one "
+              "core in real time; headless: no window drawing)\n")
+    walking = totals["gait"] + totals["heading"] + totals["running"]
+    for k in ("gait", "heading", "running", "guided"):
+        out.write(f"  {k:8s} {totals[k]:6.2f} s  {100 * totals[k] / c:5.1f} % of the chunk "
+                  "work\n")
+    out.write(f"  walking parts (gait + heading + running) {walking:.2f} s = "
+              f"{100 * walking / c:.1f} %: what skipping them during sets would save\n")
+    return code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
