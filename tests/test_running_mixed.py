@@ -84,6 +84,12 @@ def test_without_a_task_running_is_a_run_task_and_walking_a_walking_one(mixed):
              if any(t0 + 0.6 <= s["t_ic"] <= t1 - 0.6 for t0, t1 in walks)]
     assert inner and all(s["task"] is not None and kind[s["task"]] == "steps" for s in inner)
     assert tasks["walk"]["n_steps_used"] > 0
+    # the run task's score has its interval (a bootstrap of its running steps), and the
+    # session's pools it with the walking's, resample by resample
+    run, summ = tasks["run"], doc["summary"]
+    assert run["score"] is not None and run["score_interval"] is not None
+    assert run["score_interval"][0] <= run["score"] <= run["score_interval"][1]
+    assert summ["score_interval"][0] <= summ["score"] <= summ["score_interval"][1]
 
 
 def test_no_stairs_in_a_level_session_that_runs():
