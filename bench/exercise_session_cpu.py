@@ -10,7 +10,11 @@ stage ``RunningFeed``), and the guided session itself (segmenters, cues). Prints
 and the share of the chunk work, the process CPU time, and the data's duration, so the
 share of one core a real-time session needs is CPU / duration.
 
-    .venv/bin/python bench/exercise_session_cpu.py
+    .venv/bin/python bench/exercise_session_cpu.py [--window SECONDS]
+
+``--window S``: also the window (Qt offscreen), in real time for S seconds: the process CPU
+over S is the share of one core the whole guided session (simulated sensor, live work,
+drawing at 20 frames a second) takes.
 """
 
 from __future__ import annotations
@@ -37,7 +41,39 @@ def _timed(cls, name: str, totals: dict, key: str) -> None:
     setattr(cls, name, wrapper)
 
 
-def main() -> int:
+def _window(seconds: float) -> float:
+    """Process CPU (s) of the guided window on the simulated programme, ``seconds`` of real
+    time (Qt offscreen)."""
+    import os
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6 import QtCore, QtWidgets
+
+    from sacrum.apps.exercise.cli import make_session
+    from sacrum.apps.exercise.programme import load_programme
+    from sacrum.apps.exercise.view import ExerciseWindow
+
+    prog = load_programme(ROOT / "examples" / "programme.toml").quick()
+    with tempfile.TemporaryDirectory() as tmp:
+        session = make_session(prog, "simulate", None, mount=None, speed=1.0,
+                               record=Path(tmp) / "session.sacrum")
+        app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
+        win = ExerciseWindow(session, audio=False)
+        win.show()
+        QtCore.QTimer.singleShot(round(seconds * 1000), win.close)
+        cpu0 = time.process_time()
+        session.start()
+        app.exec()
+        session.stop()
+        return time.process_time() - cpu0
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--window", type=float, metavar="SECONDS",
+                    help="also the window in real time for this long")
+    args = ap.parse_args(argv)
     from sacrum.apps.cli import main as cli
     from sacrum.apps.exercise.guided import GuidedSession
     from sacrum.apps.live.running import RunningFeed
@@ -71,6 +107,10 @@ def main() -> int:
                   "work\n")
     out.write(f"  walking parts (gait + heading + running) {walking:.2f} s = "
               f"{100 * walking / c:.1f} %: what skipping them during sets would save\n")
+    if args.window:
+        cpu = _window(args.window)
+        out.write(f"window, {args.window:.0f} s in real time: process CPU {cpu:.1f} s = "
+                  f"{100 * cpu / args.window:.1f} % of one core\n")
     return code
 
 
