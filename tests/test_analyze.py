@@ -537,7 +537,7 @@ def test_the_tables_are_the_document(daily_analysis):
 
     a = daily_analysis
     doc = a.to_json()
-    assert doc["format_version"] == 2 and "strides" not in doc
+    assert doc["format_version"] == 3 and "strides" not in doc
     assert len(a.steps) == len(doc["steps"]) > 20
     for row, s in zip(a.steps.itertuples(), doc["steps"], strict=True):
         assert row.t_ic_s == pytest.approx(s["t_ic"]) and row.stance_side == s["stance_side"]

@@ -132,9 +132,10 @@ class LiveScorer:
        estimates it from the recording (:class:`~sacrum.signal.mounting.MountingEstimator`
        on the orientation and the raw samples, fed ``mount_check_s`` at a time, counted in
        samples from the first, so any chunking feeds it alike). Until an estimate has
-       ``mount_confidence`` the given ``q_sensor_to_body`` is provisional; when an estimate
-       is confident and differs from the mounting in use by more than ``mount_change_deg``,
-       every kept sample is scored again with it (the pipeline, the zero and the steps
+       ``mount_confidence`` (its ``settled_confidence``: more walking would not move it) the
+       given ``q_sensor_to_body`` is provisional; when an estimate is settled and differs
+       from the mounting in use by more than ``mount_change_deg``, every kept sample is
+       scored again with it (the pipeline, the zero and the steps
        start over on the same samples, one chunk: :attr:`LiveUpdate.rescored`), so the
        steps before the estimate are revised, not left in another frame. The estimator
        stops once it has ``enough_walking_s`` of walking at that confidence, as the
@@ -441,7 +442,7 @@ class LiveScorer:
         if self._estimator is not None:
             try:
                 est = self._estimator.estimate()
-                why = f"its confidence is {est.confidence:.2f} so far"
+                why = f"it has settled to {est.settled_confidence:.2f} so far"
             except MountingError as e:
                 why = str(e).splitlines()[0]
         return ("estimating the sensor's mounting from the walking, as sacrum analyze does; "
@@ -475,7 +476,9 @@ class LiveScorer:
         if final:  # as the offline estimate: whatever the whole recording gives
             self._mount_done = True
             est = self._estimator.flush()
-        if est is None or not (final or est.confidence >= self.mount_confidence):
+        # settled, not confidence: waiting does not remove the bias an asymmetric gait
+        # gives (MountingEstimate), so the total would keep a limping walk unscored
+        if est is None or not (final or est.settled_confidence >= self.mount_confidence):
             return False
         if est.walking_s >= self.enough_walking_s:
             self._mount_done = True

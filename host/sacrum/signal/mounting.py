@@ -158,13 +158,19 @@ class MountingEstimate:
         vertical_deg_sd: standard error of the body's vertical axis (deg):
             the RMS angle of per-second (standing) or per-window (walking)
             estimates from the result, divided by √(independent estimates).
-        forward_deg_sd: standard error of the anterior axis about the vertical
-            (deg): a block bootstrap of the walking windows (step 7); the true
-            error is within ±2 of it about 95 % of the time when the gait is
-            left-right symmetric (tested on phantoms).
+        forward_deg_sd: uncertainty (SD) of the anterior axis about the vertical
+            (deg): ``√(forward_se_deg² + cue_spread_deg² / 3)``, the random part
+            and the bias an asymmetric gait gives (step 7).
+        forward_se_deg: the random part: a block bootstrap of the walking windows
+            (step 7); the true error is within ±2 of it about 95 % of the time when
+            the gait is left-right symmetric (tested on phantoms).
+        settled_confidence: ``confidence`` with ``forward_se_deg`` for
+            ``forward_deg_sd``: how sure it is that more of the same walking would
+            not move the estimate past ``tolerance_deg`` (the gait's bias does not
+            shrink with walking); what the live view and the pipeline wait for
+            before they use or stop improving an estimate.
         cue_spread_deg: the SD of the three forward cues' own answers (deg), how a
-            left-right asymmetry of the gait shows; not part of the standard
-            error (the cues' biases partly cancel in their sum).
+            left-right asymmetry of the gait shows (step 7).
         message: one line on where the estimate came from.
         vertical_source: "standing" or "walking".
         standing_s, walking_s: seconds of data each part used (still blocks, and
@@ -193,6 +199,8 @@ class MountingEstimate:
     axis_ratio: float = float("nan")
     cue_spread_deg: float = float("nan")
     forward_sign_p: float = float("nan")  # bootstrap probability forward is right
+    forward_se_deg: float = float("nan")  # the random part of forward_deg_sd
+    settled_confidence: float = float("nan")  # the confidence from forward_se_deg alone
 
 
 class MountingEstimator:
@@ -265,8 +273,13 @@ class MountingEstimator:
            bootstrap variance of n blocks is n/(n − 1) too small (that of a
            mean's), so it is scaled up by that. With fewer than two blocks:
            the RMS azimuth of the single windows' axes over √(walking_s /
-           window_s) (the independent windows), and the votes' agreement.
-           ``confidence = forward_sign_p · erf(tol / (√2 · forward_deg_sd)) ·
+           window_s) (the independent windows), and the votes' agreement. That
+           is the random part, ``forward_se_deg``; an asymmetric gait biases each
+           cue ("Deviations"), which no resampling shows, but the three cues then
+           disagree: the axis is about their mean, so the bias is taken to have SD
+           ``cue_spread_deg / √3`` (independent biases of the SD the cues' spread
+           estimates), and ``forward_deg_sd = √(forward_se_deg² + cue_spread_deg²
+           / 3)``. ``confidence = forward_sign_p · erf(tol / (√2 · forward_deg_sd)) ·
            erf(tol / (√2 · vertical_deg_sd))``, ``tol = tolerance_deg``: the
            probability that both axes are within the tolerance, errors normal
            with those standard errors.
@@ -304,10 +317,18 @@ class MountingEstimator:
     along it) and biases it by about that amplitude ratio (radians); on a
     phantom with 10 % asymmetry in all three, with random phases, the forward
     error is 2.5° RMS (about 25° × asymmetry), a bias the standard error
-    (the random part) does not contain; ``cue_spread_deg`` shows it. On the
-    mobgap HA/001 walks (documented mounting x up, y right, z forward) the
-    forward error from the nominal forward was -4.6°, +2.4° and -0.6° at
-    stated standard errors of 2.8°, 1.4° and 1.4° (Test5 ×2, Test11).
+    (the random part) does not contain; ``cue_spread_deg`` shows it and step 7
+    puts it in ``forward_deg_sd``. A Trendelenburg-type gait (drop 4° on one
+    stance side, 9° on the other: ``sacrum.testing.walking_phantom``) gives the
+    obliquity a step-frequency part larger than the tilt's and pulls the
+    tilt-rate cue about 38° off: the estimate is about 12.6° off, at ±11.5°
+    and confidence 0.34 (the standard error alone said ±0.3°, confidence
+    1.00). Over 37 real walk tests (IPOL, HA/001) the forward azimuth is within
+    ±2 / ±1 ``forward_deg_sd`` of the same person's other trials' median in
+    92 % / 73 % of trials (the standard error alone: 49 % / 24 %;
+    ``bench/mounting_uncertainty.py``). On the mobgap HA/001 walks (documented
+    mounting x up, y right, z forward) the forward error from the nominal
+    forward was -4.6°, +2.4° and -0.6° (Test5 ×2, Test11).
     The forward rule assumes forward walking (walking backwards gives a
     mounting turned 180° about the vertical, and a confidently wrong one);
     a person who walks with little vertical
@@ -540,20 +561,28 @@ class MountingEstimator:
         x = axis
         y = np.cross(z, x)
         q = matrix_to_quat(np.vstack([x, y, z]))
-        forward_sd, sign_p = self._bootstrap(tensors, cross.imag > 0, x, y)
-        if forward_sd is None:  # fewer than two blocks: the single windows' scatter
+        forward_se, sign_p = self._bootstrap(tensors, cross.imag > 0, x, y)
+        if forward_se is None:  # fewer than two blocks: the single windows' scatter
             per_window = np.linalg.eigh(tensors)[1][:, :, -1]
             per_window *= np.where(per_window @ x < 0, -1.0, 1.0)[:, None]
             azimuth = np.arctan2(per_window @ y, per_window @ x)
-            forward_sd = _rms(azimuth) / math.sqrt(max(1.0, walking_s / window_s))
+            forward_se = _rms(azimuth) / math.sqrt(max(1.0, walking_s / window_s))
         cues = np.array([np.linalg.eigh(c.sum(axis=0))[1][:, -1] for c in cue_tensors])
         cues *= np.sign(cues @ x)[:, None]
         cue_azimuth = np.arctan2(cues @ y, cues @ x)  # the three cues' own answers
+        cue_spread = float(np.std(cue_azimuth, ddof=1))
+        # an asymmetric gait biases each cue (class docstring, "Deviations") by an amount
+        # the bootstrap cannot see; the cues' disagreement measures it: the axis is about
+        # their mean, whose bias has SD spread / √3 if the three biases are independent
         vertical_deg_sd = math.degrees(vertical_sd)
-        forward_deg_sd = math.degrees(forward_sd)
+        forward_se_deg = math.degrees(forward_se)
+        forward_deg_sd = math.hypot(forward_se_deg, math.degrees(cue_spread) / math.sqrt(3))
         tol = self.tolerance_deg
-        confidence = (sign_p * math.erf(tol / (math.sqrt(2) * max(forward_deg_sd, 1e-9)))
-                      * math.erf(tol / (math.sqrt(2) * max(vertical_deg_sd, 1e-9))))
+        def within_tol(forward: float) -> float:
+            return (sign_p * math.erf(tol / (math.sqrt(2) * max(forward, 1e-9)))
+                    * math.erf(tol / (math.sqrt(2) * max(vertical_deg_sd, 1e-9))))
+
+        confidence = within_tol(forward_deg_sd)
         message = (f"mounting {describe_mount(q)}: vertical from {standing_s:.0f} s standing"
                    if source == "standing" else
                    f"mounting {describe_mount(q)}: vertical from {walking_s:.0f} s walking "
@@ -569,8 +598,9 @@ class MountingEstimator:
             vertical_source=source, standing_s=standing_s if source == "standing" else 0.0,
             walking_s=walking_s, step_hz=step_hz, forward_agreement=agreement,
             ap_phase_deg=phase_deg, axis_ratio=axis_ratio,
-            cue_spread_deg=math.degrees(float(np.std(cue_azimuth, ddof=1))),
-            forward_sign_p=sign_p)
+            cue_spread_deg=math.degrees(cue_spread), forward_se_deg=forward_se_deg,
+            forward_sign_p=sign_p,
+            settled_confidence=float(np.clip(within_tol(forward_se_deg), 0.0, 1.0)))
 
     def _bootstrap(self, tensors: np.ndarray, leads: np.ndarray, x: np.ndarray,
                    y: np.ndarray) -> tuple[float | None, float]:

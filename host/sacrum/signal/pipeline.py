@@ -443,13 +443,14 @@ def _estimate_mounting(q, acc, gyr, rate_hz: float, *, block_s: float = 60.0,
                        enough_walking_s: float = 120.0,
                        enough_confidence: float = 0.5) -> MountingEstimate:
     """The mounting from the recording, read a minute at a time until there is
-    plenty of walking (``enough_walking_s`` at ``enough_confidence``): the
-    estimate does not improve on more of the same, and an hour costs seconds."""
+    plenty of walking (``enough_walking_s`` at ``enough_confidence``, the
+    estimate's ``settled_confidence``): the estimate does not improve on more of
+    the same, and an hour costs seconds."""
     est = MountingEstimator(rate_hz)
     step = max(1, round(block_s * rate_hz))
     for i in range(0, len(q), step):
         e = est.update(q[i:i + step], acc[i:i + step], gyr[i:i + step])
-        if (e is not None and e.confidence >= enough_confidence
+        if (e is not None and e.settled_confidence >= enough_confidence
                 and e.walking_s >= enough_walking_s):
             return e
     return est.estimate()  # raises MountingError saying why not
