@@ -1,6 +1,6 @@
 """The report's running page (issue 17 item 3): drop per stance side, the per-step chart, the
-running values in the units people read (ms, cm), the score's items with their provisional
-bands; every number the analysis document's (read back from the figures' artists and the
+running values in the units people read (ms, cm), the score's items with their bands and
+sources; every number the analysis document's (read back from the figures' artists and the
 HTML's tables, not from prose); the PDF renders; a running capture without task marks is
 reported, or refused in one line that says what to give.
 
@@ -76,9 +76,12 @@ def test_the_drop_bars_and_every_step_are_the_analysis(session, report):
                                 (f"run-vo-{s}", "vertical_oscillation_m", 100.0)):
             want = [(x["t_ic"], scale * x[key]) for x in used if x[key] is not None]
             np.testing.assert_allclose(np.asarray(pts[gid]), want, rtol=0, atol=1e-9)
-    # the band under the bars is running's provisional one, and its legend says so
-    legend = [t.get_text() for t in report.figures["run/drop"].axes[0].get_legend().get_texts()]
-    assert any("provisional" in t for t in legend), legend
+    # the band under the bars is the one the document scored against (the running bands')
+    band = task["components"]["drop"]["items"][0]["band"]
+    spans = [p.get_bbox() for p in report.figures["run/drop"].axes[0].patches
+             if not p.get_gid()]
+    assert any(b.y1 == pytest.approx(band["normal_max"], abs=1e-9) for b in spans), spans
+    assert any(b.y0 == pytest.approx(band["poor_max"], abs=1e-9) for b in spans), spans
 
 
 def test_the_running_table_is_in_ms_and_cm_and_equal_to_the_analysis(session, html_tables):
@@ -115,7 +118,7 @@ def test_the_score_items_carry_their_provisional_bands(session, html_tables):
         assert numbers(row[3]) == [it["band"]["normal_max"]]
         assert numbers(row[4]) == [it["band"]["poor_max"]]
         assert numbers(row[5]) == [shown(it["score"], 0)]
-        assert row[6] == it["source"] and it["source"].startswith("provisional")
+        assert row[6] == it["source"] and it["source"]
     comps = {r[0]: r for r in tabs["tab-run-components"][1:]}
     assert numbers(comps["score"][1]) == [shown(task["score"], 0)]
     # the score's interval (a bootstrap over the running steps), as the document has it

@@ -567,8 +567,9 @@ class LiveRunning:
     forward: docs/running.md, "Live") makes the drops unreliable, and ``mount_message``
     says so (the angles are the live pipeline's: they are not corrected here).
 
-    **Parameters.** ``rate_hz``; ``q_sensor_to_body``; ``threshold_deg`` = 7 (the running
-    bands' normal edge, provisional: docs/running.md); ``cue_every`` = 1;
+    **Parameters.** ``rate_hz``; ``q_sensor_to_body``; ``threshold_deg`` = 7 (the walking
+    bands' normal edge, as the live view's walking cue; the running bands' drop edge is 5.6°,
+    docs/running.md); ``cue_every`` = 1;
     ``cadence_steps`` = 10; ``rate_window_s`` = 5; ``mount_contacts`` = 20 (the estimate's
     own minimum); ``mount_window_s`` = 20.
     """

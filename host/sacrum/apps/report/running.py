@@ -4,7 +4,8 @@ Everything shown is the analysis document's (docs/analysis-json.md, "The running
 and ``running_steps``): contralateral drop per stance side, rotation, tilt and obliquity
 ranges, vertical oscillation, contact and flight time, braking, cadence, step-time and
 contact-time symmetry, variability, the running score with its components and their
-(provisional) bands, and a per-step chart. SI in the document; the units people read here:
+bands (each with its source; the drop band from a running norm, the others provisional),
+and a per-step chart. SI in the document; the units people read here:
 ms for contact and flight, cm for the oscillation, degrees for angles. Nothing recomputed.
 
 Figures as report/figures.py: points carry a ``gid`` ("run-drop-L", "run-contact-R",
@@ -37,6 +38,14 @@ def _scaled(x: Any, unit: tuple[float, str, str]) -> str:
     return _f(x * unit[0] if _finite(x) else None, unit[2])
 
 
+def drop_band_provisional(task: dict[str, Any]) -> bool:
+    """Whether the task's drop band is provisional: its items' source says so (the running
+    bands' drop band is read from a running norm; the others are provisional)."""
+    items = [it for c in (task.get("components") or {}).values() for it in c.get("items") or []
+             if str(it.get("metric", "")).startswith("contralateral_drop_deg")]
+    return any(str(it.get("source", "")).startswith("provisional") for it in items)
+
+
 def steps_chart(running_steps: list[dict[str, Any]], task: dict[str, Any]) -> Figure:
     """Every running step of the task over time, per stance side: the contralateral drop
     (top, against the drop band's edge), contact and flight time (middle, ms), vertical
@@ -47,7 +56,8 @@ def steps_chart(running_steps: list[dict[str, Any]], task: dict[str, Any]) -> Fi
     _, normal_max, _ = drop_band(task)
     if normal_max is not None:
         ax_d.axhline(normal_max, color=palette.NORMAL, lw=1, ls="--",
-                     label=f"usual range edge ({normal_max:g}°, provisional)")
+                     label=f"usual range edge ({normal_max:g}°"
+                           f"{', provisional' if drop_band_provisional(task) else ''})")
     panels = ((ax_d, "contralateral_drop_deg", 1.0, "drop", "o"),
               (ax_c, "contact_time_s", 1000.0, "contact", "o"),
               (ax_c, "flight_time_s", 1000.0, "flight", "^"),
@@ -135,8 +145,9 @@ def bands_table(task: dict[str, Any]) -> Table:
                          _f(it.get("score"), ".0f"), str(it.get("source", ""))])
     return Table(["component", "item", "value", "100 points up to", "0 points at", "points",
                   "source of the band"], rows,
-                 "The running score's items and bands: every band is provisional (most are "
-                 "the walking bands; no running norm has been read into them yet)",
+                 "The running score's items and bands, each with its source: the drop band "
+                 "is read from a running norm (healthy runners' drop, Bramah et al. 2018); "
+                 "the others are provisional (the walking bands: no running norm was found)",
                  key=f"{task['task']}/bands")
 
 
@@ -160,9 +171,12 @@ def running_blocks(task: dict[str, Any], running_steps: list[dict[str, Any]]) ->
         out.append(Para(f"{name}: {task.get('rate_message')}: contact and flight times, "
                         "oscillation and braking are less certain (docs/running.md).", "p"))
     out.append(bands_table(task))
-    out.append(Fig(f"{name}/drop", _drop_bars(task, provisional=True),
+    provisional = drop_band_provisional(task)
+    out.append(Fig(f"{name}/drop", _drop_bars(task, provisional=provisional),
                    "Running: contralateral pelvic drop over the contact (median of the used "
-                   "running steps, ± SD) per stance side, against the provisional drop band"))
+                   "running steps, ± SD) per stance side, against the "
+                   + ("provisional drop band" if provisional else
+                      "running drop band (healthy runners' mean + 1 SD, Bramah et al. 2018)")))
     out.append(Fig(f"{name}/steps", steps_chart(running_steps, task),
                    "Every running step: drop, contact and flight time, vertical oscillation "
                    "(hollow: excluded steps)"))
