@@ -8,7 +8,10 @@ through the segmenter from the true orientation, through the host's offline fusi
 real firmware under MicroPython streams the phantom's IMU signals into a capture whose
 samples go through the offline fusion: about 6 s per task and mounting).
 
-    .venv/bin/python bench/exercise_phantoms.py [--firmware] [--seed N] [TASK ...]
+    .venv/bin/python bench/exercise_phantoms.py [--firmware] [--live] [--seed N] [TASK ...]
+
+``--live`` adds the host's real-time filter (forward only, as a live session without the
+device's quaternion fuses): the live reading of the same phantoms.
 
 Prints one row per task, mounting and path: counts exact (repetitions, partials, sides and
 sets all equal to the truth; holds: their number), the largest excursion error (deg, over
@@ -47,11 +50,13 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("tasks", nargs="*", help="exercise tasks (default: all)")
     ap.add_argument("--firmware", action="store_true", help="add the firmware in the loop")
+    ap.add_argument("--live", action="store_true",
+                    help="add the host's real-time filter (a live session's fusion)")
     ap.add_argument("--seed", type=int, default=0, help="phantom seed (default 0)")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
     rows = phantom_figures(args.tasks or None, mounts=MOUNTS, firmware=args.firmware,
-                           seed=args.seed)
+                           seed=args.seed, live=args.live)
     out = sys.stdout
     out.write(f"{'task':26s} {'mount':22s} {'path':15s} found/truth exact  ext°  sgn° "
               "flip  own° angle°  hold s  lost s  tempo s\n")

@@ -100,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     c = totals["chunk"]
     out.write(f"\ndata {duration:.0f} s; process CPU {cpu:.1f} s (live and the final "
               f"analysis); live chunk work {c:.1f} s = {100 * c / duration:.1f} % of one "
-              "core in real time; headless: no window drawing)\n")
+              "core in real time (headless: no window drawing)\n")
     walking = totals["gait"] + totals["heading"] + totals["running"]
     for k in ("gait", "heading", "running", "guided"):
         out.write(f"  {k:8s} {totals[k]:6.2f} s  {100 * totals[k] / c:5.1f} % of the chunk "

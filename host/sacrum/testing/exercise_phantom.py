@@ -545,10 +545,12 @@ def firmware_orientation(ph: ExercisePhantom, out) -> np.ndarray:
 
 
 def phantom_figures(tasks=None, mounts=MOUNTS, fusion: bool = True, firmware: bool = False,
-                    seed: int = 0) -> list[dict]:
+                    seed: int = 0, live: bool = False) -> list[dict]:
     """Per exercise and mounting: the phantom's truth against the segmenter, from the true
-    orientation, (``fusion``) through the host's offline filter and (``firmware``) through
-    the firmware in the loop (:func:`firmware_orientation`). Rows: ``task``,
+    orientation, (``fusion``) through the host's offline filter, (``live``) through its
+    real-time filter (``OrientationFilter``, forward only: what a live or guided session
+    without the device's quaternion uses) and (``firmware``) through the firmware in the
+    loop (:func:`firmware_orientation`). Rows: ``task``,
     ``mount``, ``path``, ``reps`` / ``holds`` (found, truth), ``counts_exact`` (count,
     partials, sides and sets all equal), ``excursion_err_deg`` (the signed excursions),
     ``extremes_err_deg`` (each angle's min and max), ``sign_flips`` (signed excursions that
@@ -557,7 +559,7 @@ def phantom_figures(tasks=None, mounts=MOUNTS, fusion: bool = True, firmware: bo
     ``angle_err_deg`` (:func:`_angle_error_deg`)."""
     from sacrum.scoring.exercises import segmenter
     from sacrum.scoring.exercises.posture import body_orientation
-    from sacrum.signal.orientation import orientation_offline
+    from sacrum.signal.orientation import OrientationFilter, orientation_offline
 
     rows = []
     for task in tasks or sorted(EXERCISES):
@@ -567,6 +569,9 @@ def phantom_figures(tasks=None, mounts=MOUNTS, fusion: bool = True, firmware: bo
             if fusion:
                 paths.append(("offline fusion",
                               orientation_offline(ph.acc_mps2, ph.gyr_radps, ph.rate_hz)))
+            if live:
+                paths.append(("live fusion", OrientationFilter(ph.rate_hz).update(
+                    ph.acc_mps2, ph.gyr_radps)))
             if firmware:
                 import tempfile
                 from pathlib import Path
