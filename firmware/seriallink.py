@@ -41,10 +41,11 @@ class SerialLink:
         self._frame = bytearray(_MAX_PACKET + 2 + _MAX_PACKET // 254 + 3)
         self._frame_mv = memoryview(self._frame)
         # frame length -> view; a DATA packet of n samples (16 + 20 n + 2 < 254
-        # bytes) always makes a frame 2 bytes longer: made now, not per sample
+        # bytes), and a BIAS packet (1.2), always makes a frame 2 bytes longer: made
+        # now, not per sample
         self._views = {}
-        for n in range(1, sp.MAX_SAMPLES + 1):
-            size = sp.data_packet_size(n) + 4
+        for size in [sp.data_packet_size(n) + 4 for n in range(1, sp.MAX_SAMPLES + 1)] + [
+                sp.BIAS_SIZE + 4]:
             self._views[size] = self._frame_mv[:size]
         self._run = 0  # 0x03 bytes in a row so far
 
