@@ -84,7 +84,7 @@ class SerialTransport(Transport):
     baudrate: for UART bridges (CP210x, CH340); native USB ignores it.
     reconnect: reopen the port after it vanishes, waiting backoff_s[0] doubling up to
         backoff_s[1] (s) between attempts.
-    start_stream: send START_STREAM after every (re)open.
+    start_stream: send HELLO and START_STREAM after every (re)open.
     comports: the port lister (tests); default pyserial's.
     """
 
@@ -126,7 +126,13 @@ class SerialTransport(Transport):
         self._event("connected", port=self._port_in_use)
         self._reader = asyncio.create_task(self._run())
         if self.start_stream:
-            await self.send(sp.encode_command(0, sp.OP_START_STREAM))
+            await self._hello_and_start()
+
+    async def _hello_and_start(self) -> None:
+        """HELLO with this host's versions (a 1.2 device then sends its BIAS packets, SPEC
+        2.5), then START_STREAM; their responses go into the capture like any."""
+        await self.send(sp.encode_command(0, sp.OP_HELLO, bytes((sp.VERSION_MIN, sp.VERSION_MAX))))
+        await self.send(sp.encode_command(0, sp.OP_START_STREAM))
 
     async def close(self) -> None:
         self._closing = True
@@ -207,7 +213,7 @@ class SerialTransport(Transport):
             self.info.reconnects += 1
             self._event("reconnected", port=self._port_in_use, attempts=self.stats.reopen_attempts)
             if self.start_stream:
-                await self.send(sp.encode_command(0, sp.OP_START_STREAM))
+                await self._hello_and_start()
             return True
         return False
 
