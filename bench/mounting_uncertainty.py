@@ -14,6 +14,7 @@
    is compared with the median of the same person's other trials (which has its own
    error: the shares are a little pessimistic), in units of the stated ``forward_deg_sd``
    and of the random part alone.
+   2 and 3 also without the tilt-rate cue (``forward_cues=("acc", "sway")``).
 4. The mobgap HA/001 walks (documented mounting: x up, y right, z forward): the forward
    direction's difference from the documented one, in the estimated horizontal plane.
 
@@ -70,11 +71,12 @@ def phantoms() -> None:
                   f"| {np.mean(conf):.2f} |")
 
 
-def trendelenburg() -> None:
+def trendelenburg(**params) -> None:
     from sacrum.testing.walking_phantom import walking_phantom as patient
 
     mount = parse_mount("recommended")
-    print("\n| Trendelenburg phantom seed | forward error (deg) | SD (deg) | SE alone (deg) "
+    print(f"\n{params or 'default cues'}\n")
+    print("| Trendelenburg phantom seed | forward error (deg) | SD (deg) | SE alone (deg) "
           "| cue spread (deg) | confidence | settled |")
     print("| --- | --- | --- | --- | --- | --- | --- |")
     for seed in range(4):
@@ -82,7 +84,7 @@ def trendelenburg() -> None:
         a = ph["angles"]
         q = quat_multiply(quat_from_angles(a[:, 0], a[:, 1], a[:, 2] + ph["heading_rad"]),
                           mount)
-        est = estimate_mounting(q, ph["acc"], ph["gyr"], RATE_HZ)
+        est = estimate_mounting(q, ph["acc"], ph["gyr"], RATE_HZ, **params)
         err = rotation_between_deg(est.q_sensor_to_body, mount)[2]
         print(f"| {seed} | {err:+.1f} | {est.forward_deg_sd:.1f} | {est.forward_se_deg:.1f} "
               f"| {est.cue_spread_deg:.1f} | {est.confidence:.2f} "
@@ -97,7 +99,7 @@ def _azimuth_deg(est, nominal_fwd: np.ndarray) -> float:
     return math.degrees(math.atan2(r[0] @ np.cross(z, f), r[0] @ f))
 
 
-def real_walks() -> None:
+def real_walks(**params) -> None:
     from gait_subjects import load_all
 
     documented = quat_to_matrix(parse_mount("mobilise-d-examples"))[0]
@@ -106,14 +108,15 @@ def real_walks() -> None:
     for tr in load_all(DATA):
         q = orientation_offline(tr["acc"], tr["gyr"], tr["fs"])
         try:
-            est = estimate_mounting(q, tr["acc"], tr["gyr"], tr["fs"])
+            est = estimate_mounting(q, tr["acc"], tr["gyr"], tr["fs"], **params)
         except MountingError:
             refused += 1
             continue
         nominal = documented if tr["subject"] == "HA001" else np.array([0.0, 0.0, -1.0])
         by[tr["subject"]].append((_azimuth_deg(est, nominal), est.forward_deg_sd,
                                   est.forward_se_deg, est.confidence))
-    print("\n| person | trials | azimuth spread (deg) | median SD (deg) | median SE (deg) "
+    print(f"\n{params or 'default cues'}\n")
+    print("| person | trials | azimuth spread (deg) | median SD (deg) | median SE (deg) "
           "| confidence (min–max) |")
     print("| --- | --- | --- | --- | --- | --- |")
     z_sd, z_se = [], []
@@ -156,6 +159,7 @@ def mobgap() -> None:
 
 if __name__ == "__main__":
     phantoms()
-    trendelenburg()
-    real_walks()
+    for cues in ({}, {"forward_cues": ("acc", "sway")}):
+        trendelenburg(**cues)
+        real_walks(**cues)
     mobgap()

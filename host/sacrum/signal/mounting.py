@@ -142,6 +142,9 @@ def describe_mount(q_sensor_to_body: np.ndarray) -> str:
 
 # ---- estimation from the recording ----------------------------------------------------------
 
+FORWARD_CUES = ("acc", "sway", "tilt_rate")  # step 5's H, z × S, z × G
+
+
 class MountingError(ValueError):
     """The mounting cannot be estimated from this recording; the message says why."""
 
@@ -311,6 +314,11 @@ class MountingEstimator:
             (shorter gaps are bridged by linear interpolation).
         tolerance_deg: the error the confidence is about (deg), default 5.
         n_bootstrap: resamples for the forward standard error, default 500.
+        forward_cues: which of step 5's cues make the axis, two or more of
+            ``FORWARD_CUES`` ("acc" H, "sway" z × S, "tilt_rate" z × G), default all
+            three. Without "tilt_rate" a Trendelenburg-type gait is read far better
+            (below) but a random asymmetry of all three worse, and the real walks are
+            mixed (``bench/mounting_uncertainty.py`` prints both).
 
     Deviations and limits: an asymmetric gait gives each cue of step 5 a
     step-frequency component across the AP line (or a stride-frequency one
@@ -360,7 +368,8 @@ class MountingEstimator:
                  min_standing_s: float = 2.0, min_walking_s: float = 4.0,
                  min_forward_agreement: float = 0.7, max_axis_ratio: float = 0.35,
                  max_gap_fraction: float = 0.1, tolerance_deg: float = 5.0,
-                 n_bootstrap: int = 500) -> None:
+                 n_bootstrap: int = 500,
+                 forward_cues: tuple[str, ...] = FORWARD_CUES) -> None:
         if rate_hz <= 0:
             raise ValueError(f"rate_hz must be positive, not {rate_hz}")
         self.rate_hz = float(rate_hz)
@@ -390,6 +399,10 @@ class MountingEstimator:
         self.max_gap_fraction = max_gap_fraction
         self.tolerance_deg = tolerance_deg
         self.n_bootstrap = n_bootstrap
+        unknown = set(forward_cues) - set(FORWARD_CUES)
+        if unknown or len(forward_cues) < 2:
+            raise ValueError(f"forward_cues: two or more of {FORWARD_CUES}, not {forward_cues}")
+        self.forward_cues = tuple(forward_cues)
         self._t_s = np.arange(self.window_n) / self.rate_hz
         self.reset()
 
@@ -532,7 +545,9 @@ class MountingEstimator:
         hs = _unit_rows(np.array(self._walk_h) @ proj)  # AP acceleration at the step frequency
         ss = _unit_rows(np.cross(z, np.array(self._walk_s)))  # ML sway, turned to AP
         gs = _unit_rows(np.cross(z, np.array(self._walk_g)))  # tilt-rate axis, turned to AP
-        cue_tensors = [np.einsum("ni,nj->nij", c, c.conj()).real for c in (hs, ss, gs)]
+        cue_tensors = [np.einsum("ni,nj->nij", c, c.conj()).real
+                       for name, c in zip(FORWARD_CUES, (hs, ss, gs), strict=True)
+                       if name in self.forward_cues]
         tensors = sum(cue_tensors)
         eigval, eigvec = np.linalg.eigh(tensors.sum(axis=0))
         axis = _unit(proj @ eigvec[:, -1])
@@ -573,10 +588,11 @@ class MountingEstimator:
         cue_spread = float(np.std(cue_azimuth, ddof=1))
         # an asymmetric gait biases each cue (class docstring, "Deviations") by an amount
         # the bootstrap cannot see; the cues' disagreement measures it: the axis is about
-        # their mean, whose bias has SD spread / √3 if the three biases are independent
+        # their mean, whose bias has SD spread / √n if the n cues' biases are independent
         vertical_deg_sd = math.degrees(vertical_sd)
         forward_se_deg = math.degrees(forward_se)
-        forward_deg_sd = math.hypot(forward_se_deg, math.degrees(cue_spread) / math.sqrt(3))
+        forward_deg_sd = math.hypot(forward_se_deg,
+                                    math.degrees(cue_spread) / math.sqrt(len(cue_tensors)))
         tol = self.tolerance_deg
         def within_tol(forward: float) -> float:
             return (sign_p * math.erf(tol / (math.sqrt(2) * max(forward, 1e-9)))
