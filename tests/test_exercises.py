@@ -64,7 +64,7 @@ def _errors(ph, seg, vertical_apart: bool = False) -> dict:
     posture (the gyroscope's alone, in a 6-axis fusion) goes to
     ``vertical_excursion_deg``."""
     err = {"excursion_deg": 0.0, "metric_deg": 0.0, "hold_s": 0.0, "lost_s": 0.0,
-           "tempo_s": 0.0, "vertical_excursion_deg": 0.0}
+           "tempo_s": 0.0, "vertical_excursion_deg": 0.0, "extremes_deg": 0.0}
     vertical = {"supine": "obliquity", "prone": "obliquity", "upright": "rotation",
                 "side-lying-left": "tilt", "side-lying-right": "tilt"}[
         EXERCISES[ph.task].posture]
@@ -81,6 +81,7 @@ def _errors(ph, seg, vertical_apart: bool = False) -> dict:
                 key = ("vertical_excursion_deg" if vertical_apart and a == vertical
                        else "excursion_deg")
                 err[key] = max(err[key], abs(d[f"{a}_excursion_deg"] - tr.excursions_deg[a]))
+                _extremes_error(err, d, a, tr)
             for name, v in tr.metrics_deg.items():
                 err["metric_deg"] = max(err["metric_deg"], abs(d[name] - v))
         return err
@@ -95,6 +96,7 @@ def _errors(ph, seg, vertical_apart: bool = False) -> dict:
             key = ("vertical_excursion_deg" if vertical_apart and a == vertical
                    else "excursion_deg")
             err[key] = max(err[key], abs(d[f"{a}_excursion_deg"] - tr.excursions_deg[a]))
+            _extremes_error(err, d, a, tr)
         for name, v in tr.metrics_deg.items():
             err["metric_deg"] = max(err["metric_deg"], abs(d[name] - v))
         if not tr.partial:
@@ -102,6 +104,16 @@ def _errors(ph, seg, vertical_apart: bool = False) -> dict:
                                  abs(r.down_s - tr.down_s), abs(r.t_start_s - tr.t_start_s),
                                  abs(r.t_end_s - tr.t_end_s))
     return err
+
+
+def _extremes_error(err: dict, d: dict, a: str, tr) -> None:
+    """The extremes of angle ``a`` against the truth's, into ``err["extremes_deg"]``; the
+    signed excursion is the larger of the two extremes found, and they bracket 0."""
+    lo, hi = d[f"{a}_excursion_min_deg"], d[f"{a}_excursion_max_deg"]
+    assert lo <= 0.0 <= hi
+    assert d[f"{a}_excursion_deg"] == (hi if hi >= -lo else lo)
+    t_lo, t_hi = tr.extremes_deg[a]
+    err["extremes_deg"] = max(err["extremes_deg"], abs(lo - t_lo), abs(hi - t_hi))
 
 
 # ---- posture: angles against a start posture, in any posture -------------------------------
@@ -173,6 +185,7 @@ def test_phantom_in_every_mounting(task, mount):
     assert seg.posture == EXERCISES[task].posture and seg.measured
     err = _errors(ph, seg)
     assert err["excursion_deg"] < 0.5 and err["metric_deg"] < 0.5, err
+    assert err["extremes_deg"] < 0.5, err
     if ph.holds:
         assert err["hold_s"] < 0.2 and err["lost_s"] < 0.3, err
     else:
@@ -203,6 +216,7 @@ def test_phantom_through_the_hosts_offline_fusion(task):
     err = _errors(ph, _run(ph, q), vertical_apart=True)
     assert err["excursion_deg"] < 0.5 and err["metric_deg"] < 0.5, err
     assert err["vertical_excursion_deg"] < 0.5 and err["hold_s"] < 0.2, err
+    assert err["extremes_deg"] < 0.5, err
 
 
 def test_a_slow_fault_is_not_learned_as_gyroscope_bias():
@@ -251,6 +265,7 @@ def test_firmware_in_the_loop(tmp_path, task):
     q = firmware_orientation(ph, tmp_path / f"{task}.sacrum")
     err = _errors(ph, _run(ph, q))
     assert err["excursion_deg"] < 0.5 and err["metric_deg"] < 0.5, err
+    assert err["extremes_deg"] < 0.5, err
     assert err["hold_s"] < 0.2, err
 
 
@@ -491,3 +506,25 @@ def test_the_capture_writer_refuses_a_mounting_that_is_no_rotation(tmp_path):
         for q in ([1.0, 0.0, 0.0], [2.0, 0.0, 0.0, 0.0], [math.nan, 0, 0, 1]):
             with pytest.raises(ValueError, match="unit quaternion"):
                 w.mounting("x", q, "given")
+
+
+def test_the_extremes_carry_an_excursion_that_went_as_far_each_way():
+    """An angle swinging 0.3° either side of the start, with a heading drift of ±0.05° over
+    the repetition: the signed excursion jumps between the two extremes (by 0.6°), the
+    extremes themselves move by the drift only."""
+    from sacrum.scoring.exercises.catalogue import exercise
+    from sacrum.scoring.exercises.control import control_metrics
+
+    ex = exercise("bird-dog")
+    t = np.linspace(0.0, 3.0, 301)
+    out = []
+    for drift_deg in (-0.05, 0.05):
+        obl = D(0.3) * np.sin(2 * np.pi * t / 3.0) + D(drift_deg) * t / 3.0
+        q = relative_quat(np.zeros_like(t), obl, np.zeros_like(t))
+        out.append(control_metrics(ex, q, np.zeros((len(t), 3)), np.array([1.0, 0, 0, 0]),
+                                   100.0))
+    a, b = (math.degrees(o["obliquity_excursion_rad"]) for o in out)
+    assert a * b < 0 and abs(a - b) > 0.55          # the signed value flips
+    for k in ("obliquity_excursion_min_rad", "obliquity_excursion_max_rad"):
+        assert abs(math.degrees(out[0][k] - out[1][k])) < 0.11   # the extremes do not
+    assert math.degrees(out[0]["tilt_excursion_min_rad"]) == 0.0   # never went that way
