@@ -526,7 +526,8 @@ def _extremes(a: np.ndarray) -> dict:
 def firmware_orientation(ph: ExercisePhantom, out) -> np.ndarray:
     """The phantom's IMU signals through the real firmware under MicroPython
     (:func:`sacrum.testing.simulate.simulate`, a capture at ``out``), decoded, and the
-    capture's samples through the host's offline filter (as the analysis does): the
+    capture's samples (the sensor's rate, as ``sacrum.load`` has it) through the host's
+    offline filter (as the analysis does): the
     orientation (N, 4) on the phantom's time axis (NaN where the stream had not started:
     it starts a few loop steps after the recording)."""
     from sacrum.io.decode import decode_capture
@@ -535,7 +536,9 @@ def firmware_orientation(ph: ExercisePhantom, out) -> np.ndarray:
 
     simulate(ph.acc_mps2, ph.gyr_radps, int(ph.rate_hz), out)
     table = decode_capture(out)
-    acc, gyr = table.acc_mps2.astype(float), table.gyr_radps.astype(float)
+    # the sensor's own rate (the wire's plus the bias a protocol-1.2 device said it took
+    # off), as sacrum.load gives the analysis
+    acc, gyr = table.acc_mps2.astype(float), table.gyr_sensor_radps.astype(float)
     k = int(np.argmin([np.nanmax(np.abs(acc[:50] - ph.acc_mps2[j:j + 50]))
                        for j in range(80)]))
     n = min(len(acc), len(ph.t_s) - k)
