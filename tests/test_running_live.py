@@ -212,3 +212,92 @@ def test_the_command_line_athlete_options(replayed, capsys, tmp_path, monkeypatc
     code, _, err = run(capsys, "live", "--replay", str(cap), "--headless", "--cue-every", "0",
                        "--out-dir", str(tmp_path / "bad"), ok_codes=(1,))
     assert code == 1 and len(err.strip().splitlines()) == 1
+
+
+# -- issue 17's live remainders: the mounting, the walking cues and the time axis -----------
+
+
+def _replay(tmp_path_factory, name: str, p, **options):
+    cap = tmp_path_factory.mktemp(name) / f"{name}.sacrum"
+    make_capture(cap, p["q"], p["acc"], p["gyr"], 200, link=LinkModel(mtu=247), seed=2)
+    session = make_session("replay", str(cap), speed=None, history_s=3600.0,
+                           threshold_deg=THRESHOLD_DEG, **options)
+    session.run_sync()
+    return cap, session
+
+
+def _forward_deg(a, b) -> float:
+    from sacrum.signal.quaternion import quat_conjugate, quat_rotate
+
+    x = [quat_rotate(quat_conjugate(np.asarray(q, float)), np.array([1.0, 0.0, 0.0]))
+         for q in (a, b)]
+    return math.degrees(math.acos(float(np.clip(x[0] @ x[1], -1.0, 1.0))))
+
+
+@pytest.fixture(scope="module")
+def unmounted(tmp_path_factory):
+    """The running phantom with the sensor turned 180° about the vertical on its belt (an
+    unknown mounting, forward the other way round from the recommended one), replayed as
+    `sacrum live --replay CAPTURE` runs it without --mount."""
+    from sacrum.signal.quaternion import quat_multiply
+
+    yaw_180 = np.array([0.0, 0.0, 0.0, 1.0])
+    p = running_phantom(rate_hz=200, seed=41, segments=(("walk", 6), ("run", 30), ("walk", 6)),
+                        mount=quat_multiply(_phantom()["mount"], yaw_180))
+    cap, session = _replay(tmp_path_factory, "unmounted", p)
+    return p, cap, session
+
+
+def test_without_a_mount_the_live_running_has_forward_right(unmounted):
+    """The walking estimator does not learn from the running (it took running for walking
+    and reversed forward); the running's own estimate is the mounting once it has one, and
+    the running steps so far are measured again in it: every live step's drop is the final
+    analysis' within the phantom's tolerance, and the sides' medians the phantom's."""
+    p, _, session = unmounted
+    assert session.final_analysis is not None
+    assert _forward_deg(session.scorer.q_sensor_to_body, p["mount"]) < 15.0
+    live = session.running_stage.state()
+    assert not live.mount_message and not live.final
+    for side, truth in zip("LR", (6.0, 8.5), strict=True):
+        assert abs(live.drop_deg[side] - truth) < DROP_TOL_DEG
+    final = {round(r["t_ic"], 3): r for r in session.final_analysis["running_steps"]}
+    matched = 0
+    for t, side, drop, _ in live.steps:
+        r = final.get(round(t, 3))
+        if r is not None and r["contralateral_drop_deg"] is not None and math.isfinite(drop):
+            assert r["stance_side"] == side
+            assert abs(drop - r["contralateral_drop_deg"]) < DROP_TOL_DEG
+            matched += 1
+    assert matched >= 25
+
+
+def test_walking_cues_only_while_walking_and_running_cues_only_while_running(tmp_path_factory):
+    """Walk → run → walk with a walking drop over the threshold: the walking scorer's cues in
+    the walking parts only (its steps in the running do not cue: the athlete's running cue
+    is given there; before, three of them did), the running cues in the running only.
+    (After 60 running steps the walking scorer calls the walking steps irregular, its
+    step-time median still the running's: no walking cue there, which is not this test's.)"""
+    p = running_phantom(rate_hz=200, seed=44, segments=(("walk", 16), ("run", 60), ("walk", 16)),
+                        walk_drop_deg=(8.0, 8.0))
+    _, session = _replay(tmp_path_factory, "mixed", p, mount="recommended")
+    run = [r["t_ic"] for r in session.final_analysis["running_steps"]]
+    t_a, t_b = min(run), max(run) + 60.0 / p["cadence_spm"]
+    snap = session.snapshot()
+    walking = [c.t_ic_s for c in snap.cues]
+    assert len([t for t in walking if t < t_a]) >= 10
+    assert not [t for t in walking if t_a - 0.05 <= t <= t_b]
+    running = [c.t_ic_s for c in snap.running.cues]
+    assert running and all(t_a <= t <= t_b for t in running)
+
+
+def test_live_and_final_steps_on_one_time_axis(replayed):
+    """The session's samples are on the capture's time, as `sacrum analyze` reads it: its first
+    sample at the analysis' first, and each running step live at the time the final
+    analysis has it."""
+    _, cap, session, live = replayed
+    snap = session.snapshot(session.history_s)
+    assert snap.t_s[0] == pytest.approx(sacrum.load(cap).t_s[0], abs=1e-6)
+    lt = np.array([t for t, *_ in live.steps])
+    off = sacrum.analyze(cap).running_steps["t_ic_s"].to_numpy()
+    assert len(off) >= 25
+    assert max(float(np.min(np.abs(lt - t))) for t in off) < 1e-3

@@ -19,13 +19,78 @@ import numpy as np
 from sacrum.scoring.running import SIDES, LiveRunning, LiveRunningState, RunningCue
 
 
+class RunGate:
+    """Where the session runs, known at the sample: the running detector's flight comparator
+    (``RunningEventDetector`` step 2: the sacrum in free fall, the specific force below
+    ``flight_g`` × g; walking never gets there: its lowest was 0.42-0.8 g in 37 real walks)
+    on each sample as it comes. A sample is *running* from a flight until ``hold_s`` after
+    the last flight (longer than a running step: 60 / 120 steps/min = 0.5 s, the
+    detector's slowest running cadence), so the contacts between the flights count too.
+
+    The detector's own walk/run labels come only once a step's bout is known (up to
+    ``min_bout_steps`` steps later); the walking stage's steps and the live mounting
+    estimate need the answer earlier: :meth:`update` says it for each sample of the chunk
+    (the mounting estimator does not learn from running samples: it takes running for
+    walking and reverses forward), :meth:`overlaps` for a span (no walking cue for a step
+    that overlaps running: the running cue is the athlete's there). The magnitude of the
+    accelerometer is used (no orientation needed, so it is known before the pipeline runs;
+    the vertical specific force is never larger). Chunk-invariant: a causal per-sample rule.
+
+    Parameters: ``rate_hz`` (Hz); ``flight_g`` = the detector's 0.3; ``hold_s`` = 0.6.
+    """
+
+    def __init__(self, rate_hz: float, *, flight_g: float | None = None,
+                 hold_s: float = 0.6) -> None:
+        from sacrum.signal.running import RunningEventDetector
+        from sacrum.units import G_MPS2
+
+        if flight_g is None:
+            flight_g = RunningEventDetector(rate_hz, np.array([1.0, 0, 0, 0])).flight_g
+        self.flight_mps2 = float(flight_g) * G_MPS2
+        self.hold_s = float(hold_s)
+        self.reset()
+
+    def reset(self) -> None:
+        self._t_flight = -math.inf   # the newest flight sample (s)
+        self.spans: list[list[float]] = []  # [t_first_flight, t_last_flight + hold_s]
+
+    def update(self, t_s: np.ndarray, acc_mps2: np.ndarray) -> np.ndarray:
+        """Whether each sample of the chunk is running (bool, (N,))."""
+        t = np.asarray(t_s, float).reshape(-1)
+        with np.errstate(invalid="ignore"):
+            flight = np.linalg.norm(np.asarray(acc_mps2, float).reshape(-1, 3),
+                                    axis=1) < self.flight_mps2
+        last = np.where(flight, t, -np.inf)
+        last = np.maximum.accumulate(np.r_[self._t_flight, last])[1:]
+        running = t - last <= self.hold_s
+        for tf in t[flight]:
+            if self.spans and tf <= self.spans[-1][1]:
+                self.spans[-1][1] = tf + self.hold_s
+            else:
+                self.spans.append([float(tf), float(tf) + self.hold_s])
+        if len(t):
+            self._t_flight = float(last[-1])
+        return running
+
+    def overlaps(self, t0_s: float, t1_s: float) -> bool:
+        """Whether [t0_s, t1_s] (s) overlaps running seen so far."""
+        for a, b in reversed(self.spans):
+            if b < t0_s:
+                return False
+            if a <= t1_s:
+                return True
+        return False
+
+
 class RunningFeed:
     """The athlete's running stage beside the walking scorer: a
     :class:`~sacrum.scoring.running.LiveRunning` fed each chunk's accelerometer with the live
     pipeline's orientation, angles and mounting (``scorer``: the session's
     :class:`~sacrum.scoring.livescore.LiveScorer`), its cue threshold the one asked for or
-    else the walking cue's, and its state as the snapshot shows it (the final analysis'
-    running steps once the data end: :func:`final_running_state`).
+    else the walking cue's, fed again when the scorer scores its kept samples again (the
+    mounting found, the running's own mounting adopted, a walking zero:
+    :meth:`refeed`), and its state as the snapshot shows it (the final analysis' running
+    steps once the data end: :func:`final_running_state`).
 
     rate_hz (Hz); scorer; threshold_request (deg; None: the walking cue's); cue_every.
     """
@@ -47,9 +112,35 @@ class RunningFeed:
         self.stage.threshold_deg = self.threshold_for(request)
 
     def update(self, t_s: np.ndarray, acc_mps2, u) -> None:
-        """One chunk: the accelerometer (m/s²) and the scorer's update ``u`` of it."""
+        """One chunk: the accelerometer (m/s²) and the scorer's update ``u`` of it. No cue
+        while the scorer's mounting is still being estimated (its angles are in the
+        provisional mounting's frame, as the walking scorer gives no cue then)."""
+        n_cues = len(self.stage.cues)
         self.stage.update(t_s, acc_mps2, u.chunk.q_sensor_to_earth, u.chunk.angles_rad,
                           q_sensor_to_body=self._scorer.pipeline.angles.q_sensor_to_body)
+        if self._scorer.mounting_pending:
+            del self.stage.cues[n_cues:]
+
+    def refeed(self) -> None:
+        """The scorer scored its kept samples again (a new mounting, or zero): the running
+        stage is made again on them (``scorer.kept()``), so its steps so far are in the
+        frame the walking ones are; the steps before the kept samples and the cues given
+        stay (a cue was given when it was given: none is given again)."""
+        old = self.stage
+        new = LiveRunning(old.rate_hz, self._scorer.pipeline.angles.q_sensor_to_body,
+                          threshold_deg=math.inf, cue_every=old.cue_every,
+                          cadence_steps=old.cadence_steps, rate_window_s=old.rate_window_s,
+                          mount_contacts=old.mount_contacts,
+                          mount_window_s=old.mount_window_s)
+        new.running_mount = old.running_mount  # the check made stays made
+        t, acc, q, angles = self._scorer.kept()
+        if len(t):
+            new.update(t, acc, q, angles)
+        new.threshold_deg = old.threshold_deg
+        t0 = float(t[0]) if len(t) else math.inf
+        new.steps[:0] = [m for m in old.steps if m.t_ic_s < t0]
+        new.cues = list(old.cues)
+        self.stage = new
 
     def gap(self, t_s: np.ndarray) -> None:
         """Lost samples at ``t_s`` (NaN rows)."""
@@ -181,5 +272,5 @@ def running_lines(state: LiveRunningState | None, cadence_target_spm: float | No
     return lines
 
 
-__all__ = ["Metronome", "RunningCue", "RunningFeed", "final_running_state", "rate_banner",
-           "running_lines"]
+__all__ = ["Metronome", "RunGate", "RunningCue", "RunningFeed", "final_running_state",
+           "rate_banner", "running_lines"]

@@ -24,8 +24,10 @@ Steps, per item from the transport (:meth:`LiveSession.handle`):
 1. A :class:`~sacrum.io.transports.Packet` is written to the recording (if one is open)
    exactly as it arrived, then decoded. Anything that does not decode is counted by the
    decoder; anything that is not a packet or a link event is counted as ``bad_items``.
-2. The samples of a decoded chunk go on the session time axis (device time since the
-   first packet, s; after a reconnection, continued by the wall-clock time between).
+2. The samples of a decoded chunk go on the session time axis (the device clock on the
+   capture's time, s, as ``sacrum analyze`` gives it, or from the first sample without a
+   capture: :mod:`sacrum.apps.live.clock`; after a reconnection, continued by the
+   wall-clock time between).
    Lost samples become NaN rows at their place (the pipeline's convention).
 3. Requests from the GUI that touch the analysis (threshold, calibration) are applied.
 4. ``LiveScorer.update``: angles, gait events, steps, rolling summary, score, cues; the
@@ -331,10 +333,29 @@ class LiveSession:
         self._feed.start(chunk, rate)
         self.view.start(round(self.history_s * rate))
         self._tasks.started(self.scorer)  # a held task chosen before the first samples
-        self._clock.start(chunk, rate)
+        self._clock.start(chunk, rate, *self._capture_time(chunk))
         with self._lock:
             self.link.rate_hz = rate
         return True
+
+    def _capture_time(self, chunk) -> tuple[float | None, float]:
+        """(time of the chunk's first sample, drift) on the capture the session converges
+        to: the replayed file's clock map, or the arrival of the chunk in the recording
+        opened with the first packet; (None, 0): no capture (:mod:`sacrum.apps.live.clock`)."""
+        if self._final.capture is not None:
+            from sacrum.io.decode import decode_capture
+
+            try:
+                table = decode_capture(self._final.capture)
+                return float(table.t_s[0]), float(table.clock.drift)
+            except Exception as e:  # the final analysis will say what is wrong
+                log.warning("the capture's clock not read: %s", e)
+                return None, 0.0
+        writer = self._recording.writer
+        start_ns = writer.header.get("start_time_ns") if writer is not None else None
+        if not isinstance(start_ns, int):
+            return None, 0.0
+        return self._clock.arrival_time_s(chunk, start_ns), 0.0
 
     def _chunk(self, chunk, arrival_ns: int) -> None:
         if not self._feed.started and not self._start(chunk):
