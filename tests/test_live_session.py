@@ -111,6 +111,23 @@ def test_recording_keeps_every_packet_and_writes_tasks_and_marks(tmp_path):
     assert snap.marks[0][1] == "knee pain"
 
 
+def test_a_recorded_session_is_on_its_recordings_time(tmp_path):
+    """Recording from the first packet (``record_to``), the session's axis is the recording's
+    time as the analysis reads it: from the first packet's arrival, later than the offline
+    clock map by that packet's delivery delay over the least (a few ms on the BLE model)."""
+    src = tmp_path / "src.sacrum"
+    phantom_capture(src, n_steps=16)
+    out = tmp_path / "rec.sacrum"
+    s = LiveSession(lambda: ReplayTransport(src, speed=None), record_to=out, history_s=60.0)
+    s.run_sync()
+    assert s.final_analysis is not None  # converged on the recording
+    snap = s.snapshot(60.0)
+    rec = decode_capture(out)
+    assert len(snap.t_s) == len(rec)
+    lag = snap.t_s - rec.t_s
+    assert np.ptp(lag) < 1e-3 and 0.0 <= lag[0] < 0.03
+
+
 def test_lost_packets_become_counted_gaps_of_nan_rows(tmp_path):
     src = tmp_path / "gappy.sacrum"
     phantom_capture(src, n_steps=16, link=LinkModel(outages_s=((5.0, 5.8),)))
