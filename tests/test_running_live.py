@@ -290,6 +290,25 @@ def test_walking_cues_only_while_walking_and_running_cues_only_while_running(tmp
     assert running and all(t_a <= t <= t_b for t in running)
 
 
+def test_the_run_gate_marks_the_running_only_and_is_chunk_invariant():
+    """RunGate on walk → run → walk: every sample from the first running flight to the last
+    running contact is running, no walking sample more than its hold after the run is, in
+    any chunking."""
+    from sacrum.apps.live.running import RunGate
+
+    p = _phantom(seed=46)
+    (_, _, _), (_, t_a, t_b), _ = p["segments"]
+    got = assert_chunk_invariant(lambda: RunGate(200.0), [p["t"], p["acc"]],
+                                 chunk_sizes=(1, 8, 37, random_sizes(6, 1, 300)))
+    gate = RunGate(200.0)
+    gate.update(p["t"], p["acc"])
+    t = p["t"]
+    assert got[(t > t_a + 0.35) & (t < t_b)].all()        # after the first flight
+    assert not got[(t < t_a) | (t > t_b + gate.hold_s)].any()
+    assert len(gate.spans) == 1 and gate.overlaps(t_a, t_a + 0.5)
+    assert not gate.overlaps(t_b + gate.hold_s + 0.01, t_b + 5.0)
+
+
 def test_live_and_final_steps_on_one_time_axis(replayed):
     """The session's samples are on the capture's time, as `sacrum analyze` reads it: its first
     sample at the analysis' first, and each running step live at the time the final

@@ -34,7 +34,8 @@ class RunGate:
     walking and reverses forward), :meth:`overlaps` for a span (no walking cue for a step
     that overlaps running: the running cue is the athlete's there). The magnitude of the
     accelerometer is used (no orientation needed, so it is known before the pipeline runs;
-    the vertical specific force is never larger). Chunk-invariant: a causal per-sample rule.
+    the vertical specific force is never larger). A streaming processor (``update``,
+    ``flush``, ``reset``), chunk-invariant: a causal per-sample rule.
 
     Parameters: ``rate_hz`` (Hz); ``flight_g`` = the detector's 0.3; ``hold_s`` = 0.6.
     """
@@ -71,6 +72,10 @@ class RunGate:
         if len(t):
             self._t_flight = float(last[-1])
         return running
+
+    def flush(self) -> np.ndarray:
+        """The end of the data: nothing is held back (every sample was answered)."""
+        return np.zeros(0, bool)
 
     def overlaps(self, t0_s: float, t1_s: float) -> bool:
         """Whether [t0_s, t1_s] (s) overlaps running seen so far."""
