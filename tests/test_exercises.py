@@ -528,3 +528,22 @@ def test_the_extremes_carry_an_excursion_that_went_as_far_each_way():
     for k in ("obliquity_excursion_min_rad", "obliquity_excursion_max_rad"):
         assert abs(math.degrees(out[0][k] - out[1][k])) < 0.11   # the extremes do not
     assert math.degrees(out[0]["tilt_excursion_min_rad"]) == 0.0   # never went that way
+
+
+def test_the_report_draws_each_excursion_with_its_extremes():
+    """The repetition chart's excursion bar (signed) carries a line from the angle's
+    smallest to its largest deviation, so a therapist sees how far it went each way."""
+    from sacrum.apps.report.exercises import repetition_chart
+
+    rep = {"index": 0, "side": "L", "partial": False, "t_start_s": 1.0, "t_end_s": 3.0,
+           "lumbopelvic_motion_deg": 3.0}
+    for a, (lo, hi) in {"tilt": (-0.2, 1.5), "obliquity": (-0.3, 0.28),
+                        "rotation": (0.0, 3.0)}.items():
+        rep.update({f"{a}_excursion_deg": hi if hi >= -lo else lo,
+                    f"{a}_excursion_min_deg": lo, f"{a}_excursion_max_deg": hi})
+    fig = repetition_chart({"task": "bird-dog", "exercise": {
+        "exercise": "bird-dog", "repetitions": [rep], "sets": [],
+        "metrics": {"lumbopelvic_motion_deg": "the largest rotation"}}})
+    lines = {c.get_gid(): c for ax in fig.axes for c in ax.collections if c.get_gid()}
+    (seg,) = lines["range-0-obliquity"].get_segments()
+    assert sorted(seg[:, 1]) == pytest.approx([-0.3, 0.28])

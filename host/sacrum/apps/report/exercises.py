@@ -80,20 +80,27 @@ def _band_spans(ax, ex: dict[str, Any], metric: list[float], drawn: list[float])
 
 
 def _excursion_bars(ax, rows: list[dict[str, Any]], partial: list[bool]) -> None:
-    """Grouped bars: the three signed excursions of each repetition or hold."""
+    """Grouped bars: the three signed excursions of each repetition or hold, each with a
+    line from its smallest to its largest deviation (``_excursion_min_deg`` to
+    ``_max_deg``: how far the pelvis went each way; where both are of a size the bar's
+    sign is a toss-up, docs/exercises.md)."""
     w = 0.26
     for j, a in enumerate(ANGLES):
         for i, r in enumerate(rows):
             v = r.get(f"{a}_excursion_deg")
             if not _finite(v):
                 continue
-            (bar,) = ax.bar(i + (j - 1) * w, v, w, color=ANGLE_COLOUR[a],
+            x = i + (j - 1) * w
+            (bar,) = ax.bar(x, v, w, color=ANGLE_COLOUR[a],
                             alpha=0.4 if partial[i] else 1.0, hatch="///" if partial[i] else None,
                             edgecolor="0.3" if partial[i] else ANGLE_COLOUR[a], lw=0.4,
                             label=a if i == 0 else "_nolegend_")
             bar.set_gid(f"exc-{i}-{a}")
+            lo, hi = r.get(f"{a}_excursion_min_deg"), r.get(f"{a}_excursion_max_deg")
+            if _finite(lo) and _finite(hi):
+                ax.vlines(x, lo, hi, color="0.15", lw=0.9).set_gid(f"range-{i}-{a}")
     ax.axhline(0, color="0.4", lw=0.8)
-    ax.set_ylabel("excursion from the start\nposture (°), signed")
+    ax.set_ylabel("excursion from the start\nposture (°): signed,\nline: each way")
 
 
 def repetition_chart(task: dict[str, Any]) -> Figure:
