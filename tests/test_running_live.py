@@ -320,3 +320,33 @@ def test_live_and_final_steps_on_one_time_axis(replayed):
     off = sacrum.analyze(cap).running_steps["t_ic_s"].to_numpy()
     assert len(off) >= 25
     assert max(float(np.min(np.abs(lt - t))) for t in off) < 1e-3
+
+
+def test_the_running_cue_and_colours_follow_the_running_band_not_walking(monkeypatch):
+    """Without --drop-threshold a running step cues over the running drop band's normal
+    edge (running_bands.toml), not the walking band's; the athlete view colours a running
+    drop between the two edges as outside the running normal band."""
+    monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
+    from PySide6 import QtWidgets
+
+    from sacrum.apps.live.athlete import AthleteView
+    from sacrum.apps.live.bars import band_word, drop_bands
+    from sacrum.apps.live.running import RunningFeed
+    from sacrum.scoring.livescore import LiveScorer
+    from sacrum.scoring.running import load_running_bands
+    from sacrum.scoring.score import load_bands
+
+    run_edge = max(b.normal_max for b in drop_bands(load_running_bands()).values())
+    walk_edge = max(b.normal_max for b in drop_bands(load_bands()).values())
+    assert run_edge < walk_edge
+    from sacrum.signal.mounting import parse_mount
+
+    _app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
+    scorer = LiveScorer(200.0, parse_mount("recommended"))
+    feed = RunningFeed(200.0, scorer, None, 1)
+    assert feed.stage.threshold_deg == pytest.approx(run_edge)
+    assert RunningFeed(200.0, scorer, 9.5, 1).stage.threshold_deg == 9.5
+    view = AthleteView()
+    between = (run_edge + walk_edge) / 2
+    assert band_word(between, view.run_bands["L"]) != "normal"
+    assert band_word(between, view.bands["L"]) == "normal"

@@ -12,6 +12,7 @@ from sacrum.apps import palette
 from sacrum.apps.live.bars import band_colour, band_word, drop_bands
 from sacrum.apps.live.running import rate_banner
 from sacrum.apps.live.session import LiveSnapshot
+from sacrum.scoring.running import load_running_bands
 from sacrum.scoring.score import format_score
 
 _FLASH_MS = 350
@@ -33,6 +34,8 @@ class AthleteView(QtWidgets.QWidget):
         super().__init__(parent)
         self.cadence_target_spm = cadence_target_spm
         self.bands = drop_bands()
+        # running drops against the running norm (Bramah et al. 2018), not walking's
+        self.run_bands = drop_bands(load_running_bands())
         self.setAutoFillBackground(True)
         self.setObjectName("athlete")
         self.setAttribute(QtCore.Qt.WidgetAttribute.WA_StyledBackground, True)
@@ -109,10 +112,10 @@ class AthleteView(QtWidgets.QWidget):
         for s in ("L", "R"):
             v, med = run.last_drop_deg[s], run.drop_deg[s]
             shown = med if run.final else v
-            colour = _css(band_colour(shown, self.bands[s]))
+            colour = _css(band_colour(shown, self.run_bands[s]))
             sub = (f"median {med:.1f}°" if math.isfinite(med) else "median –")
             if run.final:
-                sub = f"median of the run ({band_word(med, self.bands[s])})"
+                sub = f"median of the run ({band_word(med, self.run_bands[s])})"
             self.drop[s].setText(f"{shown:.1f}°<br><span style='font-size: 36px;'>{sub}"
                                  "</span>" if math.isfinite(shown) else "–")
             self.drop[s].setStyleSheet(f"font-size: 96px; font-weight: bold; color: {colour};")

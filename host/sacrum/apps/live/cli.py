@@ -165,7 +165,8 @@ def add_parser(sub) -> None:
     s.add_argument("--threshold-deg", "--drop-threshold", type=float, default=None,
                    metavar="DEG", dest="threshold_deg",
                    help="cue when the contralateral drop exceeds this (deg; walking and "
-                        "running steps; default: the normal band's edge, 7°)")
+                        "running steps; default: each band's normal edge, walking 7°, "
+                        "running 5.6°)")
     s.add_argument("--cue-every", type=int, default=1, metavar="N",
                    help="running: cue at most once every N running steps (default 1: every "
                         "step over the threshold)")

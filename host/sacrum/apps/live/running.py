@@ -92,12 +92,13 @@ class RunningFeed:
     :class:`~sacrum.scoring.running.LiveRunning` fed each chunk's accelerometer with the live
     pipeline's orientation, angles and mounting (``scorer``: the session's
     :class:`~sacrum.scoring.livescore.LiveScorer`), its cue threshold the one asked for or
-    else the walking cue's, fed again when the scorer scores its kept samples again (the
-    mounting found, the running's own mounting adopted, a walking zero:
+    else the running drop band's normal edge, fed again when the scorer scores its kept
+    samples again (the mounting found, the running's own mounting adopted, a walking zero:
     :meth:`refeed`), and its state as the snapshot shows it (the final analysis' running
     steps once the data end: :func:`final_running_state`).
 
-    rate_hz (Hz); scorer; threshold_request (deg; None: the walking cue's); cue_every.
+    rate_hz (Hz); scorer; threshold_request (deg; None: the running band's normal edge);
+    cue_every.
     """
 
     def __init__(self, rate_hz: float, scorer, threshold_request: float | None,
@@ -108,10 +109,14 @@ class RunningFeed:
                                  cue_every=cue_every)
 
     def threshold_for(self, request: float | None) -> float:
-        """The running cue threshold (deg): the one asked for, else the walking cue's."""
+        """The running cue threshold (deg): the one asked for, else the running drop band's
+        normal edge (the larger side's: ``running_bands.toml``, Bramah et al. 2018)."""
         if request is not None:
             return float(request)
-        return float(max(self._scorer.threshold_deg.values()))
+        from sacrum.apps.live.bars import drop_bands
+        from sacrum.scoring.running import load_running_bands
+
+        return float(max(b.normal_max for b in drop_bands(load_running_bands()).values()))
 
     def set_threshold(self, request: float | None) -> None:
         self.stage.threshold_deg = self.threshold_for(request)
