@@ -183,6 +183,8 @@ dev = app.Device(bus, link, clock, Config())
 dev.imu._buf[:] = bus.rec  # what a FIFO burst would have read
 ble.h(1, (1, 0, b""))
 ble.h(21, (1, 247))
+# a host's HELLO (protocol 1.2: the sample path also checks the gyro bias for BIAS packets)
+dev.handler.handle(sp.encode_command(1, sp.OP_HELLO, bytes((sp.VERSION_MIN, sp.VERSION_MAX))))
 dev.start_stream()
 step_us = 10000
 period_us = 1000000 // RATE
