@@ -408,6 +408,44 @@ def test_walk_ends_bouts_and_irregular_steps():
     assert s2[5].excluded == "irregular" and s2[4].excluded is None
 
 
+def test_a_walk_that_changes_tempo_is_followed_after_three_steps():
+    """Running (0.33-s steps) straight into walking (0.56 s) in one walk: the walking steps
+    are off the running's median by more than the band (×1.5), so, as only regular steps
+    move the median, they were irregular for ever (a live athlete's walk after a run never
+    scored or cued). Three alternating steps in a row off the band, and within it of each
+    other, are the walk's tempo now: they stay excluded, the steps after them count; a
+    single long step in steady walking is still irregular, and the stream is chunk
+    invariant."""
+    rng = np.random.default_rng(4)
+    steps_s = np.r_[np.full(30, 0.33), np.full(16, 0.56)] + rng.normal(0, 0.004, 46)
+    t_ic = 1.0 + np.r_[0.0, np.cumsum(steps_s)]
+    ev = [GaitEvent(float(x), "IC", "LR"[k % 2], 0) for k, x in enumerate(t_ic)]
+    t = np.arange(round((t_ic[-1] + 1.0) * RATE)) / RATE
+    angles = np.zeros((len(t), 3))
+    got = step_metrics(t, angles, ev)
+    walk = [s for s in got if s.step_time_s > 0.45]
+    assert [s.excluded for s in walk[:3]] == ["irregular"] * 3
+    assert all(s.excluded is None for s in walk[3:-1]) and len(walk[3:-1]) >= 10
+    run = [s for s in got if s.step_time_s < 0.45]
+    assert sum(s.excluded is None for s in run) >= 25
+    stream = StepMetricsStream()
+    chunked, delivered = [], 0
+    for a, b in bounds(len(t), random_sizes(2, 1, 80)):
+        new_ev = [e for e in ev[delivered:] if e.t_s + 0.5 <= t[b - 1]]   # 0.5 s late
+        delivered += len(new_ev)
+        chunked += stream.update(t[a:b], angles[a:b], new_ev, [])
+    chunked += stream.update(t[:0], angles[:0], ev[delivered:], []) + stream.flush()
+    assert chunked == got
+    # steady walking with one long step: irregular, and the next steps are regular again
+    steady = np.full(20, 0.55) + rng.normal(0, 0.004, 20)
+    steady[10] = 0.9
+    t_ic = 1.0 + np.r_[0.0, np.cumsum(steady)]
+    ev = [GaitEvent(float(x), "IC", "LR"[k % 2], 0) for k, x in enumerate(t_ic)]
+    t = np.arange(round((t_ic[-1] + 1.0) * RATE)) / RATE
+    s = step_metrics(t, np.zeros((len(t), 3)), ev)
+    assert s[10].excluded == "irregular" and s[11].excluded is None
+
+
 def test_gait_stage_strides_mark_turns_irregular_and_steps_after_the_bout():
     from sacrum.signal.gait import Stride
     t, angles, ev = _synthetic(n_steps=14)

@@ -274,9 +274,10 @@ def test_without_a_mount_the_live_running_has_forward_right(unmounted):
 def test_walking_cues_only_while_walking_and_running_cues_only_while_running(tmp_path_factory):
     """Walk → run → walk with a walking drop over the threshold: the walking scorer's cues in
     the walking parts only (its steps in the running do not cue: the athlete's running cue
-    is given there; before, three of them did), the running cues in the running only.
-    (After 60 running steps the walking scorer calls the walking steps irregular, its
-    step-time median still the running's: no walking cue there, which is not this test's.)"""
+    is given there; before, three of them did), the running cues in the running only, and
+    the walk after the run cues again (before, the walking steps after 60 running ones were
+    all irregular: the step-time median was still the running's; StepMetricsStream's
+    retempo_steps)."""
     p = running_phantom(rate_hz=200, seed=44, segments=(("walk", 16), ("run", 60), ("walk", 16)),
                         walk_drop_deg=(8.0, 8.0))
     _, session = _replay(tmp_path_factory, "mixed", p, mount="recommended")
@@ -286,6 +287,7 @@ def test_walking_cues_only_while_walking_and_running_cues_only_while_running(tmp
     walking = [c.t_ic_s for c in snap.cues]
     assert len([t for t in walking if t < t_a]) >= 10
     assert not [t for t in walking if t_a - 0.05 <= t <= t_b]
+    assert len([t for t in walking if t > t_b]) >= 5
     running = [c.t_ic_s for c in snap.running.cues]
     assert running and all(t_a <= t <= t_b for t in running)
 

@@ -180,7 +180,10 @@ class StepMetricsStream:
        and timing come before the turn, its stride turns; a gait-stage stride ``in_turn``
        likewise); the next IC on the same side, or (after 3 regular steps of the
        walk) a step time outside [median/``max_stride_ratio``, median·``max_stride_ratio``]
-       of the last 10 regular steps, or the gait stage's stride not ``used`` → "irregular";
+       of the last 10 regular steps, or the gait stage's stride not ``used`` → "irregular"
+       (``retempo_steps`` alternating steps in a row outside that band but within it of
+       each other become the recent steps: the walk changed tempo, as from running back to
+       walking, and a median that only regular steps move would never follow);
        the first ``edge_steps`` steps of a walk (gait initiation, not yet steady walking;
        cf. Lindemann et al. 2008 on the distance to steady speed), a step without a complete
        stride (the end of a walk), or, with ``strides`` given, a step whose IC starts none
@@ -211,6 +214,9 @@ class StepMetricsStream:
         2.8 points of score; bench/consistency.py).
     edge_steps = 1
         Steps at the start of each walk marked "bout-edge".
+    retempo_steps = 3
+        Alternating steps in a row off the regularity band, and within it of each other,
+        that become the walk's tempo (step 5); 3, as many as the band needs to start.
     event_latency_s = 0.6
         Longest delay of an IC event after the IC (s); the gait stage's is 0.52 s at 100 Hz.
         Only used to decide that no more ICs will come.
@@ -251,7 +257,7 @@ class StepMetricsStream:
                  max_stride_ratio: float = 1.5, step_time_tol_s: float = 0.005,
                  edge_steps: int = 1, event_latency_s: float = 0.6, history_s: float = 20.0,
                  rom_percentiles: tuple[float, float] = ROM_PERCENTILES,
-                 max_bridge_s: float = MAX_BRIDGE_S) -> None:
+                 max_bridge_s: float = MAX_BRIDGE_S, retempo_steps: int = 3) -> None:
         if not 0.0 < drop_window_pct <= 100.0:
             raise ValueError(f"drop_window_pct must be in (0, 100] %, got {drop_window_pct}")
         lo, hi = (float(x) for x in rom_percentiles)
@@ -269,6 +275,9 @@ class StepMetricsStream:
         self.max_stride_ratio = float(max_stride_ratio)
         self.step_time_tol_s = float(step_time_tol_s)
         self.edge_steps = int(edge_steps)
+        if retempo_steps < 3:
+            raise ValueError(f"retempo_steps must be at least 3 (a median), got {retempo_steps}")
+        self.retempo_steps = int(retempo_steps)
         self.event_latency_s = float(event_latency_s)
         self.history_s = float(history_s)
         self.reset()
@@ -284,6 +293,7 @@ class StepMetricsStream:
         self._done: list[GaitEvent] = []        # the last 32 of them (repeats are ignored)
         self._walk_steps = 0                    # steps emitted in the current walk
         self._recent: list[float] = []          # step times of the walk's recent regular steps
+        self._off_tempo: list[float] = []       # consecutive steps off that median (s)
         self._turns: list[Turn] = []
         self._turn_keys: set[tuple[float, float]] = set()
         self._strides: dict[tuple[str, int, float], Stride] = {}
@@ -419,7 +429,7 @@ class StepMetricsStream:
         new_walk = self._prev is None or not self._continues(self._prev, a)
         if new_walk:
             self._walk_steps = 0
-            self._recent = []
+            self._recent, self._off_tempo = [], []
         step_s = b.t_s - a.t_s
         stride_s = end.t_s - a.t_s if end is not None else math.nan
         sign = 1.0 if a.side == "L" else -1.0
@@ -463,6 +473,7 @@ class StepMetricsStream:
             roms = [math.nan] * 3
         if (excluded is None or excluded == "bout-edge") and a.side != b.side:
             self._recent = [*self._recent[-9:], step_s]
+        self._retempo(step_s, excluded, a.side != b.side)
         self._walk_steps += 1
         return StepMetrics(
             stance_side=a.side, t_ic_s=float(a.t_s), step_time_s=float(step_s),
@@ -470,6 +481,28 @@ class StepMetricsStream:
             drop_time_pct=drop_pct, obliquity_rom_deg=roms[0], tilt_rom_deg=roms[1],
             rotation_rom_deg=roms[2], mean_tilt_deg=mean_tilt_deg, excluded=excluded,
             bout=int(a.bout))
+
+    def _outside_tempo(self, step_s: float) -> bool:
+        """The step time is outside the regularity band of the recent median (step 5)."""
+        if len(self._recent) < 3:
+            return False
+        med = float(np.median(self._recent))
+        tol = self.step_time_tol_s
+        return not (med / self.max_stride_ratio - tol <= step_s
+                    <= med * self.max_stride_ratio + tol)
+
+    def _retempo(self, step_s: float, excluded: str | None, alternating: bool) -> None:
+        """Step 5's new tempo: ``retempo_steps`` steps in a row off the median, alternating
+        and within the band of each other, are the walk's tempo now (they stay excluded)."""
+        if not alternating or excluded not in (None, "bout-edge", "irregular"):
+            return
+        if excluded != "irregular" or not self._outside_tempo(step_s):
+            self._off_tempo = []
+            return
+        self._off_tempo = [*self._off_tempo[-(self.retempo_steps - 1):], step_s]
+        if (len(self._off_tempo) == self.retempo_steps
+                and max(self._off_tempo) <= self.max_stride_ratio * min(self._off_tempo)):
+            self._recent, self._off_tempo = list(self._off_tempo), []
 
     def _stride_in_turn(self, a: GaitEvent, end: GaitEvent) -> bool:
         """The stride from ``a`` to ``end`` overlaps a turn (or the gait stage says so)."""
@@ -487,12 +520,8 @@ class StepMetricsStream:
             return "turn"
         if a.side == b.side:
             return "irregular"
-        if len(self._recent) >= 3:
-            med = float(np.median(self._recent))
-            tol = self.step_time_tol_s
-            if not (med / self.max_stride_ratio - tol <= step_s
-                    <= med * self.max_stride_ratio + tol):
-                return "irregular"
+        if self._outside_tempo(step_s):
+            return "irregular"
         if stride is not None and not stride.used and not stride.in_turn:
             return "irregular"
         if self._walk_steps < self.edge_steps or end is None:
