@@ -232,9 +232,11 @@ def running_phantom(*, rate_hz: float = 200.0, segments=(("walk", 8), ("run", 60
     a_earth = np.stack([c * a_prog[:, 0] - s * a_prog[:, 1], s * a_prog[:, 0] + c * a_prog[:, 1],
                         a_prog[:, 2] + G + (bounce(t) if bounce_mps2 else 0.0)], 1)
     acc = quat_rotate(quat_conjugate(q), a_earth)
+    # the angular rate of a sample is the mean over the interval that ends at it (the
+    # rotation from q(t - dt) to q(t)), as the filters integrate it (walking_phantom); the
+    # rate at t made the fused angles lead the truth by dt/2
     dt = 1.0 / rate_hz
-    dq = quat_multiply(quat_conjugate(q_at(kinematics(t - dt / 2)[0], t - dt / 2)),
-                       q_at(kinematics(t + dt / 2)[0], t + dt / 2))
+    dq = quat_multiply(quat_conjugate(q_at(kinematics(t - dt)[0], t - dt)), q)
     dq *= np.sign(dq[:, :1])
     norm = np.linalg.norm(dq[:, 1:], axis=1, keepdims=True)
     gyr = dq[:, 1:] / np.maximum(norm, 1e-300) * 2 * np.arctan2(norm, dq[:, :1]) / dt

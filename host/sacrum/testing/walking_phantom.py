@@ -111,10 +111,13 @@ def walking_phantom(*, rate_hz: float = 100.0, drop_deg=(4.0, 9.0), drop_sd_deg=
     a_earth = np.stack([c * a_prog[:, 0] - s * a_prog[:, 1], s * a_prog[:, 0] + c * a_prog[:, 1],
                         a_prog[:, 2] + G], 1)
     acc = quat_rotate(quat_conjugate(q), a_earth)
-    # angular rate in the sensor frame: the rotation from q(t - dt/2) to q(t + dt/2)
+    # angular rate in the sensor frame: the mean over the interval that ends at the sample,
+    # the rotation from q(t - dt) to q(t) over dt. The filters integrate a sample's rate over
+    # the interval ending at it (q_i = q_{i-1} ⊗ exp(gyr_i dt / 2): _filter_kernel, the
+    # firmware's strapdown step), so this is exact for them; the rate at t (the rotation
+    # from q(t - dt/2) to q(t + dt/2)) made the fused angles lead the truth by dt/2
     dt = 1.0 / rate_hz
-    dq = quat_multiply(quat_conjugate(q_sensor_to_earth(kinematics(t - dt / 2)[0], t - dt / 2)),
-                       q_sensor_to_earth(kinematics(t + dt / 2)[0], t + dt / 2))
+    dq = quat_multiply(quat_conjugate(q_sensor_to_earth(kinematics(t - dt)[0], t - dt)), q)
     dq *= np.sign(dq[:, :1])
     norm = np.linalg.norm(dq[:, 1:], axis=1, keepdims=True)
     gyr = dq[:, 1:] / np.maximum(norm, 1e-300) * 2 * np.arctan2(norm, dq[:, :1]) / dt
