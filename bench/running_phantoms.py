@@ -15,35 +15,21 @@ error, contact (largest, and mean bias), flight, oscillation and braking errors,
 from __future__ import annotations
 
 import argparse
+import sys
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
 from sacrum.io.decode import decode_capture
-from sacrum.scoring.running import running_step_metrics, summarize_run
-from sacrum.signal.angles import PelvicAngles
-from sacrum.signal.orientation import orientation_offline
-from sacrum.signal.running import detect_running, level_acceleration
+from sacrum.scoring.running import summarize_run
 from sacrum.testing.running_phantom import running_phantom
 from sacrum.testing.simulate import simulate
+from test_running import analyse  # the tests' path: the same figures
 
 SPEEDS = [(2.5, None), (3.5, None), (5.0, None), (3.0, 140.0), (4.5, 210.0)]
-
-
-def analyse(p, q=None, t=None, acc=None, rate=None):
-    """The running stages on a phantom (or on what came back from the firmware), calibrated
-    on the phantom's standing, with its mounting (as tests/test_running.py)."""
-    rate = rate or p["rate_hz"]
-    t = p["t"] if t is None else t
-    acc = p["acc"] if acc is None else acc
-    q = orientation_offline(acc, p["gyr"], rate) if q is None else q
-    angles = PelvicAngles(p["mount"], rate)
-    angles.calibrate(q[t < p["stand_s"] - 0.5])
-    ang = angles.update(q)
-    steps, bouts = detect_running(t, acc, q, p["mount"], rate)
-    return steps, bouts, running_step_metrics(t, ang, level_acceleration(q, acc, p["mount"]),
-                                              steps)
 
 
 def figures(p, steps, bouts, metrics) -> str:
