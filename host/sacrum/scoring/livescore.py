@@ -115,9 +115,9 @@ class LiveScorer:
     """Pelvic angles, gait events, per-step metrics, a rolling summary and score, and a
     drop cue per step, from one sacral sensor, streaming.
 
-    ``update(t_s, acc_mps2, gyr_radps, q_sensor_to_earth=None)`` returns a
-    :class:`LiveUpdate` for the chunk; ``flush()`` ends a recording (the steps still
-    waiting for events that will not come); ``reset()`` starts over. Feeding a recording
+    ``update(t_s, acc_mps2, gyr_radps, q_sensor_to_earth=None, *, learn_mask=None)``
+    returns a :class:`LiveUpdate` for the chunk; ``flush()`` ends a recording (the steps
+    still waiting for events that will not come); ``reset()`` starts over. Feeding a recording
     whole or in chunks of any size gives the same steps, summaries and scores (tested),
     with the caveat under "Live turns".
 
@@ -144,7 +144,16 @@ class LiveScorer:
        in use (:attr:`mounting_pending`) the angles and steps are in the provisional
        mounting's frame and the scorer gives no summary, score or cue (its message says
        why): a number in the wrong frame is not shown (on IPOL 3-1, 60° from the
-       recommended mounting, it was 6° off).
+       recommended mounting, it was 6° off). Two seams for a session that knows more
+       than the walking (the live session's running, ``sacrum.apps.live.feed``):
+       ``update(..., learn_mask=)``, a bool per sample of the chunk, the samples the
+       estimator may learn from (the others reach it as lost samples, NaN rows; e.g.
+       running, which the walking estimator takes for walking and reverses forward on);
+       and :meth:`adopt_mounting`, a mounting decided elsewhere: the estimator stops, and
+       when it is more than ``mount_change_deg`` from the one in use the kept samples are
+       scored again with it at the next update (or :meth:`flush`), as for an estimate
+       that moved. :meth:`kept` gives the kept samples as scored now, for a stage fed
+       beside the scorer to be fed again after a re-scoring.
     1. The pipeline (orientation, standing calibration, progression heading, pelvic
        angles, gait events).
     1b. With ``walking_zero``: without a standing zero (none, or the sitting check's
@@ -264,13 +273,15 @@ class LiveScorer:
         self.bands = bands or load_bands()
         self.task = task
         self.keep_s = keep_s
-        self.threshold_deg = self._thresholds(threshold_deg, self.bands)
+        self.threshold_deg = self.cue_thresholds(threshold_deg, self.bands)
         self._pipeline_params = dict(pipeline_params or {})
         self._step_params = dict(step_params or {})
         self.reset()
 
     @staticmethod
-    def _thresholds(threshold_deg, bands: Bands) -> dict[str, float]:
+    def cue_thresholds(threshold_deg, bands: Bands) -> dict[str, float]:
+        """The cue threshold per stance side (deg) for ``threshold_deg`` (one number, a
+        {"L", "R"} dict, or None: the bands' ``normal_max`` on the contralateral drop)."""
         if isinstance(threshold_deg, dict):
             missing = [s for s in SIDES if s not in threshold_deg]
             if missing:
@@ -321,9 +332,17 @@ class LiveScorer:
         self._mount_pending_n = 0
         self._estimator = None
         self._rescores = 0
+        self._adopted = False   # a mounting adopted: score the kept samples again (step 0)
+
+    def set_threshold(self, threshold_deg: float | dict[str, float] | None) -> None:
+        """The cue threshold from now on (deg; as the parameter ``threshold_deg``)."""
+        self.threshold_deg = self.cue_thresholds(threshold_deg, self.bands)
 
     # -- the chunk -----------------------------------------------------------------------
-    def update(self, t_s, acc_mps2, gyr_radps, q_sensor_to_earth=None) -> LiveUpdate:
+    def update(self, t_s, acc_mps2, gyr_radps, q_sensor_to_earth=None, *,
+               learn_mask: np.ndarray | None = None) -> LiveUpdate:
+        """One chunk (class docstring); ``learn_mask``: a bool per sample, the samples the
+        mounting estimator may learn from (step 0; None: all)."""
         t = np.asarray(t_s, float).reshape(-1)
         acc = np.asarray(acc_mps2, float).reshape(-1, 3)
         was = self.withheld
@@ -335,7 +354,8 @@ class LiveScorer:
                              q=out.chunk.q_sensor_to_earth)
             if self.keep_s is not None:
                 self._raw.keep_last(max(1, round(self.keep_s * self.rate_hz)))
-            again = self._feed_mounting(out.chunk.q_sensor_to_earth, acc, gyr_radps)
+            again = self._feed_mounting(out.chunk.q_sensor_to_earth, acc, gyr_radps,
+                                        learn_mask=learn_mask)
             again |= self._walking_zero_due()                                     # 1b.
             if again:
                 out = self._rescore(out)
@@ -448,14 +468,24 @@ class LiveScorer:
         return ("estimating the sensor's mounting from the walking, as sacrum analyze does; "
                 f"no drops or score until then ({why})")
 
-    def _feed_mounting(self, q, acc, gyr, *, final: bool = False) -> bool:
-        """Feed the estimator ``mount_check_n`` samples at a time; whether the estimate
-        now calls for scoring the kept samples again."""
+    def _feed_mounting(self, q, acc, gyr, *, final: bool = False,
+                       learn_mask: np.ndarray | None = None) -> bool:
+        """Feed the estimator ``mount_check_n`` samples at a time (those of ``learn_mask``;
+        the others as NaN rows); whether the estimate, or a mounting adopted, now calls
+        for scoring the kept samples again."""
         from sacrum.signal.mounting import MountingEstimator
         from sacrum.signal.quaternion import quat_angle_rad
 
+        if self._adopted:
+            self._adopted = False
+            return True
         if self._mount_done:
             return False
+        keep = learn_mask
+        if q is not None and keep is not None and not np.all(keep):
+            keep = np.asarray(keep, bool).reshape(-1)
+            q, acc, gyr = (np.where(keep[:, None], np.asarray(x, float).reshape(len(keep), -1),
+                                    np.nan) for x in (q, acc, gyr))
         if self._estimator is None:
             self._estimator = MountingEstimator(self.rate_hz)
         if q is not None:
@@ -489,6 +519,42 @@ class LiveScorer:
             return False
         self.q_sensor_to_body = np.asarray(est.q_sensor_to_body, float)
         return True
+
+    def adopt_mounting(self, q_sensor_to_body, message: str) -> None:
+        """Step 0: ``q_sensor_to_body`` (w, x, y, z), a mounting decided elsewhere, is the
+        mounting from now on (``message``: where it came from; :attr:`mounting` becomes a
+        :class:`~sacrum.signal.mounting.MountingEstimate` of it at confidence 1). The
+        estimator stops; when it is more than ``mount_change_deg`` from the mounting in use
+        the kept samples are scored again with it at the next :meth:`update` (or
+        :meth:`flush`). Needs the raw samples kept (``estimate_mounting`` or
+        ``walking_zero``)."""
+        from sacrum.signal.mounting import MountingEstimate
+        from sacrum.signal.quaternion import quat_angle_rad
+
+        if self._raw is None:
+            raise ValueError("adopt_mounting needs the raw samples kept: make the scorer "
+                             "with estimate_mounting or walking_zero")
+        q = np.asarray(q_sensor_to_body, float)
+        self._mount_done = True
+        self.mounting = MountingEstimate(q, 1.0, math.nan, math.nan, message)
+        if float(quat_angle_rad(q, np.asarray(self.q_sensor_to_body, float))) > \
+                self.mount_change_rad:
+            self.q_sensor_to_body = q
+            self._adopted = True
+
+    def kept(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The kept samples as scored now: times (s), accelerometer (m/s², sensor frame),
+        ``q_sensor_to_earth`` and the pelvic angles (rad), for a stage fed beside the
+        scorer to be fed again after a re-scoring (:attr:`LiveUpdate.rescored`). Needs the
+        raw samples kept (``estimate_mounting`` or ``walking_zero``)."""
+        if self._raw is None:
+            raise ValueError("kept() needs the raw samples kept: make the scorer with "
+                             "estimate_mounting or walking_zero")
+        t = self._samples.get("t")[:, 0]
+        t_raw = self._raw.get("t")[:, 0]
+        i = int(np.searchsorted(t_raw, t[0])) if len(t) else len(t_raw)
+        j = i + len(t)
+        return t, self._raw.get("acc", i, j), self._raw.get("q", i, j), self._samples.get("angles")
 
     def _rescore(self, last: LiveUpdate | None) -> LiveUpdate:
         """Every kept sample through a new pipeline and step stream with the mounting

@@ -94,7 +94,9 @@ class Pipeline:
     ``upright_max_rad`` (30°); the heading's ``heading_window_s`` (s, 1.1),
     ``stride_range_s`` (s, (0.7, 2.0)), ``stride_every_s`` (s, 0.5), ``stride_span_s``
     (s, 5.0), ``stride_min_r`` (0.4), ``heading_settle_rad`` (5°); ``live_heading``
-    (False: no progression heading, rotation NaN); the sitting check's ``sit_lean_rad``
+    (False: no progression heading, rotation NaN); ``gait_events`` (False: no gait events,
+    for a live session with no walking in it: ``sacrum exercise``); the sitting check's
+    ``sit_lean_rad``
     (30°), ``sit_tilt_rad`` (8°), ``sit_window_s`` (s, 4.0), ``sit_watch_s`` (s, 60);
     the rest go to the gait detector. Each component's docstring gives the method and
     the references.
@@ -108,8 +110,9 @@ class Pipeline:
                  live_heading: bool = True, sit_lean_rad: float = math.radians(30.0),
                  sit_tilt_rad: float = math.radians(8.0), sit_window_s: float = 4.0,
                  sit_watch_s: float = 60.0, heading_settle_rad: float = math.radians(5.0),
-                 **gait_params) -> None:
+                 gait_events: bool = True, **gait_params) -> None:
         self.rate_hz = float(rate_hz)
+        self.gait_events = bool(gait_events)
         # False: no progression heading (rotation NaN), for analyze_recording, which
         # replaces it with the centred one-stride heading anyway
         self.live_heading = live_heading
@@ -231,7 +234,7 @@ class Pipeline:
                 self._zero_from(t, cut + 1)
                 self.sitting.arm()
             pos = cut + 1
-        events = self.gait.update(t, acc, gyr, q)  # step 5
+        events = self.gait.update(t, acc, gyr, q) if self.gait_events else []  # step 5
         return PipelineChunk(q, angles, heading, events, self.calibration is not None, settled)
 
     def _zero_from(self, t: np.ndarray, i: int) -> None:
@@ -267,7 +270,7 @@ class Pipeline:
     def flush(self) -> list[GaitEvent]:
         """Events still pending at the end of a recording (the samples' rows are final in
         their chunks: only events are held back)."""
-        return self.gait.flush()
+        return self.gait.flush() if self.gait_events else []
 
 
 @dataclass

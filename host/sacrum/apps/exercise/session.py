@@ -3,7 +3,9 @@ state machine on its samples.
 
 :class:`ExerciseSession` is a :class:`~sacrum.apps.live.session.LiveSession` (the same
 transport, engine thread, decoder, time axis, live fusion, recording and task records as
-``sacrum live``; nothing here decodes or fuses) whose ``sample_hook`` feeds each scored
+``sacrum live``; nothing here decodes or fuses; made with ``walking=False``: a programme
+has no walking, so the gait events, progression heading and running stage do not run)
+whose ``sample_hook`` feeds each scored
 chunk to a :class:`~sacrum.apps.exercise.guided.GuidedSession`:
 
 1. the chunk's orientation (the live pipeline's ``q_sensor_to_earth``: the device's, or
@@ -13,7 +15,9 @@ chunk to a :class:`~sacrum.apps.exercise.guided.GuidedSession`:
 2. the guided session decides; when a set starts or ends its task is set on the live
    session, which writes task_start / task_stop into the recording then; at the first
    samples the mounting used goes into the recording too (a ``mounting`` annotation,
-   protocol/SPEC.md §5.2), so ``sacrum analyze`` of the capture needs no ``--mount``;
+   protocol/SPEC.md §5.2, through :meth:`LiveSession.annotate
+   <sacrum.apps.live.session.LiveSession.annotate>`), so ``sacrum analyze`` of the capture
+   needs no ``--mount``;
 3. when the data end the open set ends, and :meth:`ExerciseSession.final` analyses the
    recorded capture (``sacrum.analyze`` with the mounting, its tasks from the capture's
    own records) and puts the offline count of every set beside the live one.
@@ -51,8 +55,10 @@ class ExerciseSession(LiveSession):
                  record_to: str | Path | None = None, **guided_options: Any) -> None:
         self.mount_source = "given" if mount else "default"
         mount = mount or "recommended"
+        # no walking in a programme (its exercises: docs/exercises.md): no gait events,
+        # progression heading or running stage live (the final analysis is the capture's)
         super().__init__(open_transport, mount=mount, record_to=record_to,
-                         history_s=120.0)
+                         history_s=120.0, walking=False)
         self.programme = programme
         self.q_sensor_to_body = parse_mount(mount)
         self._guided_options = guided_options
@@ -76,11 +82,9 @@ class ExerciseSession(LiveSession):
 
     def _record_mounting(self) -> None:
         """The mounting into the recording (SPEC §5.2 ``mounting``), at the first samples."""
-        rec = self._recording
-        with rec.lock:
-            if rec.writer is not None:
-                rec.writer.mounting(self.mount, self.q_sensor_to_body, self.mount_source,
-                                    rec.host_now_ns())
+        self.annotate({"type": "mounting", "spec": self.mount,
+                       "q_sensor_to_body": [float(v) for v in self.q_sensor_to_body],
+                       "source": self.mount_source})
 
     def converge(self) -> dict[str, Any] | None:
         """End of the data: the open set ends; no walking analysis (:meth:`final` is this

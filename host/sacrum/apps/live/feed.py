@@ -2,16 +2,23 @@
 the running stage beside it and the manual calibration, and the requests from the GUI that
 touch them (docs/live.md, "Thread model", and docs/running.md, "Live").
 
-:class:`AnalysisFeed` makes the :class:`SessionScorer` (a
-:class:`~sacrum.scoring.livescore.LiveScorer`) and the
+:class:`AnalysisFeed` makes the :class:`~sacrum.scoring.livescore.LiveScorer` and the
 :class:`~sacrum.apps.live.running.RunningFeed` at the first chunk with a known rate (the
 mounting given, or estimated from the stream: ``LiveScorer(estimate_mounting=True)``), and
 feeds them in the engine thread. Walking and running share the stream, so the
 :class:`~sacrum.apps.live.running.RunGate` says, at each sample, where the session runs:
-the walking mounting estimator does not learn from running samples, no walking cue is given
-for a step that overlaps running (the athlete's running cue is given there), and once the
-running stage has its own estimate of the mounting (from 20 running contacts) that is the
-mounting, as ``sacrum analyze`` takes it for a session that runs. The GUI's threshold and
+the walking mounting estimator does not learn from running samples (the scorer's
+``learn_mask``), no walking cue is given for a step that overlaps running (the athlete's
+running cue is given there), and once the running stage has its own estimate of the
+mounting (from 20 running contacts) that is the mounting (``LiveScorer.adopt_mounting``),
+as ``sacrum analyze`` takes it for a session that runs. Only the scorer's public API is
+used.
+
+With ``walking=False`` (a session with no walking or running in it: ``sacrum exercise``,
+whose programmes are the exercises of docs/exercises.md) the walking parts are not run:
+no gait events (so no steps, turns or walking zero), no progression heading (rotation
+NaN), no running stage or gate; the orientation, the standing calibration and the pelvic
+tilt and obliquity still are. The GUI's threshold and
 calibration requests are queued (:meth:`request_threshold`, :meth:`request_calibration`)
 and applied before the next chunk. Not thread-safe by itself but for those two and
 :meth:`threshold_deg`, which take ``pub``'s lock.
@@ -34,86 +41,33 @@ from sacrum.scoring.livescore import LiveScorer
 _GAP_BLOCK_S = 10.0  # lost samples are handed to the scorer in blocks of this length (memory)
 
 
-class SessionScorer(LiveScorer):
-    """The live session's :class:`~sacrum.scoring.livescore.LiveScorer`, with two hooks on
-    its step 0 (the mounting estimated from the stream):
-
-    * ``learn_mask``: set before :meth:`update`, a bool per sample of the chunk: the samples
-      the mounting estimator may learn from; the others reach it as lost samples (NaN
-      rows). The session masks running (:class:`~sacrum.apps.live.running.RunGate`): the
-      walking estimator takes running (2.5-3.5 steps/s, a flight each step) for walking
-      and reversed forward on the running phantom (confidence 0.90).
-    * :meth:`adopt_mounting`: a mounting decided elsewhere (the running's own estimate) is
-      the mounting from now on; the estimator stops, and the kept samples are scored again
-      with it at the next update (as a confident estimate that moved).
-
-    They use LiveScorer's step 0 internals (``_feed_mounting``, ``_mount_done``); a
-    ``LiveScorer`` change there must follow here (tests/test_running_live.py).
-    """
-
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.learn_mask: np.ndarray | None = None
-        self._adopted = False
-
-    def _feed_mounting(self, q, acc, gyr, *, final: bool = False) -> bool:
-        if self._adopted:
-            self._adopted = False
-            return True
-        keep = self.learn_mask
-        if q is not None and keep is not None and not keep.all():
-            q, acc, gyr = (np.where(keep[:, None], np.asarray(x, float).reshape(len(keep), -1),
-                                    np.nan) for x in (q, acc, gyr))
-        return super()._feed_mounting(q, acc, gyr, final=final)
-
-    def kept(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """The kept samples as scored now: times (s), accelerometer (m/s², sensor frame),
-        ``q_sensor_to_earth`` and the pelvic angles (rad), for a stage fed beside the
-        scorer to be fed again after a re-scoring (:attr:`LiveUpdate.rescored`)."""
-        t = self._samples.get("t")[:, 0]
-        t_raw = self._raw.get("t")[:, 0]
-        i = int(np.searchsorted(t_raw, t[0])) if len(t) else len(t_raw)
-        j = i + len(t)
-        return t, self._raw.get("acc", i, j), self._raw.get("q", i, j), self._samples.get("angles")
-
-    def adopt_mounting(self, q_sensor_to_body, message: str) -> None:
-        """``q_sensor_to_body`` (w, x, y, z) is the mounting from now on (``message``: where
-        it came from); the kept samples are scored again with it at the next update when it
-        is more than ``mount_change_deg`` from the one in use."""
-        from sacrum.signal.mounting import MountingEstimate
-        from sacrum.signal.quaternion import quat_angle_rad
-
-        q = np.asarray(q_sensor_to_body, float)
-        self._mount_done = True
-        self.mounting = MountingEstimate(q, 1.0, math.nan, math.nan, message)
-        if float(quat_angle_rad(q, np.asarray(self.q_sensor_to_body, float))) > \
-                self.mount_change_rad:
-            self.q_sensor_to_body = q
-            self._adopted = True
-
-
 class AnalysisFeed:
     """The samples through the live analysis (module docstring).
 
     mount: the ``parse_mount`` spec (None: estimated from the stream); threshold_deg: the
     cue threshold asked for (deg; None: the bands'); keep_s: seconds the scorer keeps (s);
     cue_every: running cues at most once every N running steps; calibrate_s: the manual
-    calibration's length (s); pub: the session's lock and publish.
+    calibration's length (s); pub: the session's lock and publish; walking: False: no gait
+    events, progression heading or running stage (module docstring; ``running`` and
+    ``gate`` stay None).
     """
 
     def __init__(self, pub: Publisher, *, mount: str | None, threshold_deg: float | None,
-                 keep_s: float, cue_every: int, calibrate_s: float) -> None:
+                 keep_s: float, cue_every: int, calibrate_s: float,
+                 walking: bool = True) -> None:
         self._pub = pub
+        self.walking = bool(walking)
         self.mount = mount
         self.threshold_request = threshold_deg
         self.keep_s = float(keep_s)
         self.cue_every = int(cue_every)
         self.manual = ManualCalibration(calibrate_s)
         self._pending: deque[tuple[str, Any]] = deque()  # requests for the engine thread
-        self.scorer: SessionScorer | None = None
+        self.scorer: LiveScorer | None = None
         self.running: RunningFeed | None = None
         self.gate: RunGate | None = None
-        #: the running's mounting was adopted (:class:`SessionScorer`); None: not (yet)
+        #: the running's mounting was adopted (``LiveScorer.adopt_mounting``); None: not
+        #: (yet)
         self.running_mount: np.ndarray | None = None
         self.rate_hz = math.nan
         self._use_device_q: bool | None = None
@@ -132,12 +86,17 @@ class AnalysisFeed:
         self._use_device_q = bool(abs(float(np.dot(q0, q0)) - 1.0) < 0.1)
         # memory flat over any session: the scorer keeps what the display keeps (at least
         # 10 min for the session summary); sacrum analyze covers a whole recording
-        self.scorer = SessionScorer(rate_hz, parse_mount(self.mount or "recommended"),
-                                    threshold_deg=self.threshold_request, keep_s=self.keep_s,
-                                    estimate_mounting=self.mount is None, walking_zero=True)
-        self.running = RunningFeed(rate_hz, self.scorer, self.threshold_request,
-                                   self.cue_every)
-        self.gate = RunGate(rate_hz)
+        walking = self.walking
+        self.scorer = LiveScorer(
+            rate_hz, parse_mount(self.mount or "recommended"),
+            threshold_deg=self.threshold_request, keep_s=self.keep_s,
+            estimate_mounting=self.mount is None and walking, walking_zero=walking,
+            pipeline_params=None if walking else {"live_heading": False,
+                                                  "gait_events": False})
+        if walking:
+            self.running = RunningFeed(rate_hz, self.scorer, self.threshold_request,
+                                       self.cue_every)
+            self.gate = RunGate(rate_hz)
 
     def update(self, t_s: np.ndarray, chunk):
         """One chunk at session times ``t_s``: the scorer's update (LiveUpdate; its cues
@@ -145,14 +104,17 @@ class AnalysisFeed:
         samples when the scorer scored them again), the running's mounting once it has one,
         and a manual calibration that is counting down."""
         q = chunk.q if self._use_device_q else None
-        self.scorer.learn_mask = ~self.gate.update(t_s, chunk.acc_mps2)
-        u = self.scorer.update(t_s, chunk.acc_mps2, chunk.gyr_radps, q)
-        if u.rescored:  # the kept samples in another mounting or zero: the running's too
-            self.running.refeed()
+        if self.running is None:
+            u = self.scorer.update(t_s, chunk.acc_mps2, chunk.gyr_radps, q)
         else:
-            self.running.update(t_s, chunk.acc_mps2, u)
-        self._adopt_running_mount()
-        if any(u.cues):
+            u = self.scorer.update(t_s, chunk.acc_mps2, chunk.gyr_radps, q,
+                                   learn_mask=~self.gate.update(t_s, chunk.acc_mps2))
+            if u.rescored:  # the kept samples in another mounting or zero: the running's too
+                self.running.refeed()
+            else:
+                self.running.update(t_s, chunk.acc_mps2, u)
+            self._adopt_running_mount()
+        if any(u.cues) and self.gate is not None:
             u = replace(u, cues=[c and not self._overlaps_running(s)
                                  for s, c in zip(u.steps, u.cues, strict=True)])
         if not any(w == "calibrate" for w, _ in self._pending):
@@ -185,16 +147,18 @@ class AnalysisFeed:
             m = min(block, n - k)
             t = t0_s + (k + np.arange(m)) * period
             nan3 = np.full((m, 3), np.nan)
-            self.scorer.learn_mask = ~self.gate.update(t, nan3)
+            mask = None if self.gate is None else ~self.gate.update(t, nan3)
             u = self.scorer.update(t, nan3, nan3, np.full((m, 4), np.nan)
-                                   if self._use_device_q else None)
-            self.running.gap(t)
+                                   if self._use_device_q else None, learn_mask=mask)
+            if self.running is not None:
+                self.running.gap(t)
             yield t, u
 
     def flush(self):
         """The end of the data: the scorer's last update (its steps still waiting)."""
         u = self.scorer.flush()
-        self.running.flush()
+        if self.running is not None:
+            self.running.flush()
         return u
 
     # -- requests from the GUI thread ------------------------------------------------------
@@ -213,9 +177,9 @@ class AnalysisFeed:
         while self._pending:
             what, value = self._pending.popleft()
             if what == "threshold":
-                self.scorer.threshold_deg = dict(self.scorer._thresholds(
-                    value, self.scorer.bands))
-                self.running.set_threshold(self.threshold_request)
+                self.scorer.set_threshold(value)
+                if self.running is not None:
+                    self.running.set_threshold(self.threshold_request)
             elif what == "calibrate":
                 self.manual.restart()  # starts with the next sample
 
@@ -226,7 +190,7 @@ class AnalysisFeed:
                 return dict(self.scorer.threshold_deg)
         from sacrum.scoring.score import load_bands
 
-        return LiveScorer._thresholds(self.threshold_request, load_bands())
+        return LiveScorer.cue_thresholds(self.threshold_request, load_bands())
 
 
-__all__ = ["AnalysisFeed", "SessionScorer"]
+__all__ = ["AnalysisFeed"]

@@ -155,5 +155,21 @@ class SessionRecording:
             if self.writer is not None:
                 self.writer.mark(note, self.host_now_ns())
 
+    def annotate(self, annotation: dict) -> bool:
+        """An annotation record now (:meth:`CaptureWriter.annotate
+        <sacrum.io.capture.CaptureWriter.annotate>`: a dict with its ``"type"``, SPEC §5.2);
+        whether it was written (False: not recording, or the write failed, which closes the
+        recording as a failed packet write does). An annotation the writer refuses raises
+        its ValueError (nothing written)."""
+        with self.lock:
+            if self.writer is None:
+                return False
+            try:
+                self.writer.annotate(annotation, self.host_now_ns())
+            except OSError as e:
+                self._close(f"recording stopped: {e}")
+                return False
+        return True
+
 
 __all__ = ["SessionRecording"]

@@ -103,7 +103,10 @@ class LiveSession:
     the recording. When the data end, the session shows its offline analysis
     (:meth:`converge`). cue_every: running cues at most once every this many running
     steps (``sacrum.scoring.running.LiveRunning``, which runs beside the walking scorer:
-    the snapshot's ``running``).
+    the snapshot's ``running``). walking: False for a session with no walking or running
+    in it (``sacrum exercise``): no gait events, progression heading or running stage
+    (:class:`~sacrum.apps.live.feed.AnalysisFeed`; no steps, turns, walking score or
+    snapshot ``running``); the orientation and the tilt and obliquity still are.
     """
 
     def __init__(self, open_transport: TransportFactory, *, mount: str | None = None,
@@ -111,7 +114,8 @@ class LiveSession:
                  overlay_strides: int = 12, calibrate_s: float = 3.0,
                  record_to: str | Path | None = None,
                  script: list[tuple[int, dict[str, Any]]] = (),
-                 final_capture: str | Path | None = None, cue_every: int = 1) -> None:
+                 final_capture: str | Path | None = None, cue_every: int = 1,
+                 walking: bool = True) -> None:
         from sacrum.io.stream import StreamDecoder
 
         self._factory = open_transport
@@ -128,7 +132,7 @@ class LiveSession:
         self._clock = SessionClock()
         self._feed = AnalysisFeed(self._pub, mount=mount, threshold_deg=threshold_deg,
                                   keep_s=max(600.0, self.history_s), cue_every=cue_every,
-                                  calibrate_s=calibrate_s)
+                                  calibrate_s=calibrate_s, walking=walking)
         self.calibration: CalibrationState = self._feed.manual.state
         self.view = LiveView(int(overlay_strides))
         self._tasks = TaskMarks(self.view, self._recording, self._pub, script=script,
@@ -430,6 +434,13 @@ class LiveSession:
         with self._lock:
             now = self.t_now_s if self.view.ring is not None else 0.0
         self._tasks.mark(note, now)
+
+    def annotate(self, annotation: dict[str, Any]) -> bool:
+        """Write an annotation record into the recording now (``CaptureWriter.annotate``'s
+        dict with its ``"type"``, SPEC §5.2, e.g. a ``mounting``); whether it was written
+        (False: not recording). Not shown in the view: tasks and marks go through
+        :meth:`set_task` and :meth:`mark`."""
+        return self._recording.annotate(annotation)
 
     # -- the snapshot (sacrum.apps.live.model) -----------------------------------------------
     def snapshot(self, span_s: float = 10.0) -> LiveSnapshot:
