@@ -209,7 +209,7 @@ def test_phantom_through_the_pipeline_recovers_the_known_values(mount):
     noise and biases, the sensor mounted as recommended or tilted 20° off vertical (the
     pipeline is told "recommended": the standing calibration levels the tilt)."""
     ph = phantom(mount=MOUNTS[mount])
-    _, steps, s = _through_pipeline(ph)
+    res, steps, s = _through_pipeline(ph)
     truth_steps = step_metrics(ph["t"], ph["angles"], ph["events"])
     used = [x for x in steps if x.excluded is None]
     known = _known(ph, steps)
@@ -263,12 +263,19 @@ def test_phantom_through_the_pipeline_recovers_the_known_values(mount):
     stance_known = 100 * np.mean((ts[k] + 0.14) / (ts[k] + ts[k + 1]))
     assert s.stance_pct["mean"] == pytest.approx(stance_known, abs=1.5), s.stance_pct
     assert s.stance_pct["mean"] + s.swing_pct["mean"] == pytest.approx(100.0)
-    # gait-cycle curves: the mean obliquity curve of each side within 0.5° of the truth's
+    # gait-cycle curves: the mean obliquity curve of each side within 0.2° of the true
+    # angles' on the same strides (measured 0.08-0.12°; 0.31-0.37° while the phantom's gyro
+    # led its truth by half a sample). Against the truth's own ICs the curves differ by up
+    # to 0.7° more: the gait stage times this phantom's ICs 7 ms early (within the 0.03 s
+    # asserted above), at the obliquity's 70°/s
+    on_found = summarize_walk(step_metrics(res.t_s, ph["angles"], res.events,
+                                           res.gait.strides, res.gait.turns),
+                              res.t_s, ph["angles"], ph["a_prog"], res.gait.strides)
     for sd in "LR":
         assert s.curves[sd]["n"] >= 35
         diff = (np.array(s.curves[sd]["obliquity_deg"]["mean"])
-                - np.array(exact.curves[sd]["obliquity_deg"]["mean"]))
-        assert np.abs(diff).max() <= 0.5, (sd, np.abs(diff).max())
+                - np.array(on_found.curves[sd]["obliquity_deg"]["mean"]))
+        assert np.abs(diff).max() <= 0.2, (sd, np.abs(diff).max())
     assert s.messages == ["78 of 80 steps used; excluded: 2 bout-edge"]
 
 
