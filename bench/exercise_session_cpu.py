@@ -4,13 +4,17 @@ Runs ``sacrum exercise examples/programme.toml --simulate --headless --quick`` (
 minutes of data, streamed as fast as the session takes it: a bounded replay) and times,
 with a CPU timer (the thread's, ``time.thread_time``) around each stage's ``update``
 (this script wraps them; nothing in the package is changed), the live work per chunk: the whole
-chunk (``LiveSession.handle``), the walking parts a guided session does not use during its sets
+chunk (``LiveSession.handle``), inside it the walking parts a guided session does not use
 (the gait event detector with its turn detector, the progression heading, the running
-stage ``RunningFeed``), and the guided session itself (segmenters, cues). Prints seconds
+stage ``RunningFeed``; ``sacrum exercise`` makes its session with ``walking=False``, so
+they do not run: 0 here), and the guided session itself (segmenters, cues). Prints seconds
 and the share of the chunk work, the process CPU time, and the data's duration, so the
 share of one core a real-time session needs is CPU / duration.
 
-    .venv/bin/python bench/exercise_session_cpu.py [--window SECONDS]
+    .venv/bin/python bench/exercise_session_cpu.py [--window SECONDS] [--with-walking]
+
+``--with-walking``: the session as it was before ``walking=False`` (this script makes every
+``LiveSession`` with ``walking=True``), for the comparison.
 
 ``--window S``: also the window (Qt offscreen), in real time for S seconds: the process CPU
 over S is the share of one core the whole guided session (simulated sensor, live work,
@@ -27,15 +31,25 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
+_IN_CHUNK = [0]  # inside LiveSession.handle (the stages count only there, not in the
+#                 final analysis, which runs the gait detector offline)
+
+
 def _timed(cls, name: str, totals: dict, key: str) -> None:
-    """Wrap ``cls.name`` to add its thread CPU time to ``totals[key]``."""
+    """Wrap ``cls.name`` to add its thread CPU time to ``totals[key]`` (a stage: only
+    inside a chunk's ``LiveSession.handle``)."""
     inner = getattr(cls, name)
+    outer = key == "chunk"
 
     def wrapper(self, *a, **k):
+        if not outer and not _IN_CHUNK[0]:
+            return inner(self, *a, **k)
         t0 = time.thread_time()
+        _IN_CHUNK[0] += outer
         try:
             return inner(self, *a, **k)
         finally:
+            _IN_CHUNK[0] -= outer
             totals[key] += time.thread_time() - t0
 
     setattr(cls, name, wrapper)
@@ -73,6 +87,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--window", type=float, metavar="SECONDS",
                     help="also the window in real time for this long")
+    ap.add_argument("--with-walking", action="store_true",
+                    help="run the walking parts live too (the session before walking=False)")
     args = ap.parse_args(argv)
     from sacrum.apps.cli import main as cli
     from sacrum.apps.exercise.guided import GuidedSession
@@ -81,6 +97,13 @@ def main(argv: list[str] | None = None) -> int:
     from sacrum.signal.gait.detector import GaitEventDetector
     from sacrum.signal.heading import ProgressionHeading
 
+    if args.with_walking:
+        init = LiveSession.__init__
+
+        def with_walking(self, *a, **k):
+            init(self, *a, **{**k, "walking": True})
+
+        LiveSession.__init__ = with_walking
     totals = dict.fromkeys(("chunk", "gait", "heading", "running", "guided"), 0.0)
     _timed(LiveSession, "handle", totals, "chunk")
     _timed(GaitEventDetector, "update", totals, "gait")
@@ -105,8 +128,10 @@ def main(argv: list[str] | None = None) -> int:
     for k in ("gait", "heading", "running", "guided"):
         out.write(f"  {k:8s} {totals[k]:6.2f} s  {100 * totals[k] / c:5.1f} % of the chunk "
                   "work\n")
+    how = ("run: --with-walking" if args.with_walking
+           else "not run: LiveSession(walking=False)")
     out.write(f"  walking parts (gait + heading + running) {walking:.2f} s = "
-              f"{100 * walking / c:.1f} %: what skipping them during sets would save\n")
+              f"{100 * walking / c:.1f} % ({how})\n")
     if args.window:
         cpu = _window(args.window)
         out.write(f"window, {args.window:.0f} s in real time: process CPU {cpu:.1f} s = "

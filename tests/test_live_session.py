@@ -111,6 +111,36 @@ def test_recording_keeps_every_packet_and_writes_tasks_and_marks(tmp_path):
     assert snap.marks[0][1] == "knee pain"
 
 
+def test_annotate_writes_a_record_where_the_data_are_and_says_when_it_cannot(tmp_path):
+    """``LiveSession.annotate``: any annotation record (here the guided session's mounting)
+    into the recording at the packets' clock; False when not recording; one the writer
+    refuses raises and the recording goes on."""
+    src = tmp_path / "src.sacrum"
+    phantom_capture(src, n_steps=16)
+    packets = packets_of(src)
+    out = tmp_path / "rec.sacrum"
+    s = LiveSession(lambda: ReplayTransport(src, speed=None))
+    mounting = {"type": "mounting", "spec": "recommended", "source": "given",
+                "q_sensor_to_body": [float(v) for v in parse_mount("recommended")]}
+    assert s.annotate(mounting) is False
+    assert s.start_recording(out) == ""
+    half = len(packets) // 2
+    for i, p in enumerate(packets):
+        s.handle(p)
+        if i == half:
+            assert s.annotate(mounting) is True
+            with pytest.raises(ValueError):
+                s.annotate({"type": "no-such-record"})
+    assert s.stop_recording() == str(out)
+    rec = decode_capture(out)
+    assert len(rec) == len(decode_capture(src))
+    (got,) = [(t, a) for t, a in rec.annotations if a.get("type") == "mounting"]
+    assert got[1] == mounting
+    t_half = (packets[half].host_time_ns - packets[0].host_time_ns) * 1e-9
+    assert got[0] == pytest.approx(t_half, abs=0.1)
+    assert all(a.get("type") != "no-such-record" for _, a in rec.annotations)
+
+
 def test_a_recorded_session_is_on_its_recordings_time(tmp_path):
     """Recording from the first packet (``record_to``), the session's axis is the recording's
     time as the analysis reads it: from the first packet's arrival, later than the offline
@@ -274,3 +304,30 @@ def test_the_zero_in_use_is_named():
              CalibrationState(calibrated=True, reference="standing").zero,
              CalibrationState(calibrated=True, reference="walking").zero}
     assert len(words) == 3
+
+
+# ---- a session without walking (sacrum exercise; issue 16 item 5) ------------------------------
+
+def test_a_session_without_walking_keeps_orientation_tilt_and_obliquity_and_runs_no_gait(tmp_path):
+    """``walking=False``: the same orientation, zero, tilt and obliquity as the full session on
+    the same walk, but no gait events, steps, turns, progression heading (rotation NaN) or
+    running stage."""
+    path = tmp_path / "walk.sacrum"
+    phantom_capture(path, n_steps=24, turns=((12, 90.0, 1.5),))
+    runs = {}
+    for walking in (True, False):
+        s = LiveSession(lambda: ReplayTransport(path, speed=None), mount="recommended",
+                        history_s=200.0, walking=walking)
+        s.run_sync()
+        runs[walking] = (s, s.snapshot(200.0))
+    (full, fsnap), (bare, bsnap) = runs[True], runs[False]
+    assert len(full.scorer.steps) > 15 and full.scorer.pipeline.gait.turns
+    assert full.running_stage is not None and fsnap.running is not None
+    assert bare.scorer.steps == [] and bare.scorer.pipeline.gait.turns == []
+    assert not bsnap.events and bsnap.cues == []
+    assert bare.running_stage is None and bsnap.running is None
+    assert bsnap.calibration.calibrated and bsnap.calibration.reference == "standing"
+    np.testing.assert_array_equal(bsnap.t_s, fsnap.t_s)
+    np.testing.assert_allclose(bsnap.angles_rad[:, :2], fsnap.angles_rad[:, :2], atol=1e-12)
+    assert np.isnan(bsnap.angles_rad[:, 2]).all()
+    assert np.isfinite(fsnap.angles_rad[:, 2]).mean() > 0.9
