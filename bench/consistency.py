@@ -92,8 +92,9 @@ BOUNDS = {"steps_used": 1, "drop_L_deg": 0.2, "drop_R_deg": 0.2, "score": 2.0}
 #: (a, b) path pairs compared, and what differs between them.
 PAIRS = {
     ("capture", "export"): "a capture vs its exported CSV",
-    ("bridged", "capture"): "CSV (gaps bridged) vs firmware in the loop",
-    ("csv", "bridged"): "lost samples as gaps vs bridged (as simulate does)",
+    ("csv", "capture"): "CSV vs firmware in the loop (its lost samples not delivered)",
+    ("csv", "bridged"): "lost samples as gaps vs bridged (as simulate --bridge does)",
+    ("bridged", "capture"): "CSV (gaps bridged) vs firmware in the loop (gaps kept)",
     ("capture", "report"): "analyze vs report",
     ("capture", "batch"): "analyze vs batch",
     ("capture", "live"): "analyze vs live --headless --json",
@@ -123,8 +124,9 @@ LIVE_PATHS = ("capture", "provisional", "session")
 WALK_MIN_USED = 5
 #: Pairs whose difference is measured, not bounded: the device's real-time fusion against
 #: the host's offline smoother on the same samples (analyze uses the latter for both).
-MEASURED_ONLY = {("capture", "device"), ("csv", "bridged"), ("capture", "provisional"),
-                 ("capture", "session"), ("provisional", "session")}
+MEASURED_ONLY = {("capture", "device"), ("csv", "bridged"), ("bridged", "capture"),
+                 ("capture", "provisional"), ("capture", "session"),
+                 ("provisional", "session")}
 SUBSET = ["mobgap-Test5-Trial1", "mobgap-Test5-Trial2", "mobgap-Test11-Trial1",
           "ipol-1-1", "ipol-2-1", "ipol-3-1", "ipol-4-1", "ipol-5-1", "ipol-6-1",
           "broad-10", "broad-24"]

@@ -393,7 +393,9 @@ class Device:
             if lost > 0:
                 clock.skipped(lost)
         if lost > 0 and self.streaming:
-            self.pk.skip(lost)
+            packet = self.pk.skip(lost)  # the samples read before the gap, if any
+            if packet is not None and not self.link.send_data(packet):
+                self.pk.not_sent()
         self._last_read_us = self.now_us
 
     def _read_sensor(self):

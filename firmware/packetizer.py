@@ -23,6 +23,9 @@ class Packetizer:
         self.epoch_of = epoch_of  # that time -> times the device clock wrapped (mod 4)
         self.first = 0  # sample index of the packet's first sample
         self.buf = bytearray(sp.data_packet_size(sp.MAX_SAMPLES))
+        # a view per packet length, made once: a short packet allocates nothing
+        self._views = [memoryview(self.buf)[:sp.data_packet_size(k)]
+                       for k in range(sp.MAX_SAMPLES + 1)]
         self.seq = 0  # next packet's sequence number
         self.sample_seq = 0  # sequence number of the next sample
         self.dropped = 0  # packets formed but not sent (link congested), mod 2^16
@@ -80,7 +83,7 @@ class Packetizer:
         struct.pack_into("<HH", self.buf, _T_US_OFFSET, t & 0xFFFF, hi & 0xFFFF)
         self.seq = (self.seq + 1) & 0xFFFF
         self.sample_seq = (self.sample_seq + n) & 0xFFFF
-        return self.view if n == self.n else memoryview(self.buf)[:sp.data_packet_size(n)]
+        return self.view if n == self.n else self._views[n]
 
     def slot(self, index, period_us, flags):
         """The fast path of add(): reserve the next sample's 20 bytes and return
@@ -102,13 +105,15 @@ class Packetizer:
         return self._finish(self.n)
 
     def skip(self, samples):
-        """Samples the sensor lost (FIFO overflow): the partial packet is abandoned
-        and the sample counter advances, so the host sees an exact gap."""
-        self.sample_seq = (self.sample_seq + self.count + samples) & 0xFFFF
-        if self.count:
-            self.seq = (self.seq + 1) & 0xFFFF
-            self.not_sent()
+        """Samples the sensor lost (FIFO overflow): the partial packet is finished as it
+        is (fewer samples, all read before the loss) and returned for sending (None
+        without one), then the sample counter advances over the lost ones, so the host
+        sees an exact gap -- of the lost samples only, however often the sensor loses
+        some (a packet abandoned at each overflow lost up to a packet more each time)."""
+        packet = self._finish(self.count) if self.count else None
         self.count = 0
+        self.sample_seq = (self.sample_seq + samples) & 0xFFFF
+        return packet
 
     def not_sent(self):
         """The last packet returned by add() could not be sent."""

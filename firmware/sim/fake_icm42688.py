@@ -17,6 +17,8 @@ firmware/icm42688.py):
   INT_STATUS.FIFO_FULL (bit 1) is set (cleared on read). FIFO_COUNTH/L give
   the bytes queued, big-endian; FIFO_DATA pops (an empty FIFO reads 0xFF
   and counts in ``underruns``); SIGNAL_PATH_RESET bit 1 flushes it.
+- a sample the provider returns as None is lost as in FakeMPU (not queued,
+  ``samples_lost``), shown by INT_STATUS.FIFO_FULL (the firmware's overflow path).
 """
 
 from fake_mpu import FakeMPU
@@ -52,6 +54,7 @@ class FakeICM42688(FakeMPU):
         regs[WHO_AM_I] = WHO_ICM42688
         self._head = 0
         self.fifo_count = 0
+        self._loss_pending = False
 
     def sample_rate_hz(self):
         return 1e6 / self.sample_period_us()
@@ -68,6 +71,10 @@ class FakeICM42688(FakeMPU):
             s = self.queue.pop(0)
         else:
             s = self.last
+        if s is None:
+            self.lose_sample()
+            return
+        self._loss_shown()
         self.last = s
         self.samples_taken += 1
         if self.regs[FIFO_CONFIG] & 0xC0 != 0x40 or self.regs[FIFO_CONFIG1] & 0x03 != 0x03:
@@ -81,6 +88,9 @@ class FakeICM42688(FakeMPU):
         self._fifo_push(self.temp_lsb & 0xFF)
         self._fifo_push(self._tmst >> 8)
         self._fifo_push(self._tmst & 0xFF)
+
+    def _set_overflow(self):
+        self.regs[INT_STATUS] |= FIFO_FULL
 
     def _fifo_push(self, byte):
         size = self.fifo_size
@@ -107,6 +117,8 @@ class FakeICM42688(FakeMPU):
             return self.fifo_count >> 8
         if reg == FIFO_COUNTL:
             return self.fifo_count & 0xFF
+        if reg == INT_STATUS and self.fifo_count == 0:
+            self._loss_shown()
         value = self.regs[reg & 0x7F]
         if reg == INT_STATUS:
             self.regs[INT_STATUS] = 0

@@ -16,6 +16,17 @@ MPU-6500 register map rev 2.1):
   ``advance_samples(n)``; each sample period takes one sample from
   ``provider()`` if set, else from the queue filled by ``push_samples()``,
   else repeats the last one (a real chip never stops).
+  A sample ``provider()`` returns as None was not delivered (a lost sample of
+  the recording: ``lose_sample``): it never reaches the data registers or the
+  FIFO, and it counts in ``samples_lost``, not ``samples_taken``. It shows as
+  a FIFO overflow, the one way a real chip loses a sample:
+  INT_STATUS.FIFO_OFLOW_INT (if INT_ENABLE.FIFO_OFLOW_EN is set), on which the
+  firmware resets its FIFO and counts the lost sample periods (a sample_seq gap,
+  FLAG_FIFO_OVERFLOW), never a made-up value. The flag is raised once the
+  samples queued before the loss have been read (when INT_STATUS is read with
+  the FIFO empty), or at once if the next sample comes first (then the reset
+  takes the queued ones too, as a real overflow would), so a loss costs the
+  lost samples and no more whenever the firmware reads between samples.
   The sample lands in the data registers (0x3B..0x48) and, if USER_CTRL.FIFO_EN
   is set, in the FIFO in register order: accel (FIFO_EN bit 3), temperature
   (bit 7), gyro x/y/z (bits 6/5/4), big-endian.
@@ -102,6 +113,8 @@ class FakeMPU:
         self.last = (0, 0, 0, 0, 0, 0)
         self.temp_lsb = 0
         self.samples_taken = 0
+        self.samples_lost = 0  # sample periods the provider had no sample for
+        self._loss_pending = False  # a lost sample the overflow flag has not shown yet
         self._us = 0  # emulated time since the last sample, microseconds
         self.present = True
         self._fail_k = 0
@@ -128,6 +141,7 @@ class FakeMPU:
         regs[WHO_AM_I] = self.who_am_i
         self._head = 0
         self.fifo_count = 0
+        self._loss_pending = False
 
     # --- test controls -----------------------------------------------------------
     def fail(self, k=1, reg=None, err=errno.EIO, popped=0, after=0):
@@ -219,6 +233,10 @@ class FakeMPU:
             s = self.queue.pop(0)
         else:
             s = self.last
+        if s is None:
+            self.lose_sample()
+            return
+        self._loss_shown()
         self.last = s
         self.samples_taken += 1
         regs = self.regs
@@ -237,6 +255,23 @@ class FakeMPU:
         for axis in range(3):
             if en & (0x40 >> axis):
                 self._fifo_push_regs(4 + axis, 1)
+
+    def lose_sample(self):
+        """This sample period's sample is not delivered: a FIFO overflow (module doc)."""
+        self.samples_lost += 1
+        self._loss_pending = True
+        if self.fifo_count == 0:
+            self._loss_shown()
+
+    def _loss_shown(self):
+        """Raise the overflow flag for a pending lost sample."""
+        if self._loss_pending:
+            self._loss_pending = False
+            self._set_overflow()
+
+    def _set_overflow(self):
+        if self.regs[INT_ENABLE] & FIFO_OFLOW:
+            self.regs[INT_STATUS] |= FIFO_OFLOW
 
     def _fifo_push_regs(self, first, count):
         for i in range(2 * count):
@@ -269,6 +304,8 @@ class FakeMPU:
             return self.fifo_count >> 8
         if reg == FIFO_COUNTL:
             return self.fifo_count & 0xFF
+        if reg == INT_STATUS and self.fifo_count == 0:
+            self._loss_shown()
         value = self.regs[reg & 0x7F]
         if reg == INT_STATUS:
             self.regs[INT_STATUS] = 0

@@ -87,6 +87,9 @@ def main():
         f.seek(12 + 24 * i)
         f.readinto(record)
         v = struct.unpack_from("<6f", record, 0)
+        for x in v:
+            if x != x:  # NaN: a sample the recording lost is not delivered (fake_mpu.py)
+                return None
         a, g = state["acc_k"], state["gyr_k"]
         return tuple(max(-32768, min(32767, int(round(x / (a if k < 3 else g)))))
                      for k, x in enumerate(v))

@@ -11,8 +11,10 @@ around every sample step; a MemoryError fails the run), ``--reconnect-mtu N``
 
 IN is a recording resampled to RATE_HZ: header ``<4sII`` (b"SIMI", samples,
 rate) then float32 ``ax ay az gx gy gz`` per sample (m/s², rad/s, sensor
-frame). The emulated MPU-6050 (fake_mpu.py: a register map with a FIFO behind
-a fake I2C bus) plays it on its own sample clock; the firmware's ``app.Device``
+frame); a sample with a NaN is one the recording lost, which the emulated chip
+does not deliver (a FIFO overflow at that sample period, fake_mpu.py). The
+emulated MPU-6050 (fake_mpu.py: a register map with a FIFO behind a fake I2C
+bus) plays it on its own sample clock; the firmware's ``app.Device``
 reads the FIFO, fuses, packs and sends exactly as on the board. Time is
 virtual: every main-loop sleep advances it, plus a pseudo-random "GC pause"
 now and then, so FIFO batching and timestamping are exercised for real.
@@ -387,6 +389,9 @@ def main():
         if i >= count:
             i = count - 1
         v = struct.unpack_from("<6f", samples, 24 * i)
+        for x in v:
+            if x != x:  # NaN: the recording lost this sample; the chip does not deliver it
+                return None
         a, g = state["acc_k"], state["gyr_k"]
         return tuple(max(-32768, min(32767, int(round(x / (a if k < 3 else g)))))
                      for k, x in enumerate(v))
@@ -486,8 +491,8 @@ def main():
     device.step()
     device.step()
     out.close()
-    print("simulated %d samples, %d packets dropped at the device" %
-          (count, device.pk.dropped_total))
+    print("simulated %d samples (%d not delivered by the sensor), %d packets dropped at "
+          "the device" % (count, mpu.samples_lost, device.pk.dropped_total))
     stats = {
         "fault": device.fault, "fault_events": device.fault_events,
         "irq_errors": link.irq_errors, "handler_disabled": ble.handler_disabled if ble else False,
@@ -495,6 +500,8 @@ def main():
         "watchdog_resets": wdt.expired, "gc_runs": device.gc_runs,
         "advertising": ble.advertising if ble else 0, "gap_name": ble.gap_name if ble else None,
         "imu": device.imu_type, "heap_locked": opts["heap_locked"],
+        "samples_not_delivered": mpu.samples_lost,
+        "fifo_overflows": getattr(device.imu, "overflows", None),
     }
     if opts["faults"]:
         print("%d faults healed (latest: %s); %d watchdog resets"

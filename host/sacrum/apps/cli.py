@@ -216,7 +216,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
                        congestion=args.congestion, faults=args.fault or (),
                        heap_locked=args.heap_locked, imu_chip=args.imu_chip,
                        radio=args.radio, secure=args.secure or args.intruder,
-                       intruder=args.intruder)
+                       intruder=args.intruder, bridge=args.bridge)
     print(f"firmware in the loop: {res.samples_in:,} samples at {args.rate} Hz -> "
           f"{res.values_out:,} link values; {res.stdout}")
     print(f"wrote {args.out}")
@@ -360,6 +360,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="with --radio bumble (implies --secure): an unpaired central and a "
                         "never-bonded host try to subscribe, read and send every command; "
                         "prints what was refused")
+    s.add_argument("--bridge", action="store_true",
+                   help="bridge the CSV's lost samples (linear interpolation) instead of the "
+                        "sensor not delivering them (default: sample_seq gaps, as a device)")
     s.set_defaults(func=cmd_simulate)
 
     s = sub.add_parser("pair", help="pair and bond with a sensor (hold its BOOT button 3 s "

@@ -270,17 +270,39 @@ def _read_link_log(path: Path) -> list[tuple[int, int, bytes]]:
     return out
 
 
+def lost_on_grid(t_s: np.ndarray, ok: np.ndarray, rate_hz: int) -> np.ndarray:
+    """Which samples of the ``rate_hz`` grid from the first good row (``resample``'s) the
+    recording lost: those whose nearest row in time is a lost one (``ok`` False). A
+    recording at ``rate_hz`` keeps its lost rows one for one."""
+    first = t_s[ok][0]
+    grid = first + np.arange(int((t_s[ok][-1] - first) * rate_hz) + 1) / rate_hz
+    j = np.clip(np.searchsorted(t_s, grid), 1, len(t_s) - 1)
+    nearest = np.where(grid - t_s[j - 1] <= t_s[j] - grid, j - 1, j)
+    return ~ok[nearest]
+
+
 def simulate_csv(imu_csv: str | os.PathLike, out: str | os.PathLike, rate_hz: int = 100,
-                 **kw: Any) -> SimulationResult:
-    """``simulate`` on a recording CSV (imucsv), resampled to ``rate_hz``; rows with a lost
-    sample are left out (the emulated sensor has no gaps) and bridged by the resampling.
-    The capture starts at the recording's own time when its ``t`` is Unix time."""
+                 *, bridge: bool = False, **kw: Any) -> SimulationResult:
+    """``simulate`` on a recording CSV (imucsv), resampled to ``rate_hz``.
+
+    A lost sample of the CSV (a NaN row, or rows missing from its time axis) is one the
+    emulated sensor does not deliver (``lost_on_grid``; at that sample period the chip's
+    FIFO overflows, firmware/sim/fake_mpu.py), so the capture shows the loss as the device
+    would: ``sample_seq`` gaps with FLAG_FIFO_OVERFLOW, counted in its loss report. The
+    firmware resets its FIFO and drops the packet it was filling at each overflow, so a
+    capture loses at most a packet's worth more samples per gap than its CSV.
+    ``bridge``: the lost samples are bridged instead (linear interpolation of the rows
+    with all six values onto the grid), a capture without gaps. The capture starts at the
+    recording's own time when its ``t`` is Unix time."""
     t, acc, gyr = read_imu_csv(imu_csv)
-    ok = np.isfinite(acc).all(axis=1) & np.isfinite(gyr).all(axis=1)  # a sensor has no gaps
+    ok = np.isfinite(acc).all(axis=1) & np.isfinite(gyr).all(axis=1)
     if ok.sum() < 2:
         raise ValueError(f"{imu_csv}: {int(ok.sum())} rows with all six values; nothing to "
                          "stream")
     kw.setdefault("start_time_ns", recording_start_ns(t[ok]))
     both = resample(t[ok], np.hstack([acc, gyr])[ok], rate_hz)
-    kw.setdefault("header", {"source": f"simulated from {Path(imu_csv).name}"})
+    if not bridge:
+        both[lost_on_grid(t, ok, rate_hz)] = np.nan
+    kw.setdefault("header", {"source": f"simulated from {Path(imu_csv).name}"
+                             + ("; lost samples bridged" if bridge else "")})
     return simulate(both[:, :3], both[:, 3:], rate_hz, out, **kw)

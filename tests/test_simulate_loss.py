@@ -1,0 +1,102 @@
+"""``sacrum simulate`` keeps a CSV's lost samples lost (issue 13 item 2): the emulated
+sensor does not deliver them (a FIFO overflow at that sample period), so the firmware's
+``sample_seq`` shows each gap, at its place, as a device would; ``--bridge`` bridges them."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import sacrum
+from sacrum.apps.cli import main
+from sacrum.testing.generator import synthetic_walk
+from sacrum.testing.simulate import lost_on_grid, simulate_csv
+
+RATE_HZ = 100
+#: lost rows of the CSV, [start, stop): one sample, three, five, 0.3 s (longer than the
+#: firmware's 0.2-s IMU stall threshold), one; far apart
+GAPS = [(150, 151), (300, 303), (450, 455), (600, 630), (800, 801)]
+
+
+def _runs(lost: np.ndarray) -> list[tuple[int, int]]:
+    d = np.diff(np.r_[0, lost.astype(int), 0])
+    return list(zip(np.flatnonzero(d == 1).tolist(), np.flatnonzero(d == -1).tolist(),
+                    strict=True))
+
+
+@pytest.fixture(scope="module")
+def lossy(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("simloss")
+    _, acc, gyr = synthetic_walk(10, RATE_HZ, seed=4)
+    acc, gyr = acc.copy(), gyr.copy()
+    for a, b in GAPS:
+        acc[a:b] = np.nan
+        gyr[a:b] = np.nan
+    csv = tmp / "lossy.csv"
+    t = np.arange(acc.shape[0]) / RATE_HZ
+    np.savetxt(csv, np.column_stack([t, acc, gyr]), delimiter=",",
+               header="t,ax,ay,az,gx,gy,gz", comments="", fmt="%.7g")
+    faithful, bridged = tmp / "faithful.sacrum", tmp / "bridged.sacrum"
+    res = simulate_csv(csv, faithful)
+    simulate_csv(csv, bridged, bridge=True)
+    return sacrum.load(csv), sacrum.load(faithful), sacrum.load(bridged), res
+
+
+def _offset(csv_rec, cap_rec) -> int:
+    """CSV row of the capture's first sample (streaming starts a few loop steps in)."""
+    a, b = csv_rec.acc_mps2, cap_rec.acc_mps2[:50]
+    errs = [np.nanmax(np.abs(a[k:k + 50] - b)) for k in range(60)]
+    return int(np.argmin(errs))
+
+
+def test_the_capture_loses_the_csvs_samples_at_their_places(lossy):
+    csv_rec, cap, _, res = lossy
+    off = _offset(csv_rec, cap)
+    lost_csv = ~np.isfinite(csv_rec.acc_mps2).all(axis=1)
+    lost_cap = ~np.isfinite(cap.acc_mps2).all(axis=1)
+    assert res.stats["samples_not_delivered"] == int(lost_csv.sum())
+    assert cap.loss["samples_lost"] == int(lost_cap.sum())
+    want = [(a - off, b - off) for a, b in _runs(lost_csv)]
+    got = _runs(lost_cap)
+    assert len(got) == len(want), (got, want)
+    for (a, b), (c, d) in zip(want, got, strict=True):
+        # the firmware's FIFO reset may take a sample queued beside the loss: ±1
+        assert abs(a - c) <= 1 and abs(b - d) <= 1, (want, got)
+    assert abs(int(lost_cap.sum()) - int(lost_csv.sum())) <= len(GAPS)
+
+
+def test_every_delivered_sample_is_the_csvs_at_its_index(lossy):
+    """No sample invented, none moved: each capture sample is the CSV's row at its index
+    (to the int16 quantisation), also after every gap."""
+    csv_rec, cap, _, _ = lossy
+    off = _offset(csv_rec, cap)
+    ok = np.isfinite(cap.acc_mps2).all(axis=1)
+    ref = csv_rec.acc_mps2[off:off + len(cap.acc_mps2)]
+    assert np.isfinite(ref[ok]).all()
+    assert np.nanmax(np.abs(cap.acc_mps2[ok] - ref[ok])) < 0.01
+
+
+def test_bridge_gives_a_capture_without_gaps(lossy):
+    _, _, bridged, _ = lossy
+    assert bridged.loss["samples_lost"] == 0
+    assert np.isfinite(bridged.acc_mps2).all()
+
+
+def test_lost_on_grid_maps_rows_to_the_device_rate():
+    t = np.arange(200) / 200.0  # a 200-Hz CSV, rows 50-59 lost
+    ok = np.ones(200, bool)
+    ok[50:60] = False
+    lost = lost_on_grid(t, ok, 100)
+    assert np.flatnonzero(lost).tolist() == [25, 26, 27, 28, 29]
+
+
+def test_cli_bridge_option(tmp_path, lossy, capsys):
+    csv_rec = lossy[0]
+    csv = tmp_path / "short.csv"
+    n = 400
+    np.savetxt(csv, np.column_stack([csv_rec.t_s[:n], csv_rec.acc_mps2[:n],
+                                     csv_rec.gyr_radps[:n]]), delimiter=",",
+               header="t,ax,ay,az,gx,gy,gz", comments="", fmt="%.7g")
+    out = tmp_path / "b.sacrum"
+    assert main(["simulate", "--imu", str(csv), "--out", str(out), "--bridge"]) == 0
+    assert sacrum.load(out).loss["samples_lost"] == 0
