@@ -80,6 +80,7 @@ REST_MIN_S = 1.5  # stillness needed before at_rest is set
 REST_GYR_TH_RADPS = 0.03490658503988659  # 2 °/s: |gyr - its low-pass| below this is still
 REST_ACC_TH_MPS2 = 0.5  # |acc - its low-pass| below this is still
 REST_DRIFT_TH_MPS2 = 0.17  # the low-passed acc moves less than this in a still run (1°)
+REST_KEEP_TH_MPS2 = 0.0425  # a rest's bias is kept while gravity is this near its start (¼°)
 BIAS_MAX_RADPS = 0.08726646259971647  # 5 °/s: largest bias believed
 TAU_BIAS_REST_S = 9.0  # bias follows the low-passed gyr at rest
 TAU_BIAS_MOTION_S = 100.0  # samples (not seconds: per update) for the bias in motion
@@ -96,7 +97,7 @@ _BIAS_MAX_24 = const(1464086)  # in Q24
 _REST_GYR_TH2 = const(327184)  # (2 °/s in Q14)²
 _REST_ACC_TH2 = const(67108864)  # (0.5 m/s² in Q14)²
 _REST_DRIFT_TH2 = const(484862)  # (0.17 m/s² in Q12)²
-_REST_DRIFT_CLAMP = const(1 << 17)  # 2 m/s² in Q16: |Δ| clamped before squaring
+_REST_KEEP_TH2 = const(30304)  # (0.0425 m/s² in Q12)²
 _DELTA_MAX = const(1 << 28)  # half-angle per sample, Q29, per axis
 _CORR_MAX = const(1 << 28)  # correction angle clamp for the bias in motion: 0.0625 rad, Q32
 
@@ -342,6 +343,24 @@ def _lowpass(fa, va, pa) -> int:
 
 
 @micropython.viper
+def _dist2(aa, ba) -> int:
+    """|a - b|² in Q24 for a, b Q16 (3 values), each difference clamped to
+    ±2 m/s² and taken to Q12 first (the sum stays below 2^28)."""
+    a = ptr32(aa)
+    b = ptr32(ba)
+    dev = 0
+    for i in range(3):
+        x = (a[i] - ((((a[i] >> 31) & 1) << 31) << 1)) - (b[i] - ((((b[i] >> 31) & 1) << 31) << 1))
+        if x > 131072:
+            x = 131072
+        if x < -131072:
+            x = -131072
+        x = x >> 4
+        dev += x * x
+    return dev
+
+
+@micropython.viper
 def _spring(fa, da, va, ka):
     """The acc low-pass, a damped spring pulled by v: d += ks (v - f) - kd d;
     f += dt d (f, v Q16; d Q24); k = (ks m, ks s, kd m, kd s, dt m, dt s)."""
@@ -555,6 +574,10 @@ class Fusion:
         self._rest_gyr_lp = array("i", (0, 0, 0))  # Q24
         self._rest_acc_lp = array("i", (0, 0, 0))  # Q16
         self._rest_acc_ref = array("i", (0, 0, 0))  # Q16, it at the still run's start
+        self._rest_acc_keep = array("i", (0, 0, 0))  # Q16, it when at_rest was set
+        self._bias_keep = array("i", (0, 0, 0))  # Q32, the bias before gravity moved
+        self._bias_next = array("i", (0, 0, 0))  # Q32, the next checkpoint's bias
+        self._keep_n = 0  # rest samples near _rest_acc_keep since the last checkpoint
         self._v = array("i", (0, 0, 0))  # scratch vectors
         self._w = array("i", (0, 0, 0))
         self._c = array("i", (0, 0))  # the inclination correction (cx, cy), Q29
@@ -586,6 +609,7 @@ class Fusion:
         self._acc_lo = math.ceil(TAU_ACC_S / period_s - 1e-9)  # start-up: n * dt < TAU_ACC_S
         self._acc_hi = math.floor(TAU_ACC_S / period_s + 1e-9)  # bias in motion: n dt > TAU
         self._rest_n_min = math.ceil(REST_MIN_S / period_s - 1e-6)
+        self._keep_every_n = math.ceil(REST_TAU_S / period_s - 1e-6)
         self._rest_n = 0
         p = self._p_rest
         p[1] = self._rest_start_n
@@ -606,7 +630,7 @@ class Fusion:
         q = self.q
         q[0], q[1], q[2], q[3] = 16384, 0, 0, 0
         for a in (self._acc_lp, self._acc_lp_rate, self._rest_gyr_lp, self._rest_acc_lp,
-                  self._rest_acc_ref):
+                  self._rest_acc_ref, self._rest_acc_keep):
             a[0], a[1], a[2] = 0, 0, 0
         self._n = 0
         self._rest_n = 0
@@ -659,31 +683,54 @@ class Fusion:
                 r[0] = fa[0]
                 r[1] = fa[1]
                 r[2] = fa[2]
-            c = _REST_DRIFT_CLAMP
-            x = fa[0] - r[0]
-            x = (c if x > c else -c if x < -c else x) >> 4
-            dev = x * x
-            x = fa[1] - r[1]
-            x = (c if x > c else -c if x < -c else x) >> 4
-            dev += x * x
-            x = fa[2] - r[2]
-            x = (c if x > c else -c if x < -c else x) >> 4
-            still = dev + x * x < _REST_DRIFT_TH2
+            still = int(_dist2(fa, r)) < _REST_DRIFT_TH2
         if still:
             if self._rest_n < self._rest_n_min:
                 self._rest_n += 1
+                if self._rest_n == self._rest_n_min:  # a rest begins: where gravity is
+                    r = self._rest_acc_keep
+                    r[0] = fa[0]
+                    r[1] = fa[1]
+                    r[2] = fa[2]
+                    r = self._bias_keep
+                    r[0] = b[0]
+                    r[1] = b[1]
+                    r[2] = b[2]
+                    r = self._bias_next
+                    r[0] = b[0]
+                    r[1] = b[1]
+                    r[2] = b[2]
+                    self._keep_n = 0
             self.at_rest = self._rest_n >= self._rest_n_min
         else:
+            if self.at_rest and int(_dist2(fa, self._rest_acc_keep)) >= _REST_KEEP_TH2:
+                r = self._bias_keep  # a rest ends after gravity moved: back to before
+                b[0] = r[0]
+                b[1] = r[1]
+                b[2] = r[2]
             self._rest_n = 0
             self.at_rest = False
 
-        # 2. bias at rest: running mean of the low-passed gyr, then a low-pass (Q32)
+        # 2. bias at rest: running mean of the low-passed gyr, then a low-pass (Q32);
+        #    checkpoints while the low-passed acc is near where the rest began
         if self.at_rest:
             if self._bias_n < _COUNT_MAX:
                 self._bias_n += 1
             p = self._p_bias
             p[0] = self._bias_n
             _bias_rest(b, f, p)
+            if int(_dist2(fa, self._rest_acc_keep)) < _REST_KEEP_TH2:
+                self._keep_n += 1
+                if self._keep_n >= self._keep_every_n:
+                    r = self._bias_keep
+                    c = self._bias_next
+                    r[0] = c[0]
+                    r[1] = c[1]
+                    r[2] = c[2]
+                    c[0] = b[0]
+                    c[1] = b[1]
+                    c[2] = b[2]
+                    self._keep_n = 0
 
         # 3. strapdown: q_gyr ⊗ (1, δ (1 + |δ|²/3)), δ = (gyr - bias) dt/2, Q29
         qg = self._q_gyr

@@ -29,6 +29,7 @@ REST_MIN_S = 1.5  # stillness needed before at_rest is set
 REST_GYR_TH_RADPS = math.radians(2.0)  # |gyr - its low-pass| below this is still
 REST_ACC_TH_MPS2 = 0.5  # |acc - its low-pass| below this is still
 REST_DRIFT_TH_MPS2 = 0.17  # the low-passed acc moves less than this in a still run (1°)
+REST_KEEP_TH_MPS2 = 0.0425  # a rest's bias is kept while gravity is this near its start (¼°)
 BIAS_MAX_RADPS = math.radians(5.0)  # largest bias believed; a faster turn is motion
 TAU_BIAS_REST_S = 9.0  # bias follows the low-passed gyr at rest
 TAU_BIAS_MOTION_S = 100.0  # bias integrates the inclination correction in motion
@@ -108,6 +109,19 @@ class Fusion:
     2. Bias at rest: the bias follows the low-passed gyr with time constant
        ``TAU_BIAS_REST_S``; until that much rest has been seen since start-up
        it is the running mean instead, so the first estimate is quick.
+       When a rest ends after gravity moved, the bias goes back to what it
+       was before: the first degree of a slow sag passes the drift test
+       above, and what the rest learnt in it was the sag's rate, not bias
+       (issue 16). The bias is kept at checkpoints every ``REST_TAU_S`` of
+       rest while the low-passed acc is within ``REST_KEEP_TH_MPS2`` (¼°) of
+       its value when ``at_rest`` was set; a rest that ends with it beyond
+       that goes back to the checkpoint before the last (the low-passed acc
+       leaves the ¼° about ``REST_TAU_S``, its lag, after gravity began to
+       move, so that checkpoint is from before). A rest ended by a sudden
+       movement keeps all it learnt, a long one before a sag all but its
+       last 0.5-1 s. The ¼° is a quarter of the drift test's 1° and
+       far above the low-passed acc's noise at rest (an MPU-6050's
+       400 µg/√Hz through the 0.5-s low-pass: 0.003 m/s², 0.02°).
     3. Strapdown integration of the bias-corrected gyr,
        ``q_gyr = q_gyr ⊗ exp((gyr - bias) dt / 2)`` (sensor → almost inertial).
     4. The acc is rotated into the almost inertial frame and low-pass filtered
@@ -142,18 +156,23 @@ class Fusion:
 
     Parameters (module constants):
 
-    ===================== ======== ============================================
-    ``TAU_ACC_S``          3 s      acc low-pass in the almost inertial frame
-    ``REST_TAU_S``         0.5 s    low-pass of gyr and acc for rest detection
-    ``REST_MIN_S``         1.5 s    stillness before ``at_rest``
-    ``REST_GYR_TH_RADPS``  2 °/s    gyr deviation threshold for stillness
-    ``REST_ACC_TH_MPS2``   0.5 m/s² acc deviation threshold for stillness
-    ``BIAS_MAX_RADPS``     5 °/s    largest bias believed
-    ``TAU_BIAS_REST_S``    9 s      bias time constant at rest
-    ``TAU_BIAS_MOTION_S``  100 s    bias time constant in motion
-    ===================== ======== ============================================
+    ======================== =========== =========================================
+    ``TAU_ACC_S``            3 s         acc low-pass in the almost inertial frame
+    ``REST_TAU_S``           0.5 s       low-pass of gyr and acc for rest detection
+    ``REST_MIN_S``           1.5 s       stillness before ``at_rest``
+    ``REST_GYR_TH_RADPS``    2 °/s       gyr deviation threshold for stillness
+    ``REST_ACC_TH_MPS2``     0.5 m/s²    acc deviation threshold for stillness
+    ``REST_DRIFT_TH_MPS2``   0.17 m/s²   how far the low-passed acc may move in a
+                                         still run (1°)
+    ``REST_KEEP_TH_MPS2``    0.0425 m/s² how near it must stay to where the rest
+                                         began for the rest's bias to be kept (¼°)
+    ``BIAS_MAX_RADPS``       5 °/s       largest bias believed
+    ``TAU_BIAS_REST_S``      9 s         bias time constant at rest
+    ``TAU_BIAS_MOTION_S``    100 s       bias time constant in motion
+    ======================== =========== =========================================
 
-    All but the last three are VQF's defaults. ``TAU_BIAS_REST_S`` and
+    The first five are VQF's defaults; the two that follow are this filter's
+    own (VQF has no drift test). ``TAU_BIAS_REST_S`` and
     ``TAU_BIAS_MOTION_S`` are the steady-state gains of VQF's bias Kalman
     filter with its defaults (biasSigmaRest 0.03 °/s, biasSigmaMotion 0.1 °/s,
     biasForgettingTime 100 s) expressed as time constants.
@@ -210,6 +229,10 @@ class Fusion:
         self._rest_gyr_lp = array("f", (0.0, 0.0, 0.0))
         self._rest_acc_lp = array("f", (0.0, 0.0, 0.0))
         self._rest_acc_ref = array("f", (0.0, 0.0, 0.0))  # it at the still run's start
+        self._rest_acc_keep = array("f", (0.0, 0.0, 0.0))  # it when at_rest was set
+        self._bias_keep = array("f", (0.0, 0.0, 0.0))  # the bias before gravity moved
+        self._bias_next = array("f", (0.0, 0.0, 0.0))  # the next checkpoint's bias
+        self._keep_n = 0  # rest samples near _rest_acc_keep since the last checkpoint
         self._v = array("f", (0.0, 0.0, 0.0))  # scratch vector
         self._dq = array("f", (1.0, 0.0, 0.0, 0.0))  # scratch quaternion
         self._bias_n = 0  # rest samples used for the bias since start-up
@@ -226,6 +249,7 @@ class Fusion:
         self._k_rest = 1.0 - math.exp(-period_s / REST_TAU_S)
         self._k_bias_rest = 1.0 - math.exp(-period_s / TAU_BIAS_REST_S)
         self._rest_n_min = math.ceil(REST_MIN_S / period_s - 1e-6)
+        self._keep_every_n = math.ceil(REST_TAU_S / period_s - 1e-6)
         self._rest_n = 0
 
     def reset(self):
@@ -233,7 +257,7 @@ class Fusion:
         for a in (self.q, self._q_gyr, self._q_acc):
             a[0], a[1], a[2], a[3] = 1.0, 0.0, 0.0, 0.0
         for a in (self._acc_lp, self._acc_lp_rate, self._rest_gyr_lp, self._rest_acc_lp,
-                  self._rest_acc_ref):
+                  self._rest_acc_ref, self._rest_acc_keep):
             a[0], a[1], a[2] = 0.0, 0.0, 0.0
         self._n = 0  # samples since reset (for the running-mean start-up)
         self._rest_n = 0
@@ -277,12 +301,32 @@ class Fusion:
         if still:
             if self._rest_n < self._rest_n_min:
                 self._rest_n += 1
+                if self._rest_n == self._rest_n_min:  # a rest begins: where gravity is
+                    r, fa = self._rest_acc_keep, self._rest_acc_lp
+                    r[0], r[1] = fa[0], fa[1]
+                    r[2] = fa[2]
+                    r = self._bias_keep
+                    r[0], r[1] = b[0], b[1]
+                    r[2] = b[2]
+                    r = self._bias_next
+                    r[0], r[1] = b[0], b[1]
+                    r[2] = b[2]
+                    self._keep_n = 0
             self.at_rest = self._rest_n >= self._rest_n_min
         else:
+            fa, r = self._rest_acc_lp, self._rest_acc_keep
+            x = fa[0] - r[0]
+            y = fa[1] - r[1]
+            z = fa[2] - r[2]
+            if self.at_rest and x * x + y * y + z * z >= REST_KEEP_TH_MPS2 * REST_KEEP_TH_MPS2:
+                r = self._bias_keep  # a rest ends after gravity moved: back to before
+                b[0], b[1] = r[0], r[1]
+                b[2] = r[2]
             self._rest_n = 0
             self.at_rest = False
 
-        # 2. bias at rest: running mean of the low-passed gyr, then a low-pass
+        # 2. bias at rest: running mean of the low-passed gyr, then a low-pass;
+        #    checkpoints while the low-passed acc is near where the rest began
         if self.at_rest:
             if self._bias_n < _COUNT_MAX:
                 self._bias_n += 1
@@ -290,6 +334,19 @@ class Fusion:
             if k * self._bias_n < 1.0:
                 k = 1.0 / self._bias_n
             _lowpass_into(b, k, f[0], f[1], f[2])
+            fa, r = self._rest_acc_lp, self._rest_acc_keep
+            x = fa[0] - r[0]
+            y = fa[1] - r[1]
+            z = fa[2] - r[2]
+            if x * x + y * y + z * z < REST_KEEP_TH_MPS2 * REST_KEEP_TH_MPS2:
+                self._keep_n += 1
+                if self._keep_n >= self._keep_every_n:
+                    r, fa = self._bias_keep, self._bias_next
+                    r[0], r[1] = fa[0], fa[1]
+                    r[2] = fa[2]
+                    fa[0], fa[1] = b[0], b[1]
+                    fa[2] = b[2]
+                    self._keep_n = 0
 
         # 3. strapdown integration: q_gyr = q_gyr ⊗ exp((gyr - bias) dt / 2)
         wx, wy = gx - b[0], gy - b[1]

@@ -62,7 +62,11 @@ _GAP_N = 29  # lost samples since the last valid one
 _AT_REST = 30  # 1.0 while at rest
 _RESTART = 31  # 0: running; 1: restart keeping the heading; 2: restart from identity
 _REST_ACC_REF = 32  # (3) the rest low-passed acc at the first sample of a still run, m/s²
-_STATE_SIZE = 35
+_REST_ACC_KEEP = 35  # (3) the rest low-passed acc when at_rest was last set, m/s²
+_BIAS_KEEP = 38  # (3) the bias before gravity moved: the checkpoint before the last, rad/s
+_BIAS_NEXT = 41  # (3) the bias at the last checkpoint, rad/s
+_KEEP_N = 44  # rest samples near _REST_ACC_KEEP since the last checkpoint
+_STATE_SIZE = 45
 
 _RESTART_KEEP_HEADING = 1.0
 _RESTART_FROM_IDENTITY = 2.0
@@ -81,7 +85,9 @@ _P_K_BIAS_REST = 9  # gain of the bias low-pass at rest per sample
 _P_TAU_BIAS_MOTION = 10  # s
 _P_MAX_GAP = 11  # s
 _P_REST_DRIFT_TH2 = 12  # (m/s²)²
-_P_SIZE = 13
+_P_REST_KEEP_TH2 = 13  # (m/s²)²
+_P_KEEP_EVERY_N = 14  # rest samples between two bias checkpoints
+_P_SIZE = 15
 
 
 # --- quaternions (w, x, y, z) and vectors as tuples -----------------------------------
@@ -179,7 +185,11 @@ def _filter_kernel(acc, gyr, p, s, q_out, bias_out, rest_out):
     rest_gyr_lp = (s[_REST_GYR_LP], s[_REST_GYR_LP + 1], s[_REST_GYR_LP + 2])
     rest_acc_lp = (s[_REST_ACC_LP], s[_REST_ACC_LP + 1], s[_REST_ACC_LP + 2])
     rest_acc_ref = (s[_REST_ACC_REF], s[_REST_ACC_REF + 1], s[_REST_ACC_REF + 2])
+    rest_acc_keep = (s[_REST_ACC_KEEP], s[_REST_ACC_KEEP + 1], s[_REST_ACC_KEEP + 2])
     bias = (s[_BIAS], s[_BIAS + 1], s[_BIAS + 2])
+    bias_keep = (s[_BIAS_KEEP], s[_BIAS_KEEP + 1], s[_BIAS_KEEP + 2])
+    bias_next = (s[_BIAS_NEXT], s[_BIAS_NEXT + 1], s[_BIAS_NEXT + 2])
+    keep_n = s[_KEEP_N]
     gyr_last = (s[_GYR_LAST], s[_GYR_LAST + 1], s[_GYR_LAST + 2])
     n, rest_n, bias_n, gap_n = s[_N], s[_REST_N], s[_BIAS_N], s[_GAP_N]
     at_rest, restart = s[_AT_REST] != 0.0, s[_RESTART]
@@ -205,7 +215,7 @@ def _filter_kernel(acc, gyr, p, s, q_out, bias_out, rest_out):
                 q_gyr = (1.0, 0.0, 0.0, 0.0)
             q_acc = (1.0, 0.0, 0.0, 0.0)
             acc_lp, acc_lp_rate, rest_gyr_lp, rest_acc_lp = zero, zero, zero, zero
-            rest_acc_ref = zero
+            rest_acc_ref, rest_acc_keep = zero, zero
             n, rest_n, at_rest, restart = 0.0, 0.0, False, 0.0
         elif gap_n > 0.0:
             w = (0.5 * (gyr_last[0] + g[0]) - bias[0], 0.5 * (gyr_last[1] + g[1]) - bias[1],
@@ -229,16 +239,30 @@ def _filter_kernel(acc, gyr, p, s, q_out, bias_out, rest_out):
             dz = rest_acc_lp[2] - rest_acc_ref[2]
             still = dx * dx + dy * dy + dz * dz < p[_P_REST_DRIFT_TH2]
         if still:
-            rest_n = min(rest_n + 1.0, p[_P_REST_N_MIN])
+            if rest_n < p[_P_REST_N_MIN]:
+                rest_n += 1.0
+                if rest_n >= p[_P_REST_N_MIN]:  # a rest begins: where gravity is
+                    rest_acc_keep, bias_keep, bias_next, keep_n = rest_acc_lp, bias, bias, 0.0
             at_rest = rest_n >= p[_P_REST_N_MIN]
         else:
+            dx = rest_acc_lp[0] - rest_acc_keep[0]
+            dy, dz = rest_acc_lp[1] - rest_acc_keep[1], rest_acc_lp[2] - rest_acc_keep[2]
+            if at_rest and dx * dx + dy * dy + dz * dz >= p[_P_REST_KEEP_TH2]:
+                bias = bias_keep  # a rest ends after gravity moved: back to before
             rest_n, at_rest = 0.0, False
 
-        # 2. bias at rest: running mean of the low-passed gyr, then a low-pass
+        # 2. bias at rest: running mean of the low-passed gyr, then a low-pass;
+        #    checkpoints while the low-passed acc is near where the rest began
         if at_rest:
             bias_n += 1.0
             k = p[_P_K_BIAS_REST] if p[_P_K_BIAS_REST] * bias_n >= 1.0 else 1.0 / bias_n
             bias, _ = _lowpass(bias, k, rest_gyr_lp)
+            dx = rest_acc_lp[0] - rest_acc_keep[0]
+            dy, dz = rest_acc_lp[1] - rest_acc_keep[1], rest_acc_lp[2] - rest_acc_keep[2]
+            if dx * dx + dy * dy + dz * dz < p[_P_REST_KEEP_TH2]:
+                keep_n += 1.0
+                if keep_n >= p[_P_KEEP_EVERY_N]:
+                    bias_keep, bias_next, keep_n = bias_next, bias, 0.0
 
         # 3. strapdown integration: q_gyr = q_gyr ⊗ exp((gyr - bias) dt / 2)
         q_gyr = _turn(q_gyr, (g[0] - bias[0], g[1] - bias[1], g[2] - bias[2]), dt)
@@ -277,6 +301,10 @@ def _filter_kernel(acc, gyr, p, s, q_out, bias_out, rest_out):
     s[_REST_GYR_LP], s[_REST_GYR_LP + 1], s[_REST_GYR_LP + 2] = rest_gyr_lp
     s[_REST_ACC_LP], s[_REST_ACC_LP + 1], s[_REST_ACC_LP + 2] = rest_acc_lp
     s[_REST_ACC_REF], s[_REST_ACC_REF + 1], s[_REST_ACC_REF + 2] = rest_acc_ref
+    s[_REST_ACC_KEEP], s[_REST_ACC_KEEP + 1], s[_REST_ACC_KEEP + 2] = rest_acc_keep
+    s[_BIAS_KEEP], s[_BIAS_KEEP + 1], s[_BIAS_KEEP + 2] = bias_keep
+    s[_BIAS_NEXT], s[_BIAS_NEXT + 1], s[_BIAS_NEXT + 2] = bias_next
+    s[_KEEP_N] = keep_n
     s[_BIAS], s[_BIAS + 1], s[_BIAS + 2] = bias
     s[_GYR_LAST], s[_GYR_LAST + 1], s[_GYR_LAST + 2] = gyr_last
     s[_N], s[_REST_N], s[_BIAS_N], s[_GAP_N] = n, rest_n, bias_n, gap_n
@@ -394,6 +422,15 @@ class OrientationFilter:
        corrects: issue 16, docs/exercises.md.)
     2. Bias at rest: the bias follows the low-passed gyr with time constant
        ``tau_bias_rest_s`` (the running mean until that much rest was seen).
+       When a rest ends after gravity moved, the bias goes back to what it
+       was before: what a rest learnt in the first degree of a slow sag (which
+       passes the drift test) was the sag's rate, not bias. It is kept at
+       checkpoints every ``rest_tau_s`` of rest while the low-passed acc is
+       within ``rest_keep_th_mps2`` of its value when ``at_rest`` was set; a
+       rest that ends with it beyond that goes back to the checkpoint before
+       the last (the low-passed acc leaves that ball about ``rest_tau_s``, its
+       lag, after gravity began to move). A rest ended by a sudden movement
+       keeps all it learnt, a long one before a sag all but its last 0.5-1 s.
     3. Strapdown integration of the bias-corrected gyr,
        ``q_gyr = q_gyr ⊗ exp((gyr - bias) dt / 2)`` (sensor → almost inertial).
     4. The acc is rotated into the almost inertial frame and low-pass
@@ -440,6 +477,10 @@ class OrientationFilter:
     ``max_gap_s``            0.2 s      longest gap bridged; a longer one restarts
     ``rest_drift_th_mps2``   0.17 m/s²  how far the low-passed acc may move in a
                                         still run (1° of inclination)
+    ``rest_keep_th_mps2``    0.0425     m/s²: how near it must stay to where a
+                                        rest began for the rest's bias to be
+                                        kept (¼°: a quarter of the drift test's
+                                        1°, 15 times the low-passed acc's noise)
     ======================= ========== ==========================================
 
     The first five are VQF's defaults; ``tau_bias_rest_s`` and
@@ -476,7 +517,8 @@ class OrientationFilter:
                  rest_min_s: float = 1.5, rest_gyr_th_radps: float = math.radians(2.0),
                  rest_acc_th_mps2: float = 0.5, bias_max_radps: float = math.radians(5.0),
                  tau_bias_rest_s: float = 9.0, tau_bias_motion_s: float = 100.0,
-                 max_gap_s: float = 0.2, rest_drift_th_mps2: float = 0.17) -> None:
+                 max_gap_s: float = 0.2, rest_drift_th_mps2: float = 0.17,
+                 rest_keep_th_mps2: float = 0.0425) -> None:
         if not (math.isfinite(rate_hz) and rate_hz > 0.0):
             raise ValueError(f"rate_hz must be a positive number of samples per second, "
                              f"got {rate_hz!r}")
@@ -504,6 +546,8 @@ class OrientationFilter:
         p[_P_TAU_BIAS_MOTION] = tau_bias_motion_s
         p[_P_MAX_GAP] = max_gap_s
         p[_P_REST_DRIFT_TH2] = rest_drift_th_mps2**2
+        p[_P_REST_KEEP_TH2] = rest_keep_th_mps2**2
+        p[_P_KEEP_EVERY_N] = math.ceil(rest_tau_s / dt - 1e-6)
         self._p = p
         self._s = np.zeros(_STATE_SIZE)
         self.reset()
