@@ -86,11 +86,12 @@ def test_offline_heading_is_clear_of_a_u_turn_and_flags_it():
     walk = (t > ph["t_ic"][2]) & (t < ph["t_ic"][-2])
     assert not res.heading_settled[in_turn].any()
     assert res.heading_settled[walk & ~in_turn].all()
-    # the stride just after the turn is measured against the new direction
+    # the stride just after the turn is measured against the new direction (measured 0.05°
+    # and 0.07°; 0.10° and 0.15° while the phantom's gyro led its truth by half a sample)
     stride = 2 * np.mean(ph["t_step"])
     after = (t > turn.t_end_s) & (t <= turn.t_end_s + stride)
-    assert np.max(np.abs(err[after])) < 0.5
-    assert np.max(np.abs(err[res.heading_settled & walk])) < 0.5
+    assert np.max(np.abs(err[after])) < 0.12
+    assert np.max(np.abs(err[res.heading_settled & walk])) < 0.12
     # the turn's samples are flagged in the per-sample outputs only there
     assert len(res.heading_settled) == len(t)
 
@@ -140,7 +141,7 @@ def test_live_heading_recovers_after_a_u_turn_and_says_when_it_is_settled():
     assert not settled[(t >= t_turn + 0.6) & (t <= turn.t_end_s + stride)].any()
     straight = (t > ph["t_ic"][4]) & (t < turn.t_start_s - stride)
     assert settled[straight].all()
-    assert rms(err[settled & straight]) < 0.5
+    assert rms(err[settled & straight]) < 0.08   # 0.05° (0.10° with the phantom's lead)
 
 
 def _angles_settled_events(outs):
