@@ -100,3 +100,22 @@ def test_cli_bridge_option(tmp_path, lossy, capsys):
     out = tmp_path / "b.sacrum"
     assert main(["simulate", "--imu", str(csv), "--out", str(out), "--bridge"]) == 0
     assert sacrum.load(out).loss["samples_lost"] == 0
+
+
+def test_the_icm42688_loses_them_the_same(tmp_path, lossy):
+    """The ICM-42688-P fake shows a lost sample by INT_STATUS.FIFO_FULL, its driver's
+    overflow path: the same gaps."""
+    csv_rec, cap, _, _ = lossy
+    csv = tmp_path / "lossy.csv"
+    np.savetxt(csv, np.column_stack([csv_rec.t_s, csv_rec.acc_mps2, csv_rec.gyr_radps]),
+               delimiter=",", header="t,ax,ay,az,gx,gy,gz", comments="", fmt="%.7g")
+    out = tmp_path / "icm.sacrum"
+    res = simulate_csv(csv, out, imu_chip="icm42688")
+    icm = sacrum.load(out)
+    assert res.stats["samples_not_delivered"] == int(
+        (~np.isfinite(csv_rec.acc_mps2).all(axis=1)).sum())
+    got = _runs(~np.isfinite(icm.acc_mps2).all(axis=1))
+    want = _runs(~np.isfinite(cap.acc_mps2).all(axis=1))
+    assert len(got) == len(GAPS)
+    for (a, b), (c, d) in zip(want, got, strict=True):
+        assert abs(a - c) <= 1 and abs(b - d) <= 1, (want, got)
