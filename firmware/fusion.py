@@ -578,6 +578,8 @@ class Fusion:
         self._bias_keep = array("i", (0, 0, 0))  # Q32, the bias before gravity moved
         self._bias_next = array("i", (0, 0, 0))  # Q32, the next checkpoint's bias
         self._keep_n = 0  # rest samples near _rest_acc_keep since the last checkpoint
+        self._keep_bias_n = 0  # _bias_n at the checkpoints of _bias_keep and _bias_next
+        self._next_bias_n = 0
         self._v = array("i", (0, 0, 0))  # scratch vectors
         self._w = array("i", (0, 0, 0))
         self._c = array("i", (0, 0))  # the inclination correction (cx, cy), Q29
@@ -677,6 +679,7 @@ class Fusion:
         fa = self._rest_acc_lp
         dev = _lowpass(fa, w, p)
         still = still and dev < _REST_ACC_TH2
+        drifted = False
         if still:  # not if gravity moved since the run's start (a slow steady turn)
             r = self._rest_acc_ref
             if self._rest_n == 0:
@@ -684,6 +687,7 @@ class Fusion:
                 r[1] = fa[1]
                 r[2] = fa[2]
             still = int(_dist2(fa, r)) < _REST_DRIFT_TH2
+            drifted = not still
         if still:
             if self._rest_n < self._rest_n_min:
                 self._rest_n += 1
@@ -701,10 +705,12 @@ class Fusion:
                     r[1] = b[1]
                     r[2] = b[2]
                     self._keep_n = 0
+                    self._keep_bias_n = self._bias_n
+                    self._next_bias_n = self._bias_n
             self.at_rest = self._rest_n >= self._rest_n_min
         else:
-            if self.at_rest and int(_dist2(fa, self._rest_acc_keep)) >= _REST_KEEP_TH2:
-                r = self._bias_keep  # a rest ends after gravity moved: back to before
+            if self.at_rest and drifted and self._keep_bias_n >= self._rest_n_min:
+                r = self._bias_keep  # a slow steady turn ended a rest: back to before it
                 b[0] = r[0]
                 b[1] = r[1]
                 b[2] = r[2]
@@ -731,6 +737,8 @@ class Fusion:
                     c[1] = b[1]
                     c[2] = b[2]
                     self._keep_n = 0
+                    self._keep_bias_n = self._next_bias_n
+                    self._next_bias_n = self._bias_n
 
         # 3. strapdown: q_gyr ⊗ (1, δ (1 + |δ|²/3)), δ = (gyr - bias) dt/2, Q29
         qg = self._q_gyr

@@ -109,17 +109,20 @@ class Fusion:
     2. Bias at rest: the bias follows the low-passed gyr with time constant
        ``TAU_BIAS_REST_S``; until that much rest has been seen since start-up
        it is the running mean instead, so the first estimate is quick.
-       When a rest ends after gravity moved, the bias goes back to what it
-       was before: the first degree of a slow sag passes the drift test
-       above, and what the rest learnt in it was the sag's rate, not bias
-       (issue 16). The bias is kept at checkpoints every ``REST_TAU_S`` of
-       rest while the low-passed acc is within ``REST_KEEP_TH_MPS2`` (¼°) of
-       its value when ``at_rest`` was set; a rest that ends with it beyond
-       that goes back to the checkpoint before the last (the low-passed acc
+       When the drift test ends a rest, the bias goes back to what it was
+       before gravity began to move: the first degree of a slow sag passes
+       the rest tests, and what the rest learnt in it was the sag's rate,
+       not bias (issue 16). The bias is kept at checkpoints every
+       ``REST_TAU_S`` of rest while the low-passed acc is within
+       ``REST_KEEP_TH_MPS2`` (¼°) of its value when ``at_rest`` was set, and
+       goes back to the checkpoint before the last (the low-passed acc
        leaves the ¼° about ``REST_TAU_S``, its lag, after gravity began to
-       move, so that checkpoint is from before). A rest ended by a sudden
-       movement keeps all it learnt, a long one before a sag all but its
-       last 0.5-1 s. The ¼° is a quarter of the drift test's 1° and
+       move, so that checkpoint is from before), if that checkpoint's
+       estimate rested on at least ``REST_MIN_S`` of rest: before that, the
+       start-up's running mean is all there is (on walking recordings the
+       first rest is often ended by a slow lean, and going back to zero
+       lost a true bias of 0.8 °/s). A rest ended by a movement (the other
+       tests) keeps all it learnt. The ¼° is a quarter of the drift test's 1° and
        far above the low-passed acc's noise at rest (an MPU-6050's
        400 µg/√Hz through the 0.5-s low-pass: 0.003 m/s², 0.02°).
     3. Strapdown integration of the bias-corrected gyr,
@@ -233,6 +236,8 @@ class Fusion:
         self._bias_keep = array("f", (0.0, 0.0, 0.0))  # the bias before gravity moved
         self._bias_next = array("f", (0.0, 0.0, 0.0))  # the next checkpoint's bias
         self._keep_n = 0  # rest samples near _rest_acc_keep since the last checkpoint
+        self._keep_bias_n = 0  # _bias_n at the checkpoints of _bias_keep and _bias_next
+        self._next_bias_n = 0
         self._v = array("f", (0.0, 0.0, 0.0))  # scratch vector
         self._dq = array("f", (1.0, 0.0, 0.0, 0.0))  # scratch quaternion
         self._bias_n = 0  # rest samples used for the bias since start-up
@@ -288,6 +293,7 @@ class Fusion:
         )
         dev = _lowpass_into(self._rest_acc_lp, k, ax, ay, az)
         still = still and dev < REST_ACC_TH_MPS2 * REST_ACC_TH_MPS2
+        drifted = False
         if still:  # a slow steady turn passes the tests above: not if gravity moved
             f, r = self._rest_acc_lp, self._rest_acc_ref
             if self._rest_n == 0:
@@ -297,6 +303,7 @@ class Fusion:
             y = f[1] - r[1]
             z = f[2] - r[2]
             still = x * x + y * y + z * z < REST_DRIFT_TH_MPS2 * REST_DRIFT_TH_MPS2
+            drifted = not still
             f = self._rest_gyr_lp
         if still:
             if self._rest_n < self._rest_n_min:
@@ -312,14 +319,11 @@ class Fusion:
                     r[0], r[1] = b[0], b[1]
                     r[2] = b[2]
                     self._keep_n = 0
+                    self._keep_bias_n = self._next_bias_n = self._bias_n
             self.at_rest = self._rest_n >= self._rest_n_min
         else:
-            fa, r = self._rest_acc_lp, self._rest_acc_keep
-            x = fa[0] - r[0]
-            y = fa[1] - r[1]
-            z = fa[2] - r[2]
-            if self.at_rest and x * x + y * y + z * z >= REST_KEEP_TH_MPS2 * REST_KEEP_TH_MPS2:
-                r = self._bias_keep  # a rest ends after gravity moved: back to before
+            if self.at_rest and drifted and self._keep_bias_n >= self._rest_n_min:
+                r = self._bias_keep  # a slow steady turn ended a rest: back to before it
                 b[0], b[1] = r[0], r[1]
                 b[2] = r[2]
             self._rest_n = 0
@@ -347,6 +351,8 @@ class Fusion:
                     fa[0], fa[1] = b[0], b[1]
                     fa[2] = b[2]
                     self._keep_n = 0
+                    self._keep_bias_n = self._next_bias_n
+                    self._next_bias_n = self._bias_n
 
         # 3. strapdown integration: q_gyr = q_gyr ⊗ exp((gyr - bias) dt / 2)
         wx, wy = gx - b[0], gy - b[1]

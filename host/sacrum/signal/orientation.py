@@ -66,7 +66,9 @@ _REST_ACC_KEEP = 35  # (3) the rest low-passed acc when at_rest was last set, m/
 _BIAS_KEEP = 38  # (3) the bias before gravity moved: the checkpoint before the last, rad/s
 _BIAS_NEXT = 41  # (3) the bias at the last checkpoint, rad/s
 _KEEP_N = 44  # rest samples near _REST_ACC_KEEP since the last checkpoint
-_STATE_SIZE = 45
+_KEEP_BIAS_N = 45  # _BIAS_N when _BIAS_KEEP was the bias
+_NEXT_BIAS_N = 46  # _BIAS_N when _BIAS_NEXT was the bias
+_STATE_SIZE = 47
 
 _RESTART_KEEP_HEADING = 1.0
 _RESTART_FROM_IDENTITY = 2.0
@@ -189,7 +191,7 @@ def _filter_kernel(acc, gyr, p, s, q_out, bias_out, rest_out):
     bias = (s[_BIAS], s[_BIAS + 1], s[_BIAS + 2])
     bias_keep = (s[_BIAS_KEEP], s[_BIAS_KEEP + 1], s[_BIAS_KEEP + 2])
     bias_next = (s[_BIAS_NEXT], s[_BIAS_NEXT + 1], s[_BIAS_NEXT + 2])
-    keep_n = s[_KEEP_N]
+    keep_n, keep_bias_n, next_bias_n = s[_KEEP_N], s[_KEEP_BIAS_N], s[_NEXT_BIAS_N]
     gyr_last = (s[_GYR_LAST], s[_GYR_LAST + 1], s[_GYR_LAST + 2])
     n, rest_n, bias_n, gap_n = s[_N], s[_REST_N], s[_BIAS_N], s[_GAP_N]
     at_rest, restart = s[_AT_REST] != 0.0, s[_RESTART]
@@ -232,23 +234,24 @@ def _filter_kernel(acc, gyr, p, s, q_out, bias_out, rest_out):
         still = (dev_gyr < p[_P_REST_GYR_TH2] and dev_acc < p[_P_REST_ACC_TH2]
                  and abs(rest_gyr_lp[0]) < bias_max and abs(rest_gyr_lp[1]) < bias_max
                  and abs(rest_gyr_lp[2]) < bias_max)
+        drifted = False
         if still:  # not if gravity moved since the still run began (a slow steady turn)
             if rest_n == 0.0:
                 rest_acc_ref = rest_acc_lp
             dx, dy = rest_acc_lp[0] - rest_acc_ref[0], rest_acc_lp[1] - rest_acc_ref[1]
             dz = rest_acc_lp[2] - rest_acc_ref[2]
             still = dx * dx + dy * dy + dz * dz < p[_P_REST_DRIFT_TH2]
+            drifted = not still
         if still:
             if rest_n < p[_P_REST_N_MIN]:
                 rest_n += 1.0
                 if rest_n >= p[_P_REST_N_MIN]:  # a rest begins: where gravity is
                     rest_acc_keep, bias_keep, bias_next, keep_n = rest_acc_lp, bias, bias, 0.0
+                    keep_bias_n, next_bias_n = bias_n, bias_n
             at_rest = rest_n >= p[_P_REST_N_MIN]
         else:
-            dx = rest_acc_lp[0] - rest_acc_keep[0]
-            dy, dz = rest_acc_lp[1] - rest_acc_keep[1], rest_acc_lp[2] - rest_acc_keep[2]
-            if at_rest and dx * dx + dy * dy + dz * dz >= p[_P_REST_KEEP_TH2]:
-                bias = bias_keep  # a rest ends after gravity moved: back to before
+            if at_rest and drifted and keep_bias_n >= p[_P_REST_N_MIN]:
+                bias = bias_keep  # a slow steady turn ended a rest: back to before it
             rest_n, at_rest = 0.0, False
 
         # 2. bias at rest: running mean of the low-passed gyr, then a low-pass;
@@ -263,6 +266,7 @@ def _filter_kernel(acc, gyr, p, s, q_out, bias_out, rest_out):
                 keep_n += 1.0
                 if keep_n >= p[_P_KEEP_EVERY_N]:
                     bias_keep, bias_next, keep_n = bias_next, bias, 0.0
+                    keep_bias_n, next_bias_n = next_bias_n, bias_n
 
         # 3. strapdown integration: q_gyr = q_gyr ⊗ exp((gyr - bias) dt / 2)
         q_gyr = _turn(q_gyr, (g[0] - bias[0], g[1] - bias[1], g[2] - bias[2]), dt)
@@ -304,7 +308,7 @@ def _filter_kernel(acc, gyr, p, s, q_out, bias_out, rest_out):
     s[_REST_ACC_KEEP], s[_REST_ACC_KEEP + 1], s[_REST_ACC_KEEP + 2] = rest_acc_keep
     s[_BIAS_KEEP], s[_BIAS_KEEP + 1], s[_BIAS_KEEP + 2] = bias_keep
     s[_BIAS_NEXT], s[_BIAS_NEXT + 1], s[_BIAS_NEXT + 2] = bias_next
-    s[_KEEP_N] = keep_n
+    s[_KEEP_N], s[_KEEP_BIAS_N], s[_NEXT_BIAS_N] = keep_n, keep_bias_n, next_bias_n
     s[_BIAS], s[_BIAS + 1], s[_BIAS + 2] = bias
     s[_GYR_LAST], s[_GYR_LAST + 1], s[_GYR_LAST + 2] = gyr_last
     s[_N], s[_REST_N], s[_BIAS_N], s[_GAP_N] = n, rest_n, bias_n, gap_n
@@ -422,15 +426,16 @@ class OrientationFilter:
        corrects: issue 16, docs/exercises.md.)
     2. Bias at rest: the bias follows the low-passed gyr with time constant
        ``tau_bias_rest_s`` (the running mean until that much rest was seen).
-       When a rest ends after gravity moved, the bias goes back to what it
-       was before: what a rest learnt in the first degree of a slow sag (which
-       passes the drift test) was the sag's rate, not bias. It is kept at
-       checkpoints every ``rest_tau_s`` of rest while the low-passed acc is
-       within ``rest_keep_th_mps2`` of its value when ``at_rest`` was set; a
-       rest that ends with it beyond that goes back to the checkpoint before
-       the last (the low-passed acc leaves that ball about ``rest_tau_s``, its
-       lag, after gravity began to move). A rest ended by a sudden movement
-       keeps all it learnt, a long one before a sag all but its last 0.5-1 s.
+       When the drift test ends a rest, the bias goes back to what it was
+       before gravity began to move: what a rest learnt in the first degree
+       of a slow sag (which passes the other tests) was the sag's rate, not
+       bias. It is kept at checkpoints every ``rest_tau_s`` of rest while the
+       low-passed acc is within ``rest_keep_th_mps2`` of its value when
+       ``at_rest`` was set, and goes back to the checkpoint before the last
+       (the low-passed acc leaves that ball about ``rest_tau_s``, its lag,
+       after gravity began to move), if that checkpoint's estimate rested on
+       at least ``rest_min_s`` of rest (before, the start-up's running mean
+       is all there is). A rest ended by a movement keeps all it learnt.
     3. Strapdown integration of the bias-corrected gyr,
        ``q_gyr = q_gyr ⊗ exp((gyr - bias) dt / 2)`` (sensor → almost inertial).
     4. The acc is rotated into the almost inertial frame and low-pass
