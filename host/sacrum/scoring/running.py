@@ -759,11 +759,8 @@ def score_run(summary: RunSummary, bands: Bands | None = None, *,
         return bootstrap_run_statistics(st, n_boot=n_boot, seed=seed, wanted=wanted,
                                         min_steps_per_side=bands.min_steps_per_side)
 
-    ts = score_walk(summary, bands, task="run", steps=steps, resample=resample)
-    # the walking score's advice, for a run (the reason's numbers are the run's own)
-    ts.message = ts.message.replace("a longer walk, or repeating the walk test",
-                                    "a longer run, or repeating the run")
-    return ts
+    return score_walk(summary, bands, task="run", steps=steps, resample=resample,
+                      remedy="a longer run, or repeating the run")
 
 
 def format_run_summary(summary: RunSummary) -> list[str]:

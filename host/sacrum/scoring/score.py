@@ -601,7 +601,8 @@ def _steps_by_side(summary: Any, steps) -> tuple[dict[str, int | None], str]:
 
 
 def score_walk(summary: Any, bands: Bands | None = None, *, task: str = "walk",
-               steps=None, resample=None) -> TaskScore:
+               steps=None, resample=None,
+               remedy: str = "a longer walk, or repeating the walk test") -> TaskScore:
     """The score of one walking task from its summary (steps in the module docstring).
 
     ``summary``: a :class:`sacrum.scoring.metrics.WalkSummary` (any object with its fields).
@@ -613,7 +614,8 @@ def score_walk(summary: Any, bands: Bands | None = None, *, task: str = "walk",
     ``resample``: how step 5 resamples the steps, ``f(steps, n_boot=, seed=, wanted=)`` →
     {metric path: (n_boot,)} (default: the walking steps',
     :func:`sacrum.scoring.metrics.bootstrap_step_statistics`; running steps have their own,
-    ``sacrum.scoring.running.bootstrap_run_statistics``).
+    ``sacrum.scoring.running.bootstrap_run_statistics``). ``remedy``: what would narrow a
+    too-wide interval, in the reason (a run's: "a longer run, or repeating the run").
     """
     bands = bands or load_bands()
     need = bands.min_steps_per_side
@@ -649,7 +651,7 @@ def score_walk(summary: Any, bands: Bands | None = None, *, task: str = "walk",
                 comps[name].interval = _percentile_interval(r, comps[name].score_0_100,
                                                             bands.interval)
             interval = _percentile_interval(total_reps, score, bands.interval)
-            why_not = _too_wide(interval, total_reps, by_side, bands.interval)
+            why_not = _too_wide(interval, total_reps, by_side, bands.interval, remedy)
             if why_not is None:
                 iv_note = (f"; {100 * bands.interval.level:.0f} % interval "
                            f"{interval[0]:.0f}–{interval[1]:.0f} from "
@@ -746,7 +748,7 @@ def _percentile_interval(reps: np.ndarray, point: float | None, spec: IntervalSp
 
 
 def _too_wide(interval: tuple[float, float] | None, reps: np.ndarray,
-              by_side: dict[str, int | None], spec: IntervalSpec) -> str | None:
+              by_side: dict[str, int | None], spec: IntervalSpec, remedy: str) -> str | None:
     """Why the score is withheld for its uncertainty (None: it is not)."""
     counts = " and ".join(f"{by_side[s] or 0} {SIDE_WORDS[s]}" for s in SIDES)
     if interval is None:
@@ -760,7 +762,7 @@ def _too_wide(interval: tuple[float, float] | None, reps: np.ndarray,
                 f"from {interval[0]:.0f} to {interval[1]:.0f} ({100 * spec.level:.0f} % "
                 f"interval, {width:.0f} points wide; the limit is "
                 f"{spec.max_width_points:g}): the steps differ too much for so few of them "
-                "to pin it down; a longer walk, or repeating the walk test, would narrow it "
+                f"to pin it down; {remedy}, would narrow it "
                 "(docs/scoring.md, 'How sure is the score')")
     return None
 
