@@ -8,7 +8,6 @@ import numpy as np
 
 from sacrum.signal.gait.samples import SampleBuffer, from_earth
 from sacrum.signal.gait.steps import Step
-from sacrum.signal.quaternion import quat_rotate
 
 
 class WalkingDirection:
@@ -61,21 +60,18 @@ class WalkingDirection:
         dt = 1.0 / self.rate_hz
         ah = buf.get("ah", a.idx, b.idx)
         av = buf.get("av", a.idx, b.idx)[:, 0]
-        q = buf.get("q", a.idx, b.idx)
+        r = buf.get("rxy", a.idx, b.idx)                     # sensor → earth x, y rows
         if len(av) < 2:
             return
         v = np.cumsum(av) * dt
         v = v - np.linspace(0.0, v[-1], len(v))               # detrend: zero at both ICs
         v = v - v.mean()
         ahc = ah - ah.mean(axis=0)
-        c_e = np.zeros((len(v), 3))
-        c_e[:, :2] = ahc * (-v[:, None])
-        c_s = from_earth(q, c_e).sum(axis=0) * dt
+        c_s = np.einsum("nij,ni->j", r, ahc * (-v[:, None])) * dt   # Σ q* c_e q dt
         if not self._fixed:
             self.forward_s = self._decay * self.forward_s + c_s
         f_s = self.forward_s
-        # forward axis in the earth frame at each sample
-        f_e = quat_rotate(q, np.broadcast_to(f_s, (len(q), 3)))[:, :2]
+        f_e = r @ f_s                  # forward axis in the earth frame at each sample
         f_e = f_e / np.maximum(np.linalg.norm(f_e, axis=1, keepdims=True), 1e-12)
         a_f = (ahc * f_e).sum(axis=1)
         norm = math.sqrt(float((a_f ** 2).sum() * (v ** 2).sum()))

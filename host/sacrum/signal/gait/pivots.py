@@ -11,7 +11,7 @@ import numpy as np
 
 from sacrum.signal.gait.candidates import IcCandidates
 from sacrum.signal.gait.samples import SampleBuffer
-from sacrum.signal.gait.steps import Chain, Step
+from sacrum.signal.gait.steps import Chain, Step, median_recent_step
 
 
 class TurnGapFiller:
@@ -80,7 +80,7 @@ class TurnGapFiller:
         if len(steps) < 3:
             return []
         ic = self._ic
-        ref = float(np.median(np.diff([s.idx for s in steps[-5:]])))
+        ref = median_recent_step(steps)
         gap = nxt.idx - prev.idx
         if not ref > 0 or gap < self.fill_gap_ratio * ref:
             return []
@@ -205,7 +205,7 @@ class ClosingStep:
         if chain.closing_checked >= last.idx:
             return None
         ic = self._ic
-        ref = float(np.median(np.diff([st.idx for st in chain.steps[-5:]])))
+        ref = median_recent_step(chain.steps)
         lo = last.idx + max(ic.w_nms, round(self.close_min_steps * ref))
         hi = last.idx + round(self.close_max_steps * ref)
         h, wp, wr = ic.h, ic.w_pre, ic.w_rise

@@ -20,6 +20,21 @@ def from_earth(q: np.ndarray, v: np.ndarray) -> np.ndarray:
     return quat_rotate(quat_conjugate(q), v)
 
 
+def earth_xy_rows(q: np.ndarray) -> np.ndarray:
+    """The earth x and y rows (N, 2, 3) of the rotation matrices of unit quaternions q
+    (sensor → earth): ``r @ v_s`` is a sensor vector's horizontal part in the earth frame,
+    ``v_e @ r`` (per sample) a horizontal earth vector in the sensor frame."""
+    w, x, y, z = q[:, 0], q[:, 1], q[:, 2], q[:, 3]
+    r = np.empty((len(q), 2, 3))
+    r[:, 0, 0] = 1 - 2 * (y * y + z * z)
+    r[:, 0, 1] = 2 * (x * y - w * z)
+    r[:, 0, 2] = 2 * (x * z + w * y)
+    r[:, 1, 0] = 2 * (x * y + w * z)
+    r[:, 1, 1] = 1 - 2 * (x * x + z * z)
+    r[:, 1, 2] = 2 * (y * z - w * x)
+    return r
+
+
 class SampleBuffer:
     """The samples of a recording in the earth frame, for the gait algorithms (step 1).
 
@@ -66,6 +81,7 @@ class SampleBuffer:
         self.base = 0                                # absolute index of buffer element 0
         self._buf = {k: np.zeros((0, d)) for k, d in
                      (("av", 1), ("ah", 2), ("wz", 1), ("q", 4))}
+        self._buf["rxy"] = np.zeros((0, 2, 3))
         self._buf["t"] = np.zeros(0)
         self._buf["valid"] = np.zeros(0, bool)
         self._invalid_run = 0                        # length of the current run of missing samples
@@ -87,14 +103,16 @@ class SampleBuffer:
         wz = np.where(valid, w_e[:, 2], 0.0)
         if not np.isfinite(t).all():
             t = self._fill_time(t)
-        self._append(t=t, av=av[:, None], ah=ah, wz=wz[:, None], q=qn, valid=valid)
+        self._append(t=t, av=av[:, None], ah=ah, wz=wz[:, None], q=qn, valid=valid,
+                     rxy=earth_xy_rows(qn))
         self.n += len(t)
         self._bridge_gaps()
         return t, wz, valid
 
     def get(self, name: str, start: int, stop: int) -> np.ndarray:
         """Buffered samples [start, stop) by absolute index (clipped to what is held):
-        "av" (N, 1), "ah" (N, 2), "wz" (N, 1), "q" (N, 4), "t" (N,), "valid" (N,)."""
+        "av" (N, 1), "ah" (N, 2), "wz" (N, 1), "q" (N, 4), "t" (N,), "valid" (N,), "rxy"
+        (N, 2, 3): ``earth_xy_rows`` of q (the per-step algorithms' rotations, made once)."""
         lo = max(start, self.base) - self.base
         hi = max(min(stop, self.n), self.base) - self.base
         return self._buf[name][lo:hi]
@@ -186,6 +204,7 @@ class SampleBuffer:
                 x[lo + 1:hi] = (1 - w) * x[lo] + w * end
             qq = self._buf["q"][lo + 1:hi]
             qq /= np.linalg.norm(qq, axis=1, keepdims=True)
+            self._buf["rxy"][lo + 1:hi] = earth_xy_rows(qq)
             self._buf["valid"][lo + 1:hi] = True
             self.n_bridged += int(b - a)
         self.settled = self.n if self._open_gap is None else self._open_gap

@@ -6,6 +6,7 @@ they need comes in; the public results are ``sacrum.signal.gait.results``'.
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass, field
 
@@ -38,3 +39,13 @@ class Chain:
     steps: list[Step] = field(default_factory=list)
     bout: int = -1               # >= 0 once confirmed as a walking bout
     closing_checked: int = -1    # IC index after which a closing step was looked for
+
+
+def median_recent_step(steps: list[Step], n_ics: int = 5) -> float:
+    """Median IC-to-IC interval (samples) over the last ``n_ics`` ICs of ``steps`` (at
+    least two). Plain Python: ``np.median`` of four numbers cost more than the rest of the
+    per-step work it served (19,000 calls in an hour's walk)."""
+    idx = [s.idx for s in steps[-n_ics:]]
+    d = sorted(b - a for a, b in itertools.pairwise(idx))
+    m = len(d) // 2
+    return float(d[m]) if len(d) % 2 else (d[m - 1] + d[m]) / 2
