@@ -379,7 +379,8 @@ class Device:
             return  # still gone: tried again in _RETRY_MS
         code = sp.FAULT_IMU_POWER if errno_seen == _ENODEV else sp.FAULT_IMU_RESET
         imu.last_errno = 0
-        self._resume_after_gap(True)
+        # (an ICM-42688-P whose sensors stayed on keeps its sample clock: icm42688.py)
+        self._resume_after_gap(getattr(imu, "clock_restarted", True))
         self._fault_event(code, "IMU stalled; re-initialised")
 
     def _resume_after_gap(self, restarted=False):
@@ -414,8 +415,13 @@ class Device:
         if n == 0:
             return 0
         self._last_read_us = self.now_us
-        self.sclock.on_read(self.now_us, n)
-        first = self.sclock.count - n
+        # sample periods the sensor had no sample for, placed by its record timestamps
+        # (ICM-42688-P: icm42688.py; the MPU family's records carry no time: 0)
+        missed = getattr(imu, "missed", 0)
+        self.sclock.on_read(self.now_us, n + missed)
+        first = self.sclock.count - n - missed
+        gap = imu.gap_at[0] if missed else n  # the record the next gap comes before
+        gi = 0
         k = self._k
         sv = self._s
         fusion = self.fusion
@@ -433,6 +439,16 @@ class Device:
         self._pending_flags = 0
         bias_on = self.handler.version >= sp.VERSION_1_2  # BIAS packets (SPEC 2.5)
         for i in range(n):  # integers only: m/s² Q16, rad/s Q20 (fusion.py)
+            if i == gap:  # imu.gap_len[gi] sample periods without a sample before this one
+                skip = imu.gap_len[gi]
+                first += skip
+                base_flags |= sp.FLAG_FIFO_OVERFLOW
+                if self.streaming:
+                    packet = pk.skip(skip)  # the samples before the gap, if any
+                    if packet is not None and not self.link.send_data(packet):
+                        pk.not_sent()
+                gi += 1
+                gap = imu.gap_at[gi] if gi < imu.gaps else n
             _scale(raw, 6 * i, k, sv)
             fusion.update(sv[3], sv[4], sv[5], sv[0], sv[1], sv[2])
             if self._calib is not None:
