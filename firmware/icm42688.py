@@ -20,6 +20,12 @@ PWR_MGMT0           0x4E   [3:2] GYRO_MODE, [1:0] ACCEL_MODE: 11 low noise;
                            0 (both off) after power-on
 GYRO_CONFIG0        0x4F   [7:5] FS_SEL (0 = ±2000 °/s), [3:0] ODR
 ACCEL_CONFIG0       0x50   [7:5] FS_SEL (1 = ±8 g), [3:0] ODR
+TMST_CONFIG         0x54   bit 0 TMST_EN, 2 TMST_DELTA_EN (0: absolute),
+                           3 TMST_RES (0: 1 µs, 1: 16 µs), 4 TMST_TO_REGS_EN;
+                           power-on 0x23
+REG_BANK_SEL        0x76   register bank (bank 1: TMSTVAL0..2 at 0x62..0x64,
+                           the counter latched by SIGNAL_PATH_RESET bit 2,
+                           TMST_STROBE)
 FIFO_CONFIG1        0x5F   bit 0 ACCEL_EN, 1 GYRO_EN, 2 TEMP_EN
 WHO_AM_I            0x75   0x47
 ==================  =====  ==============================================
@@ -28,13 +34,27 @@ ODR codes: 0x07 200 Hz, 0x08 100 Hz, 0x09 50 Hz. With accel, gyro and
 temperature enabled each FIFO record is "packet 3", 16 bytes: header (0x68:
 bit 6 accel, bit 5 gyro, bits 3:2 timestamp; bit 7 set = FIFO empty),
 accel x y z, gyro x y z (big-endian int16), temperature (int8), timestamp
-(u16). Sensitivity as the MPU family's: 4096 LSB/g at ±8 g, 16.4 LSB/(°/s)
-at ±2000 °/s.
+(u16: the chip's µs counter at the sample's ODR tick, absolute, 16 µs units with
+TMST_RES set, so it wraps after 1.05 s). Sensitivity as the MPU family's:
+4096 LSB/g at ±8 g, 16.4 LSB/(°/s) at ±2000 °/s.
 
 Steps of ``read()`` as in mpu6050.py: INT_STATUS and FIFO_COUNT; FIFO full
 -> flush and report ``overflow``; the whole records in one burst; a record
 whose header is not an accel+gyro packet means the stream lost alignment ->
-flush (``overflow``), never a misread sample. Bus errors, retries, the stuck
+flush (``overflow``), never a misread sample. A sample the chip did not deliver
+(the simulator's lost CSV rows; on a real chip e.g. a sensor glitch) is a step of
+two periods or more between consecutive record timestamps: the FIFO is kept, and
+``gaps`` / ``gap_at`` / ``gap_len`` say before which records of this read how many
+sample periods went by without a sample (``missed`` in all), so the firmware
+places the gap exactly (app.Device._read_sensor). The previous read's last
+timestamp is kept, so a gap across two reads is seen too. A FIFO flush (start(),
+an overflow) latches the timestamp counter (TMST_STROBE, read from TMSTVAL): the
+first record after it is the first sample after the flush unless it is a period
+or more later, so sample periods lost after a flush are placed too (the firmware
+counts those up to the flush from its sample clock). A gap
+longer than the timestamp's 1.05-s wrap cannot be told from a shorter one; the
+firmware's IMU stall threshold (0.2 s without a sample: re-initialise) comes
+first. Bus errors, retries, the stuck
 bus (``recover_bus``) and ``reinit`` are the base class's.
 """
 
@@ -56,18 +76,25 @@ _INT_STATUS = const(0x2D)
 _FIFO_COUNTH = const(0x2E)
 _FIFO_DATA = const(0x30)
 _SIGNAL_PATH_RESET = const(0x4B)
+_REG_BANK_SEL = const(0x76)
+_TMSTVAL0 = const(0x62)  # bank 1
 _PWR_MGMT0 = const(0x4E)
 _GYRO_CONFIG0 = const(0x4F)
 _ACCEL_CONFIG0 = const(0x50)
+_TMST_CONFIG = const(0x54)
 _FIFO_CONFIG1 = const(0x5F)
 _WHO_AM_I = const(0x75)
 
 WHO_ICM42688 = const(0x47)
 _FIFO_FULL = const(0x02)
 _FIFO_FLUSH = const(0x02)
+_TMST_STROBE = const(0x04)
 _STREAM = const(0x40)
 _FIFO_ACCEL_GYRO_TEMP = const(0x07)
 _LOW_NOISE = const(0x0F)
+_TMST_16US = const(0x3B)  # TMST_EN, TMST_FSYNC_EN (power-on), absolute, 16 µs, to regs
+_TMST_UNIT_US = const(16)
+
 _HEADER_MASK = const(0xE0)  # empty, accel, gyro
 _HEADER_AG = const(0x60)
 _RECORD = const(16)
@@ -101,6 +128,15 @@ class ICM42688(MPU6050):
         mv = memoryview(self._buf)
         self._views = [mv[: n * _RECORD] for n in range(_MAX_RECORDS + 1)]
         self.fifo_size = _FIFO_BYTES
+        self.gaps = 0  # gaps in the last read: before record gap_at[i], gap_len[i] periods
+        self.gap_at = bytearray(_MAX_RECORDS)  # at most one gap before each record
+        self.gap_len = [0] * _MAX_RECORDS
+        self.missed = 0  # sample periods without a sample in the last read, in all
+        self._tmst = -1  # timestamp of the last record read, or of a flush (-1: none)
+        self._flushed = False  # _tmst is the flush's: the next record is due after it
+        self.clock_restarted = True  # configure() restarted the sensors' sample clock
+        self._b3 = bytearray(3)
+        self._period_t = 0  # the sample period in timestamp units, x 2 (rounding)
 
     def probe(self):
         b = self._b1
@@ -126,19 +162,40 @@ class ICM42688(MPU6050):
         if self.imu_type == IMU_NONE:
             self.probe()
         fs_sel, lsb_per_dps = gyro
+        # sensors already on at this rate (a re-init after a stall, not after a power
+        # glitch, which turns them off): their sample clock runs on at its phase
+        b = self._b1
+        self.clock_restarted = not (
+            self._read_into(_PWR_MGMT0, b) and b[0] & 0x0F == _LOW_NOISE
+            and self._read_into(_GYRO_CONFIG0, b) and b[0] == (fs_sel << 5) | odr)
         self.stop()
         self._set(_GYRO_CONFIG0, (fs_sel << 5) | odr)
         self._set(_ACCEL_CONFIG0, (afs << 5) | odr)
+        self._set(_TMST_CONFIG, _TMST_16US)
         self._set(_PWR_MGMT0, _LOW_NOISE)
         self.rate_hz = rate_hz
+        self._period_t = 2_000_000 // (rate_hz * _TMST_UNIT_US)
         self._accel_range_g = accel_range_g
         self._gyro_range_dps = gyro_range_dps
         self.acc_mps2_per_lsb = _G_MPS2 * accel_range_g / 32768
         self.gyr_radps_per_lsb = _RAD_PER_DEG / lsb_per_dps
 
     def _fifo_reset(self):
-        return (self._write(_SIGNAL_PATH_RESET, _FIFO_FLUSH)
-                and self._read_into(_INT_STATUS, self._b1))
+        """Flush the FIFO and latch the timestamp counter then (the reference for the
+        next record); False if the bus failed."""
+        self._tmst = -1
+        b = self._b3
+        ok = (self._write(_REG_BANK_SEL, 0)  # bank 0, also after a failed reset
+              and self._write(_SIGNAL_PATH_RESET, _FIFO_FLUSH | _TMST_STROBE)
+              and self._read_into(_INT_STATUS, self._b1)
+              and self._write(_REG_BANK_SEL, 1))
+        if ok:
+            got = self._read_into(_TMSTVAL0, b)
+            ok = self._write(_REG_BANK_SEL, 0) and got
+            if ok:
+                self._tmst = (b[1] << 8) | b[0]
+                self._flushed = True
+        return ok
 
     def start(self):
         if self.rate_hz == 0:
@@ -160,6 +217,8 @@ class ICM42688(MPU6050):
         """As MPU6050.read: whole packet-3 records into ``raw``; never raises."""
         self.overflow = False
         self.clipped = False
+        self.gaps = 0
+        self.missed = 0
         if self._resync:
             return self._discard()
         b = self._b1
@@ -189,10 +248,33 @@ class ICM42688(MPU6050):
         buf = self._buf
         clipped = False
         k = 0
+        last = self._tmst
+        half = self._period_t
+        flushed = self._flushed
+        gaps = 0
+        missed = 0
         for i in range(n):
             j = i * _RECORD
             if buf[j] & _HEADER_MASK != _HEADER_AG:
+                self.gaps = 0
+                self.missed = 0
                 return self._discard()  # not an accel+gyro record: alignment lost
+            t = (buf[j + 14] << 8) | buf[j + 15]
+            if last >= 0 and half:
+                if flushed:
+                    # the first sample after the flush is due within a period of it
+                    # (0, 1]: the periods beyond, rounded up, less that one
+                    p = (((((t - last) & 0xFFFF) << 1) + half - 1) // half) - 1
+                    flushed = False
+                else:
+                    # periods since the previous record, to the nearest, less the one
+                    p = (((((t - last) & 0xFFFF) << 1) + (half >> 1)) // half) - 1
+                if p > 0:
+                    missed += p
+                    self.gap_at[gaps] = i
+                    self.gap_len[gaps] = p
+                    gaps += 1
+            last = t
             j += 1
             for _ in range(6):
                 v = (buf[j] << 8) | buf[j + 1]
@@ -203,5 +285,9 @@ class ICM42688(MPU6050):
                 raw[k] = v
                 k += 1
                 j += 2
+        self._tmst = last
+        self._flushed = flushed
+        self.gaps = gaps
+        self.missed = missed
         self.clipped = clipped
         return n

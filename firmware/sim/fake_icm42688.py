@@ -14,11 +14,23 @@ firmware/icm42688.py):
 - the FIFO: 2048 bytes; with FIFO_CONFIG stream mode and FIFO_CONFIG1
   accel + gyro each sample is a 16-byte packet 3 (header 0x68, accel, gyro
   big-endian, temperature, timestamp). When full, the oldest bytes go and
-  INT_STATUS.FIFO_FULL (bit 1) is set (cleared on read). FIFO_COUNTH/L give
+  INT_STATUS.FIFO_FULL (bit 1) is set (cleared on read).
+- the record's timestamp (datasheet section 6.3 "FIFO packet", TMST_CONFIG 0x54,
+  power-on 0x23: TMST_EN, absolute, TMST_RES 0 = 1 µs): the chip's free-running
+  µs counter (here emulated time) at the sample's ODR tick, in 1 µs or (TMST_RES
+  set, bit 3) 16 µs units, its low 16 bits. It runs on through every sample period,
+  delivered or not, so a sample missing from the stream is a timestamp step of two
+  periods or more. SIGNAL_PATH_RESET bit 2 (TMST_STROBE) latches the counter now
+  into bank 1's TMSTVAL0..2 (0x62..0x64, 20 bits, little-endian) when TMST_CONFIG
+  bit 4 (TMST_TO_REGS_EN) is set; REG_BANK_SEL (0x76) selects bank 0 or 1 (only
+  those two banks are emulated). FIFO_COUNTH/L give
   the bytes queued, big-endian; FIFO_DATA pops (an empty FIFO reads 0xFF
   and counts in ``underruns``); SIGNAL_PATH_RESET bit 1 flushes it.
-- a sample the provider returns as None is lost as in FakeMPU (not queued,
-  ``samples_lost``), shown by INT_STATUS.FIFO_FULL (the firmware's overflow path).
+- a sample the provider returns as None is not delivered (not queued,
+  ``samples_lost``), as a real chip would show a sample missing from its stream:
+  the next record's timestamp is a period or more later, and no flag is raised
+  (FIFO_FULL means a full FIFO, nothing else). Unlike FakeMPU, whose records
+  carry no time, the firmware sees where the loss was without resetting the FIFO.
 """
 
 from fake_mpu import FakeMPU
@@ -34,6 +46,12 @@ SIGNAL_PATH_RESET = 0x4B
 PWR_MGMT0 = 0x4E
 GYRO_CONFIG0 = 0x4F
 ACCEL_CONFIG0 = 0x50
+TMST_CONFIG = 0x54
+TMST_RES_16US = 0x08
+TMST_TO_REGS = 0x10
+TMST_STROBE = 0x04
+REG_BANK_SEL = 0x76
+TMSTVAL0 = 0x62
 FIFO_CONFIG1 = 0x5F
 WHO_AM_I = 0x75
 FIFO_FULL = 0x02
@@ -45,13 +63,15 @@ class FakeICM42688(FakeMPU):
 
     def __init__(self, addr=0x68):
         FakeMPU.__init__(self, who_am_i=WHO_ICM42688, addr=addr, fifo_size=2048)
-        self._tmst = 0
+        self.bank1 = bytearray(128)
 
     def _power_on(self):
         regs = self.regs
         for i in range(len(regs)):
             regs[i] = 0
         regs[WHO_AM_I] = WHO_ICM42688
+        regs[TMST_CONFIG] = 0x23
+        self.bank = 0
         self._head = 0
         self.fifo_count = 0
         self._loss_pending = False
@@ -74,23 +94,28 @@ class FakeICM42688(FakeMPU):
         if s is None:
             self.lose_sample()
             return
-        self._loss_shown()
         self.last = s
         self.samples_taken += 1
         if self.regs[FIFO_CONFIG] & 0xC0 != 0x40 or self.regs[FIFO_CONFIG1] & 0x03 != 0x03:
             return
-        self._tmst = (self._tmst + 1) & 0xFFFF
+        tmst = self._timestamp(self.time_us - self._us) & 0xFFFF  # this ODR tick's
         self._fifo_push(0x68)
         for v in s:
             v &= 0xFFFF
             self._fifo_push(v >> 8)
             self._fifo_push(v & 0xFF)
         self._fifo_push(self.temp_lsb & 0xFF)
-        self._fifo_push(self._tmst >> 8)
-        self._fifo_push(self._tmst & 0xFF)
+        self._fifo_push(tmst >> 8)
+        self._fifo_push(tmst & 0xFF)
 
-    def _set_overflow(self):
-        self.regs[INT_STATUS] |= FIFO_FULL
+    def _timestamp(self, us):
+        """The timestamp counter at emulated time ``us``, in TMST_RES units."""
+        return us >> 4 if self.regs[TMST_CONFIG] & TMST_RES_16US else us
+
+    def lose_sample(self):
+        """This sample period's sample is not delivered: a gap in the record
+        timestamps, no flag (module doc)."""
+        self.samples_lost += 1
 
     def _fifo_push(self, byte):
         size = self.fifo_size
@@ -111,27 +136,42 @@ class FakeICM42688(FakeMPU):
         return b
 
     def _read_reg(self, reg):
+        if reg == REG_BANK_SEL:
+            return self.bank
+        if self.bank:
+            return self.bank1[reg & 0x7F] if self.bank == 1 else 0
         if reg == FIFO_DATA:
             return self._fifo_pop()
         if reg == FIFO_COUNTH:
             return self.fifo_count >> 8
         if reg == FIFO_COUNTL:
             return self.fifo_count & 0xFF
-        if reg == INT_STATUS and self.fifo_count == 0:
-            self._loss_shown()
         value = self.regs[reg & 0x7F]
         if reg == INT_STATUS:
             self.regs[INT_STATUS] = 0
         return value
 
     def _write_reg(self, reg, value):
+        if reg == REG_BANK_SEL:
+            self.bank = value & 0x07
+            return
+        if self.bank:
+            if self.bank == 1 and not TMSTVAL0 <= reg <= TMSTVAL0 + 2:
+                self.bank1[reg & 0x7F] = value
+            return
         if reg in (WHO_AM_I, INT_STATUS, FIFO_COUNTH, FIFO_COUNTL, FIFO_DATA):
             return  # read-only
         if reg == DEVICE_CONFIG and value & 0x01:
             self._power_on()
-        elif reg == SIGNAL_PATH_RESET and value & 0x02:
-            self._head = 0
-            self.fifo_count = 0
+        elif reg == SIGNAL_PATH_RESET:
+            if value & TMST_STROBE and self.regs[TMST_CONFIG] & TMST_TO_REGS:
+                t = self._timestamp(self.time_us) & 0xFFFFF
+                self.bank1[TMSTVAL0] = t & 0xFF
+                self.bank1[TMSTVAL0 + 1] = (t >> 8) & 0xFF
+                self.bank1[TMSTVAL0 + 2] = t >> 16
+            if value & 0x02:
+                self._head = 0
+                self.fifo_count = 0
         elif reg == PWR_MGMT0:
             if self.regs[PWR_MGMT0] & 0x0F != 0x0F and value & 0x0F == 0x0F:
                 self._us = 0  # sensors on: the sample clock starts again
