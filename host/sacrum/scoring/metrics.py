@@ -57,14 +57,19 @@ MIN_SI_OBLIQUITY_ROM_DEG = 8.7
 def _bridge_gaps(t: np.ndarray, a: np.ndarray, max_span_s: float) -> np.ndarray:
     """``a`` with every run of NaN rows whose valid neighbours lie at most ``max_span_s``
     apart filled by linear interpolation in time (each column); longer runs, and runs at
-    either end (no neighbour), stay NaN."""
+    either end (no neighbour), stay NaN. "At most" to a quarter of the run's own sample
+    interval: a device clock's timestamps move by a fraction of a period (a 5-sample run of
+    a 100-Hz capture can span 60.6 ms), and the decision is about samples, not µs."""
     bad = ~np.isfinite(a).all(axis=1)
     if not bad.any():
         return a
     out = a.copy()
     edges = np.flatnonzero(np.diff(np.r_[0, bad.astype(np.int8), 0]))
     for s0, e0 in zip(edges[0::2], edges[1::2], strict=True):   # rows s0..e0-1 missing
-        if s0 == 0 or e0 == len(a) or t[e0] - t[s0 - 1] > max_span_s + _T_TOL_S:
+        if s0 == 0 or e0 == len(a):
+            continue
+        span = t[e0] - t[s0 - 1]
+        if span > max_span_s + max(_T_TOL_S, span / (4 * (e0 - s0 + 1))):
             continue
         w = (t[s0:e0] - t[s0 - 1]) / (t[e0] - t[s0 - 1])
         out[s0:e0] = a[s0 - 1] + w[:, None] * (a[e0] - a[s0 - 1])
