@@ -767,6 +767,51 @@ def test_icm42688_fifo_overflow_and_lost_alignment_are_exact_gaps():
     check(abs(raw[0][6] / sp.ACC_SCALE - 9.80665) < 0.01, "az %r" % raw[0][6])
 
 
+def test_icm42688_places_lost_samples_from_its_record_timestamps():
+    """Samples the chip did not deliver (one, three, and one more next to a 45-ms loop
+    pause, while samples queue): no FIFO_FULL, no FIFO reset; each a sample_seq gap of its
+    length before the sample that follows it, the samples around it all kept."""
+    from fake_icm42688 import FakeICM42688
+
+    mpu = FakeICM42688()
+    lost = set([150, 300, 301, 302]) | set(range(455, 457))
+    taken = [0]
+
+    def provider():
+        k = taken[0]
+        taken[0] = k + 1
+        return None if k in lost else (8 * k, 0, 4096, 0, 0, 0)  # ax: the index
+
+    mpu.provider = provider
+    clock = VirtualClock(mpu)
+    link = Capture()
+    dev = app.Device(mpu, link, clock, MemoryConfig(100))
+    _cmd(dev, link, clock, 1, sp.OP_START_STREAM)
+    end = clock.now_us + 6_000_000
+    while clock.now_us < end:
+        dev.step()
+        clock.advance_us(10_000)
+        if 4_540_000 <= clock.now_us < 4_550_000:
+            clock.advance_us(45_000)  # a GC pause: samples queue, one of them lost
+    check(mpu.samples_lost == len(lost) and dev.imu.overflows == 0, "no FIFO reset")
+    seqs = {}
+    for p in link.data:
+        (_, seq, _, _, _, _, n), raw = sp.decode_data(p)
+        for i in range(n):
+            seqs[seq + i] = round(raw[i][4] / sp.ACC_SCALE * 4096 / 9.80665 / 8)
+    ks = sorted(seqs)
+    off = ks[0]
+    first = seqs[off]
+    for s in ks:
+        k = s - off + first
+        check(k not in lost, "sample %d was lost, not sent" % k)
+        got = seqs[s]
+        check(got == k, "sample_seq %d holds chip sample %d, not %d" % (s, got, k))
+    sent = set(s - off + first for s in ks)
+    missing = set(range(first, ks[-1] - off + first + 1)) - sent
+    check(missing == lost, "gaps %r" % sorted(missing))
+
+
 def _bias_stream(hello_max, seconds, offsets):
     """Stream at rest, the gyro reading ``offsets[k]`` (LSB, x y z) from second k on
     (a bias that drifts), after a HELLO offering 1.0 to ``hello_max``: (device, packets)."""
