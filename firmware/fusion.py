@@ -324,15 +324,26 @@ def _lowpass(fa, va, pa) -> int:
     km = (p[2] - ((((p[2] >> 31) & 1) << 31) << 1))
     ks = (p[3] - ((((p[3] >> 31) & 1) << 31) << 1))
     shift = (p[4] - ((((p[4] >> 31) & 1) << 31) << 1))
+    start = (p[1] - ((((p[1] >> 31) & 1) << 31) << 1))
+    rk = 0  # mul's rounding term
+    if ks > 15:
+        rk = 1 << (ks - 16)
+    elif ks < 15:
+        rk = (1 << ks) >> 1
     dev = 0
     for i in range(3):
         x = (v[i] - ((((v[i] >> 31) & 1) << 31) << 1))
-        if n < (p[1] - ((((p[1] >> 31) & 1) << 31) << 1)):
-            fi = (f[i] - ((((f[i] >> 31) & 1) << 31) << 1))
+        fi = (f[i] - ((((f[i] >> 31) & 1) << 31) << 1))
+        if n < start:
             f[i] = fi + (x - fi) // n
-        else:
-            fi = (f[i] - ((((f[i] >> 31) & 1) << 31) << 1))
-            f[i] = fi + int(mul(x - fi, km, ks))
+        else:  # mul(x - fi, km, ks) inline (a call per product costs more than it)
+            a = x - fi
+            hi = (a >> 15) * km
+            lo = (a & 0x7FFF) * km
+            if ks >= 15:
+                f[i] = fi + ((hi + ((lo + 16384) >> 15) + rk) >> (ks - 15))
+            else:
+                f[i] = fi + (hi << (15 - ks)) + ((lo + rk) >> ks)
         d = (x - (f[i] - ((((f[i] >> 31) & 1) << 31) << 1))) >> shift
         if d > 16384:
             d = 16384
@@ -374,13 +385,50 @@ def _spring(fa, da, va, ka):
     ds = k[3]
     tm = k[4]
     ts = k[5]
+    ss -= 8
+    ts += 8
+    # mul()'s rounding terms for the three shifts (its products inline below: a
+    # call per product costs more than the product)
+    rs = 0
+    if ss > 15:
+        rs = 1 << (ss - 16)
+    elif ss < 15:
+        rs = (1 << ss) >> 1
+    rd = 0
+    if ds > 15:
+        rd = 1 << (ds - 16)
+    elif ds < 15:
+        rd = (1 << ds) >> 1
+    rt = 0
+    if ts > 15:
+        rt = 1 << (ts - 16)
+    elif ts < 15:
+        rt = (1 << ts) >> 1
     for i in range(3):
         di = (d[i] - ((((d[i] >> 31) & 1) << 31) << 1))
         fi = (f[i] - ((((f[i] >> 31) & 1) << 31) << 1))
         vi = (v[i] - ((((v[i] >> 31) & 1) << 31) << 1))
-        di = di + int(mul(vi - fi, sm, ss - 8)) - int(mul(di, dm, ds))
+        a = vi - fi  # mul(a, sm, ss)
+        hi = (a >> 15) * sm
+        lo = (a & 0x7FFF) * sm
+        if ss >= 15:
+            x = (hi + ((lo + 16384) >> 15) + rs) >> (ss - 15)
+        else:
+            x = (hi << (15 - ss)) + ((lo + rs) >> ss)
+        hi = (di >> 15) * dm  # mul(di, dm, ds)
+        lo = (di & 0x7FFF) * dm
+        if ds >= 15:
+            y = (hi + ((lo + 16384) >> 15) + rd) >> (ds - 15)
+        else:
+            y = (hi << (15 - ds)) + ((lo + rd) >> ds)
+        di = di + x - y
         d[i] = di
-        f[i] = fi + int(mul(di, tm, ts + 8))
+        hi = (di >> 15) * tm  # mul(di, tm, ts)
+        lo = (di & 0x7FFF) * tm
+        if ts >= 15:
+            f[i] = fi + ((hi + ((lo + 16384) >> 15) + rt) >> (ts - 15))
+        else:
+            f[i] = fi + (hi << (15 - ts)) + ((lo + rt) >> ts)
 
 
 @micropython.viper
@@ -414,14 +462,24 @@ def _bias_rest(ba, fa, pa):
     start = p[1]
     km = p[2]
     ks = p[3]
+    rk = 0  # mul's rounding term
+    if ks > 15:
+        rk = 1 << (ks - 16)
+    elif ks < 15:
+        rk = (1 << ks) >> 1
     for i in range(3):
         fi = f[i] - ((((f[i] >> 31) & 1) << 31) << 1)
         bi = b[i] - ((((b[i] >> 31) & 1) << 31) << 1)
         d = (fi << 8) - bi
         if bn < start:
             b[i] = bi + d // bn
-        else:
-            b[i] = bi + int(mul(d, km, ks))
+        else:  # mul(d, km, ks) inline
+            hi = (d >> 15) * km
+            lo = (d & 0x7FFF) * km
+            if ks >= 15:
+                b[i] = bi + ((hi + ((lo + 16384) >> 15) + rk) >> (ks - 15))
+            else:
+                b[i] = bi + (hi << (15 - ks)) + ((lo + rk) >> ks)
 
 
 @micropython.viper
@@ -450,9 +508,23 @@ def _strapdown(qa, ta, wa, pa):
     hm = (p[0] - ((((p[0] >> 31) & 1) << 31) << 1))
     s = (p[1] - ((((p[1] >> 31) & 1) << 31) << 1)) - 9
     lim = 268435456  # 2^28 per axis: |δ| < 2^29 for _inc (never binding below 50 rad/s)
-    dx = int(mul(((w[0] - ((((w[0] >> 31) & 1) << 31) << 1))), hm, s))
-    dy = int(mul(((w[1] - ((((w[1] >> 31) & 1) << 31) << 1))), hm, s))
-    dz = int(mul(((w[2] - ((((w[2] >> 31) & 1) << 31) << 1))), hm, s))
+    # dx, dy, dz = mul(w[i], hm, s), inline (a call per product costs more than it)
+    r = 0
+    if s > 15:
+        r = 1 << (s - 16)
+    elif s < 15:
+        r = (1 << s) >> 1
+    a = (w[0] - ((((w[0] >> 31) & 1) << 31) << 1))
+    b = (w[1] - ((((w[1] >> 31) & 1) << 31) << 1))
+    c = (w[2] - ((((w[2] >> 31) & 1) << 31) << 1))
+    if s >= 15:
+        dx = ((a >> 15) * hm + ((((a & 0x7FFF) * hm) + 16384) >> 15) + r) >> (s - 15)
+        dy = ((b >> 15) * hm + ((((b & 0x7FFF) * hm) + 16384) >> 15) + r) >> (s - 15)
+        dz = ((c >> 15) * hm + ((((c & 0x7FFF) * hm) + 16384) >> 15) + r) >> (s - 15)
+    else:
+        dx = (((a >> 15) * hm) << (15 - s)) + ((((a & 0x7FFF) * hm) + r) >> s)
+        dy = (((b >> 15) * hm) << (15 - s)) + ((((b & 0x7FFF) * hm) + r) >> s)
+        dz = (((c >> 15) * hm) << (15 - s)) + ((((c & 0x7FFF) * hm) + r) >> s)
     if dx > lim:
         dx = lim
     if dx < -lim:
@@ -478,9 +550,17 @@ def _strapdown(qa, ta, wa, pa):
     elif d2 < 25165824:
         sh = 9
     m = (d2 >> sh) // 3
-    w[0] = dx + int(mul(dx, m, 28 - sh))
-    w[1] = dy + int(mul(dy, m, 28 - sh))
-    w[2] = dz + int(mul(dz, m, 28 - sh))
+    s = 28 - sh  # mul(d, m, s) inline: s is 14, 19 or 24
+    if s >= 15:
+        r = 1 << (s - 16)
+        w[0] = dx + (((dx >> 15) * m + ((((dx & 0x7FFF) * m) + 16384) >> 15) + r) >> (s - 15))
+        w[1] = dy + (((dy >> 15) * m + ((((dy & 0x7FFF) * m) + 16384) >> 15) + r) >> (s - 15))
+        w[2] = dz + (((dz >> 15) * m + ((((dz & 0x7FFF) * m) + 16384) >> 15) + r) >> (s - 15))
+    else:
+        r = (1 << s) >> 1
+        w[0] = dx + (((dx >> 15) * m) << (15 - s)) + ((((dx & 0x7FFF) * m) + r) >> s)
+        w[1] = dy + (((dy >> 15) * m) << (15 - s)) + ((((dy & 0x7FFF) * m) + r) >> s)
+        w[2] = dz + (((dz >> 15) * m) << (15 - s)) + ((((dz & 0x7FFF) * m) + r) >> s)
     _inc(qa, ta, wa, 0)
     _normalize(qa, ta)
 
