@@ -275,8 +275,9 @@ def _inc(qa, ta, va, flags: int):
 @micropython.viper
 def _rotate(outa, ta, va, sign: int):
     """out = t ⊗ v ⊗ t* (sign 1) or t* ⊗ v ⊗ t (sign -1); v and out 3 values
-    (may be the same array), t a unit quaternion in Q14; |v| < 2^29 (the
-    partial sums reach 2 |v|); out has v's format."""
+    (may be the same array), t a unit quaternion in Q14 (sign 2: as sign 1, with
+    t in Q29, rounded to Q14 here as _q14 does); |v| < 2^29 (the partial sums
+    reach 2 |v|); out has v's format."""
     out = ptr32(outa)
     t = ptr32(ta)
     v = ptr32(va)
@@ -284,9 +285,18 @@ def _rotate(outa, ta, va, sign: int):
     y = (v[1] - ((((v[1] >> 31) & 1) << 31) << 1))
     z = (v[2] - ((((v[2] >> 31) & 1) << 31) << 1))
     w = (t[0] - ((((t[0] >> 31) & 1) << 31) << 1))
-    qx = sign * (t[1] - ((((t[1] >> 31) & 1) << 31) << 1))
-    qy = sign * (t[2] - ((((t[2] >> 31) & 1) << 31) << 1))
-    qz = sign * (t[3] - ((((t[3] >> 31) & 1) << 31) << 1))
+    qx = (t[1] - ((((t[1] >> 31) & 1) << 31) << 1))
+    qy = (t[2] - ((((t[2] >> 31) & 1) << 31) << 1))
+    qz = (t[3] - ((((t[3] >> 31) & 1) << 31) << 1))
+    if sign == 2:
+        w = (w + 16384) >> 15
+        qx = (qx + 16384) >> 15
+        qy = (qy + 16384) >> 15
+        qz = (qz + 16384) >> 15
+    else:
+        qx = sign * qx
+        qy = sign * qy
+        qz = sign * qz
     # v' = v + w s + u × s with u = (qx, qy, qz) and s = 2 u × v; the products
     # as mul() computes them (15-bit halves), inline: no call per product
     xh = x >> 15
@@ -315,8 +325,9 @@ def _rotate(outa, ta, va, sign: int):
 @micropython.viper
 def _lowpass(fa, va, pa) -> int:
     """f += k (v - f) (1/n during the start-up); returns |v - f|² after it, the
-    deviation scaled down by ``shift`` bits and clamped to 2^14 per axis.
-    p = (n, start_n, k mantissa, k shift, shift)."""
+    deviation scaled down by ``shift`` bits and clamped to 2^14 per axis, or
+    2^30 - 1 (above any threshold) if ``lim`` > 0 and some |f| >= lim after it.
+    p = (n, start_n, k mantissa, k shift, shift, lim)."""
     f = ptr32(fa)
     v = ptr32(va)
     p = ptr32(pa)
@@ -350,7 +361,41 @@ def _lowpass(fa, va, pa) -> int:
         if d < -16384:
             d = -16384
         dev += d * d
+    lim = (p[5] - ((((p[5] >> 31) & 1) << 31) << 1))
+    if lim > 0:
+        for i in range(3):
+            fi = (f[i] - ((((f[i] >> 31) & 1) << 31) << 1))
+            if fi >= lim or fi <= 0 - lim:
+                return 1073741823
     return dev
+
+
+@micropython.viper
+def _gyr_in(wa, gx: int, gy: int, gz: int):
+    """w[0:3] = gyr (Q20) in Q24 clamped to ±32 rad/s (the rest low-pass's input),
+    w[3:6] = gyr as it is (for _strapdown)."""
+    w = ptr32(wa)
+    w[3] = gx
+    w[4] = gy
+    w[5] = gz
+    x = gx << 4
+    if x > 536870912:  # 32 rad/s in Q24 (literals: no copy of a variable)
+        x = 536870912
+    if x < -536870912:
+        x = -536870912
+    w[0] = x
+    x = gy << 4
+    if x > 536870912:  # 32 rad/s in Q24 (literals: no copy of a variable)
+        x = 536870912
+    if x < -536870912:
+        x = -536870912
+    w[1] = x
+    x = gz << 4
+    if x > 536870912:  # 32 rad/s in Q24 (literals: no copy of a variable)
+        x = 536870912
+    if x < -536870912:
+        x = -536870912
+    w[2] = x
 
 
 @micropython.viper
@@ -433,18 +478,19 @@ def _spring(fa, da, va, ka):
 
 @micropython.viper
 def _qmul14(outa, aa, ba):
-    """out = a ⊗ b, all Q14 (unit quaternions: every sum below 2^29)."""
+    """out (Q14) = a ⊗ b for a, b in Q29, each first rounded to Q14 as _q14 does
+    (unit quaternions: every sum below 2^29)."""
     out = ptr32(outa)
     a = ptr32(aa)
     b = ptr32(ba)
-    aw = (a[0] - ((((a[0] >> 31) & 1) << 31) << 1))
-    ax = (a[1] - ((((a[1] >> 31) & 1) << 31) << 1))
-    ay = (a[2] - ((((a[2] >> 31) & 1) << 31) << 1))
-    az = (a[3] - ((((a[3] >> 31) & 1) << 31) << 1))
-    bw = (b[0] - ((((b[0] >> 31) & 1) << 31) << 1))
-    bx = (b[1] - ((((b[1] >> 31) & 1) << 31) << 1))
-    by = (b[2] - ((((b[2] >> 31) & 1) << 31) << 1))
-    bz = (b[3] - ((((b[3] >> 31) & 1) << 31) << 1))
+    aw = ((a[0] - ((((a[0] >> 31) & 1) << 31) << 1)) + 16384) >> 15
+    ax = ((a[1] - ((((a[1] >> 31) & 1) << 31) << 1)) + 16384) >> 15
+    ay = ((a[2] - ((((a[2] >> 31) & 1) << 31) << 1)) + 16384) >> 15
+    az = ((a[3] - ((((a[3] >> 31) & 1) << 31) << 1)) + 16384) >> 15
+    bw = ((b[0] - ((((b[0] >> 31) & 1) << 31) << 1)) + 16384) >> 15
+    bx = ((b[1] - ((((b[1] >> 31) & 1) << 31) << 1)) + 16384) >> 15
+    by = ((b[2] - ((((b[2] >> 31) & 1) << 31) << 1)) + 16384) >> 15
+    bz = ((b[3] - ((((b[3] >> 31) & 1) << 31) << 1)) + 16384) >> 15
     out[0] = (aw * bw - ax * bx - ay * by - az * bz + 8192) >> 14
     out[1] = (aw * bx + ax * bw + ay * bz - az * by + 8192) >> 14
     out[2] = (aw * by - ax * bz + ay * bw + az * bx + 8192) >> 14
@@ -500,13 +546,13 @@ def _bias_motion(ba, va):
 
 
 @micropython.viper
-def _strapdown(qa, ta, wa, pa):
-    """Step 3: q_gyr ⊗ (1, δ (1 + |δ|²/3)), normalized, δ = w dt/2 (Q29) from the
-    bias-corrected gyr w (Q20, overwritten with δ); p = (dt/2 mantissa, shift)."""
+def _strapdown(qa, ta, wa, ba):
+    """Step 3: q_gyr ⊗ (1, δ (1 + |δ|²/3)), normalized, δ = (gyr - bias) dt/2 (Q29);
+    w = (δ out x3, gyr Q20 x3, dt/2 mantissa, shift), b the bias (Q32)."""
     w = ptr32(wa)
-    p = ptr32(pa)
-    hm = (p[0] - ((((p[0] >> 31) & 1) << 31) << 1))
-    s = (p[1] - ((((p[1] >> 31) & 1) << 31) << 1)) - 9
+    bb = ptr32(ba)
+    hm = (w[6] - ((((w[6] >> 31) & 1) << 31) << 1))
+    s = (w[7] - ((((w[7] >> 31) & 1) << 31) << 1)) - 9
     lim = 268435456  # 2^28 per axis: |δ| < 2^29 for _inc (never binding below 50 rad/s)
     # dx, dy, dz = mul(w[i], hm, s), inline (a call per product costs more than it)
     r = 0
@@ -514,9 +560,12 @@ def _strapdown(qa, ta, wa, pa):
         r = 1 << (s - 16)
     elif s < 15:
         r = (1 << s) >> 1
-    a = (w[0] - ((((w[0] >> 31) & 1) << 31) << 1))
-    b = (w[1] - ((((w[1] >> 31) & 1) << 31) << 1))
-    c = (w[2] - ((((w[2] >> 31) & 1) << 31) << 1))
+    a = (w[3] - ((((w[3] >> 31) & 1) << 31) << 1)) - (
+        (bb[0] - ((((bb[0] >> 31) & 1) << 31) << 1)) >> 12)
+    b = (w[4] - ((((w[4] >> 31) & 1) << 31) << 1)) - (
+        (bb[1] - ((((bb[1] >> 31) & 1) << 31) << 1)) >> 12)
+    c = (w[5] - ((((w[5] >> 31) & 1) << 31) << 1)) - (
+        (bb[2] - ((((bb[2] >> 31) & 1) << 31) << 1)) >> 12)
     if s >= 15:
         dx = ((a >> 15) * hm + ((((a & 0x7FFF) * hm) + 16384) >> 15) + r) >> (s - 15)
         dy = ((b >> 15) * hm + ((((b & 0x7FFF) * hm) + 16384) >> 15) + r) >> (s - 15)
@@ -661,14 +710,14 @@ class Fusion:
         self._keep_bias_n = 0  # _bias_n at the checkpoints of _bias_keep and _bias_next
         self._next_bias_n = 0
         self._v = array("i", (0, 0, 0))  # scratch vectors
-        self._w = array("i", (0, 0, 0))
+        self._w = array("i", (0, 0, 0, 0, 0, 0, 0, 0))  # scratch x3, gyr x3, dt/2 m, s
         self._c = array("i", (0, 0))  # the inclination correction (cx, cy), Q29
-        self._t = array("i", (16384, 0, 0, 0))  # scratch Q14 quaternions
-        self._t2 = array("i", (16384, 0, 0, 0))
-        self._p_rest = array("i", (0, 0, 0, 0, 0))  # n, start n, k m, k s, shift
+        self._t = array("i", (16384, 0, 0, 0))  # scratch Q14 quaternion
+        # the rest low-passes: n, start n, k m, k s, shift, |f| bound (gyr, acc)
+        self._p_rest = array("i", (0, 0, 0, 0, 10, _BIAS_MAX_24))
+        self._p_rest_acc = array("i", (0, 0, 0, 0, 2, 0))
         self._p_bias = array("i", (0, 0, 0, 0))  # rest samples, start n, k m, k s
         self._k_acc = array("i", (0, 0, 0, 0, 0, 0))  # spring, damper, dt: m, s each
-        self._p_h = array("i", (0, 0))  # dt/2: m, s
         self._bias_n = 0
         self.set_period(period_s)
         self.reset()
@@ -693,9 +742,9 @@ class Fusion:
         self._rest_n_min = math.ceil(REST_MIN_S / period_s - 1e-6)
         self._keep_every_n = math.ceil(REST_TAU_S / period_s - 1e-6)
         self._rest_n = 0
-        p = self._p_rest
-        p[1] = self._rest_start_n
-        p[2], p[3] = self._k_rest
+        for p in (self._p_rest, self._p_rest_acc):
+            p[1] = self._rest_start_n
+            p[2], p[3] = self._k_rest
         p = self._p_bias
         p[1] = self._bias_start_n
         p[2], p[3] = self._k_bias_rest
@@ -703,7 +752,7 @@ class Fusion:
         k[0], k[1] = self._k_spring
         k[2], k[3] = self._k_damper
         k[4], k[5] = self._k_dt
-        self._p_h[0], self._p_h[1] = self._h
+        self._w[6], self._w[7] = self._h
 
     def reset(self):
         """Back to the initial state, keeping the bias estimate."""
@@ -736,42 +785,37 @@ class Fusion:
         v = self._v
         w = self._w
 
-        # 1. rest detection on low-passed gyr (Q24, clamped) and acc (Q16)
-        c = _REST_GYR_CLAMP
-        x = gx << 4
-        w[0] = c if x > c else -c if x < -c else x
-        x = gy << 4
-        w[1] = c if x > c else -c if x < -c else x
-        x = gz << 4
-        w[2] = c if x > c else -c if x < -c else x
+        # 1. rest detection on low-passed gyr (Q24, clamped; still only while the
+        #    low-pass is within ±BIAS_MAX) and acc (Q16)
+        _gyr_in(w, gx, gy, gz)
         p = self._p_rest
         p[0] = n
-        p[4] = 10
         f = self._rest_gyr_lp
-        dev = _lowpass(f, w, p)
-        lim = _BIAS_MAX_24
-        still = (dev < _REST_GYR_TH2 and -lim < f[0] < lim and -lim < f[1] < lim
-                 and -lim < f[2] < lim)
+        still = _lowpass(f, w, p) < _REST_GYR_TH2
         w[0] = ax
         w[1] = ay
         w[2] = az
-        p[4] = 2
+        p = self._p_rest_acc
+        p[0] = n
         fa = self._rest_acc_lp
         dev = _lowpass(fa, w, p)
         still = still and dev < _REST_ACC_TH2
         drifted = False
+        rn = self._rest_n
         if still:  # not if gravity moved since the run's start (a slow steady turn)
             r = self._rest_acc_ref
-            if self._rest_n == 0:
+            if rn == 0:
                 r[0] = fa[0]
                 r[1] = fa[1]
                 r[2] = fa[2]
-            still = int(_dist2(fa, r)) < _REST_DRIFT_TH2
+            still = _dist2(fa, r) < _REST_DRIFT_TH2
             drifted = not still
         if still:
-            if self._rest_n < self._rest_n_min:
-                self._rest_n += 1
-                if self._rest_n == self._rest_n_min:  # a rest begins: where gravity is
+            n_min = self._rest_n_min
+            if rn < n_min:
+                rn += 1
+                self._rest_n = rn
+                if rn == n_min:  # a rest begins: where gravity is
                     r = self._rest_acc_keep
                     r[0] = fa[0]
                     r[1] = fa[1]
@@ -787,7 +831,8 @@ class Fusion:
                     self._keep_n = 0
                     self._keep_bias_n = self._bias_n
                     self._next_bias_n = self._bias_n
-            self.at_rest = self._rest_n >= self._rest_n_min
+            at_rest = rn >= n_min
+            self.at_rest = at_rest
         else:
             if self.at_rest and drifted and self._keep_bias_n >= self._rest_n_min:
                 r = self._bias_keep  # a slow steady turn ended a rest: back to before it
@@ -795,19 +840,22 @@ class Fusion:
                 b[1] = r[1]
                 b[2] = r[2]
             self._rest_n = 0
-            self.at_rest = False
+            self.at_rest = at_rest = False
 
         # 2. bias at rest: running mean of the low-passed gyr, then a low-pass (Q32);
         #    checkpoints while the low-passed acc is near where the rest began
-        if self.at_rest:
-            if self._bias_n < _COUNT_MAX:
-                self._bias_n += 1
+        if at_rest:
+            bn = self._bias_n
+            if bn < _COUNT_MAX:
+                bn += 1
+                self._bias_n = bn
             p = self._p_bias
-            p[0] = self._bias_n
+            p[0] = bn
             _bias_rest(b, f, p)
-            if int(_dist2(fa, self._rest_acc_keep)) < _REST_KEEP_TH2:
-                self._keep_n += 1
-                if self._keep_n >= self._keep_every_n:
+            if _dist2(fa, self._rest_acc_keep) < _REST_KEEP_TH2:
+                kn = self._keep_n + 1
+                self._keep_n = kn
+                if kn >= self._keep_every_n:
                     r = self._bias_keep
                     c = self._bias_next
                     r[0] = c[0]
@@ -821,12 +869,10 @@ class Fusion:
                     self._next_bias_n = self._bias_n
 
         # 3. strapdown: q_gyr ⊗ (1, δ (1 + |δ|²/3)), δ = (gyr - bias) dt/2, Q29
+        #    (the gyr in w[3:6], from _gyr_in)
         qg = self._q_gyr
         t = self._t
-        w[0] = gx - (b[0] >> 12)
-        w[1] = gy - (b[1] >> 12)
-        w[2] = gz - (b[2] >> 12)
-        _strapdown(qg, t, w, self._p_h)
+        _strapdown(qg, t, w, b)
 
         # 4. acc into the almost inertial frame, second-order low-pass there (Q16)
         qa = self._q_acc
@@ -834,11 +880,10 @@ class Fusion:
         cc[0] = 0
         cc[1] = 0
         if ax or ay or az:  # an all-zero sample has no tilt
-            _q14(qg, t)
             v[0] = ax
             v[1] = ay
             v[2] = az
-            _rotate(v, t, v, 1)
+            _rotate(v, qg, v, 2)  # by q_gyr (Q29, rounded to Q14 there)
             f = self._acc_lp
             if n < self._acc_lo:  # start-up: the running mean
                 f[0] += (v[0] - f[0]) // n
@@ -847,20 +892,16 @@ class Fusion:
             else:  # a damped spring pulled by the measured acc
                 _spring(f, self._acc_lp_rate, v, self._k_acc)
             # 5. inclination: turn the filtered acc, in the earth frame, to +z
-            _q14(qa, t)
-            _rotate(v, t, f, 1)
+            _rotate(v, qa, f, 2)
             _incline(qa, t, v, cc)
 
-        # q_sensor_to_earth = q_acc ⊗ q_gyr, in Q14
-        t2 = self._t2
-        _q14(qa, t)
-        _q14(qg, t2)
+        # q_sensor_to_earth = q_acc ⊗ q_gyr, in Q14 (each rounded to Q14 first)
         q = self.q
-        _qmul14(q, t, t2)
+        _qmul14(q, qa, qg)
 
         # 6. bias in motion (not during the start-up): the correction, in the
         #    sensor frame, integrated (Q32; the correction angle 2c, clamped)
-        if not self.at_rest and n > self._acc_hi:
+        if not at_rest and n > self._acc_hi:
             c = _CORR_MAX >> 4
             x = cc[0]
             v[0] = (c if x > c else -c if x < -c else x) << 4
