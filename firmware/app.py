@@ -391,6 +391,8 @@ class Device:
             lost = clock.restarted(self.now_us)
         else:
             lost = clock.due_at(self.now_us) - clock.count
+            if hasattr(self.imu, "flush_lost"):  # ICM-42688-P: from its timestamps
+                lost = self.imu.flush_lost(lost)
             if lost > 0:
                 clock.skipped(lost)
         if lost > 0 and self.streaming:
