@@ -135,6 +135,8 @@ class ICM42688(MPU6050):
         self._tmst = -1  # timestamp of the last record read, or of a flush (-1: none)
         self._flushed = False  # _tmst is the flush's: the next record is due after it
         self.clock_restarted = True  # configure() restarted the sensors' sample clock
+        self._last_rec = -1  # timestamp of the last record read (kept through a flush)
+        self._since_rec = -1  # from it to the last flush, timestamp units mod 2^16
         self._b3 = bytearray(3)
         self._period_t = 0  # the sample period in timestamp units, x 2 (rounding)
 
@@ -168,6 +170,8 @@ class ICM42688(MPU6050):
         self.clock_restarted = not (
             self._read_into(_PWR_MGMT0, b) and b[0] & 0x0F == _LOW_NOISE
             and self._read_into(_GYRO_CONFIG0, b) and b[0] == (fs_sel << 5) | odr)
+        if self.clock_restarted:
+            self._last_rec = -1  # a new timestamp counter phase: nothing to compare with
         self.stop()
         self._set(_GYRO_CONFIG0, (fs_sel << 5) | odr)
         self._set(_ACCEL_CONFIG0, (afs << 5) | odr)
@@ -193,9 +197,26 @@ class ICM42688(MPU6050):
             got = self._read_into(_TMSTVAL0, b)
             ok = self._write(_REG_BANK_SEL, 0) and got
             if ok:
-                self._tmst = (b[1] << 8) | b[0]
+                t = (b[1] << 8) | b[0]
+                self._tmst = t
                 self._flushed = True
+                self._since_rec = (t - self._last_rec) & 0xFFFF if self._last_rec >= 0 else -1
         return ok
+
+    def flush_lost(self, estimate):
+        """Samples the last FIFO flush took: those the chip took after the last record
+        read, up to the flush, from the flush's latched timestamp (exact, where a sample
+        clock's model may be a period short); the 1.05-s timestamp wrap resolved by
+        ``estimate``, the sample clock's count of them. ``estimate`` without a record
+        since the sensors started."""
+        d = self._since_rec
+        half = self._period_t
+        if d < 0 or not half:
+            return estimate
+        m = ((estimate * half >> 1) - d + 32768) >> 16
+        if m < 0:
+            m = 0
+        return ((d + (m << 16)) << 1) // half
 
     def start(self):
         if self.rate_hz == 0:
@@ -286,6 +307,7 @@ class ICM42688(MPU6050):
                 k += 1
                 j += 2
         self._tmst = last
+        self._last_rec = last
         self._flushed = flushed
         self.gaps = gaps
         self.missed = missed

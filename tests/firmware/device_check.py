@@ -812,6 +812,54 @@ def test_icm42688_places_lost_samples_from_its_record_timestamps():
     check(missing == lost, "gaps %r" % sorted(missing))
 
 
+def _icm_indexed(lost=()):
+    """A device on an ICM-42688-P at 100 Hz whose sample k carries 8*k in ax."""
+    from fake_icm42688 import FakeICM42688
+
+    mpu = FakeICM42688()
+    taken = [0]
+
+    def provider():
+        k = taken[0]
+        taken[0] = k + 1
+        return None if k in lost else (8 * k, 0, 4096, 0, 0, 0)
+
+    mpu.provider = provider
+    clock = VirtualClock(mpu)
+    link = Capture()
+    dev = app.Device(mpu, link, clock, MemoryConfig(100))
+    return dev, link, clock, mpu
+
+
+def _chip_index_by_seq(link):
+    """{sample_seq: the chip's sample index it holds} over the DATA packets sent."""
+    out = {}
+    for p in link.data:
+        (_, seq, _, _, _, _, n), raw = sp.decode_data(p)
+        for i in range(n):
+            out[seq + i] = round(raw[i][4] / sp.ACC_SCALE * 4096 / 9.80665 / 8)
+    return out
+
+
+def test_icm42688_counts_a_flushed_fifo_from_its_latched_timestamp():
+    """Stalls of 1.51 and 1.44 s at 100 Hz overflow the 2-KiB FIFO (128 records) and the
+    firmware flushes it: the samples lost are counted from the last record's timestamp to
+    the one latched at the flush, past the timestamp's 1.05-s wrap (resolved by the sample
+    clock's estimate), not from the sample clock's model alone, which can be a period
+    short: every sample after them holds the chip's sample of its index."""
+    dev, link, clock, mpu = _icm_indexed()
+    _cmd(dev, link, clock, 1, sp.OP_START_STREAM)
+    _run(dev, clock, 9.0)  # the sample clock has measured its period: it slews now
+    for stall_us in (1_507_000, 1_437_000):
+        clock.advance_us(stall_us)
+        _run(dev, clock, 0.8)
+    check(dev.imu.overflows == 2, "%d FIFO resets" % dev.imu.overflows)
+    seqs = _chip_index_by_seq(link)
+    ks = sorted(seqs)
+    shift = set(seqs[s] - s for s in ks)
+    check(len(shift) == 1, "sample_seq - chip index %r: one offset throughout" % sorted(shift))
+
+
 def _bias_stream(hello_max, seconds, offsets):
     """Stream at rest, the gyro reading ``offsets[k]`` (LSB, x y z) from second k on
     (a bias that drifts), after a HELLO offering 1.0 to ``hello_max``: (device, packets)."""
