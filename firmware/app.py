@@ -440,6 +440,12 @@ class Device:
             base_flags |= sp.FLAG_RECOVERED
         self._pending_flags = 0
         bias_on = self.handler.version >= sp.VERSION_1_2  # BIAS packets (SPEC 2.5)
+        # looked up once per read, not per sample (none changes inside this loop)
+        period_us = self.period_us
+        rate_hz = self.rate_hz
+        bias_sent = self._bias_sent
+        buf = pk.buf
+        at_rest_flag = sp.FLAG_AT_REST
         for i in range(n):  # integers only: m/s² Q16, rad/s Q20 (fusion.py)
             if i == gap:  # imu.gap_len[gi] sample periods without a sample before this one
                 skip = imu.gap_len[gi]
@@ -459,15 +465,15 @@ class Device:
                 continue
             flags = base_flags
             if fusion.at_rest:
-                flags |= sp.FLAG_AT_REST
+                flags |= at_rest_flag
             if self._calib is not None:
                 flags |= sp.FLAG_CALIBRATING
-            sv[6] = pk.slot(first + i, self.period_us, flags)
-            _wire(pk.buf, q, sv, bias)
+            sv[6] = pk.slot(first + i, period_us, flags)
+            _wire(buf, q, sv, bias)
             if bias_on:
                 age = self._bias_age + 1
                 self._bias_age = age
-                if age >= self.rate_hz or _bias_moved(bias, self._bias_sent, _BIAS_STEP_Q24):
+                if age >= rate_hz or _bias_moved(bias, bias_sent, _BIAS_STEP_Q24):
                     self._send_bias((pk.sample_seq + pk.count) & 0xFFFF)
             packet = pk.commit()
             if packet is not None:
