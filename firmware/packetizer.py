@@ -15,6 +15,8 @@ import struct
 import sacrum_protocol as sp
 
 _T_US_OFFSET = 6  # SPEC 2.1: u32 t_us at bytes 6..9
+_HEADER = sp.DATA_HEADER_SIZE  # module globals: one lookup each per sample in slot()
+_SAMPLE = sp.SAMPLE_SIZE
 
 
 class Packetizer:
@@ -94,12 +96,13 @@ class Packetizer:
             self.period_us = period_us
             self.flags = 0
         self.flags |= flags
-        return sp.DATA_HEADER_SIZE + sp.SAMPLE_SIZE * i
+        return _HEADER + _SAMPLE * i
 
     def commit(self):
         """The reserved sample is written: the packet (as add()) when full, else None."""
-        self.count += 1
-        if self.count < self.n:
+        i = self.count + 1
+        if i < self.n:
+            self.count = i
             return None
         self.count = 0
         return self._finish(self.n)
