@@ -75,6 +75,7 @@ from ble import BleLink
 
 RATE = int(sys.argv[1])
 SECONDS = float(sys.argv[2])
+REPEAT = int(sys.argv[3])
 
 
 class StubBus:
@@ -177,35 +178,41 @@ class Config:
         pass
 
 
-bus = StubBus()
-clock = Clock()
-ble = StubBLE()
-link = BleLink(ble, "bench", uuid=lambda x: x)
-dev = app.Device(bus, link, clock, Config())
-dev.imu._buf[:] = bus.rec  # what a FIFO burst would have read
-ble.h(1, (1, 0, b""))
-ble.h(21, (1, 247))
-# a host's HELLO (protocol 1.2: the sample path also checks the gyro bias for BIAS packets)
-dev.handler.handle(sp.encode_command(1, sp.OP_HELLO, bytes((sp.VERSION_MIN, sp.VERSION_MAX))))
-dev.start_stream()
-# the host's START_STREAM on this connection (ble.py sets this when one is written): without
-# it every DATA notify is refused before the stack, and the path measured was the drop path
-link._host_ready = True
-step_us = 10000
-period_us = 1000000 // RATE
-steps = int(SECONDS * 1000000 // step_us)
-acc = 0
-samples = 0
-for s in range(steps):
-    due = ((s + 1) * step_us) // period_us - (s * step_us) // period_us
-    bus.per_step = due
-    clock.us += step_us
-    t0 = time.ticks_us()
-    dev.sample_step()
-    acc += time.ticks_diff(time.ticks_us(), t0)
-    samples += due
-print("path", acc / samples, samples)
-print("notified", ble.sent, samples)  # DATA (and BIAS) packets that reached the stack
+def run_path():
+    """A device from power-on, streaming to a host for SECONDS: µs per sample of
+    sample_step() (mean), notifications that reached the stack, samples, the device."""
+    bus = StubBus()
+    clock = Clock()
+    ble = StubBLE()
+    link = BleLink(ble, "bench", uuid=lambda x: x)
+    dev = app.Device(bus, link, clock, Config())
+    dev.imu._buf[:] = bus.rec  # what a FIFO burst would have read
+    ble.h(1, (1, 0, b""))
+    ble.h(21, (1, 247))
+    # a host's HELLO (protocol 1.2: the sample path also checks the gyro bias for BIAS packets)
+    dev.handler.handle(sp.encode_command(1, sp.OP_HELLO, bytes((sp.VERSION_MIN, sp.VERSION_MAX))))
+    dev.start_stream()
+    # the host's START_STREAM on this connection (ble.py sets this when one is written): without
+    # it every DATA notify is refused before the stack, and the path measured was the drop path
+    link._host_ready = True
+    step_us = 10000
+    period_us = 1000000 // RATE
+    steps = int(SECONDS * 1000000 // step_us)
+    acc = 0
+    samples = 0
+    for s in range(steps):
+        due = ((s + 1) * step_us) // period_us - (s * step_us) // period_us
+        bus.per_step = due
+        clock.us += step_us
+        t0 = time.ticks_us()
+        dev.sample_step()
+        acc += time.ticks_diff(time.ticks_us(), t0)
+        samples += due
+    return acc / samples, ble.sent, samples, dev, bus
+
+
+path_us, sent, n_samples, dev, bus = run_path()
+print("notified", sent, n_samples)  # DATA (and BIAS) packets that reached the stack
 
 # stages alone (per sample)
 from fusion import Fusion
@@ -430,18 +437,30 @@ def score(fn, arg, work, repeat=5):
     return 1e6 * work / best
 
 
-print("bm_float", score(float_kernel, 250, 250), 0)
-print("pystone", score(proc0, 300, 300), 0)
+# the sample path and the kernels in turn, REPEAT times, best of each: on a machine
+# shared with other jobs the best is the one least disturbed, for both alike
+bm_float = score(float_kernel, 250, 250, 1)
+pystone = score(proc0, 300, 300, 1)
+for _ in range(REPEAT - 1):
+    us = run_path()[0]
+    path_us = us if us < path_us else path_us
+    bm_float = max(bm_float, score(float_kernel, 250, 250, 1))
+    pystone = max(pystone, score(proc0, 300, 300, 1))
+print("path", path_us, n_samples)
+print("bm_float", bm_float, 0)
+print("pystone", pystone, 0)
 '''
 
 
-def run(rate: int, seconds: float) -> dict[str, float]:
+def run(rate: int, seconds: float, repeat: int = 5,
+        firmware: Path = ROOT / "firmware") -> dict[str, float]:
     env = dict(os.environ, MICROPYPATH=os.pathsep.join(
-        [str(ROOT / "firmware"), str(ROOT / "protocol")]))
+        [str(firmware), str(ROOT / "protocol")]))
     with tempfile.TemporaryDirectory() as tmp:
         script = Path(tmp) / "budget.py"
         script.write_text(RUNNER, encoding="utf-8")
-        proc = subprocess.run([micropython_binary(), str(script), str(rate), str(seconds)],
+        proc = subprocess.run([micropython_binary(), str(script), str(rate), str(seconds),
+                               str(repeat)],
                               env=env, capture_output=True, text=True, timeout=900)
     if proc.returncode != 0:
         sys.exit(f"micropython failed:\n{proc.stdout}{proc.stderr}")
@@ -465,8 +484,16 @@ def bus_us_per_sample(rate: int) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=20.0, help="sample-path run, device time")
+    ap.add_argument("--repeat", type=int, default=5,
+                    help="runs of the sample path and of each kernel, in turn; the best is kept")
+    ap.add_argument("--firmware", type=Path, default=ROOT / "firmware",
+                    help="firmware tree to measure (e.g. an older commit's, via git worktree)")
     args = ap.parse_args()
-    rows = {rate: run(rate, args.seconds) for rate in RATES_HZ}
+    if args.repeat < 1 or args.seconds <= 0:
+        sys.exit("--repeat must be >= 1 and --seconds > 0")
+    if not (args.firmware / "app.py").is_file():
+        sys.exit(f"{args.firmware}: no firmware (app.py) there")
+    rows = {rate: run(rate, args.seconds, args.repeat, args.firmware) for rate in RATES_HZ}
     m = rows[200]
     if not all(r["notified"] > 0 for r in rows.values()):
         sys.exit("the sample path sent no notification: the bench measured the drop path")
