@@ -135,7 +135,7 @@ WALK_MIN_USED = 5
 #: the host's offline smoother on the same samples (analyze uses the latter for both).
 #: csv–capture is bounded since the ICM-42688-P's driver places a lost sample from its FIFO
 #: record timestamps instead of resetting the FIFO (docs/live.md, "Lost samples stay lost"):
-#: ``--all`` 0 steps, 0.09/0.08°, 0.5 points, none out; the captures lack 6,003 samples, the
+#: ``--all`` 0 steps, 0.09/0.07°, 0.4 points, none out; the captures lack 6,003 samples, the
 #: CSVs' 6,003 within their span. Before (the MPU-6050's FIFO resets at each loss, taking the
 #: samples a simulated loop pause queued with it: 596 more lost) 12 steps, 0.49/0.59°, 10.5
 #: points, 11 out, measured only.
