@@ -39,7 +39,7 @@ def quat_to_matrix(q: np.ndarray) -> np.ndarray:
     """Rotation matrices (..., 3, 3) of unit quaternions: ``v' = R @ v``."""
     q = quat_normalize(q)
     w, x, y, z = q[..., 0], q[..., 1], q[..., 2], q[..., 3]
-    r = np.empty(q.shape[:-1] + (3, 3))      # filled in place: nested np.stack copied twice
+    r = np.empty((*q.shape[:-1], 3, 3))      # filled in place: nested np.stack copied twice
     r[..., 0, 0] = 1 - 2 * (y * y + z * z)
     r[..., 0, 1] = 2 * (x * y - w * z)
     r[..., 0, 2] = 2 * (x * z + w * y)
