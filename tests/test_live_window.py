@@ -269,10 +269,13 @@ def _pixels(image_rgb: np.ndarray, rgb: tuple[int, int, int]) -> int:
 
 
 def _widget_rgb(widget) -> np.ndarray:
-    img = widget.grab().toImage().convertToFormat(widget.grab().toImage().Format.Format_RGB32)
+    image = widget.grab().toImage()
+    img = image.convertToFormat(image.Format.Format_RGB32)
     buf = np.frombuffer(img.constBits(), np.uint8).reshape(img.height(), img.bytesPerLine())
     bgra = buf[:, :img.width() * 4].reshape(img.height(), img.width(), 4)
-    return bgra[:, :, 2::-1]  # BGRA in memory: to RGB
+    # BGRA in memory: to RGB, copied (a view would read img's buffer after img is freed:
+    # the colours counted were then whatever the next allocation left there)
+    return bgra[:, :, 2::-1].copy()
 
 
 def test_left_and_right_have_the_palettes_colours_in_the_live_view_demo_and_report(
