@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from sacrum.signal.quaternion import quat_conjugate, quat_rotate
+from sacrum.signal.quaternion import quat_conjugate, quat_rotate, quat_to_matrix
 from sacrum.units import G_MPS2
 
 
@@ -24,15 +24,7 @@ def earth_xy_rows(q: np.ndarray) -> np.ndarray:
     """The earth x and y rows (N, 2, 3) of the rotation matrices of unit quaternions q
     (sensor → earth): ``r @ v_s`` is a sensor vector's horizontal part in the earth frame,
     ``v_e @ r`` (per sample) a horizontal earth vector in the sensor frame."""
-    w, x, y, z = q[:, 0], q[:, 1], q[:, 2], q[:, 3]
-    r = np.empty((len(q), 2, 3))
-    r[:, 0, 0] = 1 - 2 * (y * y + z * z)
-    r[:, 0, 1] = 2 * (x * y - w * z)
-    r[:, 0, 2] = 2 * (x * z + w * y)
-    r[:, 1, 0] = 2 * (x * y + w * z)
-    r[:, 1, 1] = 1 - 2 * (x * x + z * z)
-    r[:, 1, 2] = 2 * (y * z - w * x)
-    return r
+    return quat_to_matrix(q)[:, :2, :]
 
 
 class SampleBuffer:
