@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from sacrum.signal.gait.samples import SampleBuffer
-from sacrum.signal.gait.steps import Step
+from sacrum.signal.gait.steps import Step, small_median
 
 #: How many of the bout's earlier ICs the side rule reads (the typical evidence, the
 #: alternation a too-weak step falls back on).
@@ -86,9 +86,7 @@ class SideClassifier:
         before = before[-SIDE_CONTEXT:]
         if len(before) < 4:
             return
-        ev = sorted(abs(x.evidence) for x in before)      # their median (np.median: slower)
-        m = len(ev) // 2
-        typical = ev[m] if len(ev) % 2 else (ev[m - 1] + ev[m]) / 2
+        typical = small_median([abs(x.evidence) for x in before])
         if abs(s.evidence) < self.side_min_rel * typical:
             s.side = "L" if before[-1].side == "R" else "R"    # too weak: the feet alternate
 

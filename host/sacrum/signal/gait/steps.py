@@ -46,6 +46,11 @@ def median_recent_step(steps: list[Step], n_ics: int = 5) -> float:
     least two). Plain Python: ``np.median`` of four numbers cost more than the rest of the
     per-step work it served (19,000 calls in an hour's walk)."""
     idx = [s.idx for s in steps[-n_ics:]]
-    d = sorted(b - a for a, b in itertools.pairwise(idx))
+    return small_median([b - a for a, b in itertools.pairwise(idx)])
+
+
+def small_median(values: list[float]) -> float:
+    """``np.median`` of a short list (same value), without numpy's per-call overhead."""
+    d = sorted(values)
     m = len(d) // 2
     return float(d[m]) if len(d) % 2 else (d[m - 1] + d[m]) / 2
