@@ -284,8 +284,11 @@ class ICM42688(MPU6050):
             if last >= 0 and half:
                 if flushed:
                     # the first sample after the flush is due within a period of it
-                    # (0, 1]: the periods beyond, rounded up, less that one
-                    p = (((((t - last) & 0xFFFF) << 1) + half - 1) // half) - 1
+                    # (0, 1]: the periods beyond, rounded up, less that one; less the
+                    # unit two truncated timestamps can add (a sample one period after
+                    # the flush would read as two)
+                    d = (t - last) & 0xFFFF
+                    p = ((((d - 1 if d else 0) << 1) + half - 1) // half) - 1
                     flushed = False
                 else:
                     # periods since the previous record, to the nearest, less the one

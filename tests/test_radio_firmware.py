@@ -140,7 +140,7 @@ def test_every_command_round_trips_through_the_stack(tmp_path):
     values, name = sp.unpack_status(a["status"].payload, sp.VERSION_MAX)
     fields = dict(zip(sp.STATUS_FIELDS, values, strict=False))
     assert name == "sacrum-sim" and fields["streaming"] == 1 and fields["rate_hz"] == RATE_HZ
-    assert fields["imu_type"] == sp.IMU_MPU6050
+    assert fields["imu_type"] == sp.IMU_ICM42688  # the default emulated chip
     assert a["busy"].result == sp.RESULT_BUSY and a["identify"].ok
     assert a["mount"].ok and a["mount"].payload == struct.pack("<hhhh", 16384, 0, 0, 0)
     assert a["calib"].ok and len(a["calib"].payload) == 6  # at rest: the bias, ×1024

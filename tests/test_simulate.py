@@ -302,7 +302,8 @@ def mul(a, m, s):
 
 # --- a current IMU (issue 14) ------------------------------------------------------------
 @pytest.mark.parametrize("chip, imu_type", [("icm42688", sp.IMU_ICM42688),
-                                            ("mpu6500", sp.IMU_MPU6500)])
+                                            ("mpu6500", sp.IMU_MPU6500),
+                                            ("mpu6050", sp.IMU_MPU6050)])
 def test_the_imu_is_found_by_who_am_i_and_heals_the_same(tmp_path, walk, chip, imu_type):
     acc, gyr = walk
     out = tmp_path / f"{chip}.sacrum"

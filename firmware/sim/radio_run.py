@@ -2,7 +2,7 @@
 
 Runs under the unix MicroPython port, started by ``sacrum.testing.radio``:
 
-    micropython radio_run.py IN RATE_HZ NAME [BONDS]
+    micropython radio_run.py IN RATE_HZ NAME [BONDS] [--imu-chip CHIP]
 
 with ``unix_bluetooth/`` first on MICROPYPATH (the ``bluetooth`` module that
 relays to a Bumble peripheral) and SACRUM_RADIO_PORT set. IN is run.py's
@@ -11,11 +11,12 @@ input format (``<4sII`` b"SIMI", samples, rate; float32 ax ay az gx gy gz).
 Unlike run.py there is no scripted central and no virtual time: the firmware
 builds its ``BleLink`` on ``bluetooth.BLE()`` exactly as main.py does on the
 board, and a real central (the host's ``BleTransport`` over bleak and
-Bumble) finds it, connects and commands it. The emulated MPU-6050 samples on
-the wall clock. The recording starts playing when the firmware starts
-streaming (so the capture holds all of it) and, once it has played, this
-prints ``done <sample_seq>`` (the count of samples streamed) and goes on
-until the Bumble side closes the radio, then prints ``stats <json>``.
+Bumble) finds it, connects and commands it. The emulated IMU (CHIP as run.py's
+``--imu-chip``, default the ICM-42688-P of the BOM) samples on the wall clock.
+The recording starts playing when the firmware starts streaming (so the
+capture holds all of it) and, once it has played, this prints ``done
+<sample_seq>`` (the count of samples streamed) and goes on until the Bumble
+side closes the radio, then prints ``stats <json>``.
 
 BONDS (optional): the bond store's file; security on (security.py), as on a
 new board. The BOOT button is held while the file named by SACRUM_BOOT_FILE
@@ -67,13 +68,19 @@ class WallClock:
 
 
 def main():
-    path_in, rate, name = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+    args = sys.argv[1:]
+    chip = "icm42688"
+    if "--imu-chip" in args:
+        k = args.index("--imu-chip")
+        chip = args[k + 1]
+        args = args[:k] + args[k + 2:]
+    path_in, rate, name = args[0], int(args[1]), args[2]
     f = open(path_in, "rb")  # read as it plays: an hour would not fit the heap
     magic, count, in_rate = struct.unpack("<4sII", f.read(12))
     if magic != b"SIMI" or in_rate != rate:
         raise ValueError("bad input file (magic or rate)")
     record = bytearray(24)
-    mpu = make_chip("mpu6050")
+    mpu = make_chip(chip)
     clock = WallClock(mpu)
     mpu.on_timeout = lambda us: None
     period_us = 1000000 // rate
@@ -101,11 +108,11 @@ def main():
 
     ble = bluetooth.BLE()
     security = button = None
-    if len(sys.argv) > 4:
+    if len(args) > 3:
         from security import Security
 
-        security = Security(sys.argv[4])
-        boot_file = os.getenv("SACRUM_BOOT_FILE") or (sys.argv[4] + ".boot")
+        security = Security(args[3])
+        boot_file = os.getenv("SACRUM_BOOT_FILE") or (args[3] + ".boot")
 
         def button():
             try:

@@ -812,6 +812,35 @@ def test_icm42688_places_lost_samples_from_its_record_timestamps():
     check(missing == lost, "gaps %r" % sorted(missing))
 
 
+def test_icm42688_first_record_one_period_after_a_flush_is_no_gap():
+    """Sensors on and the FIFO flushed in the same instant (a restart): the first sample
+    comes one period after the flush's latched timestamp. Both timestamps are truncated
+    to 16 us, so at half the phases the difference reads a unit over the period: that is
+    not a lost sample. A sample lost then is one."""
+    from fake_icm42688 import FakeICM42688
+    from icm42688 import ICM42688
+
+    for lose_first in (False, True):
+        for phase_us in range(0, 32, 3):
+            chip = FakeICM42688()
+
+            def provider(taken=[0], lose=lose_first):  # noqa: B006 (one list per chip)
+                taken[0] += 1
+                return None if lose and taken[0] == 1 else (0, 0, 4096, 0, 0, 0)
+
+            chip.provider = provider
+            chip.advance(phase_us / 1e6)
+            imu = ICM42688(chip)
+            imu.probe()
+            imu.configure(200)
+            imu.start()
+            chip.advance(3 * 5000 / 1e6 + 1e-6)
+            n = imu.read(bytearray(12 * 6), 12)
+            want = 1 if lose_first else 0
+            check(n == 3 - want and imu.missed == want,
+                  "phase %d us: %d records, %d missed" % (phase_us, n, imu.missed))
+
+
 def _icm_indexed(lost=()):
     """A device on an ICM-42688-P at 100 Hz whose sample k carries 8*k in ax."""
     from fake_icm42688 import FakeICM42688

@@ -347,8 +347,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "disconnect, brownout")
     s.add_argument("--heap-locked", action="store_true",
                    help="lock the MicroPython heap around every sample step (fail on allocation)")
-    s.add_argument("--imu-chip", default="mpu6050",
-                   help="emulated IMU: mpu6050, mpu6500, icm42688")
+    s.add_argument("--imu-chip", default="icm42688", choices=("icm42688", "mpu6050", "mpu6500"),
+                   help="emulated IMU (default icm42688, the BOM's: lost samples are "
+                        "placed from its FIFO timestamps)")
     s.add_argument("--radio", choices=("fake", "bumble"), default="fake",
                    help="fake: scripted central, virtual time; bumble: the firmware's "
                         "bluetooth calls on a real BLE stack, recorded by this host's BLE "

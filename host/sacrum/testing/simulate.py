@@ -2,9 +2,9 @@
 
 ``simulate()`` resamples a recording (CSV: ``t`` s, ``ax ay az`` m/s², ``gx gy
 gz`` rad/s, sensor frame) to the device rate, runs the firmware's own main
-loop under the unix MicroPython port (``firmware/sim/run.py``: emulated
-MPU-6050 behind a fake I2C bus, fake radio at the ``bluetooth.BLE``
-boundary), and writes every value that crossed the link into a capture, with
+loop under the unix MicroPython port (``firmware/sim/run.py``: an emulated
+IMU behind a fake I2C bus, by default the BOM's ICM-42688-P, fake radio at the
+``bluetooth.BLE`` boundary), and writes every value that crossed the link into a capture, with
 host receive times modelled from the BLE connection interval.
 
 The capture's start time (header ``start_time_ns``, ``created_utc``) is the
@@ -109,7 +109,7 @@ def simulate(
     header: dict[str, Any] | None = None, start_time_ns: int | None = None,
     annotations: list[tuple[float, dict[str, Any]]] = (),
     faults: list[str] = (), heap_locked: bool = False, reconnect_mtu: int | None = None,
-    imu_chip: str = "mpu6050", radio: str = "fake", secure: bool = False,
+    imu_chip: str = "icm42688", radio: str = "fake", secure: bool = False,
     intruder: bool = False,
 ) -> SimulationResult:
     """Run the firmware on samples already at ``rate_hz``; write a capture to ``out``.
@@ -224,10 +224,12 @@ def _simulate_over_radio(acc_mps2: np.ndarray, gyr_radps: np.ndarray, rate_hz: i
 
     if link != "ble":
         raise ValueError("--radio bumble is a BLE link (--link ble)")
-    if congestion or heap_locked or imu_chip != "mpu6050":
+    if congestion or heap_locked:
         raise ValueError("--radio bumble runs the firmware as on the board: the stack's own "
-                         "buffers set the congestion; --congestion, --heap-locked and "
-                         "--imu-chip are for the fake radio")
+                         "buffers set the congestion; --congestion and --heap-locked are for "
+                         "the fake radio")
+    if imu_chip not in IMU_CHIPS:
+        raise ValueError(f"IMU chip {imu_chip!r} is not one of {', '.join(IMU_CHIPS)}")
     losses = []
     for spec in faults:
         kind, t = parse_fault(spec)
@@ -241,7 +243,7 @@ def _simulate_over_radio(acc_mps2: np.ndarray, gyr_radps: np.ndarray, rate_hz: i
         session = asyncio.run(record_over_radio(
             acc_mps2, gyr_radps, rate_hz, out, mtu=mtu, link_losses_s=tuple(losses),
             note=f"firmware in the loop on Bumble's BLE stack; {note}".rstrip("; "),
-            secure=secure, intruder=intruder))
+            secure=secure, intruder=intruder, imu_chip=imu_chip))
     except FirmwareRadioError as e:
         raise SimulationError(str(e)) from e
     return SimulationResult(acc_mps2.shape[0], session.record.packets,
@@ -286,11 +288,14 @@ def simulate_csv(imu_csv: str | os.PathLike, out: str | os.PathLike, rate_hz: in
     """``simulate`` on a recording CSV (imucsv), resampled to ``rate_hz``.
 
     A lost sample of the CSV (a NaN row, or rows missing from its time axis) is one the
-    emulated sensor does not deliver (``lost_on_grid``; at that sample period the chip's
-    FIFO overflows, firmware/sim/fake_mpu.py), so the capture shows the loss as the device
-    would: ``sample_seq`` gaps with FLAG_FIFO_OVERFLOW, counted in its loss report. The
-    firmware resets its FIFO and drops the packet it was filling at each overflow, so a
-    capture loses at most a packet's worth more samples per gap than its CSV.
+    emulated sensor does not deliver (``lost_on_grid``), so the capture shows the loss as
+    the device would: ``sample_seq`` gaps, counted in its loss report. On the default
+    ICM-42688-P (firmware/sim/fake_icm42688.py) the missing sample is a step in the FIFO
+    record timestamps: the firmware places the gap there and keeps the FIFO, so the
+    capture lacks exactly the CSV's lost samples. On the MPU family
+    (``imu_chip="mpu6050"``, fake_mpu.py), whose records carry no time, the loss is a
+    FIFO overflow: the firmware resets its FIFO and drops the packet it was filling, so a
+    capture loses up to a packet's worth more samples per gap than its CSV.
     ``bridge``: the lost samples are bridged instead (linear interpolation of the rows
     with all six values onto the grid), a capture without gaps. The capture starts at the
     recording's own time when its ``t`` is Unix time."""

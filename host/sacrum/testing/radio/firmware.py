@@ -54,13 +54,15 @@ class FirmwareOnRadio:
     acc_mps2, gyr_radps: the recording at ``rate_hz`` (sensor frame, SI); name: the
     device name the firmware advertises; bonds: the firmware's bond file (security on, as
     on a new board; kept across runs: a restart with the same file is a reboot), None for
-    no security.
+    no security; imu_chip: the emulated IMU the firmware finds by its WHO_AM_I
+    (``sacrum.testing.simulate.IMU_CHIPS``).
     """
 
     def __init__(self, peripheral: RadioPeripheral, acc_mps2: np.ndarray,
                  gyr_radps: np.ndarray, rate_hz: int, name: str = "sacrum-sim",
-                 bonds: Path | None = None) -> None:
+                 bonds: Path | None = None, imu_chip: str = "icm42688") -> None:
         self.peripheral = peripheral
+        self.imu_chip = imu_chip
         self.bonds = bonds
         self.samples = np.hstack([acc_mps2, gyr_radps]).astype("<f4")
         self.rate_hz = rate_hz
@@ -88,7 +90,7 @@ class FirmwareOnRadio:
         fw = resources.firmware_dir()
         env = dict(os.environ, SACRUM_RADIO_PORT=str(port), MICROPYPATH=os.pathsep.join(
             [str(fw / "sim" / "unix_bluetooth"), str(fw / "sim"), str(fw), str(tmp)]))
-        extra = [] if self.bonds is None else [str(self.bonds)]
+        extra = ([] if self.bonds is None else [str(self.bonds)]) + ["--imu-chip", self.imu_chip]
         env["SACRUM_BOOT_FILE"] = str(tmp / "boot.pressed")
         self._proc = await asyncio.create_subprocess_exec(
             micropython_binary(), str(fw / "sim" / "radio_run.py"), str(tmp / "imu.bin"),

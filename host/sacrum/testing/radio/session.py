@@ -102,7 +102,8 @@ async def record_over_radio(acc_mps2: np.ndarray, gyr_radps: np.ndarray, rate_hz
                             note: str = "", progress: bool = False,
                             peripheral_options: dict[str, Any] | None = None,
                             during: Any = None, secure: bool = False,
-                            intruder: bool = False) -> RadioSession:
+                            intruder: bool = False,
+                            imu_chip: str = "icm42688") -> RadioSession:
     """Stream the recording through the real firmware and stack into the capture ``out``.
 
     mtu: the largest ATT MTU the central accepts (23: every DATA packet in SEGMENTs);
@@ -112,7 +113,8 @@ async def record_over_radio(acc_mps2: np.ndarray, gyr_radps: np.ndarray, rate_hz
     secure: the firmware with security on (a new board): BOOT is held 3 s and the host
     pairs (``BleTransport.pair``) before recording; intruder (implies secure): then an
     unpaired central and a second host that pairs outside the window try to subscribe,
-    read and send every command (:mod:`sacrum.testing.radio.intruder`).
+    read and send every command (:mod:`sacrum.testing.radio.intruder`); imu_chip: the
+    emulated IMU (``sacrum.testing.simulate.IMU_CHIPS``).
     """
     from sacrum.apps.record import record
 
@@ -124,7 +126,8 @@ async def record_over_radio(acc_mps2: np.ndarray, gyr_radps: np.ndarray, rate_hz
     secure = secure or intruder
     bond_dir = tempfile.TemporaryDirectory(prefix="sacrum-bonds-") if secure else None
     firmware = FirmwareOnRadio(peripheral, acc_mps2, gyr_radps, rate_hz, name=name,
-                               bonds=Path(bond_dir.name) / "bonds.json" if bond_dir else None)
+                               bonds=Path(bond_dir.name) / "bonds.json" if bond_dir else None,
+                               imu_chip=imu_chip)
     await firmware.start()
     transport = BleTransport(SENSOR_ADDRESS, backend=BumbleClient, scanner_backend=BumbleScanner,
                              bleak_kwargs={"radio": radio}, scan_timeout_s=5.0, mtu=mtu,
