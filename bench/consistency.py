@@ -120,8 +120,13 @@ PAIRS = {
 #: (protocol 1.2), which moved 2-4's final drops 0.15-0.17° onto its CSV's, away from the
 #: live view's device quaternion; 7.7 before the thirteenth session's filter and metric
 #: changes; the causes left are the device's real-time quaternion against the host's
-#: offline smoother, and steps the live stream and the analysis exclude differently) ...
-LIVE_BOUNDS = {"steps_used": 10, "drop_L_deg": 1.5, "drop_R_deg": 1.5, "score": 11.0}
+#: offline smoother, and steps the live stream and the analysis exclude differently). On
+#: the ICM-42688-P captures, whose lost samples stay lost (2026-12-02): 9 steps, 1.86/1.91°
+#: of the panel's drop (IPOL 3-3 L, 3-6 R: 15 and 13 % of their samples lost; the panel's
+#: median of the last 20 used steps against all 31 and 34, provisional–session 1.68 and
+#: 1.32°; the live whole session at most 1.14/1.37°), 10.1 points; the drop bound went from
+#: 1.5 to 2° ...
+LIVE_BOUNDS = {"steps_used": 10, "drop_L_deg": 2.0, "drop_R_deg": 2.0, "score": 11.0}
 #: ... and at any update while walking once there are WALK_MIN_USED used steps per side
 #: (at most 2.29° of drop and 23.8 points: a rolling window of 10 to 20 steps, and after
 #: sitting a 4-s walking zero until the strides give theirs).
@@ -139,8 +144,11 @@ WALK_MIN_USED = 5
 #: CSVs' 6,003 within their span. Before (the MPU-6050's FIFO resets at each loss, taking the
 #: samples a simulated loop pause queued with it: 596 more lost) 12 steps, 0.49/0.59°, 10.5
 #: points, 11 out, measured only.
-MEASURED_ONLY = {("capture", "device"), ("csv", "bridged"), ("capture", "provisional"),
-                 ("capture", "session"), ("provisional", "session")}
+MEASURED_ONLY = {("capture", "device"), ("csv", "bridged"), ("provisional", "session")}
+#: Pairs held to ``LIVE_BOUNDS`` instead of ``BOUNDS`` (the live view before it converged);
+#: a recording the final analysis refuses while the live view runs (BROAD standing only:
+#: "cannot tell forward") is counted apart, not out.
+LIVE_BOUNDED = {("capture", "provisional"), ("capture", "session")}
 #: The emulated IMU of ``capture`` and ``bcapture``: the ICM-42688-P, the production chip,
 #: whose FIFO records carry a timestamp, so the firmware places a lost sample where it was
 #: without resetting its FIFO (the MPU-6050's records carry none: docs/live.md, "Lost samples
@@ -416,6 +424,14 @@ def holds(d: dict[str, float], bounds: dict[str, float] = BOUNDS) -> bool:
     return all(d[k] <= bounds[k] + 1e-9 for k in bounds)
 
 
+def bound_of(pair: tuple[str, str]) -> dict[str, float] | None:
+    """The bounds a pair is held to: ``LIVE_BOUNDS`` for the live view before it converged,
+    ``BOUNDS`` for the rest, None for a pair measured only."""
+    if pair in MEASURED_ONLY:
+        return None
+    return LIVE_BOUNDS if pair in LIVE_BOUNDED else BOUNDS
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--all", action="store_true", help="every recording, not the subset")
@@ -470,7 +486,9 @@ def main(argv: list[str] | None = None) -> int:
                       f"score {walk['score']:.1f}")
             print(head)
             for pair, d in differences(res).items():
-                ok = holds(d) or pair in MEASURED_ONLY
+                bounds = bound_of(pair)
+                ok = (bounds is None or holds(d, bounds)
+                      or (pair in LIVE_BOUNDED and math.isinf(d["steps_used"])))
                 failed[pair] = failed.get(pair, 0) + (not ok)
                 w = worst.setdefault(pair, dict.fromkeys(BOUNDS, 0.0))
                 if math.isinf(d["steps_used"]):  # one path failed, the other did not
@@ -484,7 +502,8 @@ def main(argv: list[str] | None = None) -> int:
                 cells = [f"{d['steps_used']:5.0f}", f"{d['drop_L_deg']:7.2f}",
                          f"{d['drop_R_deg']:7.2f}", f"{d['score']:6.1f}"]
                 print(f"{'':<22} {pair[0] + '–' + pair[1]:<18} " + " ".join(cells)
-                      + ("" if ok else "  ✗ out of the issue's bounds"))
+                      + ("" if ok else "  ✗ out of the live bounds" if pair in LIVE_BOUNDED
+                         else "  ✗ out of the issue's bounds"))
             sys.stdout.flush()
     print(f"\nover {n} recordings: largest |a − b| where both paths ran, recordings out of "
           "bounds (of them: one path failed, the other not)")
@@ -508,7 +527,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"while walking, over {walk_n} recordings with a final value: largest |rolling − "
               f"final| drop L {walk_worst['drop_L_deg']:.2f}°, R {walk_worst['drop_R_deg']:.2f}°, "
               f"score {walk_worst['score']:.1f}; per recording the larger side's: median "
-              f"{float(np.median(walk_all)):.2f}°, {sum(x > 1.0 for x in walk_all)} over 1°")
+              f"{float(np.median(walk_all)):.2f}°, {sum(x > 1.0 for x in walk_all)} over 1°; "
+              + ("within" if holds(walk_worst, LIVE_WALK_BOUNDS) else "OUT of")
+              + f" LIVE_WALK_BOUNDS {LIVE_WALK_BOUNDS}")
     return 0
 
 

@@ -3,7 +3,8 @@
 One MicroPython (unix port) process runs, in this order:
 
 1. the real sample path -- ``app.Device.sample_step()``: FIFO read and decode
-   (firmware/mpu6050.py), sample clock, fixed-point fusion, packetizer, BLE
+   (firmware/icm42688.py, the BOM's ICM-42688-P, or ``--imu mpu6050``
+   firmware/mpu6050.py), sample clock, fixed-point fusion, packetizer, BLE
    notify -- over a stub I2C bus that hands over pre-filled FIFO records at
    no Python cost (on the board that is C code plus bus time, added below)
    and a BLE stub whose notify does nothing; and, for the break-down, each
@@ -30,14 +31,15 @@ there. Published scores (higher is faster):
   Benchmarking", scruss.com, 2025: ESP32-S3 @ 240 MHz 8.9 s, ESP32 @ 160 MHz
   15.4 s) gives S3@240 = 1.73 x ESP32@160, applied to the scores above.
 
-Bus time is added as it blocks the loop: 12 FIFO bytes per sample and two
-short register reads per step at 400 kHz I2C (9 bits per byte with ACK).
+Bus time is added as it blocks the loop: 16 FIFO bytes per sample (the ICM-42688-P's
+record, with its timestamp; the MPU-6050's 12) and two short register reads per step at
+400 kHz I2C (9 bits per byte with ACK).
 Not counted, because it cannot be known without a board: the BLE stack's own
 time per notification (NimBLE runs on the other core of an ESP32), GC pauses
 (the sample path allocates nothing, so they come from the service step), and
 interrupts.
 
-Run: .venv/bin/python bench/firmware_budget.py [--seconds S]
+Run: .venv/bin/python bench/firmware_budget.py [--seconds S] [--imu icm42688|mpu6050]
 """
 
 from __future__ import annotations
@@ -76,33 +78,44 @@ from ble import BleLink
 RATE = int(sys.argv[1])
 SECONDS = float(sys.argv[2])
 REPEAT = int(sys.argv[3])
+ICM = sys.argv[4] == "icm42688"
+# WHO_AM_I, FIFO_COUNTH, FIFO_DATA, record bytes, records the driver's buffer holds
+WHO, COUNT_REG, DATA_REG, RECORD, RECORDS = (
+    (0x47, 0x2E, 0x30, 16, 64) if ICM else (0x68, 0x72, 0x74, 12, 85))
 
 
 class StubBus:
-    """machine.I2C stand-in: MPU-6050 registers read at no Python cost; the FIFO
-    always holds exactly the samples due this step (pre-filled records)."""
+    """machine.I2C stand-in: the IMU's registers read at no Python cost; the FIFO
+    always holds exactly the samples due this step (pre-filled records). An ICM-42688-P
+    record (header 0x68, accel, gyro, temperature, timestamp) carries one timestamp in
+    all: every record reads as the next sample, no gap (the driver's arithmetic for it
+    runs in full either way)."""
 
     def __init__(self):
         self.per_step = 0
-        self.rec = bytearray(12 * 85)
-        for i in range(85):  # a sensor turning slowly, z up, with noise in the LSBs
+        self.rec = bytearray(RECORD * RECORDS)
+        o = 1 if ICM else 0
+        for i in range(RECORDS):  # a sensor turning slowly, z up, with noise in the LSBs
             v = (100 + i % 7, -50 + i % 5, 4096 + i % 3, 33 + i % 11, -20 + i % 13, 5 + i % 4)
+            if ICM:
+                self.rec[RECORD * i] = 0x68
             for k in range(6):
                 x = v[k] & 0xFFFF
-                self.rec[12 * i + 2 * k] = x >> 8
-                self.rec[12 * i + 2 * k + 1] = x & 0xFF
+                self.rec[RECORD * i + o + 2 * k] = x >> 8
+                self.rec[RECORD * i + o + 2 * k + 1] = x & 0xFF
 
     def readfrom_mem_into(self, addr, reg, buf):
         if reg == 0x75:
-            buf[0] = 0x68
-        elif reg == 0x72:
-            n = 12 * self.per_step
+            buf[0] = WHO
+        elif reg == COUNT_REG:
+            n = RECORD * self.per_step
             buf[0] = n >> 8
             buf[1] = n & 0xFF
-        elif reg == 0x74:
+        elif reg == DATA_REG:
             pass  # the records are already in the driver's buffer (copied once below)
         else:
-            buf[0] = 0
+            for i in range(len(buf)):
+                buf[i] = 0
 
     def writeto_mem(self, addr, reg, buf):
         pass
@@ -213,6 +226,7 @@ def run_path():
 
 path_us, sent, n_samples, dev, bus = run_path()
 print("notified", sent, n_samples)  # DATA (and BIAS) packets that reached the stack
+print("imu_type", dev.imu_type, 0)  # the driver detect() chose, from WHO_AM_I
 
 # stages alone (per sample)
 from fusion import Fusion
@@ -453,14 +467,14 @@ print("pystone", pystone, 0)
 
 
 def run(rate: int, seconds: float, repeat: int = 5,
-        firmware: Path = ROOT / "firmware") -> dict[str, float]:
+        firmware: Path = ROOT / "firmware", imu: str = "icm42688") -> dict[str, float]:
     env = dict(os.environ, MICROPYPATH=os.pathsep.join(
         [str(firmware), str(ROOT / "protocol")]))
     with tempfile.TemporaryDirectory() as tmp:
         script = Path(tmp) / "budget.py"
         script.write_text(RUNNER, encoding="utf-8")
         proc = subprocess.run([micropython_binary(), str(script), str(rate), str(seconds),
-                               str(repeat)],
+                               str(repeat), imu],
                               env=env, capture_output=True, text=True, timeout=900)
     if proc.returncode != 0:
         sys.exit(f"micropython failed:\n{proc.stdout}{proc.stderr}")
@@ -471,11 +485,11 @@ def run(rate: int, seconds: float, repeat: int = 5,
     return out
 
 
-def bus_us_per_sample(rate: int) -> float:
-    """I2C time a sample costs: its 12 FIFO bytes + its share of the two register
-    reads (addr, reg, addr, 1-2 bytes) each step."""
+def bus_us_per_sample(rate: int, imu: str = "icm42688") -> float:
+    """I2C time a sample costs: its FIFO record (16 bytes on the ICM-42688-P, 12 on the
+    MPU-6050) + its share of the two register reads (addr, reg, addr, 1-2 bytes) each step."""
     bit_us = 1e6 / I2C_HZ
-    fifo = 12 * 9 * bit_us
+    fifo = (16 if imu == "icm42688" else 12) * 9 * bit_us
     regs = 2 * 5 * 9 * bit_us  # INT_STATUS (1 byte) and FIFO_COUNT (2 bytes), with addressing
     samples_per_step = rate * STEP_MS / 1000
     return fifo + regs / samples_per_step
@@ -488,16 +502,22 @@ def main() -> None:
                     help="runs of the sample path and of each kernel, in turn; the best is kept")
     ap.add_argument("--firmware", type=Path, default=ROOT / "firmware",
                     help="firmware tree to measure (e.g. an older commit's, via git worktree)")
+    ap.add_argument("--imu", choices=("icm42688", "mpu6050"), default="icm42688",
+                    help="the IMU whose FIFO records the sample path decodes (default the BOM's)")
     args = ap.parse_args()
     if args.repeat < 1 or args.seconds <= 0:
         sys.exit("--repeat must be >= 1 and --seconds > 0")
     if not (args.firmware / "app.py").is_file():
         sys.exit(f"{args.firmware}: no firmware (app.py) there")
-    rows = {rate: run(rate, args.seconds, args.repeat, args.firmware) for rate in RATES_HZ}
+    rows = {rate: run(rate, args.seconds, args.repeat, args.firmware, args.imu)
+            for rate in RATES_HZ}
     m = rows[200]
+    want = 4 if args.imu == "icm42688" else 1  # sacrum_protocol IMU_ICM42688 / IMU_MPU6050
+    if not all(r["imu_type"] == want for r in rows.values()):
+        sys.exit(f"the firmware did not run the {args.imu} driver")
     if not all(r["notified"] > 0 for r in rows.values()):
         sys.exit("the sample path sent no notification: the bench measured the drop path")
-    print("This machine, MicroPython unix port (µs per sample): "
+    print(f"IMU: {args.imu}. This machine, MicroPython unix port (µs per sample): "
           f"sample path {m['path']:.1f} (fusion {m['fusion']:.1f}, FIFO decode "
           f"{m['fifo_decode']:.1f}, packetizer {m['packetizer']:.1f}); "
           f"perf_bench scores here: bm_float {m['bm_float']:.0f}, pystone {m['pystone']:.0f}")
@@ -510,7 +530,7 @@ def main() -> None:
         for rate in RATES_HZ:
             r = rows[rate]
             kf, kp = r["bm_float"] / sf, r["pystone"] / sp
-            bus = bus_us_per_sample(rate)
+            bus = bus_us_per_sample(rate, args.imu)
             tf, tp = r["path"] * kf + bus, r["path"] * kp + bus
             lf, lp = tf * rate / 1e4, tp * rate / 1e4
             if board == "ESP32 @ 240 MHz" and rate == 200:
