@@ -7,17 +7,19 @@ Runs under the unix MicroPython port (``sacrum simulate`` drives it):
 OPTIONS: ``--fault KIND@SECONDS`` (repeatable; KIND imu-reset, bus-stuck,
 irq-exception, disconnect, brownout), ``--heap-locked`` (the heap is locked
 around every sample step; a MemoryError fails the run), ``--reconnect-mtu N``
-(the MTU the central negotiates when it comes back after ``disconnect``).
+(the MTU the central negotiates when it comes back after ``disconnect``),
+``--imu-chip CHIP`` (icm42688, the default and the BOM's chip; mpu6050, mpu6500).
 
 IN is a recording resampled to RATE_HZ: header ``<4sII`` (b"SIMI", samples,
 rate) then float32 ``ax ay az gx gy gz`` per sample (m/s², rad/s, sensor
 frame); a sample with a NaN is one the recording lost, which the emulated chip
-does not deliver (a FIFO overflow at that sample period, fake_mpu.py). The
-emulated MPU-6050 (fake_mpu.py: a register map with a FIFO behind a fake I2C
-bus) plays it on its own sample clock; the firmware's ``app.Device``
-reads the FIFO, fuses, packs and sends exactly as on the board. Time is
-virtual: every main-loop sleep advances it, plus a pseudo-random "GC pause"
-now and then, so FIFO batching and timestamping are exercised for real.
+does not deliver (fake_icm42688.py: a step in its FIFO record timestamps;
+fake_mpu.py: a FIFO overflow at that sample period). The emulated chip (a
+register map with a FIFO behind a fake I2C bus) plays it on its own sample
+clock; the firmware's ``app.Device`` reads the FIFO, fuses, packs and sends
+exactly as on the board. Time is virtual: every main-loop sleep advances it,
+plus a pseudo-random "GC pause" now and then, so FIFO batching and
+timestamping are exercised for real.
 
 The radio is faked at its lowest boundary: ``FakeBLE`` stands in for
 ``bluetooth.BLE`` (the GATT server, notifications, IRQ events) and a scripted
@@ -278,8 +280,8 @@ def make_chip(name):
 
 
 def parse_options(argv):
-    """--fault KIND@SECONDS (repeatable), --heap-locked, --reconnect-mtu N."""
-    opts = {"faults": [], "heap_locked": False, "reconnect_mtu": 0, "imu_chip": "mpu6050"}
+    """--fault KIND@SECONDS (repeatable), --heap-locked, --reconnect-mtu N, --imu-chip CHIP."""
+    opts = {"faults": [], "heap_locked": False, "reconnect_mtu": 0, "imu_chip": "icm42688"}
     i = 0
     while i < len(argv):
         a = argv[i]
