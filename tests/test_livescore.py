@@ -64,7 +64,8 @@ def _same_steps(a: list[StepMetrics], b: list[StepMetrics]) -> None:
 def test_whole_or_random_chunks_give_the_same_steps_and_scores(walk, whole, notifications):
     ls_whole, out_whole = whole
     rng = np.random.default_rng(5)
-    for ls, out in (notifications, _feed(walk, rng.integers(1, 400, 50))):
+    # random sizes, empty chunks among them (a notification may carry no sample)
+    for ls, out in (notifications, _feed(walk, [0, *rng.integers(0, 400, 50)])):
         _same_steps(ls.steps, ls_whole.steps)
         _same_steps([s for _, u in out for s in u.steps], ls.steps)   # no late turns here
         cues = [c for _, u in out for c in u.cues]
@@ -144,7 +145,9 @@ def test_a_turn_known_late_re_marks_its_steps(whole):
     ls.steps = list(ls_whole.steps)
     t0 = ls.steps[30].t_ic_s
     ls.pipeline.gait.turns.append(Turn(t0 + 0.1, t0 + 1.0, 90.0, 60.0))
-    assert ls._late_turns()
+    # the next update, even an empty chunk, sees the turn and re-marks the steps it holds
+    out = ls.update(np.zeros(0), np.zeros((0, 3)), np.zeros((0, 3)))
+    assert out.updated and not out.steps
     marked = [s for s in ls.steps if s.excluded == "turn"]
     # the turn overlaps the steps from the one it starts in to the one it ends in (two or
     # three); the used step before them keeps its step but loses its stride

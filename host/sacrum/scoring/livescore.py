@@ -91,8 +91,9 @@ class _Samples:
                 new = np.empty((cap, a.shape[1]))
                 new[:self.n] = a[:self.n]
                 self._data[k] = new
-        for k, v in rows.items():
-            self._data[k][self.n:self.n + m] = np.asarray(v, float).reshape(m, -1)
+        for k, v in rows.items():  # (the row width is known: an empty chunk has no -1 to infer)
+            dst = self._data[k]
+            dst[self.n:self.n + m] = np.asarray(v, float).reshape(m, dst.shape[1])
         self.n += m
 
     def get(self, key: str, lo: int = 0, hi: int | None = None) -> np.ndarray:
