@@ -74,6 +74,8 @@ def test_a_short_run_arrives_whole_and_as_the_firmware_made_it(tmp_path, mtu):
     reader = CaptureReader(out)
     assert reader.header["transport"] == "ble" and reader.header["mtu"] == mtu
     assert table.device["manufacturer"] == "sacrum" and table.device["firmware"] == "1.0.0"
+    # and what Device Information does not carry, from the sensor's GET_STATUS
+    assert table.device["imu"] == "ICM-42688-P" and table.device["name"] == "sacrum-sim"
     kinds = [e.get("type") for _, e in table.events]
     assert kinds[:2] == ["connected", "mtu"] and "disconnected" not in kinds
     # the samples are the recording's, through the emulated IMU and the firmware's wire

@@ -3,8 +3,9 @@
 Data and response notifications become :class:`Packet`s on channels BLE_DATA and
 BLE_RESPONSE exactly as they arrived (SEGMENTs included: the decoder reassembles and the
 capture keeps the air's truth). Link changes become :class:`LinkEvent`s in the same
-iterator: "connected", "device" (Device Information read after connecting), "battery",
-"mtu", "rssi", "disconnected", "reconnected".
+iterator: "connected", "device" (Device Information read after connecting; then the
+sensor's name and IMU from GET_STATUS), "battery", "mtu", "rssi", "disconnected",
+"reconnected".
 
 After a drop the transport reconnects by itself, with exponential backoff, through
 bleak-retry-connector's ``establish_connection`` (it handles BlueZ's stale-state failures);
@@ -221,9 +222,34 @@ class BleTransport(Transport):
             if hello.result == sp.RESULT_UNSUPPORTED_VERSION:
                 raise TransportError("the sensor speaks another protocol version; update the "
                                      "older of the sensor firmware and this program")
+            facts = await self._status_facts(hello)
+            if facts:
+                self.info.device.update(facts)
+                self._event("device", **facts)
             start = await self.command(sp.OP_START_STREAM)
             if not start.ok:
                 raise TransportError(f"the sensor refused to stream ({start.result_name})")
+
+    async def _status_facts(self, hello: Response) -> dict[str, Any]:
+        """The sensor's own name and its IMU, from GET_STATUS (SPEC 2.3): the Device
+        Information service carries neither, and a scan may give no name. {} when the
+        sensor does not answer (the recording goes on without them)."""
+        if not hello.ok or not hello.payload:
+            return {}
+        try:
+            status = await self.command(sp.OP_GET_STATUS)
+            if not status.ok:
+                return {}
+            values, name = sp.unpack_status(status.payload, hello.payload[0])
+        except (TransportError, sp.ProtocolError) as e:
+            log.info("no device status: %s", e)
+            return {}
+        fields = dict(zip(sp.STATUS_FIELDS, values, strict=False))
+        imu = int(fields["imu_type"])
+        facts: dict[str, Any] = {"imu": sp.IMU_NAMES.get(imu, f"IMU type {imu}")}
+        if name:
+            facts["name"] = name
+        return facts
 
     # -- notifications -------------------------------------------------------------------
     def _on_data(self, _char: object, value: bytearray) -> None:
