@@ -540,3 +540,19 @@ def test_a_step_without_its_stride_does_not_unsettle_the_resamples(bands):
     ts = score_walk(_summary_of(steps), bands, steps=steps)
     assert ts.score is not None and ts.interval is not None
     assert np.isfinite(ts.replicates).all()
+
+
+def test_a_value_the_summary_could_not_compute_gives_the_summarys_reason(bands):
+    @dataclass
+    class Said(FakeSummary):
+        messages: list = field(default_factory=lambda: [
+            "variability: 7 left- and 7 right-stance steps used, at least 15 per side needed"])
+
+    s = Said(variability={"stride_time_cv_pct": math.nan, "step_time_cv_pct": math.nan,
+                          "drop_sd_deg": math.nan})
+    cons = score_walk(s, bands).components["consistency"]
+    assert cons.score_0_100 is None
+    assert "not computed: 7 left- and 7 right-stance steps used, at least 15" in cons.reason
+    # without a message of its own, the item still says which value is missing
+    bare = score_walk(FakeSummary(variability={"stride_time_cv_pct": math.nan}), bands)
+    assert "could not be computed" in bare.components["consistency"].reason

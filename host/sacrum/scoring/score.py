@@ -530,8 +530,26 @@ def _lookup(summary: Any, metric: str) -> tuple[float | None, str | None]:
     except (TypeError, ValueError):
         return None, f"{metric} is not a number ({v!r})"
     if not math.isfinite(x):
-        return None, f"no value ({metric} could not be computed)"
+        said = _summary_says(summary, head)
+        return None, (f"not computed: {said}" if said
+                      else f"no value ({metric} could not be computed)")
     return x, None
+
+
+def _summary_says(summary: Any, group: str) -> str | None:
+    """The summary's own message on why its ``group`` (e.g. "variability", "harmonic_ratio")
+    has no value: the text after "variability: " or "harmonic ratios: ", if it has one."""
+    msgs = summary.get("messages") if isinstance(summary, dict) else getattr(
+        summary, "messages", None)
+
+    def key(s: str) -> str:
+        return s.lower().replace("_", "").replace(" ", "").rstrip("s")
+
+    for m in msgs or ():
+        head, sep, rest = str(m).partition(": ")
+        if sep and key(head) == key(group):
+            return rest
+    return None
 
 
 def _item(spec: ItemSpec, summary: Any, points: bool) -> Item:
