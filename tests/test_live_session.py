@@ -22,7 +22,8 @@ from sacrum.testing.generator import LinkModel
 
 @pytest.fixture(scope="module")
 def demo_session():
-    s = make_session("replay", str(DEMO_CAPTURE), speed=None, history_s=200.0)
+    s = make_session("replay", str(DEMO_CAPTURE), speed=None, history_s=200.0,
+                     overlay_strides=400)  # every stride, as the headless figures keep
     s.run_sync()
     return s
 
@@ -331,3 +332,42 @@ def test_a_session_without_walking_keeps_orientation_tilt_and_obliquity_and_runs
     np.testing.assert_allclose(bsnap.angles_rad[:, :2], fsnap.angles_rad[:, :2], atol=1e-12)
     assert np.isnan(bsnap.angles_rad[:, 2]).all()
     assert np.isfinite(fsnap.angles_rad[:, 2]).mean() > 0.9
+
+
+def test_at_the_end_the_overlays_strides_are_those_the_final_analysis_uses(demo_session):
+    """The stride overlay is drawn from the live stream; once the data end its strides are
+    marked used as the final analysis uses their step (a step outside every task, or one
+    the offline analysis excludes, is dotted), so its means rest on the strides the shown
+    counts say."""
+    from sacrum.apps.live.converge import used_in_summaries
+    from sacrum.apps.live.model import FINAL_MATCH_S
+
+    steps = demo_session.final_analysis["steps"]
+    used = used_in_summaries(steps)
+    assert sum(used) == demo_session.final_analysis["summary"]["n_steps_used"]
+    t_used = np.array([d["t_ic"] for d, u in zip(steps, used, strict=True) if u])
+    curves = demo_session.snapshot(200.0).curves
+    assert curves
+    for c in curves:
+        assert c.used == bool(np.any(np.abs(t_used - c.t_ic_s) <= FINAL_MATCH_S)), c.t_ic_s
+
+
+def test_used_in_summaries_leaves_out_steps_outside_every_task():
+    from sacrum.apps.live.converge import used_in_summaries
+
+    tasked = [{"excluded": None, "task": "walk"}, {"excluded": None, "task": None},
+              {"excluded": "turn", "task": "walk"}]
+    assert used_in_summaries(tasked) == [True, False, False]
+    assert used_in_summaries([{"excluded": None, "task": None}]) == [True]  # no tasks
+
+
+def test_the_drops_figure_counts_the_steps_the_summary_uses(demo_session):
+    """drops.png's legend: used steps per stance side as the final summary counts them (the
+    demo has a used step before its first walk mark: in no summary, so not "used")."""
+    from sacrum.apps.live.headless import drops_figure
+
+    fig = drops_figure(demo_session, demo_session.snapshot(10.0))
+    labels = fig.axes[0].get_legend_handles_labels()[1]
+    by_side = demo_session.final_analysis["summary"]["n_steps_by_side"]
+    for side in "LR":
+        assert f"{side} stance, used ({by_side[side]})" in labels, labels

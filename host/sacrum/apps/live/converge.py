@@ -56,6 +56,14 @@ def analyse_capture(path: str | os.PathLike) -> dict[str, Any]:
     return analyze(path).to_json()
 
 
+def used_in_summaries(steps: list[dict[str, Any]]) -> list[bool]:
+    """Per step of an analysis document (``steps``): whether a summary uses it. Not
+    excluded, and, in a capture with tasks, inside one: a step outside every task is in no
+    summary (``steps[].task`` null), so it is not counted where the summary's counts are."""
+    tasked = any(d.get("task") for d in steps)
+    return [d.get("excluded") is None and (not tasked or bool(d.get("task"))) for d in steps]
+
+
 def final_values(doc: dict[str, Any] | None) -> dict[str, Any] | None:
     """The snapshot's numbers (score, interval, components, drops, cadence, steps, message)
     from the final analysis document (None before it)."""
@@ -79,4 +87,4 @@ def final_values(doc: dict[str, Any] | None) -> dict[str, Any] | None:
     }
 
 
-__all__ = ["Convergence", "analyse_capture", "final_values"]
+__all__ = ["Convergence", "analyse_capture", "final_values", "used_in_summaries"]

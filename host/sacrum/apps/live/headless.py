@@ -16,6 +16,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from sacrum.apps import palette
+from sacrum.apps.live.converge import used_in_summaries
 from sacrum.apps.live.running import running_lines
 from sacrum.apps.live.session import TASK_LABELS, LiveSession, LiveSnapshot
 from sacrum.io.imucsv import MIN_DURATION_S
@@ -223,6 +224,12 @@ def _strides(snap: LiveSnapshot, path: Path, note: str = "") -> Path:
 
 
 def _drops(session: LiveSession, snap: LiveSnapshot, path: Path, note: str = "") -> Path:
+    return _save(drops_figure(session, snap, note), path)
+
+
+def drops_figure(session: LiveSession, snap: LiveSnapshot, note: str = "") -> Figure:
+    """Each step's contralateral drop over time (used and excluded, per stance side) and
+    the session's median per side, as ``drops.png`` shows them."""
     from sacrum.apps.live.bars import drop_bands
 
     bands: dict[str, Band] = drop_bands()
@@ -236,10 +243,15 @@ def _drops(session: LiveSession, snap: LiveSnapshot, path: Path, note: str = "")
         a.axhspan(nmax, pmax, color=palette.CAUTION, alpha=0.15)
         a.axhline(max(snap.threshold_deg.values()), color=palette.NEUTRAL, ls="--", lw=1)
     # (t_ic_s, drop_deg, side, excluded) per step: the final analysis' once the data ended
-    # (the bars beside are its medians), else the live scorer's
-    rows = ([(d["t_ic"], d["contralateral_drop_deg"], d["stance_side"], d["excluded"])
-             for d in session.final_analysis["steps"]] if snap.final else
-            [(s.t_ic_s, s.contralateral_drop_deg, s.stance_side, s.excluded) for s in steps])
+    # (the bars beside are its medians), else the live scorer's. In a capture with tasks a
+    # step outside every task is in no summary: not "used", as the summary's count says
+    if snap.final:
+        final_steps = session.final_analysis["steps"]
+        rows = [(d["t_ic"], d["contralateral_drop_deg"], d["stance_side"],
+                 None if u else d["excluded"] or "outside every task")
+                for d, u in zip(final_steps, used_in_summaries(final_steps), strict=True)]
+    else:
+        rows = [(s.t_ic_s, s.contralateral_drop_deg, s.stance_side, s.excluded) for s in steps]
     rows = [(t, math.nan if d is None else d, sd, ex) for t, d, sd, ex in rows]
     for side, col in SIDE_COLOURS.items():
         used = [r for r in rows if r[2] == side and r[3] is None]
@@ -267,4 +279,4 @@ def _drops(session: LiveSession, snap: LiveSnapshot, path: Path, note: str = "")
     axb.set_title("session median")
     fig.suptitle("contralateral pelvic drop per step (band: bands.toml; dashed: cue threshold)"
                  + note)
-    return _save(fig, path)
+    return fig

@@ -180,6 +180,10 @@ class LiveSnapshot:
     running: Any = None  # sacrum.scoring.running.LiveRunningState: running steps, cues, rate
 
 
+#: The largest distance (s) between a live IC and the final analysis' for the same step.
+FINAL_MATCH_S = 0.05
+
+
 class LiveView:
     """The state the window is drawn from: the ring of the last ``history_s`` of angles
     (and heading settled), gait events, lost-sample gaps, per-stride curves for the
@@ -261,6 +265,17 @@ class LiveView:
             used[s.t_ic_s] = s.excluded is None
         for k, c in enumerate(self.curves):
             now = used.get(c.t_ic_s, c.used)
+            if now != c.used:
+                self.curves[k] = replace(c, used=now)
+
+    def remark_final(self, t_used_s: np.ndarray) -> None:
+        """The overlay's strides marked used as the final analysis uses their step: one of
+        its used ICs (``t_used_s``, s, sorted) within ``FINAL_MATCH_S`` of the curve's. Its
+        real-time and offline orientations can move an IC by a sample or two."""
+        for k, c in enumerate(self.curves):
+            j = int(np.searchsorted(t_used_s, c.t_ic_s))
+            now = any(abs(t_used_s[i] - c.t_ic_s) <= FINAL_MATCH_S
+                      for i in (j - 1, j) if 0 <= i < len(t_used_s))
             if now != c.used:
                 self.curves[k] = replace(c, used=now)
 

@@ -59,7 +59,7 @@ import numpy as np
 
 import sacrum_protocol as sp
 from sacrum.apps.live.clock import SessionClock
-from sacrum.apps.live.converge import Convergence
+from sacrum.apps.live.converge import Convergence, used_in_summaries
 from sacrum.apps.live.engine import TransportRunner
 from sacrum.apps.live.feed import AnalysisFeed
 from sacrum.apps.live.link import LinkMonitor
@@ -290,6 +290,9 @@ class LiveSession:
         with self._lock:
             if doc is not None:
                 self._final.doc = doc
+                used = used_in_summaries(doc["steps"])
+                self.view.remark_final(np.sort([d["t_ic"] for d, u in zip(
+                    doc["steps"], used, strict=True) if u]))
             elif why:
                 self.view.message = f"the live values (the final analysis failed: {why})"
             else:
