@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -553,6 +553,11 @@ def test_a_value_the_summary_could_not_compute_gives_the_summarys_reason(bands):
     cons = score_walk(s, bands).components["consistency"]
     assert cons.score_0_100 is None
     assert "not computed: 7 left- and 7 right-stance steps used, at least 15" in cons.reason
+    # a JSON document's summary (None for NaN) reads the same
+    doc = asdict(s) | {"variability": {"stride_time_cv_pct": None,
+                                                   "step_time_cv_pct": None, "drop_sd_deg": None}}
+    cons_doc = score_walk(doc, bands).components["consistency"]
+    assert cons_doc.reason == cons.reason
     # without a message of its own, the item still says which value is missing
     bare = score_walk(FakeSummary(variability={"stride_time_cv_pct": math.nan}), bands)
     assert "could not be computed" in bare.components["consistency"].reason

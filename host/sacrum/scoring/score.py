@@ -526,7 +526,7 @@ def _lookup(summary: Any, metric: str) -> tuple[float | None, str | None]:
             return None, f"the summary has no {metric}"
         v = v[k]
     try:
-        x = float(v)
+        x = math.nan if v is None else float(v)   # None: a JSON document's NaN
     except (TypeError, ValueError):
         return None, f"{metric} is not a number ({v!r})"
     if not math.isfinite(x):
