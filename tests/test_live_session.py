@@ -342,14 +342,21 @@ def test_at_the_end_the_overlays_strides_are_those_the_final_analysis_uses(demo_
     from sacrum.apps.live.converge import used_in_summaries
     from sacrum.apps.live.model import FINAL_MATCH_S
 
-    steps = demo_session.final_analysis["steps"]
+    doc = demo_session.final_analysis
+    steps = doc["steps"]
     used = used_in_summaries(steps)
-    assert sum(used) == demo_session.final_analysis["summary"]["n_steps_used"]
-    t_used = np.array([d["t_ic"] for d, u in zip(steps, used, strict=True) if u])
+    assert sum(used) == doc["summary"]["n_steps_used"]
+    t_used = np.array([d["t_ic"] for d, u in zip(steps, used, strict=True)
+                       if u and d["stride_time_s"] is not None])
     curves = demo_session.snapshot(200.0).curves
     assert curves
     for c in curves:
         assert c.used == bool(np.any(np.abs(t_used - c.t_ic_s) <= FINAL_MATCH_S)), c.t_ic_s
+    # so the overlay's means rest on as many strides per side as the analysis' curves
+    for side in "LR":
+        n_final = sum(1 for d, u in zip(steps, used, strict=True)
+                      if u and d["stride_time_s"] is not None and d["stance_side"] == side)
+        assert sum(c.used for c in curves if c.side == side) == n_final
 
 
 def test_used_in_summaries_leaves_out_steps_outside_every_task():

@@ -269,9 +269,10 @@ class LiveView:
                 self.curves[k] = replace(c, used=now)
 
     def remark_final(self, t_used_s: np.ndarray) -> None:
-        """The overlay's strides marked used as the final analysis uses their step: one of
-        its used ICs (``t_used_s``, s, sorted) within ``FINAL_MATCH_S`` of the curve's. Its
-        real-time and offline orientations can move an IC by a sample or two."""
+        """The overlay's strides marked used as the final analysis uses their stride: one of
+        the ICs of its used steps with a whole stride (``t_used_s``, s, sorted) within
+        ``FINAL_MATCH_S`` of the curve's. Its real-time and offline orientations can move an
+        IC by a sample or two."""
         for k, c in enumerate(self.curves):
             j = int(np.searchsorted(t_used_s, c.t_ic_s))
             now = any(abs(t_used_s[i] - c.t_ic_s) <= FINAL_MATCH_S

@@ -290,9 +290,12 @@ class LiveSession:
         with self._lock:
             if doc is not None:
                 self._final.doc = doc
+                # the overlay's strides: those of the final analysis' used steps with a
+                # whole stride, as its per-side curves (and the report) count them
                 used = used_in_summaries(doc["steps"])
                 self.view.remark_final(np.sort([d["t_ic"] for d, u in zip(
-                    doc["steps"], used, strict=True) if u]))
+                    doc["steps"], used, strict=True)
+                    if u and d.get("stride_time_s") is not None]))
             elif why:
                 self.view.message = f"the live values (the final analysis failed: {why})"
             else:
