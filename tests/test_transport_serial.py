@@ -255,3 +255,31 @@ def test_port_detection_by_usb_id():
     with pytest.raises(TransportError, match="cannot open serial port"):
         asyncio.run(SerialTransport("/nonexistent/tty").connect())
     assert isinstance(open_transport("serial", "/dev/null"), SerialTransport)
+
+
+def test_the_devices_name_and_imu_come_from_its_status_after_hello(port, source):
+    """Device Information is a BLE service: over USB serial the device's name and IMU come
+    from the GET_STATUS sent after HELLO (not waited for), as a "device" event for the
+    capture's DEVICE record."""
+    dev = SimulatedDevice(source, name="pelvis-2", streaming=False)
+
+    async def device_loop(stop: asyncio.Event):
+        split = sp.FrameSplitter()
+        while not stop.is_set():
+            for frame in split.feed(port.read()):
+                await port.write(sp.encode_frame(dev.handle(sp.decode_frame(frame))))
+            await asyncio.sleep(0.005)
+
+    async def main():
+        stop = asyncio.Event()
+        async with SerialTransport(port.link, start_stream=True) as tr:
+            devtask = asyncio.create_task(device_loop(stop))
+            _, events, _ = await _drain(tr, lambda d, ev: any(e.type == "device" for e in ev))
+            stop.set()
+            await devtask
+            return events, dict(tr.info.device)
+
+    events, info = asyncio.run(main())
+    device = next(e for e in events if e.type == "device")
+    assert device.fields == {"imu": sp.IMU_NAMES[sp.IMU_OTHER], "name": "pelvis-2"}
+    assert info["name"] == "pelvis-2" and info["imu"] == "other"

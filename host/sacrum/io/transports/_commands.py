@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from typing import Any
 
 import sacrum_protocol as sp
 from sacrum.io.transports import TransportError
@@ -36,6 +37,21 @@ class Response:
     @property
     def result_name(self) -> str:
         return sp.RESULT_NAMES.get(self.result, f"result {self.result}")
+
+
+def device_facts(version: int, status_payload: bytes) -> dict[str, Any]:
+    """The device's own name and its IMU from a GET_STATUS payload sent in ``version`` (the
+    RESPONSE's byte 1; SPEC 2.3): what Device Information does not carry, for the capture's
+    DEVICE record. {} if the payload does not parse."""
+    try:
+        values, name = sp.unpack_status(status_payload, version)
+    except sp.ProtocolError:
+        return {}
+    imu = int(dict(zip(sp.STATUS_FIELDS, values, strict=False))["imu_type"])
+    facts: dict[str, Any] = {"imu": sp.IMU_NAMES.get(imu, f"IMU type {imu}")}
+    if name:
+        facts["name"] = name
+    return facts
 
 
 def default_timeout_s(opcode: int) -> float:

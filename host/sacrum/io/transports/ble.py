@@ -36,7 +36,12 @@ from bleak.exc import BleakError
 
 import sacrum_protocol as sp
 from sacrum.io.transports import LinkEvent, Packet, Transport, TransportError, TransportInfo, drain
-from sacrum.io.transports._commands import PendingCommands, Response, send_command
+from sacrum.io.transports._commands import (
+    PendingCommands,
+    Response,
+    device_facts,
+    send_command,
+)
 
 log = logging.getLogger(__name__)
 
@@ -238,18 +243,10 @@ class BleTransport(Transport):
             return {}
         try:
             status = await self.command(sp.OP_GET_STATUS)
-            if not status.ok:
-                return {}
-            values, name = sp.unpack_status(status.payload, hello.payload[0])
-        except (TransportError, sp.ProtocolError) as e:
+        except TransportError as e:
             log.info("no device status: %s", e)
             return {}
-        fields = dict(zip(sp.STATUS_FIELDS, values, strict=False))
-        imu = int(fields["imu_type"])
-        facts: dict[str, Any] = {"imu": sp.IMU_NAMES.get(imu, f"IMU type {imu}")}
-        if name:
-            facts["name"] = name
-        return facts
+        return device_facts(hello.payload[0], status.payload) if status.ok else {}
 
     # -- notifications -------------------------------------------------------------------
     def _on_data(self, _char: object, value: bytearray) -> None:

@@ -25,7 +25,7 @@ import serial.tools.list_ports
 
 import sacrum_protocol as sp
 from sacrum.io.transports import LinkEvent, Packet, Transport, TransportError, TransportInfo, drain
-from sacrum.io.transports._commands import PendingCommands, Response, send_command
+from sacrum.io.transports._commands import PendingCommands, Response, device_facts, send_command
 
 log = logging.getLogger(__name__)
 
@@ -130,8 +130,10 @@ class SerialTransport(Transport):
 
     async def _hello_and_start(self) -> None:
         """HELLO with this host's versions (a 1.2 device then sends its BIAS packets, SPEC
-        2.5), then START_STREAM; their responses go into the capture like any."""
+        2.5), GET_STATUS (its answer gives the device's name and IMU: ``_frame``), then
+        START_STREAM; none is waited for, and their responses go into the capture like any."""
         await self.send(sp.encode_command(0, sp.OP_HELLO, bytes((sp.VERSION_MIN, sp.VERSION_MAX))))
+        await self.send(sp.encode_command(0, sp.OP_GET_STATUS))
         await self.send(sp.encode_command(0, sp.OP_START_STREAM))
 
     async def close(self) -> None:
@@ -188,7 +190,13 @@ class SerialTransport(Transport):
             self.stats.corrupt_frames += 1
             packet = b""
         if packet[:1] == bytes((sp.PTYPE_RESPONSE,)):
-            self._pending.resolve(packet)
+            resp = self._pending.resolve(packet)
+            if (resp is not None and resp.token == 0 and resp.opcode == sp.OP_GET_STATUS
+                    and resp.ok):  # the answer to _hello_and_start's: a device record
+                facts = device_facts(packet[1], resp.payload)
+                if facts:
+                    self.info.device.update(facts)
+                    self._event("device", **facts)
         self._queue.put_nowait(Packet(t_ns, sp.CH_SERIAL_RX, frame))
 
     async def _reopen(self, reason: str) -> bool:
