@@ -102,7 +102,7 @@ class BleTransport(Transport):
     scan_timeout_s: how long one scan for the device lasts (s).
     reconnect: reconnect after an unsolicited drop, waiting backoff_s[0] doubling up to
         backoff_s[1] (s) between attempts, for at most give_up_s (None = forever).
-    start_stream: after every (re)connection send HELLO and START_STREAM.
+    start_stream: after every (re)connection send HELLO, GET_STATUS and START_STREAM.
     mtu: ATT MTU to ask for where the backend lets the host choose (bleak does not;
         BlueZ, CoreBluetooth and WinRT negotiate on their own, usually 185-517).
     backend, scanner_backend, bleak_kwargs: bleak's custom-backend hooks (tests).

@@ -84,7 +84,7 @@ class SerialTransport(Transport):
     baudrate: for UART bridges (CP210x, CH340); native USB ignores it.
     reconnect: reopen the port after it vanishes, waiting backoff_s[0] doubling up to
         backoff_s[1] (s) between attempts.
-    start_stream: send HELLO and START_STREAM after every (re)open.
+    start_stream: send HELLO, GET_STATUS and START_STREAM after every (re)open.
     comports: the port lister (tests); default pyserial's.
     """
 
