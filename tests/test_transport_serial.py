@@ -84,6 +84,16 @@ def source():
     return PhantomSource(200, seed=1)
 
 
+async def _answer_commands(port: PtyPort, dev: SimulatedDevice, stop: asyncio.Event) -> None:
+    """The device end of the cable: answer every COMMAND frame the host writes, until
+    ``stop``."""
+    split = sp.FrameSplitter()
+    while not stop.is_set():
+        for frame in split.feed(port.read()):
+            await port.write(sp.encode_frame(dev.handle(sp.decode_frame(frame))))
+        await asyncio.sleep(0.005)
+
+
 async def _drain(tr: SerialTransport, until, timeout_s: float = 5.0):
     """Collect packets and events until ``until(decoder, events)`` holds."""
     dec = StreamDecoder()
@@ -215,17 +225,10 @@ def test_unplug_replug_survived_and_gap_counted_exactly(port, source):
 def test_command_round_trip_and_timeout(port, source):
     dev = SimulatedDevice(source, name="pelvis-1", streaming=False)
 
-    async def device_loop(stop: asyncio.Event):
-        split = sp.FrameSplitter()
-        while not stop.is_set():
-            for frame in split.feed(port.read()):
-                await port.write(sp.encode_frame(dev.handle(sp.decode_frame(frame))))
-            await asyncio.sleep(0.005)
-
     async def main():
         stop = asyncio.Event()
         async with SerialTransport(port.link) as tr:
-            devtask = asyncio.create_task(device_loop(stop))
+            devtask = asyncio.create_task(_answer_commands(port, dev, stop))
             status = await tr.command(sp.OP_GET_STATUS)
             rate = await tr.command(sp.OP_SET_RATE, b"\x7b\x00")  # 123 Hz: BAD_VALUE
             stop.set()
@@ -263,17 +266,10 @@ def test_the_devices_name_and_imu_come_from_its_status_after_hello(port, source)
     capture's DEVICE record."""
     dev = SimulatedDevice(source, name="pelvis-2", streaming=False)
 
-    async def device_loop(stop: asyncio.Event):
-        split = sp.FrameSplitter()
-        while not stop.is_set():
-            for frame in split.feed(port.read()):
-                await port.write(sp.encode_frame(dev.handle(sp.decode_frame(frame))))
-            await asyncio.sleep(0.005)
-
     async def main():
         stop = asyncio.Event()
         async with SerialTransport(port.link, start_stream=True) as tr:
-            devtask = asyncio.create_task(device_loop(stop))
+            devtask = asyncio.create_task(_answer_commands(port, dev, stop))
             _, events, _ = await _drain(tr, lambda d, ev: any(e.type == "device" for e in ev))
             stop.set()
             await devtask
