@@ -33,10 +33,12 @@ def test_replayed_demo_fills_the_snapshot_with_the_scorers_angles_steps_and_task
     table = decode_capture(DEMO_CAPTURE)
     assert snap.link.state == "ended" and "data kept" in snap.link.message
     assert snap.link.loss.samples_received == len(table) and snap.link.rate_hz == 100
-    # the angles and steps are those of the same scorer fed packet by packet (the mounting
-    # and the zero are estimated as the data come, and the steps so far scored again with
-    # them: livescore.py steps 0 and 1b; the rows as they were given out)
-    n = len(snap.t_s)
+    # the live stream's angles (kept in the view's ring) and steps are those of the same
+    # scorer fed packet by packet (the mounting and the zero are estimated as the data
+    # come, and the steps so far scored again with them: livescore.py steps 0 and 1b; the
+    # rows as they were given out)
+    live_t, live_rows = demo_session.view.ring.since(snap.t_now_s - 10.0)
+    n = len(live_t)
     assert 999 <= n <= 1001
     ref = LiveScorer(table.rate_hz, parse_mount("recommended"), estimate_mounting=True,
                      walking_zero=True)
@@ -46,10 +48,10 @@ def test_replayed_demo_fills_the_snapshot_with_the_scorers_angles_steps_and_task
         c = dec.update(p)
         if c is not None:
             rows.append(ref.update(c.t_device_s, c.acc_mps2, c.gyr_radps, c.q).chunk.angles_rad)
-    np.testing.assert_allclose(snap.angles_rad, np.vstack(rows)[-n:], atol=1e-9)
+    np.testing.assert_allclose(live_rows[:, :3], np.vstack(rows)[-n:], atol=1e-9)
     # on the capture's time, as the analysis reads it (docs/live.md, "Thread model")
-    np.testing.assert_allclose(snap.t_s, table.t_s[-n:], atol=1e-6)
-    assert snap.t_s[-1] - snap.t_s[0] == pytest.approx(10.0, abs=0.02)
+    np.testing.assert_allclose(live_t, table.t_s[-n:], atol=1e-6)
+    assert live_t[-1] - live_t[0] == pytest.approx(10.0, abs=0.02)
     ref.flush()
     assert len(demo_session.scorer.steps) == len(ref.steps) > 20  # the live steps
     assert (sum(s.excluded is None for s in demo_session.scorer.steps)
@@ -334,29 +336,46 @@ def test_a_session_without_walking_keeps_orientation_tilt_and_obliquity_and_runs
     assert np.isfinite(fsnap.angles_rad[:, 2]).mean() > 0.9
 
 
-def test_at_the_end_the_overlays_strides_are_those_the_final_analysis_uses(demo_session):
-    """The stride overlay is drawn from the live stream; once the data end its strides are
-    marked used as the final analysis uses their step (a step outside every task, or one
-    the offline analysis excludes, is dotted), so its means rest on the strides the shown
-    counts say."""
-    from sacrum.apps.live.converge import used_in_summaries
-    from sacrum.apps.live.model import FINAL_MATCH_S
+def test_at_the_end_the_snapshot_draws_the_final_analysis_angles_steps_and_strides(
+        demo_session):
+    """While the data flow the traces and the overlay are the live stream's; once the data
+    end they are the final analysis' (the live zero and mounting are estimated as the data
+    come and sit degrees away from the whole capture's: the demo's live tilt reads 4°
+    higher in its bouts): its angles per sample, its ICs and stance phases, its turns, and
+    every used stride, so the overlay's means are the report's gait-cycle curves."""
+    from sacrum.analysis import analyze
 
     doc = demo_session.final_analysis
-    steps = doc["steps"]
-    used = used_in_summaries(steps)
-    assert sum(used) == doc["summary"]["n_steps_used"]
-    t_used = np.array([d["t_ic"] for d, u in zip(steps, used, strict=True)
-                       if u and d["stride_time_s"] is not None])
-    curves = demo_session.snapshot(200.0).curves
-    assert curves
-    for c in curves:
-        assert c.used == bool(np.any(np.abs(t_used - c.t_ic_s) <= FINAL_MATCH_S)), c.t_ic_s
-    # so the overlay's means rest on as many strides per side as the analysis' curves
+    a = analyze(DEMO_CAPTURE)
+    snap = demo_session.snapshot(200.0)
+    assert snap.final
+    s = a.samples
+    np.testing.assert_allclose(snap.t_s, s["t_s"].to_numpy(), atol=1e-9)
+    np.testing.assert_allclose(
+        snap.angles_rad, s[["tilt_rad", "obliquity_rad", "rotation_rad"]].to_numpy(),
+        atol=1e-12, equal_nan=True)
+    assert [(round(t, 6), k, sd) for t, k, sd in snap.events] == [
+        (round(t, 6), k, sd) for t, k, sd in zip(a.events["t_s"], a.events["kind"],
+                                                  a.events["side"], strict=True)]
+    assert len(snap.turns) == len(doc["turns"]) > 0
+    # not what the live stream drew: that stays in the view's ring
+    live_t, live_rows = demo_session.view.ring.since(snap.t_s[0])
+    np.testing.assert_allclose(live_t, snap.t_s, atol=1e-9)
+    in_bout = s["in_bout"].to_numpy(bool)
+    assert abs(np.nanmean(np.degrees(live_rows[in_bout, 0] - snap.angles_rad[in_bout, 0]))) > 1
+    # the overlay: every used stride of the final analysis; per side, as many as its
+    # curves count, and their mean is its curve (the report draws it)
+    curves = snap.curves
+    assert curves and all(c.used for c in curves)
+    task = doc["summary"]["tasks"][0]
+    assert len(doc["summary"]["tasks"]) == 1
     for side in "LR":
-        n_final = sum(1 for d, u in zip(steps, used, strict=True)
-                      if u and d["stride_time_s"] is not None and d["stance_side"] == side)
-        assert sum(c.used for c in curves if c.side == side) == n_final
+        mine = [c for c in curves if c.side == side]
+        assert len(mine) == task["curves"][side]["n"] >= 2
+        for name, attr in (("obliquity_deg", "obliquity_rad"), ("tilt_deg", "tilt_rad")):
+            np.testing.assert_allclose(
+                np.degrees(np.mean([getattr(c, attr) for c in mine], 0)),
+                task["curves"][side][name]["mean"], atol=1e-9)
 
 
 def test_used_in_summaries_leaves_out_steps_outside_every_task():

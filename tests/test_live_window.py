@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -69,6 +70,14 @@ def test_demo_replay_draws_the_sessions_traces_bars_and_score(qtbot, tmp_path):
     assert "replay" in w.conn.labels["transport"].text()
     assert "100 Hz" in w.conn.labels["rate"].text()
     assert w.overlay.shown == len(snap.curves) > 0
+    # the overlay's bold means: the final analysis' gait-cycle curves (the report's)
+    cv = summary["tasks"][0]["curves"]
+    for side in "LR":
+        for k, name in enumerate(("obliquity_deg", "tilt_deg")):
+            _, y = w.overlay._mean[side][k].getData()
+            np.testing.assert_allclose(y, cv[side][name]["mean"], atol=1e-9)
+    assert (w.overlay.tilt.titleLabel.text
+            == f"tilt, final: {cv['L']['n']} L + {cv['R']['n']} R strides (°)")
     # the screenshot, kept as a test artefact (tests/artifacts/, not in git); the plot
     # areas hold drawn traces
     ARTIFACTS.mkdir(exist_ok=True)
@@ -245,8 +254,14 @@ def test_turns_show_in_the_traces_with_their_angle_and_duration(qtbot, tmp_path)
     session.run_sync()
     w = _window(qtbot, session, span_s=40.0)
     snap = w.last_snapshot
-    (turn,) = session.scorer.pipeline.gait.turns
-    assert snap.turns == [(turn.t_start_s, turn.t_end_s, turn.angle_deg)]
+    (live,) = session.scorer.pipeline.gait.turns
+    # the data ended: the final analysis' turn (its angle within a degree of the live one)
+    (turn,) = session.final_analysis["turns"]
+    signed = turn["angle_deg"] if turn["direction"] == "left" else -turn["angle_deg"]
+    assert snap.final and snap.turns == [(turn["t_start_s"], turn["t_end_s"], signed)]
+    assert signed == pytest.approx(live.angle_deg, abs=1.0)
+    turn = SimpleNamespace(t_start_s=turn["t_start_s"], t_end_s=turn["t_end_s"],
+                           angle_deg=signed)
     for bars in w.traces._turns:
         assert bars.opts["x0"][0] == pytest.approx(turn.t_start_s)
         assert bars.opts["width"][0] == pytest.approx(turn.t_end_s - turn.t_start_s)

@@ -1265,6 +1265,22 @@ def _harmonic_ratios(used: list[StepMetrics], t: np.ndarray, acc: np.ndarray, n_
     return out
 
 
+def stride_curve(t: np.ndarray, angles: np.ndarray, t_ic_s: float, stride_time_s: float,
+                 pct: np.ndarray) -> np.ndarray | None:
+    """One stride normalised to the gait cycle: ``angles`` (N, 3) on the sample times ``t``
+    (s) from the IC at ``t_ic_s`` to ``t_ic_s + stride_time_s``, interpolated at ``pct``
+    (% of the stride), as (3, len(pct)) in ``angles``' own columns and units; None where
+    the stride is not whole (a lost sample, or fewer than two samples). The curves of the
+    summaries (``curves``) and the live view's final overlay are cut by this one rule."""
+    i0 = int(np.searchsorted(t, t_ic_s - _T_TOL_S))
+    i1 = int(np.searchsorted(t, t_ic_s + stride_time_s + _T_TOL_S, "right"))
+    ts, a = t[i0:i1], angles[i0:i1]
+    if len(ts) < 2 or np.isnan(a).any():
+        return None
+    u = (ts - t_ic_s) / stride_time_s * 100.0
+    return np.stack([np.interp(pct, u, a[:, j]) for j in range(a.shape[1])])
+
+
 def _curves(used: list[StepMetrics], t: np.ndarray, angles: np.ndarray,
             msgs: list[str]) -> dict:
     pct = np.linspace(0.0, 100.0, 101)
@@ -1278,13 +1294,10 @@ def _curves(used: list[StepMetrics], t: np.ndarray, angles: np.ndarray,
         for s in used:
             if s.stance_side != sd or not math.isfinite(s.stride_time_s):
                 continue
-            i0 = int(np.searchsorted(t, s.t_ic_s - _T_TOL_S))
-            i1 = int(np.searchsorted(t, s.t_ic_s + s.stride_time_s + _T_TOL_S, "right"))
-            ts, a = t[i0:i1], angles[i0:i1]
-            if len(ts) < 2 or np.isnan(a).any():
-                continue
-            u = (ts - s.t_ic_s) / s.stride_time_s * 100.0
-            rows.append(np.stack([np.interp(pct, u, np.degrees(a[:, j])) for _, j in names]))
+            c = stride_curve(t, angles[:, [j for _, j in names]], s.t_ic_s, s.stride_time_s,
+                             pct)
+            if c is not None:
+                rows.append(np.degrees(c))
         side_curves: dict = {"n": len(rows)}
         arr = np.array(rows) if rows else np.full((0, 3, 101), np.nan)
         for i, (name, _) in enumerate(names):

@@ -187,7 +187,8 @@ def _traces(snap: LiveSnapshot, path: Path, note: str = "") -> Path:
                     "|", color=c, ms=8, label=f"IC {side}" if i == 0 else None)
     axes[0].legend(loc="upper right", fontsize=8)
     axes[-1].set_xlabel("time (s); green: task segments, grey: lost data, ticks: initial "
-                        "contacts")
+                        "contacts" + ("; the final analysis' angles and steps" if snap.final
+                                      else ""))
     fig.suptitle("pelvic angles over the session" + note)
     return _save(fig, path)
 
@@ -215,7 +216,9 @@ def _strides(snap: LiveSnapshot, path: Path, note: str = "") -> Path:
             _nothing(ax, "no strides")
     ax_o.set_ylabel("obliquity (°), + left up")
     ax_t.set_ylabel("tilt (°), + anterior")
-    ax_t.set_xlabel("% of the gait cycle from the initial contact (dotted: excluded strides)")
+    ax_t.set_xlabel("% of the gait cycle from the initial contact" + (
+        " (the final analysis' used strides, as the report's gait-cycle figure)" if snap.final
+        else " (dotted: excluded strides)"))
     ax_o.legend(fontsize=8)
     for ax in (ax_o, ax_t):
         ax.grid(alpha=0.3)

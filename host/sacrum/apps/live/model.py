@@ -129,14 +129,17 @@ class LiveSnapshot:
     stance: stance phases in that span as (side, t_start_s, t_end_s).
     tasks: (task, t_start_s, t_end_s or None while running); task: the current one.
     marks: (t_s, note). gaps: (t_start_s, t_end_s) of lost samples in the span.
-    curves: the last strides for the overlay. cues: all cues so far.
+    curves: the last strides for the overlay (final: every used stride of the final
+    analysis). cues: all cues so far.
     cues_per_min: cues in the last 60 s of session time.
     steps_total, steps_used: steps that came out so far, and those used.
     cadence_spm, drop_deg ({"L", "R"}): the rolling summary's (NaN before one).
     score: 0-100 or None; score_interval: its 90 % interval (low, high) or None (not
     estimated); components: {name: points or None}; message: the score's. final: these
     numbers are the offline analysis of the session's capture (``LiveSession.converge``, once
-    the data has ended), not the live rolling ones.
+    the data has ended), not the live rolling ones; so are the angles, events, stance
+    phases, turns, heading flags and curves (``converge.FinalSeries``): the live stream's
+    own stay in the view's ring.
     During a single-leg stance or step-down/up task these are the task's own (live, by
     sacrum.scoring.livetask), and task_summary is its summary (report units, as ``sacrum
     analyze``'s tasks[]); None otherwise.
@@ -178,10 +181,6 @@ class LiveSnapshot:
     final: bool = False
     heading_settled: np.ndarray | None = None
     running: Any = None  # sacrum.scoring.running.LiveRunningState: running steps, cues, rate
-
-
-#: The largest distance (s) between a live IC and the final analysis' for the same step.
-FINAL_MATCH_S = 0.05
 
 
 class LiveView:
@@ -265,18 +264,6 @@ class LiveView:
             used[s.t_ic_s] = s.excluded is None
         for k, c in enumerate(self.curves):
             now = used.get(c.t_ic_s, c.used)
-            if now != c.used:
-                self.curves[k] = replace(c, used=now)
-
-    def remark_final(self, t_used_s: np.ndarray) -> None:
-        """The overlay's strides marked used as the final analysis uses their stride: one of
-        the ICs of its used steps with a whole stride (``t_used_s``, s, sorted) within
-        ``FINAL_MATCH_S`` of the curve's. Its real-time and offline orientations can move an
-        IC by a sample or two."""
-        for k, c in enumerate(self.curves):
-            j = int(np.searchsorted(t_used_s, c.t_ic_s))
-            now = any(abs(t_used_s[i] - c.t_ic_s) <= FINAL_MATCH_S
-                      for i in (j - 1, j) if 0 <= i < len(t_used_s))
             if now != c.used:
                 self.curves[k] = replace(c, used=now)
 

@@ -14,9 +14,13 @@ from sacrum.scoring.score import Bands
 
 class StrideOverlay(pg.GraphicsLayoutWidget):
     """Strides from a left IC (blue) and a right IC (vermillion), 0-100 % of the gait cycle, the
-    latest drawn strongest; the side's mean in bold. Obliquity is drawn over the normal
-    band of the contralateral drop (±normal_max of bands.toml: the swing side may go that
-    far down in loading response, +obliquity in left stance, -obliquity in right stance).
+    latest ``n_curves`` drawn, the latest strongest (dotted: a step the scorer does not
+    use); the mean of the side's used strides among the snapshot's in bold. Once the
+    session has converged (``snap.final``) these are every used stride of the final
+    analysis, so the means are the report's gait-cycle curves, and the titles say so.
+    Obliquity is drawn over the normal band of the contralateral drop (±normal_max of
+    bands.toml: the swing side may go that far down in loading response, +obliquity in
+    left stance, -obliquity in right stance).
     """
 
     def __init__(self, n_curves: int = 12, bands: Bands | None = None, parent=None) -> None:
@@ -49,12 +53,17 @@ class StrideOverlay(pg.GraphicsLayoutWidget):
         self.shown = 0
 
     def show_snapshot(self, snap: LiveSnapshot) -> None:
-        curves = snap.curves[-len(self._obl):]
-        key = tuple(c.t_ic_s for c in curves)
+        every = snap.curves
+        curves = every[-len(self._obl):]
+        key = (snap.final, tuple((c.t_ic_s, c.used) for c in every))
         if key == getattr(self, "_key", None):
             return  # no new stride
         self._key = key
         self.shown = len(curves)
+        n = {s: sum(c.used and c.side == s for c in every) for s in "LR"}
+        for plot, name in ((self.obliquity, "obliquity"), (self.tilt, "tilt")):
+            plot.setTitle(f"{name}, final: {n['L']} L + {n['R']} R strides (°)" if snap.final
+                          else f"{name} over the stride (°)")
         for k, (po, pt) in enumerate(zip(self._obl, self._tilt, strict=True)):
             if k < len(curves):
                 c = curves[k]
@@ -68,7 +77,7 @@ class StrideOverlay(pg.GraphicsLayoutWidget):
                 po.setData([], [])
                 pt.setData([], [])
         for side, (mo, mt) in self._mean.items():
-            mine = [c for c in curves if c.side == side and c.used]
+            mine = [c for c in every if c.side == side and c.used]
             if mine:
                 mo.setData(self.pct, np.degrees(np.mean([c.obliquity_rad for c in mine], 0)))
                 mt.setData(self.pct, np.degrees(np.mean([c.tilt_rad for c in mine], 0)))

@@ -59,7 +59,7 @@ import numpy as np
 
 import sacrum_protocol as sp
 from sacrum.apps.live.clock import SessionClock
-from sacrum.apps.live.converge import Convergence, used_in_summaries
+from sacrum.apps.live.converge import Convergence
 from sacrum.apps.live.engine import TransportRunner
 from sacrum.apps.live.feed import AnalysisFeed
 from sacrum.apps.live.link import LinkMonitor
@@ -286,16 +286,12 @@ class LiveSession:
         record). Returns the analysis document (None: no capture, or it failed: said in
         the message). ``sacrum.analysis.analyze`` with its defaults: the mounting estimated
         from the recording, as ``sacrum analyze`` does (:mod:`sacrum.apps.live.converge`)."""
-        doc, why = self._final.run(self._recording.path)
+        doc, series, why = self._final.run(self._recording.path)
         with self._lock:
             if doc is not None:
-                self._final.doc = doc
-                # the overlay's strides: those of the final analysis' used steps with a
-                # whole stride, as its per-side curves (and the report) count them
-                used = used_in_summaries(doc["steps"])
-                self.view.remark_final(np.sort([d["t_ic"] for d, u in zip(
-                    doc["steps"], used, strict=True)
-                    if u and d.get("stride_time_s") is not None]))
+                # from now on the snapshot's numbers, traces, steps, turns and strides are
+                # the final analysis' (Convergence.values)
+                self._final.doc, self._final.series = doc, series
             elif why:
                 self.view.message = f"the live values (the final analysis failed: {why})"
             else:
@@ -458,7 +454,9 @@ class LiveSession:
             scorer = self.scorer
             thr = (dict(scorer.threshold_deg) if scorer is not None else self.threshold_deg())
             tracker = self._tasks.tracker
-            final = self._final.values() if tracker is None else None
+            t_now = self.view.t_now_s
+            final = (self._final.values(t_now - span_s, t_now) if math.isfinite(t_now)
+                     else self._final.values()) if tracker is None else None
             snap = self.view.snapshot(span_s, seq=self.seq, link=link,
                                       calibration=replace(self.calibration),
                                       threshold_deg=thr, tracker=tracker, final=final)
