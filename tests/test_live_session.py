@@ -378,6 +378,28 @@ def test_at_the_end_the_snapshot_draws_the_final_analysis_angles_steps_and_strid
                 task["curves"][side][name]["mean"], atol=1e-9)
 
 
+def test_connecting_again_after_the_end_shows_the_live_stream_again(tmp_path):
+    """Once converged the snapshot is the final analysis'; the window's Connect starts a
+    new link on the same time axis, and from then on the snapshot is live again (its
+    traces the ring's, not the final analysis' that ends where the first link ended)."""
+    path = tmp_path / "p.sacrum"
+    phantom_capture(path, n_steps=16)
+    speeds = iter([None, 1.0])  # the first link replayed at once, the second in real time
+    s = LiveSession(lambda: ReplayTransport(path, speed=next(speeds)), final_capture=path,
+                    history_s=200.0)
+    s.run_sync()
+    end = s.snapshot(200.0)
+    assert end.final and len(end.t_s) > 100
+    s.connect()
+    try:
+        again = s.snapshot(200.0)
+        assert not again.final and again.message != end.message
+        t_ring, _ = s.view.ring.since(again.t_now_s - 200.0)
+        np.testing.assert_array_equal(again.t_s, t_ring)
+    finally:
+        s.stop()
+
+
 def test_used_in_summaries_leaves_out_steps_outside_every_task():
     from sacrum.apps.live.converge import used_in_summaries
 

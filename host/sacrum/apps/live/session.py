@@ -187,7 +187,7 @@ class LiveSession:
     @final_analysis.setter
     def final_analysis(self, doc: dict[str, Any] | None) -> None:
         with self._lock:
-            self._final.doc = doc
+            self._final.doc, self._final.series = doc, None  # its numbers, not its series
             self._publish()
 
     @property
@@ -229,6 +229,9 @@ class LiveSession:
             self._decoder.reset()  # the device may have restarted its counters
             if self.view.ring is not None:
                 self._clock.link_resuming()
+            # live again: the live values, until the data end and converge once more
+            self._final.doc, self._final.series = None, None
+            self._publish()
         self.start()
 
     def open_transport(self) -> Transport:
