@@ -268,6 +268,34 @@ def test_detector_and_turn_detector_pass_the_shared_chunk_invariance_check():
     assert turns[0].t_start_s < ph["turn"][1] and turns[0].t_end_s > ph["turn"][0]
 
 
+def test_a_turn_with_packets_lost_every_few_samples_is_one_turn():
+    """A U-turn (180° in 2 s) in a recording that loses 1-4 samples every 5-15 (about 20 %,
+    as the IPOL walk tests lose them): one turn of about 180°, as without the losses; the
+    rate is held over a short lost run. A lost run longer than ``max_gap_s`` still ends
+    it: the two halves, 90° each, are no 180° turn."""
+    t = np.arange(0, 12.0, 1 / FS)
+    wz = np.where((t >= 5) & (t < 7), np.radians(90.0) * (1 - np.cos(np.pi * (t - 5))), 0.0)
+    rng = np.random.default_rng(3)
+    ok = np.ones(len(t), bool)
+    i = 0
+    while i < len(t):
+        i += int(rng.integers(5, 16))
+        ok[i:i + int(rng.integers(1, 5))] = False
+        i += 5
+    assert 0.15 < 1 - ok.mean() < 0.3 and ok[(t >= 5) & (t < 7)].mean() < 0.9
+    whole = TurnDetector(FS).update(t, wz, np.ones(len(t), bool))
+    lossy = assert_chunk_invariant(lambda: TurnDetector(FS), (t, np.where(ok, wz, 0.0), ok),
+                                   (1, 97, (3, 250, 0, 41)))
+    assert len(whole) == len(lossy) == 1
+    assert lossy[0].angle_deg == pytest.approx(whole[0].angle_deg, abs=10.0)
+    assert lossy[0].t_start_s == pytest.approx(whole[0].t_start_s, abs=0.1)
+    assert lossy[0].t_end_s == pytest.approx(whole[0].t_end_s, abs=0.1)
+    cut = np.ones(len(t), bool)
+    cut[(t >= 5.7) & (t < 6.3)] = False                    # 0.6 s > max_gap_s = 0.5 s
+    halves = TurnDetector(FS).update(t, np.where(cut, wz, 0.0), cut)
+    assert all(abs(x.angle_deg) < 150 for x in halves)
+
+
 def test_latency_within_one_step():
     """Latency = time from an IC to the end of the chunk that first returns it, fed one sample
     at a time. Once a bout is confirmed, every IC comes with its side and its FC before the

@@ -58,7 +58,8 @@ def _sound_device_present() -> bool:
 
 
 class Biofeedback(QtCore.QObject):
-    """Delivers the session's new cues: ``flash(side)`` for each, a sound if possible.
+    """Delivers the session's new cues: ``flash(side)`` for each (``last``: the cue it is
+    for), a sound if possible.
 
     audio: try to make sounds at all (False: silent, e.g. in tests).
     """
@@ -68,6 +69,7 @@ class Biofeedback(QtCore.QObject):
     def __init__(self, audio: bool = True, parent=None) -> None:
         super().__init__(parent)
         self.delivered = 0
+        self.last: Cue | RunningCue | None = None
         self.sounds = 0
         self.ticks = 0
         self._seen = 0
@@ -116,6 +118,7 @@ class Biofeedback(QtCore.QObject):
             self._seen_run = len(run.cues)
         for cue in new:
             self.delivered += 1
+            self.last = cue
             self.flash.emit(cue.side)
         if new:
             self._beep()

@@ -277,7 +277,9 @@ class LiveWindow(QtWidgets.QMainWindow):
         self.athlete_view.flash(side)
         word = "left" if side == "L" else "right"
         self.cue_label.setStyleSheet(f"background: {palette.CUE}; font-weight: bold;")
-        self.cue_label.setText(f"⚠ {word} stance: drop over the threshold")
+        cue = self.feedback.last
+        drop = f" {cue.drop_deg:.1f}°," if cue is not None and cue.side == side else ""
+        self.cue_label.setText(f"⚠ {word} stance: drop{drop} over the threshold")
         self._flash_timer.start(350)
 
     def _unflash(self) -> None:

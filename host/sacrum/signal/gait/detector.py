@@ -219,7 +219,7 @@ class GaitEventDetector:
         self._turns = TurnDetector(
             fs, turn_lowpass_hz=turn_lowpass_hz, turn_peak_dps=turn_peak_dps,
             turn_lower_dps=turn_lower_dps, turn_min_angle_deg=turn_min_angle_deg,
-            turn_duration_s=turn_duration_s)
+            turn_duration_s=turn_duration_s, max_gap_s=max_gap_s)
         self._statistics = BoutStatistics(max_step_s=max_step_s)
         # keep enough raw history for the longest step window, pauses and FC search
         self._keep = round((4 * max_break_s + max_pause_s + 2.0) * fs) + self._ic.history
