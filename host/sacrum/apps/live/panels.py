@@ -45,9 +45,9 @@ class ScorePanel(QtWidgets.QGroupBox):
                            else format_score(snap.score, snap.score_interval))
         self.components.setText("  ".join(f"{k} {_fmt(v, '.0f')}"
                                           for k, v in snap.components.items()))
+        # (no stride count: half the steps is none, and the overlay counts the used ones)
         self.numbers.setText(f"cadence {_fmt(snap.cadence_spm, '.0f')} steps/min · "
-                             f"steps {snap.steps_total} ({snap.steps_used} used) · "
-                             f"strides {snap.steps_total // 2}")
+                             f"steps {snap.steps_total} ({snap.steps_used} used)")
         self.message.setText(snap.message)
         self.message.setToolTip(snap.message)
 
