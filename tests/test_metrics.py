@@ -29,6 +29,7 @@ from sacrum.scoring.metrics import (
     StepMetricsStream,
     body_acceleration,
     step_metrics,
+    stride_curve,
     summarize_walk,
     symmetry_index,
 )
@@ -670,3 +671,27 @@ def test_a_step_on_the_regularity_edge_is_judged_alike_whatever_the_clock_jitter
     lower = replace(ev[10], t_s=ev[10].t_s - 0.02)   # a sample and more short: irregular
     steps = step_metrics(t, np.zeros((len(t), 3)), [*ev[:10], lower, *ev[11:]])
     assert next(s for s in steps if abs(s.t_ic_s - t_ic[9]) < 1e-9).excluded == "irregular"
+
+
+def test_a_stride_curve_bridges_the_short_gaps_the_step_metrics_bridge_and_no_longer_ones():
+    """A stride with a run of lost samples up to MAX_BRIDGE_S (60 ms) is still a curve,
+    bridged linearly as the step metrics bridge it (a lossy recording, 10-16 % in bursts of
+    1-4 samples, kept about half its strides out of the gait-cycle curves before); a longer
+    run, or one at the recording's end, leaves no curve."""
+    fs = 100.0
+    t = np.arange(0, 3.0, 1 / fs)
+    angles = np.column_stack([np.sin(2 * np.pi * t), np.cos(2 * np.pi * t)])
+    pct = np.linspace(0, 100, 101)
+    whole = stride_curve(t, angles, 1.0, 1.1, pct)
+    assert whole is not None and whole.shape == (2, 101)
+    short = angles.copy()
+    short[150:155] = np.nan                                    # 5 samples: 60 ms span
+    bridged = stride_curve(t, short, 1.0, 1.1, pct)
+    assert bridged is not None
+    np.testing.assert_allclose(bridged, whole, atol=0.05)
+    long = angles.copy()
+    long[150:157] = np.nan                                     # 7 samples: 80 ms
+    assert stride_curve(t, long, 1.0, 1.1, pct) is None
+    edge = angles.copy()
+    edge[-3:] = np.nan                                         # no neighbour after it
+    assert stride_curve(t, edge, t[-20], 0.19, pct) is None

@@ -1267,14 +1267,20 @@ def _harmonic_ratios(used: list[StepMetrics], t: np.ndarray, acc: np.ndarray, n_
 
 def stride_curve(t: np.ndarray, angles: np.ndarray, t_ic_s: float, stride_time_s: float,
                  pct: np.ndarray) -> np.ndarray | None:
-    """One stride normalised to the gait cycle: ``angles`` (N, 3) on the sample times ``t``
+    """One stride normalised to the gait cycle: ``angles`` (N, k) on the sample times ``t``
     (s) from the IC at ``t_ic_s`` to ``t_ic_s + stride_time_s``, interpolated at ``pct``
-    (% of the stride), as (3, len(pct)) in ``angles``' own columns and units; None where
-    the stride is not whole (a lost sample, or fewer than two samples). The curves of the
-    summaries (``curves``) and the live view's final overlay are cut by this one rule."""
+    (% of the stride), as (k, len(pct)) in ``angles``' own columns and units; None where
+    the stride is not whole (fewer than two samples, or a run of lost samples that the
+    step metrics would not bridge either: longer than ``MAX_BRIDGE_S``; shorter ones are
+    bridged as there). The curves of the summaries (``curves``) and the live view's final
+    overlay are cut by this one rule."""
     i0 = int(np.searchsorted(t, t_ic_s - _T_TOL_S))
     i1 = int(np.searchsorted(t, t_ic_s + stride_time_s + _T_TOL_S, "right"))
     ts, a = t[i0:i1], angles[i0:i1]
+    if len(ts) and np.isnan(a).any():  # neighbours up to MAX_BRIDGE_S outside, as _window
+        j0 = int(np.searchsorted(t, ts[0] - MAX_BRIDGE_S - _T_TOL_S))
+        j1 = int(np.searchsorted(t, ts[-1] + MAX_BRIDGE_S + _T_TOL_S, "right"))
+        a = _bridge_gaps(t[j0:j1], angles[j0:j1], MAX_BRIDGE_S)[i0 - j0:i1 - j0]
     if len(ts) < 2 or np.isnan(a).any():
         return None
     u = (ts - t_ic_s) / stride_time_s * 100.0
