@@ -530,6 +530,25 @@ def swap_evidence(trials: list[dict], rows: dict[str, dict[str, list[dict]]],
 # ------------------------------------------------------------------------------ report
 
 
+def turns_line(trials: list[dict], ours: dict[str, dict]) -> str:
+    """The reference's turns (IPOL: the U-turn of each trial; HA/001: the turns inside its
+    bouts) that a turn of ours (``GaitEventDetector.turns``, what ``analyze`` reports)
+    overlaps, with the angles of those of IPOL (a U-turn is about 180°)."""
+    found, n, angles = 0, 0, []
+    for tr in trials:
+        got = ours[tr["name"]]["det"].turns
+        for w in tr["ref"]:
+            for a, b in w["turns"]:
+                n += 1
+                hit = [x for x in got if x.t_start_s < b and x.t_end_s > a]
+                found += bool(hit)
+                if hit and tr["subject"] != "HA001":
+                    angles.append(max(abs(x.angle_deg) for x in hit))
+    q = np.percentile(angles, [0, 50, 100]) if angles else [np.nan] * 3
+    return (f"reference turns overlapped by a turn of ours: {found} of {n}; IPOL U-turn angle "
+            f"min / median / max {q[0]:.0f} / {q[1]:.0f} / {q[2]:.0f}°")
+
+
 def table(rows: dict[str, dict[str, dict]], subjects: list[str]) -> str:
     """One table per figure: methods × (people, pooled, min / median / max across people)."""
     out = []
@@ -653,6 +672,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\n### All seven people (ours with default parameters; {t_ours:.1f} s for "
           f"{sum(len(tr['t']) for tr in trials) / FS / 60:.1f} min of data)")
     print(table(rows, subjects))
+    print("\n" + turns_line(trials, ours_res))
     print("\nours against the targets and the peers (the targets are the figures as they are; "
           "those that set the reference's gaps aside are for comparison):")
     print(targets_line(rows["ours"], subjects, peer_rows))
