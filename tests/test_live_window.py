@@ -333,3 +333,17 @@ def test_left_and_right_have_the_palettes_colours_in_the_live_view_demo_and_repo
              if a.get_gid()}
     for side, hex_colour in palette.SIDE.items():
         assert drawn[f"drop-{side}"] == pytest.approx(mcolors.to_rgba(hex_colour))
+
+
+def test_a_drop_label_is_not_drawn_across_the_threshold_line(qtbot):
+    """A bar whose label would straddle the dashed cue threshold has it just over the line
+    (the IPOL 6-5 window read "3.7° normal" struck through at 7°); one well clear of it
+    stays on its bar."""
+    from sacrum.apps.live.bars import LABEL_DEG, DropBars
+
+    bars = DropBars()
+    qtbot.addWidget(bars)
+    bars.set_values({"L": 1.0, "R": 3.7}, {"L": 7.0, "R": 7.0})
+    low, mid = (t.pos().y() for t in bars.text)
+    assert low == pytest.approx(1.0 + 1.6)                   # clear below: on its bar
+    assert not mid <= 7.0 <= mid + LABEL_DEG and mid == pytest.approx(7.4)

@@ -44,6 +44,10 @@ def band_word(value_deg: float, band: Band) -> str:
     return "normal" if points >= 100 else ("caution" if points > 0 else "poor")
 
 
+#: The drop label's height on the bars' scale (deg), at the window's default size.
+LABEL_DEG = 2.0
+
+
 class DropBars(pg.PlotWidget):
     """Two bars (left stance, right stance: the median drop of the rolling window, deg) in
     the side colours (as in the report), over the normal band shaded green up to
@@ -83,9 +87,13 @@ class DropBars(pg.PlotWidget):
         h = [v if math.isfinite(v) else 0.0 for v in self.values_deg.values()]
         brushes = [pg.mkBrush(*palette.SIDE_RGB[s]) for s in SIDES]
         self.bar.setOpts(x=np.arange(2), height=h, brushes=brushes)
+        thr = float(np.nanmean(list(threshold_deg.values())))
         for k, s in enumerate(SIDES):
             v = self.values_deg[s]
             self.text[k].setText(f"{v:.1f}° {band_word(v, self.bands[s])}"
                                  if math.isfinite(v) else "–")
-            self.text[k].setPos(k, max(h[k], 0.0) + 1.6)
-        self.threshold_line.setValue(float(np.nanmean(list(threshold_deg.values()))))
+            y = max(h[k], 0.0) + 1.6                  # the label's foot, above the bar
+            if y <= thr <= y + LABEL_DEG:
+                y = thr + 0.4                         # over the threshold line, not across it
+            self.text[k].setPos(k, y)
+        self.threshold_line.setValue(thr)
