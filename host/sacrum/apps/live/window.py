@@ -277,8 +277,8 @@ class LiveWindow(QtWidgets.QMainWindow):
         self.athlete_view.flash(side)
         word = "left" if side == "L" else "right"
         self.cue_label.setStyleSheet(f"background: {palette.CUE}; font-weight: bold;")
-        cue = self.feedback.last
-        drop = f" {cue.drop_deg:.1f}°," if cue is not None and cue.side == side else ""
+        cue = self.feedback.last  # the cue this flash is for (set before the signal)
+        drop = f" {cue.drop_deg:.1f}°," if cue is not None else ""
         self.cue_label.setText(f"⚠ {word} stance: drop{drop} over the threshold")
         self._flash_timer.start(350)
 

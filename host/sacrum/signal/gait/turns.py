@@ -93,15 +93,19 @@ class TurnDetector:
         if self.n == 0:
             self._t_first = float(t[0])
         self._t = np.concatenate([self._t, t])
+        # step 2: the last received rate held over a short lost run (vectorised; the held
+        # value and the run carry over from the chunk before)
         raw = np.degrees(np.asarray(wz_radps, float))
-        bridged = np.ones(len(t), bool)              # received, or in a short lost run
-        for k in range(len(t)):                      # step 2: hold over short gaps
-            if valid[k]:
-                self._held_dps, self._lost_run = float(raw[k]), 0
-                continue
-            self._lost_run += 1
-            bridged[k] = self._lost_run <= self._max_gap
-            raw[k] = self._held_dps if bridged[k] else 0.0
+        ok = np.asarray(valid, bool)
+        k = np.arange(len(t))
+        last = np.maximum.accumulate(np.where(ok, k, -1))  # last received sample, -1: none
+        run = np.where(last >= 0, k - last, self._lost_run + k + 1)
+        held = np.where(last >= 0, raw[np.maximum(last, 0)], self._held_dps)
+        bridged = ok | (run <= self._max_gap)        # received, or in a short lost run
+        raw = np.where(ok, raw, np.where(bridged, held, 0.0))
+        if last[-1] >= 0:
+            self._held_dps = float(raw[last[-1]])
+        self._lost_run = int(run[-1])                # 0 when the last sample came
         w_dps, self._zi = sosfilt(self._sos, raw, zi=self._zi)
         dt = 1.0 / self.rate_hz
         lower = self.turn_lower_dps
