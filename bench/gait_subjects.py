@@ -95,6 +95,7 @@ import pandas as pd
 from gait_mobgap import PAD_S, G, cadence, load_trial, match
 from sacrum.signal.gait import GaitEventDetector, events_in_bouts
 from sacrum.signal.orientation import orientation_offline
+from slowed import slow_motion
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO.parent / "shared" / "data"
@@ -178,6 +179,54 @@ def load_all(data: Path) -> list[dict]:
     return trials
 
 
+def slowed(tr: dict, k: float) -> dict:
+    """The trial replayed ``k`` times slower (``slowed.slow_motion``); the reference's times
+    scale by k, its cadence by 1/k. ``prepare_ours`` must have run on ``tr`` (its
+    orientation gives the earth frame)."""
+    acc, gyr, _q = slow_motion(tr["acc"], tr["gyr"], tr["q"], k)
+    ref = [{**w, "start": w["start"] * k, "end": w["end"] * k, "ic": w["ic"] * k,
+            "fc": w["fc"] * k, "turns": [(a * k, b * k) for a, b in w["turns"]],
+            "cadence": w["cadence"] / k} for w in tr["ref"]]
+    out = {**tr, "name": f"{tr['name']} slowed {k:g}", "ref": ref, "acc": acc, "gyr": gyr}
+    if tr["subject"] != "HA001":
+        out["body_rot"] = body_frame_ipol(tr)          # the peers' frame: the same motion's
+    prepare_ours(out)
+    return out
+
+
+def slowed_table(trials: list[dict], ks: list[float], with_peers: bool,
+                 use_cache: bool) -> str:
+    """Ours and mobgap's three IC detectors (with LrcUllrich) on every trial replayed k
+    times slower (``slowed``): pooled F1@0.25 and its lowest person, F1@0.1, cadence error
+    and its highest person, ICs found / reference."""
+    subjects = list(dict.fromkeys(tr["subject"] for tr in trials))
+    lines = ["| slowed | method | F1@0.25 pooled | lowest person | F1@0.1 | cadence err "
+             "(spm) | highest person | ICs found / reference |",
+             "| --- " * 8 + "|"]
+    for k in ks:
+        slow = [slowed(tr, k) if k != 1 else tr for tr in trials]
+        rows: dict[str, dict[str, list[dict]]] = {"ours": {}}
+        for tr in slow:
+            rows["ours"].setdefault(tr["subject"], []).append(score(*run_ours(tr)["ours"],
+                                                                    tr["ref"]))
+        if with_peers:
+            peers = peers_cached(slow, use_cache)
+            for tr in slow:
+                for key, (t, s) in peers[tr["name"]].items():
+                    if key.endswith("LrcUllrich"):
+                        rows.setdefault(f"mobgap {key.split('+')[0]}", {}).setdefault(
+                            tr["subject"], []).append(score(t, s, tr["ref"]))
+        for method, per in rows.items():
+            each = [summarise(per[s]) for s in subjects]
+            pooled = summarise([p for s in subjects for p in per[s]])
+            lo = min(zip((e["f1"] for e in each), subjects, strict=True))
+            hi = max(zip((e["cad"] for e in each), subjects, strict=True))
+            lines.append(f"| {k:g} × | {method} | {pooled['f1']:.3f} | {lo[0]:.3f} ({lo[1]}) | "
+                         f"{pooled['f1p']:.3f} | {pooled['cad']:.2f} | {hi[0]:.2f} ({hi[1]}) | "
+                         f"{pooled['det']} / {pooled['ref']} |")
+    return "\n".join(lines)
+
+
 # ------------------------------------------------------------------------------ peers
 
 
@@ -211,7 +260,7 @@ def run_peers(tr: dict) -> dict:
         body = to_body_frame(pd.DataFrame(np.hstack([acc, gyr]), columns=[
             "acc_x", "acc_y", "acc_z", "gyr_x", "gyr_y", "gyr_z"]))
     else:
-        rot = body_frame_ipol(tr)
+        rot = tr["body_rot"] if "body_rot" in tr else body_frame_ipol(tr)
         body = pd.DataFrame(np.hstack([acc @ rot.T, gyr @ rot.T]), columns=cols)
     icds = {"IcdShinImproved": IcdShinImproved, "IcdIonescu": IcdIonescu,
             "IcdHKLeeImproved": IcdHKLeeImproved}
@@ -646,6 +695,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="PARAM=V1,V2,...: choose a detector parameter leave-one-subject-"
                          "out (PARAM_A+PARAM_B=A1:B1,A2:B2,...: two together)")
     ap.add_argument("--trials", action="store_true", help="per-trial lines (misses, extras)")
+    ap.add_argument("--slow", type=lambda s: [float(x) for x in s.split(",")], default=[],
+                    metavar="K1,K2,...", help="also every trial replayed K times slower "
+                                              "(slowed): ours and mobgap's IC detectors")
     ap.add_argument("--why", action="store_true",
                     help="where the cadence error comes from, per person (cadence_why)")
     args = ap.parse_args(argv)
@@ -733,6 +785,11 @@ def main(argv: list[str] | None = None) -> int:
                   "every method per trial of that person, and the mounting found from the "
                   "data")
             print(swap_evidence(trials, rows, swapped_at))
+
+    if args.slow:
+        print("\n### Every trial replayed k times slower (slowed: the same motion, "
+              "acceleration / k², rate / k)\n")
+        print(slowed_table(trials, args.slow, not args.no_peers, not args.no_cache))
 
     for spec in args.sweep:
         # PARAM=V1,V2 or, to choose two together, PARAM_A+PARAM_B=A1:B1,A2:B2
