@@ -24,6 +24,7 @@ from sacrum.signal.mounting import (
     MOUNTINGS,
     MountingError,
     MountingEstimator,
+    _step_lag,
     describe_mount,
     estimate_mounting,
     parse_mount,
@@ -313,6 +314,35 @@ def test_few_walking_seconds_say_so_in_the_confidence():
     long = walking_phantom(YAWED_35, walk_s=60.0, asymmetry=0.0, fusion="true", seed=3)
     a, b = (estimate_mounting(*x, RATE_HZ) for x in (short, long))
     assert a.forward_deg_sd > b.forward_deg_sd and a.confidence <= b.confidence
+
+
+def test_a_slow_walker_is_walking():
+    # 60 steps/min, 1.2 m/s² of vertical bounce (a slow, careful walker; the phantom's
+    # amplitudes scaled by 0.6): the old lower bound of 1.2 Hz found no walking here
+    q, acc, gyr = walking_phantom(RECOMMENDED, step_hz=1.0, walk_s=40.0, fusion="true")
+    mean = acc.mean(axis=0)                       # about gravity: the tilt moves ±2°
+    acc = mean + 0.6 * (acc - mean)
+    est = estimate_mounting(q, acc, gyr, RATE_HZ)
+    assert est.step_hz == pytest.approx(1.0, abs=0.05)
+    assert math.degrees(quat_angle_rad(est.q_sensor_to_body, RECOMMENDED)) < 3.0
+    with pytest.raises(MountingError, match="walking"):
+        estimate_mounting(q, acc, gyr, RATE_HZ, step_hz_range=(1.2, 3.0))
+
+
+def test_the_step_not_the_stride_when_the_stride_peak_is_higher():
+    # an asymmetric gait: the left and right steps differ, so the signal repeats exactly
+    # only every stride (1.12 s) and the autocorrelation peaks higher there than at one
+    # step (0.56 s); a range reaching slow steps (down to 0.9 Hz, 112 samples) holds both
+    t = np.arange(300) / RATE_HZ
+    rng = np.random.default_rng(1)
+    a_v = (np.cos(2 * np.pi * t / 0.56) + 0.6 * np.cos(np.pi * t / 0.56 + 0.4)
+           + 0.1 * rng.standard_normal(len(t)))
+    full = [float(a_v[:-k] @ a_v[k:]) / math.sqrt(float(a_v[:-k] @ a_v[:-k])
+                                                  * float(a_v[k:] @ a_v[k:]))
+            for k in (56, 112)]
+    assert full[1] > full[0]                       # the stride's peak is the higher one
+    lag = _step_lag(a_v, (33, 113), 0.4)
+    assert lag == pytest.approx(56, abs=2)
 
 
 def test_walking_only_uses_the_mean_walking_vertical():
