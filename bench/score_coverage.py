@@ -1,7 +1,7 @@
 """Score coverage: how often a real walk test gets a pelvic control score, and how sure it is.
 
     .venv/bin/python bench/score_coverage.py [--data ../shared/data] [--subjects 1,2]
-                                             [--jobs 2] [--detail]
+                                             [--jobs 2] [--detail] [--slow K]
 
 Runs ``sacrum.analysis.analyze`` (what ``sacrum analyze`` runs) on
 
@@ -76,11 +76,28 @@ def _write(out: Path, t: np.ndarray, rows: np.ndarray, p_hpa: np.ndarray | None 
     np.savetxt(out, np.hstack(cols), delimiter=",", header=header, comments="", fmt="%.7g")
 
 
-def run_one(job: tuple[str, str, str, str, str | None]) -> dict:
-    """Analyse one trial: (subject, trial, kind, source, bands) → its analysis, slimmed."""
+def slow_csv(csv: Path, k: float) -> None:
+    """Rewrite an IMU CSV as its motion replayed ``k`` times slower (bench/slowed.py; the
+    orientation for the earth frame from ``orientation_offline``); a barometer column
+    is dropped (the path is the same, the pressure would have to be resampled too)."""
+    from sacrum.signal.orientation import orientation_offline
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from slowed import slow_motion
+
+    tab = np.loadtxt(csv, delimiter=",", skiprows=1)
+    fs = 1.0 / float(np.median(np.diff(tab[:, 0])))
+    acc, gyr = tab[:, 1:4], tab[:, 4:7]
+    acc, gyr, _q = slow_motion(acc, gyr, orientation_offline(acc, gyr, fs), k)
+    _write(csv, np.arange(len(acc)) / fs, np.hstack([acc, gyr]))
+
+
+def run_one(job: tuple[str, str, str, str, str | None, float]) -> dict:
+    """Analyse one trial: (subject, trial, kind, source, bands, slowed k) → its analysis,
+    slimmed."""
     from sacrum.analysis import analyze
 
-    subject, trial, kind, source, bands = job
+    subject, trial, kind, source, bands, k = job
     with tempfile.TemporaryDirectory() as tmp:
         csv = Path(tmp) / "imu.csv"
         if kind == "ipol":
@@ -88,6 +105,8 @@ def run_one(job: tuple[str, str, str, str, str | None]) -> dict:
         else:
             test, tr = trial.split("/")
             mobgap_csv(Path(source), test, tr, csv)
+        if k != 1:
+            slow_csv(csv, k)
         try:
             doc = analyze(csv, bands=bands).to_json()
         except ValueError as e:
@@ -105,18 +124,18 @@ def _slim(doc: dict) -> dict:
             "doc": doc}
 
 
-def jobs_for(data: Path, subjects: set[str] | None, bands: str | None = None
-             ) -> list[tuple[str, str, str, str, str | None]]:
+def jobs_for(data: Path, subjects: set[str] | None, bands: str | None = None, k: float = 1.0
+             ) -> list[tuple[str, str, str, str, str | None, float]]:
     jobs = []
     for txt in sorted((data / "ipol").glob("*_lb.txt"),
                       key=lambda p: tuple(int(x) for x in p.stem[:-3].split("-"))):
         s, t = txt.stem[:-3].split("-")
         if subjects is None or s in subjects:
-            jobs.append((f"ipol {s}", t, "ipol", str(txt), bands))
+            jobs.append((f"ipol {s}", t, "ipol", str(txt), bands, k))
     if subjects is None or "HA001" in subjects:
         for test, tr in MOBGAP_TRIALS:
             jobs.append(("mobgap HA001", f"{test}/{tr}", "mobgap", str(data / "mobgap"),
-                         bands))
+                         bands, k))
     return jobs
 
 
@@ -177,6 +196,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--detail", action="store_true", help="print every trial")
     ap.add_argument("--dump", type=Path, help="write the per-trial figures as JSON here")
     ap.add_argument("--timing", action="store_true", help="the interval's cost, then exit")
+    ap.add_argument("--slow", type=float, default=1.0, metavar="K",
+                    help="every trial replayed K times slower (bench/slowed.py): slower "
+                         "walkers than the data hold")
     ap.add_argument("--bands", help="a bands file laid over the packaged one (e.g. the old "
                                     "gate: [score] min_steps_per_side = 10, "
                                     "max_interval_width = 100)")
@@ -188,7 +210,7 @@ def main(argv: list[str] | None = None) -> int:
     subjects = None
     if args.subjects:
         subjects = {s.strip() for s in args.subjects.split(",")}
-    jobs = jobs_for(args.data, subjects, args.bands)
+    jobs = jobs_for(args.data, subjects, args.bands, args.slow)
     if not jobs:
         print(f"no trials found in {args.data}", file=sys.stderr)
         return 1
