@@ -75,6 +75,24 @@ def test_the_scatter_holds_every_used_step(phantom):
         np.testing.assert_allclose(pts[f"scatter-{s}-used"].get_offsets(), used)
 
 
+def test_the_scatter_says_which_steps_it_cannot_draw(phantom):
+    # steps with no drop (across a gap of lost samples) are counted in the report's step
+    # counts; the scatter cannot draw them and says how many, so its legend's counts add up
+    from sacrum.apps.report import figures
+
+    task = phantom.analysis["summary"]["tasks"][0]
+    steps = [dict(x) for x in phantom.analysis["steps"] if x["task"] == "walk"]
+    for x in steps[3:5]:
+        x["excluded"], x["contralateral_drop_deg"] = "gap", None
+    steps[7]["contralateral_drop_deg"] = float("nan")
+    steps[7]["excluded"] = "irregular"
+    texts = [t.get_text() for t in figures.drop_scatter(steps, task).axes[0].texts]
+    assert "not drawn: 3 steps without a drop (2 gap, 1 irregular)" in texts
+    whole = [t.get_text() for t in figures.drop_scatter(
+        [x for x in phantom.analysis["steps"] if x["task"] == "walk"], task).axes[0].texts]
+    assert not any(t.startswith("not drawn") for t in whole)
+
+
 def test_the_summary_quotes_the_numbers_and_their_bands(phantom):
     rep = build_report([phantom])
     text = rep.summary_text()

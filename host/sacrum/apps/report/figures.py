@@ -188,6 +188,19 @@ def drop_scatter(strides: list[dict[str, Any]], task: dict[str, Any]) -> Figure:
                     label=f"{SIDE_WORD[s]} trend {slope:+.2f}°/min")
     if not any(_finite(x.get("contralateral_drop_deg")) for x in mine):
         _nothing(ax)
+    else:
+        # steps with no drop (e.g. across a gap) are in the counts elsewhere: say so here, or
+        # the legend's "excluded (n)" disagrees with the report's own step counts
+        blank: dict[str, int] = {}
+        for x in mine:
+            if not _finite(x.get("contralateral_drop_deg")):
+                why = x.get("excluded") or "used"
+                blank[why] = blank.get(why, 0) + 1
+        if blank:
+            n = sum(blank.values())
+            ax.text(0.99, 0.03, f"not drawn: {n} step{'s' if n > 1 else ''} without a drop ("
+                    + ", ".join(f"{v} {k}" for k, v in sorted(blank.items())) + ")",
+                    transform=ax.transAxes, ha="right", va="bottom", fontsize=7, color="0.35")
     ax.axhline(0, color="0.6", lw=0.6)
     ax.set_xlabel("time in the recording (s)")
     ax.set_ylabel("contralateral drop (°)")
