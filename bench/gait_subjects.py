@@ -1,7 +1,7 @@
 """Gait events of sacrum.signal.gait vs mobgap, leave-one-subject-out over seven people.
 
     .venv/bin/python bench/gait_subjects.py [--data ../shared/data] [--no-cache]
-        [--sweep PARAM=V1,V2,...] [--trials] [--why]
+        [--sweep PARAM=V1,V2,...] [--sweep-slow K1,K2] [--slow K1,K2] [--trials] [--why]
 
 People: IPOL subjects 1-6 (34 trials of the clinical walk test: stand, 10 m, U-turn,
 10 m back, stop; Voisard et al. 2023, AGPL-3.0, read from ../shared/data/ipol and never
@@ -77,7 +77,13 @@ mounting found from the data (``swap_evidence``).
 for each person, the value with the best pooled objective (mean of the six F1 / accuracy
 figures after scaling timing and cadence errors, see ``objective``; live plus offline
 events) on the other six; the
-held-out figures are reported, and which value each fold chose.
+held-out figures are reported, and which value each fold chose. With ``--sweep-slow
+K1,K2`` the choice is made on the trials and on their replays K times slower together
+(``slowed``: the objectives summed), and the held-out figures at each K are printed beside
+the defaults'.
+
+``--slow K1,K2`` adds a table of ours and mobgap's detectors on every trial replayed K
+times slower (``slowed_table``; bench/slowed.py says what that stands for).
 """
 
 from __future__ import annotations
@@ -698,6 +704,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--slow", type=lambda s: [float(x) for x in s.split(",")], default=[],
                     metavar="K1,K2,...", help="also every trial replayed K times slower "
                                               "(slowed): ours and mobgap's IC detectors")
+    ap.add_argument("--sweep-slow", type=lambda s: [float(x) for x in s.split(",")],
+                    default=[], metavar="K1,K2,...",
+                    help="--sweep chooses on the trials and on their replays K times slower "
+                         "together, and prints the held-out figures at each K")
     ap.add_argument("--why", action="store_true",
                     help="where the cadence error comes from, per person (cadence_why)")
     args = ap.parse_args(argv)
@@ -791,6 +801,15 @@ def main(argv: list[str] | None = None) -> int:
               "acceleration / k², rate / k)\n")
         print(slowed_table(trials, args.slow, not args.no_peers, not args.no_cache))
 
+    slow_sets: dict[float, list[dict]] = {}
+
+    def rows_slow(k: float) -> dict[str, list[dict]]:
+        """Ours with the default parameters on the trials replayed k times slower."""
+        per: dict[str, list[dict]] = {}
+        for tr in slow_sets[k]:
+            per.setdefault(tr["subject"], []).append(score(*run_ours(tr)["ours"], tr["ref"]))
+        return per
+
     for spec in args.sweep:
         # PARAM=V1,V2 or, to choose two together, PARAM_A+PARAM_B=A1:B1,A2:B2
         name, vals = spec.split("=")
@@ -800,43 +819,62 @@ def main(argv: list[str] | None = None) -> int:
 
         def kwargs(v, names=names):
             return dict(zip(names, v if len(names) > 1 else (v,), strict=True))
-        per_value, per_value_off = {}, {}
+        # the trials at their own speed and, with --sweep-slow, replayed slower: a value is
+        # chosen on all of them (the objectives summed), the same people held out
+        sets = {1.0: trials, **{k: slow_sets.setdefault(k, [slowed(tr, k) for tr in trials])
+                                for k in args.sweep_slow if k != 1}}
+        per_value: dict = {v: {k: {} for k in sets} for v in values}
+        per_value_off: dict = {v: {k: {} for k in sets} for v in values}
         for v in values:
-            per_value[v], per_value_off[v] = {}, {}
-            for tr in trials:
-                res = run_ours(tr, **kwargs(v))
-                per_value[v].setdefault(tr["subject"], []).append(score(*res["ours"],
-                                                                        tr["ref"]))
-                per_value_off[v].setdefault(tr["subject"], []).append(
-                    score(*res["ours offline"], tr["ref"]))
-            for per in (per_value[v], per_value_off[v]):
-                for s, k in swapped_at:
-                    per[s][k]["swapped"] = True
+            for k, these in sets.items():
+                for tr in these:
+                    res = run_ours(tr, **kwargs(v))
+                    per_value[v][k].setdefault(tr["subject"], []).append(
+                        score(*res["ours"], tr["ref"]))
+                    per_value_off[v][k].setdefault(tr["subject"], []).append(
+                        score(*res["ours offline"], tr["ref"]))
+                for per in (per_value[v][k], per_value_off[v][k]):
+                    for s, j in swapped_at:
+                        per[s][j]["swapped"] = True
 
-        def both(v, people, per_value=per_value, per_value_off=per_value_off):
-            return (objective(summarise([p for x in people for p in per_value[v][x]]))
-                    + objective(summarise([p for x in people for p in per_value_off[v][x]])))
+        def both(v, people, per_value=per_value, per_value_off=per_value_off, sets=sets):
+            return sum(objective(summarise([p for x in people for p in per_value[v][k][x]]))
+                       + objective(summarise([p for x in people
+                                              for p in per_value_off[v][k][x]]))
+                       for k in sets)
 
-        held: dict[str, list[dict]] = {}
-        held_off: dict[str, list[dict]] = {}
+        held: dict[float, dict[str, list[dict]]] = {k: {} for k in sets}
+        held_off: dict[float, dict[str, list[dict]]] = {k: {} for k in sets}
         chosen = []
         for s in subjects:
             train = [x for x in subjects if x != s]
             best = max(values, key=lambda v, train=train: both(v, train))
             chosen.append(f"{s}: {best}")
-            held[s] = per_value[best][s]
-            held_off[s] = per_value_off[best][s]
-        print(f"\n### Leave-one-subject-out choice of {name} among {values}\n")
+            for k in sets:
+                held[k][s] = per_value[best][k][s]
+                held_off[k][s] = per_value_off[best][k][s]
+        on = "" if len(sets) == 1 else " (on the trials and their replays " + ", ".join(
+            f"{k:g} ×" for k in sets if k != 1) + " slower together)"
+        print(f"\n### Leave-one-subject-out choice of {name} among {values}{on}\n")
         print("chosen per held-out person: " + "; ".join(chosen))
         for v in values:
-            sm = summarise([p for x in subjects for p in per_value[v][x]])
-            so = summarise([p for x in subjects for p in per_value_off[v][x]])
+            sm = summarise([p for x in subjects for p in per_value[v][1.0][x]])
+            so = summarise([p for x in subjects for p in per_value_off[v][1.0][x]])
             print(f"- {name}={v}: pooled objective live + offline {both(v, subjects):.4f}; "
                   f"live F1@0.25 {sm['f1']:.3f}, F1@0.1 {sm['f1p']:.3f}, cadence "
                   f"{sm['cad']:.2f}; offline F1@0.25 {so['f1']:.3f}, F1@0.1 {so['f1p']:.3f}, "
                   f"cadence {so['cad']:.2f}")
-        print(table({f"ours, {name} chosen on the other six": held,
-                     f"ours offline, {name} chosen on the other six": held_off}, subjects))
+        print(table({f"ours, {name} chosen on the other six": held[1.0],
+                     f"ours offline, {name} chosen on the other six": held_off[1.0]},
+                    subjects))
+        for k in sets:
+            if k == 1:
+                continue
+            for label, per in (("held out", held[k]), ("defaults", rows_slow(k))):
+                sm = summarise([p for x in subjects for p in per[x]])
+                print(f"- replayed {k:g} × slower, {label}: F1@0.25 {sm['f1']:.3f} (lowest "
+                      f"person {min(summarise(per[x])['f1'] for x in subjects):.3f}), F1@0.1 "
+                      f"{sm['f1p']:.3f}, cadence {sm['cad']:.2f} spm")
     print(f"\ntotal {time.perf_counter() - t0:.0f} s")
     return 0
 
