@@ -197,10 +197,10 @@ def recordings(names: list[str] | None = None):
 
 
 def slowed_recording(t, acc, gyr, k: float):
-    """(t_s, acc_mps2, gyr_radps) of the motion replayed ``k`` times slower (bench/slowed.py;
+    """(t_s, acc_mps2, gyr_radps) of the motion replayed ``k`` times slower (sacrum.testing.slowed;
     the earth frame from ``orientation_offline``), on the same sample rate."""
     from sacrum.signal.orientation import orientation_offline
-    from slowed import slow_motion
+    from sacrum.testing.slowed import slow_motion
 
     fs = 1.0 / float(np.median(np.diff(t)))
     acc, gyr, _q = slow_motion(acc, gyr, orientation_offline(acc, gyr, fs), k)
@@ -448,7 +448,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--all", action="store_true", help="every recording, not the subset")
     p.add_argument("--only", nargs="+", metavar="NAME", help="these recordings")
     p.add_argument("--slow", type=float, default=1.0, metavar="K",
-                   help="every recording replayed K times slower (bench/slowed.py): the "
+                   help="every recording replayed K times slower (sacrum.testing.slowed): the "
                         "commands on slower walkers than the data hold")
     p.add_argument("--live-only", action="store_true",
                    help="only the live paths: " + ", ".join(LIVE_PATHS) + " (and walking)")

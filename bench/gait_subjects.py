@@ -83,7 +83,7 @@ K1,K2`` the choice is made on the trials and on their replays K times slower tog
 the defaults'.
 
 ``--slow K1,K2`` adds a table of ours and mobgap's detectors on every trial replayed K
-times slower (``slowed_table``; bench/slowed.py says what that stands for).
+times slower (``slowed_table``; sacrum.testing.slowed says what that stands for).
 """
 
 from __future__ import annotations
@@ -101,7 +101,7 @@ import pandas as pd
 from gait_mobgap import PAD_S, G, cadence, load_trial, match
 from sacrum.signal.gait import GaitEventDetector, events_in_bouts
 from sacrum.signal.orientation import orientation_offline
-from slowed import slow_motion
+from sacrum.testing.slowed import slow_motion
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO.parent / "shared" / "data"

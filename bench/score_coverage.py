@@ -77,13 +77,11 @@ def _write(out: Path, t: np.ndarray, rows: np.ndarray, p_hpa: np.ndarray | None 
 
 
 def slow_csv(csv: Path, k: float) -> None:
-    """Rewrite an IMU CSV as its motion replayed ``k`` times slower (bench/slowed.py; the
+    """Rewrite an IMU CSV as its motion replayed ``k`` times slower (sacrum.testing.slowed; the
     orientation for the earth frame from ``orientation_offline``); a barometer column
     is dropped (the path is the same, the pressure would have to be resampled too)."""
     from sacrum.signal.orientation import orientation_offline
-
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from slowed import slow_motion
+    from sacrum.testing.slowed import slow_motion
 
     tab = np.loadtxt(csv, delimiter=",", skiprows=1)
     fs = 1.0 / float(np.median(np.diff(tab[:, 0])))
@@ -197,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--dump", type=Path, help="write the per-trial figures as JSON here")
     ap.add_argument("--timing", action="store_true", help="the interval's cost, then exit")
     ap.add_argument("--slow", type=float, default=1.0, metavar="K",
-                    help="every trial replayed K times slower (bench/slowed.py): slower "
+                    help="every trial replayed K times slower (sacrum.testing.slowed): slower "
                          "walkers than the data hold")
     ap.add_argument("--bands", help="a bands file laid over the packaged one (e.g. the old "
                                     "gate: [score] min_steps_per_side = 10, "

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -707,3 +708,53 @@ def test_a_stride_on_the_regularity_edge_is_used_whatever_its_last_microseconds(
     assert strides_used(+3e-5) == at_edge == strides_used(-3e-5)
     assert all(at_edge)  # within the band, edge included
     assert not all(strides_used(+3e-5, tol_s=0.0))  # without the tolerance the µs decide
+
+
+IPOL = Path(__file__).resolve().parents[2] / "shared" / "data" / "ipol"
+
+
+def _ipol_trial(name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict]:
+    """(acc m/s², gyr rad/s, lost samples as NaN rows on the 100 Hz packet timeline, the
+    reference: ICs (s) inside the trial's boundaries) of an IPOL walk test, read from
+    ../shared (AGPL-3.0: never copied into the repository)."""
+    import json
+
+    d = np.loadtxt(IPOL / f"{name}_lb.txt", skiprows=2)
+    k = np.concatenate([[0], np.cumsum(np.mod(np.diff(d[:, 0].astype(np.int64)), 65536))])
+    full = np.full((k[-1] + 1, 6), np.nan)
+    full[k] = d[:, 1:7]
+    meta = json.loads((IPOL / f"{name}.json").read_text())
+    a, b = meta["TrialBoundaries"]
+    ics = sorted(e[1] / FS for e in meta["LeftFootEvents"] + meta["RightFootEvents"]
+                 if a <= e[1] <= b)
+    return full[:, :3], full[:, 3:], np.asarray(ics), {"start": a / FS, "end": b / FS}
+
+
+@pytest.mark.skipif(not IPOL.is_dir(), reason="../shared/data/ipol is not here")
+def test_a_slower_walker_s_late_bumps_are_not_steps():
+    """IPOL 2-4 (a real walk test, 81 steps/min, 4 % of its samples lost) replayed 1.5 ×
+    slower (``sacrum.testing.slowed``: 54 steps/min, 0.44 × the acceleration). Its loading
+    and push-off bumps then come 0.3-0.45 s after the landing, past ``min_step_s`` and the
+    pre-window that drops such a bump: with the suppression window following the step
+    time (``IcCandidates`` (c)) they are not taken for steps; with ``min_step_s`` alone,
+    six were."""
+    from sacrum.signal.orientation import orientation_offline
+    from sacrum.testing.slowed import slow_motion
+
+    acc, gyr, ref, span = _ipol_trial("2-4")
+    k = 1.5
+    acc, gyr, q = slow_motion(acc, gyr, orientation_offline(acc, gyr, FS), k)
+    t = np.arange(len(acc)) / FS
+    ref = ref * k
+
+    def extras_and_matched(**params) -> tuple[int, int]:
+        det = GaitEventDetector(FS, **params)
+        found = _ic_times(det.update(t, acc, gyr, q) + det.flush())
+        found = found[(found >= span["start"] * k - 0.25) & (found <= span["end"] * k + 0.25)]
+        matched = _matched(found, ref, tol=0.25)   # refs ≥ 0.8 s apart: one each at most
+        return len(found) - matched, matched
+
+    extras, matched = extras_and_matched()
+    assert matched >= len(ref) - 5 and extras <= 2, (extras, matched, len(ref))
+    extras_fixed, _ = extras_and_matched(nms_step_frac=0.0)
+    assert extras_fixed >= extras + 3

@@ -232,7 +232,8 @@ class LiveScorer:
         :class:`~sacrum.scoring.metrics.StepMetricsStream`.
 
     **Latency.** A step comes one stride after its IC plus the gait stage's event latency
-    (at most 0.52 s at 100 Hz): about 1.5 s at 105 steps/min. The last step of a walk comes
+    (0.52 s after steps up to 0.62 s, at most 0.72 s, at 100 Hz): about 1.5 s at 105
+    steps/min. The last step of a walk comes
     ``max_step_s + event_latency_s`` after the walk's last IC (or at ``flush``).
 
     **Deviations from the offline analysis** (``sacrum analyze``): this is the live path:

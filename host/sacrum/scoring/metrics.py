@@ -222,9 +222,10 @@ class StepMetricsStream:
     retempo_steps = 3
         Alternating steps in a row off the regularity band, and within it of each other,
         that become the walk's tempo (step 5); 3, as many as the band needs to start.
-    event_latency_s = 0.6
-        Longest delay of an IC event after the IC (s); the gait stage's is 0.52 s at 100 Hz.
-        Only used to decide that no more ICs will come.
+    event_latency_s = 0.75
+        Longest delay of an IC event after the IC (s); the gait stage's is at most 0.72 s at
+        100 Hz (0.52 s after steps up to 0.62 s; ``GaitEventDetector``, "Latency"). Only
+        used to decide that no more ICs will come.
     history_s = 20.0
         Samples kept (s). An IC older than the buffer gives a "gap" step (logged).
     rom_percentiles = (5.0, 95.0)
@@ -260,7 +261,7 @@ class StepMetricsStream:
 
     def __init__(self, *, drop_window_pct: float = 60.0, max_step_s: float = 1.5,
                  max_stride_ratio: float = 1.5, step_time_tol_s: float = 0.005,
-                 edge_steps: int = 1, event_latency_s: float = 0.6, history_s: float = 20.0,
+                 edge_steps: int = 1, event_latency_s: float = 0.75, history_s: float = 20.0,
                  rom_percentiles: tuple[float, float] = ROM_PERCENTILES,
                  max_bridge_s: float = MAX_BRIDGE_S, retempo_steps: int = 3) -> None:
         if not 0.0 < drop_window_pct <= 100.0:

@@ -8,6 +8,8 @@
   a capture, so a field bug can be replayed exactly.
 * :func:`phantom_walk` -- a capture of a synthetic walk with a known pelvic drop and
   cadence, for asserting numbers.
+* :func:`sacrum.testing.slowed.slow_motion` -- a recording replayed k times slower (the same
+  motion at 1/k the speed), for slower walkers than a dataset holds.
 * the pytest plugin ``sacrum.testing.plugin`` (opt-in; fixtures ``sacrum_capture``,
   ``sacrum_replay``, ``sacrum_phantom``): ``docs/testing.md``.
 """

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 from scipy.signal import firwin
 
 from sacrum.signal.gait.samples import SampleBuffer
+from sacrum.signal.gait.steps import small_median
 
 
 class IcCandidates:
@@ -21,15 +24,19 @@ class IcCandidates:
     (b) the peak it leads to is higher than every ``a_v`` in the preceding ``pre_window_s``
         (this drops the second, smaller bump of a step, at the other foot's push-off, which
         follows the heel-strike peak);
-    (c) its score, jerk × min(rise, 3 m/s²), is the largest within ±``min_step_s``;
+    (c) its score, jerk × min(rise, 3 m/s²), is the largest within ±w, the suppression
+        window: ``min_step_s``, or ``nms_step_frac`` × the median interval between the last
+        five ICs decided before it (intervals up to 1.5 s) where that is longer, at most
+        ``nms_max_s`` (a slower walker's loading and push-off bumps come later after the
+        landing, past ``min_step_s``, and past the pre-window that (b) looks back over);
     (d) no sample of its support is missing (after ``SampleBuffer``'s bridging).
 
     (a), (b) and (d) are known ``rise_window_s`` after the candidate (plus the FIR's half
-    length, 0.1 s); (c) is decided as soon as no later candidate within ``min_step_s`` can
-    outscore it: ``min_step_s`` + 0.1 s after it when the jerk there, × 3 m/s², stays below
-    its score (a bound on any later score), at most ``min_step_s + rise_window_s`` + 0.1 s
-    after it, when a later candidate has to be scored first. The result is the same as
-    deciding with the whole recording.
+    length, 0.1 s); (c) is decided as soon as no later candidate within w can outscore it:
+    w + 0.1 s after it when the jerk there, × 3 m/s², stays below its score (a bound on any
+    later score), at most w + ``rise_window_s`` + 0.1 s after it, when a later candidate has
+    to be scored first. w depends only on the ICs decided before, in order, so the result is
+    the same as deciding with the whole recording.
 
     *Timing.* The IC's time is that of the jerk maximum, within ``ic_refine_s`` of the
     candidate, of ``a_v`` low-passed at ``landmark_lp_cutoff_hz`` (the low cut-off chooses
@@ -86,6 +93,22 @@ class IcCandidates:
         all 7 folds (0.1 / 0.15 / 0.2): a longer window reaches the second bump.
     min_step_s = 0.25
         Shortest step (s) (cadence ≤ 240 steps/min): the non-maximum suppression window.
+    nms_step_frac = 0.4, nms_max_s = 0.5
+        (c)'s window in steps of the recent walking, and its longest (s); 0 keeps it at
+        ``min_step_s``. With 0.4 the window grows only after steps longer than 0.62 s
+        (slower than 96 steps/min). Chosen on the seven people first, and among the values
+        that tie there on their trials replayed slower (bench/gait_subjects.py ``--sweep
+        nms_step_frac=0.4,0,0.5,0.6 [--sweep-slow 1.25,1.5]``, 2026-12-02; the replays,
+        ``sacrum.testing.slowed``, stand in for slower walkers than the data hold). At the
+        trials' own speed, leave-one-subject-out chose 0 in 7 of 7 folds, and 0.4 gives
+        the same events on every trial; 0.5 and more changed them: F1@0.25 0.974 → 0.975,
+        cadence error 1.36 → 1.47 spm at 0.5 (IPOL 6 2.55 → 3.22: in 6-5 an extra IC had
+        offset a missed one), 1.60 spm at 0.6. Replayed 1.25 × slower, 0.4: F1 0.951 →
+        0.954, cadence error 4.46 → 3.93 spm; 1.5 × slower 0.930 → 0.931, 4.75 → 3.99 spm
+        (IPOL 2, whose bumps then come 0.3-0.45 s after the landing: 11.4 → 2.3 spm).
+        Choosing on the trials and their replays together (``--sweep-slow``) picks 0.5 in 7
+        of 7 folds (held out 1.25 ×: 3.23 spm, 1.5 ×: 3.18 spm) at the cost above on the
+        real walks, so 0.5 was not taken.
     first_bump_dip = 0.1, first_bump_jerk = 0.5
         (e): the dip after the first bump (fraction of the candidate's rise) and its jerk
         (fraction of the candidate's); ``first_bump_dip`` = 0 turns (e) off. Chosen
@@ -104,7 +127,8 @@ class IcCandidates:
 
     **State.** The candidates found and not yet forgotten (``_found``: index, score, rise,
     IC index, index of the IC's time), how far they have been looked for (``found_upto``),
-    the first one not yet decided; ``n_rejected``: candidates dropped for a missing sample (d).
+    the first one not yet decided, the last five decided (``_recent``: (c)'s window);
+    ``n_rejected``: candidates dropped for a missing sample (d).
 
     **Deviation from the paper.** McCamley et al. (2012) take the IC where the smoothed
     vertical acceleration rises into the heel-strike peak as the minimum of a Gaussian-CWT
@@ -124,8 +148,10 @@ class IcCandidates:
                  landmark_lp_cutoff_hz: float = 10.0, ic_refine_s: float = 0.05,
                  min_rise_mps2: float = 1.0, pre_window_s: float = 0.25,
                  rise_window_s: float = 0.1, min_step_s: float = 0.25,
-                 first_bump_dip: float = 0.1, first_bump_jerk: float = 0.5) -> None:
+                 first_bump_dip: float = 0.1, first_bump_jerk: float = 0.5,
+                 nms_step_frac: float = 0.4, nms_max_s: float = 0.5) -> None:
         fs = self.rate_hz = float(rate_hz)
+        self.nms_step_frac = nms_step_frac
         self.min_rise_mps2 = min_rise_mps2
         self.first_bump_dip = first_bump_dip
         self.first_bump_jerk = first_bump_jerk
@@ -137,12 +163,15 @@ class IcCandidates:
         self.w_rise = max(2, round(rise_window_s * fs))
         self.w_refine = max(0, min(round(ic_refine_s * fs), self.w_pre, self.w_rise))
         self.w_nms = max(1, round(min_step_s * fs))
+        self.w_nms_max = (max(self.w_nms, round(nms_max_s * fs)) if nms_step_frac > 0
+                          else self.w_nms)
+        self._max_interval = round(1.5 * fs)
         # samples after a candidate before (a), (b), (d) can be checked, before its (c) can
         # be decided at the earliest (the latest is w_nms + w_found), and before it for
         # context
         self.w_found = self.w_rise + self.h + 2
         self.decide_min = self.w_nms + self.h + 2
-        self.history = self.w_nms + self.w_pre + self.h + 2
+        self.history = self.w_nms_max + self.w_pre + self.h + 2
         self.reset()
 
     def reset(self) -> None:
@@ -152,6 +181,7 @@ class IcCandidates:
         self._found: list[tuple[int, float, float, int, int]] = []
         self._next = 0                               # first of them not decided yet
         self.n_rejected = 0
+        self._recent: list[int] = []                 # the last five ICs decided: (c)'s window
 
     def decide(self, buf: SampleBuffer,
                final: bool = False) -> tuple[list[tuple[int, float]], int, int | None]:
@@ -174,11 +204,12 @@ class IcCandidates:
             if verdict:
                 f = self._found[self._next]
                 decided.append((f[3], f[2], f[4]))
+                self._recent = [*self._recent[-4:], f[0]]
             self._next += 1
         frontier = (self._found[self._next][0] if self._next < len(self._found)
                     else self.found_upto)
         # forget found candidates that can no longer be a competitor
-        oldest = frontier - self.w_nms - 1
+        oldest = frontier - self.w_nms_max - 1
         drop = 0
         while drop < self._next and self._found[drop][0] < oldest:
             drop += 1
@@ -262,6 +293,16 @@ class IcCandidates:
                 return k
         return None
 
+    def _window(self) -> int:
+        """(c)'s window w (samples) for the next decision, from the ICs decided before it."""
+        if not self.nms_step_frac > 0 or len(self._recent) < 4:
+            return self.w_nms
+        d = [b - a for a, b in itertools.pairwise(self._recent) if b - a <= self._max_interval]
+        if len(d) < 3:
+            return self.w_nms
+        w = round(self.nms_step_frac * small_median(d))
+        return int(min(self.w_nms_max, max(self.w_nms, w)))
+
     def _competitor_bound(self, buf: SampleBuffer) -> tuple[int, np.ndarray]:
         """(first, jerk): the jerk of samples first, first + 1, ... up to the newest one whose
         jerk is known, from ``found_upto`` on. A candidate there, not found yet, scores at
@@ -280,7 +321,7 @@ class IcCandidates:
         of the recording) the candidates found are all there are."""
         found = self._found
         i, s = found[pos][:2]
-        wn = self.w_nms
+        wn = self._window()
         # _found is in index order: only the neighbours within wn can compete
         k = pos - 1
         while k >= 0 and found[k][0] >= i - wn:

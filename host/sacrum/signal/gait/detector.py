@@ -66,7 +66,7 @@ class GaitEventDetector:
         ``SampleBuffer``.
     lp_cutoff_hz = 5.0, landmark_lp_cutoff_hz = 10.0, ic_refine_s = 0.05, min_rise_mps2 =
     1.0, pre_window_s = 0.25, rise_window_s = 0.1, min_step_s = 0.25, first_bump_dip = 0.1,
-    first_bump_jerk = 0.5
+    first_bump_jerk = 0.5, nms_step_frac = 0.5, nms_max_s = 0.5
         ``IcCandidates``.
     fill_gap_ratio = 2.0, fill_min_yaw_dps = 30, fill_window = 0.3, fill_step_ratio = 1.2
         ``TurnGapFiller``.
@@ -96,27 +96,29 @@ class GaitEventDetector:
     ``n_rejected_chains`` chains that were no walking, ``n_filled`` pivot steps and
     ``n_closing`` closing steps put in.
 
-    **Latency** is the time from an IC to the end of the chunk that first returns it (fed one
-    sample at a time; a chunk adds up to its own duration). An IC of a confirmed bout comes,
-    with its side and the FC after it, max(decision, min(previous step / 2, ``fc_max_delay_s``)
-    + 0.1 s + 2 samples) after it, where the decision (step 2) takes ``min_step_s`` + 0.1 s +
-    2 samples (0.37 s at 100 Hz) or, when a later candidate has to be scored first,
-    ``rise_window_s`` more (0.47 s). So the latency never exceeds 0.52 s (at 100 Hz, default
-    parameters, no lost samples; a bridged gap, step 1, adds up to ``max_bridge_s``): 0.47 s
-    for steps up to 0.7 s, 0.52 s only after a step longer than 0.8 s, whose FC window
-    (``fc_max_delay_s``) is the longer wait. For steady walking with step time T it is
-    max(0.37 s, T/2 + 0.12 s): 0.40 s at 105 steps/min. That is within one step - returned
-    before the next IC happens - for T > 0.37 s (below 160 steps/min), and for every step
-    longer than 0.52 s. These times count from the candidate; the IC's own time (step 2) is
-    up to ``ic_refine_s`` earlier or later, or, timed at a first bump (``IcCandidates``
-    (e)), up to ``pre_window_s`` earlier. The 0.1 s is the zero-phase FIR's half length.
-    Exceptions: the closing step of a walk (step 2(f)) is returned ``close_wait`` steps
-    after the IC before it; the ICs of a bout before its confirmation are returned with the
-    IC that confirms it (the first one 2 steps + its decision after it, when the bout is
-    confirmed at its second forward step), and ICs in the last 0.52 s of a recording are
-    returned by ``flush()``. A live display need not wait for the confirmation:
-    :meth:`provisional` has each IC of the unconfirmed steps with the same latency as inside
-    a bout.
+    **Latency** is the time from an IC to the end of the chunk that first returns it (fed
+    one sample at a time; a chunk adds up to its own duration). An IC of a confirmed bout
+    comes, with its side and the FC after it, max(decision, min(previous step / 2,
+    ``fc_max_delay_s``) + 0.1 s + 2 samples) after it, where the decision (step 2) takes w +
+    0.1 s + 2 samples, w the suppression window of ``IcCandidates`` (c) (``min_step_s``,
+    0.25 s, or 0.4 × the recent step time where that is longer, after steps over 0.62 s; at
+    most ``nms_max_s``, 0.5 s): 0.37 s at 100 Hz for steps up to 0.62 s; when a later
+    candidate has to be scored first, ``rise_window_s`` more. So the latency is at most 0.47
+    s after steps up to 0.62 s, max(0.52 s, 0.4 × the step + 0.22 s) after longer ones (0.52
+    s is the FC window, ``fc_max_delay_s``, after a step over 0.8 s), and never more than
+    0.72 s (at 100 Hz, default parameters, no lost samples; a bridged gap, step 1, adds up
+    to ``max_bridge_s``). For steady walking with step time T it is max(0.37 s, T/2 + 0.12
+    s): 0.40 s at 105 steps/min. That is within one step - returned before the next IC
+    happens - for T > 0.37 s (below 160 steps/min). These times count from the candidate;
+    the IC's own time (step 2) is up to ``ic_refine_s`` earlier or later, or, timed at a
+    first bump (``IcCandidates`` (e)), up to ``pre_window_s`` earlier. The 0.1 s is the
+    zero-phase FIR's half length. Exceptions: the closing step of a walk (step 2(f)) is
+    returned ``close_wait`` steps after the IC before it; the ICs of a bout before its
+    confirmation are returned with the IC that confirms it (the first one 2 steps + its
+    decision after it, when the bout is confirmed at its second forward step), and ICs in
+    the last 0.72 s (at most) of a recording are returned by ``flush()``. A live display
+    need not wait for the confirmation: :meth:`provisional` has each IC of the unconfirmed
+    steps with the same latency as inside a bout.
 
     **References.** McCamley J, Donati M, Grimpampi E, Mazzà C. An enhanced estimate of
     initial contact and final contact instants of time using lower trunk inertial sensor
@@ -145,6 +147,8 @@ class GaitEventDetector:
         min_step_s: float = 0.25,
         first_bump_dip: float = 0.1,
         first_bump_jerk: float = 0.5,
+        nms_step_frac: float = 0.4,
+        nms_max_s: float = 0.5,
         max_step_s: float = 1.5,
         max_break_s: float = 3.0,
         max_gap_s: float = 0.5,
@@ -197,7 +201,8 @@ class GaitEventDetector:
             fs, lp_cutoff_hz=lp_cutoff_hz, landmark_lp_cutoff_hz=landmark_lp_cutoff_hz,
             ic_refine_s=ic_refine_s, min_rise_mps2=min_rise_mps2, pre_window_s=pre_window_s,
             rise_window_s=rise_window_s, min_step_s=min_step_s,
-            first_bump_dip=first_bump_dip, first_bump_jerk=first_bump_jerk)
+            first_bump_dip=first_bump_dip, first_bump_jerk=first_bump_jerk,
+            nms_step_frac=nms_step_frac, nms_max_s=nms_max_s)
         self._filler = TurnGapFiller(
             self._ic, fill_gap_ratio=fill_gap_ratio, fill_min_yaw_dps=fill_min_yaw_dps,
             fill_window=fill_window, fill_step_ratio=fill_step_ratio)

@@ -1,9 +1,10 @@
-"""A recording replayed k times slower: the same motion at 1/k the speed (bench helper).
+"""A recording replayed k times slower: the same motion at 1/k the speed.
 
-A stand-in for slower walkers, whom the bundled data lack (the issue's held-out people
-include a slow, irregular walker with multiple sclerosis): every trial of
-bench/gait_subjects.py and bench/score_coverage.py can be replayed slower (``--slow K``)
-and the figures compared with the trial at its own speed. The path and the orientation are
+A stand-in for slower walkers than a dataset holds (the public recordings in ../shared
+have no slow walker; a person with multiple sclerosis or an older adult walks at 60-90
+steps/min): bench/gait_subjects.py, score_coverage.py and consistency.py replay every trial
+slower (``--slow K``) and compare the figures with the trial at its own speed, and
+tests/test_gait.py holds the gait stage to a slowed real walk. The path and the orientation are
 those of the recording, traversed at 1/k the speed: the earth-frame acceleration less
 gravity scales by 1/k² and the angular rate by 1/k, so a 1.5 × slower replay of a walk at
 110 steps/min is one at 73 steps/min with 0.44 × the vertical acceleration. Real slow gait

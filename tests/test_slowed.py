@@ -1,0 +1,67 @@
+"""sacrum.testing.slowed: a recording replayed k times slower is the same motion at 1/k the
+speed (the physics the benches' and tests' slowed walkers rest on)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sacrum.signal.gait import GaitEventDetector
+from sacrum.signal.orientation import orientation_offline
+from sacrum.signal.quaternion import quat_angle_rad, quat_rotate
+from sacrum.testing.slowed import slow_motion
+from sacrum.testing.walking_phantom import walking_phantom
+from sacrum.units import G_MPS2
+
+FS = 100.0
+
+
+@pytest.fixture(scope="module")
+def walk():
+    p = walking_phantom(n_steps=40, acc_noise_mps2=0.0, gyr_noise_radps=0.0)
+    return p, orientation_offline(p["acc"], p["gyr"], FS)
+
+
+def _vertical(acc, q):
+    return quat_rotate(q, acc)[:, 2] - G_MPS2
+
+
+@pytest.mark.parametrize("k", [1.25, 2.0])
+def test_the_same_motion_at_one_kth_of_the_speed(walk, k):
+    p, q = walk
+    acc, gyr, q2 = slow_motion(p["acc"], p["gyr"], q, k)
+    n = len(p["acc"])
+    assert len(acc) == len(gyr) == len(q2) == int((n - 1) * k) + 1
+    # the orientation at new sample j is the old one at j / k
+    j = np.arange(0, len(q2), 37)
+    old = np.round(j / k).astype(int)
+    on_grid = np.isclose(j / k, old)
+    assert np.all(quat_angle_rad(q2[j[on_grid]], q[old[on_grid]]) < 1e-9)
+    # vertical acceleration (gravity removed) 1/k², angular rate 1/k, as RMS over the walk
+    rms = lambda x: float(np.sqrt(np.mean(np.square(x))))  # noqa: E731
+    assert rms(_vertical(acc, q2)) == pytest.approx(rms(_vertical(p["acc"], q)) / k**2,
+                                                    rel=0.03)
+    assert rms(gyr) == pytest.approx(rms(p["gyr"]) / k, rel=0.03)
+
+
+def test_the_gait_stage_sees_the_slower_cadence(walk):
+    p, q = walk
+    acc, gyr, q2 = slow_motion(p["acc"], p["gyr"], q, 1.25)
+    det = GaitEventDetector(FS)
+    t = np.arange(len(acc)) / FS
+    ics = np.array([e.t_s for e in det.update(t, acc, gyr, q2) + det.flush() if e.kind == "IC"])
+    truth = np.asarray(p["t_ic"]) * 1.25
+    found = [np.min(np.abs(ics - x)) <= 0.05 for x in truth]
+    assert np.mean(found) >= 0.95
+
+
+def test_lost_samples_stay_lost_and_k_must_be_positive(walk):
+    p, q = walk
+    acc, gyr = p["acc"].copy(), p["gyr"].copy()
+    acc[500:503] = np.nan
+    out, _, _ = slow_motion(acc, gyr, q, 2.0)
+    lost = np.flatnonzero(np.isnan(out[:, 0]))
+    assert lost.min() >= 2 * 499 and lost.max() <= 2 * 503    # next to the old ones only
+    assert np.isnan(out[1000:1005, 0]).all()
+    with pytest.raises(ValueError, match="positive"):
+        slow_motion(p["acc"], p["gyr"], q, 0.0)
