@@ -65,3 +65,12 @@ def test_lost_samples_stay_lost_and_k_must_be_positive(walk):
     assert np.isnan(out[1000:1005, 0]).all()
     with pytest.raises(ValueError, match="positive"):
         slow_motion(p["acc"], p["gyr"], q, 0.0)
+
+
+def test_a_quaternion_sign_flip_is_one_orientation(walk):
+    p, q = walk
+    q = q.copy()
+    q[300:] *= -1                        # the same orientations, the other sign from here on
+    _, _, q2 = slow_motion(p["acc"], p["gyr"], q, 1.5)
+    _, _, ref = slow_motion(p["acc"], p["gyr"], walk[1], 1.5)
+    assert np.all(quat_angle_rad(q2, ref) < 1e-6)

@@ -39,6 +39,9 @@ def slow_motion(acc_mps2: np.ndarray, gyr_radps: np.ndarray, q_sensor_to_earth: 
     a_e[:, 2] -= G_MPS2
     a_e = lin(a_e) / k ** 2
     a_e[:, 2] += G_MPS2
-    q = lin(q_sensor_to_earth)
+    # q and -q are one orientation: take the neighbour on the same side before blending
+    q0, q1 = q_sensor_to_earth[i0], q_sensor_to_earth[i0 + 1]
+    q1 = np.where(np.sum(q0 * q1, axis=1, keepdims=True) < 0, -q1, q1)
+    q = q0 * (1 - f) + q1 * f
     q = q / np.linalg.norm(q, axis=1, keepdims=True)
     return quat_rotate(quat_conjugate(q), a_e), lin(gyr_radps) / k, q

@@ -66,7 +66,7 @@ class GaitEventDetector:
         ``SampleBuffer``.
     lp_cutoff_hz = 5.0, landmark_lp_cutoff_hz = 10.0, ic_refine_s = 0.05, min_rise_mps2 =
     1.0, pre_window_s = 0.25, rise_window_s = 0.1, min_step_s = 0.25, first_bump_dip = 0.1,
-    first_bump_jerk = 0.5, nms_step_frac = 0.5, nms_max_s = 0.5
+    first_bump_jerk = 0.5, nms_step_frac = 0.4, nms_max_s = 0.5
         ``IcCandidates``.
     fill_gap_ratio = 2.0, fill_min_yaw_dps = 30, fill_window = 0.3, fill_step_ratio = 1.2
         ``TurnGapFiller``.
