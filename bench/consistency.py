@@ -196,17 +196,6 @@ def recordings(names: list[str] | None = None):
                    np.asarray(b["imu_gyr"], float)[:n])
 
 
-def slowed_recording(t, acc, gyr, k: float):
-    """(t_s, acc_mps2, gyr_radps) of the motion replayed ``k`` times slower (sacrum.testing.slowed;
-    the earth frame from ``orientation_offline``), on the same sample rate."""
-    from sacrum.signal.orientation import orientation_offline
-    from sacrum.testing.slowed import slow_motion
-
-    fs = 1.0 / float(np.median(np.diff(t)))
-    acc, gyr, _q = slow_motion(acc, gyr, orientation_offline(acc, gyr, fs), k)
-    return np.arange(len(acc)) / fs, acc, gyr
-
-
 def write_imu_csv(path: Path, t, acc, gyr) -> Path:
     """t (s), acc (m/s²), gyr (rad/s); lost samples as "nan"."""
     np.savetxt(path, np.column_stack([t, acc, gyr]), fmt=["%.6f"] + ["%.7g"] * 6,
@@ -473,7 +462,9 @@ def main(argv: list[str] | None = None) -> int:
         work = Path(tmp)
         for name, t, acc, gyr in recordings(names):
             if args.slow != 1:
-                t, acc, gyr = slowed_recording(t, acc, gyr, args.slow)
+                from sacrum.testing.slowed import slow_recording
+
+                t, acc, gyr = slow_recording(t, acc, gyr, args.slow)
             csv = write_imu_csv(work / f"{name}.csv", t, acc, gyr)
             res, took = run_paths(csv, work, LIVE_PATHS if args.live_only else None)
             walk = res.pop("walking", None)

@@ -676,14 +676,18 @@ def paired_bootstrap(per: dict[str, list[dict]], peers: dict[str, dict[str, list
 
     ours_b = [pooled(per, ix) for ix in idx]
     full_ours = pooled(per, range(len(trials)))
+    full = {m: pooled(peers[m], range(len(trials))) for m in names}
+    boot: dict[str, list[dict]] = {}                 # a peer's resamples, once it is best
     lines = ["| figure | best peer | ours | peer | ours better by | 90 % interval |",
              "| --- | --- | --- | --- | --- | --- |"]
     for title, key, fmt, _target, kind in FIGURES:
         sign = 1.0 if kind == "min" else -1.0
-        best = max(names, key=lambda m: sign * pooled(peers[m], range(len(trials)))[key])
-        full_peer = pooled(peers[best], range(len(trials)))[key]
-        d = np.array([sign * (o[key] - pooled(peers[best], ix)[key])
-                      for o, ix in zip(ours_b, idx, strict=True)])
+        best = max(names, key=lambda m, key=key, sign=sign: sign * full[m][key])
+        full_peer = full[best][key]
+        if best not in boot:
+            boot[best] = [pooled(peers[best], ix) for ix in idx]
+        d = np.array([sign * (o[key] - b[key])
+                      for o, b in zip(ours_b, boot[best], strict=True)])
         lo, hi = np.nanpercentile(d, [5, 95])
         diff = sign * (full_ours[key] - full_peer)
         lines.append(f"| {title} | {best} | {fmt.format(full_ours[key])} | "

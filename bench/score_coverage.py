@@ -80,14 +80,11 @@ def slow_csv(csv: Path, k: float) -> None:
     """Rewrite an IMU CSV as its motion replayed ``k`` times slower (sacrum.testing.slowed; the
     orientation for the earth frame from ``orientation_offline``); a barometer column
     is dropped (the path is the same, the pressure would have to be resampled too)."""
-    from sacrum.signal.orientation import orientation_offline
-    from sacrum.testing.slowed import slow_motion
+    from sacrum.testing.slowed import slow_recording
 
     tab = np.loadtxt(csv, delimiter=",", skiprows=1)
-    fs = 1.0 / float(np.median(np.diff(tab[:, 0])))
-    acc, gyr = tab[:, 1:4], tab[:, 4:7]
-    acc, gyr, _q = slow_motion(acc, gyr, orientation_offline(acc, gyr, fs), k)
-    _write(csv, np.arange(len(acc)) / fs, np.hstack([acc, gyr]))
+    t, acc, gyr = slow_recording(tab[:, 0], tab[:, 1:4], tab[:, 4:7], k)
+    _write(csv, t, np.hstack([acc, gyr]))
 
 
 def run_one(job: tuple[str, str, str, str, str | None, float]) -> dict:

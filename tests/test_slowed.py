@@ -74,3 +74,15 @@ def test_a_quaternion_sign_flip_is_one_orientation(walk):
     _, _, q2 = slow_motion(p["acc"], p["gyr"], q, 1.5)
     _, _, ref = slow_motion(p["acc"], p["gyr"], walk[1], 1.5)
     assert np.all(quat_angle_rad(q2, ref) < 1e-6)
+
+
+def test_a_recording_without_its_orientation_is_slowed_on_its_own_rate(walk):
+    from sacrum.testing.slowed import slow_recording
+
+    p, q = walk
+    t, acc, gyr = slow_recording(p["t"], p["acc"], p["gyr"], 1.5)
+    want_acc, want_gyr, _ = slow_motion(p["acc"], p["gyr"], q, 1.5)
+    assert np.allclose(np.diff(t), 1 / FS) and len(t) == len(want_acc)
+    # the same, up to the rate read back from the time axis (the fixture's is exact)
+    np.testing.assert_allclose(acc, want_acc, atol=1e-3)
+    np.testing.assert_allclose(gyr, want_gyr, atol=1e-4)

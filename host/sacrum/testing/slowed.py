@@ -45,3 +45,16 @@ def slow_motion(acc_mps2: np.ndarray, gyr_radps: np.ndarray, q_sensor_to_earth: 
     q = q0 * (1 - f) + q1 * f
     q = q / np.linalg.norm(q, axis=1, keepdims=True)
     return quat_rotate(quat_conjugate(q), a_e), lin(gyr_radps) / k, q
+
+
+def slow_recording(t_s: np.ndarray, acc_mps2: np.ndarray, gyr_radps: np.ndarray,
+                   k: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(t s, acc m/s², gyr rad/s) of a recording without an orientation replayed ``k``
+    times slower on its own sample rate: the earth frame from ``orientation_offline``, then
+    :func:`slow_motion`."""
+    from sacrum.signal.orientation import orientation_offline
+
+    fs = 1.0 / float(np.median(np.diff(t_s)))
+    acc, gyr, _q = slow_motion(acc_mps2, gyr_radps, orientation_offline(acc_mps2, gyr_radps, fs),
+                               k)
+    return np.arange(len(acc)) / fs, acc, gyr
