@@ -128,8 +128,10 @@ def test_the_turns_are_measured_and_belong_to_their_task(daily):
         assert tr["duration_s"] == pytest.approx(tr["t_end_s"] - tr["t_start_s"])
         assert tr["direction"] in ("left", "right") and tr["angle_deg"] > 0
         assert tr["peak_rate_dps"] >= tr["mean_rate_dps"] > 0
-        # steps: ICs inside the turn (the last IC of a walk starts no step, so <=)
-        assert sum(tr["t_start_s"] <= t <= tr["t_end_s"] for t in ics) <= tr["n_steps"]
+        # steps: ICs inside the turn (the last IC of a walk starts no step, so <=); null
+        # when none was found there
+        inside = sum(tr["t_start_s"] <= t <= tr["t_end_s"] for t in ics)
+        assert inside <= (tr["n_steps"] or 0) and tr["n_steps"] != 0
     walk = daily["summary"]["tasks"][0]
     mine = [tr for tr in turns if tr["task"] == "walk"]
     ts = walk["turns_summary"]
@@ -619,3 +621,44 @@ def test_the_library_example_prints_the_analysis(daily_analysis):
     a = daily_analysis
     assert f"{len(a.steps)} steps, {len(a.used_steps)} used" in out
     assert f"session score {a.score.value:.0f}" in out
+
+
+def test_a_turn_between_two_bouts_of_one_walk_is_that_walk_s():
+    """A U-turn whose soft steps broke the walk into two bouts belongs to the walk; a turn
+    between two tasks, or too far from a walk, to none (``_turn_task``)."""
+    from sacrum.analysis import Segment, _turn_task
+
+    walk = [Segment("walk", 5.0, 16.5, "detected"), Segment("walk", 20.3, 30.0, "detected")]
+    assert _turn_task(walk, 16.7, 19.4, 3.0) == "walk"           # ipol 2-3's U-turn
+    assert _turn_task(walk, 10.0, 12.0, 3.0) == "walk"           # inside a bout
+    assert _turn_task(walk, 15.0, 19.0, 3.0) == "walk"           # midpoint out, overlaps
+    far = [walk[0], Segment("walk", 24.0, 30.0, "detected")]
+    assert _turn_task(far, 16.7, 19.4, 3.0) is None              # 4.6 s before the next
+    mixed = [walk[0], Segment("stairs-up", 20.3, 30.0, "detected")]
+    assert _turn_task(mixed, 16.7, 19.4, 3.0) is None            # between two tasks
+    assert _turn_task(walk, 31.0, 33.0, 3.0) is None             # after the last one
+
+
+def test_a_turn_without_steps_found_says_so():
+    """No IC inside a turn: its step count is unknown (None), not 0; the summary's median
+    is over the turns whose steps were found, and the text says they were not found."""
+    from sacrum.apps.analyze import _turns_text
+    from sacrum.apps.report.content import turns_table
+    from sacrum.apps.report.summary import turns_sentence
+    from sacrum.scoring.metrics import summarize_turns, turn_metrics
+    from sacrum.signal.gait import GaitEvent, Turn
+
+    turns = [Turn(t_start_s=2.0, t_end_s=4.0, angle_deg=-180.0, peak_rate_dps=-120.0),
+             Turn(t_start_s=10.0, t_end_s=12.0, angle_deg=90.0, peak_rate_dps=80.0)]
+    ics = [GaitEvent(t_s=t, kind="IC", side="LR"[i % 2], bout=0)
+           for i, t in enumerate((0.5, 1.0, 1.5, 10.5, 11.0, 11.5))]
+    tm = turn_metrics(turns, ics)
+    assert [t.n_steps for t in tm] == [None, 3]
+    ts = summarize_turns(tm)
+    assert ts["n_steps"] == 3 and ts["n_turns"] == 2
+    assert summarize_turns(tm[:1])["n_steps"] != summarize_turns(tm[:1])["n_steps"]  # NaN
+    task = {"task": "walk", "turns_summary": {**summarize_turns(tm[:1]), "n_steps": None}}
+    assert "steps not found" in turns_sentence(task)
+    assert "steps not found" in _turns_text(task)
+    row = turns_table([{**vars(tm[0]), "task": "walk", "n_steps": None}], "walk").rows[0]
+    assert row[-1] == "not found"

@@ -214,6 +214,17 @@ def test_every_command_on_every_recording_as_csv(name, csvs, capsys, tmp_path):
     if name.startswith(("mobgap", "ipol")):
         # walking recordings: the analysis runs (its crash was the report's figures)
         assert codes["analyze"] == 0 or name == "mobgap-Test5-Trial2", codes
+    if name.startswith("ipol"):
+        # the walk test's U-turn is measured and counted in its task's summary, also where
+        # its soft steps split the walk into two bouts (ipol 2-3)
+        meta = json.loads((DATA / "ipol" / f"{name[5:]}.json").read_text())
+        u0, u1 = (x / 100.0 for x in meta["UTurnBoundaries"])
+        doc = json.loads((tmp_path / "a.json").read_text())
+        hit = [tr for tr in doc["turns"] if tr["t_start_s"] < u1 and tr["t_end_s"] > u0]
+        assert hit and all(tr["task"] is not None for tr in hit), hit
+        for tr in hit:
+            task = next(t for t in doc["summary"]["tasks"] if t["task"] == tr["task"])
+            assert task["turns_summary"]["n_turns"] >= 1
 
 
 @pytest.mark.parametrize("name", CAPTURED)

@@ -828,7 +828,8 @@ def analyze(recording_or_path: Recording | str | os.PathLike, task: str | None =
     valid = np.isfinite(rec.acc_mps2).all(axis=1) & np.isfinite(rec.gyr_radps).all(axis=1)
     gaps = _gaps(rec.t_s, valid)
     turns = metrics.turn_metrics(res.gait.turns, res.events)
-    turn_task = [_task_at(segments, 0.5 * (tr.t_start_s + tr.t_end_s)) for tr in turns]
+    turn_task = [_turn_task(segments, tr.t_start_s, tr.t_end_s, res.gait.max_break_s)
+                 for tr in turns]
     angle_ref = angle_reference(calibration)
     names = list(dict.fromkeys(g.task for g in segments))
     tasks_doc, scores = [], []
@@ -922,6 +923,32 @@ def _task_at(segments: list[Segment], t_s: float) -> str | None:
     """The task of the first segment that holds ``t_s`` (None: none does)."""
     seg = next((g for g in segments if g.t_start_s <= t_s <= g.t_end_s), None)
     return seg.task if seg else None
+
+
+def _turn_task(segments: list[Segment], t0_s: float, t1_s: float,
+               max_break_s: float) -> str | None:
+    """The task of a turn [t0_s, t1_s] (s): that of the segment holding its midpoint; else
+    of the segment it overlaps most; else of the two segments it lies between, when they
+    are one task and the turn is at most ``max_break_s`` (the gait stage's longest break
+    inside a bout) after the one and before the other (a U-turn walked in steps too soft
+    to keep the walk one bout); else None."""
+    name = _task_at(segments, 0.5 * (t0_s + t1_s))
+    if name is not None:
+        return name
+    overlap = [(min(t1_s, g.t_end_s) - max(t0_s, g.t_start_s), g.task) for g in segments]
+    best = max(overlap, default=(0.0, None))
+    if best[0] > 0:
+        return best[1]
+    before = [g for g in segments if g.t_end_s <= t0_s]
+    after = [g for g in segments if g.t_start_s >= t1_s]
+    if not (before and after):
+        return None
+    a = max(before, key=lambda g: g.t_end_s)
+    b = min(after, key=lambda g: g.t_start_s)
+    if (a.task == b.task and t0_s - a.t_end_s <= max_break_s
+            and b.t_start_s - t1_s <= max_break_s):
+        return a.task
+    return None
 
 
 def _task(name: str, segs: list[Segment], segments: list[Segment], steps, task_of, res,

@@ -78,11 +78,13 @@ def _turns_text(t: dict[str, Any]) -> str | None:
     if not n:
         return None
     what = (f"{n} turn{'s' if n != 1 else ''} ({ts['n_left']} left, {ts['n_right']} right)")
+    steps = (f"{ts['n_steps']:.0f} steps" if ts.get("n_steps") is not None
+             else "steps not found")
     if n == 1:
         return (f"{what}: {ts['angle_deg']:.0f}° in {ts['duration_s']:.1f} s, peak "
-                f"{ts['peak_rate_dps']:.0f}°/s, {ts['n_steps']:.0f} steps")
+                f"{ts['peak_rate_dps']:.0f}°/s, {steps}")
     return (f"{what}, median {ts['angle_deg']:.0f}° in {ts['duration_s']:.1f} s, peak "
-            f"{ts['peak_rate_dps']:.0f}°/s, {ts['n_steps']:.0f} steps")
+            f"{ts['peak_rate_dps']:.0f}°/s, {steps}")
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:

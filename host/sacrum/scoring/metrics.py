@@ -563,7 +563,10 @@ class TurnMetrics:
     direction: "left" (counter-clockwise seen from above) or "right".
     peak_rate_dps: the largest smoothed yaw rate in it (deg/s). mean_rate_dps: angle_deg /
     duration_s. n_steps: initial contacts from t_start_s to t_end_s (both feet), the
-    steps taken to turn. bout: the gait stage's bout the turn overlaps (-1: none).
+    steps taken to turn; None when the gait stage found none there (a turn is walked in
+    steps: soft pivot steps it could not find, often with the walk split into two bouts
+    around the turn; the count is unknown, not 0). bout: the gait stage's bout the turn
+    overlaps (-1: none).
 
     Turning is a measure in its own right: a slower turn, a lower peak rate and more
     steps to turn 180° go with poorer balance and mobility (Salarian et al. 2009 for the
@@ -590,7 +593,7 @@ class TurnMetrics:
     direction: str
     peak_rate_dps: float
     mean_rate_dps: float
-    n_steps: int
+    n_steps: int | None
     bout: int = -1
 
 
@@ -608,7 +611,7 @@ def turn_metrics(turns: Iterable[Turn], events: Iterable[GaitEvent] = ()) -> lis
             index=i, t_start_s=float(tr.t_start_s), t_end_s=float(tr.t_end_s), duration_s=dur,
             angle_deg=ang, direction="left" if tr.angle_deg > 0 else "right",
             peak_rate_dps=float(abs(tr.peak_rate_dps)),
-            mean_rate_dps=ang / dur if dur > 0 else math.nan, n_steps=len(inside),
+            mean_rate_dps=ang / dur if dur > 0 else math.nan, n_steps=len(inside) or None,
             bout=int(near[0].bout) if near else -1))
     return out
 
@@ -616,10 +619,11 @@ def turn_metrics(turns: Iterable[Turn], events: Iterable[GaitEvent] = ()) -> lis
 def summarize_turns(turns: Sequence[TurnMetrics]) -> dict:
     """A task's turns in a few numbers: {"n_turns", "n_left", "n_right", and the medians
     over the turns "duration_s", "angle_deg", "peak_rate_dps", "mean_rate_dps",
-    "n_steps"} (medians NaN without turns)."""
+    "n_steps"} (medians NaN without turns; n_steps over the turns whose steps were
+    found)."""
     def med(name: str) -> float:
         v = [getattr(t, name) for t in turns]
-        v = [x for x in v if math.isfinite(x)]
+        v = [x for x in v if x is not None and math.isfinite(x)]
         return float(np.median(v)) if v else math.nan
 
     return {"n_turns": len(turns), "n_left": sum(t.direction == "left" for t in turns),

@@ -202,7 +202,8 @@ def turns_table(turns: list[dict[str, Any]], task: str) -> Table | None:
     steps (the analysis' ``turns[]``); None without turns."""
     rows = [[str(i + 1), _f(tr.get("t_start_s"), ".1f"), _f(tr.get("duration_s"), ".1f"),
              _f(tr.get("angle_deg"), ".0f", "°"), str(tr.get("direction", "")),
-             _f(tr.get("peak_rate_dps"), ".0f"), str(tr.get("n_steps", ""))]
+             _f(tr.get("peak_rate_dps"), ".0f"),
+             str(tr["n_steps"]) if tr.get("n_steps") is not None else "not found"]
             for i, tr in enumerate(t for t in turns if t.get("task") == task)]
     if not rows:
         return None

@@ -114,13 +114,15 @@ def turns_sentence(task: dict[str, Any]) -> str | None:
     if not n:
         return None
     dirs = [f"{ts[k]} {w}" for k, w in (("n_left", "left"), ("n_right", "right")) if ts.get(k)]
+    steps = (f"in {ts['n_steps']:.0f} steps" if ts.get("n_steps") is not None
+             else "its steps not found")
     if n == 1:
         what = "left" if ts.get("n_left") else "right"
         return (f"1 turn ({what}): {ts['angle_deg']:.0f}° in {ts['duration_s']:.1f} s, at up "
-                f"to {ts['peak_rate_dps']:.0f}°/s, in {ts['n_steps']:.0f} steps.")
+                f"to {ts['peak_rate_dps']:.0f}°/s, {steps}.")
     return (f"{n} turns ({', '.join(dirs)}): typically {ts['angle_deg']:.0f}° in "
-            f"{ts['duration_s']:.1f} s, at up to {ts['peak_rate_dps']:.0f}°/s, in "
-            f"{ts['n_steps']:.0f} steps (medians).")
+            f"{ts['duration_s']:.1f} s, at up to {ts['peak_rate_dps']:.0f}°/s, "
+            f"{steps.replace('its', 'their')} (medians).")
 
 
 def steps_sentence(task: dict[str, Any]) -> str:
