@@ -174,6 +174,12 @@ def test_the_athlete_view_shows_the_running_and_the_warning(replayed, monkeypatc
     low = replace(live, rate_hz=100.0, rate_ok=False, rate_message="100 Hz")
     view.show_snapshot(replace(snap, running=low), "sound off")
     assert not view.banner.isHidden()
+    # walking at 100 Hz, no running yet: no alarm, one grey line of what running needs
+    view.show_snapshot(replace(snap, running=replace(low, steps=[])), "sound off")
+    assert view.banner.isHidden()
+    assert "running metrics need 200 Hz; 100 Hz here" in view.cues.text()
+    view.show_snapshot(replace(snap, running=replace(live, steps=[])), "sound off")
+    assert "running metrics need" not in view.cues.text()
 
 
 def test_a_mounting_with_forward_reversed_is_said():

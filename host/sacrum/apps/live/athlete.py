@@ -14,6 +14,7 @@ from sacrum.apps.live.running import rate_banner
 from sacrum.apps.live.session import LiveSnapshot
 from sacrum.scoring.running import load_running_bands
 from sacrum.scoring.score import format_score
+from sacrum.signal.running import MIN_RUNNING_RATE_HZ
 
 _FLASH_MS = 350
 
@@ -75,9 +76,12 @@ class AthleteView(QtWidgets.QWidget):
     def show_snapshot(self, snap: LiveSnapshot, audio_status: str) -> None:
         run = snap.running
         banner = rate_banner(run)
+        running = run is not None and bool(run.steps)
+        # the banner once there is running (as the main view's line); before it, walking
+        # at 100 Hz is fine, and the cue line says what running would need
         self.banner.setText(f"⚠ {banner}")
-        self.banner.setVisible(bool(banner))
-        if run is not None and run.steps:
+        self.banner.setVisible(bool(banner) and running)
+        if running:
             self._show_running(snap, audio_status)
             return
         self._titles("")
@@ -95,9 +99,15 @@ class AthleteView(QtWidgets.QWidget):
             self.score.setText("no score yet")
             self.score.setStyleSheet("font-size: 48px; color: gray;")
         thr = max(snap.threshold_deg.values())
+        for_running = ""
+        if run is not None and not run.rate_ok:
+            got = (f"{run.rate_hz:g} Hz here" if run.rate_hz < MIN_RUNNING_RATE_HZ
+                   else f"{run.received_hz:.0f} Hz received")
+            for_running = (f"<br><span style='font-size: 20px; color: gray;'>running metrics "
+                           f"need {MIN_RUNNING_RATE_HZ:.0f} Hz; {got}</span>")
         self.cues.setText(f"cues {snap.cues_per_min:.0f}/min (drop over {thr:.1f}°; not in "
                           f"turns) · {snap.calibration.zero} · {snap.steps_total} steps · "
-                          f"{audio_status}")
+                          f"{audio_status}{for_running}")
 
     def _titles(self, suffix: str) -> None:
         self._suffix = suffix
