@@ -65,6 +65,21 @@ def test_the_curves_are_the_analysis_curves_in_the_per_side_form(phantom):
     assert np.nanmax(lines["curve-R-obliquity"].get_ydata()[:35]) == pytest.approx(9.0, abs=1.5)
 
 
+def test_each_reference_band_s_label_says_the_band_drawn(phantom):
+    """The envelope's legend names the ± it draws (a label "10° ± 3°" beside a ±11° band
+    contradicted it)."""
+    fig = build_report([phantom]).figures["walk/curves"]
+    for ax, name in zip(fig.axes, ("obliquity", "tilt", "rotation"), strict=True):
+        (band,) = [p for p in ax.patches if p.get_gid() == f"band-{name}"]
+        y = band.get_path().vertices[:, 1]
+        lo, hi = band.get_transform().transform([[0, y.min()], [0, y.max()]])[:, 1]
+        lo, hi = ax.transData.inverted().transform([[0, lo], [0, hi]])[:, 1]
+        label = band.get_label()
+        said = float(re.search(r"(?:±|≤) (\d+(?:\.\d+)?)°", label).group(1))
+        assert (hi - lo) / 2 == pytest.approx(said, abs=0.5), label
+    assert "± 11°" in fig.axes[2].patches[-1].get_label()      # rotation: 10/2 + 2 × 3
+
+
 def test_the_scatter_holds_every_used_step(phantom):
     strides = phantom.analysis["steps"]
     fig = build_report([phantom]).figures["walk/scatter"]

@@ -57,9 +57,11 @@ def curve_envelopes(task: dict) -> dict[str, Envelope]:
                                  f"drop band ≤ {obl:.0f}° (the analysis' bands)")}
     for name, centre in (("tilt", "mean"), ("rotation", "zero")):
         rom, sd = HEALTHY_ROM_DEG[name]
-        out[name] = Envelope(rom / 2 + 2 * sd, centre,
-                             f"healthy range ≈ {rom:.0f}° ± {sd:.0f}° (Perry & Burnfield 2010; "
-                             "Kadaba et al. 1990)")
+        half = rom / 2 + 2 * sd
+        # the label names the band drawn (± half; the docstring says how), short enough
+        # for the legend of the report's figure
+        out[name] = Envelope(half, centre,
+                             f"healthy ± {half:.0f}° (Perry & Burnfield 2010; Kadaba 1990)")
     return out
 
 
