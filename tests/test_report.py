@@ -90,6 +90,33 @@ def test_the_scatter_holds_every_used_step(phantom):
         np.testing.assert_allclose(pts[f"scatter-{s}-used"].get_offsets(), used)
 
 
+def test_the_drop_trend_carries_its_interval_and_says_when_there_is_none(phantom):
+    """A fatigue-like drift of 3°/min is a clear trend whose interval holds 3; steady drops
+    with step-to-step noise over half a minute give an interval across 0 ("no clear
+    trend"), not a bare slope read as fatigue."""
+    from sacrum.apps.report import figures
+
+    task = phantom.analysis["summary"]["tasks"][0]
+    rng = np.random.default_rng(7)
+    t = np.arange(0.0, 60.0, 1.1)
+    for true_dpm, clear in ((3.0, True), (0.0, False)):
+        steps = [{"task": task["task"], "stance_side": "LR"[i % 2], "t_ic": float(ti),
+                  "contralateral_drop_deg": 4.0 + true_dpm * ti / 60 + rng.normal(0, 0.5),
+                  "excluded": None} for i, ti in enumerate(t)]
+        ax = figures.drop_scatter(steps, task).axes[0]
+        for s in "LR":
+            mine = [x for x in steps if x["stance_side"] == s]
+            slope, lo, hi = figures.trend_deg_per_min(
+                np.array([x["t_ic"] for x in mine]),
+                np.array([x["contralateral_drop_deg"] for x in mine]))
+            assert lo < true_dpm < hi
+            (line,) = [ln for ln in ax.get_lines() if ln.get_gid() == f"trend-{s}"]
+            assert f"{slope:+.1f}°/min (90 %: {lo:+.1f} to {hi:+.1f}" in line.get_label()
+            assert ("no clear trend" in line.get_label()) is not clear
+    # under 20 s: no trend at all
+    assert np.isnan(figures.trend_deg_per_min(t[:15], t[:15] * 0.1)[0])
+
+
 def test_the_scatter_says_which_steps_it_cannot_draw(phantom):
     # steps with no drop (across a gap of lost samples) are counted in the report's step
     # counts; the scatter cannot draw them and says how many, so its legend's counts add up

@@ -147,13 +147,30 @@ def curves(task: dict[str, Any]) -> Figure:
     return fig
 
 
-def trend_deg_per_min(t_s: np.ndarray, drop_deg: np.ndarray) -> float:
-    """Least-squares slope of the drop over time (deg/min); NaN with fewer than 5 steps or
-    under 20 s: a trend over less is noise, not fatigue."""
+def trend_deg_per_min(t_s: np.ndarray, drop_deg: np.ndarray) -> tuple[float, float, float]:
+    """Least-squares slope of the drop over time and its 90 % interval (deg/min; the
+    Student-t interval of the slope, steps taken as independent); NaNs with fewer than 5
+    steps or under 20 s: a trend over less is noise, not fatigue. A slope over half a
+    minute of walking is uncertain, and an interval that holds 0 says no trend was seen."""
+    from scipy.stats import t as student_t
+
     ok = np.isfinite(t_s) & np.isfinite(drop_deg)
-    if ok.sum() < 5 or np.ptp(t_s[ok]) < 20.0:
-        return math.nan
-    return float(np.polyfit(t_s[ok], drop_deg[ok], 1)[0] * 60.0)
+    x, y = t_s[ok], drop_deg[ok]
+    if ok.sum() < 5 or np.ptp(x) < 20.0:
+        return math.nan, math.nan, math.nan
+    slope, icpt = np.polyfit(x, y, 1)
+    resid = y - (slope * x + icpt)
+    se = math.sqrt(float(resid @ resid) / (len(x) - 2) / float(((x - x.mean()) ** 2).sum()))
+    half = float(student_t.ppf(0.95, len(x) - 2)) * se
+    return float(slope * 60.0), float((slope - half) * 60.0), float((slope + half) * 60.0)
+
+
+def trend_label(side_word: str, slope: float, lo: float, hi: float) -> str:
+    """The legend of a side's trend line: the slope with its interval, and "no clear trend"
+    when the interval holds 0."""
+    lo, hi = round(lo, 1) + 0.0, round(hi, 1) + 0.0     # decided as shown; no "-0.0"
+    clear = "" if lo > 0 or hi < 0 else ": no clear trend"
+    return f"{side_word} trend {slope:+.1f}°/min (90 %: {lo:+.1f} to {hi:+.1f}{clear})"
 
 
 def drop_scatter(strides: list[dict[str, Any]], task: dict[str, Any]) -> Figure:
@@ -180,12 +197,13 @@ def drop_scatter(strides: list[dict[str, Any]], task: dict[str, Any]) -> Figure:
             ax.scatter([x["t_ic"] for x in excl], [x["contralateral_drop_deg"] for x in excl],
                        s=22, facecolors="none", edgecolors=SIDE_COLOUR[s], alpha=0.6,
                        label=f"{SIDE_WORD[s]} stance, excluded ({len(excl)})")
-        slope = trend_deg_per_min(t, d)
+        slope, lo, hi = trend_deg_per_min(t, d)
         if math.isfinite(slope):
             fit = np.polyfit(t, d, 1)
             tt = np.array([t.min(), t.max()])
-            ax.plot(tt, np.polyval(fit, tt), color=SIDE_COLOUR[s], lw=1.2, ls=":",
-                    label=f"{SIDE_WORD[s]} trend {slope:+.2f}°/min")
+            (line,) = ax.plot(tt, np.polyval(fit, tt), color=SIDE_COLOUR[s], lw=1.2, ls=":",
+                              label=trend_label(SIDE_WORD[s], slope, lo, hi))
+            line.set_gid(f"trend-{s}")
     if not any(_finite(x.get("contralateral_drop_deg")) for x in mine):
         _nothing(ax)
     else:
