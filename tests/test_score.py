@@ -516,6 +516,36 @@ def test_the_summary_and_its_bootstrap_are_one_computation():
     assert math.isfinite(s.variability["stride_time_cv_pct"])
 
 
+def test_one_mis_timed_contact_is_no_stride_variability_but_a_variable_gait_is():
+    """An IC timed on the wrong bump makes one stride of that side 0.35 s short and the next
+    0.35 s long: the stride-time CV leaves the two out (and says so), where the SD of all
+    strides read it as variability (about 7 %). A gait variable throughout (CV 6 %) keeps
+    its CV: the cut scales with the spread."""
+    from dataclasses import replace
+
+    steady = _steps(20)
+    base = _summary_of(steady).variability["stride_time_cv_pct"]
+    lefts = [i for i, s in enumerate(steady) if s.stance_side == "L"]
+    bumped = list(steady)
+    for i, d in ((lefts[8], -0.35), (lefts[9], +0.35)):
+        bumped[i] = replace(bumped[i], stride_time_s=bumped[i].stride_time_s + d)
+    s = _summary_of(bumped)
+    assert s.variability["stride_time_cv_pct"] == pytest.approx(base, abs=0.3)
+
+    def left_out(summary) -> int:
+        said = [m for m in summary.messages if "robust SDs from their median" in m]
+        return int(re.match(r"variability: (\d+) stride", said[0]).group(1)) if said else 0
+
+    assert left_out(s) == left_out(_summary_of(steady)) + 2, s.messages
+    plain = [x.stride_time_s for x in bumped if x.stance_side == "L"]
+    assert 100 * np.std(plain, ddof=1) / np.mean(plain) > 5.0     # what the SD alone said
+    rng = np.random.default_rng(11)
+    variable = [replace(x, stride_time_s=1.1 * (1 + 0.06 * rng.standard_normal()))
+                for x in _steps(30)]
+    assert _summary_of(variable).variability["stride_time_cv_pct"] == pytest.approx(6.0,
+                                                                                    abs=1.0)
+
+
 def test_the_session_pools_the_tasks_intervals(bands):
     a, b = _steps(8, seed=1), _steps(8, seed=2)
     ta = score_walk(_summary_of(a), bands, steps=a)
