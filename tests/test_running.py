@@ -14,6 +14,7 @@ from sacrum.io.decode import decode_capture
 from sacrum.scoring.metrics import robust_range
 from sacrum.scoring.running import (
     RunningMetricsStream,
+    RunningStepMetrics,
     bootstrap_run_statistics,
     load_running_bands,
     running_step_metrics,
@@ -389,3 +390,25 @@ def test_real_walking_has_no_running_steps():
         assert not [s for s in steps if s.mode == "run"], name
         n += 1
     assert n == 7
+
+
+def test_a_mis_timed_contact_is_no_running_step_variability():
+    """As walking's: one contact timed late makes one step 0.1 s long and the next 0.1 s
+    short; the step-time CV leaves them out (it read about 5 % with them, 1 % without)."""
+    from dataclasses import replace
+
+    rng = np.random.default_rng(5)
+    steps = [RunningStepMetrics(
+        stance_side="LR"[k % 2], t_ic_s=0.34 * k, t_to_s=0.34 * k + 0.2, bout=0,
+        contact_time_s=0.2 + 0.004 * rng.standard_normal(), flight_time_s=0.14,
+        step_time_s=0.34 * (1 + 0.01 * rng.standard_normal()), contralateral_drop_deg=4.0,
+        drop_time_pct=30.0, obliquity_rom_deg=8.0, tilt_rom_deg=4.0, rotation_rom_deg=8.0,
+        mean_tilt_deg=0.0, vertical_oscillation_m=0.08, braking_mps2=5.0,
+        peak_vertical_mps2=25.0, excluded=None) for k in range(60)]
+    clean = summarize_run(steps).variability["step_time_cv_pct"]
+    late = list(steps)
+    late[30] = replace(late[30], step_time_s=late[30].step_time_s + 0.1)
+    late[31] = replace(late[31], step_time_s=late[31].step_time_s - 0.1)
+    times = np.array([s.step_time_s for s in late])
+    assert 100 * times.std(ddof=1) / times.mean() > 4.0          # the SD of every step
+    assert summarize_run(late).variability["step_time_cv_pct"] == pytest.approx(clean, abs=0.2)

@@ -27,7 +27,7 @@ from importlib import resources
 
 import numpy as np
 
-from sacrum.scoring.metrics import ROM_PERCENTILES, robust_range
+from sacrum.scoring.metrics import ROM_PERCENTILES, robust_range, time_outliers_rows
 from sacrum.scoring.score import Bands, TaskScore, parse_bands, score_walk
 from sacrum.signal.angles import OBLIQUITY, ROTATION, TILT
 from sacrum.signal.quaternion import quat_conjugate, quat_rotate
@@ -298,7 +298,8 @@ class RunSummary:
     ranges; mean_tilt_deg. symmetry_index {"step_time","contact_time"} (%, Robinson et al.
     1987, unsigned); side_difference_deg {"drop"}: |L − R| of the drops (deg).
     variability {"step_time_cv_pct", "contact_time_cv_pct", "drop_sd_deg"} (the drop SD
-    pooled over the two sides). NaN where fewer than ``min_steps_per_side`` used steps.
+    pooled over the two sides; the time CVs without the times more than 3 robust SDs from
+    their median, as walking's: ``metrics.time_outliers_rows``). NaN where fewer than ``min_steps_per_side`` used steps.
     """
 
     n_steps: int
@@ -372,6 +373,7 @@ def run_step_statistics(values: dict[str, dict[str, np.ndarray]], *,
         if not enough:
             return nan.copy()
         x = pooled(name)
+        x = np.where(time_outliers_rows(x), np.nan, x)   # as walking's: a mis-timed contact
         ok = np.isfinite(x)
         with np.errstate(all="ignore"):
             mean = np.where(ok, x, 0.0).sum(axis=1) / ok.sum(axis=1)
