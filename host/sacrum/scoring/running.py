@@ -299,7 +299,8 @@ class RunSummary:
     1987, unsigned); side_difference_deg {"drop"}: |L − R| of the drops (deg).
     variability {"step_time_cv_pct", "contact_time_cv_pct", "drop_sd_deg"} (the drop SD
     pooled over the two sides; the time CVs without the times more than 3 robust SDs from
-    their median, as walking's: ``metrics.time_outliers_rows``). NaN where fewer than ``min_steps_per_side`` used steps.
+    their median, as walking's: ``metrics.time_outliers_rows``). NaN where fewer than
+    ``min_steps_per_side`` used steps.
     """
 
     n_steps: int
