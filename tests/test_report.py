@@ -219,6 +219,48 @@ def test_progress_over_sessions(phantom, tmp_path):
     assert r[1] < r[0] - 2
 
 
+def test_the_recordings_of_one_day_are_pooled_as_one_session(phantom, tmp_path):
+    """Three captures of one person and day (the trials of a walk test): the report leads
+    with their pooled score (pool_sessions, its interval), lists each recording and the
+    pooled row, and draws no progress over one day; with a later day, the progress has one
+    point per day, that day's pooled."""
+    from dataclasses import replace
+
+    from sacrum.analysis import pool_sessions
+
+    b = session_from_capture(phantom_capture(tmp_path / "b.sacrum", drop_deg=(4.0, 6.0),
+                                             seed=2), "P001", phantom.date, mount="recommended")
+    c = replace(b, analysis=session_from_capture(
+        phantom_capture(tmp_path / "c.sacrum", drop_deg=(5.0, 8.0), seed=3), "P001",
+        phantom.date, mount="recommended").analysis)
+    day = [phantom, b, c]
+    pooled = pool_sessions([s.analysis for s in day])
+    rep = build_report(day)
+    text = rep.summary_text()
+    iv = pooled["score_interval"]
+    assert (f"The 3 recordings of {phantom.date}, pooled as one session (as the trials of a "
+            f"walk test): walk score {pooled['score']:.0f} ({iv[0]:.0f}–{iv[1]:.0f}) from "
+            f"{pooled['n_steps_used']} used steps") in text
+    assert pooled["n_steps_used"] == sum(s.analysis["summary"]["tasks"][0]["n_steps_used"]
+                                         for s in day)
+    comp = next(b for b in rep.blocks if getattr(b, "key", "") == "pooled-walk/components")
+    assert comp.rows[-1][1] == f"{pooled['score']:.0f}"
+    assert "progress" not in rep.figures
+    assert any(getattr(b, "text", "").startswith(f"All 3 recordings are of {phantom.date}")
+               for b in rep.blocks)
+    table = next(b for b in rep.blocks if getattr(b, "key", "") == "progress")
+    assert [r[0] for r in table.rows] == [phantom.date] * 3 + [f"{phantom.date}, 3 pooled"]
+    # a later day: one point per day, the first day's the pooled one
+    later = replace(b, date="2025-05-02")
+    rep = build_report([*day, later])
+    (score,) = [ln for ax in rep.figures["progress"].axes for ln in ax.get_lines()
+                if ln.get_gid() == "progress-score"]
+    np.testing.assert_allclose(score.get_ydata(),
+                               [pooled["score"], later.analysis["summary"]["score"]])
+    assert "(4 sessions on 2 days, a day's recordings pooled)" in rep.summary_text()
+    assert not any(h.text.startswith("Pooled") for h in rep.blocks if hasattr(h, "level"))
+
+
 def test_sessions_of_two_people_are_refused(phantom, daily):
     with pytest.raises(ValueError, match="one person"):
         build_report([phantom, daily])

@@ -6,7 +6,10 @@ and firmware, mounting, calibration, data quality), the plain-language summary, 
 the score with its components and reasons, the figures and tables, the progress across
 sessions, and every statement of the analysis (the pages of exercise and run tasks are
 laid out by report/exercises.py and report/running.py). The most recent session is shown in full;
-earlier ones appear in the progress. Nothing is computed here that the analysis did not
+earlier ones appear in the progress. Several recordings of the person on one day (the trials
+of a walk test) are also pooled as one session (:func:`pooled_day`,
+``sacrum.analysis.pool_sessions``): the latest day's pooled score leads the summary, and the
+progress figure has one point per day. Nothing is computed here that the analysis did not
 compute, but for the drop trend of the scatter figure (named as a least-squares trend).
 """
 
@@ -271,7 +274,7 @@ def repetition_table(task: dict[str, Any]) -> Table:
 
 def progress_points(sessions: list[Session]) -> list[dict[str, Any]]:
     """Per session: date, session score, drop per stance side of the metrics task and its
-    drop band (what the progress figure and sentences show)."""
+    drop band (what the progress table shows, one row per recording)."""
     out = []
     for s in sessions:
         summ = s.analysis["summary"]
@@ -281,8 +284,74 @@ def progress_points(sessions: list[Session]) -> list[dict[str, Any]]:
                     "score": summ.get("score"), "drop_L": drop.get("L"),
                     "drop_R": drop.get("R"), "normal_max": drop_band(head)[1] if head else None,
                     "cadence_spm": summ.get("cadence_spm"),
-                    "steps_used": head.get("n_steps_used")})
+                    "steps_used": head.get("n_steps_used"), "n": 1})
     return out
+
+
+def day_groups(sessions: list[Session]) -> list[list[Session]]:
+    """The sessions (in date order) grouped by their date."""
+    groups: list[list[Session]] = []
+    for s in sessions:
+        if groups and groups[-1][0].date == s.date:
+            groups[-1].append(s)
+        else:
+            groups.append([s])
+    return groups
+
+
+def pooled_day(day: list[Session]) -> dict[str, Any] | None:
+    """The recordings of one person and day pooled as one session (the trials of a walk
+    test: :func:`sacrum.analysis.pool_sessions` on their walking task, the latest one's
+    metrics task), as a task object of ``summary.tasks`` plus ``n_recordings``; None for a
+    single recording or fewer than two with that walking task."""
+    if len(day) < 2:
+        return None
+    from sacrum.analysis import pool_sessions
+
+    name = day[-1].analysis["summary"].get("metrics_task")
+    docs = [s.analysis for s in day
+            if any(t["task"] == name and t["kind"] == "steps"
+                   for t in s.analysis["summary"]["tasks"])]
+    if len(docs) < 2:
+        return None
+    # the bands the recordings were scored with: a clinic's file while it is there
+    origin = str(day[-1].analysis["bands"]["origin"])
+    bands = origin if not origin.startswith("packaged") and Path(origin).is_file() else None
+    return {**pool_sessions(docs, task=name, bands=bands), "kind": "steps"}
+
+
+def day_points(sessions: list[Session]) -> list[dict[str, Any]]:
+    """One progress point per day (the figure and the sentences): a day's recordings pooled
+    (:func:`pooled_day`) where there are several, else each recording as it is."""
+    out = []
+    for day in day_groups(sessions):
+        pooled = pooled_day(day)
+        if pooled is None:
+            out += progress_points(day)
+            continue
+        drop = pooled.get("contralateral_drop_deg") or {}
+        out.append({"date": day[0].date, "task": pooled["task"], "score": pooled.get("score"),
+                    "drop_L": drop.get("L"), "drop_R": drop.get("R"),
+                    "normal_max": drop_band(pooled)[1], "cadence_spm": pooled.get("cadence_spm"),
+                    "steps_used": pooled.get("n_steps_used"), "n": pooled["n_recordings"]})
+    return out
+
+
+def pooled_sentence(pooled: dict[str, Any], date: str) -> str:
+    """The pooled day in one sentence: score with its interval, steps, drop per side."""
+    by = pooled.get("n_steps_by_side") or {}
+    drop = pooled.get("contralateral_drop_deg") or {}
+    score = ("no score (" + str(pooled.get("score_message")) + ")"
+             if pooled.get("score") is None else
+             f"score {summary.with_interval(pooled['score'], pooled.get('score_interval'))}")
+    drops = "; contralateral drop " + " / ".join(
+        f"{summary.deg(drop[s])} {'left' if s == 'L' else 'right'} stance" for s in "LR"
+        if isinstance(drop.get(s), int | float) and math.isfinite(drop[s]))
+    return (f"The {pooled['n_recordings']} recordings of {date}, pooled as one session (as "
+            f"the trials of a walk test): {pooled['task']} {score} from "
+            f"{pooled.get('n_steps_used', 0)} used steps ({by.get('L', 0)} left, "
+            f"{by.get('R', 0)} right stance)"
+            + (drops if drops != "; contralateral drop " else "") + ".")
 
 
 def _bands_origin(origin: str) -> str:
@@ -312,12 +381,32 @@ def build_report(sessions: list[Session], show: Disclosure = Disclosure()) -> Re
     from sacrum.apps.report import exercises, running  # their pages read these blocks
 
     rep.blocks.append(Heading("Summary"))
-    points = progress_points(sessions)
+    points = progress_points(sessions)          # one per recording: the table
+    days = day_points(sessions)                 # one per day: the figure and sentences
+    today = pooled_day(day_groups(sessions)[-1])
     walked = any(isinstance(p[k], int | float) for p in points
                  for k in ("score", "drop_L", "drop_R"))
-    for text in (summary.session_sentences(doc) + (summary.progress_sentences(points) if walked
-                 else []) + exercises.progress_sentences(sessions)):
+    lead = ([pooled_sentence(today, last.date),
+             "The most recent of them, in detail:"] if today is not None else [])
+    for text in (lead + summary.session_sentences(doc)
+                 + (summary.progress_sentences(days) if walked else [])
+                 + exercises.progress_sentences(sessions)):
         rep.blocks.append(Para(text, "summary"))
+    if today is not None:
+        rep.blocks.append(Heading(f"Pooled: {today['task']}, the {today['n_recordings']} "
+                                  f"recordings of {last.date}"))
+        rep.blocks.append(Para(str(today.get("score_message") or "")))
+        mine = next((t for t in doc["summary"]["tasks"] if t["task"] == today["task"]), {})
+        only = [k for k, c in (today.get("components") or {}).items()
+                if c.get("score") is not None
+                and ((mine.get("components") or {}).get(k) or {}).get("score") is None]
+        if only:   # why the pooled score can lie outside the recordings' own
+            rep.blocks.append(Para(f"Scored only when pooled: {', '.join(only)} (one "
+                                   "recording has too few steps for it; docs/scoring.md, "
+                                   "'How many steps')."))
+        rep.blocks.append(components_table({**today, "task": f"pooled-{today['task']}"}))
+        for m in today.get("messages") or []:
+            rep.blocks.append(Para(m, "note"))
     steps = doc["steps"]
     for task in doc["summary"]["tasks"]:
         name = task["task"]
@@ -357,15 +446,32 @@ def build_report(sessions: list[Session], show: Disclosure = Disclosure()) -> Re
     if len(sessions) > 1:
         rep.blocks.append(Heading("Progress"))
     if len(sessions) > 1 and walked:  # a session score or a drop to show
-        rep.blocks.append(Fig("progress", figures.progress(points),
-                              "Session score and contralateral drop per stance side by date"))
+        if len({p["date"] for p in days}) > 1:
+            rep.blocks.append(Fig("progress", figures.progress(days),
+                                  "Session score and contralateral drop per stance side by "
+                                  "date (a day of several recordings: pooled)"))
+        else:
+            rep.blocks.append(Para(f"All {len(sessions)} recordings are of {last.date}: "
+                                   "pooled above; a progress needs sessions on two or more "
+                                   "days."))
+
+        def row(p: dict[str, Any], date: str) -> list[str]:
+            return [date, _f(p["score"], ".0f"), p["task"] or "–", _f(p["drop_L"], ".1f", "°"),
+                    _f(p["drop_R"], ".1f", "°"), _f(p["cadence_spm"], ".0f"),
+                    str(p["steps_used"] or 0)]
+
+        rows = []
+        for day in day_groups(sessions):
+            rows += [row(p, p["date"]) for p in progress_points(day)]
+            pooled = next((p for p in days if p["date"] == day[0].date and p["n"] > 1), None)
+            if pooled is not None:
+                rows.append(row(pooled, f"{day[0].date}, {pooled['n']} pooled"))
         rep.blocks.append(Table(
             ["date", "score", "drop and cadence of", "drop left stance", "drop right stance",
-             "cadence", "steps used"],
-            [[p["date"], _f(p["score"], ".0f"), p["task"] or "–", _f(p["drop_L"], ".1f", "°"),
-              _f(p["drop_R"], ".1f", "°"), _f(p["cadence_spm"], ".0f"), str(p["steps_used"] or 0)]
-             for p in points], "Every session: the session score, and the drop and cadence "
-            "of its walking task (of its run task when it has no walking)", key="progress"))
+             "cadence", "steps used"], rows,
+            "Every session: the session score, and the drop and cadence of its walking task "
+            "(of its run task when it has no walking); a day of several recordings also "
+            "pooled as one session", key="progress"))
     if len(sessions) > 1:
         rep.blocks += exercises.progress_blocks(sessions)
     kinds = {t["kind"] for t in doc["summary"]["tasks"]}

@@ -85,7 +85,7 @@ def _drop_clause(side: str, value: float, lo, hi, *, full: bool) -> str:
     return f"{what}, {band}"
 
 
-def _with_interval(score: float, interval) -> str:
+def with_interval(score: float, interval) -> str:
     """"78 (70–85)" or "78" (no interval)."""
     if not interval or interval[0] is None:
         return f"{score:.0f}"
@@ -96,14 +96,14 @@ def score_sentence(task: dict[str, Any], name: str) -> str:
     if task.get("score") is None:
         why = str(task.get("score_message") or "").removeprefix("no score: ")
         return f"No pelvic control score for {name}: {why}."
-    comps = ", ".join(f"{k} {_with_interval(c['score'], c.get('interval'))}"
+    comps = ", ".join(f"{k} {with_interval(c['score'], c.get('interval'))}"
                       for k, c in (task.get("components") or {}).items()
                       if c.get("score") is not None)
     iv = task.get("score_interval")
     level = task.get("score_interval_level") or 0.9
     sure = (f"; in brackets the range it would likely take on another walk like this one "
             f"({100 * level:.0f} % interval from the steps)" if iv else "")
-    return (f"Pelvic control score for {name}: {_with_interval(task['score'], iv)} of 100 "
+    return (f"Pelvic control score for {name}: {with_interval(task['score'], iv)} of 100 "
             f"({comps}){sure}.")
 
 
@@ -248,10 +248,10 @@ def exercise_score_sentence(task: dict[str, Any]) -> str:
                     "are in the task's table of scores.")
         why = str(task.get("score_message") or "").removeprefix("no score: ")
         return f"No control score for {name}: {why}."
-    per = ", ".join(f"set {s['set_index'] + 1}: " + (_with_interval(
+    per = ", ".join(f"set {s['set_index'] + 1}: " + (with_interval(
         s["score"], s.get("score_interval")) if _finite(s.get("score")) else "none")
         for s in sets)
-    score = _with_interval(task["score"], task.get("score_interval"))
+    score = with_interval(task["score"], task.get("score_interval"))
     return (f"Control score for {name}: {score} of 100, the mean of its sets' scores "
             f"({per}); provisional bands, not published norms (docs/exercises.md).")
 
@@ -335,7 +335,7 @@ def session_sentences(doc: dict[str, Any]) -> list[str]:
             said[0] = f"{task['task']}: {said[0][0].lower()}{said[0][1:]}"  # which task
         out += said
     if len(summ["tasks"]) > 1:
-        out.append(f"Session score: {_with_interval(summ['score'], summ.get('score_interval'))}"
+        out.append(f"Session score: {with_interval(summ['score'], summ.get('score_interval'))}"
                    " of 100." if summ.get("score") is not None
                    else "No session score: no task could be scored.")
     return out + quality_sentences(doc)
@@ -354,8 +354,10 @@ def progress_sentences(points: list[dict[str, Any]]) -> list[str]:
         x, y = a[f"drop_{s}"], b[f"drop_{s}"]
         if _finite(x) and _finite(y):
             parts.append(f"{SIDE_WORD[s]}-stance drop {deg(x)} → {deg(y)}")
+    n = sum(p.get("n", 1) for p in points)
+    count = (f"{n} sessions" if n == len(points) else
+             f"{n} sessions on {len(points)} days, a day's recordings pooled")
     if not parts:
-        return [f"{len(points)} sessions from {a['date']} to {b['date']}: no value is in both "
+        return [f"{count} from {a['date']} to {b['date']}: no value is in both "
                 "the first and the last."]
-    return [f"From {a['date']} to {b['date']} ({len(points)} sessions): " + "; ".join(parts)
-            + "."]
+    return [f"From {a['date']} to {b['date']} ({count}): " + "; ".join(parts) + "."]
