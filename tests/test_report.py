@@ -261,6 +261,16 @@ def test_the_recordings_of_one_day_are_pooled_as_one_session(phantom, tmp_path):
     assert not any(h.text.startswith("Pooled") for h in rep.blocks if hasattr(h, "level"))
 
 
+def test_a_pooled_day_without_a_standing_calibration_says_its_drops_are_relative(daily):
+    from dataclasses import replace
+
+    assert daily.analysis["summary"]["angle_reference"] == "walking"
+    text = build_report([daily, replace(daily)]).summary_text()
+    pooled = text.split("The most recent of them")[0]
+    assert "The 2 recordings of" in pooled
+    assert "(relative drops: a recording had no standing calibration)" in pooled
+
+
 def test_sessions_of_two_people_are_refused(phantom, daily):
     with pytest.raises(ValueError, match="one person"):
         build_report([phantom, daily])

@@ -317,7 +317,12 @@ def pooled_day(day: list[Session]) -> dict[str, Any] | None:
     # the bands the recordings were scored with: a clinic's file while it is there
     origin = str(day[-1].analysis["bands"]["origin"])
     bands = origin if not origin.startswith("packaged") and Path(origin).is_file() else None
-    return {**pool_sessions(docs, task=name, bands=bands), "kind": "steps"}
+    refs = {next(t for t in d["summary"]["tasks"] if t["task"] == name).get("angle_reference")
+            for d in docs}
+    # relative when any recording lacks a standing calibration (its drops are relative)
+    ref = next((r for r in ("sensor", "walking") if r in refs), "standing")
+    return {**pool_sessions(docs, task=name, bands=bands), "kind": "steps",
+            "angle_reference": ref}
 
 
 def day_points(sessions: list[Session]) -> list[dict[str, Any]]:
@@ -347,11 +352,14 @@ def pooled_sentence(pooled: dict[str, Any], date: str) -> str:
     drops = "; contralateral drop " + " / ".join(
         f"{summary.deg(drop[s])} {'left' if s == 'L' else 'right'} stance" for s in "LR"
         if isinstance(drop.get(s), int | float) and math.isfinite(drop[s]))
+    relative = {"walking": " (relative drops: a recording had no standing calibration)",
+                "sensor": " (relative drops: a recording had no calibration)"}.get(
+        str(pooled.get("angle_reference")), "")
     return (f"The {pooled['n_recordings']} recordings of {date}, pooled as one session (as "
             f"the trials of a walk test): {pooled['task']} {score} from "
             f"{pooled.get('n_steps_used', 0)} used steps ({by.get('L', 0)} left, "
             f"{by.get('R', 0)} right stance)"
-            + (drops if drops != "; contralateral drop " else "") + ".")
+            + (drops + relative if drops != "; contralateral drop " else "") + ".")
 
 
 def _bands_origin(origin: str) -> str:
