@@ -321,16 +321,20 @@ def pooled_day(day: list[Session]) -> dict[str, Any] | None:
             for d in docs}
     # relative when any recording lacks a standing calibration (its drops are relative)
     ref = next((r for r in ("sensor", "walking") if r in refs), "standing")
-    return {**pool_sessions(docs, task=name, bands=bands), "kind": "steps",
-            "angle_reference": ref}
+    try:
+        pooled = pool_sessions(docs, task=name, bands=bands)
+    except (KeyError, TypeError, ValueError):   # a document this version cannot pool
+        return None
+    return {**pooled, "kind": "steps", "angle_reference": ref}
 
 
-def day_points(sessions: list[Session]) -> list[dict[str, Any]]:
+def day_points(days: list[list[Session]], pooled_days: list[dict[str, Any] | None]
+               ) -> list[dict[str, Any]]:
     """One progress point per day (the figure and the sentences): a day's recordings pooled
-    (:func:`pooled_day`) where there are several, else each recording as it is."""
+    (``pooled_days``, :func:`pooled_day` of each of ``days``) where there are several, else
+    each recording as it is."""
     out = []
-    for day in day_groups(sessions):
-        pooled = pooled_day(day)
+    for day, pooled in zip(days, pooled_days, strict=True):
         if pooled is None:
             out += progress_points(day)
             continue
@@ -390,8 +394,10 @@ def build_report(sessions: list[Session], show: Disclosure = Disclosure()) -> Re
 
     rep.blocks.append(Heading("Summary"))
     points = progress_points(sessions)          # one per recording: the table
-    days = day_points(sessions)                 # one per day: the figure and sentences
-    today = pooled_day(day_groups(sessions)[-1])
+    groups = day_groups(sessions)
+    pooled_days = [pooled_day(g) for g in groups]
+    days = day_points(groups, pooled_days)      # one per day: the figure and sentences
+    today = pooled_days[-1]
     walked = any(isinstance(p[k], int | float) for p in points
                  for k in ("score", "drop_L", "drop_R"))
     lead = ([pooled_sentence(today, last.date),
@@ -469,7 +475,7 @@ def build_report(sessions: list[Session], show: Disclosure = Disclosure()) -> Re
                     str(p["steps_used"] or 0)]
 
         rows = []
-        for day in day_groups(sessions):
+        for day in groups:
             rows += [row(p, p["date"]) for p in progress_points(day)]
             pooled = next((p for p in days if p["date"] == day[0].date and p["n"] > 1), None)
             if pooled is not None:
