@@ -837,7 +837,11 @@ def time_outliers_rows(x: np.ndarray) -> np.ndarray:
     without such strides; per person pooled, 5 of 6 closer to the reference. Removing
     strides more than 3 SD from the median is the usual step of stride-time variability
     analysis (Hausdorff et al. 1998); the SD here is the robust one, which the outliers do
-    not inflate. A gait variable throughout keeps its spread: the cut scales with it."""
+    not inflate (with the plain SD the bias stays +1.4; leave-one-person-out between the
+    two, the robust one is chosen in 6 of 6 folds). A gait variable throughout keeps its
+    spread: the cut scales with it; a very regular walker with wider tails loses more
+    strides to it (IPOL 1: 14 %, its CV 1.3 points low), which the summary's message
+    counts."""
     med, _ = _nanmedian_rows(x)
     mad, _ = _nanmedian_rows(np.abs(x - med[:, None]))
     scale = np.maximum(1.4826 * mad, _TIME_OUTLIER_FLOOR * np.abs(med))
