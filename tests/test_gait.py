@@ -491,7 +491,9 @@ def test_split_steps_of_a_real_recording_are_dropped():
 def straight_walk(step_s, q_sensor_to_body, *, hs_amp_mps2: float = 3.0, seed: int = 0,
                   toe_off: bool = False, stand_s: float = 2.0,
                   loading_bump: float = 0.0, loading_delay_s: float = 0.16,
-                  last_hs_mps2: float | None = None) -> dict:
+                  last_hs_mps2: float | None = None,
+                  turn: tuple[float, float] | None = None,
+                  late_bump: tuple[int, float, float, float] | None = None) -> dict:
     """Stand ``stand_s``, walk straight with the given step times (s, one per step: IC k to
     IC k+1), stand 2 s: the physics of ``phantom`` (heel-strike pulse ``hs_amp_mps2``, a
     push-off bump a third of it, step-frequency oscillation, forward acceleration with the
@@ -501,7 +503,11 @@ def straight_walk(step_s, q_sensor_to_body, *, hs_amp_mps2: float = 3.0, seed: i
     after each landing, this many times the heel-strike pulse, steepest 0.13 s after the IC
     (a loading response some people show at the trunk). ``last_hs_mps2``: the heel-strike
     pulse of the last IC (the closing step, the trailing foot set beside the other), with no
-    step oscillation after it."""
+    step oscillation after it. ``turn`` = (t0, t1): a 180° turn to the left between those
+    times (s; the yaw-rate profile of ``phantom``'s). ``late_bump`` = (k, landing, bump,
+    delay): IC k lands softly (a heel-strike pulse of ``landing`` m/s², the step
+    oscillation scaled alike over the half step each side of it) and ``delay`` s later a
+    loading bump of ``bump`` m/s² rises (a turning step whose bump outgrows its landing)."""
     rng = np.random.default_rng(seed)
     step_s = np.asarray(step_s, float)
     ics = stand_s + np.concatenate([[0.0], np.cumsum(step_s)])
@@ -514,13 +520,20 @@ def straight_walk(step_s, q_sensor_to_body, *, hs_amp_mps2: float = 3.0, seed: i
     ph = 2 * np.pi * (k + (t - osc[k]) / d[k])                # step phase, 2πk at IC k
     if last_hs_mps2 is not None:
         walking &= t < ics[-2]
-    av = walking * 1.0 * np.sin(ph)
+    osc = np.ones_like(t)
+    if late_bump is not None:
+        kl, land = late_bump[:2]
+        osc[np.abs(t - ics[kl]) < step_s[kl] / 2] = land / 3.0
+    av = walking * osc * np.sin(ph)
     af = walking * 1.0 * np.cos(ph)
     aml = walking * 0.1 * (np.pi / d[k]) * np.sin(ph / 2)
     for j, tk in enumerate(ics[:-1]):
         last = j == len(ics) - 2 and last_hs_mps2 is not None
-        av += (last_hs_mps2 if last else hs_amp_mps2) * np.exp(
-            -0.5 * ((t - tk - 0.03) / 0.03) ** 2)
+        hs = last_hs_mps2 if last else hs_amp_mps2
+        if late_bump is not None and j == late_bump[0]:
+            hs = late_bump[1]
+            av += late_bump[2] * np.exp(-0.5 * ((t - tk - late_bump[3] - 0.03) / 0.03) ** 2)
+        av += hs * np.exp(-0.5 * ((t - tk - 0.03) / 0.03) ** 2)
         if loading_bump:
             av += loading_bump * hs_amp_mps2 * np.exp(
                 -0.5 * ((t - tk - loading_delay_s) / 0.03) ** 2)
@@ -529,11 +542,19 @@ def straight_walk(step_s, q_sensor_to_body, *, hs_amp_mps2: float = 3.0, seed: i
     if toe_off:
         t0 = ics[0] - 0.8 * step_s[0]
         av += 0.4 * hs_amp_mps2 * np.exp(-0.5 * ((t - t0 - 0.03) / 0.04) ** 2)
-    a_e = np.stack([af, -aml, av], axis=1) + np.array([0.0, 0.0, G])
-    q_s2e = np.broadcast_to(q_sensor_to_body, (len(t), 4)).copy()
+    yaw_rate = np.zeros_like(t)
+    if turn is not None:
+        tt = (t >= turn[0]) & (t < turn[1])
+        dur = turn[1] - turn[0]
+        yaw_rate[tt] = (np.pi / dur) * (1 - np.cos(2 * np.pi * (t[tt] - turn[0]) / dur))
+    heading = np.cumsum(yaw_rate) / FS
+    q_b2e = np.stack([np.cos(heading / 2), 0 * t, 0 * t, np.sin(heading / 2)], axis=1)
+    a_e = _rot(q_b2e, np.stack([af, -aml, av], axis=1)) + np.array([0.0, 0.0, G])
+    q_s2e = _qmul(q_b2e, np.broadcast_to(q_sensor_to_body, (len(t), 4)))
     q_inv = q_s2e * [1, -1, -1, -1]
     acc = _rot(q_inv, a_e) + rng.normal(0, 0.05, (len(t), 3))
-    gyr = rng.normal(0, 0.005, (len(t), 3))
+    w_e = np.stack([0 * t, 0 * t, yaw_rate], axis=1)
+    gyr = _rot(q_inv, w_e) + rng.normal(0, 0.005, (len(t), 3))
     return {"t": t, "acc": acc, "gyr": gyr, "q": q_s2e, "ics": ics[:-1],
             "sides": np.array(["L" if j % 2 == 0 else "R" for j in range(len(ics) - 1)])}
 
@@ -544,6 +565,43 @@ def _ic_times(events) -> np.ndarray:
 
 def _matched(found: np.ndarray, ref: np.ndarray, tol: float = 0.03) -> int:
     return sum(bool(len(found)) and np.min(np.abs(found - r)) <= tol for r in ref)
+
+
+def test_a_turning_step_whose_bump_outgrows_its_landing_is_timed_at_the_landing():
+    """Step 2(g): in a 180° turn (slower steps, 0.65-0.72 s) one step lands softly (0.6
+    m/s², below ``min_rise_mps2``) and 0.36 s later its loading bump rises 3 m/s². Without
+    the rule the IC is the bump's, a third of a step late; with it, the landing's: within
+    0.03 s, every other IC unchanged, returned only after the next IC (it waits to see that
+    the two steps become more even), the same events fed one sample at a time. On straight
+    walking the same step keeps the bump's time (no turn)."""
+    steps = [0.57] * 8 + [0.65, 0.65, 0.72, 0.65, 0.65] + [0.57] * 8
+    ics = 2.0 + np.r_[0, np.cumsum(steps)]
+    late = (10, 0.6, 3.0, 0.36)
+    ph = straight_walk(steps, MOUNTS["oblique"], seed=3, turn=(ics[8] - 0.2, ics[13] + 0.2),
+                       late_bump=late)
+    t_late = ph["ics"][10]
+    off = _ic_times(run(GaitEventDetector(FS, late_ratio=0.0), ph))
+    near = off[np.abs(off - t_late) < 0.5]
+    assert len(near) == 1 and 0.3 < near[0] - t_late < 0.4
+    det = GaitEventDetector(FS)
+    on = _ic_times(run(det, ph))
+    assert det.n_moved == 1 and len(on) == len(off)
+    assert np.min(np.abs(on - t_late)) < 0.03
+    assert np.array_equal(on[np.abs(on - t_late) > 0.1], off[off != near[0]])
+    one = GaitEventDetector(FS)
+    t_out = None
+    for i in range(len(ph["t"])):
+        ev = one.update(ph["t"][i:i + 1], ph["acc"][i:i + 1], ph["gyr"][i:i + 1],
+                        ph["q"][i:i + 1])
+        if t_out is None and any(e.kind == "IC" and abs(e.t_s - t_late) < 0.03 for e in ev):
+            t_out = ph["t"][i]
+    assert t_out is not None and t_out > ph["ics"][11]
+    assert run(GaitEventDetector(FS), ph, list(range(len(ph["t"]) + 1))) == run(
+        GaitEventDetector(FS), ph)
+    flat = straight_walk(steps, MOUNTS["oblique"], seed=3, late_bump=late)
+    det = GaitEventDetector(FS)
+    got = _ic_times(run(det, flat))
+    assert det.n_moved == 0 and np.min(np.abs(got - t_late)) > 0.3
 
 
 def test_lost_samples_in_short_runs_are_bridged_and_chunking_does_not_matter():

@@ -3,10 +3,11 @@
 The stage after ``orientation`` (and ``mounting``) in the host pipeline
 (docs/pipeline.md). ``GaitEventDetector`` is a streaming processor: feed it chunks of
 samples with ``update()``; it returns the gait events that became final in that chunk:
-once a walking bout is under way, within one step of when they happened (see "Latency" in
-``GaitEventDetector``). ``flush()`` ends a recording (it decides the last half second and
-closes the open bout). Feeding a recording whole or in chunks of any size, down to one
-sample, gives the same events, bouts, strides and turns.
+once a walking bout is under way, within one step of when they happened (a late-looking
+turning step, step 2(g), about one step later; see "Latency" in ``GaitEventDetector``).
+``flush()`` ends a recording (it decides the last half second and closes the open bout).
+Feeding a recording whole or in chunks of any size, down to one sample, gives the same
+events, bouts, strides and turns.
 
 ``detect_events()`` is the offline convenience (whole recording, orientation from
 ``sacrum.signal.orientation.orientation_offline`` when not given) and
@@ -19,7 +20,8 @@ One algorithm per module, in the order the data flows through them; the detector
 ========================  ==============================================================
 ``samples.py``            step 1: earth frame, short runs of lost samples bridged
 ``candidates.py``         step 2: IC candidates (steepest rise of vertical acceleration)
-``pivots.py``             steps 2(e), 2(f): pivot steps in turns, the closing step
+``pivots.py``             steps 2(e)-(g): pivot steps in turns, the closing step, late
+                          turning steps
 ``bouts.py``              step 3: chains of ICs, walking bouts, standing pauses
 ``direction.py``          step 4: walking direction, progression index of each step
 ``sides.py``              step 5: left or right
@@ -43,7 +45,7 @@ from sacrum.signal.gait.detector import GaitEventDetector
 from sacrum.signal.gait.direction import WalkingDirection
 from sacrum.signal.gait.final_contacts import FinalContacts
 from sacrum.signal.gait.offline import detect_events, events_in_bouts, write_events_csv
-from sacrum.signal.gait.pivots import ClosingStep, TurnGapFiller
+from sacrum.signal.gait.pivots import ClosingStep, LateTurnStep, TurnGapFiller
 from sacrum.signal.gait.results import GaitBout, GaitEvent, Pause, Stride, Turn
 from sacrum.signal.gait.samples import SampleBuffer
 from sacrum.signal.gait.sides import SideClassifier
@@ -52,7 +54,7 @@ from sacrum.signal.gait.turns import TurnDetector
 
 __all__ = [
     "BoutRules", "BoutStatistics", "ClosingStep", "FinalContacts", "GaitBout", "GaitEvent",
-    "GaitEventDetector", "IcCandidates", "Pause", "SampleBuffer", "SideClassifier", "Stride",
-    "Turn", "TurnDetector", "TurnGapFiller", "WalkingDirection", "detect_events",
-    "events_in_bouts", "write_events_csv",
+    "GaitEventDetector", "IcCandidates", "LateTurnStep", "Pause", "SampleBuffer",
+    "SideClassifier", "Stride", "Turn", "TurnDetector", "TurnGapFiller", "WalkingDirection",
+    "detect_events", "events_in_bouts", "write_events_csv",
 ]

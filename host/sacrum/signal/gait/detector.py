@@ -10,7 +10,7 @@ from sacrum.signal.gait.bouts import MAX_STRIDE_RATIO, BoutRules
 from sacrum.signal.gait.candidates import IcCandidates
 from sacrum.signal.gait.direction import WalkingDirection
 from sacrum.signal.gait.final_contacts import FinalContacts
-from sacrum.signal.gait.pivots import ClosingStep, TurnGapFiller
+from sacrum.signal.gait.pivots import ClosingStep, LateTurnStep, TurnGapFiller
 from sacrum.signal.gait.results import GaitBout, GaitEvent, Pause, Stride, Turn
 from sacrum.signal.gait.samples import SampleBuffer
 from sacrum.signal.gait.sides import SIDE_CONTEXT, SideClassifier
@@ -40,15 +40,18 @@ class GaitEventDetector:
     2. *IC candidates*: the steepest rise of the vertical acceleration
        (McCamley et al. 2012), ``IcCandidates`` (timed at a landing's first bump where a
        larger second bump follows it, its (e)); (e) pivot steps in turns,
-       ``TurnGapFiller``; (f) the soft closing step of a walk, ``ClosingStep``. An IC that
-       would land before the FC of the IC before it is no IC.
+       ``TurnGapFiller``; (f) the soft closing step of a walk, ``ClosingStep``; (g) a
+       turning step timed at its later bump, moved back to its soft landing when that
+       evens it and the next step, ``LateTurnStep``. An IC that would land before the FC of
+       the IC before it is no IC.
     3. *Chains and bouts*: ``BoutRules``.
     4. *Walking direction* and each step's progression index: ``WalkingDirection``.
     5. *Side* of each IC: ``SideClassifier``.
     6. *FC* of the other foot after each IC: ``FinalContacts``.
     7. *Emission.* IC k, its side and the FC after it are returned together, once IC k is
        decided (step 2) and its FC window plus the FIR's half length has passed. The ICs of
-       a bout before its confirmation (step 3) are returned when it is confirmed.
+       a bout before its confirmation (step 3) are returned when it is confirmed. An IC
+       that step 2(g) holds back is returned when the next IC is added (or its chain ends).
     8. *Turns* (El-Gohary et al. 2014): ``TurnDetector``.
     9. *Bout statistics* (strides, stance, swing, cadence): ``BoutStatistics``, when a bout
        is closed and the turn detector has passed its end; standing pauses between bouts:
@@ -70,6 +73,8 @@ class GaitEventDetector:
         ``IcCandidates``.
     fill_gap_ratio = 2.0, fill_min_yaw_dps = 30, fill_window = 0.3, fill_step_ratio = 1.2
         ``TurnGapFiller``.
+    late_ratio = 1.3, late_window = 0.4, late_min_rise_mps2 = 0.5
+        ``LateTurnStep`` (its yaw-rate bound is ``fill_min_yaw_dps``).
     close_min_rise_mps2 = 0.2, close_min_steps = 0.8, close_max_steps = 1.2,
     close_min_jerk_mps3 = 2.0, close_wait = 2.5
         ``ClosingStep`` (its yaw-rate bound is ``fill_min_yaw_dps``).
@@ -94,7 +99,8 @@ class GaitEventDetector:
     **Counters.** ``n_bridged`` lost samples bridged, ``n_rejected_candidates`` candidates
     dropped (a missing sample, landing before the FC before it, a split step),
     ``n_rejected_chains`` chains that were no walking, ``n_filled`` pivot steps and
-    ``n_closing`` closing steps put in.
+    ``n_closing`` closing steps put in, ``n_moved`` late turning steps moved to their
+    landing.
 
     **Latency** is the time from an IC to the end of the chunk that first returns it (fed
     one sample at a time; a chunk adds up to its own duration). An IC of a confirmed bout
@@ -113,7 +119,10 @@ class GaitEventDetector:
     the IC's own time (step 2) is up to ``ic_refine_s`` earlier or later, or, timed at a
     first bump (``IcCandidates`` (e)), up to ``pre_window_s`` earlier. The 0.1 s is the
     zero-phase FIR's half length. Exceptions: the closing step of a walk (step 2(f)) is
-    returned ``close_wait`` steps after the IC before it; the ICs of a bout before its
+    returned ``close_wait`` steps after the IC before it; an IC held back by step 2(g) (a
+    turning step 1.3 or more median steps after the IC before, with a soft landing
+    earlier) is returned with the next IC, about one step later (at most ``max_break_s``
+    when none comes); the ICs of a bout before its
     confirmation are returned with the IC that confirms it (the first one 2 steps + its
     decision after it, when the bout is confirmed at its second forward step), and ICs in
     the last 0.72 s (at most) of a recording are returned by ``flush()``. A live display
@@ -162,6 +171,9 @@ class GaitEventDetector:
         fill_min_yaw_dps: float = 30.0,
         fill_window: float = 0.3,
         fill_step_ratio: float = 1.2,
+        late_ratio: float = 1.3,
+        late_window: float = 0.4,
+        late_min_rise_mps2: float = 0.5,
         close_min_rise_mps2: float = 0.2,
         close_min_steps: float = 0.8,
         close_min_jerk_mps3: float = 2.0,
@@ -206,6 +218,9 @@ class GaitEventDetector:
         self._filler = TurnGapFiller(
             self._ic, fill_gap_ratio=fill_gap_ratio, fill_min_yaw_dps=fill_min_yaw_dps,
             fill_window=fill_window, fill_step_ratio=fill_step_ratio)
+        self._late = LateTurnStep(
+            self._ic, late_ratio=late_ratio, late_window=late_window,
+            late_min_rise_mps2=late_min_rise_mps2, turn_min_yaw_dps=fill_min_yaw_dps)
         self._closing = ClosingStep(
             self._ic, close_min_rise_mps2=close_min_rise_mps2, close_min_steps=close_min_steps,
             close_max_steps=close_max_steps, close_min_jerk_mps3=close_min_jerk_mps3,
@@ -234,12 +249,13 @@ class GaitEventDetector:
 
     def reset(self) -> None:
         """Forget everything (a new recording)."""
-        for part in (self._samples, self._ic, self._filler, self._closing, self._direction,
-                     self._turns):
+        for part in (self._samples, self._ic, self._filler, self._late, self._closing,
+                     self._direction, self._turns):
             part.reset()
         self._gaps: list[int] = []                   # long gaps not passed to the chains yet
         self._chain = Chain()
         self._pending: Step | None = None            # newest IC, not finished yet
+        self._held: Step | None = None               # finished, its time not yet (2(g))
         self._n_bouts = 0
         self._closed_chains: list[Chain] = []        # bouts waiting for turn detection
         self._prev_bout_end: tuple[int, float] | None = None
@@ -261,6 +277,10 @@ class GaitEventDetector:
     @property
     def n_filled(self) -> int:
         return self._filler.n_filled
+
+    @property
+    def n_moved(self) -> int:
+        return self._late.n_moved
 
     @property
     def n_closing(self) -> int:
@@ -378,9 +398,14 @@ class GaitEventDetector:
             self._n_rejected_steps += 1
             return
         if prev is not None:
-            for fill in self._filler.fill(self._samples, chain.steps, prev, step):
+            fills = self._filler.fill(self._samples, chain.steps, prev, step)
+            for fill in fills:
                 self._append_step(fill, prev, events, final, before=step)
                 prev = fill
+            if not fills:
+                t_land = self._late.landing(self._samples, chain.steps, prev, step)
+                if t_land is not None and t_land < step.t_s:
+                    step.t_land, step.t_prev = t_land, prev.t_s     # step 2(g)
         self._append_step(step, prev, events, final)
 
     def _append_step(self, step: Step, prev: Step | None, events: list[GaitEvent],
@@ -389,6 +414,7 @@ class GaitEventDetector:
         when its data is in. ``before``: a later IC already decided (``step`` is a turn-gap
         filler, step 2(e)): its FC must come before that IC, and it is finished at once."""
         chain = self._chain
+        self._resolve_held(events, step.t_s)
         if prev is not None:
             self._direction.step(self._samples, prev, step)
             step_len = step.idx - prev.idx
@@ -425,6 +451,21 @@ class GaitEventDetector:
         self._sides.features(self._samples, s)
         s.fc_t_s = self._fcs.find(self._samples, s)
         s.finished = True
+        if math.isfinite(s.t_land):
+            self._held = s               # its time waits for the next IC (step 2(g))
+        elif self._chain.bout >= 0:
+            self._emit(s, self._chain.bout, events)
+
+    def _resolve_held(self, events: list[GaitEvent], t_next_s: float | None) -> None:
+        """Step 2(g): the held IC takes its landing's time if that makes its step and the
+        next one more even (``t_next_s``: the next IC's time; None: there is none, the time
+        stays); then it is emitted like any other."""
+        s = self._held
+        if s is None:
+            return
+        self._held = None
+        if t_next_s is not None and self._late.more_even(s, t_next_s):
+            s.t_s = s.t_land
         if self._chain.bout >= 0:
             self._emit(s, self._chain.bout, events)
 
@@ -442,7 +483,7 @@ class GaitEventDetector:
         if pause is not None:
             self.pauses.append(pause)
         for s in chain.steps[first:]:
-            if s.finished:
+            if s.finished and s is not self._held:
                 self._emit(s, chain.bout, events)
 
     def _emit(self, s: Step, bout: int, events: list[GaitEvent]) -> None:
@@ -464,6 +505,7 @@ class GaitEventDetector:
 
     def _close_chain(self, events: list[GaitEvent]) -> None:
         self._finish_pending(events, final=True)
+        self._resolve_held(events, None)
         chain = self._chain
         if chain.bout >= 0:
             self._closed_chains.append(chain)
