@@ -15,6 +15,7 @@ from sacrum.apps.live.cli import make_session
 from sacrum.apps.live.session import LiveSession
 from sacrum.io.decode import decode_capture
 from sacrum.io.transports.replay import ReplayTransport
+from sacrum.testing.generator import LinkModel
 
 pytest.importorskip("pytestqt")
 from sacrum.apps.live.window import LiveWindow
@@ -347,3 +348,37 @@ def test_a_drop_label_is_not_drawn_across_the_threshold_line(qtbot):
     low, mid = (t.pos().y() for t in bars.text)
     assert low == pytest.approx(1.0 + 1.6)                   # clear below: on its bar
     assert not mid <= 7.0 <= mid + LABEL_DEG and mid == pytest.approx(7.4)
+
+
+def test_lost_data_is_hatched_as_densely_as_it_is_lost(qtbot, tmp_path):
+    """Many short runs of lost samples (packets lost one at a time) are hatched with the
+    share of each few-pixel bucket that is lost, not each at least a pixel wide: the hatch's
+    ink (width × share) is the time lost in view, a long outage is hatched fully at its own
+    bounds, and a snapshot of a lossy capture draws exactly that."""
+    from sacrum.apps.live.traces import lost_bars
+
+    rng = np.random.default_rng(1)
+    starts = np.sort(rng.uniform(0.0, 29.0, 171))
+    gaps = [(float(a), float(a) + 0.01) for a in starts] + [(12.0, 13.0)]
+    x0, w, share = lost_bars(gaps, 0.0, 30.0, 0.07)
+    assert np.sum(w * share) == pytest.approx(171 * 0.01 + 1.0, abs=1e-9)
+    assert ((share > 0) & (share <= 1)).all()
+    full = (x0 == 12.0) & np.isclose(w, 1.0)
+    assert full.sum() == 1 and share[full][0] == 1.0
+    # drawn one per pixel, they would cover 171 px of a 430-px (0.07 s / 3 px) view: 40 %
+    assert np.sum(w * share) / 30.0 < 0.1
+
+    path = tmp_path / "lossy.sacrum"
+    phantom_capture(path, n_steps=30, link=LinkModel(p_transit_loss=0.05))
+    session = make_session("replay", str(path), speed=None, history_s=60.0)
+    session.run_sync()
+    win = _window(qtbot, session, span_s=20.0)
+    snap = win.last_snapshot
+    assert len(snap.gaps) > 5
+    bars = win.traces._gaps[0].opts
+    alphas = np.array([b.color().alpha() for b in bars["brushes"]])
+    ink = np.sum(np.asarray(bars["width"]) * alphas / 200.0)
+    x_hi = float(snap.t_s[-1])
+    lost = sum(min(b, x_hi) - max(a, x_hi - 20.0) for a, b in snap.gaps
+               if b > x_hi - 20.0 and a < x_hi)
+    assert ink == pytest.approx(lost, rel=0.05, abs=0.02)
