@@ -15,6 +15,44 @@ from sacrum.signal.gait.samples import SampleBuffer
 from sacrum.signal.gait.steps import Chain, Step, median_recent_step
 
 
+def strongest_landing(ic: IcCandidates, buf: SampleBuffer, lo: int, hi: int, *,
+                      min_rise_mps2: float, min_jerk_mps3: float = 0.0,
+                      above_pre: bool = False) -> int | None:
+    """The IC index (absolute, timed as ``ic`` times its ICs) of the jerk maximum of
+    highest score ((c) of ``IcCandidates``) with index in [lo, hi], a rise ((a)) of at
+    least ``min_rise_mps2`` and a jerk of at least ``min_jerk_mps3``; ``above_pre``: its
+    peak also above the pre-window ((b)). None if there is none, or if a sample of its
+    support is missing or not in ``buf`` yet."""
+    h, wp, wr = ic.h, ic.w_pre, ic.w_rise
+    seg0 = lo - wp - h - 1
+    av = buf.get("av", seg0, hi + wr + h + 2)[:, 0]
+    ok = buf.get("valid", seg0, hi + wr + h + 2)
+    if len(av) < hi + wr + h + 2 - seg0 or not ok.all():
+        return None
+    a = np.convolve(av, ic.lp, mode="valid")             # a[k] ↔ sample seg0 + h + k
+    j = np.zeros_like(a)
+    j[1:-1] = (a[2:] - a[:-2]) * (0.5 * ic.rate_hz)
+    best, best_k = -np.inf, -1
+    for k in range(lo - seg0 - h, hi - seg0 - h + 1):
+        if not (j[k] >= j[k - 1] and j[k] > j[k + 1] and j[k] > 0):
+            continue
+        top = a[k:k + wr + 1].max()
+        rise = top - a[k - wp:k + 1].min()
+        score = j[k] * min(rise, 3.0)
+        if (rise >= min_rise_mps2 and j[k] >= min_jerk_mps3 and score > best
+                and not (above_pre and a[k - wp:k - 1].max() >= top)):
+            best, best_k = score, k
+    if best_k < 0:
+        return None
+    idx = seg0 + h + best_k
+    if ic.w_refine > 0:
+        af = np.convolve(av, ic.lp_landmark, mode="valid")
+        r0 = best_k - ic.w_refine
+        idx = seg0 + h + r0 + int(np.argmax(
+            af[r0 + 1:best_k + ic.w_refine + 2] - af[r0 - 1:best_k + ic.w_refine]))
+    return idx
+
+
 class TurnGapFiller:
     """Pivot steps in turns (step 2(e)).
 
@@ -209,7 +247,7 @@ class ClosingStep:
         ref = median_recent_step(chain.steps)
         lo = last.idx + max(ic.w_nms, round(self.close_min_steps * ref))
         hi = last.idx + round(self.close_max_steps * ref)
-        h, wp, wr = ic.h, ic.w_pre, ic.w_rise
+        h, wr = ic.h, ic.w_rise
         if (now <= last.idx + self.close_wait * ref or hi < lo
                 or (not final and hi + wr + h + 2 > buf.settled)):
             return None
@@ -217,31 +255,10 @@ class ClosingStep:
         wz = buf.get("wz", last.idx, hi)[:, 0]
         if np.degrees(np.abs(wz).mean()) >= self.turn_min_yaw_dps:
             return None                  # turning on the spot: TurnGapFiller's, not a stop
-        seg0 = lo - wp - h - 1
-        av = buf.get("av", seg0, hi + wr + h + 2)[:, 0]
-        ok = buf.get("valid", seg0, hi + wr + h + 2)
-        if len(av) < hi + wr + h + 2 - seg0 or not ok.all():
+        idx = strongest_landing(ic, buf, lo, hi, min_rise_mps2=self.close_min_rise_mps2,
+                                min_jerk_mps3=self.close_min_jerk_mps3)
+        if idx is None:
             return None
-        a = np.convolve(av, ic.lp, mode="valid")             # a[k] ↔ sample seg0 + h + k
-        j = np.zeros_like(a)
-        j[1:-1] = (a[2:] - a[:-2]) * (0.5 * ic.rate_hz)
-        best, best_k = -np.inf, -1
-        for k in range(lo - seg0 - h, hi - seg0 - h + 1):
-            if not (j[k] >= j[k - 1] and j[k] > j[k + 1] and j[k] > 0):
-                continue
-            rise = a[k:k + wr + 1].max() - a[k - wp:k + 1].min()
-            score = j[k] * min(rise, 3.0)
-            if (rise >= self.close_min_rise_mps2 and j[k] >= self.close_min_jerk_mps3
-                    and score > best):
-                best, best_k = score, k
-        if best_k < 0:
-            return None
-        idx = seg0 + h + best_k
-        if ic.w_refine > 0:
-            af = np.convolve(av, ic.lp_landmark, mode="valid")
-            r0 = best_k - ic.w_refine
-            idx = seg0 + h + r0 + int(np.argmax(
-                af[r0 + 1:best_k + ic.w_refine + 2] - af[r0 - 1:best_k + ic.w_refine]))
         t = float(buf.get("t", idx, idx + 1)[0])
         if np.isfinite(last.fc_t_s) and t <= last.fc_t_s:
             return None
@@ -338,33 +355,10 @@ class LateTurnStep:
         hi = min(prev.idx + round((1.0 + self.late_window) * ref), nxt.idx - ic.w_nms)
         if hi < lo:
             return None
-        h, wp, wr = ic.h, ic.w_pre, ic.w_rise
-        seg0 = lo - wp - h - 1
-        av = buf.get("av", seg0, hi + wr + h + 2)[:, 0]
-        ok = buf.get("valid", seg0, hi + wr + h + 2)
-        if len(av) < hi + wr + h + 2 - seg0 or not ok.all():
+        idx = strongest_landing(ic, buf, lo, hi, min_rise_mps2=self.late_min_rise_mps2,
+                                above_pre=True)
+        if idx is None:
             return None
-        a = np.convolve(av, ic.lp, mode="valid")             # a[k] ↔ sample seg0 + h + k
-        j = np.zeros_like(a)
-        j[1:-1] = (a[2:] - a[:-2]) * (0.5 * ic.rate_hz)
-        best, best_k = -np.inf, -1
-        for k in range(lo - seg0 - h, hi - seg0 - h + 1):
-            if not (j[k] >= j[k - 1] and j[k] > j[k + 1] and j[k] > 0):
-                continue
-            top = a[k:k + wr + 1].max()
-            rise = top - a[k - wp:k + 1].min()
-            score = j[k] * min(rise, 3.0)
-            if (rise >= self.late_min_rise_mps2 and a[k - wp:k - 1].max() < top
-                    and score > best):
-                best, best_k = score, k
-        if best_k < 0:
-            return None
-        idx = seg0 + h + best_k
-        if ic.w_refine > 0:
-            af = np.convolve(av, ic.lp_landmark, mode="valid")
-            r0 = best_k - ic.w_refine
-            idx = seg0 + h + r0 + int(np.argmax(
-                af[r0 + 1:best_k + ic.w_refine + 2] - af[r0 - 1:best_k + ic.w_refine]))
         t = float(buf.get("t", idx, idx + 1)[0])
         if np.isfinite(prev.fc_t_s) and t <= prev.fc_t_s:
             return None
