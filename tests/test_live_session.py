@@ -419,3 +419,23 @@ def test_the_drops_figure_counts_the_steps_the_summary_uses(demo_session):
     by_side = demo_session.final_analysis["summary"]["n_steps_by_side"]
     for side in "LR":
         assert f"{side} stance, used ({by_side[side]})" in labels, labels
+
+
+def test_a_replay_s_tasks_converge_on_the_capture_s_marks():
+    """A replay applies each task mark at the packet that carries it, so while it runs the
+    view's tasks start up to a packet after the marks' own times; once the data end the
+    view shows the tasks where the analysis (and `sacrum info`, and the report) put them:
+    the demo's six walks, at the capture's times."""
+    s = make_session("replay", str(DEMO_CAPTURE), speed=None)
+    s.run_sync()
+    marks = decode_capture(DEMO_CAPTURE).tasks()
+    assert len(marks) == 6
+    live = s.view.tasks                       # as applied during the replay
+    assert [x[0] for x in live] == [x[0] for x in marks]
+    assert max(abs(a[1] - b[1]) for a, b in zip(live, marks, strict=True)) > 0.01
+    snap = s.snapshot(60.0)
+    assert snap.final
+    assert len(snap.tasks) == len(marks)
+    for (name, t0, t1), (m_name, m0, m1) in zip(snap.tasks, marks, strict=True):
+        assert name == m_name and t0 == pytest.approx(m0, abs=1e-6)
+        assert t1 == pytest.approx(m1, abs=1e-6)

@@ -132,13 +132,14 @@ def used_in_summaries(steps: list[dict[str, Any]]) -> list[bool]:
 
 def final_values(doc: dict[str, Any] | None) -> dict[str, Any] | None:
     """The snapshot's numbers (score, interval, components, drops, cadence, steps, message)
-    from the final analysis document (None before it)."""
+    and, when the capture marks tasks, those tasks, from the final analysis document (None
+    before it)."""
     if doc is None:
         return None
     s = doc["summary"]
     drop = s.get("contralateral_drop_deg") or {}
     interval = s.get("score_interval")
-    return {
+    v = {
         "score": s.get("score"),
         "score_interval": tuple(interval) if s.get("score") is not None and interval
         else None,
@@ -151,6 +152,15 @@ def final_values(doc: dict[str, Any] | None) -> dict[str, Any] | None:
                    f"— {s.get('score_message') or ''}",
         "final": True,
     }
+    # the capture's task marks where the analysis put them: a replay applies each mark at
+    # the packet that carries it, up to a packet (0.1 s) later than the time the analysis
+    # (and the report, and `sacrum info`) reads from it
+    marked = sorted(((t["task"], seg["t_start_s"], seg["t_end_s"])
+                     for t in s.get("tasks") or [] for seg in t.get("segments") or []
+                     if seg.get("source") == "annotation"), key=lambda x: x[1])
+    if marked:
+        v["tasks"] = marked
+    return v
 
 
 __all__ = ["Convergence", "FinalSeries", "final_values", "used_in_summaries"]
