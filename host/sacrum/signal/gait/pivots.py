@@ -277,8 +277,9 @@ class LateTurnStep:
     **Steps.** When an IC is decided (no pivot steps put in before it, step 2(e)) whose
     interval from the IC before it
 
-    1. is at least ``late_ratio`` × the median of the chain's last four steps (below
-       ``TurnGapFiller``'s ``fill_gap_ratio``, the gap is no missing step), and
+    1. is at least ``late_ratio`` × the median of the chain's last four steps (from
+       ``fill_gap_ratio`` × on, ``TurnGapFiller`` looks for missing steps first; this rule
+       is for the intervals it put none into), and
     2. the mean |yaw rate| over that interval is at least ``fill_min_yaw_dps`` (a turn),
     3. its landing is the jerk maximum of highest score ((c) of ``IcCandidates``) from
        (1 - ``late_window``) to (1 + ``late_window``) median steps after the IC before, at
@@ -309,9 +310,10 @@ class LateTurnStep:
     ``--sweep``, one at a time): 1.3 in 7 of 7 folds among off / 1.15 / 1.2 / 1.3 / 1.4 /
     1.5 / 1.7 (1.15-1.4 give the same events, ties going to the first listed), 0.4 in 7 of
     7 among 0.2-0.5 (0.5 the same events), 0.5 in 7 of 7 among 0.3-1.0 (0.3-0.6 the same
-    events). It moves 7 ICs in the 37 trials, 4 of them onto the reference (IPOL 3-3,
-    5-1, 6-3, HA001 79.0 s), 1 away from it (6-4, still within 0.25 s) and 2 between
-    reference gaps (matched neither way): F1@0.25 in turns 0.881 → 0.912 pooled (IPOL 3
+    events). It moves 8 ICs in the 37 trials, 4 of them onto the reference (IPOL 3-3,
+    5-1, 6-3, HA001 79.0 s), 1 away from it (6-4, still within 0.25 s) and 3 that match
+    no reference IC either way (2-4 and 3-6 in turns where the reference has a gap, HA001
+    100.7 s outside its walking bouts): F1@0.25 in turns 0.881 → 0.912 pooled (IPOL 3
     0.914 → 0.944, 5 0.880 → 0.923, 6 0.828 → 0.897, HA001 0.839 → 0.903; IPOL 1, 2, 4
     unchanged), F1@0.1 0.911 → 0.914, cadence error 1.36 → 1.33 spm (HA001 1.96 → 1.86);
     side accuracy HA001 1.000 → 0.987 (the IC moved onto the reference's right IC at 78.99 s
