@@ -27,9 +27,10 @@ def lost_bars(gaps: list[tuple[float, float]], x_lo_s: float, x_hi_s: float,
 
     A run of lost samples at least ``bucket_s`` long is its own bar, fully hatched. Shorter
     runs (IPOL's radio loses single packets: 377 runs in 27 s) are pooled into buckets of
-    ``bucket_s`` from ``x_lo_s``, each drawn across its bucket with the share of it that is
-    lost, so the hatching's density is the loss's: a run below a pixel would otherwise be
-    drawn at least a pixel wide, and 7 % lost in many runs looked like a third."""
+    ``bucket_s`` (on the time axis from 0, so that they stay put as the view scrolls), each
+    drawn across its bucket with the share of it that is lost, so the hatching's density
+    is the loss's: a run below a pixel would otherwise be drawn at least a pixel wide, and
+    7 % lost in many runs looked like a third."""
     if not gaps or not bucket_s > 0:
         return np.zeros(1), np.zeros(1), np.zeros(1)
     g = np.asarray(gaps, float).reshape(-1, 2)
@@ -38,11 +39,11 @@ def lost_bars(gaps: list[tuple[float, float]], x_lo_s: float, x_hi_s: float,
     short = g[g[:, 1] - g[:, 0] < bucket_s]
     x0, w, f = [wide[:, 0]], [wide[:, 1] - wide[:, 0]], [np.ones(len(wide))]
     if len(short):
-        k = np.floor((short[:, 0] - x_lo_s) / bucket_s).astype(int)
+        k = np.floor(short[:, 0] / bucket_s).astype(np.int64)
         ks, inv = np.unique(k, return_inverse=True)
         lost = np.zeros(len(ks))
         np.add.at(lost, inv, short[:, 1] - short[:, 0])
-        x0.append(x_lo_s + ks * bucket_s)
+        x0.append(ks * bucket_s)
         w.append(np.full(len(ks), bucket_s))
         f.append(np.minimum(lost / bucket_s, 1.0))
     x0c, wc, fc = np.concatenate(x0), np.concatenate(w), np.concatenate(f)
@@ -179,7 +180,8 @@ class TracePanel(pg.GraphicsLayoutWidget):
         px = max(1.0, self.plots[0].getViewBox().width())
         x_hi = x_end_s if math.isfinite(x_end_s) else (float(snap.t_s[-1]) if len(snap.t_s)
                                                         else 0.0)
-        g0, gw, share = lost_bars(snap.gaps, x_hi - span_s, x_hi, _LOST_BUCKET_PX * span_s / px)
+        x_lo = min([x_hi - span_s, *(a for a, _ in snap.gaps[:1])])  # every gap it holds
+        g0, gw, share = lost_bars(snap.gaps, x_lo, x_hi, _LOST_BUCKET_PX * span_s / px)
         brushes = [self._hatch(a) for a in np.round(_LOST_ALPHA * share).astype(int)]
         mx = np.repeat([t for t, _ in snap.marks], 2)
         for i in range(3):
