@@ -176,6 +176,27 @@ def test_the_example_gets_a_score_with_its_interval_or_says_why_not(daily):
     assert [r[4] for r in table.rows] == [t["direction"] for t in turns]
 
 
+def test_turns_outside_every_task_are_listed_apart(daily, phantom):
+    """Every turn of the analysis is in the report, as in the live view: the daily
+    capture's two turns after its last walk (in no task) get their own table, which says
+    they are in no score; the walk's table keeps only the walk's; a recording whose turns
+    are all in a task has no such table."""
+    outside = [t for t in daily.analysis["turns"] if t["task"] is None]
+    assert len(outside) >= 1
+    rep = build_report([daily])
+    tables = [b for b in rep.blocks if getattr(b, "columns", [None])[:2] == ["#", "start (s)"]
+              and "direction" in b.columns]
+    apart = [t for t in tables if t.key == "turns/outside"]
+    assert len(apart) == 1 and "in no task" in apart[0].caption
+    assert [r[1] for r in apart[0].rows] == [f"{t['t_start_s']:.1f}" for t in outside]
+    walk = [t for t in tables if t.key != "turns/outside"]
+    n_walk = sum(t["task"] == "walk" for t in daily.analysis["turns"])
+    assert sum(len(t.rows) for t in walk) == n_walk
+    assert all(t["task"] is not None for t in phantom.analysis["turns"])
+    assert not [b for b in build_report([phantom]).blocks
+                if getattr(b, "key", "") == "turns/outside"]
+
+
 def test_the_header_has_person_date_device_and_data_quality(daily):
     from sacrum.apps.report.content import Disclosure
 

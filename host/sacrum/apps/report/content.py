@@ -200,9 +200,10 @@ def components_table(task: dict[str, Any]) -> Table:
                  rows, caption, key=f"{task['task']}/components")
 
 
-def turns_table(turns: list[dict[str, Any]], task: str) -> Table | None:
-    """Every turn of a task: when, how long, how far, which way, how fast, in how many
-    steps (the analysis' ``turns[]``); None without turns."""
+def turns_table(turns: list[dict[str, Any]], task: str | None) -> Table | None:
+    """Every turn of a task (``task`` None: the turns in no task, which the live view
+    shows too): when, how long, how far, which way, how fast, in how many steps (the
+    analysis' ``turns[]``); None without turns."""
     rows = [[str(i + 1), _f(tr.get("t_start_s"), ".1f"), _f(tr.get("duration_s"), ".1f"),
              _f(tr.get("angle_deg"), ".0f", "°"), str(tr.get("direction", "")),
              _f(tr.get("peak_rate_dps"), ".0f"),
@@ -210,9 +211,12 @@ def turns_table(turns: list[dict[str, Any]], task: str) -> Table | None:
             for i, tr in enumerate(t for t in turns if t.get("task") == task)]
     if not rows:
         return None
+    caption = ("Every turn: slower turns, a lower peak rate and more steps to turn go with "
+               "poorer balance and mobility (docs/report.md)" if task is not None else
+               "Turns outside the tasks (before or after them: turning back, standing "
+               "about): in no task's figures or score")
     return Table(["#", "start (s)", "duration (s)", "angle", "direction", "peak rate (°/s)",
-                  "steps"], rows, "Every turn: slower turns, a lower peak rate and more "
-                  "steps to turn go with poorer balance and mobility (docs/report.md)")
+                  "steps"], rows, caption, key="" if task is not None else "turns/outside")
 
 
 def _angles_note(task: dict[str, Any]) -> str:
@@ -457,6 +461,9 @@ def build_report(sessions: list[Session], show: Disclosure = Disclosure()) -> Re
             rep.blocks.append(Para(f"The report has no page for {task['kind']} tasks; "
                                    "sacrum analyze --json has every value "
                                    "(docs/analysis-json.md).", kind="note"))
+    outside = turns_table(doc.get("turns") or [], None)
+    if outside is not None:
+        rep.blocks.append(outside)
     if len(sessions) > 1:
         rep.blocks.append(Heading("Progress"))
     if len(sessions) > 1 and walked:  # a session score or a drop to show
