@@ -19,7 +19,8 @@ Runs ``sacrum.analysis.analyze`` (what ``sacrum analyze`` runs) on
 Printed per subject: trials, the fraction of trials with a walk score, the median score,
 the median width of its 90 % interval (points), the median used steps per side (left,
 right) and the median number of turns found; then the same pooled over the subjects; the
-walk steps used and excluded by reason; then each subject's trials pooled as one session
+walk steps used and excluded by reason; the stair segments found (every trial is level
+walking, so each is a false one); then each subject's trials pooled as one session
 (:func:`sacrum.analysis.pool_sessions`).
 ``--detail`` prints every trial. ``--timing`` prints instead what the interval costs:
 ``score_walk`` with and without it on 20, 100 and 1,000 synthetic steps (the steps of
@@ -256,6 +257,15 @@ def main(argv: list[str] | None = None) -> int:
                 reasons[k] = reasons.get(k, 0) + v
     print(f"walk steps: {used} of {total} used; excluded: "
           + ", ".join(f"{v} {k}" for k, v in sorted(reasons.items(), key=lambda x: -x[1])))
+    # every trial here is level walking: each stair segment found is a false one
+    stairs = [(r["subject"], r["trial"], s) for r in results if "doc" in r
+              for s in r["doc"]["doc"].get("stairs", {}).get("segments", [])]
+    n_with = len({(a, b) for a, b, _ in stairs})
+    print(f"stair segments on these level walks (each a false one): {len(stairs)}, in "
+          f"{n_with} of {len(results)} trials"
+          + "".join(f"; {a}, trial {b}: {s['direction']} {s['t_start_s']:.1f}-"
+                    f"{s['t_end_s']:.1f} s, confidence {s['confidence']:.2f}, "
+                    f"{s['rise_m']:+.2f} m" for a, b, s in stairs))
     print()
     try:
         from sacrum.analysis import pool_sessions
