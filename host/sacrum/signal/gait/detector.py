@@ -405,7 +405,7 @@ class GaitEventDetector:
             if not fills:
                 t_land = self._late.landing(self._samples, chain.steps, prev, step)
                 if t_land is not None and t_land < step.t_s:
-                    step.t_land, step.t_prev = t_land, prev.t_s     # step 2(g)
+                    step.t_land = t_land                            # step 2(g)
         self._append_step(step, prev, events, final)
 
     def _append_step(self, step: Step, prev: Step | None, events: list[GaitEvent],
@@ -464,7 +464,10 @@ class GaitEventDetector:
         if s is None:
             return
         self._held = None
-        if t_next_s is not None and self._late.more_even(s, t_next_s):
+        # s is the chain's newest IC (nothing was appended after it yet), so the IC before
+        # it, as it is now (moved too, if it was held), is the one before that
+        if t_next_s is not None and self._late.more_even(
+                s, self._chain.steps[-2].t_s, t_next_s):
             s.t_s = s.t_land
         if self._chain.bout >= 0:
             self._emit(s, self._chain.bout, events)

@@ -53,6 +53,23 @@ def strongest_landing(ic: IcCandidates, buf: SampleBuffer, lo: int, hi: int, *,
     return idx
 
 
+def turning_interval(buf: SampleBuffer, steps: list[Step], prev: Step, nxt: Step,
+                     min_ratio: float, min_yaw_dps: float) -> float | None:
+    """The median of the chain's last four steps (samples) if the interval from ``prev``
+    (the newest of ``steps``) to ``nxt`` is at least ``min_ratio`` × it and a turn (mean
+    |yaw rate| over its valid samples at least ``min_yaw_dps``), else None."""
+    if len(steps) < 3:
+        return None
+    ref = median_recent_step(steps)
+    if not ref > 0 or nxt.idx - prev.idx < min_ratio * ref:
+        return None
+    wz = buf.get("wz", prev.idx, nxt.idx)[:, 0]
+    ok = buf.get("valid", prev.idx, nxt.idx)
+    if not ok.any() or np.degrees(np.abs(wz[ok]).mean()) < min_yaw_dps:
+        return None
+    return ref
+
+
 class TurnGapFiller:
     """Pivot steps in turns (step 2(e)).
 
@@ -116,17 +133,12 @@ class TurnGapFiller:
         missed)."""
         if not self.fill_gap_ratio > 0:
             return []
-        if len(steps) < 3:
+        ref = turning_interval(buf, steps, prev, nxt, self.fill_gap_ratio,
+                               self.fill_min_yaw_dps)
+        if ref is None:
             return []
         ic = self._ic
-        ref = median_recent_step(steps)
         gap = nxt.idx - prev.idx
-        if not ref > 0 or gap < self.fill_gap_ratio * ref:
-            return []
-        wz = buf.get("wz", prev.idx, nxt.idx)[:, 0]
-        ok = buf.get("valid", prev.idx, nxt.idx)
-        if not ok.any() or (np.degrees(np.abs(wz[ok]).mean()) < self.fill_min_yaw_dps):
-            return []
         n_fill = max(1, round(gap / (self.fill_step_ratio * ref)) - 1)
         if n_fill < 1:
             return []
@@ -342,17 +354,12 @@ class LateTurnStep:
                 nxt: Step) -> float | None:
         """The time (s) of the landing of ``nxt`` (newly decided, after ``prev``, the newest
         of ``steps``) if its candidate was a turning step's later bump, else None."""
-        if not self.late_ratio > 0 or len(steps) < 3:
+        if not self.late_ratio > 0:
+            return None
+        ref = turning_interval(buf, steps, prev, nxt, self.late_ratio, self.turn_min_yaw_dps)
+        if ref is None:
             return None
         ic = self._ic
-        ref = median_recent_step(steps)
-        gap = nxt.idx - prev.idx
-        if not ref > 0 or gap < self.late_ratio * ref:
-            return None
-        wz = buf.get("wz", prev.idx, nxt.idx)[:, 0]
-        ok = buf.get("valid", prev.idx, nxt.idx)
-        if not ok.any() or np.degrees(np.abs(wz[ok]).mean()) < self.turn_min_yaw_dps:
-            return None
         lo = prev.idx + max(ic.w_nms, round((1.0 - self.late_window) * ref))
         hi = min(prev.idx + round((1.0 + self.late_window) * ref), nxt.idx - ic.w_nms)
         if hi < lo:
@@ -366,11 +373,12 @@ class LateTurnStep:
             return None
         return t
 
-    def more_even(self, step: Step, t_next_s: float) -> bool:
-        """Whether ``step``'s landing (``t_land``) makes its step and the next one (to
-        ``t_next_s``) more even than its time does; counted in ``n_moved`` if so."""
-        before = abs((step.t_s - step.t_prev) - (t_next_s - step.t_s))
-        after = abs((step.t_land - step.t_prev) - (t_next_s - step.t_land))
+    def more_even(self, step: Step, t_prev_s: float, t_next_s: float) -> bool:
+        """Whether ``step``'s landing (``t_land``) makes its step (from the IC before, at
+        ``t_prev_s``) and the next one (to ``t_next_s``) more even than its time does;
+        counted in ``n_moved`` if so."""
+        before = abs((step.t_s - t_prev_s) - (t_next_s - step.t_s))
+        after = abs((step.t_land - t_prev_s) - (t_next_s - step.t_land))
         if after < before:
             self.n_moved += 1
             return True

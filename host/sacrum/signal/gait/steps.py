@@ -26,7 +26,6 @@ class Step:
     progression: float = math.nan  # forward-progression index of the step starting here
     fc_t_s: float = math.nan     # final contact (of the other foot) during this step
     t_land: float = math.nan     # LateTurnStep's earlier landing (s), if it has one
-    t_prev: float = math.nan     # the time of the IC before, when t_land was found (s)
     fc_hi: int = 0               # FC searched up to this many samples after the IC
     need: int = 0                # samples after the IC needed to finish it (side, FC)
     w_side: int = 0              # half-width of the side window (samples)
