@@ -421,6 +421,49 @@ def test_the_drops_figure_counts_the_steps_the_summary_uses(demo_session):
         assert f"{side} stance, used ({by_side[side]})" in labels, labels
 
 
+def test_the_drops_figure_says_too_few_steps_where_steps_were_used():
+    """The bundled straight walk: 3 left and 4 right steps used, no median (fewer than 5
+    per side); the bars panel says so with the counts of the panel beside it, not "no usable
+    steps"."""
+    from pathlib import Path
+
+    from sacrum.apps.live.headless import drops_figure
+
+    straight = Path(__file__).parents[1] / "examples" / "mobgap_ha001_straight_walk.sacrum"
+    s = make_session("replay", str(straight), speed=None)
+    s.run_sync()
+    fig = drops_figure(s, s.snapshot(20.0))
+    labels = fig.axes[0].get_legend_handles_labels()[1]
+    by_side = s.final_analysis["summary"]["n_steps_by_side"]
+    assert all(by_side[k] for k in "LR")
+    for side in "LR":
+        assert f"{side} stance, used ({by_side[side]})" in labels, labels
+    (said,) = [t.get_text() for t in fig.axes[1].texts if t.get_gid() == "nothing"]
+    assert said == f"too few steps\nfor a median\n({by_side['L']} L, {by_side['R']} R used)"
+
+
+def test_the_final_step_count_says_which_steps_are_outside_every_task():
+    """The straight walk's capture marks one walk ending before its last two steps: the
+    view counts every step of the capture, the summary (and the report) those in the walk;
+    the view says the difference rather than showing a count the report has not."""
+    from pathlib import Path
+
+    from sacrum.apps.live.headless import summary_lines
+
+    straight = Path(__file__).parents[1] / "examples" / "mobgap_ha001_straight_walk.sacrum"
+    s = make_session("replay", str(straight), speed=None)
+    s.run_sync()
+    snap = s.snapshot(20.0)
+    doc = s.final_analysis
+    outside = sum(d["task"] is None for d in doc["steps"])
+    assert snap.final and outside >= 1
+    assert snap.steps_total == len(doc["steps"]) == doc["summary"]["n_steps"] + outside
+    assert snap.steps_outside == outside
+    line = next(x for x in summary_lines(s, snap) if x.startswith("steps:"))
+    assert line == (f"steps:     {snap.steps_total} ({doc['summary']['n_steps_used']} used in "
+                    f"the summaries, {outside} outside every task)")
+
+
 def test_a_replay_s_tasks_converge_on_the_capture_s_marks():
     """A replay applies each task mark at the packet that carries it, so while it runs the
     view's tasks start up to a packet after the marks' own times; once the data end the

@@ -51,6 +51,37 @@ def test_the_drop_bars_are_the_analysis_drop_per_side(phantom):
     assert bars["drop-R"].get_height() == pytest.approx(9.0, abs=0.7)
 
 
+def test_the_session_table_counts_the_steps_outside_every_task(phantom):
+    """The straight walk's mark ends before its last two steps: the table names them (the
+    live view counts every step of the capture; the walk's row only the walk's)."""
+    from sacrum.apps.report.content import header_rows
+
+    s = session_from_capture(EXAMPLES / "mobgap_ha001_straight_walk.sacrum", "HA001")
+    rows = dict(header_rows(s))
+    outside = sum(d["task"] is None for d in s.analysis["steps"])
+    walk = s.analysis["summary"]["tasks"][0]
+    assert outside >= 1 and walk["n_steps"] + outside == len(s.analysis["steps"])
+    assert rows["Steps outside every task"] == f"{outside} (in no task's figures or score)"
+    assert rows["Steps (walk)"].startswith(f"{walk['n_steps_used']} used of {walk['n_steps']} ")
+    assert all(d["task"] for d in phantom.analysis["steps"])  # every step in a walk: no row
+    assert "Steps outside every task" not in dict(header_rows(phantom))
+
+
+def test_drop_bars_with_too_few_steps_say_how_many_not_none(phantom):
+    """Used steps but no median (fewer than the metrics stage's minimum on each side): the
+    figure names the counts its own axis labels show (it said "no usable steps" under
+    "left stance (3 steps)")."""
+    from sacrum.apps.report import figures
+
+    task = {**phantom.analysis["summary"]["tasks"][0], "n_steps_by_side": {"L": 3, "R": 4},
+            "contralateral_drop_deg": {"L": None, "R": None}, "contralateral_drop_sd_deg": {}}
+    ax = figures.drop_bars(task).axes[0]
+    (said,) = [t.get_text() for t in ax.texts if t.get_gid() == "nothing"]
+    assert said == "too few steps for a drop (3 left, 4 right)"
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["left stance\n(3 steps)",
+                                                             "right stance\n(4 steps)"]
+
+
 def test_the_curves_are_the_analysis_curves_in_the_per_side_form(phantom):
     task = phantom.analysis["summary"]["tasks"][0]
     fig = build_report([phantom]).figures["walk/curves"]

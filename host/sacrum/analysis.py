@@ -314,6 +314,12 @@ def steps_of(doc: dict[str, Any]) -> list[dict[str, Any]]:
     return doc.get("steps", doc.get("strides")) or []
 
 
+def steps_outside_tasks(steps: list[dict[str, Any]]) -> int:
+    """How many of a document's ``steps`` lie outside every task of a capture with tasks (0
+    without tasks): listed, but in no summary's count."""
+    return sum(not d.get("task") for d in steps) if any(d.get("task") for d in steps) else 0
+
+
 #: Columns of :attr:`Analysis.steps`, in order (the document's ``steps[]``, ``t_ic`` as ``t_ic_s``).
 STEP_COLUMNS = ("index", "task", "stance_side", "t_ic_s", "step_time_s", "stride_time_s",
                 "contralateral_drop_deg", "drop_time_pct", "obliquity_rom_deg",
@@ -1545,4 +1551,4 @@ def write_json(doc: dict[str, Any], path: str | os.PathLike) -> None:
 
 __all__ = ["ANGLE_REFERENCES", "Analysis", "Recording", "Score", "Segment", "analyze",
            "angle_reference", "load", "pool_sessions", "read_input", "repetition_summary",
-           "task_kind", "write_json"]
+           "steps_of", "steps_outside_tasks", "task_kind", "write_json"]

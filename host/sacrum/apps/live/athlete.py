@@ -96,7 +96,7 @@ class AthleteView(QtWidgets.QWidget):
             self.score.setText(format_score(snap.score, snap.score_interval))
             self.score.setStyleSheet("font-size: 120px; font-weight: bold;")
         else:
-            self.score.setText("no score yet")
+            self.score.setText("no score" if snap.final else "no score yet")
             self.score.setStyleSheet("font-size: 48px; color: gray;")
         thr = max(snap.threshold_deg.values())
         for_running = ""

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from sacrum.analysis import steps_outside_tasks
 from sacrum.apps.live.model import CURVE_POINTS, StrideCurve, stance
 
 log = logging.getLogger(__name__)
@@ -148,6 +149,7 @@ def final_values(doc: dict[str, Any] | None) -> dict[str, Any] | None:
         "cadence_spm": math.nan if s.get("cadence_spm") is None else float(s["cadence_spm"]),
         "steps_total": len(doc.get("steps") or []),
         "steps_used": int(s.get("n_steps_used") or 0),
+        "steps_outside": steps_outside_tasks(doc.get("steps") or []),
         "message": "final: the analysis of the whole capture, as `sacrum analyze` gives it "
                    f"— {s.get('score_message') or ''}",
         "final": True,

@@ -17,6 +17,7 @@ from matplotlib.figure import Figure
 
 from sacrum.apps import palette
 from sacrum.apps.live.converge import used_in_summaries
+from sacrum.apps.live.model import steps_used_words
 from sacrum.apps.live.running import running_lines
 from sacrum.apps.live.session import TASK_LABELS, LiveSession, LiveSnapshot
 from sacrum.io.imucsv import MIN_DURATION_S
@@ -80,7 +81,7 @@ def summary_lines(session: LiveSession, snap: LiveSnapshot) -> list[str]:
         f"through the {link.kind or '?'} transport",
         f"loss:      {loss.samples_lost:,} of {loss.samples_expected:,} samples "
         f"({100 * loss.loss_fraction:.2f} %), {loss.gaps} gaps",
-        f"steps:     {snap.steps_total} ({snap.steps_used} used in the summaries)",
+        f"steps:     {snap.steps_total} ({steps_used_words(snap, 'used in the summaries')})",
     ]
     scorer = session.scorer
     if scorer is None:
@@ -278,7 +279,9 @@ def drops_figure(session: LiveSession, snap: LiveSnapshot, note: str = "") -> Fi
     if not steps:
         _nothing(ax, "no steps")
     if not any(math.isfinite(v) for v in vals):
-        _nothing(axb)
+        n_used = {s: sum(r[2] == s and r[3] is None for r in rows) for s in "LR"}
+        _nothing(axb, f"too few steps\nfor a median\n({n_used['L']} L, {n_used['R']} R used)"
+                 if any(n_used.values()) else "no usable steps")
     axb.set_title("session median")
     fig.suptitle("contralateral pelvic drop per step (band: bands.toml; dashed: cue threshold)"
                  + note)

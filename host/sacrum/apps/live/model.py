@@ -132,7 +132,9 @@ class LiveSnapshot:
     curves: the last strides for the overlay (final: every used stride of the final
     analysis). cues: all cues so far.
     cues_per_min: cues in the last 60 s of session time.
-    steps_total, steps_used: steps that came out so far, and those used.
+    steps_total, steps_used: steps that came out so far, and those used. steps_outside:
+    of steps_total, those outside every task of a capture with tasks (final only: the
+    summaries, and the report's counts, leave them out).
     cadence_spm, drop_deg ({"L", "R"}): the rolling summary's (NaN before one).
     score: 0-100 or None; score_interval: its 90 % interval (low, high) or None (not
     estimated); components: {name: points or None}; message: the score's. final: these
@@ -181,6 +183,14 @@ class LiveSnapshot:
     final: bool = False
     heading_settled: np.ndarray | None = None
     running: Any = None  # sacrum.scoring.running.LiveRunningState: running steps, cues, rate
+    steps_outside: int = 0
+
+
+def steps_used_words(snap: LiveSnapshot, used: str = "used") -> str:
+    """"7 used" or, with steps outside every task, "7 used, 2 outside every task": the
+    step count beside ``steps_total`` wherever the view says it."""
+    out = f", {snap.steps_outside} outside every task" if snap.steps_outside else ""
+    return f"{snap.steps_used} {used}{out}"
 
 
 class LiveView:

@@ -7,6 +7,7 @@ import math
 from PySide6 import QtWidgets
 
 from sacrum.apps import palette
+from sacrum.apps.live.model import steps_used_words
 from sacrum.apps.live.session import LinkStatus, LiveSnapshot
 from sacrum.scoring.score import format_score
 
@@ -41,13 +42,13 @@ class ScorePanel(QtWidgets.QGroupBox):
     def show_snapshot(self, snap: LiveSnapshot) -> None:
         self.setTitle("score: final, the whole capture" if snap.final else "live score")
         # the score as the report and the CLI print it: "78 (70–85)" (its 90 % interval)
-        self.score.setText("no score yet" if snap.score is None
+        self.score.setText(("no score" if snap.final else "no score yet") if snap.score is None
                            else format_score(snap.score, snap.score_interval))
         self.components.setText("  ".join(f"{k} {_fmt(v, '.0f')}"
                                           for k, v in snap.components.items()))
         # (no stride count: half the steps is none, and the overlay counts the used ones)
         self.numbers.setText(f"cadence {_fmt(snap.cadence_spm, '.0f')} steps/min · "
-                             f"steps {snap.steps_total} ({snap.steps_used} used)")
+                             f"steps {snap.steps_total} ({steps_used_words(snap)})")
         self.message.setText(snap.message)
         self.message.setToolTip(snap.message)
 

@@ -23,6 +23,7 @@ from typing import Any
 from matplotlib.figure import Figure
 
 from sacrum import __version__
+from sacrum.analysis import steps_of, steps_outside_tasks
 from sacrum.apps.report import figures, summary
 from sacrum.apps.report.norms import drop_band
 from sacrum.apps.sessions import Session, SessionError
@@ -172,6 +173,9 @@ def header_rows(s: Session, show: Disclosure = Disclosure()) -> list[list[str]]:
                      f"{t.get('n_steps_used', 0)} used of {t['n_steps']} ({by.get('L', 0)} "
                      f"left, {by.get('R', 0)} right stance)"
                      + (f"; excluded: {why}" if why else "")])
+    outside = steps_outside_tasks(steps_of(doc))
+    if outside:  # the live view counts every step of the capture: say where these went
+        rows.append(["Steps outside every task", f"{outside} (in no task's figures or score)"])
     return rows
 
 

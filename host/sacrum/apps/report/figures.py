@@ -88,7 +88,9 @@ def drop_bars(task: dict[str, Any], provisional: bool = False) -> Figure:
     ax.set_xlim(-0.6, 1.6)
     ax.set_ylim(min([-1.0] + [v - 1 for v in values if _finite(v)]), top)
     if not any(_finite(v) for v in values):
-        _nothing(ax)
+        # used steps but no median: fewer on each side than the metrics stage's minimum
+        _nothing(ax, f"too few steps for a drop ({n.get('L') or 0} left, {n.get('R') or 0} right)"
+                 if any(n.get(s) for s in "LR") else NO_STEPS)
     ax.axhline(0, color="0.4", lw=0.8)
     ax.set_ylabel("contralateral drop (°)\n+ = swing side down")
     ax.set_title(f"{task['task']}: pelvic drop by stance side", fontsize=11)
