@@ -207,6 +207,20 @@ def test_the_example_gets_a_score_with_its_interval_or_says_why_not(daily):
     assert [r[4] for r in table.rows] == [t["direction"] for t in turns]
 
 
+def test_every_walk_figure_says_when_its_angles_are_relative(daily, phantom):
+    """No standing calibration (the daily capture: zeroed on the walking mean): each figure
+    of the walk's angles says so in its caption, as the tables and the summary do; with a
+    standing calibration (the phantom) none does."""
+    assert daily.analysis["summary"]["tasks"][0]["angle_reference"] == "walking"
+    assert phantom.analysis["summary"]["tasks"][0]["angle_reference"] == "standing"
+    note = "Angles relative to the mean walking posture (no standing calibration)."
+    for s, said in ((daily, True), (phantom, False)):
+        figs = [b for b in build_report([s]).blocks if hasattr(b, "figure")
+                and b.key.split("/")[-1] in ("drop", "curves", "scatter")]
+        assert len(figs) >= 3
+        assert all((note in f.caption) is said for f in figs), [f.caption for f in figs]
+
+
 def test_turns_outside_every_task_are_listed_apart(daily, phantom):
     """Every turn of the analysis is in the report, as in the live view: the daily
     capture's two turns after its last walk (in no task) get their own table, which says

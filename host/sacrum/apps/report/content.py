@@ -223,7 +223,9 @@ def turns_table(turns: list[dict[str, Any]], task: str | None) -> Table | None:
                   "steps"], rows, caption, key="" if task is not None else "turns/outside")
 
 
-def _angles_note(task: dict[str, Any]) -> str:
+def angles_note(task: dict[str, Any]) -> str:
+    """" Angles relative to ..." for a task without a standing calibration, else "": the
+    last sentence of every caption that shows its angles."""
     ref = task.get("angle_reference")
     if ref == "walking":
         return " Angles relative to the mean walking posture (no standing calibration)."
@@ -261,7 +263,7 @@ def timing_table(task: dict[str, Any]) -> Table:
                  "Cadence and timing (mean ± SD of the used steps), pelvic values per stance "
                  "side (ranges: 5th-95th percentile span per stride; the drop symmetry index "
                  "only for a mean drop of 5° or more; drops and ranges are compared in "
-                 "degrees)." + _angles_note(task))
+                 "degrees)." + angles_note(task))
 
 
 def repetition_table(task: dict[str, Any]) -> Table:
@@ -440,15 +442,18 @@ def build_report(sessions: list[Session], show: Disclosure = Disclosure()) -> Re
         if task["kind"] == "steps":
             if not task.get("n_steps"):
                 continue
+            # every figure of angles says when they are relative (no standing calibration)
+            rel = angles_note(task)
             rep.blocks.append(Fig(f"{name}/drop", figures.drop_bars(task),
                                   "Contralateral pelvic drop (median of the used steps, ± SD) "
-                                  "per stance side, against the drop band of the score"))
+                                  "per stance side, against the drop band of the score." + rel))
             rep.blocks.append(Fig(f"{name}/curves", figures.curves(task),
                                   "Pelvic obliquity, tilt and rotation over the gait cycle, "
-                                  "mean ± SD per side, over the reference envelope"))
+                                  "mean ± SD per side, over the reference envelope." + rel))
             rep.blocks.append(Fig(f"{name}/scatter", figures.drop_scatter(steps, task),
                                   "Drop of every step over the recording (hollow: excluded "
-                                  "steps); a steady trend over the session would show as a slope"))
+                                  "steps); a steady trend over the session would show as a "
+                                  "slope." + rel))
             rep.blocks.append(timing_table(task))
             table = turns_table(doc.get("turns") or [], name)
             if table is not None:

@@ -20,7 +20,7 @@ from typing import Any
 from matplotlib.figure import Figure
 
 from sacrum.apps import palette
-from sacrum.apps.report.content import Fig, Para, Table, _f
+from sacrum.apps.report.content import Fig, Para, Table, _f, angles_note
 from sacrum.apps.report.figures import SIDE_COLOUR, SIDE_WORD, WIDTH_IN, _nothing, _style
 from sacrum.apps.report.figures import drop_bars as _drop_bars
 from sacrum.apps.report.norms import drop_band
@@ -120,9 +120,7 @@ def metrics_table(task: dict[str, Any]) -> Table:
             ["variability: step time / contact time CV (%), drop SD (°)", "", "",
              f"{_f(var.get('step_time_cv_pct'))} / {_f(var.get('contact_time_cv_pct'))}, "
              f"{_f(var.get('drop_sd_deg'))}"]]
-    ref = task.get("angle_reference")
-    note = {"walking": " Angles relative to the mean walking posture (no standing calibration).",
-            "sensor": " Angles relative to the sensor's mounting (no calibration)."}.get(ref, "")
+    note = angles_note(task)
     return Table(["", "left stance", "right stance", "all"], rows,
                  "Running, medians of the used running steps per stance side (ranges: "
                  "5th-95th percentile span per stride; rotation without the heading's change; "
@@ -176,10 +174,11 @@ def running_blocks(task: dict[str, Any], running_steps: list[dict[str, Any]]) ->
                    "Running: contralateral pelvic drop over the contact (median of the used "
                    "running steps, ± SD) per stance side, against the "
                    + ("provisional drop band" if provisional else
-                      "running drop band (healthy runners' mean + 1 SD, Bramah et al. 2018)")))
+                      "running drop band (healthy runners' mean + 1 SD, Bramah et al. 2018)")
+                   + "." + angles_note(task)))
     out.append(Fig(f"{name}/steps", steps_chart(running_steps, task),
                    "Every running step: drop, contact and flight time, vertical oscillation "
-                   "(hollow: excluded steps)"))
+                   "(hollow: excluded steps)." + angles_note(task)))
     out.append(metrics_table(task))
     table = bouts_table(task)
     if table is not None:
