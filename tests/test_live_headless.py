@@ -64,11 +64,12 @@ def test_missing_capture_is_a_one_line_error(tmp_path, capsys):
     assert len(capsys.readouterr().err.strip().splitlines()) == 1
 
 
-def test_a_session_without_steps_says_so_in_its_figures(tmp_path, capsys, monkeypatch):
+def test_a_session_without_steps_says_so_in_its_figures(tmp_path, capsys):
     """Standing still for 5 s: no steps, so the stride and drop panels say so inside."""
     import numpy as np
 
-    from sacrum.apps.live import headless
+    from sacrum.apps.live.cli import make_session
+    from sacrum.apps.live.headless import run_headless
     from sacrum.testing.generator import make_capture
 
     n = 500
@@ -76,18 +77,13 @@ def test_a_session_without_steps_says_so_in_its_figures(tmp_path, capsys, monkey
     acc = np.tile([0.0, 0.0, 9.80665], (n, 1))
     cap = tmp_path / "still.sacrum"
     make_capture(cap, q, acc, np.zeros((n, 3)), 100)
-    figures = {}
-    save = headless._save
-
-    def keep(fig, path):  # the real save, keeping the figure to look at
-        figures[path.name] = fig
-        return save(fig, path)
-
-    monkeypatch.setattr(headless, "_save", keep)
     assert main(["live", "--replay", str(cap), "--headless", "--out-dir",
                  str(tmp_path / "figs")]) == 0
+    out = run_headless(make_session("replay", str(cap), speed=None), tmp_path / "again")
+    assert sorted(p.name for p in out.figures) == sorted(out.drawn)
+    assert all(p.stat().st_size > 0 for p in out.figures)
     said = {name: [t for ax in fig.axes for t in ax.texts if t.get_gid() == "nothing"]
-            for name, fig in figures.items()}
+            for name, fig in out.drawn.items()}
     assert len(said["strides.png"]) == 2 and len(said["drops.png"]) == 2
     assert said["traces.png"] == []
 
@@ -135,26 +131,35 @@ def test_live_json_without_a_capture_is_one_clear_error(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("standing", [True, False])
-def test_figures_say_when_the_angles_are_relative(standing, tmp_path, capsys, monkeypatch):
+def test_figures_say_when_the_angles_are_relative(standing, tmp_path):
     """No standing calibration (the demo: its still period is sitting): every figure's title
-    says the angles are relative to the walking mean; a phantom that stands first: none."""
+    says the angles are relative to the walking mean; a phantom that stands first: none. The
+    demo marks its tasks: a mark's note is no title (the traces' mark loop once reused the
+    title's variable)."""
     from sacrum import resources
-    from sacrum.apps.live import headless
+    from sacrum.apps.live.cli import make_session
+    from sacrum.apps.live.headless import RELATIVE_NOTE, run_headless
 
     if standing:
         cap = tmp_path / "p.sacrum"
         phantom_capture(cap, n_steps=30)
     else:
         cap = resources.demo_capture()
-    titles = {}
-    save = headless._save
-
-    def keep(fig, path):
-        titles[path.name] = fig.get_suptitle()
-        return save(fig, path)
-
-    monkeypatch.setattr(headless, "_save", keep)
-    assert main(["live", "--replay", str(cap), "--headless",
-                 "--out-dir", str(tmp_path / "figs")]) == 0
+    out = run_headless(make_session("replay", str(cap), speed=None), tmp_path / "figs")
+    titles = {name: fig.get_suptitle() for name, fig in out.drawn.items()}
     assert len(titles) == 3
-    assert all(("relative" in t) is not standing for t in titles.values()), titles
+    assert all(t.endswith(RELATIVE_NOTE) is not standing for t in titles.values()), titles
+    assert titles["traces.png"] == "pelvic angles over the session" + (
+        "" if standing else RELATIVE_NOTE)
+    # a mark with a note (the M key) is drawn on the traces; the title stays the title
+    from dataclasses import replace
+
+    from sacrum.apps.live.headless import traces_figure
+
+    s = make_session("replay", str(cap), speed=None)
+    s.run_sync()
+    snap = s.snapshot(60.0)
+    marked = replace(snap, marks=[(float(snap.t_s[len(snap.t_s) // 2]), "knee pain")])
+    fig = traces_figure(marked, RELATIVE_NOTE)
+    assert fig.get_suptitle() == "pelvic angles over the session" + RELATIVE_NOTE
+    assert "knee pain" in [x.get_text() for ax in fig.axes for x in ax.texts]

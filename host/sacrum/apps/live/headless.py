@@ -30,10 +30,12 @@ TRACE_LABELS = ("tilt (°)\n+ anterior", "obliquity (°)\n+ left up", "rotation 
 
 @dataclass
 class HeadlessResult:
-    """figures: the PNGs written; lines: the summary, one fact a line."""
+    """figures: the PNGs written; lines: the summary, one fact a line; drawn: each PNG's
+    figure by file name (what it shows, for a caller or a test to read)."""
 
     figures: list[Path]
     lines: list[str]
+    drawn: dict[str, Figure]
 
 
 def run_headless(session: LiveSession, out_dir: str | Path, *, athlete: bool = False,
@@ -53,10 +55,11 @@ def run_headless(session: LiveSession, out_dir: str | Path, *, athlete: bool = F
                          f"least {MIN_DURATION_S:g} s is needed for its figures and summary")
     out = make_private_dir(out_dir)  # the figures show a person's walking: 0700, 0600
     ref = "" if _standing_calibrated(session, snap) else RELATIVE_NOTE
-    figures = [_traces(snap, out / "traces.png", ref), _strides(snap, out / "strides.png", ref),
-               _drops(session, snap, out / "drops.png", ref)]
+    drawn = {"traces.png": traces_figure(snap, ref), "strides.png": strides_figure(snap, ref),
+             "drops.png": drops_figure(session, snap, ref)}
+    figures = [_save(fig, out / name) for name, fig in drawn.items()]
     return HeadlessResult(figures, summary_lines(session, snap) + running_lines(
-        snap.running, cadence_target_spm, always=athlete))
+        snap.running, cadence_target_spm, always=athlete), drawn)
 
 
 RELATIVE_NOTE = "\nangles relative to the walking mean: no standing calibration"
@@ -160,7 +163,8 @@ def _save(fig: Figure, path: Path) -> Path:
     return path
 
 
-def _traces(snap: LiveSnapshot, path: Path, note: str = "") -> Path:
+def traces_figure(snap: LiveSnapshot, note: str = "") -> Figure:
+    """The angles over the session with tasks, gaps, marks and ICs (``traces.png``)."""
     fig = Figure(figsize=(14, 8), layout="constrained")
     axes = fig.subplots(3, 1, sharex=True)
     deg = np.degrees(snap.angles_rad)
@@ -176,10 +180,10 @@ def _traces(snap: LiveSnapshot, path: Path, note: str = "") -> Path:
                         va="bottom", fontsize=8, color=palette.TASK)
         for a, b in snap.gaps:
             ax.axvspan(a, b, color=palette.EXCLUDED, alpha=0.4)
-        for t, note in snap.marks:
+        for t, text in snap.marks:     # (not ``note``: that is the title's)
             ax.axvline(t, color=palette.NEUTRAL, ls="--", lw=1)
             if i == 2:
-                ax.text(t, 0.02, note, transform=ax.get_xaxis_transform(), fontsize=8,
+                ax.text(t, 0.02, text, transform=ax.get_xaxis_transform(), fontsize=8,
                         color=palette.NEUTRAL)
         ics = [(t, s) for t, k, s in snap.events if k == "IC"]
         for side, c in SIDE_COLOURS.items():
@@ -191,10 +195,12 @@ def _traces(snap: LiveSnapshot, path: Path, note: str = "") -> Path:
                         "contacts" + ("; the final analysis' angles and steps" if snap.final
                                       else ""))
     fig.suptitle("pelvic angles over the session" + note)
-    return _save(fig, path)
+    return fig
 
 
-def _strides(snap: LiveSnapshot, path: Path, note: str = "") -> Path:
+def strides_figure(snap: LiveSnapshot, note: str = "") -> Figure:
+    """Obliquity and tilt over the gait cycle, per stride and each side's mean
+    (``strides.png``)."""
     fig = Figure(figsize=(10, 7), layout="constrained")
     ax_o, ax_t = fig.subplots(2, 1, sharex=True)
     pct = np.linspace(0, 100, 101)
@@ -224,11 +230,7 @@ def _strides(snap: LiveSnapshot, path: Path, note: str = "") -> Path:
     for ax in (ax_o, ax_t):
         ax.grid(alpha=0.3)
     fig.suptitle("strides normalised to the gait cycle" + note)
-    return _save(fig, path)
-
-
-def _drops(session: LiveSession, snap: LiveSnapshot, path: Path, note: str = "") -> Path:
-    return _save(drops_figure(session, snap, note), path)
+    return fig
 
 
 def drops_figure(session: LiveSession, snap: LiveSnapshot, note: str = "") -> Figure:
