@@ -591,3 +591,14 @@ def test_a_value_the_summary_could_not_compute_gives_the_summarys_reason(bands):
     # without a message of its own, the item still says which value is missing
     bare = score_walk(FakeSummary(variability={"stride_time_cv_pct": math.nan}), bands)
     assert "could not be computed" in bare.components["consistency"].reason
+
+
+def test_a_weighted_score_of_full_points_is_100_not_a_float_short_of_it():
+    """Drop (0.4) and symmetry (0.2) at 100 points each: the float mean is 99.99999999999999,
+    which the JSON showed for the demo's score; the points are kept to 1e-9."""
+    from sacrum.scoring.score import weighted_points
+
+    naive = (0.4 * 100.0 + 0.2 * 100.0) / (0.4 + 0.2)
+    assert naive != 100.0
+    assert weighted_points([(0.4, 100.0), (0.2, 100.0)]) == 100.0
+    assert weighted_points([(0.4, 80.0), (0.2, 50.0)]) == pytest.approx(70.0, abs=1e-9)

@@ -510,6 +510,12 @@ class TaskScore:
 # ---- scoring -------------------------------------------------------------------------------
 
 
+def weighted_points(pairs: list[tuple[float, float]]) -> float:
+    """The weighted mean of (weight, points) pairs (0-100), to 1e-9 points: the float sum
+    of weights times 100 gave 99.99999999999999 for a score of 100 in the JSON."""
+    return round(sum(w * p for w, p in pairs) / sum(w for w, _ in pairs), 9)
+
+
 def _lookup(summary: Any, metric: str) -> tuple[float | None, str | None]:
     """(value, None) or (None, why not) for a dotted metric path into the summary."""
     head, *keys = metric.split(".")
@@ -598,8 +604,7 @@ def _component(spec: ComponentSpec, summary: Any, n_used: int, points: bool) -> 
         if spec.combine == "worst":
             score = min(i.score_0_100 for i in counted)
         else:
-            score = (sum(i.weight * i.score_0_100 for i in counted)
-                     / sum(i.weight for i in counted))
+            score = weighted_points([(i.weight, i.score_0_100) for i in counted])
         reason = ("; ".join(off_band + skipped) if off_band
                   else "no deduction: " + "; ".join([i.reason for i in have] + skipped))
     return Component(spec.name, score, {i.name: i.value for i in items},
@@ -658,8 +663,7 @@ def score_walk(summary: Any, bands: Bands | None = None, *, task: str = "walk",
     score = interval = total_reps = None
     iv_note = ""
     if why_not is None:
-        w = sum(c.weight for c in use)
-        score = sum(c.weight * c.score_0_100 for c in use) / w
+        score = weighted_points([(c.weight, c.score_0_100) for c in use])
         if steps is not None:  # step 5: the interval
             total_reps, comp_reps = _replicates(bands, summary, steps, comps, use, resample)
             for name, r in comp_reps.items():
@@ -827,7 +831,7 @@ def score_session(task_scores: list[TaskScore]) -> TaskScore:
         msg = "no session score: " + (skipped_msg or "no tasks")
         return TaskScore("session", None, {}, n_all, need, msg, by_side)
     n = sum(t.n_steps_used for t in scored)
-    score = sum(_weight(t) * t.score for t in scored) / sum(_weight(t) for t in scored)
+    score = weighted_points([(_weight(t), t.score) for t in scored])
     total_reps = _pooled_replicates([(_weight(t), t.score, t.replicates) for t in scored])
     names = list(dict.fromkeys(k for t in scored for k in t.components))
     comps = {}
@@ -835,7 +839,7 @@ def score_session(task_scores: list[TaskScore]) -> TaskScore:
         parts = [(t, t.components[name]) for t in scored if name in t.components]
         have = [(t, c) for t, c in parts if c.score_0_100 is not None]
         m = sum(_weight(t) for t, _ in have)
-        cscore = sum(_weight(t) * c.score_0_100 for t, c in have) / m if m else None
+        cscore = weighted_points([(_weight(t), c.score_0_100) for t, c in have]) if m else None
         reason = (parts[0][1].reason if len(parts) == 1
                   else "; ".join(f"{t.task}: {c.reason}" for t, c in parts))
         creps = _pooled_replicates([(_weight(t), c.score_0_100, c.replicates)
@@ -904,7 +908,7 @@ def _score_components(task: str, specs: dict[str, ComponentSpec], metrics: dict[
     if why_not is not None:
         comps = {name: _component(spec, metrics, n, False) for name, spec in specs.items()}
         return TaskScore(task, None, comps, 0, 0, why_not, {}, weight, basis)
-    score = sum(c.weight * c.score_0_100 for c in use) / sum(c.weight for c in use)
+    score = weighted_points([(c.weight, c.score_0_100) for c in use])
     msg = f"from {basis}"
     left_out = [c for c in comps.values() if c.score_0_100 is None and c.weight > 0]
     if left_out:
