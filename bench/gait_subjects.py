@@ -37,8 +37,8 @@ vertical one by a quarter step) made orthogonal to *up*; right = forward × up. 
 trial this forward axis is within a few tens of degrees of the sensor's -z (the script
 prints the largest angle): the sensor was worn x up, y left, z back, leaning forward.
 Lost samples are linearly interpolated for the peers only (mobgap cannot take NaN). Their
-results are cached in
-``bench/.cache/`` (delete it or pass ``--no-cache`` to recompute).
+results are cached in ``bench/.cache/`` by trial name and a digest of the data (a replay
+made another way is run again; delete it or pass ``--no-cache`` to recompute).
 
 Figures, over the reference bouts' spans (detections from start - 0.25 s to end + 0.25 s),
 per person, pooled, and the spread (min / median / max) across the seven people:
@@ -89,6 +89,7 @@ times slower (``slowed_table``; sacrum.testing.slowed says what that stands for)
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import logging
 import time
@@ -289,18 +290,22 @@ def run_peers(tr: dict) -> dict:
 
 
 def peers_cached(trials: list[dict], use_cache: bool) -> dict[str, dict]:
+    """``run_peers`` of each trial, by name, cached by the name and a digest of the data
+    (a slowed replay made another way, or a changed loader, is run again)."""
     CACHE.mkdir(parents=True, exist_ok=True)
     path = CACHE / "gait_subjects_mobgap.json"
     cache = json.loads(path.read_text()) if use_cache and path.exists() else {}
     out = {}
     for tr in trials:
-        if tr["name"] not in cache:
+        h = hashlib.sha1(np.ascontiguousarray(tr["acc"]).tobytes())
+        h.update(np.ascontiguousarray(tr["gyr"]).tobytes())
+        key = f"{tr['name']} {h.hexdigest()[:12]}"
+        if key not in cache:
             res = run_peers(tr)
-            cache[tr["name"]] = {f"{a}+{b}": [t.tolist(), s.tolist()]
-                                 for (a, b), (t, s) in res.items()}
+            cache[key] = {f"{a}+{b}": [t.tolist(), s.tolist()] for (a, b), (t, s) in res.items()}
             path.write_text(json.dumps(cache))
         out[tr["name"]] = {k: (np.array(v[0], float), np.array(v[1], str))
-                           for k, v in cache[tr["name"]].items()}
+                           for k, v in cache[key].items()}
     return out
 
 

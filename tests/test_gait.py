@@ -788,6 +788,46 @@ def _ipol_trial(name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict]:
     return full[:, :3], full[:, 3:], np.asarray(ics), {"start": a / FS, "end": b / FS}
 
 
+HA001 = Path(__file__).resolve().parents[2] / "shared" / "data" / "mobgap" / "HA" / "001"
+
+
+@pytest.mark.skipif(not (HA001 / "data.mat").exists(), reason="../shared/data/mobgap is not here")
+def test_a_short_walk_with_a_soft_third_landing_is_a_bout():
+    """The bundled recording (Mobilise-D HA/001 daily activities) replayed 1.25 × slower
+    (``sacrum.testing.slowed``, about 85 steps/min): one short walk's third landing rises
+    0.74 m/s², under ``IcCandidates``' 1 m/s², so its chain has two ICs, is never a bout,
+    and the walk is lost. ``ClosingStep``'s search after an unconfirmed chain of two
+    (``confirm_min_rise_mps2``) finds that landing and the walk is a bout; every IC it adds
+    is a reference (INDIP) IC, and at the recording's own speed nothing changes."""
+    import scipy.io as sio
+
+    from sacrum.apps.cli import DEMO_CAPTURE
+    from sacrum.io.decode import decode_capture
+    from sacrum.testing.slowed import slow_motion
+
+    tab = decode_capture(DEMO_CAPTURE)
+    wbs = sio.loadmat(HA001 / "data.mat", simplify_cells=True)["data"]["TimeMeasure1"][
+        "Test11"]["Trial1"]["Standards"]["INDIP"]["MicroWB"]
+    ref = np.concatenate([np.atleast_1d(np.asarray(w["InitialContact_Event"], float))
+                          for w in wbs])
+
+    def run(acc, gyr, q, **kw) -> tuple[np.ndarray, int]:
+        det = GaitEventDetector(tab.rate_hz, **kw)
+        t = np.arange(len(acc)) / tab.rate_hz + tab.t_s[0]
+        ev = det.update(t, acc, gyr, q) + det.flush()
+        return _ic_times(ev), len(det.bouts)
+
+    k = 1.25
+    slow = slow_motion(tab.acc_mps2, tab.gyr_radps, tab.q, k)
+    (on, bouts_on), (off, bouts_off) = run(*slow), run(*slow, confirm_min_rise_mps2=0.0)
+    added = np.setdiff1d(on, off)
+    assert bouts_on == bouts_off + 1 and len(np.setdiff1d(off, on)) == 0
+    assert len(added) >= 3 and added.max() - added.min() < 3.0, added
+    assert all(np.min(np.abs(ref * k - x)) <= 0.1 for x in added), (added, ref * k)
+    native = (tab.acc_mps2, tab.gyr_radps, tab.q)
+    assert np.array_equal(run(*native)[0], run(*native, confirm_min_rise_mps2=0.0)[0])
+
+
 @pytest.mark.skipif(not IPOL.is_dir(), reason="../shared/data/ipol is not here")
 def test_a_slower_walker_s_late_bumps_are_not_steps():
     """IPOL 2-4 (a real walk test, 81 steps/min, 4 % of its samples lost) replayed 1.5 ×

@@ -55,16 +55,29 @@ def test_the_gait_stage_sees_the_slower_cadence(walk):
     assert np.mean(found) >= 0.95
 
 
-def test_lost_samples_stay_lost_and_k_must_be_positive(walk):
+def test_lost_samples_keep_their_pattern_and_k_must_be_positive(walk):
+    """A radio loses packets, not a walker: the slowed recording loses the samples the
+    source lost, runs as long in samples, the pattern repeated; the motion is bridged."""
     p, q = walk
     acc, gyr = p["acc"].copy(), p["gyr"].copy()
-    acc[500:503] = np.nan
-    out, _, _ = slow_motion(acc, gyr, q, 2.0)
-    lost = np.flatnonzero(np.isnan(out[:, 0]))
-    assert lost.min() >= 2 * 499 and lost.max() <= 2 * 503    # next to the old ones only
-    assert np.isnan(out[1000:1005, 0]).all()
+    n = len(acc)
+    acc[500:507] = np.nan                   # a 7-sample run: stretched 2 ×, 14 (> bridged)
+    gyr[900] = np.nan
+    out, g2, q2 = slow_motion(acc, gyr, q, 2.0)
+    lost = np.isnan(out[:, 0])
+    assert np.array_equal(lost, np.isnan(g2[:, 0])) and np.array_equal(lost, np.isnan(q2[:, 0]))
+    runs = np.flatnonzero(np.diff(np.concatenate([[0], lost.astype(int)])) == 1)
+    assert list(runs) == [500, 900, n + 500, n + 900]
+    assert lost.sum() == 16
+    # the motion next to a run is the slowed motion of the whole recording
+    clean, _, _ = slow_motion(p["acc"], p["gyr"], q, 2.0)
+    far = ~lost
+    far[990:1020] = far[1790:1810] = False  # the bridged source samples, at 2 ×
+    np.testing.assert_allclose(out[far], clean[far], atol=1e-9)
     with pytest.raises(ValueError, match="positive"):
         slow_motion(p["acc"], p["gyr"], q, 0.0)
+    with pytest.raises(ValueError, match="every sample is lost"):
+        slow_motion(np.full_like(acc, np.nan), gyr, q, 1.5)
 
 
 def test_a_quaternion_sign_flip_is_one_orientation(walk):

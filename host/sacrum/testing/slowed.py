@@ -10,6 +10,12 @@ gravity scales by 1/k² and the angular rate by 1/k, so a 1.5 × slower replay o
 110 steps/min is one at 73 steps/min with 0.44 × the vertical acceleration. Real slow gait
 differs (longer double support, shorter steps at the same build), so this says where a
 constant in seconds or m/s² stops holding, not how a slow walker scores.
+
+Lost samples are the radio's, not the walker's: a packet is lost with the same odds
+whatever the cadence, so the slowed recording keeps the source's loss pattern packet for
+packet (its runs of lost samples as long, in samples, as they were), repeated over the
+longer recording, rather than stretching each run k times (which made runs longer than
+the gait stage bridges, and candidates it drops, that no slower walker would cause).
 """
 
 from __future__ import annotations
@@ -23,10 +29,19 @@ from sacrum.units import G_MPS2
 def slow_motion(acc_mps2: np.ndarray, gyr_radps: np.ndarray, q_sensor_to_earth: np.ndarray,
                 k: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(acc m/s², gyr rad/s, q sensor → earth) of the motion replayed ``k`` times slower, on
-    the same sample grid (int((N - 1) k) + 1 samples, linearly resampled; a lost sample's
-    NaN spreads to the new samples next to it)."""
+    the same sample grid (int((N - 1) k) + 1 samples, linearly resampled). Lost samples
+    (a NaN in any of the three) are interpolated over for the motion, and the result loses
+    the samples the source lost, in the same places from its start, the pattern repeated
+    over the longer recording (module docstring)."""
     if not k > 0:
         raise ValueError(f"k must be positive, not {k}")
+    lost = (np.isnan(acc_mps2).any(axis=1) | np.isnan(gyr_radps).any(axis=1)
+            | np.isnan(q_sensor_to_earth).any(axis=1))
+    if lost.all():
+        raise ValueError("every sample is lost: there is no motion to slow")
+    if lost.any():
+        acc_mps2, gyr_radps, q_sensor_to_earth = (_bridge(x, lost) for x in (
+            acc_mps2, gyr_radps, q_sensor_to_earth))
     n = len(acc_mps2)
     src = np.arange(int((n - 1) * k) + 1) / k          # source index of each new sample
     i0 = np.minimum(np.floor(src).astype(int), n - 2)
@@ -44,7 +59,22 @@ def slow_motion(acc_mps2: np.ndarray, gyr_radps: np.ndarray, q_sensor_to_earth: 
     q1 = np.where(np.sum(q0 * q1, axis=1, keepdims=True) < 0, -q1, q1)
     q = q0 * (1 - f) + q1 * f
     q = q / np.linalg.norm(q, axis=1, keepdims=True)
-    return quat_rotate(quat_conjugate(q), a_e), lin(gyr_radps) / k, q
+    acc, gyr = quat_rotate(quat_conjugate(q), a_e), lin(gyr_radps) / k
+    if lost.any():
+        again = np.resize(lost, len(q))        # the source's pattern, repeated
+        acc[again], gyr[again], q[again] = np.nan, np.nan, np.nan
+    return acc, gyr, q
+
+
+def _bridge(x: np.ndarray, lost: np.ndarray) -> np.ndarray:
+    """``x`` with its ``lost`` rows linearly interpolated from the kept ones, per column
+    (held at the ends; a quaternion's neighbours are renormalised by ``slow_motion``'s
+    blend, and a lost run is a few samples long)."""
+    i = np.arange(len(x))
+    out = x.copy()
+    for c in range(x.shape[1]):
+        out[lost, c] = np.interp(i[lost], i[~lost], x[~lost, c])
+    return out
 
 
 def slow_recording(t_s: np.ndarray, acc_mps2: np.ndarray, gyr_radps: np.ndarray,

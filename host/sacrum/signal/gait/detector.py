@@ -40,7 +40,8 @@ class GaitEventDetector:
     2. *IC candidates*: the steepest rise of the vertical acceleration
        (McCamley et al. 2012), ``IcCandidates`` (timed at a landing's first bump where a
        larger second bump follows it, its (e)); (e) pivot steps in turns,
-       ``TurnGapFiller``; (f) the soft closing step of a walk, ``ClosingStep``; (g) a
+       ``TurnGapFiller``; (f) the soft closing step of a walk, and the soft third
+       landing that makes a chain of two a bout, ``ClosingStep``; (g) a
        turning step timed at its later bump, moved back to its soft landing when that
        evens it and the next step, ``LateTurnStep``. An IC that would land before the FC of
        the IC before it is no IC.
@@ -76,8 +77,9 @@ class GaitEventDetector:
     late_ratio = 1.3, late_window = 0.4, late_min_rise_mps2 = 0.5
         ``LateTurnStep`` (its yaw-rate bound is ``fill_min_yaw_dps``).
     close_min_rise_mps2 = 0.2, close_min_steps = 0.8, close_max_steps = 1.2,
-    close_min_jerk_mps3 = 2.0, close_wait = 2.5
-        ``ClosingStep`` (its yaw-rate bound is ``fill_min_yaw_dps``).
+    close_min_jerk_mps3 = 2.0, close_wait = 2.5, confirm_min_rise_mps2 = 0.2
+        ``ClosingStep`` (its yaw-rate bound is ``fill_min_yaw_dps``; the chain of two it
+        completes must start with a forward step, ``min_progression``).
     max_break_s = 3.0, min_bout_steps = 4, min_forward_run = 2, min_progressive_steps = 2,
     min_step_ratio = 0.0, min_first_step_ratio = 0.85, min_progression = 0.3, max_pause_s =
     10.0, pause_max_abs_av_mps2 = 0.5
@@ -119,7 +121,8 @@ class GaitEventDetector:
     the IC's own time (step 2) is up to ``ic_refine_s`` earlier or later, or, timed at a
     first bump (``IcCandidates`` (e)), up to ``pre_window_s`` earlier. The 0.1 s is the
     zero-phase FIR's half length. Exceptions: the closing step of a walk (step 2(f)) is
-    returned ``close_wait`` steps after the IC before it; an IC held back by step 2(g) (a
+    returned ``close_wait`` steps after the IC before it, and so is a chain's soft third
+    landing (with the chain's ICs, when it confirms the bout); an IC held back by step 2(g) (a
     turning step 1.3 or more median steps after the IC before, with a soft landing
     earlier) is returned with the next IC, about one step later (at most ``max_break_s``
     when none comes); the ICs of a bout before its
@@ -179,6 +182,7 @@ class GaitEventDetector:
         close_min_jerk_mps3: float = 2.0,
         close_max_steps: float = 1.2,
         close_wait: float = 2.5,
+        confirm_min_rise_mps2: float = 0.2,
         side_min_rel: float = 0.4,
         min_progression: float = 0.3,
         forward_memory_steps: float = 100.0,
@@ -224,7 +228,8 @@ class GaitEventDetector:
         self._closing = ClosingStep(
             self._ic, close_min_rise_mps2=close_min_rise_mps2, close_min_steps=close_min_steps,
             close_max_steps=close_max_steps, close_min_jerk_mps3=close_min_jerk_mps3,
-            close_wait=close_wait, turn_min_yaw_dps=fill_min_yaw_dps)
+            close_wait=close_wait, turn_min_yaw_dps=fill_min_yaw_dps,
+            confirm_min_rise_mps2=confirm_min_rise_mps2)
         self._rules = BoutRules(
             fs, max_break_s=max_break_s, min_forward_run=min_forward_run,
             min_bout_steps=min_bout_steps, min_progressive_steps=min_progressive_steps,
@@ -364,7 +369,10 @@ class GaitEventDetector:
     def _closing_step(self, now: int, events: list[GaitEvent], final: bool) -> None:
         """Step 2(f) by sample ``now`` (every candidate before it decided)."""
         chain = self._chain
-        if chain.bout < 0 or self._pending is not None:
+        if self._pending is not None:
+            return
+        if chain.bout < 0 and not (len(chain.steps) == 2 and chain.steps[0].progression
+                                   >= self._rules.min_progression):
             return
         step = self._closing.find(self._samples, chain, now, final)
         if step is not None:
