@@ -79,7 +79,7 @@ class GaitEventDetector:
     close_min_rise_mps2 = 0.2, close_min_steps = 0.8, close_max_steps = 1.2,
     close_min_jerk_mps3 = 2.0, close_wait = 2.5, confirm_min_rise_mps2 = 0.2
         ``ClosingStep`` (its yaw-rate bound is ``fill_min_yaw_dps``; the chain of two it
-        completes must start with a forward step, ``min_progression``).
+        completes must start with a forward step, by ``min_progression``).
     max_break_s = 3.0, min_bout_steps = 4, min_forward_run = 2, min_progressive_steps = 2,
     min_step_ratio = 0.0, min_first_step_ratio = 0.85, min_progression = 0.3, max_pause_s =
     10.0, pause_max_abs_av_mps2 = 0.5
@@ -229,7 +229,7 @@ class GaitEventDetector:
             self._ic, close_min_rise_mps2=close_min_rise_mps2, close_min_steps=close_min_steps,
             close_max_steps=close_max_steps, close_min_jerk_mps3=close_min_jerk_mps3,
             close_wait=close_wait, turn_min_yaw_dps=fill_min_yaw_dps,
-            confirm_min_rise_mps2=confirm_min_rise_mps2)
+            confirm_min_rise_mps2=confirm_min_rise_mps2, min_progression=min_progression)
         self._rules = BoutRules(
             fs, max_break_s=max_break_s, min_forward_run=min_forward_run,
             min_bout_steps=min_bout_steps, min_progressive_steps=min_progressive_steps,
@@ -370,9 +370,6 @@ class GaitEventDetector:
         """Step 2(f) by sample ``now`` (every candidate before it decided)."""
         chain = self._chain
         if self._pending is not None:
-            return
-        if chain.bout < 0 and not (len(chain.steps) == 2 and chain.steps[0].progression
-                                   >= self._rules.min_progression):
             return
         step = self._closing.find(self._samples, chain, now, final)
         if step is not None:

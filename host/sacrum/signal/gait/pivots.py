@@ -201,8 +201,8 @@ class ClosingStep:
     steps/min): past the one-step latency of the other ICs.
 
     *The third landing of a short walk.* The same search after a chain of two ICs that is
-    not a bout yet, whose step is forward (``GaitEventDetector`` checks the progression
-    index), with a least rise of ``confirm_min_rise_mps2``: a walk of a few steps whose
+    not a bout yet, whose step is forward (progression index at least ``min_progression``,
+    ``BoutRules``'), with a least rise of ``confirm_min_rise_mps2``: a walk of a few steps whose
     third landing is soft has otherwise no third IC, the chain never becomes a bout
     (``BoutRules`` needs two forward steps) and the walk is lost (a slower walker's
     landings rise less: Mobilise-D HA/001's short walk at 29-33 s of its daily activities,
@@ -213,7 +213,8 @@ class ClosingStep:
 
     **Parameters.** close_min_rise_mps2 = 0.2 (0 turns it off), close_wait = 2.5,
     close_min_steps = 0.8, close_max_steps = 1.2 (steps), close_min_jerk_mps3 = 2.0,
-    turn_min_yaw_dps (``TurnGapFiller``'s ``fill_min_yaw_dps``). Leave-one-subject-out on
+    turn_min_yaw_dps (``TurnGapFiller``'s ``fill_min_yaw_dps``), min_progression
+    (``BoutRules``'). Leave-one-subject-out on
     the seven people of bench/gait_subjects.py: ``close_min_rise_mps2`` among 0 / 0.2 / 0.3
     / 0.4 / 0.5 (window 0.6-1.4 steps) chose 0.3 in the six IPOL folds and 0 (off) in the
     HA001 fold (trained on the IPOL people only): held out, F1@0.25 on straight walking
@@ -253,9 +254,11 @@ class ClosingStep:
     def __init__(self, ic: IcCandidates, *, close_min_rise_mps2: float = 0.2,
                  close_min_steps: float = 0.8, close_max_steps: float = 1.2,
                  close_min_jerk_mps3: float = 2.0, close_wait: float = 2.5,
-                 turn_min_yaw_dps: float = 30.0, confirm_min_rise_mps2: float = 0.2) -> None:
+                 turn_min_yaw_dps: float = 30.0, confirm_min_rise_mps2: float = 0.2,
+                 min_progression: float = 0.3) -> None:
         self._ic = ic
         self.confirm_min_rise_mps2 = confirm_min_rise_mps2
+        self.min_progression = min_progression
         self.close_min_rise_mps2 = close_min_rise_mps2
         self.close_min_steps = close_min_steps
         self.close_max_steps = close_max_steps
@@ -270,14 +273,16 @@ class ClosingStep:
 
     def find(self, buf: SampleBuffer, chain: Chain, now: int, final: bool) -> Step | None:
         """The closing step after the newest IC of the bout ``chain``, if, by sample ``now``
-        (every candidate before it decided), the walk has stopped and there is one."""
+        (every candidate before it decided), the walk has stopped and there is one; for a
+        chain of two forward ICs that is not a bout yet, its third landing."""
         if chain.bout >= 0:
             min_rise = self.close_min_rise_mps2
             if not min_rise > 0 or len(chain.steps) < 3:
                 return None
         else:
             min_rise = self.confirm_min_rise_mps2
-            if not min_rise > 0 or len(chain.steps) != 2:
+            if (not min_rise > 0 or len(chain.steps) != 2
+                    or not chain.steps[0].progression >= self.min_progression):
                 return None
         last = chain.steps[-1]
         if chain.closing_checked >= last.idx:
