@@ -22,6 +22,7 @@ One algorithm per module, in the order the data flows through them; the detector
 ``candidates.py``         step 2: IC candidates (steepest rise of vertical acceleration)
 ``pivots.py``             steps 2(e)-(g): pivot steps in turns, the closing step, late
                           turning steps
+``transient.py``          step 2(h): an IC timed at its heel-strike transient (optional)
 ``bouts.py``              step 3: chains of ICs, walking bouts, standing pauses
 ``direction.py``          step 4: walking direction, progression index of each step
 ``sides.py``              step 5: left or right
@@ -50,11 +51,12 @@ from sacrum.signal.gait.results import GaitBout, GaitEvent, Pause, Stride, Turn
 from sacrum.signal.gait.samples import SampleBuffer
 from sacrum.signal.gait.sides import SideClassifier
 from sacrum.signal.gait.statistics import BoutStatistics
+from sacrum.signal.gait.transient import HeelStrikeTransient
 from sacrum.signal.gait.turns import TurnDetector
 
 __all__ = [
     "BoutRules", "BoutStatistics", "ClosingStep", "FinalContacts", "GaitBout", "GaitEvent",
-    "GaitEventDetector", "IcCandidates", "LateTurnStep", "Pause", "SampleBuffer",
-    "SideClassifier", "Stride", "Turn", "TurnDetector", "TurnGapFiller", "WalkingDirection",
-    "detect_events", "events_in_bouts", "write_events_csv",
+    "GaitEventDetector", "HeelStrikeTransient", "IcCandidates", "LateTurnStep", "Pause",
+    "SampleBuffer", "SideClassifier", "Stride", "Turn", "TurnDetector", "TurnGapFiller",
+    "WalkingDirection", "detect_events", "events_in_bouts", "write_events_csv",
 ]

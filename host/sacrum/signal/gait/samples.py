@@ -76,6 +76,7 @@ class SampleBuffer:
         self._buf["rxy"] = np.zeros((0, 2, 3))
         self._buf["t"] = np.zeros(0)
         self._buf["valid"] = np.zeros(0, bool)
+        self._buf["rx"] = np.zeros(0, bool)          # received (not bridged)
         self._invalid_run = 0                        # length of the current run of missing samples
         self._gap_checked = 0
 
@@ -96,15 +97,16 @@ class SampleBuffer:
         if not np.isfinite(t).all():
             t = self._fill_time(t)
         self._append(t=t, av=av[:, None], ah=ah, wz=wz[:, None], q=qn, valid=valid,
-                     rxy=earth_xy_rows(qn))
+                     rx=valid.copy(), rxy=earth_xy_rows(qn))
         self.n += len(t)
         self._bridge_gaps()
         return t, wz, valid
 
     def get(self, name: str, start: int, stop: int) -> np.ndarray:
         """Buffered samples [start, stop) by absolute index (clipped to what is held):
-        "av" (N, 1), "ah" (N, 2), "wz" (N, 1), "q" (N, 4), "t" (N,), "valid" (N,), "rxy"
-        (N, 2, 3): ``earth_xy_rows`` of q (the per-step algorithms' rotations, made once)."""
+        "av" (N, 1), "ah" (N, 2), "wz" (N, 1), "q" (N, 4), "t" (N,), "valid" (N,:
+        received or bridged), "rx" (N,: received), "rxy" (N, 2, 3): ``earth_xy_rows`` of
+        q (the per-step algorithms' rotations, made once)."""
         lo = max(start, self.base) - self.base
         hi = max(min(stop, self.n), self.base) - self.base
         return self._buf[name][lo:hi]
