@@ -16,8 +16,9 @@ class HeelStrikeTransient:
     reference's IC) that point is 80 ms early; where it is steep it is right. The
     heel strike itself is an impact: the magnitude of the change of the 3-D acceleration
     between consecutive samples, unfiltered, jumps at it. Aligned on the foot sensors'
-    ICs, that jump sits at the reference IC for every person of bench/gait_subjects.py,
-    however broad or steep their low-passed rise (bench/README.md, "Eighth session").
+    ICs, that jump comes at the reference IC, or within 20-40 ms of it (HA001, whose sensor
+    shows a 4 × weaker burst), for every person of bench/gait_subjects.py, however broad
+    or steep their low-passed rise (bench/README.md, "Eighth session").
 
     **Steps.**
 
@@ -46,7 +47,7 @@ class HeelStrikeTransient:
     **Deviation from the papers.** McCamley et al. (2012) and the detectors after them
     time the IC on the low-passed trunk acceleration alone; the impact's onset is our
     rule. It needs the IMU's own bandwidth well above 10 Hz (every sensor in the data
-    here and this project's at 100 Hz).
+    here samples at 100 Hz).
 
     **References.** McCamley J, Donati M, Grimpampi E, Mazzà C. An enhanced estimate of
     initial contact and final contact instants of time using lower trunk inertial sensor
