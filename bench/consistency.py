@@ -129,8 +129,12 @@ PAIRS = {
 LIVE_BOUNDS = {"steps_used": 10, "drop_L_deg": 2.0, "drop_R_deg": 2.0, "score": 11.0}
 #: ... and at any update while walking once there are WALK_MIN_USED used steps per side
 #: (at most 2.29° of drop and 23.8 points: a rolling window of 10 to 20 steps, and after
-#: sitting a 4-s walking zero until the strides give theirs).
-LIVE_WALK_BOUNDS = {"drop_L_deg": 2.5, "drop_R_deg": 2.5, "score": 25.0}
+#: sitting a 4-s walking zero until the strides give theirs; 3.07° and 23.2 points since the
+#: ICs are timed at their heel-strike transient, step 2(h): mobgap Test11 Trial1, whose
+#: rolling drop of 5-9 used steps a side swings from -0.4 to 2.9° with the rule off too,
+#: the per-step drops of a person with a final drop of 0.6-0.8° scattering ±2°; the other 36
+#: recordings within 2.36°).
+LIVE_WALK_BOUNDS = {"drop_L_deg": 3.5, "drop_R_deg": 3.5, "score": 25.0}
 #: ``--live-only``: the paths run.
 LIVE_PATHS = ("capture", "provisional", "session")
 #: ``walking``: used steps per stance side before the rolling values are compared (the

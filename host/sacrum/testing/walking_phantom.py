@@ -25,13 +25,37 @@ def _smoothstep(x):
     return x * x * (3 - 2 * x)
 
 
+IMPACT_HZ, IMPACT_DECAY_S = 18.0, 0.04
+
+
+def heel_strike_impact(tt, t_contact_s: float, amp_mps2: float):
+    """The impact of a heel strike at the sacrum (m/s², vertical): a damped oscillation that
+    starts at the contact, amp·sin(2π·18 Hz·x)·exp(-x / 0.04 s) for x = tt - t_contact ≥ 0.
+
+    The unfiltered jerk at the lower back jumps at the foot sensors' IC and stays high for
+    0.1-0.2 s (every person of bench/gait_subjects.py; bench/README.md, "Eighth session");
+    this has that onset (an initial jerk of amp·2π·18 Hz, 170 m/s³ for 1.5 m/s²: IPOL's
+    are 200-300, HA001's 70) and adds almost nothing below 10 Hz, where the landing's broad
+    pulse is. Its area, :func:`heel_strike_impact_area`, is the vertical velocity it adds.
+    """
+    x = np.asarray(tt, float) - t_contact_s
+    return np.where(x >= 0, amp_mps2 * np.sin(2 * np.pi * IMPACT_HZ * np.maximum(x, 0))
+                    * np.exp(-np.maximum(x, 0) / IMPACT_DECAY_S), 0.0)
+
+
+def heel_strike_impact_area(amp_mps2: float) -> float:
+    """The integral of :func:`heel_strike_impact` over time (m/s)."""
+    w = 2 * np.pi * IMPACT_HZ
+    return amp_mps2 * w / (w * w + IMPACT_DECAY_S ** -2)
+
+
 def walking_phantom(*, rate_hz: float = 100.0, drop_deg=(4.0, 9.0), drop_sd_deg=0.5,
                     step_s=(0.57, 0.54), step_cv=0.02, n_steps=80, tilt_mean_deg=2.0,
                     tilt_amp_deg=1.5, rot_amp_deg=4.0, stand_s=3.0, end_s=2.0,
                     heading_deg=30.0, seed=0, mount: np.ndarray | None = None,
                     gyr_bias_dps=(0.6, -0.9, 0.4), acc_bias_mps2=(0.05, -0.04, 0.03),
                     acc_noise_mps2=0.03, gyr_noise_radps=0.0015, drop_peak=0.35,
-                    push_off_s: float = 0.14, turns=()) -> dict:
+                    push_off_s: float = 0.14, turns=(), impact: float = 0.5) -> dict:
     """Stand ``stand_s``, walk ``n_steps`` steps (ICs alternate, left first), stand ``end_s``.
 
     Step k (stance side L for even k) lasts T[k] = step_s[side]·(1 + step_cv·N(0, 1)); its
@@ -42,7 +66,8 @@ def walking_phantom(*, rate_hz: float = 100.0, drop_deg=(4.0, 9.0), drop_sd_deg=
     rotation -rot_amp·cos(2π φ) over the stride from a left IC (the left side forward at a
     left IC; range 2·rot_amp). Accelerations in the progression frame (forward, left, up):
     forward ±1.2 m/s² and vertical ±1 m/s² at the step frequency, a heel-strike pulse
-    (3.2 m/s² left, 2.4 m/s² right; steepest rise at the IC) and the other foot's push-off
+    (3.2 m/s² left, 2.4 m/s² right; steepest rise at the IC) with an impact at the IC,
+    ``impact`` times that (:func:`heel_strike_impact`), and the other foot's push-off
     bump ``push_off_s`` after it (its final contact: double support 0.14 s, stance about
     62 %), medio-lateral sway at the stride frequency (±0.85 m/s², towards the stance
     foot) with a step-frequency part (±0.3 m/s²); forward acceleration 15 % larger in left
@@ -72,7 +97,8 @@ def walking_phantom(*, rate_hz: float = 100.0, drop_deg=(4.0, 9.0), drop_sd_deg=
         for t0, t1, a in turn_spans:
             h = h + math.radians(a) * _smoothstep((tt - t0) / (t1 - t0))
         return h
-    mean_pulse = (3.2 + 2.4 + 2 * 1.0) / 2 * 0.03 * math.sqrt(2 * math.pi) / t_step.mean()
+    mean_pulse = ((3.2 + 2.4 + 2 * 1.0) / 2 * 0.03 * math.sqrt(2 * math.pi)
+                  + heel_strike_impact_area(impact * (3.2 + 2.4) / 2)) / t_step.mean()
 
     def kinematics(tt):
         k = np.clip(np.searchsorted(t_ic, tt, "right") - 1, 0, n_steps - 1)
@@ -95,6 +121,7 @@ def walking_phantom(*, rate_hz: float = 100.0, drop_deg=(4.0, 9.0), drop_sd_deg=
         for j in range(n_steps + 1):
             heel_strike = 2.4 if j % 2 else 3.2
             a_up = a_up + heel_strike * np.exp(-0.5 * ((tt - t_ic[j] - 0.03) / 0.03) ** 2)
+            a_up = a_up + heel_strike_impact(tt, t_ic[j], impact * heel_strike)
             if j < n_steps:
                 a_up = a_up + 1.0 * np.exp(-0.5 * ((tt - t_ic[j] - push_off_s) / 0.03) ** 2)
         return np.stack([tilt, obl, rot], 1), np.stack([a_fwd, a_left, a_up], 1)

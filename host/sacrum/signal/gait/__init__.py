@@ -22,7 +22,7 @@ One algorithm per module, in the order the data flows through them; the detector
 ``candidates.py``         step 2: IC candidates (steepest rise of vertical acceleration)
 ``pivots.py``             steps 2(e)-(g): pivot steps in turns, the closing step, late
                           turning steps
-``transient.py``          step 2(h): an IC timed at its heel-strike transient (optional)
+``transient.py``          step 2(h): an IC timed at its heel-strike transient
 ``bouts.py``              step 3: chains of ICs, walking bouts, standing pauses
 ``direction.py``          step 4: walking direction, progression index of each step
 ``sides.py``              step 5: left or right

@@ -44,8 +44,8 @@ class GaitEventDetector:
        ``TurnGapFiller``; (f) the soft closing step of a walk, and the soft third
        landing that makes a chain of two a bout, ``ClosingStep``; (g) a
        turning step timed at its later bump, moved back to its soft landing when that
-       evens it and the next step, ``LateTurnStep``; (h) optional, off by default: an IC
-       retimed at the onset of its heel-strike transient, ``HeelStrikeTransient``. An IC
+       evens it and the next step, ``LateTurnStep``; (h) an IC retimed at the onset of
+       its heel-strike transient, ``HeelStrikeTransient``. An IC
        that would land before the FC of the IC before it is no IC.
     3. *Chains and bouts*: ``BoutRules``.
     4. *Walking direction* and each step's progression index: ``WalkingDirection``.
@@ -82,11 +82,10 @@ class GaitEventDetector:
     close_min_jerk_mps3 = 2.0, close_wait = 2.5, confirm_min_rise_mps2 = 0.2
         ``ClosingStep`` (its yaw-rate bound is ``fill_min_yaw_dps``; the chain of two it
         completes must start with a forward step, by ``min_progression``).
-    transient_window_s = 0.0 (off), transient_min_shift_s = 0.03
-        ``HeelStrikeTransient`` (its ``window_s``, ``min_shift_s``; 0.08 turns it on). Off
-        by default: on the seven people it is chosen leave-one-subject-out (F1@0.1 0.914 →
-        0.941 held out), but the simulated phantoms have no heel-strike impact and their
-        ICs move 40-50 ms (bench/README.md, "Eighth session").
+    transient_window_s = 0.08, transient_min_shift_s = 0.03
+        ``HeelStrikeTransient`` (its ``window_s``, ``min_shift_s``; a window of 0 turns it
+        off), chosen leave-one-subject-out on the seven people of bench/gait_subjects.py
+        (bench/README.md, "Eighth session" and "Ninth session").
     max_break_s = 3.0, min_bout_steps = 4, min_forward_run = 2, min_progressive_steps = 2,
     min_step_ratio = 0.0, min_first_step_ratio = 0.85, min_progression = 0.3, max_pause_s =
     10.0, pause_max_abs_av_mps2 = 0.5
@@ -190,7 +189,7 @@ class GaitEventDetector:
         close_max_steps: float = 1.2,
         close_wait: float = 2.5,
         confirm_min_rise_mps2: float = 0.2,
-        transient_window_s: float = 0.0,
+        transient_window_s: float = 0.08,
         transient_min_shift_s: float = 0.03,
         side_min_rel: float = 0.4,
         min_progression: float = 0.3,
