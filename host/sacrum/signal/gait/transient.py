@@ -44,8 +44,9 @@ class HeelStrikeTransient:
     (0.08, 0.03) in 6 of 7 folds, (0.08, 0.04) in one (bench/README.md, "Eighth
     session"). ``GaitEventDetector`` has it on (``transient_window_s`` = 0.08). A landing
     with no impact at all (a smooth pulse, as the phantoms had before their
-    ``heel_strike_impact``) has its steepest jerk rise 40-50 ms before the low-passed IC,
-    and the IC moves there.
+    ``heel_strike_impact``) can have its steepest jerk rise on the pulse's own flank, 30-50
+    ms before the low-passed IC, and such an IC moves there (3-6 of 30 on the walking
+    phantom without its impact, none with it: tests/test_gait.py).
 
     **Deviation from the papers.** McCamley et al. (2012) and the detectors after them
     time the IC on the low-passed trunk acceleration alone; the impact's onset is our
