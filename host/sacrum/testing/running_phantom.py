@@ -30,6 +30,7 @@ import numpy as np
 from sacrum.signal.angles import quat_from_angles
 from sacrum.signal.mounting import parse_mount
 from sacrum.signal.quaternion import quat_conjugate, quat_multiply, quat_rotate
+from sacrum.testing.walking_phantom import heel_strike_impact, heel_strike_impact_area
 from sacrum.units import G_MPS2 as G
 
 #: Impact transient and soft-tissue wobble of the phantom's landings.
@@ -163,7 +164,7 @@ def running_phantom(*, rate_hz: float = 200.0, segments=(("walk", 8), ("run", 60
         span = np.clip(tt, t_ic[0], t_ic[-1]) - t_ic[0]
         return h0 + math.radians(heading_rate_dps) * span
 
-    walk_pulse = 3.0 * 0.03 * math.sqrt(2 * math.pi)
+    walk_pulse = 3.0 * 0.03 * math.sqrt(2 * math.pi) + heel_strike_impact_area(1.5)
 
     def kinematics(tt):
         k = np.clip(np.searchsorted(t_ic, tt, "right") - 1, 0, n - 1)
@@ -199,6 +200,7 @@ def running_phantom(*, rate_hz: float = 200.0, segments=(("walk", 8), ("run", 60
         next_walks = (k + 1 < n) & ~is_run[nxt]
         pulse = 3.0 * (np.exp(-0.5 * ((tau - 0.03) / 0.03) ** 2)
                        + next_walks * np.exp(-0.5 * ((tau - t_step[k] - 0.03) / 0.03) ** 2))
+        pulse = pulse + heel_strike_impact(tau, 0.0, 1.5)   # its impact, from the contact
         # The pulses' mean, taken off all along, lowers the vertical velocity while the gait
         # starts (the envelope's rise before the first contact, no pulse in it); stopping
         # gives that back (the envelope's fall after the last contact), so the pelvis stands
