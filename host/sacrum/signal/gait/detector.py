@@ -499,8 +499,7 @@ class GaitEventDetector:
         steps = self._chain.steps
         prev_fc = steps[-2].fc_t_s if len(steps) >= 2 and steps[-1] is s else -math.inf
         i = s.idx + round((s.t_s - buf.time_at(s.idx)) * self.rate_hz)
-        t = self._transient.onset(buf, i, s.t_s,
-                                  prev_fc if math.isfinite(prev_fc) else -math.inf)
+        t = self._transient.onset(buf, i, prev_fc if math.isfinite(prev_fc) else -math.inf)
         if t is not None:
             s.t_s = t
             self.n_retimed += 1

@@ -69,11 +69,10 @@ class HeelStrikeTransient:
         self.lag = max(1, round(lag_s * fs))
         self.smooth = max(1, round(smooth_s * fs))
 
-    def onset(self, buf: SampleBuffer, idx: int, t_s: float,
+    def onset(self, buf: SampleBuffer, idx: int,
               not_before_s: float = -np.inf) -> float | None:
-        """The IC's new time (s) for an IC at sample ``idx`` (time ``t_s``), or None: keep
-        ``t_s`` (no clear onset away from it, lost samples all around, or the window not
-        in ``buf``)."""
+        """The IC's new time (s) for an IC at sample ``idx``, or None: keep its time (no
+        clear onset away from it, lost samples in the way, or the window not in ``buf``)."""
         w, lag, sm = self.w, self.lag, self.smooth
         if w <= 0:
             return None
