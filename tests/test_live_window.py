@@ -127,9 +127,10 @@ def _cues(qtbot, path, threshold_deg):
     # the phantom's mounting given (estimated, the steps before the estimate do not cue)
     session = make_session("replay", str(path), speed=None, threshold_deg=threshold_deg,
                            mount="recommended")
-    session.run_sync()
     flashes: list[str] = []
-    w = _window(qtbot, session, flashes)
+    w = _window(qtbot, session, flashes)  # attached before the replay: its cues are new
+    session.run_sync()
+    w.refresh()
     return session, w, flashes
 
 
@@ -159,6 +160,12 @@ def test_the_cue_fires_on_the_side_over_the_threshold_only(qtbot, phantom):
     # with the threshold above both sides' drops: no cue at all
     _, w2, flashes2 = _cues(qtbot, path, 11.0)
     assert flashes2 == [] and w2.feedback.delivered == 0
+    # a window attached after the replay has ended flashes none of its past cues, and
+    # shows the newest only as the count, not as a flash
+    late: list[str] = []
+    w3 = _window(qtbot, session, late)
+    assert late == [] and w3.feedback.delivered == 0 and w3.feedback.last is None
+    assert len(w3.last_snapshot.cues) == len(over)
 
 
 def test_calibration_countdown_then_accepted_standing_and_refused_walking(qtbot, phantom):

@@ -160,6 +160,9 @@ class ExerciseWindow(QtWidgets.QWidget):
         row.addWidget(self.skip_button)
         lay.addLayout(row)
         self.feedback = Biofeedback(audio=audio, parent=self)
+        g = session.state()  # cues given before this view was attached are past: not flashed
+        if g is not None:
+            self.feedback.reset(_Cues(g.cues))
         self.feedback.flash.connect(self._flash)
         self._flash_timer = QtCore.QTimer(self)
         self._flash_timer.setSingleShot(True)

@@ -103,7 +103,8 @@ class Biofeedback(QtCore.QObject):
         return "no audio output found: visual cue only"
 
     def reset(self, snap: LiveSnapshot | None = None) -> None:
-        """Forget the cues so far (e.g. a new session)."""
+        """Take the cues in ``snap`` as delivered (None: none yet, e.g. a new session), so
+        that ``update`` delivers only those that come after it."""
         self._seen = len(snap.cues) if snap is not None else 0
         run = getattr(snap, "running", None)  # a snapshot of cues only has none
         self._seen_run = len(run.cues) if run is not None else 0

@@ -76,6 +76,9 @@ class LiveWindow(QtWidgets.QMainWindow):
         self._pending_arrival = 0
         self._panels_at = -math.inf
         self.feedback = Biofeedback(audio=audio, parent=self)
+        # a window attached to a session that has already cued (a replay that has ended, a
+        # second window) shows only the cues that come after it, not every past one at once
+        self.feedback.reset(session.snapshot(0.0))
 
         self.traces = TracePanel()
         self.traces.viewport().installEventFilter(self)
