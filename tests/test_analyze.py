@@ -19,6 +19,7 @@ from sacrum.signal.angles import quat_from_angles
 from sacrum.signal.mounting import parse_mount
 from sacrum.signal.quaternion import quat_conjugate, quat_multiply, quat_rotate
 from sacrum.testing.generator import LinkModel, make_capture
+from sacrum.testing.walking_phantom import heel_strike_impact
 
 RATE = 100
 G = 9.80665
@@ -267,8 +268,9 @@ def _walk_capture(path, drop_l_deg=4.0, drop_r_deg=9.0, n_steps=44, step_s=60 / 
     Per step k (left stance for even k, from IC k to IC k+1, phase u in [0, 1)): obliquity
     +drop_l·sin(πu) in left stance (the right side drops), −drop_r·sin(πu) in right stance;
     tilt 2° at the step frequency. Accelerations (progression frame, as tests/test_gait.py's
-    phantom): a heel-strike pulse at each IC and a push-off bump after it, vertical and
-    forward oscillations at the step frequency, medio-lateral sway towards the landing foot.
+    phantom): a heel-strike pulse at each IC with its impact (``heel_strike_impact``) and a
+    push-off bump after it, vertical and forward oscillations at the step frequency,
+    medio-lateral sway towards the landing foot.
     """
     t0 = 3.0
     t_end = t0 + n_steps * step_s + 2.0
@@ -290,6 +292,7 @@ def _walk_capture(path, drop_l_deg=4.0, drop_r_deg=9.0, n_steps=44, step_s=60 / 
     for i in range(n_steps):
         ti = t0 + i * step_s
         av = av + 3.0 * np.exp(-0.5 * ((t - ti - 0.03) / 0.03) ** 2)
+        av = av + heel_strike_impact(t, ti, 1.5)   # the impact, as walking_phantom's
         if i < n_steps - 1:
             av = av + 1.0 * np.exp(-0.5 * ((t - ti - 0.25) / 0.03) ** 2)
     c, s = math.cos(heading), math.sin(heading)

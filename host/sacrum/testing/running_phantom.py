@@ -120,7 +120,8 @@ def running_phantom(*, rate_hz: float = 200.0, segments=(("walk", 8), ("run", 60
     peaking at ``drop_peak_contact`` of the contact (running) or 35 % of the step (walking) at
     +D (left stance: the right side drops) or −D (right stance), D = ``drop_deg`` (running,
     per side L, R) or ``walk_drop_deg`` + ``drop_sd_deg``·N(0,1); tilt ``tilt_mean_deg`` (running
-    leans forward; walking 2°) + ``tilt_amp_deg``·cos per step; rotation −``rot_amp_deg``·cos over
+    leans forward; walking 2°; from one to the other over the first step of a new mode) +
+    ``tilt_amp_deg``·cos per step; rotation −``rot_amp_deg``·cos over
     the stride from a left contact. ``heading_rate_dps``: the direction of travel turns at this
     rate during the steps (overground on a curve; 0: a straight line or a treadmill, which the
     pelvis cannot tell apart). ``bounce_mps2``: the sensor bouncing on its belt after each
@@ -178,7 +179,11 @@ def running_phantom(*, rate_hz: float = 200.0, segments=(("walk", 8), ("run", 60
         tck = np.nan_to_num(tc[k], nan=1.0)
         peak = np.where(run, drop_peak_contact * tck / t_step[k], 0.35)
         obl = moving * np.where(r, -1.0, 1.0) * np.deg2rad(drop[k]) * _bump(u, peak)
-        tilt_mean = np.where(is_run[k], tilt_mean_deg, 2.0)
+        # the lean changes over the first step of a new mode, not in one sample (a 4° step
+        # put a 14 rad/s spike on the gyroscope at every walk/run transition)
+        mean_of = lambda i: np.where(is_run[i], tilt_mean_deg, 2.0)  # noqa: E731
+        before = mean_of(np.clip(k - 1, 0, n - 1))
+        tilt_mean = before + (mean_of(k) - before) * _smoothstep(u)
         tilt = env * np.deg2rad(tilt_mean + tilt_amp_deg * np.cos(2 * np.pi * u - 0.5))
         rot = env * -np.deg2rad(rot_amp_deg) * np.cos(2 * np.pi * phi)
         # running: spring-mass vertical force, braking/propulsion, ML push to the swing side
